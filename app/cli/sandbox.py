@@ -4,4 +4,6 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="Generate a sales history and run the local sandbox CRM.", no_args_is_help=True)
+app = typer.Typer(
+    help="Generate a sales history and run the local sandbox CRM.", no_args_is_help=True
+)

@@ -1,0 +1,63 @@
+"""The service's exception hierarchy; `app.api.problems` maps it to RFC 9457 responses.
+
+MilestonesError
+ ├── ConfigurationError      a setting is missing or invalid (names the setting)
+ ├── SecretError             stored credentials cannot be opened
+ ├── DatabaseError           the database is unreachable or not migrated
+ ├── NotFoundError           a requested resource does not exist
+ ├── ConflictError           the request conflicts with current state
+ └── InvalidRequestError     the request is well-formed but not acceptable
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "ConflictError",
+    "DatabaseError",
+    "InvalidRequestError",
+    "MilestonesError",
+    "NotFoundError",
+    "SecretError",
+]
+
+
+class MilestonesError(Exception):
+    """Base of every error the service raises on purpose."""
+
+    status_code: int = 500
+    title: str = "Internal error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class ConfigurationError(MilestonesError):
+    status_code = 500
+    title = "Configuration error"
+
+
+class SecretError(MilestonesError):
+    status_code = 500
+    title = "Credentials cannot be decrypted"
+
+
+class DatabaseError(MilestonesError):
+    status_code = 503
+    title = "Database unavailable"
+
+
+class NotFoundError(MilestonesError):
+    status_code = 404
+    title = "Not found"
+
+
+class ConflictError(MilestonesError):
+    status_code = 409
+    title = "Conflict"
+
+
+class InvalidRequestError(MilestonesError):
+    status_code = 422
+    title = "Invalid request"

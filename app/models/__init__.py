@@ -1,0 +1,37 @@
+"""The domain schema (DESIGN.md). Alembic migrations in `migrations/` create it; this is its map."""
+
+from app.models.auth import ApiKey, Role
+from app.models.base import Base
+from app.models.connections import CONNECTION_KINDS, Connection, ConnectionKind, StreamCursor
+from app.models.crm import CrmOwner, Opportunity, Outcome
+from app.models.events import MilestoneEvent, OpportunityState
+from app.models.raw import QuarantinedRecord, RawRecord
+from app.models.rulesets import Milestone, MilestoneKind, Process, RulesetVersion
+from app.models.sync import RunStatus, SyncRun, SyncRunStream
+from app.models.writeback import WritebackRecord, WritebackRun
+
+__all__ = [
+    "CONNECTION_KINDS",
+    "ApiKey",
+    "Base",
+    "Connection",
+    "ConnectionKind",
+    "CrmOwner",
+    "Milestone",
+    "MilestoneEvent",
+    "MilestoneKind",
+    "Opportunity",
+    "OpportunityState",
+    "Outcome",
+    "Process",
+    "QuarantinedRecord",
+    "RawRecord",
+    "Role",
+    "RulesetVersion",
+    "RunStatus",
+    "StreamCursor",
+    "SyncRun",
+    "SyncRunStream",
+    "WritebackRecord",
+    "WritebackRun",
+]
