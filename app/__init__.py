@@ -1,0 +1,3 @@
+"""Milestone Sync: the service (API, CLI, sync orchestration, KPIs, write-back)."""
+
+__version__ = "0.1.0"

@@ -10,12 +10,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-__all__ = ["Settings", "get_settings"]
+from app.errors import ConfigurationError
+
+__all__ = ["Settings", "get_settings", "load_settings"]
 
 Environment = Literal["development", "production"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -99,6 +101,25 @@ class Settings(BaseSettings):
         return self.data_dir / "secret.key"
 
 
+def _env_name(field: str) -> str:
+    return "DATABASE_URL" if field == "database_url" else f"MILESTONES_{field.upper()}"
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; a bad value raises one `ConfigurationError` line per issue."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            message = error["msg"].removeprefix("Value error, ")
+            if error["loc"]:
+                lines.append(f"{_env_name(str(error['loc'][0]))}: {message}")
+            else:
+                lines.append(message)
+        raise ConfigurationError("; ".join(lines)) from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()

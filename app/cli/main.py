@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import typer
+from typing import Annotated
 
-from app.cli import sandbox
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.cli import db, sandbox
+from app.cli.context import open_database, settings
+from app.cli.output import console, emit_json, error_line, fail
+from app.crypto import generate_key
+from app.errors import ConfigurationError, MilestonesError
 
 app = typer.Typer(
     name="milestones",
@@ -12,8 +19,71 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(db.app, name="db")
 app.add_typer(sandbox.app, name="sandbox")
 
 
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address [MILESTONES_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [MILESTONES_PORT].")] = None,
+) -> None:
+    """Run the REST API. An embedded SQLite database is migrated on start."""
+    import uvicorn
+
+    from app.api.main import create_app
+
+    config = settings()
+    database = open_database()
+    if database.is_sqlite:
+        database.upgrade()
+    elif not database.is_at_head():
+        fail("the database schema is not at the latest revision: run `milestones db upgrade`")
+    uvicorn.run(
+        create_app(config, database),
+        host=host or config.host,
+        port=port or config.port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command("demo")
+def demo(
+    port: Annotated[int, typer.Option(help="Port for the API.")] = 8000,
+    check: Annotated[
+        bool, typer.Option("--check", help="Run through once, verify, and exit (for scripts).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """The end-to-end demo: start everything and show it working."""
+    from app.demo import run_demo
+
+    run_demo(settings(), port=port, keep_running=not check, as_json=as_json)
+
+
+@app.command("secret-key")
+def secret_key(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Print a new key for MILESTONES_SECRET_KEY."""
+    key = generate_key()
+    if as_json:
+        emit_json({"secret_key": key})
+    else:
+        console.print(key)
+
+
 def main() -> None:
-    app()
+    """Entry point: domain and database errors become one line and a non-zero exit."""
+    try:
+        app()
+    except ConfigurationError as exc:
+        error_line(exc.detail)
+        raise SystemExit(2) from None
+    except MilestonesError as exc:
+        error_line(exc.detail)
+        raise SystemExit(1) from None
+    except SQLAlchemyError as exc:
+        error_line(f"database error: {str(exc).splitlines()[0]} — check DATABASE_URL")
+        raise SystemExit(1) from None

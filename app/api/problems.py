@@ -1,0 +1,105 @@
+"""Every error leaves the API as RFC 9457 `application/problem+json`, mapped here in one place."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import MilestonesError
+
+__all__ = ["PROBLEM_JSON", "install_problem_handlers", "problem_response"]
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+def _slug(title: str) -> str:
+    return "-".join(title.lower().split())
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    *,
+    title: str | None = None,
+    detail: str | None = None,
+    problem_type: str = "about:blank",
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": problem_type,
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.url.path
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    body.update(extensions)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MilestonesError)
+    if exc.status_code >= 500:
+        log.error("request failed", extra={"error": exc.detail, "path": request.url.path})
+    return problem_response(
+        request,
+        exc.status_code,
+        title=exc.title,
+        detail=exc.detail,
+        problem_type=f"/problems/{_slug(exc.title)}",
+    )
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    return problem_response(
+        request, exc.status_code, detail=detail, headers=getattr(exc, "headers", None)
+    )
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type")}
+        for error in exc.errors()
+    ]
+    first = errors[0] if errors else None
+    detail = (
+        f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
+        if first
+        else "invalid request"
+    )
+    return problem_response(
+        request,
+        422,
+        title="Invalid request",
+        detail=detail,
+        problem_type="/problems/invalid-request",
+        errors=errors,
+    )
+
+
+async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return problem_response(
+        request, 500, detail="An unexpected error occurred; the request id identifies it in logs."
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(MilestonesError, _on_domain_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(Exception, _on_unexpected_error)

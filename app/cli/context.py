@@ -1,0 +1,21 @@
+"""What every command needs first: validated settings and a reachable database."""
+
+from __future__ import annotations
+
+from app.config import Settings, get_settings
+from app.db import Database
+from app.logs import configure_logging
+
+__all__ = ["open_database", "settings"]
+
+
+def settings() -> Settings:
+    loaded = get_settings()
+    configure_logging(loaded.log_level, loaded.log_format)
+    return loaded
+
+
+def open_database() -> Database:
+    database = Database(settings().effective_database_url)
+    database.check_reachable()
+    return database
