@@ -1,4 +1,4 @@
-"""Request ids and one structured access-log line per request."""
+"""Request ids, one structured access-log line per request, and the last-resort 500 problem."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from fastapi import Request, Response
+
+from app.api.problems import problem_response
 
 __all__ = ["REQUEST_ID_HEADER", "request_context"]
 
@@ -30,6 +32,13 @@ async def request_context(
     started = time.perf_counter()
     try:
         response = await call_next(request)
+    except Exception:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        response = problem_response(
+            request,
+            500,
+            detail="An unexpected error occurred; the request id identifies it in the logs.",
+        )
     finally:
         structlog.contextvars.unbind_contextvars("request_id")
     response.headers[REQUEST_ID_HEADER] = request_id

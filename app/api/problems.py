@@ -91,15 +91,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     )
 
 
-async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", extra={"path": request.url.path})
-    return problem_response(
-        request, 500, detail="An unexpected error occurred; the request id identifies it in logs."
-    )
-
-
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(MilestonesError, _on_domain_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(Exception, _on_unexpected_error)

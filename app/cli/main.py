@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.cli import db, sandbox
 from app.cli.context import open_database, settings
 from app.cli.output import console, emit_json, error_line, fail
-from app.crypto import generate_key
+from app.crypto import generate_key, load_keys
 from app.errors import ConfigurationError, MilestonesError
 
 app = typer.Typer(
@@ -34,6 +34,7 @@ def serve(
     from app.api.main import create_app
 
     config = settings()
+    load_keys(config)  # fail now, not at the first credential, if the key is unusable
     database = open_database()
     if database.is_sqlite:
         database.upgrade()

@@ -1,0 +1,138 @@
+"""The `milestones` command as a user runs it: a real process, real databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import FreshDatabases
+
+MILESTONES = shutil.which("milestones", path=str(Path(sys.executable).parent)) or "milestones"
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [MILESTONES, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MILESTONES_")}
+    clean.pop("DATABASE_URL", None)
+    clean["MILESTONES_DATA_DIR"] = str(tmp_path / "data")
+    clean["MILESTONES_LOG_LEVEL"] = "WARNING"
+    return clean
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_db_upgrade_then_current_reports_head(
+    env: dict[str, str], tmp_path: Path, fresh_databases: FreshDatabases
+) -> None:
+    env["DATABASE_URL"] = fresh_databases.url("cli")
+    upgraded = run(["db", "upgrade", "--json"], env, tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert json.loads(upgraded.stdout)["from"] is None
+    current = run(["db", "current", "--json"], env, tmp_path)
+    assert json.loads(current.stdout)["at_head"] is True
+    downgraded = run(["db", "downgrade", "base"], env, tmp_path)
+    assert downgraded.returncode == 0 and "-> empty" in downgraded.stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "variables", "expected"),
+    [
+        (["db", "current"], {"DATABASE_URL": "not a url"}, "DATABASE_URL: is not a database URL"),
+        (
+            ["db", "current"],
+            {"MILESTONES_ENVIRONMENT": "production", "DATABASE_URL": "sqlite:///x.db"},
+            "MILESTONES_SECRET_KEY is required in production",
+        ),
+        (["serve"], {"MILESTONES_SECRET_KEY": "short"}, "MILESTONES_SECRET_KEY is not a valid key"),
+    ],
+)
+def test_bad_configuration_is_one_clear_line_and_exit_2(
+    env: dict[str, str],
+    tmp_path: Path,
+    command: list[str],
+    variables: dict[str, str],
+    expected: str,
+) -> None:
+    env.update(variables)
+    result = run(command, env, tmp_path)
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_unreachable_database_is_one_clear_line(env: dict[str, str], tmp_path: Path) -> None:
+    env["DATABASE_URL"] = "postgresql+psycopg://nobody:hunter2@127.0.0.1:1/none"
+    result = run(["db", "upgrade"], env, tmp_path)
+    assert result.returncode == 1
+    assert "cannot reach the database at postgresql+psycopg://nobody:***@127.0.0.1:1/none" in (
+        result.stderr
+    )
+    assert "hunter2" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_migrates_an_embedded_database_and_becomes_ready(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [MILESTONES, "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        response = None
+        while time.monotonic() < deadline:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert response is not None and response.status_code == 200, response
+        assert response.json()["status"] == "ready"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)
+    assert (tmp_path / "data" / "milestones.db").exists()
+
+
+def test_demo_check_runs_end_to_end(env: dict[str, str], tmp_path: Path) -> None:
+    result = run(["demo", "--check", "--json", "--port", str(free_port())], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [step["step"] for step in report["steps"]] == ["database migrated", "API ready"]
+
+
+def test_secret_key_prints_a_usable_key(env: dict[str, str], tmp_path: Path) -> None:
+    result = run(["secret-key", "--json"], env, tmp_path)
+    key = json.loads(result.stdout)["secret_key"]
+    env["MILESTONES_SECRET_KEY"] = key
+    env["MILESTONES_ENVIRONMENT"] = "production"
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'prod.db'}"
+    assert run(["db", "upgrade"], env, tmp_path).returncode == 0
