@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -53,9 +54,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode("utf-8")
+
+
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine tuned per backend: SQLite in WAL mode with foreign keys; PostgreSQL pre-pinged."""
+    """An engine tuned per backend: SQLite in WAL mode with foreign keys; PostgreSQL pre-pinged.
+
+    JSON columns use orjson: raw payloads are the bulk of what the service writes and reads.
+    """
     parsed = make_url(url)
+    kwargs.setdefault("json_serializer", _json_dumps)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
