@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m app.demo
+	$(BIN)/milestones demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -59,7 +59,7 @@ def print_table(name: str, rows: list[dict[str, Any]]) -> None:
         table.add_column(column)
     for row in rows:
         table.add_row(*(str(row.get(column, "")) for column in columns))
-    Console().print(table)
+    Console(width=160).print(table)
 
 
 def main(argv: list[str]) -> int:
