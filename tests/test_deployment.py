@@ -1,0 +1,47 @@
+"""The production image and compose stack are what the README promises."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_dockerfile_is_multi_stage_non_root_and_health_checked() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert dockerfile.count("\nFROM ") + dockerfile.startswith("FROM ") >= 2
+    assert "-slim" in dockerfile
+    assert "\nUSER milestones" in dockerfile
+    assert "\nHEALTHCHECK " in dockerfile and "/healthz" in dockerfile
+    assert 'CMD ["milestones", "serve"]' in dockerfile
+
+
+def test_compose_runs_postgres_migrations_api_and_workers() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"postgres", "migrate", "api", "worker"}
+    assert services["migrate"]["command"] == ["milestones", "db", "upgrade"]
+    assert services["api"]["depends_on"]["migrate"]["condition"] == (
+        "service_completed_successfully"
+    )
+    environment = services["api"]["environment"]
+    assert environment["MILESTONES_ENVIRONMENT"] == "production"
+    assert environment["DATABASE_URL"].startswith("postgresql+psycopg://")
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not installed")
+def test_compose_file_parses_with_docker_compose() -> None:
+    result = subprocess.run(
+        ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+        env={**os.environ, "MILESTONES_SECRET_KEY": "k"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
