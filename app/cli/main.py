@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.cli import db, sandbox
+from app.cli import db, mappings, sandbox
 from app.cli.context import open_database, settings
 from app.cli.output import console, emit_json, error_line, fail
 from app.crypto import generate_key, load_keys
@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(mappings.app, name="mappings")
 
 
 @app.command("serve")
