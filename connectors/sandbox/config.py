@@ -1,0 +1,44 @@
+"""Everything a sandbox run can be told: credentials, limits, windows. Plain data, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["SandboxConfig"]
+
+
+@dataclass
+class SandboxConfig:
+    """Credentials the sandbox accepts and the limits it enforces (defaults as the real APIs)."""
+
+    # Salesforce connected app and integration user
+    sf_client_id: str = "sandbox-client-id"
+    sf_client_secret: str = "sandbox-client-secret"
+    sf_username: str = "integration@sandbox.example.com"
+    sf_password: str = "sandbox-password"
+    sf_refresh_token: str = "sandbox-refresh-token"
+    sf_jwt_public_key_pem: str | None = None
+    sf_org_id: str = "00D5g000000SANDBOX"
+    sf_user_id: str = "0055g000000SANDBOX"
+    sf_session_seconds: float = 7200.0
+    sf_daily_api_max: int = 1_000_000
+    sf_daily_bulk_query_jobs_max: int = 10_000
+    sf_query_page_size: int = 2000
+    sf_bulk_polls_before_complete: int = 1
+    sf_min_api_version: float = 31.0
+    sf_max_api_version: float = 62.0
+    # HubSpot private app
+    hs_access_token: str = "pat-sandbox-0000-0000-0000-000000000000"
+    hs_portal_id: int = 62515
+    hs_app_id: int = 54321
+    hs_client_secret: str = "sandbox-hubspot-client-secret"
+    hs_ten_second_max: int = 190
+    hs_ten_second_window: float = 10.0
+    hs_search_per_second: int | None = 5
+    hs_daily_max: int = 1_000_000
+    hs_search_result_cap: int = 10_000
+    # Webhooks (HubSpot v3 signatures)
+    webhook_url: str | None = None
+    webhook_batch_size: int = 100
+    # misc
+    extra: dict[str, str] = field(default_factory=dict)
