@@ -33,13 +33,13 @@ TASK_URL = "/services/data/v59.0/sobjects/Task/"
 
 
 def task_records(count: int) -> Iterator[Any]:
-    from app.services.raw_records import IncomingRecord
+    from connectors.core import Record
 
     for i in range(count):
         record_id = f"00T5g{i:013d}"
         modified = T0 + timedelta(seconds=i * 7)
         stamp = modified.isoformat(timespec="milliseconds")
-        yield IncomingRecord(
+        yield Record(
             record_id,
             modified,
             {

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -25,8 +24,9 @@ import orjson
 from sqlalchemy import Connection
 
 from app.models.base import utcnow
+from connectors.core import Record
 
-__all__ = ["IncomingRecord", "RawRecordWriter", "payload_hash"]
+__all__ = ["RawRecordWriter", "payload_hash"]
 
 _COLUMNS = (
     "connection_id, stream, external_id, modified_at, deleted, payload, payload_hash, synced_at"
@@ -50,14 +50,6 @@ _UPSERT_SQL = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class IncomingRecord:
-    external_id: str
-    modified_at: datetime
-    payload: dict[str, Any]
-    deleted: bool = False
-
-
 def _canonical(payload: dict[str, Any]) -> bytes:
     return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
 
@@ -72,7 +64,7 @@ def _sqlite_time(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _batches(records: Iterable[IncomingRecord], size: int) -> Iterator[list[IncomingRecord]]:
+def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
     iterator = iter(records)
     while batch := list(islice(iterator, size)):
         yield batch
@@ -94,7 +86,7 @@ class RawRecordWriter:
         self._sql = _UPSERT_SQL[dialect]
         self._on_sqlite = dialect == "sqlite"
 
-    def _row(self, record: IncomingRecord, synced_at: Any) -> tuple[Any, ...]:
+    def _row(self, record: Record, synced_at: Any) -> tuple[Any, ...]:
         if record.modified_at.tzinfo is None:
             raise ValueError(f"record {record.external_id}: modified_at must be timezone-aware")
         canonical = _canonical(record.payload)
@@ -109,7 +101,7 @@ class RawRecordWriter:
             synced_at,
         )
 
-    def upsert(self, records: Iterable[IncomingRecord]) -> int:
+    def upsert(self, records: Iterable[Record]) -> int:
         """Store the records; returns how many rows were inserted or changed."""
         now = utcnow()
         synced_at = _sqlite_time(now) if self._on_sqlite else now

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from app.db import Database
 from app.models import Connection, RawRecord
-from app.services.raw_records import IncomingRecord, RawRecordWriter, payload_hash
+from app.services.raw_records import RawRecordWriter, payload_hash
+from connectors.core import Record
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -21,11 +22,11 @@ def _connection_id(db: Database) -> int:
         return connection.id
 
 
-def _task(external_id: str, subject: str, at: datetime, deleted: bool = False) -> IncomingRecord:
-    return IncomingRecord(external_id, at, {"Id": external_id, "Subject": subject}, deleted)
+def _task(external_id: str, subject: str, at: datetime, deleted: bool = False) -> Record:
+    return Record(external_id, at, {"Id": external_id, "Subject": subject}, deleted)
 
 
-def _upsert(db: Database, connection_id: int, records: list[IncomingRecord]) -> int:
+def _upsert(db: Database, connection_id: int, records: list[Record]) -> int:
     with db.engine.begin() as connection:
         return RawRecordWriter(connection, connection_id, "Task", batch_size=2).upsert(records)
 

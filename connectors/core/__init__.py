@@ -1,0 +1,49 @@
+"""The connector engine: declarative streams, typed cursors, and the page loop.
+
+CRM-specific packages (`connectors.salesforce`, `connectors.hubspot`, `connectors.exports`)
+describe their streams and implement `StreamReader`; the engine owns the loop
+fetch -> quarantine malformed -> persist + checkpoint (one transaction, in the sink) -> advance.
+"""
+
+from connectors.core.cursor import CursorState
+from connectors.core.engine import (
+    Page,
+    Quarantined,
+    StreamReader,
+    StreamResult,
+    SyncSink,
+    run_stream,
+)
+from connectors.core.errors import (
+    AuthenticationError,
+    ConfigError,
+    ConnectorError,
+    MalformedResponse,
+    MissingPermission,
+    QuotaReached,
+    RateLimited,
+    TransientError,
+)
+from connectors.core.records import Record
+from connectors.core.streams import StreamSpec
+
+__all__ = [
+    "AuthenticationError",
+    "ConfigError",
+    "ConnectorError",
+    "CursorState",
+    "MalformedResponse",
+    "MissingPermission",
+    "Page",
+    "PageCounts",
+    "Quarantined",
+    "QuotaReached",
+    "RateLimited",
+    "Record",
+    "StreamReader",
+    "StreamResult",
+    "StreamSpec",
+    "SyncSink",
+    "TransientError",
+    "run_stream",
+]
