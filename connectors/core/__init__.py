@@ -5,9 +5,11 @@ describe their streams and implement `StreamReader`; the engine owns the loop
 fetch -> quarantine malformed -> persist + checkpoint (one transaction, in the sink) -> advance.
 """
 
+from connectors.core.budget import ApiBudget
 from connectors.core.cursor import CursorState
 from connectors.core.engine import (
     Page,
+    PageCounts,
     Quarantined,
     StreamReader,
     StreamResult,
@@ -28,6 +30,7 @@ from connectors.core.records import Record
 from connectors.core.streams import StreamSpec
 
 __all__ = [
+    "ApiBudget",
     "AuthenticationError",
     "ConfigError",
     "ConnectorError",

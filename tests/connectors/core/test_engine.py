@@ -1,0 +1,106 @@
+"""The page loop: every page is committed with its cursor; quota and stop requests end cleanly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from connectors.core import (
+    ApiBudget,
+    CursorState,
+    Page,
+    PageCounts,
+    Quarantined,
+    Record,
+    StreamSpec,
+    run_stream,
+)
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+SPEC = StreamSpec(name="Task", object="Task", cursor_field="SystemModstamp")
+
+
+class FakeReader:
+    def __init__(self, pages: list[Page], budget: ApiBudget, usage: list[int] | None = None):
+        self._pages = pages
+        self._budget = budget
+        self._usage = usage or []
+        self.started_from: list[object] = []
+
+    def pages(self, spec: StreamSpec, cursor: CursorState) -> Iterator[Page]:
+        self.started_from.append(cursor.start_value)
+        for index, page in enumerate(self._pages):
+            used = self._usage[index] if index < len(self._usage) else None
+            self._budget.record(100, used=used, limit=1000 if used is not None else None)
+            yield page
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.commits: list[tuple[int, datetime | None, dict[str, object]]] = []
+
+    def commit_page(self, spec: StreamSpec, page: Page, cursor: CursorState) -> PageCounts:
+        self.commits.append((len(page.records), cursor.last_value, dict(cursor.resume)))
+        deleted = sum(record.deleted for record in page.records)
+        return PageCounts(new=len(page.records) - deleted, deleted=deleted)
+
+
+def _page(start: int, count: int, *, deleted: int = 0) -> Page:
+    records = [
+        Record(f"00T{i}", T0 + timedelta(minutes=i), {"Id": f"00T{i}"}, deleted=i < start + deleted)
+        for i in range(start, start + count)
+    ]
+    return Page(records, high_water=records[-1].modified_at, resume={"page": start})
+
+
+def test_each_page_is_committed_with_the_cursor_advanced_to_it() -> None:
+    budget = ApiBudget()
+    sink = RecordingSink()
+    cursor = CursorState.begin(None, lookback=timedelta(0), now=T0 + timedelta(days=1))
+    result = run_stream(
+        FakeReader([_page(0, 3), _page(3, 2, deleted=1)], budget), SPEC, cursor, sink, budget
+    )
+    assert sink.commits == [
+        (3, T0 + timedelta(minutes=2), {"page": 0}),
+        (2, T0 + timedelta(minutes=4), {"page": 3}),
+    ]
+    assert (result.records_read, result.records_new, result.records_deleted) == (5, 4, 1)
+    assert (result.pages, result.api_calls, result.stopped) == (2, 2, "done")
+
+
+def test_quarantined_rows_are_counted_and_committed_with_their_page() -> None:
+    budget = ApiBudget()
+    page = Page([], quarantined=[Quarantined("00Tx", "missing Id")], high_water=None)
+    cursor = CursorState.begin(None, lookback=timedelta(0), now=T0)
+    result = run_stream(FakeReader([page], budget), SPEC, cursor, RecordingSink(), budget)
+    assert result.records_quarantined == 1
+    assert cursor.last_value is None
+
+
+def test_a_page_without_high_water_leaves_the_cursor_where_it_was() -> None:
+    budget = ApiBudget()
+    listed = Page([Record("1", T0, {})], high_water=None, resume={"after": "1"})
+    cursor = CursorState.begin(T0 - timedelta(days=1), lookback=timedelta(0), now=T0)
+    run_stream(FakeReader([listed], budget), SPEC, cursor, RecordingSink(), budget)
+    assert cursor.last_value == T0 - timedelta(days=1)
+    assert cursor.resume == {"after": "1"}
+
+
+def test_reaching_the_quota_share_stops_after_the_committed_page() -> None:
+    budget = ApiBudget(max_share=0.8)
+    sink = RecordingSink()
+    reader = FakeReader([_page(0, 1), _page(1, 1), _page(2, 1)], budget, usage=[500, 850, 900])
+    cursor = CursorState.begin(None, lookback=timedelta(0), now=T0 + timedelta(days=1))
+    result = run_stream(reader, SPEC, cursor, sink, budget)
+    assert result.stopped == "quota"
+    assert len(sink.commits) == 2
+    assert "850/1,000" in budget.describe()
+
+
+def test_a_stop_request_ends_the_stream_after_the_current_page() -> None:
+    budget = ApiBudget()
+    sink = RecordingSink()
+    reader = FakeReader([_page(0, 1), _page(1, 1)], budget)
+    cursor = CursorState.begin(None, lookback=timedelta(0), now=T0 + timedelta(days=1))
+    result = run_stream(reader, SPEC, cursor, sink, budget, should_stop=lambda: True)
+    assert (result.stopped, len(sink.commits)) == ("stopped", 1)
