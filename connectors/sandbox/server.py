@@ -61,7 +61,12 @@ class SandboxServer:
         self._hs_sock = _bind(host, hubspot_port)
         self.salesforce_port: int = self._sf_sock.getsockname()[1]
         self.hubspot_port: int = self._hs_sock.getsockname()[1]
-        common: dict[str, Any] = {"log_level": "warning", "access_log": False, "lifespan": "off"}
+        common: dict[str, Any] = {
+            "log_level": "warning",
+            "access_log": False,
+            "lifespan": "off",
+            "timeout_graceful_shutdown": 1,
+        }
         self._sf = uvicorn.Server(
             uvicorn.Config(
                 build_salesforce_app(sandbox),

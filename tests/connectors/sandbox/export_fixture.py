@@ -118,7 +118,15 @@ def write_export(root: Path) -> Path:
         ["Id", "Name", "Industry", "OwnerId", "AnnualRevenue", "ParentId", *SYSTEM],
         [
             [ACCOUNTS[0], "Acme Corp", "Manufacturing", USERS[0], "1000000", None, *_system(start)],
-            [ACCOUNTS[1], "Globex", "Energy", USERS[1], "", None, *_system(start + timedelta(days=1))],
+            [
+                ACCOUNTS[1],
+                "Globex",
+                "Energy",
+                USERS[1],
+                "",
+                None,
+                *_system(start + timedelta(days=1)),
+            ],
             [
                 ACCOUNTS[2],
                 "Initech's Labs",
