@@ -101,7 +101,7 @@ def run_case(backend: str, rows: int, batch: int) -> dict[str, Any]:
             page_started = time.perf_counter()
             with database.engine.begin() as connection:
                 writer = RawRecordWriter(connection, connection_id, "Task", batch_size=batch)
-                written += writer.upsert(page)
+                written += writer.upsert(page).written
             store_seconds += time.perf_counter() - page_started
         elapsed = time.perf_counter() - started
         database.dispose()

@@ -4,18 +4,20 @@ A record is stored once per (connection, stream, external id). Re-reading the sa
 lookback overlap, a resumed sync) changes nothing; an older version arriving after a newer one
 never overwrites it; a deletion is a soft delete, so downstream events can be withdrawn.
 
-This is the hottest write in the product (every record of every sync), so it goes to the
-driver's `executemany` with SQL written once per backend, the payload serialised once (for both
-the stored JSON and its hash) and timestamps converted once per row.
+This is the hottest write in the product (every record of every sync). Each batch first reads
+the stored hashes of its records (one indexed query), so unchanged re-reads cost no write and
+the counts say exactly what changed; the writes go to the driver's `executemany` with SQL
+written once per backend, the payload serialised once (for both the stored JSON and its hash).
 
     writer = RawRecordWriter(connection, connection_id=1, stream="Task")
-    changed = writer.upsert(records)      # rows inserted or changed
+    counts = writer.upsert(records)       # new / changed / deleted / unchanged
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -26,7 +28,7 @@ from sqlalchemy import Connection
 from app.models.base import utcnow
 from connectors.core import Record
 
-__all__ = ["RawRecordWriter", "payload_hash"]
+__all__ = ["RawRecordWriter", "UpsertCounts", "payload_hash"]
 
 _COLUMNS = (
     "connection_id, stream, external_id, modified_at, deleted, payload, payload_hash, synced_at"
@@ -48,6 +50,23 @@ _UPSERT_SQL = {
         f"VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s, %s){_ON_CONFLICT}"
     ),
 }
+
+
+@dataclass
+class UpsertCounts:
+    """What an upsert did: new rows, changed rows, rows newly marked deleted, rows left alone."""
+
+    new: int = 0
+    changed: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+
+    def add(self, kind: str) -> None:
+        setattr(self, kind, getattr(self, kind) + 1)
+
+    @property
+    def written(self) -> int:
+        return self.new + self.changed + self.deleted
 
 
 def _canonical(payload: dict[str, Any]) -> bytes:
@@ -85,6 +104,7 @@ class RawRecordWriter:
         self._batch_size = batch_size
         self._sql = _UPSERT_SQL[dialect]
         self._on_sqlite = dialect == "sqlite"
+        self._mark = "?" if self._on_sqlite else "%s"
 
     def _row(self, record: Record, synced_at: Any) -> tuple[Any, ...]:
         if record.modified_at.tzinfo is None:
@@ -101,13 +121,43 @@ class RawRecordWriter:
             synced_at,
         )
 
-    def upsert(self, records: Iterable[Record]) -> int:
-        """Store the records; returns how many rows were inserted or changed."""
+    def _stored(self, external_ids: list[str]) -> dict[str, tuple[str, bool, Any]]:
+        """Hash, deleted flag and modification time (in the driver's own form) of stored rows."""
+        marks = ", ".join([self._mark] * len(external_ids))
+        rows = self._connection.exec_driver_sql(
+            "SELECT external_id, payload_hash, deleted, modified_at FROM raw_records "
+            f"WHERE connection_id = {self._mark} AND stream = {self._mark} "
+            f"AND external_id IN ({marks})",
+            (self._connection_id, self._stream, *external_ids),
+        )
+        return {row[0]: (row[1], bool(row[2]), row[3]) for row in rows}
+
+    def upsert(self, records: Iterable[Record]) -> UpsertCounts:
+        """Store the records, writing only those that are new or changed."""
         now = utcnow()
         synced_at = _sqlite_time(now) if self._on_sqlite else now
-        written = 0
+        counts = UpsertCounts()
         for batch in _batches(records, self._batch_size):
-            rows = [self._row(record, synced_at) for record in batch]
-            cursor = self._connection.exec_driver_sql(self._sql, rows)
-            written += max(cursor.rowcount, 0)
-        return written
+            latest: dict[str, Record] = {}
+            for record in batch:  # a page may repeat a record; its newest version wins
+                seen = latest.get(record.external_id)
+                if seen is None or record.modified_at >= seen.modified_at:
+                    latest[record.external_id] = record
+            stored = self._stored(list(latest))
+            rows = []
+            for record in latest.values():
+                row = self._row(record, synced_at)
+                before = stored.get(record.external_id)
+                if before is None:
+                    counts.add("deleted" if record.deleted else "new")
+                elif row[3] < before[2] or (row[6], record.deleted) == before[:2]:
+                    counts.add("unchanged")
+                    continue
+                elif record.deleted and not before[1]:
+                    counts.add("deleted")
+                else:
+                    counts.add("changed")
+                rows.append(row)
+            if rows:
+                self._connection.exec_driver_sql(self._sql, rows)
+        return counts
