@@ -115,7 +115,18 @@ class HubSpotStore:
         self.properties: dict[str, dict[str, PropertyDef]] = {
             t: {p.name: p for p in catalog_properties(t)} for t in OBJECT_TYPES
         }
-        self.groups: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in OBJECT_TYPES}
+        self.groups: dict[str, dict[str, dict[str, Any]]] = {
+            t: {
+                p.group_name: {
+                    "name": p.group_name,
+                    "label": p.group_name.replace("information", " information").title(),
+                    "displayOrder": -1,
+                    "archived": False,
+                }
+                for p in self.properties[t].values()
+            }
+            for t in OBJECT_TYPES
+        }
         self.history: dict[tuple[str, str], dict[str, list[HistoryEntry]]] = {}
         self.associations: dict[tuple[str, str], dict[str, dict[str, list[Association]]]] = {}
         self.owners: dict[str, dict[str, Any]] = {}

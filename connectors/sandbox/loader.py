@@ -296,6 +296,7 @@ def _owners(store: HubSpotStore, path: Path) -> None:
             "firstName": raw.get("firstName") or "",
             "lastName": raw.get("lastName") or "",
             "userId": int(raw["userId"]) if raw.get("userId") else None,
+            "userIdIncludingInactive": int(raw["userId"]) if raw.get("userId") else None,
             "createdAt": raw.get("createdAt"),
             "updatedAt": raw.get("updatedAt"),
             "archived": raw.get("archived", "false").lower() == "true",

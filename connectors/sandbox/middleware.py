@@ -23,7 +23,7 @@ from connectors.sandbox.sandbox import Sandbox
 __all__ = ["ADMIN_PREFIX", "ApiMiddleware"]
 
 ADMIN_PREFIX = "/__sandbox"
-HeaderHook = Callable[[], list[tuple[bytes, bytes]]]
+HeaderHook = Callable[[Scope], list[tuple[bytes, bytes]]]
 
 
 class _Reset(Exception):
@@ -86,7 +86,10 @@ class ApiMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *self.headers()]}
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), *self.headers(scope)],
+                }
             await send(message)
 
         if error is not None:

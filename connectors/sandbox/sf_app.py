@@ -26,6 +26,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.types import Scope
 
 from connectors.sandbox.admin import admin_router
 from connectors.sandbox.errors import OAuthError, SalesforceError, SandboxError, json_response
@@ -499,7 +500,7 @@ def build_salesforce_app(sandbox: Sandbox) -> FastAPI:
     add_tooling_routes(app, sandbox)
     app.include_router(admin_router(sandbox))
 
-    def headers() -> list[tuple[bytes, bytes]]:
+    def headers(_scope: Scope) -> list[tuple[bytes, bytes]]:
         usage = f"api-usage={sandbox.sf_api_used}/{sandbox.config.sf_daily_api_max}"
         return [(b"sforce-limit-info", usage.encode())]
 
