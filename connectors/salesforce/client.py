@@ -1,0 +1,157 @@
+"""A simple-salesforce client with the product's accounting, error mapping and re-login.
+
+Every response passes a `requests` hook that counts the call and its bytes into the run's
+`ApiBudget` and reads `Sforce-Limit-Info` (the org's daily API usage). Errors become the
+connector hierarchy: an expired session triggers one fresh login and a retry; 5xx, dropped
+connections and rate limits are retried with backoff; REQUEST_LIMIT_EXCEEDED stops the run.
+
+    client = SalesforceClient(auth, budget, ca_file=...)
+    page = client.call(lambda sf: sf.query("SELECT Id FROM Task"))
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import (
+    SalesforceError,
+    SalesforceExpiredSession,
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+    SalesforceResourceNotFound,
+)
+
+from connectors.core.budget import ApiBudget
+from connectors.core.errors import (
+    AuthenticationError,
+    ConfigError,
+    ConnectorError,
+    MalformedResponse,
+    MissingPermission,
+    QuotaReached,
+    RateLimited,
+    TransientError,
+)
+from connectors.core.retry import RetryPolicy
+from connectors.salesforce.auth import SalesforceAuth
+
+__all__ = ["SalesforceClient"]
+
+T = TypeVar("T")
+_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+
+
+def _first_error(content: Any) -> tuple[str, str]:
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return str(content[0].get("errorCode", "")), str(content[0].get("message", ""))
+    if isinstance(content, dict):
+        return str(content.get("errorCode", content.get("error", ""))), str(
+            content.get("message", content.get("error_description", ""))
+        )
+    return "", str(content)[:300]
+
+
+def _retry_after(error: SalesforceError) -> float | None:
+    headers = getattr(getattr(error, "response", None), "headers", None) or {}
+    value = headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class SalesforceClient:
+    def __init__(
+        self,
+        auth: SalesforceAuth,
+        budget: ApiBudget,
+        *,
+        api_version: str = "59.0",
+        ca_file: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 120.0,
+    ) -> None:
+        self.auth = auth
+        self.budget = budget
+        self.api_version = api_version
+        self.retry = retry or RetryPolicy()
+        self.session = requests.Session()
+        self.session.trust_env = False  # REQUESTS_CA_BUNDLE would override `verify`
+        if ca_file:
+            self.session.verify = ca_file
+        self.session.hooks["response"].append(self._account)
+        self._timeout = timeout
+        self._sf: Salesforce | None = None
+
+    def _account(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
+        match = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
+        used, limit = (int(match[1]), int(match[2])) if match else (None, None)
+        self.budget.record(len(response.content), used=used, limit=limit)
+
+    def login(self) -> Salesforce:
+        token = self.retry.call(lambda: self.auth.fetch(self.session))
+        self._sf = Salesforce(
+            instance_url=token.instance_url,
+            session_id=token.access_token,
+            session=self.session,
+            version=self.api_version,
+        )
+        return self._sf
+
+    @property
+    def sf(self) -> Salesforce:
+        return self._sf or self.login()
+
+    def _translate(self, error: SalesforceError) -> ConnectorError:
+        code, message = _first_error(error.content)
+        status = error.status
+        if isinstance(error, SalesforceRefusedRequest) and code == "REQUEST_LIMIT_EXCEEDED":
+            retry_after = _retry_after(error)
+            if retry_after is not None:
+                return RateLimited(f"Salesforce rate limit: {message}", retry_after)
+            used, limit = self.budget.quota_used or 0, self.budget.quota_limit or 0
+            return QuotaReached(f"Salesforce daily API limit reached: {message}", used, limit)
+        if status == 429:
+            return RateLimited(f"Salesforce rate limit: {message}", _retry_after(error))
+        if isinstance(error, SalesforceRefusedRequest):
+            return MissingPermission(f"Salesforce refused the request ({code}): {message}")
+        if isinstance(error, SalesforceMalformedRequest):
+            if code in ("INVALID_FIELD", "INVALID_TYPE"):
+                return ConfigError(f"Salesforce: {message} ({code})")
+            return MalformedResponse(f"Salesforce rejected the request ({code}): {message}")
+        if isinstance(error, SalesforceResourceNotFound):
+            return MissingPermission(f"Salesforce: not found or not visible ({code}): {message}")
+        if isinstance(error, SalesforceGeneralError) and status >= 500:
+            return TransientError(f"Salesforce answered {status}: {message or code}")
+        return ConnectorError(f"Salesforce error {status} ({code}): {message}")
+
+    def _attempt(self, operation: Callable[[Salesforce], T]) -> T:
+        try:
+            try:
+                return operation(self.sf)
+            except SalesforceExpiredSession:
+                return operation(self.login())  # the session expired: log in again, once
+        except SalesforceExpiredSession as error:
+            _code, message = _first_error(error.content)
+            raise AuthenticationError(
+                f"Salesforce rejected a fresh session: {message} — check the connected app"
+            ) from None
+        except SalesforceError as error:
+            raise self._translate(error) from None
+        except requests.RequestException as error:
+            raise TransientError(f"connection to Salesforce failed: {error}") from None
+        except ValueError as error:  # a body that is not JSON
+            raise MalformedResponse(f"Salesforce sent an unreadable response: {error}") from None
+
+    def call(self, operation: Callable[[Salesforce], T]) -> T:
+        """Run one API operation with re-login, retries and error translation."""
+        return self.retry.call(lambda: self._attempt(operation))
+
+    def describe_fields(self, sobject: str) -> dict[str, dict[str, Any]]:
+        described: dict[str, Any] = self.call(lambda sf: getattr(sf, sobject).describe())
+        return {field["name"]: field for field in described.get("fields", [])}
