@@ -8,7 +8,9 @@ A fault matches requests of its api whose path contains `path`; of those it lets
 then fires on every `every`-th one, `times` times in all (None: forever). Kinds:
 
 - rate_limit: HubSpot 429 TEN_SECONDLY_ROLLING; Salesforce 403 REQUEST_LIMIT_EXCEEDED
-  (ConcurrentPerOrgLongTxn). Both carry Retry-After.
+  (ConcurrentPerOrgLongTxn). Both carry Retry-After unless retry_after is None. Note that
+  urllib3 inside hubspot-api-client retries a 429/503 that carries Retry-After by itself (three
+  times by default); use retry_after=None for the client to see the error at once.
 - daily_limit: HubSpot 429 DAILY; Salesforce 403 REQUEST_LIMIT_EXCEEDED (TotalRequests).
 - server_error / unavailable: 500 / 503 in each API's error shape.
 - expire_session: every Salesforce session is revoked (the request then answers 401
@@ -40,7 +42,7 @@ class Fault:
     after: int = 0
     every: int = 1
     times: int | None = 1
-    retry_after: float = 1.0
+    retry_after: float | None = 1.0
     delay: float = 0.5
     seen: int = field(default=0, compare=False)
     fired: int = field(default=0, compare=False)
@@ -108,7 +110,9 @@ def parse_fault(spec: str) -> Fault:
             values[key] = int(raw)
         elif key == "times":
             values[key] = None if raw.lower() in ("none", "always", "forever") else int(raw)
-        elif key in ("retry_after", "delay"):
+        elif key == "retry_after":
+            values[key] = None if raw.lower() == "none" else float(raw)
+        elif key == "delay":
             values[key] = float(raw)
         elif key in ("api", "path"):
             values[key] = raw

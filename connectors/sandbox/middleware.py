@@ -117,12 +117,15 @@ def _reset_connection() -> None:
     transport.abort()
 
 
+def _retry_after(fault: Fault) -> dict[str, str]:
+    if fault.retry_after is None:
+        return {}
+    seconds = float(fault.retry_after)
+    return {"Retry-After": str(int(seconds)) if seconds.is_integer() else str(seconds)}
+
+
 def salesforce_fault(fault: Fault, sandbox: Sandbox) -> SandboxError | None:
-    retry = {
-        "Retry-After": str(
-            int(fault.retry_after) if fault.retry_after.is_integer() else fault.retry_after
-        )
-    }
+    retry = _retry_after(fault)
     if fault.kind == "rate_limit":
         return SalesforceError(
             403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.", headers=retry
@@ -147,11 +150,7 @@ def salesforce_fault(fault: Fault, sandbox: Sandbox) -> SandboxError | None:
 
 
 def hubspot_fault(fault: Fault) -> SandboxError | None:
-    retry = {
-        "Retry-After": str(
-            int(fault.retry_after) if fault.retry_after.is_integer() else fault.retry_after
-        )
-    }
+    retry = _retry_after(fault)
     if fault.kind == "rate_limit":
         return HubSpotError(
             429,

@@ -391,14 +391,14 @@ class SalesforceStore:
         return [
             row["Id"]
             for row in self.tables[object_name].values()
-            if not row.get("IsDeleted") and start <= (row.get("SystemModstamp") or "") < end
+            if not row.get("IsDeleted") and start <= (row.get("SystemModstamp") or "") <= end
         ]
 
     def deleted_rows(self, object_name: str, start: str, end: str) -> list[tuple[str, str]]:
         out = []
         for row in self.tables[object_name].values():
             stamp = row.get("SystemModstamp") or ""
-            if row.get("IsDeleted") and start <= stamp < end:
+            if row.get("IsDeleted") and start <= stamp <= end:
                 out.append((row["Id"], stamp))
         return out
 
