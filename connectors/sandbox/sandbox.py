@@ -22,6 +22,7 @@ from connectors.sandbox.hs_store import HubSpotStore
 from connectors.sandbox.loader import Manifest, load_export
 from connectors.sandbox.sf_auth import SessionRegistry
 from connectors.sandbox.sf_store import Record, SalesforceStore, ValidationRule
+from connectors.sandbox.webhooks import WebhookDispatcher
 
 __all__ = ["Sandbox"]
 
@@ -55,6 +56,7 @@ class Sandbox:
         )
         per_second = self.config.hs_search_per_second
         self.hs_search_window = RollingWindow(per_second, 1.0) if per_second else None
+        self.webhooks = WebhookDispatcher(self.hubspot, self.config)
         self.clock.on_change(lambda _moment: self.catch_up())
         self.catch_up()
 
