@@ -2,8 +2,134 @@
 
 from __future__ import annotations
 
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app.cli.output import console, emit_json, fail
+from connectors.generator import SIZES, GeneratorError, build_params, generate
 
 app = typer.Typer(
     help="Generate a sales history and run the local sandbox CRM.", no_args_is_help=True
 )
+
+_PARALLEL_FROM = 5_000
+
+
+@app.command("generate")
+def generate_command(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the export to.")],
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 1,
+    size: Annotated[
+        str, typer.Option(help=f"One of {', '.join(f'{k} ({v:,})' for k, v in SIZES.items())}.")
+    ] = "small",
+    opportunities: Annotated[
+        int | None, typer.Option(help="Opportunities up to now (overrides --size).")
+    ] = None,
+    now: Annotated[
+        str | None, typer.Option(help="The export's 'now', ISO-8601 with zone [2025-07-01].")
+    ] = None,
+    future_days: Annotated[int, typer.Option(help="Days of future record versions after now.")] = 0,
+    force: Annotated[bool, typer.Option(help="Replace an existing export in --out.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Generate a deterministic B2B sales history as Salesforce and HubSpot export files."""
+    moment: datetime | None = None
+    if now is not None:
+        text = now.strip() + ("T00:00:00Z" if len(now.strip()) == 10 else "")
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            fail(f"--now {now!r} is not an ISO-8601 timestamp", code=2)
+    try:
+        params = build_params(
+            seed=seed, size=size, opportunities=opportunities, now=moment, future_days=future_days
+        )
+        workers = 2 if params.opportunities >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1 else 1
+        if as_json:
+            summary = generate(params, out, force=force, workers=workers)
+        else:
+            summary = _with_progress(params, out, force, workers)
+    except GeneratorError as error:
+        fail(str(error), code=2)
+    if as_json:
+        emit_json(summary)
+    else:
+        _print_summary(summary, out)
+
+
+def _with_progress(params: Any, out: Path, force: bool, workers: int) -> dict[str, Any]:
+    columns = (
+        TextColumn("[bold]generating deals"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("deals", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return generate(params, out, force=force, workers=workers, progress=advance)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _print_summary(summary: dict[str, Any], out: Path) -> None:
+    counts = summary["counts"]
+    console.print(
+        f"[bold]Sales history[/] seed {summary['seed']}, {summary['opportunities']:,} "
+        f"opportunities, now {summary['now']}, future until {summary['future_until']} -> {out}"
+    )
+    table = Table("CRM", "object", "rows at now", "future versions", title="Records")
+    for crm in ("salesforce", "hubspot"):
+        for name, rows in counts[crm].items():
+            future = counts["future"][crm].get(name, 0)
+            table.add_row(crm, name, f"{rows:,}", f"{future:,}")
+    console.print(table)
+    for process in summary["processes"].values():
+        steps = Table(
+            "step",
+            "kind",
+            "reached",
+            "conversion",
+            "(set)",
+            "median gap, business days",
+            "(set)",
+            title=(
+                f"{process['name']}: {process['deals']:,} deals, win rate "
+                f"{_percent(process['win_rate'])} "
+                f"(configured {_percent(process['configured_win_rate'])})"
+            ),
+        )
+        for step in process["steps"]:
+            gap = step["median_gap_business_days"]
+            steps.add_row(
+                step["name"],
+                step["kind"],
+                f"{step['reached']:,}",
+                _percent(step["conversion"]),
+                _percent(step["configured_probability"]),
+                "-" if gap is None else f"{gap:.1f}",
+                f"{step['configured_median_gap_business_days']:.1f}",
+            )
+        console.print(steps)
+    segments = Table("segment", "deals", "won", "lost", "open", "win rate", title="Segments")
+    for name, segment in summary["segments"].items():
+        segments.add_row(
+            name,
+            f"{segment['deals']:,}",
+            f"{segment['won']:,}",
+            f"{segment['lost']:,}",
+            f"{segment['open']:,}",
+            _percent(segment["win_rate"]),
+        )
+    console.print(segments)

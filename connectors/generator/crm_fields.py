@@ -49,7 +49,8 @@ def build_states(
     events = sorted(events)
     created = deal.created_at
     estimate = _rounded(deal.true_amount * rng.lognormvariate(0.0, 0.25))
-    first_close = _close_day(rng, created, process.cycle_days * rng.lognormvariate(0.0, 0.25))
+    # Reps are optimistic: the first close date is set before most deals could close.
+    first_close = _close_day(rng, created, process.cycle_days * rng.lognormvariate(-0.35, 0.35))
     entry = process.entry_stage
     states = [DealState(created, entry, estimate, first_close, STAGES[entry].forecast, deal.owner)]
     lag_median = math.log(noise.stage_lag_median_days)

@@ -51,6 +51,9 @@ class Simulation:
         self._recent: dict[str, deque[Account]] = {}
         self._customers: deque[Account] = deque(maxlen=_POOL)
         self._handover: dict[int, Rep] = {}
+        # Records that precede a deal (its account, contacts, leads) never reach back across
+        # `now` for a deal created after it: the state at `now` must not depend on the horizon.
+        self._floor = 0
         self._journey = Journey(
             self.rng,
             params.noise,
@@ -107,6 +110,7 @@ class Simulation:
 
     def _story(self, created: int) -> Story:
         rng, noise = self.rng, self.params.noise
+        self._floor = self.params.now_t + 1 if created > self.params.now_t else 0
         process = self._choose_process()
         account: Account | None = None
         new_contacts: list[Contact] = []
@@ -126,7 +130,8 @@ class Simulation:
             story_accounts.append(account)
             new_contacts.extend(account.contacts)
         elif rng.random() < 0.3:
-            contact = self._new_contact(account, created - int(rng.random() * 5 * DAY), False)
+            at = max(created - int(rng.random() * 5 * DAY), self._floor)
+            contact = self._new_contact(account, at, False)
             new_contacts.append(contact)
         owner = account.owner
         if not Org.employed(owner, created):
@@ -189,7 +194,7 @@ class Simulation:
         city, country = names.city()
         enterprise = process.segment == "enterprise"
         employees = int(rng.lognormvariate(math.log(2500 if enterprise else 60), 0.8))
-        account_created = created - int(rng.random() * 3 * DAY)
+        account_created = max(created - int(rng.random() * 3 * DAY), self._floor)
         account = Account(
             key=key,
             name=name,
@@ -252,7 +257,7 @@ class Simulation:
     def _converted_lead(self, deal: Deal) -> Lead:
         rng = self.rng
         contact = deal.contacts[0]
-        created = deal.created_at - int((1 + rng.random() * 30) * DAY)
+        created = max(deal.created_at - int((1 + rng.random() * 30) * DAY), self._floor)
         lead = Lead(
             key=self._lead_keys(),
             first_name=contact.first_name,
@@ -280,7 +285,7 @@ class Simulation:
         first, last = names.person()
         key = self._lead_keys()
         company, domain = names.company(100_000_000 + key)
-        created = around - int(rng.random() * 20 * DAY)
+        created = max(around - int(rng.random() * 20 * DAY), self._floor)
         worked = created + int(rng.random() * 10 * DAY) if rng.random() < 0.6 else None
         status = "Open - Not Contacted"
         if worked is not None:
