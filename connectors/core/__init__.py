@@ -27,6 +27,7 @@ from connectors.core.errors import (
     TransientError,
 )
 from connectors.core.records import Record
+from connectors.core.retry import RetryPolicy
 from connectors.core.streams import StreamSpec
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "QuotaReached",
     "RateLimited",
     "Record",
+    "RetryPolicy",
     "StreamReader",
     "StreamResult",
     "StreamSpec",

@@ -66,6 +66,9 @@ class PageCounts:
 class StreamReader(Protocol):
     def pages(self, spec: StreamSpec, cursor: CursorState) -> Iterator[Page]: ...
 
+    def close(self) -> None:
+        """Release connections; called once the run is over."""
+
 
 class SyncSink(Protocol):
     def commit_page(self, spec: StreamSpec, page: Page, cursor: CursorState) -> PageCounts: ...

@@ -41,7 +41,7 @@ class RetryPolicy:
         if isinstance(error, RateLimited) and error.retry_after is not None:
             return min(error.retry_after, self.max_wait * 4)
         backoff = wait_exponential_jitter(
-            initial=self.initial_wait, max=self.max_wait, jitter=self.jitter
+            multiplier=self.initial_wait, max=self.max_wait, jitter=self.jitter
         )
         return float(backoff(state))
 

@@ -56,9 +56,7 @@ def _first_error(content: Any) -> tuple[str, str]:
     return "", str(content)[:300]
 
 
-def _retry_after(error: SalesforceError) -> float | None:
-    headers = getattr(getattr(error, "response", None), "headers", None) or {}
-    value = headers.get("Retry-After")
+def _seconds(value: str | None) -> float | None:
     try:
         return float(value) if value is not None else None
     except ValueError:
@@ -87,11 +85,14 @@ class SalesforceClient:
         self.session.hooks["response"].append(self._account)
         self._timeout = timeout
         self._sf: Salesforce | None = None
+        self._retry_after: float | None = None
 
     def _account(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
         match = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
         used, limit = (int(match[1]), int(match[2])) if match else (None, None)
         self.budget.record(len(response.content), used=used, limit=limit)
+        # simple-salesforce's exceptions drop the headers; keep the one retries need.
+        self._retry_after = _seconds(response.headers.get("Retry-After"))
 
     def login(self) -> Salesforce:
         token = self.retry.call(lambda: self.auth.fetch(self.session))
@@ -111,13 +112,18 @@ class SalesforceClient:
         code, message = _first_error(error.content)
         status = error.status
         if isinstance(error, SalesforceRefusedRequest) and code == "REQUEST_LIMIT_EXCEEDED":
-            retry_after = _retry_after(error)
-            if retry_after is not None:
+            retry_after = self._retry_after
+            if "TotalRequests" not in message and retry_after is not None:
                 return RateLimited(f"Salesforce rate limit: {message}", retry_after)
             used, limit = self.budget.quota_used or 0, self.budget.quota_limit or 0
-            return QuotaReached(f"Salesforce daily API limit reached: {message}", used, limit)
+            return QuotaReached(
+                f"Salesforce daily API limit reached ({message}); the next run resumes "
+                "where this one stopped",
+                used,
+                limit,
+            )
         if status == 429:
-            return RateLimited(f"Salesforce rate limit: {message}", _retry_after(error))
+            return RateLimited(f"Salesforce rate limit: {message}", self._retry_after)
         if isinstance(error, SalesforceRefusedRequest):
             return MissingPermission(f"Salesforce refused the request ({code}): {message}")
         if isinstance(error, SalesforceMalformedRequest):
@@ -151,6 +157,9 @@ class SalesforceClient:
     def call(self, operation: Callable[[Salesforce], T]) -> T:
         """Run one API operation with re-login, retries and error translation."""
         return self.retry.call(lambda: self._attempt(operation))
+
+    def close(self) -> None:
+        self.session.close()
 
     def describe_fields(self, sobject: str) -> dict[str, dict[str, Any]]:
         described: dict[str, Any] = self.call(lambda sf: getattr(sf, sobject).describe())

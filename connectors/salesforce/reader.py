@@ -53,6 +53,9 @@ class SalesforceReader:
         self.client = client
         self._strict = strict_fields  # configured (custom) fields: missing ones are an error
 
+    def close(self) -> None:
+        self.client.close()
+
     def resolve_fields(self, spec: StreamSpec) -> list[str]:
         """The spec's fields that this org has; a missing configured field is an error."""
         described = self.client.describe_fields(spec.object)

@@ -1,0 +1,171 @@
+"""Connections: typed settings per CRM, sealed credentials, and the connectors built from them.
+
+Settings (URLs, field lists, lookback, quota share) are validated before any network call;
+secrets (client secrets, tokens, passwords, keys) live only in the sealed credentials column.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.crypto import Credentials, SecretBox
+from app.errors import ConflictError, InvalidRequestError, NotFoundError
+from app.models import Connection
+from connectors.core import ApiBudget, RetryPolicy
+from connectors.salesforce import SalesforceAuth, SalesforceClient, SalesforceReader
+from connectors.salesforce import salesforce_streams as _salesforce_streams
+
+__all__ = [
+    "SECRET_NAMES",
+    "ConnectionSettings",
+    "HubSpotSettings",
+    "SalesforceSettings",
+    "create_connection",
+    "get_connection",
+    "list_connections",
+    "remove_connection",
+    "salesforce_client",
+]
+
+SECRET_NAMES: dict[str, tuple[str, ...]] = {
+    "salesforce": ("client_secret", "refresh_token", "password", "private_key"),
+    "hubspot": ("access_token", "client_secret", "refresh_token"),
+    "export": (),
+}
+
+
+class SyncOptions(BaseModel):
+    lookback_minutes: int = Field(default=10, ge=0, le=7 * 24 * 60)
+    quota_share: float = Field(default=0.8, gt=0, le=1)
+    streams: list[str] | None = None
+    extra_fields: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class SalesforceSettings(SyncOptions):
+    kind: Literal["salesforce"] = "salesforce"
+    auth_flow: Literal["client_credentials", "refresh_token", "jwt", "password"]
+    token_url: str = Field(pattern=r"^https://")
+    client_id: str = Field(min_length=1)
+    username: str = ""
+    api_version: str = Field(default="59.0", pattern=r"^\d+\.\d$")
+    ca_file: str | None = None
+
+    @model_validator(mode="after")
+    def _known_streams(self) -> SalesforceSettings:
+        _salesforce_streams(self.streams, self.extra_fields)  # raises ValueError naming them
+        return self
+
+
+class HubSpotSettings(SyncOptions):
+    kind: Literal["hubspot"] = "hubspot"
+    base_url: str = Field(default="https://api.hubapi.com", pattern=r"^https?://")
+    portal_id: str | None = None
+
+
+class ExportSettings(BaseModel):
+    kind: Literal["export"] = "export"
+    path: str
+
+
+ConnectionSettings = Annotated[
+    SalesforceSettings | HubSpotSettings | ExportSettings, Field(discriminator="kind")
+]
+AnySettings = SalesforceSettings | HubSpotSettings | ExportSettings
+_settings_adapter: TypeAdapter[AnySettings] = TypeAdapter(ConnectionSettings)  # type: ignore[arg-type]
+
+
+def parse_settings(raw: dict[str, Any]) -> AnySettings:
+    try:
+        return _settings_adapter.validate_python(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'][1:]) or 'kind'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise InvalidRequestError(f"invalid connection settings: {problems}") from None
+
+
+def create_connection(
+    session: Session,
+    box: SecretBox,
+    *,
+    name: str,
+    settings: dict[str, Any],
+    secrets: dict[str, str],
+    sync_interval_seconds: int = 300,
+) -> Connection:
+    parsed = parse_settings(settings)
+    unknown = sorted(set(secrets) - set(SECRET_NAMES[parsed.kind]))
+    if unknown:
+        raise InvalidRequestError(
+            f"unknown credential(s) {', '.join(unknown)} for {parsed.kind}; "
+            f"expected: {', '.join(SECRET_NAMES[parsed.kind]) or 'none'}"
+        )
+    if session.scalar(select(Connection.id).where(Connection.name == name)) is not None:
+        raise ConflictError(f"a connection named {name!r} exists already")
+    connection = Connection(
+        name=name,
+        kind=parsed.kind,
+        settings=parsed.model_dump(mode="json"),
+        credentials_sealed=box.seal({k: v for k, v in secrets.items() if v}),
+        sync_interval_seconds=sync_interval_seconds,
+    )
+    session.add(connection)
+    session.flush()
+    return connection
+
+
+def list_connections(session: Session) -> list[Connection]:
+    return list(session.scalars(select(Connection).order_by(Connection.name)))
+
+
+def get_connection(session: Session, name: str) -> Connection:
+    connection = session.scalar(select(Connection).where(Connection.name == name))
+    if connection is None:
+        known = ", ".join(c.name for c in list_connections(session)) or "none yet"
+        raise NotFoundError(
+            f"no connection named {name!r} (known: {known}); add one with "
+            "`milestones connections add`"
+        )
+    return connection
+
+
+def remove_connection(session: Session, name: str) -> None:
+    session.delete(get_connection(session, name))
+
+
+def connection_settings(connection: Connection) -> AnySettings:
+    return parse_settings(connection.settings)
+
+
+def salesforce_client(
+    settings: SalesforceSettings,
+    credentials: Credentials,
+    budget: ApiBudget,
+    retry: RetryPolicy | None = None,
+) -> SalesforceClient:
+    auth = SalesforceAuth(
+        flow=settings.auth_flow,
+        token_url=settings.token_url,
+        client_id=settings.client_id,
+        client_secret=credentials.get("client_secret", ""),
+        refresh_token=credentials.get("refresh_token", ""),
+        username=settings.username,
+        password=credentials.get("password", ""),
+        private_key=credentials.get("private_key", ""),
+    )
+    return SalesforceClient(
+        auth, budget, api_version=settings.api_version, ca_file=settings.ca_file, retry=retry
+    )
+
+
+def salesforce_reader(
+    settings: SalesforceSettings, client: SalesforceClient
+) -> tuple[SalesforceReader, list[Any]]:
+    specs = _salesforce_streams(settings.streams, settings.extra_fields)
+    strict = frozenset(name for fields in settings.extra_fields.values() for name in fields)
+    return SalesforceReader(client, strict_fields=strict), specs

@@ -1,0 +1,290 @@
+"""Sync runs: pull every stream of a connection into the raw layer, recorded as it goes.
+
+Each page is stored with its cursor, quarantined rows and the run's counters in one
+transaction (`DatabaseSink`), so a run killed at any moment resumes from its last page and
+the raw layer ends up exactly as a clean run would leave it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
+
+from app.crypto import SecretBox
+from app.db import Database
+from app.errors import InvalidRequestError
+from app.models import Connection, QuarantinedRecord, StreamCursor, SyncRun, SyncRunStream
+from app.models.base import utcnow
+from app.services.connections import (
+    SalesforceSettings,
+    connection_settings,
+    get_connection,
+    salesforce_client,
+    salesforce_reader,
+)
+from app.services.raw_records import RawRecordWriter
+from connectors.core import (
+    ApiBudget,
+    AuthenticationError,
+    ConfigError,
+    ConnectorError,
+    CursorState,
+    MissingPermission,
+    Page,
+    PageCounts,
+    QuotaReached,
+    RetryPolicy,
+    StreamReader,
+    StreamResult,
+    StreamSpec,
+    run_stream,
+)
+
+__all__ = ["DatabaseSink", "StreamOutcome", "SyncReport", "sync_connection"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StreamOutcome:
+    result: StreamResult
+    error: str | None = None
+
+
+@dataclass
+class SyncReport:
+    connection: str
+    run_id: int
+    status: str
+    streams: list[StreamOutcome] = field(default_factory=list)
+    api_calls: int = 0
+    bytes_received: int = 0
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "connection": self.connection,
+            "run_id": self.run_id,
+            "status": self.status,
+            "api_calls": self.api_calls,
+            "bytes_received": self.bytes_received,
+            "error": self.error,
+            "streams": [
+                {
+                    "stream": outcome.result.stream,
+                    "read": outcome.result.records_read,
+                    "new": outcome.result.records_new,
+                    "changed": outcome.result.records_changed,
+                    "deleted": outcome.result.records_deleted,
+                    "quarantined": outcome.result.records_quarantined,
+                    "pages": outcome.result.pages,
+                    "api_calls": outcome.result.api_calls,
+                    "seconds": round(outcome.result.seconds, 3),
+                    "stopped": outcome.result.stopped,
+                    "error": outcome.error,
+                }
+                for outcome in self.streams
+            ],
+        }
+
+
+class DatabaseSink:
+    """Stores a page, its quarantined rows, the cursor and the run's counters atomically."""
+
+    def __init__(self, database: Database, connection_id: int, run_id: int) -> None:
+        self._database = database
+        self._connection_id = connection_id
+        self._run_id = run_id
+
+    def commit_page(self, spec: StreamSpec, page: Page, cursor: CursorState) -> PageCounts:
+        with self._database.engine.begin() as connection:
+            writer = RawRecordWriter(connection, self._connection_id, spec.name)
+            counts = writer.upsert(page.records)
+            if page.quarantined:
+                connection.execute(
+                    insert(QuarantinedRecord),
+                    [
+                        {
+                            "connection_id": self._connection_id,
+                            "sync_run_id": self._run_id,
+                            "stream": spec.name,
+                            "external_id": row.external_id,
+                            "reason": row.reason,
+                            "payload": row.payload,
+                            "created_at": utcnow(),
+                        }
+                        for row in page.quarantined
+                    ],
+                )
+            with Session(bind=connection) as session:
+                state = session.get(StreamCursor, (self._connection_id, spec.name))
+                if state is None:
+                    state = StreamCursor(connection_id=self._connection_id, stream=spec.name)
+                    session.add(state)
+                state.start_value = cursor.start_value
+                state.last_value = cursor.last_value
+                state.state = {"resume": cursor.resume} if cursor.resume else {}
+                state.updated_at = utcnow()
+                stream_row = session.get(SyncRunStream, (self._run_id, spec.name))
+                if stream_row is None:
+                    stream_row = SyncRunStream(sync_run_id=self._run_id, stream=spec.name)
+                    session.add(stream_row)
+                stream_row.records_read = (stream_row.records_read or 0) + len(page.records)
+                stream_row.records_new = (stream_row.records_new or 0) + counts.new
+                stream_row.records_changed = (stream_row.records_changed or 0) + counts.changed
+                stream_row.records_deleted = (stream_row.records_deleted or 0) + counts.deleted
+                stream_row.records_quarantined = (stream_row.records_quarantined or 0) + len(
+                    page.quarantined
+                )
+                session.flush()
+        return PageCounts(new=counts.new, changed=counts.changed, deleted=counts.deleted)
+
+
+def _reader_for(
+    connection: Connection, box: SecretBox, budget: ApiBudget, retry: RetryPolicy | None
+) -> tuple[StreamReader, list[StreamSpec], timedelta]:
+    settings = connection_settings(connection)
+    credentials = box.open(connection.credentials_sealed)
+    if isinstance(settings, SalesforceSettings):
+        budget.max_share = settings.quota_share
+        client = salesforce_client(settings, credentials, budget, retry)
+        reader, specs = salesforce_reader(settings, client)
+        return reader, specs, timedelta(minutes=settings.lookback_minutes)
+    raise InvalidRequestError(f"syncing {connection.kind} connections is not available yet")
+
+
+def _start_run(database: Database, connection_id: int, full: bool, trigger: str) -> int:
+    with database.session() as session:
+        run = SyncRun(connection_id=connection_id, full=full, trigger=trigger, status="running")
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def _previous_cursor(database: Database, connection_id: int, stream: str) -> StreamCursor | None:
+    with database.sessions() as session:
+        return session.get(StreamCursor, (connection_id, stream))
+
+
+def sync_connection(
+    database: Database,
+    box: SecretBox,
+    name: str,
+    *,
+    full: bool = False,
+    streams: list[str] | None = None,
+    trigger: str = "manual",
+    retry: RetryPolicy | None = None,
+    on_page: Callable[[StreamResult], None] = lambda _result: None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> SyncReport:
+    """Pull the connection's streams (all, or `streams`), incrementally unless `full`."""
+    with database.sessions() as session:
+        connection = get_connection(session, name)
+    budget = ApiBudget()
+    reader, specs, lookback = _reader_for(connection, box, budget, retry)
+    if streams:
+        unknown = sorted(set(streams) - {spec.name for spec in specs})
+        if unknown:
+            raise InvalidRequestError(f"unknown stream(s) for {name}: {', '.join(unknown)}")
+        specs = [spec for spec in specs if spec.name in streams]
+    try:
+        return _run(
+            database,
+            connection,
+            reader,
+            specs,
+            lookback,
+            budget,
+            full,
+            trigger,
+            on_page,
+            should_stop,
+        )
+    finally:
+        reader.close()
+
+
+def _run(
+    database: Database,
+    connection: Connection,
+    reader: StreamReader,
+    specs: list[StreamSpec],
+    lookback: timedelta,
+    budget: ApiBudget,
+    full: bool,
+    trigger: str,
+    on_page: Callable[[StreamResult], None],
+    should_stop: Callable[[], bool],
+) -> SyncReport:
+    name = connection.name
+    run_id = _start_run(database, connection.id, full, trigger)
+    report = SyncReport(connection=name, run_id=run_id, status="running")
+    sink = DatabaseSink(database, connection.id, run_id)
+    now = utcnow()
+    for spec in specs:
+        stored = None if full else _previous_cursor(database, connection.id, spec.name)
+        previous = stored.last_value if stored is not None else None
+        resume = (stored.state or {}).get("resume") if stored is not None else None
+        cursor = CursorState.begin(previous, lookback=lookback, now=now, resume=resume)
+        if spec.mode == "full_refresh":
+            cursor = CursorState.begin(None, lookback=lookback, now=now)
+        try:
+            result = run_stream(
+                reader, spec, cursor, sink, budget, should_stop=should_stop, on_page=on_page
+            )
+            report.streams.append(StreamOutcome(result))
+            if result.stopped != "done":
+                report.error = (
+                    f"stopped at the configured quota share ({budget.describe()})"
+                    if result.stopped == "quota"
+                    else "stopped on request; the next run resumes from the last page"
+                )
+                break
+        except (AuthenticationError, QuotaReached) as error:
+            report.streams.append(StreamOutcome(StreamResult(spec.name), str(error)))
+            report.error = str(error)
+            break
+        except (ConfigError, MissingPermission, ConnectorError) as error:
+            log.warning("stream failed", extra={"stream": spec.name, "error": str(error)})
+            report.streams.append(StreamOutcome(StreamResult(spec.name), str(error)))
+    report.api_calls, report.bytes_received = budget.calls, budget.bytes_received
+    failed = [outcome for outcome in report.streams if outcome.error]
+    if report.streams and len(failed) == len(report.streams):
+        report.status = "failed"
+    elif report.error or failed or len(report.streams) < len(specs):
+        report.status = "partial"
+    else:
+        report.status = "succeeded"
+    _finish_run(database, report)
+    return report
+
+
+def _finish_run(database: Database, report: SyncReport) -> None:
+    with database.session() as session:
+        session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == report.run_id)
+            .values(
+                status=report.status,
+                finished_at=utcnow(),
+                api_calls=report.api_calls,
+                bytes_received=report.bytes_received,
+                error=report.error,
+            )
+        )
+        for outcome in report.streams:
+            row = session.get(SyncRunStream, (report.run_id, outcome.result.stream))
+            if row is None:
+                row = SyncRunStream(sync_run_id=report.run_id, stream=outcome.result.stream)
+                session.add(row)
+            row.api_calls = outcome.result.api_calls
+            row.duration_ms = int(outcome.result.seconds * 1000)
+            row.error = outcome.error
+        session.flush()

@@ -1,0 +1,25 @@
+"""A sandbox CRM on loopback for connector and sync tests, and connections that point at it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.sandbox import SandboxServer
+
+__all__ = ["salesforce_connection_args"]
+
+
+def salesforce_connection_args(server: SandboxServer, **settings: Any) -> dict[str, Any]:
+    """`create_connection` keyword arguments for the sandbox's Salesforce org."""
+    info = server.connection_info()["salesforce"]
+    return {
+        "settings": {
+            "kind": "salesforce",
+            "auth_flow": "client_credentials",
+            "token_url": info["token_url"],
+            "client_id": info["client_id"],
+            "ca_file": info["ca_file"],
+            **settings,
+        },
+        "secrets": {"client_secret": info["client_secret"]},
+    }
