@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,6 +14,7 @@ from rich.table import Table
 
 from app.cli.output import console, emit_json, fail
 from connectors.generator import SIZES, GeneratorError, build_params, generate
+from connectors.sandbox.runner import RunOptions, SandboxRunError, start_sandbox
 
 app = typer.Typer(
     help="Generate a sales history and run the local sandbox CRM.", no_args_is_help=True
@@ -133,3 +135,42 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
             _percent(segment["win_rate"]),
         )
     console.print(segments)
+
+
+@app.command("up")
+def up_command(
+    seed: Annotated[int, typer.Option(help="Seed of the generated history.")] = 1,
+    size: Annotated[str, typer.Option(help=f"One of {', '.join(SIZES)}.")] = "small",
+    from_dir: Annotated[
+        Path | None, typer.Option("--from", help="Serve this export folder instead.")
+    ] = None,
+    faults: Annotated[
+        list[str] | None,
+        typer.Option("--faults", help="kind[:key=value,...], e.g. rate_limit:api=hubspot,every=5"),
+    ] = None,
+    port: Annotated[int, typer.Option(help="Salesforce (HTTPS) port; HubSpot gets port+1.")] = 0,
+    speed: Annotated[
+        float, typer.Option(help="Sandbox seconds per real second (0 freezes).")
+    ] = 1.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Run the sandbox CRM on loopback until Ctrl-C; print what a connection needs."""
+    options = RunOptions(
+        seed=seed, size=size, from_dir=from_dir, faults=faults or [], port=port, speed=speed
+    )
+    try:
+        server = start_sandbox(options)
+    except SandboxRunError as error:
+        fail(str(error), code=2)
+    info = server.connection_info()
+    if as_json:
+        emit_json(info)
+        sys.stdout.flush()
+    else:
+        sf, hs = info["salesforce"], info["hubspot"]
+        console.print(f"[bold]Salesforce[/] {sf['instance_url']}  token URL {sf['token_url']}")
+        console.print(f"  client id {sf['client_id']}  secret {sf['client_secret']}")
+        console.print(f"  CA file {sf['ca_file']}")
+        console.print(f"[bold]HubSpot[/] {hs['base_url']}  access token {hs['access_token']}")
+        console.print("Ctrl-C stops the sandbox.")
+    server.wait()

@@ -130,6 +130,7 @@ class HubSpotStore:
         self.history: dict[tuple[str, str], dict[str, list[HistoryEntry]]] = {}
         self.associations: dict[tuple[str, str], dict[str, dict[str, list[Association]]]] = {}
         self.owners: dict[str, dict[str, Any]] = {}
+        self.future_owners: list[dict[str, Any]] = []
         self.pipelines: list[dict[str, Any]] = []
         self._pending: list[_Pending] = []
         self._pending_next = 0
@@ -181,6 +182,11 @@ class HubSpotStore:
         events: list[ChangeEvent] = []
         applied = 0
         with self.lock:
+            if self.future_owners:
+                due = [o for o in self.future_owners if iso_ms(o["updatedAt"]) <= limit]
+                for owner in due:
+                    self.owners[owner["id"]] = owner
+                    self.future_owners.remove(owner)
             if not self._pending_sorted:
                 self._pending = sorted(self._pending[self._pending_next :], key=_Pending.key)
                 self._pending_next = 0

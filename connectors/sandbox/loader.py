@@ -236,6 +236,7 @@ def load_hubspot(root: Path) -> HubSpotStore:
         for obj in _objects(f_path, f_header, f_rows):
             store.add_future(object_type, obj)
     _owners(store, base / "owners.csv")
+    _owners(store, future / "owners.csv", future=True)
     if (base / "pipelines.json").exists():
         raw = json.loads((base / "pipelines.json").read_text(encoding="utf-8"))
         store.pipelines = list(raw["results"] if isinstance(raw, dict) else raw)
@@ -277,7 +278,7 @@ def _objects(path: Path, header: list[str], rows: list[list[str]]) -> Iterator[H
         )
 
 
-def _owners(store: HubSpotStore, path: Path) -> None:
+def _owners(store: HubSpotStore, path: Path, *, future: bool = False) -> None:
     if not path.exists():
         return
     header, rows = _read_csv(path)
@@ -302,7 +303,10 @@ def _owners(store: HubSpotStore, path: Path) -> None:
             "archived": raw.get("archived", "false").lower() == "true",
             "teams": teams,
         }
-        store.owners[owner["id"]] = owner
+        if future:
+            store.future_owners.append(owner)
+        else:
+            store.owners[owner["id"]] = owner
 
 
 def _options(store: HubSpotStore) -> None:
