@@ -20,10 +20,10 @@ def stories() -> list[Story]:
 def test_every_reached_step_has_exactly_one_customer_evidence(stories: list[Story]) -> None:
     for story in stories:
         deal = story.deal
-        evidence = [a for a in deal.activities if a.milestone is not None]
-        assert sorted(a.milestone for a in evidence) == sorted(deal.milestones)
-        for activity in evidence:
-            assert activity.occurred_at == deal.milestones[activity.milestone]
+        evidence = [(a.milestone, a) for a in deal.activities if a.milestone is not None]
+        assert sorted(step for step, _ in evidence) == sorted(deal.milestones)
+        for step, activity in evidence:
+            assert activity.occurred_at == deal.milestones[step]
             assert activity.deleted_at is None
             if activity.kind == "email":
                 assert activity.direction == "in"
