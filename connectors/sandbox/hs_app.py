@@ -16,6 +16,7 @@ do); past the 10-second window, the daily allowance or the search rate, 429 with
 """
 
 import bisect
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,6 +83,8 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, redirect_slashes=False)
     store = sandbox.hubspot
     cfg = sandbox.config
+    # The rows of recent searches, so that paging through one costs a slice, not a scan.
+    search_cache: OrderedDict[tuple[str, bytes, int], list[HsObject]] = OrderedDict()
 
     @app.exception_handler(SandboxError)
     async def sandbox_error(_request: Request, error: SandboxError) -> Response:
@@ -348,26 +351,33 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
         text = str(body.get("query") or "").casefold()
         properties = wanted_properties(kind, [str(p) for p in body.get("properties") or []])
         with store.lock:
-            rows = [
-                obj
-                for obj in store.all_objects(kind)
-                if not obj.archived
-                and (matcher is None or matcher(obj))
-                and (not text or any(text in (v or "").casefold() for v in obj.properties.values()))
-            ]
-            if sorts:
-                sort = sorts[0]
-                name = sort if isinstance(sort, str) else sort.get("propertyName")
-                descending = (
-                    not isinstance(sort, str)
-                    and str(sort.get("direction", "ASCENDING")).upper() == "DESCENDING"
-                )
-                if not isinstance(name, str) or (name not in defs and name != "hs_object_id"):
-                    raise _invalid(f"Property '{name}' does not exist")
+            key = (kind, orjson.dumps([body.get("filterGroups"), sorts, text]), store.version)
+            rows = search_cache.get(key)
+            if rows is None:
+                rows = [
+                    obj
+                    for obj in store.all_objects(kind)
+                    if not obj.archived
+                    and (matcher is None or matcher(obj))
+                    and (
+                        not text
+                        or any(text in (v or "").casefold() for v in obj.properties.values())
+                    )
+                ]
                 rows.sort(key=lambda o: int(o.id))
-                rows.sort(key=search_sort_key(name, defs), reverse=descending)
-            else:
-                rows.sort(key=lambda o: int(o.id))
+                if sorts:
+                    sort = sorts[0]
+                    name = sort if isinstance(sort, str) else sort.get("propertyName")
+                    descending = (
+                        not isinstance(sort, str)
+                        and str(sort.get("direction", "ASCENDING")).upper() == "DESCENDING"
+                    )
+                    if not isinstance(name, str) or (name not in defs and name != "hs_object_id"):
+                        raise _invalid(f"Property '{name}' does not exist")
+                    rows.sort(key=search_sort_key(name, defs), reverse=descending)
+                search_cache[key] = rows
+                while len(search_cache) > 32:
+                    search_cache.popitem(last=False)
             page = [render(kind, obj, properties) for obj in rows[after : after + limit]]
         answer: dict[str, Any] = {"total": len(rows), "results": page}
         if after + limit < len(rows):

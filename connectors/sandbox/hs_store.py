@@ -137,6 +137,7 @@ class HubSpotStore:
         self._pending_sorted = True
         self._seq = 0
         self.listeners: list[Callable[[list[ChangeEvent]], None]] = []
+        self.version = 0  # bumped by every change; search caches key on it
 
     # objects ----------------------------------------------------------------------------
     def ordered_ids(self, object_type: str) -> list[int]:
@@ -150,6 +151,7 @@ class HubSpotStore:
     ) -> list[ChangeEvent]:
         """Insert or merge a version; returns the change events it amounts to."""
         table = self.objects[object_type]
+        self.version += 1
         obj.properties.setdefault("hs_object_id", obj.id)
         current = table.get(obj.id)
         stamp = now_ms if now_ms is not None else iso_ms(obj.updated_at)
@@ -263,6 +265,7 @@ class HubSpotStore:
     ) -> HsObject:
         """Write checked values through the API: history, modification stamps, events."""
         obj = self.objects[object_type][object_id]
+        self.version += 1
         stamp, stamp_ms = hs_format(now), epoch_ms(now)
         events: list[ChangeEvent] = []
         history = self.history.setdefault((object_type, object_id), {})
