@@ -5,6 +5,7 @@ from app.models.base import Base
 from app.models.connections import CONNECTION_KINDS, Connection, ConnectionKind, StreamCursor
 from app.models.crm import CrmOwner, Opportunity, Outcome
 from app.models.events import MilestoneEvent, OpportunityState
+from app.models.mapping import MappingCandidate, MappingCursor, OpportunityProcess
 from app.models.raw import QuarantinedRecord, RawRecord
 from app.models.rulesets import Milestone, MilestoneKind, Process, RulesetVersion
 from app.models.sync import RunStatus, SyncRun, SyncRunStream
@@ -17,10 +18,13 @@ __all__ = [
     "Connection",
     "ConnectionKind",
     "CrmOwner",
+    "MappingCandidate",
+    "MappingCursor",
     "Milestone",
     "MilestoneEvent",
     "MilestoneKind",
     "Opportunity",
+    "OpportunityProcess",
     "OpportunityState",
     "Outcome",
     "Process",

@@ -1,0 +1,78 @@
+"""Which opportunity a matched record belongs to, as a pure function of its links.
+
+Steps are tried in the rule's order (default: direct, contact, account):
+
+- `direct`: the opportunities the record is linked to. A record linked directly belongs to those
+  opportunities and to no other: if none of them is in the rule's process, the record counts
+  for nobody in it (no fall-through to the contact's other deals).
+- `contact`: the open opportunities of the record's contacts (contact roles, deal associations).
+- `account`: the open opportunities of the record's accounts (or its contacts' accounts).
+
+Only opportunities of the rule's process count, and for `contact` and `account` only those open
+when the customer acted. `pick: nearest` keeps the one created most recently before that
+moment; `pick: all` keeps every candidate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from mappings.links import Links
+from mappings.model import Attribution
+from mappings.opportunities import OpportunityFacts
+from mappings.resolver import Resolver
+
+__all__ = ["attribute"]
+
+ProcessOf = Callable[[str], str | None]
+
+
+def _nearest(candidates: list[OpportunityFacts], at: datetime) -> list[OpportunityFacts]:
+    def order(facts: OpportunityFacts) -> tuple[float, str]:
+        created = facts.created_at.timestamp() if facts.created_at is not None else float("-inf")
+        return (created, facts.external_id)
+
+    return [max(candidates, key=order)]
+
+
+def _facts(ids: Iterable[str], resolver: Resolver) -> list[OpportunityFacts]:
+    found: list[OpportunityFacts] = []
+    for external_id in dict.fromkeys(ids):
+        facts = resolver.opportunity(external_id)
+        if facts is not None and not facts.deleted:
+            found.append(facts)
+    return found
+
+
+def attribute(
+    links: Links,
+    at: datetime,
+    process_key: str,
+    attribution: Attribution,
+    resolver: Resolver,
+    process_of: ProcessOf,
+) -> tuple[str, ...]:
+    """External ids of the opportunities that get the event (empty: nobody)."""
+    for step in attribution.via:
+        if step == "direct":
+            direct = _facts(links.opportunities, resolver)
+            if direct:
+                return tuple(
+                    f.external_id for f in direct if process_of(f.external_id) == process_key
+                )
+            continue
+        if step == "contact":
+            ids = [o for contact in links.contacts for o in resolver.contact_opportunities(contact)]
+        else:
+            accounts = links.accounts or links.contact_accounts
+            ids = [o for account in accounts for o in resolver.account_opportunities(account)]
+        candidates = [
+            f
+            for f in _facts(ids, resolver)
+            if f.open_at(at) and process_of(f.external_id) == process_key
+        ]
+        if candidates:
+            chosen = candidates if attribution.pick == "all" else _nearest(candidates, at)
+            return tuple(sorted(f.external_id for f in chosen))
+    return ()
