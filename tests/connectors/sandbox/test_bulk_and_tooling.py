@@ -114,7 +114,7 @@ def test_custom_fields_from_the_tooling_api_become_writable_and_described(sf: Sa
         },
     )
     assert result[0]["success"] is True
-    opp = sf.query(f"SELECT Milestone__c FROM Opportunity WHERE Milestone__c != null")["records"]
+    opp = sf.query("SELECT Milestone__c FROM Opportunity WHERE Milestone__c != null")["records"]
     assert [o["Milestone__c"] for o in opp] == ["Demo held"]
     with pytest.raises(SalesforceMalformedRequest) as caught:
         sf.toolingexecute(

@@ -36,7 +36,7 @@ def test_future_versions_appear_as_the_clock_passes_them(
     assert email.id == "599" and email.associations["deals"].results[0].id == "400"
 
     answer = requests.post(
-        f"{server.salesforce_url.replace('https', 'http').replace(str(server.salesforce_port), str(server.hubspot_port))}/__sandbox/clock",
+        f"{server.hubspot_url}/__sandbox/clock",
         json={"advance_seconds": 1800},
         timeout=5,
     )

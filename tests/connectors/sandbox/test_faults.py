@@ -1,4 +1,4 @@
-"""Faults and limits: each one answers as the real API does, switched per test or over the admin endpoint."""
+"""Faults and limits answer as the real APIs do; switched per test or over the admin endpoint."""
 
 from __future__ import annotations
 

@@ -338,7 +338,8 @@ def test_a_stage_change_derives_closed_won_and_writes_history(sf: Salesforce) ->
     ]
     sf.Opportunity.update(OPPS[1], {"StageName": "Closed Won"})
     opp = sf.query(
-        f"SELECT StageName, IsClosed, IsWon, Probability, ForecastCategoryName FROM Opportunity WHERE Id = '{OPPS[1]}'"
+        "SELECT StageName, IsClosed, IsWon, Probability, ForecastCategoryName FROM Opportunity "
+        f"WHERE Id = '{OPPS[1]}'"
     )["records"][0]
     assert (opp["IsClosed"], opp["IsWon"], opp["Probability"], opp["ForecastCategoryName"]) == (
         True,
@@ -347,7 +348,8 @@ def test_a_stage_change_derives_closed_won_and_writes_history(sf: Salesforce) ->
         "Closed",
     )
     history = sf.query(
-        f"SELECT StageName, Amount FROM OpportunityHistory WHERE OpportunityId = '{OPPS[1]}' ORDER BY CreatedDate DESC"
+        f"SELECT StageName, Amount FROM OpportunityHistory WHERE OpportunityId = '{OPPS[1]}' "
+        "ORDER BY CreatedDate DESC"
     )
     assert history["totalSize"] == before + 1
     assert history["records"][0]["StageName"] == "Closed Won"

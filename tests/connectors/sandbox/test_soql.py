@@ -1,4 +1,4 @@
-"""SOQL as the sandbox understands it: the subset the connectors need, refusals as Salesforce words them."""
+"""SOQL in the sandbox: the subset the connectors need, refusals worded as Salesforce words them."""
 
 from __future__ import annotations
 
@@ -86,7 +86,8 @@ def test_where_clauses_filter_as_salesforce_does(
 def test_date_fields_compare_with_dates_and_date_literals(sandbox: Sandbox) -> None:
     rows = run(
         sandbox,
-        "SELECT Name FROM Opportunity WHERE CloseDate >= 2025-03-20 AND CloseDate <= NEXT_N_DAYS:60",
+        "SELECT Name FROM Opportunity "
+        "WHERE CloseDate >= 2025-03-20 AND CloseDate <= NEXT_N_DAYS:60",
     )
     assert {r["Name"] for r in rows} == {"Deal 0", "Deal 1", "Deal 2"}
     assert (
@@ -193,6 +194,6 @@ def test_error_messages_point_at_row_and_column() -> None:
     with pytest.raises(SoqlError) as caught:
         parse("SELECT Id\nFROM Account\nWHERE Name = 'x' Name")
     assert (
-        caught.value.message
-        == "\nWHERE Name = 'x' Name\n                 ^\nERROR at Row:3:Column:18\nunexpected token: 'Name'"
+        caught.value.message == "\nWHERE Name = 'x' Name\n                 ^\n"
+        "ERROR at Row:3:Column:18\nunexpected token: 'Name'"
     )
