@@ -9,9 +9,10 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.crypto import SecretBox
 from app.db import Database
 
-__all__ = ["DatabaseDep", "SessionDep", "SettingsDep"]
+__all__ = ["DatabaseDep", "SecretBoxDep", "SessionDep", "SettingsDep"]
 
 
 def get_database(request: Request) -> Database:
@@ -29,6 +30,15 @@ def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterato
         yield session
 
 
+def get_secret_box(request: Request) -> SecretBox:
+    box: SecretBox | None = getattr(request.app.state, "secret_box", None)
+    if box is None:
+        box = SecretBox.from_settings(request.app.state.settings)
+        request.app.state.secret_box = box
+    return box
+
+
 DatabaseDep = Annotated[Database, Depends(get_database)]
+SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from app.config import Settings, get_settings
+from app.crypto import SecretBox
 from app.db import Database
 from app.logs import configure_logging
 
-__all__ = ["open_database", "settings"]
+__all__ = ["open_database", "secret_box", "settings"]
 
 
 def settings() -> Settings:
     loaded = get_settings()
     configure_logging(loaded.log_level, loaded.log_format)
     return loaded
+
+
+def secret_box() -> SecretBox:
+    return SecretBox.from_settings(settings())
 
 
 def open_database() -> Database:

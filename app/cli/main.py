@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.cli import db, mappings, sandbox
+from app.cli import connections, db, mappings, sandbox
+from app.cli import sync as sync_command
 from app.cli.context import open_database, settings
 from app.cli.output import console, emit_json, error_line, fail
 from app.crypto import generate_key, load_keys
@@ -20,6 +21,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(connections.app, name="connections")
+app.command("sync")(sync_command.sync)
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(mappings.app, name="mappings")
 

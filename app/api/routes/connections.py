@@ -1,0 +1,125 @@
+"""Connections for admins: add, list, check and remove CRM connections; start a sync.
+
+Credentials go in and never come out: responses show which secrets are set, not their values.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Body, status
+from pydantic import BaseModel, Field
+
+from app.api.deps import DatabaseDep, SecretBoxDep, SessionDep
+from app.models import Connection
+from app.services import connections as service
+from app.services.connection_check import check_connection
+from app.services.sync import sync_connection
+
+router = APIRouter(prefix="/api/v1/connections", tags=["connections"])
+
+
+class ConnectionCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
+    settings: dict[str, Any] = Field(
+        examples=[
+            {
+                "kind": "salesforce",
+                "auth_flow": "client_credentials",
+                "token_url": "https://acme.my.salesforce.com/services/oauth2/token",
+                "client_id": "3MVG9...",
+            }
+        ]
+    )
+    secrets: dict[str, str] = Field(default_factory=dict, examples=[{"client_secret": "..."}])
+    sync_interval_seconds: int = Field(default=300, ge=30, le=86_400)
+
+
+class ConnectionPublic(BaseModel):
+    name: str
+    kind: str
+    enabled: bool
+    sync_interval_seconds: int
+    settings: dict[str, Any]
+    secrets_set: list[str]
+
+
+class ConnectionsPublic(BaseModel):
+    data: list[ConnectionPublic]
+    count: int
+
+
+class SyncStarted(BaseModel):
+    connection: str
+    status: str = "started"
+
+
+def _public(connection: Connection, box: Any) -> ConnectionPublic:
+    return ConnectionPublic(
+        name=connection.name,
+        kind=connection.kind,
+        enabled=connection.enabled,
+        sync_interval_seconds=connection.sync_interval_seconds,
+        settings=connection.settings,
+        secrets_set=sorted(box.open(connection.credentials_sealed)),
+    )
+
+
+@router.get("", response_model=ConnectionsPublic, summary="List connections")
+def list_connections(session: SessionDep, box: SecretBoxDep) -> ConnectionsPublic:
+    rows = [_public(connection, box) for connection in service.list_connections(session)]
+    return ConnectionsPublic(data=rows, count=len(rows))
+
+
+@router.post(
+    "",
+    response_model=ConnectionPublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a connection (credentials are encrypted at rest and never returned)",
+)
+def create_connection(
+    body: ConnectionCreate, session: SessionDep, box: SecretBoxDep
+) -> ConnectionPublic:
+    connection = service.create_connection(
+        session,
+        box,
+        name=body.name,
+        settings=body.settings,
+        secrets=body.secrets,
+        sync_interval_seconds=body.sync_interval_seconds,
+    )
+    return _public(connection, box)
+
+
+@router.get("/{name}", response_model=ConnectionPublic, summary="One connection")
+def get_connection(name: str, session: SessionDep, box: SecretBoxDep) -> ConnectionPublic:
+    return _public(service.get_connection(session, name), box)
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a connection")
+def remove_connection(name: str, session: SessionDep) -> None:
+    service.remove_connection(session, name)
+
+
+@router.post("/{name}/test", summary="Check credentials and object/field permissions")
+def test_connection(name: str, session: SessionDep, box: SecretBoxDep) -> dict[str, Any]:
+    return check_connection(service.get_connection(session, name), box).as_dict()
+
+
+@router.post(
+    "/{name}/sync",
+    response_model=SyncStarted,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Start a sync in the background",
+)
+def start_sync(
+    name: str,
+    session: SessionDep,
+    database: DatabaseDep,
+    box: SecretBoxDep,
+    background: BackgroundTasks,
+    full: Annotated[bool, Body(embed=True)] = False,
+) -> SyncStarted:
+    service.get_connection(session, name)  # 404 now rather than a silent failure later
+    background.add_task(sync_connection, database, box, name, full=full, trigger="api")
+    return SyncStarted(connection=name)
