@@ -98,6 +98,10 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
             ).response()
         return HubSpotError(404, None, "Not Found").response()
 
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, _error: Exception) -> Response:
+        return HubSpotError(500, "INTERNAL_ERROR", "internal error").response()
+
     async def json_body(request: Request) -> dict[str, Any]:
         raw = await request.body()
         try:

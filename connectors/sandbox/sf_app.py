@@ -121,6 +121,11 @@ def build_salesforce_app(sandbox: Sandbox) -> FastAPI:
             return json_response(body, 405)
         return json_response([{"errorCode": "NOT_FOUND", "message": NOT_FOUND}], error.status_code)
 
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, _error: Exception) -> Response:
+        message = "An unexpected error occurred. Please include this ErrorId if you contact support"
+        return json_response([{"errorCode": "UNKNOWN_EXCEPTION", "message": message}], 500)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, _error: RequestValidationError) -> Response:
         return json_response([{"errorCode": "MALFORMED_QUERY", "message": "Bad request"}], 400)
