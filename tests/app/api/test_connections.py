@@ -1,0 +1,103 @@
+"""The connections API: secrets go in and never come out; errors are problem+json."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.api.main import create_app
+from app.config import Settings
+from app.crypto import generate_key
+from app.db import Database
+from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+from tests.connectors.sandbox.export_fixture import write_export
+from tests.support.sandbox import salesforce_connection_args
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
+    export = write_export(tmp_path_factory.mktemp("export"))
+    with SandboxServer(Sandbox.from_export(export, SandboxConfig())) as running:
+        yield running
+
+
+@pytest.fixture
+def client(db: Database, tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(log_level="WARNING", secret_key=generate_key(), data_dir=tmp_path)  # type: ignore[arg-type]
+    with TestClient(create_app(settings, db)) as test_client:
+        yield test_client
+
+
+def _create(client: TestClient, server: SandboxServer, name: str = "acme") -> dict[str, object]:
+    body = {"name": name, **salesforce_connection_args(server)}
+    response = client.post("/api/v1/connections", json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, object] = response.json()
+    return created
+
+
+def test_created_connections_show_which_secrets_are_set_but_never_their_values(
+    client: TestClient, server: SandboxServer
+) -> None:
+    secret = salesforce_connection_args(server)["secrets"]["client_secret"]
+    created = _create(client, server)
+    assert created["secrets_set"] == ["client_secret"]
+    listed = client.get("/api/v1/connections")
+    assert listed.json()["count"] == 1
+    for response in (listed, client.get("/api/v1/connections/acme")):
+        assert secret not in response.text
+
+
+def test_test_endpoint_reports_each_stream(client: TestClient, server: SandboxServer) -> None:
+    _create(client, server)
+    report = client.post("/api/v1/connections/acme/test").json()
+    assert report["ok"] is True
+    assert {row["stream"] for row in report["streams"]} >= {"Task", "Opportunity"}
+
+
+def test_sync_starts_in_the_background(client: TestClient, server: SandboxServer) -> None:
+    _create(client, server)
+    response = client.post("/api/v1/connections/acme/sync", json={"full": True})
+    assert response.status_code == 202
+    assert response.json() == {"connection": "acme", "status": "started"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "detail"),
+    [
+        ({"name": "x", "settings": {"kind": "dynamics"}}, 422, "invalid connection settings"),
+        (
+            {"name": "x", "settings": {"kind": "salesforce", "auth_flow": "client_credentials",
+             "token_url": "http://plain", "client_id": "c"}},
+            422,
+            "token_url",
+        ),
+        ({"name": "bad name!", "settings": {"kind": "hubspot"}}, 422, "body.name"),
+        ({"name": "x", "settings": {"kind": "hubspot"}, "secrets": {"pwd": "p"}}, 422, "pwd"),
+    ],
+)  # fmt: skip
+def test_invalid_requests_are_problems_naming_the_field(
+    client: TestClient, body: dict[str, object], status: int, detail: str
+) -> None:
+    response = client.post("/api/v1/connections", json=body)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert detail in response.json()["detail"]
+
+
+def test_duplicates_conflict_and_unknown_names_are_404(
+    client: TestClient, server: SandboxServer
+) -> None:
+    _create(client, server)
+    duplicate = client.post(
+        "/api/v1/connections", json={"name": "acme", **salesforce_connection_args(server)}
+    )
+    assert duplicate.status_code == 409
+    missing = client.get("/api/v1/connections/nope")
+    assert missing.status_code == 404
+    assert "no connection named 'nope'" in missing.json()["detail"]
+    assert client.delete("/api/v1/connections/acme").status_code == 204
+    assert client.delete("/api/v1/connections/acme").status_code == 404
