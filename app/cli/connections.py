@@ -64,6 +64,7 @@ def add(
     quota_share: Annotated[
         float, typer.Option(help="Stop at this share of the daily API quota.")
     ] = 0.8,
+    page_size: Annotated[int, typer.Option(help="Salesforce query batch size.")] = 2000,
     interval: Annotated[int, typer.Option(help="Seconds between scheduled syncs.")] = 300,
     as_json: JsonOption = False,
 ) -> None:
@@ -83,6 +84,7 @@ def add(
             "client_id": client_id,
             "username": username,
             "ca_file": str(ca_file) if ca_file else None,
+            "page_size": page_size,
         }
         secrets["client_secret"] = _secret(client_secret, "client secret", auth_flow != "jwt")
         secrets["refresh_token"] = _secret(

@@ -6,6 +6,7 @@ secrets (client secrets, tokens, passwords, keys) live only in the sealed creden
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.crypto import Credentials, SecretBox
 from app.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.models import Connection
-from connectors.core import ApiBudget, RetryPolicy
+from connectors.core import ApiBudget, RetryPolicy, StreamSpec
 from connectors.salesforce import SalesforceAuth, SalesforceClient, SalesforceReader
 from connectors.salesforce import salesforce_streams as _salesforce_streams
 
@@ -53,6 +54,7 @@ class SalesforceSettings(SyncOptions):
     username: str = ""
     api_version: str = Field(default="59.0", pattern=r"^\d+\.\d$")
     ca_file: str | None = None
+    page_size: int = Field(default=2000, ge=200, le=2000, description="Query batch size.")
 
     @model_validator(mode="after")
     def _known_streams(self) -> SalesforceSettings:
@@ -165,7 +167,10 @@ def salesforce_client(
 
 def salesforce_reader(
     settings: SalesforceSettings, client: SalesforceClient
-) -> tuple[SalesforceReader, list[Any]]:
-    specs = _salesforce_streams(settings.streams, settings.extra_fields)
+) -> tuple[SalesforceReader, list[StreamSpec]]:
+    specs = [
+        replace(spec, page_size=settings.page_size)
+        for spec in _salesforce_streams(settings.streams, settings.extra_fields)
+    ]
     strict = frozenset(name for fields in settings.extra_fields.values() for name in fields)
     return SalesforceReader(client, strict_fields=strict), specs
