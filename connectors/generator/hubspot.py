@@ -70,6 +70,9 @@ _ENGAGEMENT_TYPE = {
 }
 
 
+_TYPE_IDS = {pair: str(type_id) for pair, type_id in ASSOCIATION_TYPES.items()}
+
+
 def owner_id(rep: Rep) -> str:
     return str(61_000_000 + rep.key)
 
@@ -127,8 +130,8 @@ class HubSpotRenderer:
     def _associate(
         self, stamp: int, from_type: str, from_id: str, to_type: str, to_id: str
     ) -> None:
-        type_id = ASSOCIATION_TYPES[(from_type, to_type)]
-        self.associations.row(stamp, (from_type, from_id, to_type, to_id, str(type_id)))
+        type_id = _TYPE_IDS[(from_type, to_type)]
+        self.associations.row(stamp, (from_type, from_id, to_type, to_id, type_id))
 
     # -- the org ---------------------------------------------------------------------------------
 

@@ -446,17 +446,22 @@ class SalesforceRenderer:
             deleted = activity.edited_at
         stamps = _stamps(activity.logged_at, activity.edited_at, deleted)
         deleted_from = len(stamps) - 1 if deleted is not None and len(stamps) > 1 else 99
+        links = self._links(activity)
         if activity.kind == "meeting":
-            self.tables["Event"].record(stamps, self._event_row(activity, stamps, deleted_from))
+            self.tables["Event"].record(
+                stamps, self._event_row(activity, stamps, deleted_from, links)
+            )
             return
-        self.tables["Task"].record(stamps, self._task_row(activity, stamps, deleted_from))
+        self.tables["Task"].record(stamps, self._task_row(activity, stamps, deleted_from, links))
         if activity.kind == "email":
             self.tables["EmailMessage"].record(
-                stamps, self._email_row(activity, stamps, deleted_from)
+                stamps, self._email_row(activity, stamps, deleted_from, links)
             )
 
-    def _task_row(self, a: Activity, stamps: list[int], deleted_from: int) -> Callable[[int], Row]:
-        who, what, account_id = self._links(a)
+    def _task_row(
+        self, a: Activity, stamps: list[int], deleted_from: int, links: tuple[str, str, str]
+    ) -> Callable[[int], Row]:
+        who, what, account_id = links
         owner = user_id(a.owner)
         created = dt(stamps[0])
         kind = a.kind
@@ -507,8 +512,10 @@ class SalesforceRenderer:
 
         return render
 
-    def _email_row(self, a: Activity, stamps: list[int], deleted_from: int) -> Callable[[int], Row]:
-        _who, what, _account = self._links(a)
+    def _email_row(
+        self, a: Activity, stamps: list[int], deleted_from: int, links: tuple[str, str, str]
+    ) -> Callable[[int], Row]:
+        what = links[1]
         owner = user_id(a.owner)
         created = dt(stamps[0])
         rep_name, rep_email = a.owner.name, a.owner.email
@@ -565,8 +572,10 @@ class SalesforceRenderer:
 
         return render
 
-    def _event_row(self, a: Activity, stamps: list[int], deleted_from: int) -> Callable[[int], Row]:
-        who, what, account_id = self._links(a)
+    def _event_row(
+        self, a: Activity, stamps: list[int], deleted_from: int, links: tuple[str, str, str]
+    ) -> Callable[[int], Row]:
+        who, what, account_id = links
         owner = user_id(a.owner)
         created = dt(stamps[0])
         event_id = salesforce_id(_P["Event"], a.key)

@@ -89,6 +89,15 @@ class Table:
     def record(self, stamps: Sequence[int], render: Callable[[int], Row]) -> None:
         """A record whose version `i` was stored at `stamps[i]` (ascending)."""
         now, until = self._now, self._until
+        if len(stamps) == 1:
+            stamp = stamps[0]
+            if stamp <= now:
+                self._base_row(render(0))
+                self.base_count += 1
+            elif stamp <= until:
+                self._future_row(render(0))
+                self.future_count += 1
+            return
         latest = -1
         for index, stamp in enumerate(stamps):
             if stamp <= now:
