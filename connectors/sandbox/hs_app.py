@@ -352,6 +352,8 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
         sorts = body.get("sorts") or []
         if not isinstance(sorts, list) or len(sorts) > 1:
             raise _invalid("Only one sort is supported")
+        if sorts and not isinstance(sorts[0], str | dict):
+            raise _invalid("A sort is a property name or {propertyName, direction}")
         text = str(body.get("query") or "").casefold()
         properties = wanted_properties(kind, [str(p) for p in body.get("properties") or []])
         with store.lock:
@@ -550,8 +552,11 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
         kind = _object_type(object_type)
         body = await json_body(request)
         name, label = body.get("name"), body.get("label")
+        order = body.get("displayOrder", -1)
         if not isinstance(name, str) or not name or not isinstance(label, str):
             raise _invalid("name and label are required")
+        if not isinstance(order, int):
+            raise _invalid(f"Invalid displayOrder: {order}")
         with store.lock:
             if name in store.groups[kind]:
                 raise HubSpotError(
@@ -560,7 +565,7 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
             group = {
                 "name": name,
                 "label": label,
-                "displayOrder": int(body.get("displayOrder", -1)),
+                "displayOrder": order,
                 "archived": False,
             }
             store.groups[kind][name] = group
@@ -593,6 +598,9 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
             raise _invalid(f"Missing required fields: {', '.join(missing)}")
         if body["type"] not in _PROPERTY_TYPES:
             raise _invalid(f"Invalid property type: {body['type']}")
+        options = body.get("options") or []
+        if not isinstance(options, list) or not all(isinstance(o, dict) for o in options):
+            raise _invalid("options must be a list of {label, value} objects")
         name = str(body["name"])
         with store.lock:
             if name in store.properties[kind]:
@@ -609,7 +617,7 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
                 label=str(body["label"]),
                 group_name=str(body["groupName"]),
                 description=str(body.get("description") or ""),
-                options=list(body.get("options") or []),
+                options=options,
                 hubspot_defined=False,
                 created_at=stamp,
                 updated_at=stamp,

@@ -114,8 +114,13 @@ def _filter(flt: dict[str, Any], props: dict[str, PropertyDef]) -> Matcher:
 def compile_filter_groups(groups: Any, props: dict[str, PropertyDef]) -> Matcher | None:
     if groups in (None, []):
         return None
-    if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
-        raise _invalid("filterGroups must be a list of objects")
+    if not isinstance(groups, list) or not all(
+        isinstance(g, dict)
+        and isinstance(g.get("filters") or [], list)
+        and all(isinstance(f, dict) for f in g.get("filters") or [])
+        for g in groups
+    ):
+        raise _invalid("filterGroups must be a list of objects, each with a list of filters")
     if len(groups) > MAX_GROUPS:
         raise _invalid(f"Too many filter groups: {len(groups)} (max {MAX_GROUPS})")
     total = sum(len(g.get("filters") or []) for g in groups)

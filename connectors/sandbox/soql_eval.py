@@ -322,10 +322,14 @@ class _Binder:
             return float(literal.value)  # type: ignore[arg-type]
         if kind == "boolean" and literal.kind == "boolean":
             return literal.value
-        if kind == "date" and literal.kind == "date":
-            return literal.value
-        if kind == "datetime" and literal.kind == "datetime":
-            return sf_format(parse_iso(str(literal.value)))
+        try:
+            if kind == "date" and literal.kind == "date":
+                return parse_iso(str(literal.value)).date().isoformat()
+            if kind == "datetime" and literal.kind == "datetime":
+                return sf_format(parse_iso(str(literal.value)))
+        except ValueError as error:
+            detail = f"unexpected token: '{literal.text}'"
+            raise self.error("MALFORMED_QUERY", detail, literal.pos) from error
         raise self.mismatch(bound, literal)
 
     def date_range(self, bound: _Bound, literal: Literal_) -> tuple[str, str]:
