@@ -329,6 +329,39 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
             names = [*dict.fromkeys([*values, "hs_lastmodifieddate", "hs_object_id"])]
             return json_response(render(kind, updated, names))
 
+    @app.post("/crm/v3/objects/{object_type}", name="objects_create")
+    async def objects_create(request: Request, object_type: str) -> Response:
+        kind = _object_type(object_type)
+        body = await json_body(request)
+        values = body.get("properties")
+        if not isinstance(values, dict):
+            raise _invalid("Properties are required")
+        links = body.get("associations") or []
+        if not isinstance(links, list) or not all(isinstance(a, dict) for a in links):
+            raise _invalid("associations must be a list of {to, types}")
+        check_properties(kind, values)
+        with store.lock:
+            created = store.create(kind, values, sandbox.now())
+            for link in links:
+                to_id = str((link.get("to") or {}).get("id", ""))
+                target = next((t for t in store.objects if store.get(t, to_id)), None)
+                for spec in link.get("types") or []:
+                    type_id = spec.get("associationTypeId") if isinstance(spec, dict) else None
+                    if target is None or not isinstance(type_id, int):
+                        raise _invalid(f"Invalid association to {to_id}")
+                    store.associate(kind, created.id, target, to_id, type_id)
+            names = [
+                *dict.fromkeys([*values, "hs_createdate", "hs_lastmodifieddate", "hs_object_id"])
+            ]
+            return json_response(render(kind, created, names), 201)
+
+    @app.delete("/crm/v3/objects/{object_type}/{object_id}", name="objects_archive")
+    async def objects_archive(object_type: str, object_id: str) -> Response:
+        kind = _object_type(object_type)
+        with store.lock:
+            store.archive(kind, object_id, sandbox.now())
+        return Response(status_code=204)
+
     # search --------------------------------------------------------------------------------
     @app.post("/crm/v3/objects/{object_type}/search", name="search")
     async def search(request: Request, object_type: str) -> Response:

@@ -260,6 +260,37 @@ class HubSpotStore:
             return text.lower()
         return text
 
+    def create(self, object_type: str, values: dict[str, Any], now: datetime) -> HsObject:
+        stamp = hs_format(now)
+        ids = self._order[object_type]
+        start = {"contacts": 1, "companies": 2, "deals": 3}.get(object_type, 9) * 10**10
+        new_id = str(max(ids[-1] + 1 if ids else start, start))
+        properties = {name: self.normalise(object_type, name, v) for name, v in values.items()}
+        properties.update({"hs_createdate": stamp, "hs_lastmodifieddate": stamp})
+        if "createdate" in self.properties[object_type]:
+            properties["createdate"] = stamp
+        obj = HsObject(new_id, properties, stamp, stamp)
+        events = self.put(object_type, obj, now_ms=epoch_ms(now))
+        history = self.history.setdefault((object_type, new_id), {})
+        for name, value in properties.items():
+            if value is not None:
+                entry = HistoryEntry(
+                    value, stamp, epoch_ms(now), "INTEGRATION", "sandbox-integration"
+                )
+                history.setdefault(name, []).append(entry)
+        self.emit(events)
+        return obj
+
+    def archive(self, object_type: str, object_id: str, now: datetime) -> bool:
+        obj = self.objects[object_type].get(object_id)
+        if obj is None or obj.archived:
+            return False
+        self.version += 1
+        stamp = hs_format(now)
+        obj.archived, obj.archived_at, obj.updated_at = True, stamp, stamp
+        self.emit([ChangeEvent(object_type, object_id, "deletion", epoch_ms(now))])
+        return True
+
     def update(
         self, object_type: str, object_id: str, values: dict[str, Any], now: datetime
     ) -> HsObject:

@@ -367,6 +367,41 @@ def build_salesforce_app(sandbox: Sandbox) -> FastAPI:
             store.apply_update(schema.name, record_id, changes, sandbox.now())
         return Response(status_code=204)
 
+    @app.post("/services/data/v{version}/sobjects/{sobject}", name="record_create")
+    async def record_create(
+        request: Request, version: Version, sobject: str, _auth: Authed
+    ) -> Response:
+        schema = schema_of(sobject)
+        values = await json_body(request)
+        if not isinstance(values, dict):
+            raise SalesforceError(
+                400, "JSON_PARSER_ERROR", "Cannot deserialize instance of sObject"
+            )
+        values.pop("attributes", None)
+        with store.lock:
+            try:
+                fields, errors = store.plan_insert(schema.name, values)
+            except JsonValueError as error:
+                raise SalesforceError(400, "JSON_PARSER_ERROR", str(error)) from error
+            if errors or fields is None:
+                first = errors[0]
+                raise SalesforceError(400, first.status_code, first.message, fields=first.fields)
+            record_id = store.insert(schema.name, fields, sandbox.now())
+        return json_response({"id": record_id, "success": True, "errors": []}, 201)
+
+    @app.delete("/services/data/v{version}/sobjects/{sobject}/{record_id}", name="record_delete")
+    async def record_delete(
+        version: Version, sobject: str, record_id: str, _auth: Authed
+    ) -> Response:
+        schema = schema_of(sobject)
+        with store.lock:
+            found = store.get(record_id)
+            if found is None or found[0] != schema.name:
+                raise SalesforceError(404, "NOT_FOUND", NOT_FOUND)
+            if store.delete(record_id, sandbox.now()) is None:
+                raise SalesforceError(404, "ENTITY_IS_DELETED", "entity is deleted", fields=[])
+        return Response(status_code=204)
+
     # queries -------------------------------------------------------------------------------
     def first_page(request: Request, version: str, endpoint: str) -> Response:
         text = request.query_params.get("q")

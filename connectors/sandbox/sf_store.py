@@ -137,6 +137,12 @@ def convert_json(sf_field: SfField, value: Any) -> Any:
     return str(value)
 
 
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "Account": ("Name",),
+    "Contact": ("LastName",),
+    "Lead": ("LastName", "Company"),
+    "Opportunity": ("Name", "StageName", "CloseDate"),
+}
 _HISTORY_FIELDS = ("StageName", "Amount", "CloseDate", "Probability", "ForecastCategoryName")
 
 
@@ -312,6 +318,70 @@ class SalesforceStore:
                     RecordError("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule.message, fields)
                 ]
         return changes, []
+
+    def plan_insert(
+        self, object_name: str, values: dict[str, Any]
+    ) -> tuple[Record | None, list[RecordError]]:
+        """Check one insert; returns the converted fields or the errors (JsonValueError raises)."""
+        schema = self.schema(object_name)
+        if schema is None:
+            message = f"sObject type '{object_name}' is not supported."
+            return None, [RecordError("INVALID_TYPE", message, [])]
+        fields: Record = {}
+        for name, value in values.items():
+            sf_field = schema.field(name)
+            if sf_field is None:
+                message = f"No such column '{name}' on sobject of type {schema.name}"
+                return None, [RecordError("INVALID_FIELD", message, [])]
+            if not sf_field.createable:
+                message = f"Unable to create/update fields: {sf_field.name}."
+                return None, [
+                    RecordError("INVALID_FIELD_FOR_INSERT_UPDATE", message, [sf_field.name])
+                ]
+            fields[sf_field.name] = convert_json(sf_field, value)
+        missing = [
+            name
+            for name in _REQUIRED.get(schema.name, ())
+            if name in schema.fields and fields.get(name) in (None, "")
+        ]
+        if missing:
+            message = f"Required fields are missing: [{', '.join(missing)}]"
+            return None, [RecordError("REQUIRED_FIELD_MISSING", message, missing)]
+        return fields, []
+
+    def insert(self, object_name: str, fields: Record, now: datetime) -> str:
+        schema = self.ensure_object(object_name)
+        stamp = sf_format(now)
+        row: Record = {name: None for name in schema.fields}
+        row.update(fields)
+        row.update(
+            {
+                "Id": self.ids.new(schema.key_prefix),
+                "IsDeleted": False,
+                "CreatedDate": stamp,
+                "CreatedById": self.user_id,
+                "LastModifiedDate": stamp,
+                "LastModifiedById": self.user_id,
+                "SystemModstamp": stamp,
+            }
+        )
+        if "OwnerId" in schema.fields and row.get("OwnerId") is None:
+            row["OwnerId"] = self.user_id
+        for name in [n for n in row if n not in schema.fields]:
+            row.pop(name)
+        self.tables[schema.name][row["Id"]] = row
+        if schema.name == "Opportunity":
+            self._derive_opportunity(row, {}, fields, stamp)
+        return str(row["Id"])
+
+    def delete(self, record_id: str, now: datetime) -> tuple[str, Record] | None:
+        """Move a row to the recycle bin (queryAll and the deleted window still see it)."""
+        found = self.get(record_id)
+        if found is None or found[1].get("IsDeleted"):
+            return None
+        stamp = sf_format(now)
+        found[1].update({"IsDeleted": True, "SystemModstamp": stamp, "LastModifiedDate": stamp})
+        return found
 
     def apply_update(
         self, object_name: str, record_id: str, changes: Record, now: datetime
