@@ -1,0 +1,334 @@
+"""The engine's view of one connection's raw layer, and the CRM entities it projects.
+
+`build_index` fills the engine's `EntityIndex` (opportunities, accounts, contacts and the
+links between them) from the stored entity streams and gives it a fetch for any other record
+(an email's task). `IndexCache` keeps an index between incremental runs and refreshes it from
+the records stored since. `project_owners` and `project_opportunities` keep the `crm_owners`
+and `opportunities` tables equal to what the CRM's own records say: outcome, amount, stage,
+close date and owner come from the opportunity or deal itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection as DbConnection
+from sqlalchemy import Table, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app.models import CrmOwner, Opportunity, RawRecord
+from app.models.base import utcnow
+from app.services.mapping_rulesets import ConnectionInfo
+from mappings.catalog import HUBSPOT, Source
+from mappings.opportunities import OpportunityFacts
+from mappings.resolver import ENTITY_STREAM_NAMES, EntityIndex
+from mappings.values import to_bool
+
+__all__ = [
+    "IndexCache",
+    "RawFetcher",
+    "build_index",
+    "opportunity_row_ids",
+    "project_opportunities",
+    "project_owners",
+    "upsert",
+]
+
+Record = Mapping[str, Any]
+OWNER_STREAMS: dict[Source, str] = {"salesforce": "User", "hubspot": "owners"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_OVERLAP = timedelta(minutes=10)
+
+
+class RawFetcher:
+    """Reads single stored records for the engine, with a small cache; bound to a DB per run."""
+
+    def __init__(self, connection_id: int, size: int = 20_000) -> None:
+        self.connection_id = connection_id
+        self.db: DbConnection | None = None
+        self._cache: OrderedDict[tuple[str, str], Record | None] = OrderedDict()
+        self._size = size
+
+    def __call__(self, stream: str, external_id: str) -> Record | None:
+        key = (stream, external_id)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        assert self.db is not None, "RawFetcher used outside a run"
+        row = self.db.execute(
+            select(RawRecord.payload, RawRecord.deleted).where(
+                RawRecord.connection_id == self.connection_id,
+                RawRecord.stream == stream,
+                RawRecord.external_id == external_id,
+            )
+        ).first()
+        found: Record | None = row[0] if row is not None and not row[1] else None
+        self._cache[key] = found
+        if len(self._cache) > self._size:
+            self._cache.popitem(last=False)
+        return found
+
+    def forget(self, keys: Iterable[tuple[str, str]]) -> None:
+        for key in keys:
+            self._cache.pop(key, None)
+
+
+def _entity_rows(
+    db: DbConnection, connection_id: int, source: Source, since: datetime | None
+) -> Iterable[Any]:
+    query = select(
+        RawRecord.stream,
+        RawRecord.external_id,
+        RawRecord.deleted,
+        RawRecord.payload,
+        RawRecord.synced_at,
+    ).where(
+        RawRecord.connection_id == connection_id,
+        RawRecord.stream.in_(sorted(ENTITY_STREAM_NAMES[source])),
+    )
+    if since is not None:
+        query = query.where(RawRecord.synced_at > since)
+    # Contact roles after opportunities; order is otherwise irrelevant (the index is keyed).
+    return db.execute(query.order_by(RawRecord.id))
+
+
+def build_index(
+    db: DbConnection, connection: ConnectionInfo
+) -> tuple[EntityIndex, RawFetcher, datetime | None]:
+    """A fresh index of the connection's entities; returns it, its fetcher and its watermark."""
+    assert connection.source is not None
+    fetcher = RawFetcher(connection.id)
+    fetcher.db = db
+    index = EntityIndex(connection.source, fetch=fetcher, keep_contacts=False)
+    high: datetime | None = None
+    for stream, external_id, deleted, payload, synced_at in _entity_rows(
+        db, connection.id, connection.source, None
+    ):
+        index.add(stream, external_id, payload, deleted)
+        high = synced_at if high is None or synced_at > high else high
+    return index, fetcher, high
+
+
+@dataclass
+class _Cached:
+    index: EntityIndex
+    fetcher: RawFetcher
+    synced_through: datetime | None
+    lock: threading.Lock
+    fresh: bool = False
+
+
+class IndexCache:
+    """Indexes kept between incremental runs, refreshed from what was stored since.
+
+    Keyed by database, connection id and the connection's creation time, so a connection
+    removed and re-created never sees the old one's index.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, int, str], _Cached] = {}
+        self._lock = threading.Lock()
+
+    def entry(self, db: DbConnection, connection: ConnectionInfo, created_at: datetime) -> _Cached:
+        """The cached index of this connection, built now if there is none.
+
+        Hold `entry.lock` while refreshing or using it.
+        """
+        assert connection.source is not None
+        key = (str(db.engine.url), connection.id, created_at.isoformat())
+        with self._lock:
+            cached = self._entries.get(key)
+            if cached is None:
+                fetcher = RawFetcher(connection.id)
+                index = EntityIndex(connection.source, fetch=fetcher, keep_contacts=False)
+                cached = _Cached(index, fetcher, None, threading.Lock(), fresh=True)
+                self._entries[key] = cached
+            return cached
+
+    def refresh(
+        self, entry: _Cached, db: DbConnection, connection: ConnectionInfo
+    ) -> list[tuple[str, str, bool, Record]]:
+        """Load the entity records stored since the last refresh; returns them."""
+        assert connection.source is not None
+        entry.fetcher.db = db
+        since = None
+        if not entry.fresh and entry.synced_through is not None:
+            since = entry.synced_through - _OVERLAP
+        refreshed: list[tuple[str, str, bool, Record]] = []
+        for stream, external_id, deleted, payload, synced_at in _entity_rows(
+            db, connection.id, connection.source, since
+        ):
+            entry.index.add(stream, external_id, payload, deleted)
+            refreshed.append((stream, external_id, deleted, payload))
+            if entry.synced_through is None or synced_at > entry.synced_through:
+                entry.synced_through = synced_at
+        entry.fetcher.forget((s, i) for s, i, _, _ in refreshed)
+        entry.fresh = False
+        return refreshed
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+# -- projections --------------------------------------------------------------------------------
+
+
+def upsert(
+    db: DbConnection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE, on SQLite and PostgreSQL, many rows at once."""
+    if not rows:
+        return
+    insert = pg_insert if db.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table)
+    if update:
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={name: statement.excluded[name] for name in update}
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(keys))
+    for start in range(0, len(rows), 1000):
+        db.execute(statement, list(rows[start : start + 1000]))
+
+
+def _owner_row(source: Source, payload: Record, deleted: bool) -> dict[str, Any]:
+    if source == HUBSPOT:
+        name = " ".join(
+            str(payload.get(k) or "").strip() for k in ("firstName", "lastName")
+        ).strip()
+        teams = payload.get("teams")
+        if isinstance(teams, list):
+            primary = [t for t in teams if isinstance(t, Mapping) and t.get("primary")] or teams
+            first = primary[0] if primary else None
+            team = str(first.get("name")) if isinstance(first, Mapping) else None
+        else:
+            team = str(teams) if teams else None
+        active = not deleted and to_bool(payload.get("archived")) is not True
+        return {
+            "external_id": str(payload.get("id") or ""),
+            "name": (name or str(payload.get("email") or ""))[:200],
+            "email": payload.get("email"),
+            "team": team[:100] if team else None,
+            "active": active,
+        }
+    department = payload.get("Department")
+    return {
+        "external_id": str(payload.get("Id") or ""),
+        "name": str(payload.get("Name") or payload.get("Username") or "")[:200],
+        "email": payload.get("Email"),
+        "team": str(department)[:100] if department else None,
+        "active": not deleted and to_bool(payload.get("IsActive")) is not False,
+    }
+
+
+def project_owners(
+    db: DbConnection, connection: ConnectionInfo, since: datetime | None = None
+) -> int:
+    """Upsert the reps (Salesforce users, HubSpot owners) stored since `since`; returns count."""
+    assert connection.source is not None
+    query = select(RawRecord.payload, RawRecord.deleted).where(
+        RawRecord.connection_id == connection.id,
+        RawRecord.stream == OWNER_STREAMS[connection.source],
+    )
+    if since is not None:
+        query = query.where(RawRecord.synced_at > since)
+    rows = []
+    for payload, deleted in db.execute(query):
+        row = _owner_row(connection.source, payload, deleted)
+        if row["external_id"]:
+            rows.append({"connection_id": connection.id, **row})
+    upsert(
+        db,
+        CrmOwner.__table__,  # type: ignore[arg-type]
+        rows,
+        ("connection_id", "external_id"),
+        ("name", "email", "team", "active"),
+    )
+    return len(rows)
+
+
+def _decimal(value: float | None, limit: float) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(round(max(-limit, min(limit, value)), 2)))
+
+
+def project_opportunities(
+    db: DbConnection, connection_id: int, facts: Iterable[OpportunityFacts]
+) -> int:
+    """Upsert opportunity rows from what their records say; returns how many were written."""
+    owners: dict[str, int] = {
+        row[0]: row[1]
+        for row in db.execute(
+            select(CrmOwner.external_id, CrmOwner.id).where(CrmOwner.connection_id == connection_id)
+        )
+    }
+    now = utcnow()
+    rows = [
+        {
+            "connection_id": connection_id,
+            "external_id": f.external_id,
+            "name": (f.name or f.external_id)[:255],
+            "account_external_id": f.account_id[:64] if f.account_id else None,
+            "owner_id": owners.get(f.owner_id) if f.owner_id else None,
+            "pipeline": f.pipeline[:100] if f.pipeline else None,
+            "stage": f.stage[:100] if f.stage else None,
+            "stage_probability": _decimal(f.stage_probability, 999.99),
+            "amount": _decimal(f.amount, 9.99e15),
+            "currency": f.currency[:3] if f.currency else None,
+            "close_date": f.close_date,
+            "outcome": f.outcome,
+            "closed_at": f.closed_at,
+            "crm_created_at": f.created_at or _EPOCH,
+            "deleted": f.deleted,
+            "updated_at": now,
+        }
+        for f in facts
+        if f.external_id
+    ]
+    upsert(
+        db,
+        Opportunity.__table__,  # type: ignore[arg-type]
+        rows,
+        ("connection_id", "external_id"),
+        [k for k in rows[0] if k not in ("connection_id", "external_id")] if rows else [],
+    )
+    return len(rows)
+
+
+def opportunity_row_ids(
+    db: DbConnection, connection_id: int, external_ids: Iterable[str] | None = None
+) -> dict[str, int]:
+    """external id -> opportunities.id, for all of the connection or for these ids."""
+    query = select(Opportunity.external_id, Opportunity.id).where(
+        Opportunity.connection_id == connection_id
+    )
+    if external_ids is None:
+        return {row[0]: row[1] for row in db.execute(query)}
+    wanted = sorted(set(external_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(
+            (row[0], row[1]) for row in db.execute(query.where(Opportunity.external_id.in_(chunk)))
+        )
+    return found
+
+
+def max_synced_at(db: DbConnection, connection_id: int) -> datetime | None:
+    value: datetime | None = db.execute(
+        select(func.max(RawRecord.synced_at)).where(RawRecord.connection_id == connection_id)
+    ).scalar()
+    return value
