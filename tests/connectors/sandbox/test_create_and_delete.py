@@ -28,7 +28,8 @@ def test_salesforce_create_then_delete(sf: Salesforce, sandbox: Sandbox) -> None
     )
     assert created["success"] is True and created["id"].startswith("006")
     row = sf.query(
-        f"SELECT Name, IsClosed, Probability, Owner.Name FROM Opportunity WHERE Id = '{created['id']}'"
+        "SELECT Name, IsClosed, Probability, Owner.Name FROM Opportunity "
+        f"WHERE Id = '{created['id']}'"
     )["records"][0]
     assert (row["Name"], row["IsClosed"], row["Probability"]) == ("Fresh deal", False, 60.0)
     history = sf.query(
