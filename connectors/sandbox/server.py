@@ -68,15 +68,17 @@ class SandboxServer:
             "lifespan": "off",
             "timeout_graceful_shutdown": 1,
         }
+        self.salesforce_app = build_salesforce_app(sandbox)
+        self.hubspot_app = build_hubspot_app(sandbox)
         self._sf = uvicorn.Server(
             uvicorn.Config(
-                build_salesforce_app(sandbox),
+                self.salesforce_app,
                 ssl_certfile=str(self.tls.cert_file),
                 ssl_keyfile=str(self.tls.key_file),
                 **common,
             )
         )
-        self._hs = uvicorn.Server(uvicorn.Config(build_hubspot_app(sandbox), **common))
+        self._hs = uvicorn.Server(uvicorn.Config(self.hubspot_app, **common))
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 

@@ -15,6 +15,7 @@ POST .../tooling/sobjects/CustomField   (see sf_tooling)
 import base64
 import itertools
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -54,28 +55,38 @@ class _Cursor:
 
 
 class QueryCursors:
-    """Open query locators ('01g...-2000'), the newest 200 kept, as a session's cursors are."""
+    """Open query locators ('01g...-2000'): the newest 200, each dropped after 15 idle minutes."""
 
-    def __init__(self, limit: int = 200) -> None:
+    def __init__(self, limit: int = 200, idle_seconds: float = 900.0) -> None:
         self._lock = threading.Lock()
         self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
+        self._used: dict[str, float] = {}
         self._numbers = itertools.count(1)
         self.limit = limit
+        self.idle_seconds = idle_seconds
 
     def open(self, cursor: _Cursor) -> str:
         with self._lock:
             number = next(self._numbers)
             locator = to18(f"{_LOCATOR_PREFIX}9Z{number:010d}")
             self._cursors[locator] = cursor
+            self._used[locator] = time.monotonic()
             while len(self._cursors) > self.limit:
-                self._cursors.popitem(last=False)
+                old, _ = self._cursors.popitem(last=False)
+                self._used.pop(old, None)
             return locator
 
     def get(self, locator: str) -> _Cursor | None:
         with self._lock:
             cursor = self._cursors.get(locator)
-            if cursor is not None:
-                self._cursors.move_to_end(locator)
+            if cursor is None:
+                return None
+            if time.monotonic() - self._used[locator] > self.idle_seconds:
+                del self._cursors[locator]
+                del self._used[locator]
+                return None
+            self._cursors.move_to_end(locator)
+            self._used[locator] = time.monotonic()
             return cursor
 
 

@@ -218,6 +218,18 @@ def test_malformed_queries_are_400s_with_salesforce_bodies(sf: Salesforce) -> No
     assert caught.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
 
 
+def test_idle_query_locators_expire(sf: Salesforce, server: SandboxServer) -> None:
+    first = sf.query("SELECT Id FROM Task")
+    cursors = server.salesforce_app.state.cursors
+    cursors.idle_seconds = 0.0
+    try:
+        with pytest.raises(SalesforceMalformedRequest) as caught:
+            sf.query_more(first["nextRecordsUrl"], identifier_is_url=True)
+        assert caught.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+    finally:
+        cursors.idle_seconds = 900.0
+
+
 def test_limits_and_describe(sf: Salesforce) -> None:
     limits = sf.limits()
     assert limits["DailyApiRequests"]["Max"] >= limits["DailyApiRequests"]["Remaining"] > 0
