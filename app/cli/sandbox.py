@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.cli.output import console, emit_json, fail
-from connectors.generator import SIZES, GeneratorError, build_params, generate
+from connectors.generator import SIZES, GeneratorError, GeneratorParams, build_params, generate
 from connectors.sandbox.runner import RunOptions, SandboxRunError, start_sandbox
 
 app = typer.Typer(
@@ -65,7 +65,7 @@ def generate_command(
         _print_summary(summary, out)
 
 
-def _with_progress(params: Any, out: Path, force: bool, workers: int) -> dict[str, Any]:
+def _with_progress(params: GeneratorParams, out: Path, force: bool, workers: int) -> dict[str, Any]:
     columns = (
         TextColumn("[bold]generating deals"),
         BarColumn(),
@@ -73,7 +73,7 @@ def _with_progress(params: Any, out: Path, force: bool, workers: int) -> dict[st
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("deals", total=None)
+        task = bar.add_task("deals", total=params.opportunities)
 
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)

@@ -251,7 +251,8 @@ class HubSpotRenderer:
             )
 
         self.tables["contacts"].record(stamps, render)
-        self._associate(stamps[0], "contacts", cid, "companies", company)
+        linked = max(stamps[0], contact.account.created_at)
+        self._associate(linked, "contacts", cid, "companies", company)
 
     def _lead_contact(self, lead: Lead) -> None:
         stamps = _stamps(lead.created_at, lead.worked_at)

@@ -90,6 +90,8 @@ def _render(
     summary = SummaryBuilder(params)
     until = params.future_until_t
     total = sim.total()
+    if progress is not None:
+        progress(0, total)
     try:
         users = sim.org.users
         if sf is not None:
