@@ -55,6 +55,10 @@ class SalesforceSettings(SyncOptions):
     api_version: str = Field(default="59.0", pattern=r"^\d+\.\d$")
     ca_file: str | None = None
     page_size: int = Field(default=2000, ge=200, le=2000, description="Query batch size.")
+    bulk_threshold: int | None = Field(
+        default=50_000, ge=1, description="First loads of at least this many rows use Bulk API 2.0."
+    )
+    bulk_poll_seconds: float = Field(default=2.0, gt=0, le=60)
 
     @model_validator(mode="after")
     def _known_streams(self) -> SalesforceSettings:
@@ -173,4 +177,10 @@ def salesforce_reader(
         for spec in _salesforce_streams(settings.streams, settings.extra_fields)
     ]
     strict = frozenset(name for fields in settings.extra_fields.values() for name in fields)
-    return SalesforceReader(client, strict_fields=strict), specs
+    reader = SalesforceReader(
+        client,
+        strict_fields=strict,
+        bulk_threshold=settings.bulk_threshold,
+        bulk_poll_seconds=settings.bulk_poll_seconds,
+    )
+    return reader, specs

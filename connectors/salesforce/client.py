@@ -108,7 +108,8 @@ class SalesforceClient:
     def sf(self) -> Salesforce:
         return self._sf or self.login()
 
-    def _translate(self, error: SalesforceError) -> ConnectorError:
+    def translate(self, error: SalesforceError) -> ConnectorError:
+        """The connector error a simple-salesforce error stands for."""
         code, message = _first_error(error.content)
         status = error.status
         if isinstance(error, SalesforceRefusedRequest) and code == "REQUEST_LIMIT_EXCEEDED":
@@ -148,7 +149,7 @@ class SalesforceClient:
                 f"Salesforce rejected a fresh session: {message} — check the connected app"
             ) from None
         except SalesforceError as error:
-            raise self._translate(error) from None
+            raise self.translate(error) from None
         except requests.RequestException as error:
             raise TransientError(f"connection to Salesforce failed: {error}") from None
         except ValueError as error:  # a body that is not JSON

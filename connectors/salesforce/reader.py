@@ -13,6 +13,9 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import requests
+from simple_salesforce.exceptions import SalesforceError
+
 from connectors.core import (
     ConfigError,
     CursorState,
@@ -21,7 +24,9 @@ from connectors.core import (
     Quarantined,
     Record,
     StreamSpec,
+    TransientError,
 )
+from connectors.salesforce.bulk import bulk_rows
 from connectors.salesforce.client import SalesforceClient
 
 __all__ = ["SalesforceReader", "parse_salesforce_datetime", "soql_datetime"]
@@ -49,9 +54,19 @@ def soql_datetime(value: datetime) -> str:
 class SalesforceReader:
     """`StreamReader` for Salesforce; one per run, sharing the run's client."""
 
-    def __init__(self, client: SalesforceClient, *, strict_fields: frozenset[str] = frozenset()):
+    def __init__(
+        self,
+        client: SalesforceClient,
+        *,
+        strict_fields: frozenset[str] = frozenset(),
+        bulk_threshold: int | None = None,
+        bulk_poll_seconds: float = 2.0,
+    ) -> None:
         self.client = client
         self._strict = strict_fields  # configured (custom) fields: missing ones are an error
+        self._bulk_threshold = bulk_threshold
+        self._bulk_poll = bulk_poll_seconds
+        self._described: dict[str, dict[str, dict[str, Any]]] = {}
 
     def close(self) -> None:
         self.client.close()
@@ -59,6 +74,7 @@ class SalesforceReader:
     def resolve_fields(self, spec: StreamSpec) -> list[str]:
         """The spec's fields that this org has; a missing configured field is an error."""
         described = self.client.describe_fields(spec.object)
+        self._described[spec.object] = described
         missing = [name for name in spec.fields if name not in described]
         required = [
             name for name in missing if name in self._strict or name in spec.required_fields
@@ -106,6 +122,36 @@ class SalesforceReader:
         high_water = max((record.modified_at for record in records), default=None)
         return Page(records, quarantined, high_water=high_water)
 
+    def _use_bulk(self, spec: StreamSpec, cursor: CursorState, total: int) -> bool:
+        """Bulk API 2.0 pays off for a large first load; the first REST page's `totalSize`
+        tells, so small streams spend no extra call on asking."""
+        return (
+            self._bulk_threshold is not None
+            and spec.mode == "incremental"
+            and cursor.is_initial
+            and total >= self._bulk_threshold
+        )
+
+    def _bulk_pages(self, spec: StreamSpec, fields: list[str]) -> Iterator[Page]:
+        """One job (`queryAll`, unordered so Salesforce can chunk it); the cursor moves once the
+        last page is stored. A run stopped midway starts the load again: upserts are idempotent."""
+        described = self._described[spec.object]
+        types = {name: str(meta.get("type", "string")) for name, meta in described.items()}
+        soql = f"SELECT {', '.join(fields)} FROM {spec.object}"
+        pages = self.client.call(
+            lambda sf: getattr(sf.bulk2, spec.object).query_all(
+                soql, max_records=50_000, wait=self._bulk_poll
+            )
+        )
+        newest = None
+        for csv_text in _guarded(self.client, pages):
+            rows = list(bulk_rows(csv_text, spec.object, types, self.client.api_version))
+            page = self._to_page(spec, rows)
+            if page.high_water is not None and (newest is None or page.high_water > newest):
+                newest = page.high_water
+            yield Page(page.records, page.quarantined, high_water=None, resume={"bulk": True})
+        yield Page([], high_water=newest)
+
     def pages(self, spec: StreamSpec, cursor: CursorState) -> Iterator[Page]:
         fields = self.resolve_fields(spec)
         query = self.soql(spec, fields, cursor)
@@ -113,6 +159,9 @@ class SalesforceReader:
         result: dict[str, Any] = self.client.call(
             lambda sf: sf.query(query, include_deleted=True, headers=headers)
         )
+        if self._use_bulk(spec, cursor, int(result.get("totalSize") or 0)):
+            yield from self._bulk_pages(spec, fields)
+            return
         while True:
             rows = result.get("records")
             if not isinstance(rows, list):
@@ -125,6 +174,23 @@ class SalesforceReader:
             if result.get("done", True) or not next_url:
                 return
             result = self.client.call(_query_more(next_url, headers))
+
+
+def _guarded(client: SalesforceClient, pages: Iterator[str]) -> Iterator[str]:
+    """Bulk result pages with errors translated. Not retried: a failed generator cannot go on,
+    and the stream's next run starts the load again."""
+    while True:
+        try:
+            page = next(pages)
+        except StopIteration:
+            return
+        except SalesforceError as error:
+            raise client.translate(error) from None
+        except requests.RequestException as error:
+            raise TransientError(
+                f"connection to Salesforce failed during a bulk query: {error}"
+            ) from None
+        yield page
 
 
 def _query_more(url: str, headers: dict[str, str]) -> Callable[[Any], dict[str, Any]]:

@@ -204,3 +204,23 @@ def test_a_custom_field_missing_from_the_org_is_reported_by_name(
     report = _sync(db, box, streams=["Task"])
     assert report.status == "failed"
     assert "Task has no field(s) Sentiment__c" in (report.streams[0].error or "")
+
+
+def test_large_first_loads_use_bulk_and_store_the_same_payloads_as_rest(
+    db: Database, box: SecretBox, server: SandboxServer
+) -> None:
+    with db.session() as session:
+        args = salesforce_connection_args(server, bulk_threshold=1000, bulk_poll_seconds=0.05)
+        create_connection(session, box, name="acme", **args)
+    bulk = _sync(db, box)
+    assert bulk.status == "succeeded", bulk.as_dict()
+    tasks = {o.result.stream: o.result for o in bulk.streams}["Task"]
+    assert tasks.records_read == TASK_COUNT
+    with db.sessions() as session:
+        cursor = session.scalars(select(StreamCursor).where(StreamCursor.stream == "Task")).one()
+        assert cursor.last_value is not None
+    # a REST full read of the same org finds nothing to change: the payloads are identical
+    rest = _sync(db, box, full=True)
+    by_stream = {o.result.stream: o.result for o in rest.streams}
+    assert by_stream["Task"].records_changed == 0, "bulk and REST payloads must be identical"
+    assert by_stream["Task"].records_new == 0
