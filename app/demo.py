@@ -1,10 +1,13 @@
-"""The end-to-end demo behind `make demo`: it grows with every capability the product gains.
+"""The end-to-end demo behind `make demo`; it grows with every capability the product gains.
 
-Today it prepares the database and serves the API, checking that it is ready.
+Today: a generated sales history served by the sandbox CRM -> a connection to its Salesforce
+org -> a sync into the raw layer -> the API. While it keeps running, the sandbox clock moves
+(new customer actions appear) and an incremental sync runs every `resync_seconds`.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -17,17 +20,27 @@ import uvicorn
 from app.api.main import create_app
 from app.cli.output import console, emit_json, fail
 from app.config import Settings
+from app.crypto import SecretBox
 from app.db import Database, current_revision, redact_url
+from app.services.connections import upsert_connection
+from app.services.sync import SyncReport, sync_connection
+from connectors.sandbox.runner import RunOptions, SandboxRunError, prepare_export, start_sandbox
+from connectors.sandbox.server import SandboxServer
 
-__all__ = ["run_demo"]
+__all__ = ["DEMO_CONNECTION", "run_demo"]
+
+DEMO_CONNECTION = "sandbox-salesforce"
 
 
 @dataclass
 class DemoReport:
+    quiet: bool = False
     steps: list[dict[str, Any]] = field(default_factory=list)
 
     def step(self, name: str, **facts: Any) -> None:
         self.steps.append({"step": name, **facts})
+        if self.quiet:
+            return
         detail = ", ".join(f"{key}={value}" for key, value in facts.items())
         console.print(f"[green]✓[/] {name}" + (f"  [dim]{detail}[/]" if detail else ""))
 
@@ -71,10 +84,84 @@ def _wait_ready(base_url: str, timeout: float = 20.0) -> dict[str, Any]:
     fail(f"the API did not become ready within {timeout:.0f} s: {last_error}")
 
 
-def run_demo(settings: Settings, *, port: int, keep_running: bool, as_json: bool) -> None:
-    report = DemoReport()
+def _start_crm(settings: Settings, seed: int, size: str, speed: float) -> SandboxServer:
+    options = RunOptions(seed=seed, size=size, speed=speed, cache_dir=settings.data_dir / "sandbox")
+    try:
+        return start_sandbox(options)
+    except SandboxRunError as error:
+        fail(f"the sandbox CRM cannot start: {error}")
+
+
+def _history(settings: Settings, seed: int, size: str) -> dict[str, Any]:
+    """Generate (once; cached by seed and size) the sales history the sandbox serves."""
+    options = RunOptions(seed=seed, size=size, cache_dir=settings.data_dir / "sandbox")
+    try:
+        folder = prepare_export(options)
+    except SandboxRunError as error:
+        fail(f"the sales history cannot be generated: {error}")
+    counts = json.loads((folder / "manifest.json").read_text()).get("counts", {})
+    salesforce = counts.get("salesforce", {})
+    return {
+        "folder": str(folder),
+        "opportunities": salesforce.get("Opportunity"),
+        "activities": sum(salesforce.get(name, 0) for name in ("Task", "Event", "EmailMessage")),
+    }
+
+
+def _connect(database: Database, box: SecretBox, server: SandboxServer) -> None:
+    info = server.connection_info()["salesforce"]
+    with database.session() as session:
+        upsert_connection(
+            session,
+            box,
+            name=DEMO_CONNECTION,
+            settings={
+                "kind": "salesforce",
+                "auth_flow": "client_credentials",
+                "token_url": info["token_url"],
+                "client_id": info["client_id"],
+                "ca_file": info["ca_file"],
+                "bulk_poll_seconds": 0.2,
+            },
+            secrets={"client_secret": info["client_secret"]},
+        )
+
+
+def _sync_facts(report: SyncReport) -> dict[str, Any]:
+    streams = report.as_dict()["streams"]
+    return {
+        "status": report.status,
+        "records": sum(row["read"] for row in streams),
+        "new": sum(row["new"] for row in streams),
+        "changed": sum(row["changed"] for row in streams),
+        "api_calls": report.api_calls,
+    }
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    port: int,
+    keep_running: bool,
+    as_json: bool,
+    seed: int = 1,
+    size: str = "small",
+    speed: float = 60.0,
+    resync_seconds: float = 30.0,
+) -> None:
+    report = DemoReport(quiet=as_json)
     if not _port_free(settings.host, port):
         fail(f"port {port} on {settings.host} is in use: pass --port to pick another")
+
+    started = time.perf_counter()
+    report.step("sales history ready", seed=seed, size=size, **_history(settings, seed, size))
+    crm = _start_crm(settings, seed, size, speed)
+    report.step(
+        "sandbox CRM up",
+        salesforce=crm.salesforce_url,
+        hubspot=crm.hubspot_url,
+        seconds=round(time.perf_counter() - started, 1),
+    )
 
     database = Database(settings.effective_database_url)
     database.check_reachable()
@@ -85,20 +172,36 @@ def run_demo(settings: Settings, *, port: int, keep_running: bool, as_json: bool
         revision=current_revision(database.engine),
     )
 
+    box = SecretBox.from_settings(settings)
+    _connect(database, box, crm)
+    synced = sync_connection(database, box, DEMO_CONNECTION, trigger="demo")
+    report.step("Salesforce org synced into the raw layer", **_sync_facts(synced))
+
     base_url = f"http://{settings.host}:{port}"
-    server = _start_api(settings, database, port)
+    api = _start_api(settings, database, port)
     ready = _wait_ready(base_url)
     report.step("API ready", url=base_url, readyz=ready["status"], docs=f"{base_url}/docs")
 
     if as_json:
         emit_json({"api": base_url, "steps": report.steps})
-    if not keep_running:
-        server.should_exit = True
-        time.sleep(0.3)
-        return
-    console.print(f"\nAPI docs: {base_url}/docs — press Ctrl-C to stop.")
     try:
-        while not server.should_exit:
-            time.sleep(0.5)
+        if not keep_running:
+            return
+        console.print(
+            f"\nAPI docs: {base_url}/docs — the sandbox clock runs at {speed:g}x; "
+            f"an incremental sync every {resync_seconds:g} s. Ctrl-C to stop."
+        )
+        while not api.should_exit:
+            time.sleep(resync_seconds)
+            again = sync_connection(database, box, DEMO_CONNECTION, trigger="demo")
+            facts = _sync_facts(again)
+            console.print(
+                f"[dim]{time.strftime('%H:%M:%S')}[/] sync: {facts['new']} new, "
+                f"{facts['changed']} changed, {facts['api_calls']} API calls"
+            )
     except KeyboardInterrupt:
-        server.should_exit = True
+        pass
+    finally:
+        api.should_exit = True
+        crm.stop()
+        time.sleep(0.3)

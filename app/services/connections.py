@@ -30,6 +30,7 @@ __all__ = [
     "list_connections",
     "remove_connection",
     "salesforce_client",
+    "upsert_connection",
 ]
 
 SECRET_NAMES: dict[str, tuple[str, ...]] = {
@@ -123,6 +124,26 @@ def create_connection(
     session.add(connection)
     session.flush()
     return connection
+
+
+def upsert_connection(
+    session: Session,
+    box: SecretBox,
+    *,
+    name: str,
+    settings: dict[str, Any],
+    secrets: dict[str, str],
+) -> Connection:
+    """Create the connection, or point an existing one at new settings and credentials."""
+    existing = session.scalar(select(Connection).where(Connection.name == name))
+    if existing is None:
+        return create_connection(session, box, name=name, settings=settings, secrets=secrets)
+    parsed = parse_settings(settings)
+    existing.kind = parsed.kind
+    existing.settings = parsed.model_dump(mode="json")
+    existing.credentials_sealed = box.seal({k: v for k, v in secrets.items() if v})
+    session.flush()
+    return existing
 
 
 def list_connections(session: Session) -> list[Connection]:

@@ -107,7 +107,16 @@ def test_demo_check_runs_end_to_end(env: dict[str, str], tmp_path: Path) -> None
     result = run(["demo", "--check", "--json", "--port", str(free_port())], env, tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert [step["step"] for step in report["steps"]] == ["database migrated", "API ready"]
+    steps = {step["step"]: step for step in report["steps"]}
+    assert list(steps) == [
+        "sales history ready",
+        "sandbox CRM up",
+        "database migrated",
+        "Salesforce org synced into the raw layer",
+        "API ready",
+    ]
+    synced = steps["Salesforce org synced into the raw layer"]
+    assert synced["status"] == "succeeded" and synced["records"] > 1000
 
 
 def test_secret_key_prints_a_usable_key(env: dict[str, str], tmp_path: Path) -> None:
