@@ -2,15 +2,17 @@
 
 Steps are tried in the rule's order (default: direct, contact, account):
 
-- `direct`: the opportunities the record is linked to. A record linked directly belongs to those
-  opportunities and to no other: if none of them is in the rule's process, the record counts
-  for nobody in it (no fall-through to the contact's other deals).
-- `contact`: the open opportunities of the record's contacts (contact roles, deal associations).
-- `account`: the open opportunities of the record's accounts (or its contacts' accounts).
+- `direct`: the opportunities the record is linked to.
+- `contact`: the opportunities of the record's contacts (contact roles, deal associations) that
+  were open when the customer acted.
+- `account`: the opportunities of the record's accounts (or its contacts' accounts) that were
+  open when the customer acted.
 
-Only opportunities of the rule's process count, and for `contact` and `account` only those open
-when the customer acted. `pick: nearest` keeps the one created most recently before that
-moment; `pick: all` keeps every candidate.
+The first step that finds any opportunity decides: the record belongs there and nowhere else.
+Of what it found, only opportunities of the rule's process get the event (so a record linked to
+a deal of another process counts for nobody in this one, rather than for some other deal of the
+account). `pick: nearest` keeps the one created most recently before the customer acted,
+`pick: all` keeps every one; direct links are always kept all.
 """
 
 from __future__ import annotations
@@ -59,7 +61,9 @@ def attribute(
             direct = _facts(links.opportunities, resolver)
             if direct:
                 return tuple(
-                    f.external_id for f in direct if process_of(f.external_id) == process_key
+                    sorted(
+                        f.external_id for f in direct if process_of(f.external_id) == process_key
+                    )
                 )
             continue
         if step == "contact":
@@ -67,12 +71,12 @@ def attribute(
         else:
             accounts = links.accounts or links.contact_accounts
             ids = [o for account in accounts for o in resolver.account_opportunities(account)]
-        candidates = [
-            f
-            for f in _facts(ids, resolver)
-            if f.open_at(at) and process_of(f.external_id) == process_key
-        ]
-        if candidates:
-            chosen = candidates if attribution.pick == "all" else _nearest(candidates, at)
-            return tuple(sorted(f.external_id for f in chosen))
+        found = [f for f in _facts(ids, resolver) if f.open_at(at)]
+        if not found:
+            continue
+        candidates = [f for f in found if process_of(f.external_id) == process_key]
+        if not candidates:
+            return ()
+        chosen = candidates if attribution.pick == "all" else _nearest(candidates, at)
+        return tuple(sorted(f.external_id for f in chosen))
     return ()

@@ -127,10 +127,7 @@ _SALESFORCE_STREAMS: tuple[StreamInfo, ...] = (
         "FirstOpenedDate LastOpenedDate EmailTemplateId IsPrivateDraft",
         datetimes="MessageDate FirstOpenedDate LastOpenedDate",
         times=("MessageDate", "CreatedDate"),
-        customer=(
-            _facet("Incoming", "true", "mail the customer sent"),
-            _facet("Status", "0|1|2", "received mail"),
-        ),
+        customer=(_facet("Incoming", "true", "mail the customer sent"),),
         seller=(
             _facet("Incoming", "false", "outgoing emails"),
             _facet("Status", "3|4|5", "sent, forwarded or draft emails"),

@@ -183,18 +183,11 @@ def parse_ruleset(text: str, file: str = "<ruleset>") -> tuple[Ruleset | None, l
     processes: list[Process] = []
     seen: dict[str, Position] = {}
     for node in ctx.sequence(root, "processes", "the ruleset"):
+        if _duplicate(ctx, node, seen, "process", "the ruleset"):
+            continue
         process = _process(ctx, node, cast(Source | None, default_source))
-        if process is None:
-            continue
-        if process.key in seen:
-            ctx.error(
-                "duplicate-key",
-                f"duplicate process key {process.key!r} (first at line {seen[process.key].line})",
-                process.position,
-            )
-            continue
-        seen[process.key] = process.position
-        processes.append(process)
+        if process is not None:
+            processes.append(process)
     if any(p.severity == "error" for p in ctx.problems):
         return None, ctx.problems
     checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -236,6 +229,26 @@ def _custom_fields(ctx: _Context, node: YNode | None) -> dict[tuple[Source, str]
     return result
 
 
+def _duplicate(
+    ctx: _Context, node: YNode, seen: dict[str, Position], what: str, where: str
+) -> bool:
+    """Whether this item repeats an earlier item's key (reported), even if it has errors."""
+    key_node = node.get("key") if isinstance(node, YMap) else None
+    key = key_node.value if isinstance(key_node, YScalar) else None
+    if not isinstance(key, str):
+        return False
+    assert isinstance(node, YMap)
+    if key in seen:
+        ctx.error(
+            "duplicate-key",
+            f"duplicate {what} key {key!r} in {where} (first at line {seen[key].line})",
+            node.position,
+        )
+        return True
+    seen[key] = node.position
+    return False
+
+
 def _process(ctx: _Context, node: YNode, default_source: Source | None) -> Process | None:
     mapping = ctx.mapping(node, "a process", _PROCESS)
     if mapping is None:
@@ -257,19 +270,11 @@ def _process(ctx: _Context, node: YNode, default_source: Source | None) -> Proce
     milestones: list[Milestone] = []
     seen: dict[str, Position] = {}
     for item in ctx.sequence(mapping, "milestones", f"process {key or '?'}"):
+        if _duplicate(ctx, item, seen, "milestone", f"process {key!r}"):
+            continue
         milestone = _milestone(ctx, item, source)
-        if milestone is None:
-            continue
-        if milestone.key in seen:
-            ctx.error(
-                "duplicate-key",
-                f"duplicate milestone key {milestone.key!r} in process {key!r} "
-                f"(first at line {seen[milestone.key].line})",
-                milestone.position,
-            )
-            continue
-        seen[milestone.key] = milestone.position
-        milestones.append(milestone)
+        if milestone is not None:
+            milestones.append(milestone)
     if len(ctx.problems) > errors_before or source is None:
         return None
     return Process(
@@ -669,7 +674,12 @@ def _regex_operand(ctx: _Context, node: YNode) -> Any:
 def _bool_operand(ctx: _Context, node: YNode) -> Any:
     if isinstance(node, YScalar) and isinstance(node.value, bool):
         return node.value
-    ctx.error("bad-value", "expected true or false", node.position, "true or false")
+    ctx.error(
+        "bad-value",
+        f"`exists` takes true or false, not {plain(node)!r}",
+        node.position,
+        "true or false",
+    )
     return _BAD
 
 

@@ -132,7 +132,7 @@ class _Checker:
         if described:
             return dict(described), self.fields_from
         info = STREAMS[(source, stream)]
-        known = {name: "" for name in info.fields}
+        known = {name: "other" for name in info.fields}
         known.update({name: "datetime" for name in info.datetime_fields})
         known.update({name: "date" for name in info.date_fields})
         for name in self.ruleset.custom_fields.get((source, stream), ()):
@@ -258,7 +258,7 @@ class _Checker:
             if kind and kind not in _TIME_TYPES:
                 self.error(
                     "not-a-time",
-                    f"`occurred_at` field {ref.text!r} is a {kind} field, not a date or time",
+                    f"`occurred_at` field {ref.text!r} is not a date or time field",
                     ref.position,
                     "a date or datetime field",
                 )

@@ -22,7 +22,11 @@ from mappings.diagnostics import Diagnostic, Position
 
 __all__ = ["YMap", "YNode", "YScalar", "YSeq", "load_tree", "plain"]
 
-MAX_NODES = 200_000  # an alias bomb expands to far more; a real rule file to far fewer
+MAX_NODES = 200_000
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map", "merge")
+)  # an alias bomb expands to far more; a real rule file to far fewer
 
 try:  # the C composer when libyaml is there; same nodes, faster
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -76,6 +80,15 @@ class _Builder:
         if self.nodes > MAX_NODES:
             raise _TooLarge(_position(self.file, node))
         position = _position(self.file, node)
+        if node.tag not in _PLAIN_TAGS:
+            self.problems.append(
+                Diagnostic(
+                    "error",
+                    "yaml",
+                    f"tag {node.tag!r} is not allowed: rule files hold plain values only",
+                    position,
+                )
+            )
         if isinstance(node, ScalarNode):
             try:
                 value = self.constructor.construct_object(node, deep=True)

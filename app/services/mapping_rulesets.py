@@ -161,6 +161,8 @@ def connection_fields(
                         if name in known.datetime_fields
                         else "date"
                         if name in known.date_fields
+                        else "other"
+                        if name in known.fields
                         else ""
                     )
                     target.setdefault(name, kind)
