@@ -316,7 +316,7 @@ class Journey:
             key=self._next_key(),
             kind=kind,
             occurred_at=at,
-            logged_at=logged_at,
+            logged_at=max(logged_at, deal.created_at),
             owner=self._owner_at(deal, at),
             account=deal.account,
             contact=self._contact(deal),

@@ -158,6 +158,10 @@ class Simulation:
             and rng.random() < noise.converted_lead
         ):
             story.leads.append(self._converted_lead(deal))
+            # Converting the lead is what creates the account and its contacts.
+            account.created_at = created
+            for contact in account.contacts:
+                contact.created_at = created
         events = self._journey.run(deal)
         apply_logging_noise(deal.activities, rng, noise, self.next_activity_key)
         deal.states = build_states(deal, events, rng, noise, self.owner_at)
@@ -209,7 +213,8 @@ class Simulation:
         )
         low, high = process.contacts_per_account
         for index in range(low + int(rng.random() * (high - low + 1))):
-            self._new_contact(account, account_created + index * _MINUTE, index == 0)
+            at = min(account_created + index * _MINUTE, created)
+            self._new_contact(account, at, index == 0)
         self._recent.setdefault(process.segment, deque(maxlen=_POOL)).append(account)
         return account
 

@@ -156,3 +156,19 @@ def test_owners_have_teams_and_contacts_have_lifecycle_stages(export: Export) ->
     assert len({o["teams"] for o in owners}) >= 2
     stages = {c["lifecyclestage"] for c in export.rows("hubspot/contacts.csv")}
     assert {"lead", "opportunity", "customer"} <= stages
+
+
+def test_future_associations_join_records_that_exist_by_the_horizon(export: Export) -> None:
+    ids = {
+        name: {
+            r["id"]
+            for folder in ("hubspot", "future/hubspot")
+            for r in export.rows(f"{folder}/{name}.csv")
+        }
+        for name in OBJECT_TYPES
+    }
+    future = export.rows("future/hubspot/associations.csv")
+    assert future
+    for row in future:
+        assert row["fromId"] in ids[row["fromType"]]
+        assert row["toId"] in ids[row["toType"]]

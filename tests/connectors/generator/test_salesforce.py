@@ -138,3 +138,19 @@ def test_describe_types_every_column(export: Export) -> None:
         "referenceTo": ["Opportunity", "Account"],
     }
     assert describe["Opportunity"]["Amount"]["type"] == "currency"
+
+
+def test_nothing_refers_to_a_record_created_after_it(export: Export) -> None:
+    created: dict[str, str] = {}
+    for name in OBJECTS:
+        for folder in ("salesforce", "future/salesforce"):
+            for row in export.rows(f"{folder}/{name}.csv"):
+                created.setdefault(row["Id"], row["CreatedDate"])
+    for name in ("Task", "Event", "EmailMessage", "OpportunityContactRole", "Opportunity"):
+        references = [f for f, kind, _ in FIELDS[name] if kind == "reference"]
+        for folder in ("salesforce", "future/salesforce"):
+            for row in export.rows(f"{folder}/{name}.csv"):
+                for field in references:
+                    target = row[field]
+                    if target and not target.startswith("005"):
+                        assert created[target] <= row["CreatedDate"], (name, field, row["Id"])
