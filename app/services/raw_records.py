@@ -43,6 +43,10 @@ ON CONFLICT (connection_id, stream, external_id) DO UPDATE SET
 WHERE excluded.modified_at >= raw_records.modified_at
   AND (excluded.payload_hash <> raw_records.payload_hash OR excluded.deleted <> raw_records.deleted)
 """
+_TOMBSTONE_SQL = """
+UPDATE raw_records SET deleted = {true}, modified_at = {mark}, synced_at = {mark}
+WHERE connection_id = {mark} AND stream = {mark} AND external_id = {mark} AND deleted = {false}
+"""
 _UPSERT_SQL = {
     "sqlite": f"INSERT INTO raw_records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?){_ON_CONFLICT}",
     "postgresql": (
@@ -105,6 +109,8 @@ class RawRecordWriter:
         self._sql = _UPSERT_SQL[dialect]
         self._on_sqlite = dialect == "sqlite"
         self._mark = "?" if self._on_sqlite else "%s"
+        true, false = ("1", "0") if self._on_sqlite else ("TRUE", "FALSE")
+        self._tombstone_sql = _TOMBSTONE_SQL.format(mark=self._mark, true=true, false=false)
 
     def _row(self, record: Record, synced_at: Any) -> tuple[Any, ...]:
         if record.modified_at.tzinfo is None:
@@ -145,7 +151,21 @@ class RawRecordWriter:
                     latest[record.external_id] = record
             stored = self._stored(list(latest))
             rows = []
+            tombstones = []
             for record in latest.values():
+                if record.tombstone:
+                    before = stored.get(record.external_id)
+                    if before is None or before[1]:
+                        counts.add("unchanged")  # never stored, or already deleted
+                        continue
+                    counts.add("deleted")
+                    stamp = (
+                        _sqlite_time(record.modified_at) if self._on_sqlite else record.modified_at
+                    )
+                    tombstones.append(
+                        (stamp, synced_at, self._connection_id, self._stream, record.external_id)
+                    )
+                    continue
                 row = self._row(record, synced_at)
                 before = stored.get(record.external_id)
                 if before is None:
@@ -160,4 +180,6 @@ class RawRecordWriter:
                 rows.append(row)
             if rows:
                 self._connection.exec_driver_sql(self._sql, rows)
+            if tombstones:
+                self._connection.exec_driver_sql(self._tombstone_sql, tombstones)
         return counts

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -18,6 +18,7 @@ from simple_salesforce.exceptions import SalesforceError
 
 from connectors.core import (
     ConfigError,
+    ConnectorError,
     CursorState,
     MalformedResponse,
     Page,
@@ -32,6 +33,7 @@ from connectors.salesforce.client import SalesforceClient
 __all__ = ["SalesforceReader", "parse_salesforce_datetime", "soql_datetime"]
 
 log = logging.getLogger(__name__)
+_DELETED_FEED_DAYS = timedelta(days=29)
 
 
 def parse_salesforce_datetime(value: str) -> datetime:
@@ -172,8 +174,36 @@ class SalesforceReader:
             yield self._to_page(spec, rows)
             next_url = result.get("nextRecordsUrl")
             if result.get("done", True) or not next_url:
-                return
+                break
             result = self.client.call(_query_more(next_url, headers))
+        if spec.mode == "incremental" and cursor.start_value is not None:
+            yield self._hard_deletions(spec, cursor)
+
+    def _hard_deletions(self, spec: StreamSpec, cursor: CursorState) -> Page:
+        """Records purged from the recycle bin never reach `queryAll`; the deleted-records
+        feed (the last 30 days at most) still names them, as tombstones."""
+        assert cursor.start_value is not None
+        start = max(cursor.start_value, cursor.signpost - _DELETED_FEED_DAYS)
+        try:
+            feed: dict[str, Any] = self.client.call(
+                lambda sf: getattr(sf, spec.object).deleted(start, cursor.signpost)
+            )
+        except ConnectorError as error:
+            log.info("no deleted-records feed", extra={"object": spec.object, "error": str(error)})
+            return Page([])
+        if cursor.start_value < start:
+            log.warning(
+                "deletions older than the feed's window cannot be seen; run a full sync",
+                extra={"object": spec.object, "since": start.isoformat()},
+            )
+        tombstones = []
+        for row in feed.get("deletedRecords") or []:
+            try:
+                deleted_at = parse_salesforce_datetime(str(row["deletedDate"]))
+            except (KeyError, ValueError):
+                continue
+            tombstones.append(Record(str(row["id"]), deleted_at, {}, deleted=True, tombstone=True))
+        return Page(tombstones)
 
 
 def _guarded(client: SalesforceClient, pages: Iterator[str]) -> Iterator[str]:

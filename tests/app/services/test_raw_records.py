@@ -95,3 +95,25 @@ def test_naive_timestamps_are_refused(db: Database) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         _upsert(db, connection_id, [naive])
     assert _stored(db) == {}
+
+
+def test_a_tombstone_soft_deletes_and_keeps_the_stored_payload(db: Database) -> None:
+    connection_id = _connection_id(db)
+    _upsert(db, connection_id, [_task("00T1", "Call", T0)])
+    deleted_at = T0 + timedelta(days=2)
+    tombstone = Record("00T1", deleted_at, {}, deleted=True, tombstone=True)
+    assert _upsert(db, connection_id, [tombstone]) == UpsertCounts(deleted=1)
+    stored = _stored(db)["00T1"]
+    assert (stored.deleted, stored.payload["Subject"], stored.modified_at) == (
+        True,
+        "Call",
+        deleted_at,
+    )
+    assert _upsert(db, connection_id, [tombstone]) == UpsertCounts(unchanged=1)
+
+
+def test_a_tombstone_for_a_record_never_stored_is_ignored(db: Database) -> None:
+    connection_id = _connection_id(db)
+    tombstone = Record("00T9", T0, {}, deleted=True, tombstone=True)
+    assert _upsert(db, connection_id, [tombstone]) == UpsertCounts(unchanged=1)
+    assert _stored(db) == {}

@@ -15,7 +15,8 @@ from app.db import Database
 from app.models import RawRecord, StreamCursor, SyncRun, SyncRunStream
 from app.services.connections import create_connection
 from app.services.sync import sync_connection
-from connectors.core import RetryPolicy
+from connectors.core import ApiBudget, RetryPolicy
+from connectors.salesforce import SalesforceAuth, SalesforceClient
 from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
 from connectors.sandbox.faults import Fault
 from tests.connectors.sandbox.export_fixture import TASK_COUNT, write_export
@@ -224,3 +225,25 @@ def test_large_first_loads_use_bulk_and_store_the_same_payloads_as_rest(
     by_stream = {o.result.stream: o.result for o in rest.streams}
     assert by_stream["Task"].records_changed == 0, "bulk and REST payloads must be identical"
     assert by_stream["Task"].records_new == 0
+
+
+def test_a_record_deleted_in_the_crm_is_soft_deleted_and_keeps_its_payload(
+    db: Database, box: SecretBox, acme: str, server: SandboxServer
+) -> None:
+    _sync(db, box, streams=["Task"])
+    live = [row for row in _raw(db, "Task").values() if not row.deleted]
+    victim = live[0]
+    info = server.connection_info()["salesforce"]
+    auth = SalesforceAuth(
+        "client_credentials", info["token_url"], info["client_id"], info["client_secret"]
+    )
+    client = SalesforceClient(auth, ApiBudget(), ca_file=info["ca_file"])
+    client.call(lambda sf: sf.Task.delete(victim.external_id))
+    client.close()
+    server.sandbox.calls.reset()
+    report = _sync(db, box, streams=["Task"])
+    assert report.streams[0].result.records_deleted == 1
+    assert server.sandbox.calls["salesforce.deleted"] == 1, "the deleted-records feed is read"
+    stored = _raw(db, "Task")[("Task", victim.external_id)]
+    assert stored.deleted is True
+    assert stored.payload["Subject"] == victim.payload["Subject"]
