@@ -7,6 +7,7 @@ secrets (client secrets, tokens, passwords, keys) live only in the sealed creden
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
@@ -16,17 +17,23 @@ from sqlalchemy.orm import Session
 from app.crypto import Credentials, SecretBox
 from app.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.models import Connection
-from connectors.core import ApiBudget, RetryPolicy, StreamSpec
+from connectors.core import ApiBudget, ConfigError, RetryPolicy, StreamSpec
+from connectors.exports import ExportReader, open_export
+from connectors.hubspot import HubSpotAuth, HubSpotClient, HubSpotReader
+from connectors.hubspot import hubspot_streams as _hubspot_streams
 from connectors.salesforce import SalesforceAuth, SalesforceClient, SalesforceReader
 from connectors.salesforce import salesforce_streams as _salesforce_streams
 
 __all__ = [
     "SECRET_NAMES",
     "ConnectionSettings",
+    "ExportSettings",
     "HubSpotSettings",
     "SalesforceSettings",
     "create_connection",
+    "export_reader",
     "get_connection",
+    "hubspot_reader",
     "list_connections",
     "remove_connection",
     "salesforce_client",
@@ -71,11 +78,27 @@ class HubSpotSettings(SyncOptions):
     kind: Literal["hubspot"] = "hubspot"
     base_url: str = Field(default="https://api.hubapi.com", pattern=r"^https?://")
     portal_id: str | None = None
+    client_id: str | None = Field(default=None, description="OAuth app, for token refresh.")
+    oauth_base_url: str | None = Field(default=None, pattern=r"^https?://")
+    search_per_second: float = Field(default=4.0, gt=0, le=100)
+    association_sweep_hours: float = Field(
+        default=24, ge=0, description="Re-read lists with associations this often (0: never)."
+    )
+    deletions_every_minutes: float = Field(default=60, ge=0)
+    custom_properties: bool = Field(default=True, description="Also read the portal's own.")
+
+    @model_validator(mode="after")
+    def _known_streams(self) -> HubSpotSettings:
+        _hubspot_streams(self.streams, self.extra_fields)  # raises ValueError naming them
+        return self
 
 
 class ExportSettings(BaseModel):
     kind: Literal["export"] = "export"
     path: str
+    crm: Literal["salesforce", "hubspot"] | None = None
+    streams: list[str] | None = None
+    encoding: str = "utf-8-sig"
 
 
 ConnectionSettings = Annotated[
@@ -205,3 +228,39 @@ def salesforce_reader(
         bulk_poll_seconds=settings.bulk_poll_seconds,
     )
     return reader, specs
+
+
+def hubspot_reader(
+    settings: HubSpotSettings,
+    credentials: Credentials,
+    budget: ApiBudget,
+    retry: RetryPolicy | None = None,
+) -> tuple[HubSpotReader, list[StreamSpec]]:
+    auth = HubSpotAuth(
+        access_token=credentials.get("access_token", ""),
+        refresh_token=credentials.get("refresh_token", ""),
+        client_id=settings.client_id or "",
+        client_secret=credentials.get("client_secret", ""),
+        oauth_base_url=settings.oauth_base_url or settings.base_url,
+    )
+    client = HubSpotClient(
+        settings.base_url, auth, budget, retry=retry, search_per_second=settings.search_per_second
+    )
+    sweep = settings.association_sweep_hours
+    reader = HubSpotReader(
+        client,
+        strict_fields=frozenset(name for names in settings.extra_fields.values() for name in names),
+        custom_properties=settings.custom_properties,
+        association_sweep=timedelta(hours=sweep) if sweep else None,
+        deletions_every=timedelta(minutes=settings.deletions_every_minutes),
+    )
+    return reader, _hubspot_streams(settings.streams, settings.extra_fields)
+
+
+def export_reader(settings: ExportSettings) -> tuple[ExportReader, list[StreamSpec]]:
+    try:
+        return open_export(
+            settings.path, crm=settings.crm, streams=settings.streams, encoding=settings.encoding
+        )
+    except ConfigError as error:
+        raise InvalidRequestError(f"export connection: {error}") from None

@@ -22,9 +22,13 @@ from app.errors import InvalidRequestError
 from app.models import Connection, QuarantinedRecord, StreamCursor, SyncRun, SyncRunStream
 from app.models.base import utcnow
 from app.services.connections import (
+    ExportSettings,
+    HubSpotSettings,
     SalesforceSettings,
     connection_settings,
+    export_reader,
     get_connection,
+    hubspot_reader,
     salesforce_client,
     salesforce_reader,
 )
@@ -156,6 +160,13 @@ def _reader_for(
         client = salesforce_client(settings, credentials, budget, retry)
         reader, specs = salesforce_reader(settings, client)
         return reader, specs, timedelta(minutes=settings.lookback_minutes)
+    if isinstance(settings, HubSpotSettings):
+        budget.max_share = settings.quota_share
+        hs_reader, specs = hubspot_reader(settings, credentials, budget, retry)
+        return hs_reader, specs, timedelta(minutes=settings.lookback_minutes)
+    if isinstance(settings, ExportSettings):
+        export, specs = export_reader(settings)
+        return export, specs, timedelta(0)
     raise InvalidRequestError(f"syncing {connection.kind} connections is not available yet")
 
 
