@@ -65,7 +65,7 @@ from mappings.model import (
 from mappings.values import to_datetime
 from mappings.yaml_tree import YMap, YNode, YScalar, YSeq, load_tree, plain
 
-__all__ = ["MAX_REGEX_LENGTH", "OPERATORS", "parse_ruleset"]
+__all__ = ["MAX_REGEX_LENGTH", "OPERATORS", "parse_partial", "parse_ruleset"]
 
 OPERATORS: tuple[str, ...] = get_args(Op)
 KINDS: tuple[str, ...] = get_args(Kind)
@@ -166,6 +166,15 @@ class _Context:
 
 def parse_ruleset(text: str, file: str = "<ruleset>") -> tuple[Ruleset | None, list[Diagnostic]]:
     """The ruleset, or None, and every structural problem found (positions 1-based)."""
+    ruleset, problems = parse_partial(text, file)
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    return ruleset, problems
+
+
+def parse_partial(text: str, file: str = "<ruleset>") -> tuple[Ruleset | None, list[Diagnostic]]:
+    """Like `parse_ruleset`, but with errors still returns what could be read (the items that
+    are themselves broken left out), so later checks can report their errors too."""
     ctx = _Context(file)
     tree, problems = load_tree(text, file)
     ctx.problems.extend(problems)
@@ -188,8 +197,6 @@ def parse_ruleset(text: str, file: str = "<ruleset>") -> tuple[Ruleset | None, l
         process = _process(ctx, node, cast(Source | None, default_source))
         if process is not None:
             processes.append(process)
-    if any(p.severity == "error" for p in ctx.problems):
-        return None, ctx.problems
     checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Ruleset(name, file, tuple(processes), custom, checksum), ctx.problems
 
@@ -267,6 +274,7 @@ def _process(ctx: _Context, node: YNode, default_source: Source | None) -> Proce
         )
     segment_node = mapping.get("segment")
     segment = _condition(ctx, segment_node) if segment_node is not None else None
+    own_errors = len(ctx.problems) > errors_before
     milestones: list[Milestone] = []
     seen: dict[str, Position] = {}
     for item in ctx.sequence(mapping, "milestones", f"process {key or '?'}"):
@@ -275,7 +283,7 @@ def _process(ctx: _Context, node: YNode, default_source: Source | None) -> Proce
         milestone = _milestone(ctx, item, source)
         if milestone is not None:
             milestones.append(milestone)
-    if len(ctx.problems) > errors_before or source is None:
+    if own_errors or source is None:
         return None
     return Process(
         key=key,
@@ -311,6 +319,7 @@ def _milestone(ctx: _Context, node: YNode, source: Source | None) -> Milestone |
     exception: str | None = None
     if mapping.get("exception") is not None:
         exception = ctx.text(mapping, "exception", "a milestone") or None
+    own_errors = len(ctx.problems) > errors_before
     rules: list[Rule] = []
     seen: dict[str, Position] = {}
     for index, item in enumerate(ctx.sequence(mapping, "rules", f"milestone {key or '?'}")):
@@ -327,7 +336,7 @@ def _milestone(ctx: _Context, node: YNode, source: Source | None) -> Milestone |
             continue
         seen[rule.key] = rule.position
         rules.append(rule)
-    if len(ctx.problems) > errors_before:
+    if own_errors:
         return None
     return Milestone(
         key=key,

@@ -39,7 +39,7 @@ from mappings.model import (
     Rule,
     Ruleset,
 )
-from mappings.schema import parse_ruleset
+from mappings.schema import parse_partial
 from mappings.values import as_text
 
 __all__ = [
@@ -83,10 +83,11 @@ def validate(
     connection_fields: FieldCatalog | None = None,
     fields_from: str = "the connection's data",
 ) -> ValidationReport:
-    ruleset, diagnostics = parse_ruleset(text, file)
+    ruleset, diagnostics = parse_partial(text, file)
     if ruleset is not None:
         diagnostics = diagnostics + _Checker(ruleset, connection_fields, fields_from).run()
-    diagnostics.sort(key=lambda d: (d.position, d.severity, d.code))
+    # A YAML alias repeats its anchor's nodes: report each problem once.
+    diagnostics = sorted(dict.fromkeys(diagnostics), key=lambda d: (d.position, d.severity, d.code))
     if any(d.severity == "error" for d in diagnostics):
         return ValidationReport(None, diagnostics)
     return ValidationReport(ruleset, diagnostics)

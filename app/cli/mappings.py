@@ -1,9 +1,273 @@
-"""`milestones mappings ...`: validate, preview and activate rule files."""
+"""`milestones mappings ...`: validate, preview and activate rule files; run the active one."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from app.cli.context import open_database, settings
+from app.cli.output import console, emit_json, error_line, fail
+from app.db import Database
+from app.errors import DatabaseError
+from app.services.mapping_activation import (
+    activate_ruleset,
+    activate_version,
+    find_version,
+    list_versions,
+)
+from app.services.mapping_preview import PreviewOptions, preview_file, validate_file
+from app.services.mapping_rulesets import RulesetRejected
+from app.services.mapping_runs import derive_active
+from mappings.diagnostics import Diagnostic
 
 app = typer.Typer(
     help="Mapping rules: validate, preview and activate rule files.", no_args_is_help=True
 )
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+FileArgument = Annotated[Path, typer.Argument(help="The rule file (YAML).", show_default=False)]
+ConnectionOption = Annotated[
+    str | None, typer.Option("--connection", "-c", help="Only this connection (by name).")
+]
+
+
+def _read(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail(f"{file}: no such file")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{file}: cannot read it ({exc.__class__.__name__}: {exc})")
+
+
+def _diagnostic_line(diagnostic: Diagnostic) -> str:
+    colour = "red" if diagnostic.severity == "error" else "yellow"
+    return f"[{colour}]{escape(str(diagnostic))}[/]"
+
+
+def _rejected(exc: RulesetRejected, as_json: bool) -> None:
+    if as_json:
+        emit_json(
+            {
+                "ok": False,
+                "errors": [d.to_json() for d in exc.diagnostics if d.severity == "error"],
+                "warnings": [d.to_json() for d in exc.diagnostics if d.severity == "warning"],
+            }
+        )
+    else:
+        for diagnostic in exc.diagnostics:
+            console.print(_diagnostic_line(diagnostic), soft_wrap=True)
+    error_line(f"{len(exc.diagnostics)} problem(s); nothing was stored or activated")
+    raise typer.Exit(1)
+
+
+def _database_if_ready() -> tuple[Database | None, str]:
+    """The database when it is there and migrated; otherwise None and why."""
+    url = settings().effective_database_url
+    parsed = make_url(url)
+    database_file = parsed.database or ""
+    on_sqlite = parsed.get_backend_name() == "sqlite" and database_file not in ("", ":memory:")
+    if on_sqlite and not Path(database_file).exists():
+        return None, "no database yet"
+    try:
+        database = open_database()
+    except DatabaseError as exc:
+        return None, exc.detail
+    if not database.is_at_head():
+        return None, "the database schema is not at the latest revision"
+    return database, ""
+
+
+@app.command("validate")
+def validate_command(
+    file: FileArgument,
+    connection: ConnectionOption = None,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Check against the built-in catalog only, no database."),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check a rule file: every error with file, line, column and what was expected.
+
+    With a database, fields are checked against each connection's stored data and milestones
+    that no stored record has ever matched are reported.
+    """
+    text = _read(file)
+    database, why = (None, "--offline") if offline else _database_if_ready()
+    report = validate_file(database, text, str(file), connection)
+    against = "stored data" if database is not None else f"built-in catalog ({why})"
+    if as_json:
+        emit_json(
+            {
+                "file": str(file),
+                "ok": report.ok,
+                "checked_against": against,
+                "errors": [d.to_json() for d in report.errors],
+                "warnings": [d.to_json() for d in report.warnings],
+            }
+        )
+    else:
+        for diagnostic in report.diagnostics:
+            console.print(_diagnostic_line(diagnostic), soft_wrap=True)
+        if report.ruleset is not None:
+            ruleset = report.ruleset
+            console.print(
+                f"{escape(str(file))}: valid — {len(ruleset.processes)} processes, "
+                f"{ruleset.milestone_count()} milestones, {ruleset.rule_count()} rules "
+                f"(checked against the {escape(against)})"
+            )
+        else:
+            console.print(f"{escape(str(file))}: {len(report.errors)} error(s)")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("preview")
+def preview_command(
+    file: FileArgument,
+    connection: ConnectionOption = None,
+    limit: Annotated[int, typer.Option(min=0, max=100, help="Examples per milestone.")] = 3,
+    as_json: JsonOption = False,
+) -> None:
+    """What each milestone would match in the stored records, and the change from the active
+    version (events added, removed, moved). Nothing is written."""
+    text = _read(file)
+    database = open_database()
+    try:
+        result = preview_file(database, text, str(file), PreviewOptions(connection, limit))
+    except RulesetRejected as exc:
+        _rejected(exc, as_json)
+        return
+    if as_json:
+        emit_json(result)
+        return
+    _print_preview(result)
+
+
+def _print_preview(result: dict[str, Any]) -> None:
+    for warning in result["warnings"]:
+        console.print(
+            f"[yellow]{escape(warning['file'])}:{warning['line']}:{warning['column']}: warning: "
+            f"{escape(warning['message'])}[/]",
+            soft_wrap=True,
+        )
+    compared = result["active_version"]
+    table = Table(
+        title=f"{result['ruleset']} — {result['records_scanned']:,} stored records",
+        caption=f"difference from active version {compared}" if compared else "no active version",
+    )
+    for column in ("process", "milestone", "kind", "records", "events", "opportunities"):
+        table.add_column(column, justify="right" if column in ("records", "events") else "left")
+    table.add_column("added / removed / moved", justify="right")
+    for process in result["processes"]:
+        for milestone in process["milestones"]:
+            diff = milestone["difference"]
+            table.add_row(
+                process["key"],
+                milestone["key"],
+                milestone["kind"],
+                f"{milestone['records_matched']:,}",
+                f"{milestone['events']:,}",
+                f"{milestone['opportunities']:,}",
+                f"{diff['added']:,} / {diff['removed']:,} / {diff['moved']:,}",
+            )
+    console.print(table)
+    for process in result["processes"]:
+        for milestone in process["milestones"]:
+            for example in milestone["examples"]:
+                evidence = example["evidence"]
+                console.print(
+                    f"  {process['key']}/{milestone['key']}: {example['occurred_at']} "
+                    f"{escape(str(example['opportunity']['name']))} ← {evidence['stream']} "
+                    f"{evidence['external_id']} {escape(evidence['url'])}",
+                    soft_wrap=True,
+                )
+
+
+@app.command("activate")
+def activate_command(
+    file: Annotated[Path | None, typer.Argument(help="The rule file (YAML).")] = None,
+    version: Annotated[
+        int | None, typer.Option("--version", help="Re-activate an earlier version instead.")
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="Why, kept with the version.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Store the file as a new version, re-derive every event from stored records (no CRM
+    call) and make it the active version in one step. A file with errors is never activated."""
+    if (file is None) == (version is None):
+        fail("give either a rule FILE or --version N")
+    database = open_database()
+    try:
+        if file is not None:
+            result = activate_ruleset(database, _read(file), str(file), note=note)
+        else:
+            assert version is not None
+            result = activate_version(database, find_version(database, version))
+    except RulesetRejected as exc:
+        _rejected(exc, as_json)
+        return
+    data = result.as_dict()
+    if as_json:
+        emit_json(data)
+        return
+    for warning in result.warnings:
+        console.print(_diagnostic_line(warning), soft_wrap=True)
+    previous = f" (was version {data['previous_version']})" if data["previous_version"] else ""
+    console.print(
+        f'version {data["version"]} "{escape(data["name"])}" is active{previous}: '
+        f"{data['events']:,} events from "
+        f"{sum(r['records_read'] for r in data['runs']):,} records in {data['seconds']} s"
+    )
+
+
+@app.command("run")
+def run_command(
+    connection_id: Annotated[
+        int | None, typer.Option("--connection-id", help="Only this connection (by id).")
+    ] = None,
+    full: Annotated[bool, typer.Option("--full", help="Derive everything again.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Map the records stored since the last run with the active version (or all, --full)."""
+    database = open_database()
+    reports = [report.as_dict() for report in derive_active(database, connection_id, full)]
+    if as_json:
+        emit_json({"runs": reports})
+        return
+    if not reports:
+        console.print("no active ruleset version: run `milestones mappings activate FILE`")
+    for report in reports:
+        console.print(
+            f"connection {report['connection_id']}: {report['records_read']:,} records, "
+            f"+{report['events_added']} -{report['events_removed']} ~{report['events_moved']} "
+            f"events in {report['seconds']} s{' (full)' if report['full'] else ''}"
+        )
+
+
+@app.command("versions")
+def versions_command(as_json: JsonOption = False) -> None:
+    """Every stored ruleset version; the active one is marked."""
+    versions = list_versions(open_database())
+    if as_json:
+        emit_json({"versions": versions})
+        return
+    table = Table()
+    for column in ("version", "name", "active", "created", "activated", "note"):
+        table.add_column(column)
+    for v in versions:
+        table.add_row(
+            str(v["version"]),
+            escape(v["name"]),
+            "yes" if v["active"] else "",
+            v["created_at"][:19],
+            (v["activated_at"] or "")[:19],
+            escape(v["note"] or ""),
+        )
+    console.print(table)

@@ -257,7 +257,11 @@ def version_runtime(session: Session, version_id: int) -> VersionRuntime:
     version = session.get(RulesetVersion, version_id)
     if version is None:
         raise NotFoundError(f"no ruleset version with id {version_id}")
-    key = (str(session.get_bind().engine.url), version.id, version.checksum)
+    key = (
+        str(session.get_bind().engine.url),
+        version.id,
+        f"{version.checksum}@{version.created_at.isoformat()}",
+    )
     with _RUNTIMES_LOCK:
         cached = _RUNTIMES.get(key)
     if cached is not None:

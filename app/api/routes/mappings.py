@@ -1,7 +1,172 @@
-"""Mapping rules over the API: validate, preview and activate a ruleset (for ops)."""
+"""Mapping rules over the API, for ops: validate, preview and activate a ruleset.
+
+Rule files travel as text in a JSON body (`rules`), with the file name used in positions.
+An invalid ruleset answers 422 problem+json whose `errors` list every diagnostic with its
+line and column; nothing is stored and the active version keeps running.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from app.api.deps import DatabaseDep
+from app.api.problems import problem_response
+from app.services.mapping_activation import (
+    activate_ruleset,
+    activate_version,
+    find_version,
+    list_versions,
+)
+from app.services.mapping_preview import PreviewOptions, preview_file, validate_file
+from app.services.mapping_rulesets import RulesetRejected
 
 router = APIRouter(prefix="/api/v1/mappings", tags=["mappings"])
+
+MAX_RULES_BYTES = 1_000_000
+_INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"description": "Invalid ruleset", "content": {"application/problem+json": {}}}
+}
+
+
+class RulesetSubmission(BaseModel):
+    rules: str = Field(
+        max_length=MAX_RULES_BYTES,
+        description="The rule file's YAML text.",
+        examples=["name: Acme\nsource: salesforce\nprocesses: [...]"],
+    )
+    file: str = Field(default="ruleset.yaml", max_length=200, description="Name used in positions.")
+    connection: str | None = Field(default=None, description="Only this connection (by name).")
+
+
+class PreviewRequest(RulesetSubmission):
+    limit: int = Field(default=3, ge=0, le=100, description="Examples per milestone.")
+
+
+class ActivationRequest(RulesetSubmission):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class DiagnosticPublic(BaseModel):
+    severity: str
+    code: str
+    message: str
+    expected: str | None
+    file: str
+    line: int
+    column: int
+
+
+class ValidationPublic(BaseModel):
+    ok: bool
+    errors: list[DiagnosticPublic]
+    warnings: list[DiagnosticPublic]
+
+
+class RunPublic(BaseModel):
+    ruleset_version_id: int
+    connection_id: int
+    full: bool
+    records_read: int
+    records_matched: int
+    events_added: int
+    events_removed: int
+    events_moved: int
+    opportunities: int
+    opportunities_touched: int
+    seconds: float
+
+
+class ActivationPublic(BaseModel):
+    version: int
+    version_id: int
+    name: str
+    previous_version: int | None
+    events: int
+    runs: list[RunPublic]
+    warnings: list[DiagnosticPublic]
+    seconds: float
+
+
+class VersionPublic(BaseModel):
+    version: int
+    name: str
+    checksum: str
+    active: bool
+    created_at: str
+    activated_at: str | None
+    created_by: str | None
+    note: str | None
+
+
+class VersionsPublic(BaseModel):
+    data: list[VersionPublic]
+    count: int
+
+
+def _invalid(request: Request, exc: RulesetRejected) -> JSONResponse:
+    return problem_response(
+        request,
+        422,
+        title="Invalid ruleset",
+        detail=exc.detail,
+        problem_type="/problems/invalid-ruleset",
+        errors=[d.to_json() for d in exc.diagnostics if d.severity == "error"],
+        warnings=[d.to_json() for d in exc.diagnostics if d.severity == "warning"],
+    )
+
+
+@router.post("/validate", response_model=ValidationPublic, summary="Check a rule file")
+def validate(body: RulesetSubmission, database: DatabaseDep) -> ValidationPublic:
+    report = validate_file(database, body.rules, body.file, body.connection)
+    return ValidationPublic(
+        ok=report.ok,
+        errors=[DiagnosticPublic(**d.to_json()) for d in report.errors],
+        warnings=[DiagnosticPublic(**d.to_json()) for d in report.warnings],
+    )
+
+
+@router.post(
+    "/preview",
+    summary="What a rule file would match in the stored records, against the active version",
+    responses=_INVALID,
+)
+def preview(request: Request, body: PreviewRequest, database: DatabaseDep) -> Any:
+    try:
+        return preview_file(
+            database, body.rules, body.file, PreviewOptions(body.connection, body.limit)
+        )
+    except RulesetRejected as exc:
+        return _invalid(request, exc)
+
+
+@router.post(
+    "/activate",
+    response_model=ActivationPublic,
+    summary="Store a rule file as a new version, re-derive all events and make it active",
+    responses=_INVALID,
+)
+def activate(request: Request, body: ActivationRequest, database: DatabaseDep) -> Any:
+    try:
+        result = activate_ruleset(database, body.rules, body.file, note=body.note)
+    except RulesetRejected as exc:
+        return _invalid(request, exc)
+    return result.as_dict()
+
+
+@router.get("/versions", response_model=VersionsPublic, summary="Stored ruleset versions")
+def versions(database: DatabaseDep) -> VersionsPublic:
+    found = [VersionPublic(**v) for v in list_versions(database)]
+    return VersionsPublic(data=found, count=len(found))
+
+
+@router.post(
+    "/versions/{version}/activate",
+    response_model=ActivationPublic,
+    summary="Make an earlier version active again (its events re-derived from stored records)",
+)
+def reactivate(version: int, database: DatabaseDep) -> Any:
+    return activate_version(database, find_version(database, version)).as_dict()

@@ -88,7 +88,11 @@ _clock = [0]
 
 
 def store(
-    database: Database, connection_id: int, stream: str, *payloads: dict[str, Any], deleted: bool = False
+    database: Database,
+    connection_id: int,
+    stream: str,
+    *payloads: dict[str, Any],
+    deleted: bool = False,
 ) -> None:
     """Store records as a sync would: each call is a newer version of what it names."""
     _clock[0] += 1
@@ -106,7 +110,14 @@ def seed_salesforce(database: Database) -> int:
         database,
         connection_id,
         "User",
-        sf("User", "005A", Name="Jana Schmidt", Email="jana@brightwave.example", Department="SMB North", IsActive=True),
+        sf(
+            "User",
+            "005A",
+            Name="Jana Schmidt",
+            Email="jana@brightwave.example",
+            Department="SMB North",
+            IsActive=True,
+        ),
     )
     store(
         database,
@@ -127,7 +138,13 @@ def seed_salesforce(database: Database) -> int:
         connection_id,
         "Opportunity",
         opportunity("006A"),
-        opportunity("006X", AccountId="001B", Type="Existing Business", Segment__c="Enterprise", Amount=15000),
+        opportunity(
+            "006X",
+            AccountId="001B",
+            Type="Existing Business",
+            Segment__c="Enterprise",
+            Amount=15000,
+        ),
     )
     store(
         database,
@@ -142,12 +159,16 @@ def seed_salesforce(database: Database) -> int:
         "EmailMessage",
         email("02sREPLY"),
         email("02sOUT", Incoming=False, Status="3", Subject="Following up"),
-        email("02sAUTO", Subject="Automatic reply: Following up", TextBody="I am out of the office."),
+        email(
+            "02sAUTO", Subject="Automatic reply: Following up", TextBody="I am out of the office."
+        ),
     )
     return connection_id
 
 
-def event_rows(database: Database, version_id: int | None = None) -> list[tuple[str, str, str, str, datetime]]:
+def event_rows(
+    database: Database, version_id: int | None = None
+) -> list[tuple[str, str, str, str, datetime]]:
     """(opportunity external id, milestone key, evidence stream, evidence id, occurred_at)."""
     from app.models import Milestone, Opportunity
 

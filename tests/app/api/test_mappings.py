@@ -1,0 +1,83 @@
+"""The mapping operations over the API, for ops: validate, preview, activate, versions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.api.main import create_app
+from app.config import Settings
+from app.db import Database
+from tests.app.services.mapping_world import SALESFORCE_RULES, event_rows, seed_salesforce
+
+BROKEN = SALESFORCE_RULES.replace("stream: Event", "stream: Meetings", 1)
+
+
+@pytest.fixture
+def client(db: Database) -> Iterator[TestClient]:
+    seed_salesforce(db)
+    app = create_app(Settings(log_level="WARNING"), db)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def test_validate_answers_with_every_diagnostic(client: TestClient) -> None:
+    good = client.post(
+        "/api/v1/mappings/validate", json={"rules": SALESFORCE_RULES, "file": "sf.yaml"}
+    )
+    assert good.status_code == 200
+    assert good.json()["ok"] is True
+    bad = client.post("/api/v1/mappings/validate", json={"rules": BROKEN, "file": "sf.yaml"}).json()
+    assert bad["ok"] is False
+    assert [(e["code"], e["file"], e["line"], e["column"]) for e in bad["errors"]] == [
+        ("unknown-stream", "sf.yaml", 57, 21)
+    ]
+
+
+def test_activate_then_versions_then_roll_back(client: TestClient, db: Database) -> None:
+    first = client.post(
+        "/api/v1/mappings/activate", json={"rules": SALESFORCE_RULES, "note": "first"}
+    )
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert (body["version"], body["previous_version"], body["events"]) == (1, None, 1)
+    stricter = SALESFORCE_RULES.replace("name: Brightwave sales processes (Salesforce)", "name: v2")
+    second = client.post("/api/v1/mappings/activate", json={"rules": stricter}).json()
+    assert (second["version"], second["previous_version"]) == (2, 1)
+    listed = client.get("/api/v1/mappings/versions").json()
+    assert listed["count"] == 2 and [v["active"] for v in listed["data"]] == [False, True]
+    back = client.post("/api/v1/mappings/versions/1/activate")
+    assert back.status_code == 200 and back.json()["previous_version"] == 2
+    assert len(event_rows(db, back.json()["version_id"])) == 1
+    missing = client.post("/api/v1/mappings/versions/9/activate")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+
+
+def test_a_broken_ruleset_is_a_422_problem_listing_each_error(client: TestClient) -> None:
+    for path in ("/api/v1/mappings/activate", "/api/v1/mappings/preview"):
+        response = client.post(path, json={"rules": BROKEN, "file": "broken.yaml"})
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["title"] == "Invalid ruleset"
+        assert problem["detail"].startswith("broken.yaml:57:21: error: unknown stream 'Meetings'")
+        assert problem["errors"][0]["line"] == 57
+    assert client.get("/api/v1/mappings/versions").json()["count"] == 0
+
+
+def test_preview_over_the_api(client: TestClient) -> None:
+    response = client.post("/api/v1/mappings/preview", json={"rules": SALESFORCE_RULES, "limit": 1})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["difference"]["added"] == 1 and body["active_version"] is None
+
+
+def test_request_bodies_are_validated(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/mappings/preview", json={"rules": SALESFORCE_RULES, "limit": 1000}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "limit"]
