@@ -2,15 +2,14 @@
 
 The intensity is piecewise constant per day (monthly weight x yearly growth, zero at weekends)
 and spread evenly over business hours. Exactly `count` creation times fall in a window: deal
-`i` gets the quantile `(i + u) / count` of the window's cumulative intensity, so the times come
-out sorted and the count is exact.
+`i` gets the quantile `(i + u) / count` of the window's cumulative intensity (`u` uniform in
+[0, 1)), so the times come out sorted, the count is exact, and each deal's time can be computed
+on its own.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterator
-from random import Random
 
 from connectors.generator.clock import BUSINESS_DAY, DAY, OPEN, month_of, weekday
 from connectors.generator.params import Seasonality
@@ -51,13 +50,11 @@ class Inflow:
         fraction = min(max(fraction, 0.0), 0.999999)
         return (self._first_day + index) * DAY + OPEN + int(fraction * BUSINESS_DAY)
 
-    def times(self, rng: Random, start: int, end: int, count: int) -> Iterator[int]:
-        """`count` sorted creation times in [start, end]."""
+    def time_of(self, index: int, count: int, start: int, end: int, u: float) -> int:
+        """Creation time of deal `index` of `count` in [start, end]; `u` in [0, 1) jitters it."""
         low, high = self.cumulative(start), self.cumulative(end)
-        span = high - low
-        for i in range(count):
-            t = self._at(low + span * (i + rng.random()) / count)
-            yield min(max(t, start), end)
+        t = self._at(low + (high - low) * (index + u) / count)
+        return min(max(t, start), end)
 
     def expected_count(
         self, per_window: int, window: tuple[int, int], other: tuple[int, int]

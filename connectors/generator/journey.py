@@ -19,9 +19,9 @@ from random import Random
 from connectors.generator.clock import DAY, add_business_days
 from connectors.generator.model import Activity, ActivityKind, Contact, Deal, Direction, Rep
 from connectors.generator.names import SELLER_DOMAIN
-from connectors.generator.params import Noise, Step
+from connectors.generator.params import Noise, Process, Step
 
-__all__ = ["CrmEvent", "Journey"]
+__all__ = ["CrmEvent", "Fate", "Journey", "draw_fate"]
 
 CrmEvent = tuple[int, str, int]
 """(time, kind, step index): what the rep reacts to. Kinds: step, lost, reopen, won, ahead."""
@@ -31,41 +31,59 @@ _OUTREACH_OFFSETS = (0.0, *_CHASE_OFFSETS)
 _MINUTE = 60
 
 
-class Journey:
-    """Simulates deals one after another from a shared random stream."""
+Fate = list[tuple[int, bool]]
+"""The customer's path: per step tried, (when the customer acted or dropped, whether it acted)."""
 
-    def __init__(
-        self,
-        rng: Random,
-        noise: Noise,
-        skill_effect: float,
-        next_key: Callable[[], int],
-        owner_at: Callable[[Deal, int], Rep],
-    ) -> None:
-        self._rng = rng
+
+def draw_fate(
+    process: Process, created: int, skill: float, skill_effect: float, rng: Random
+) -> tuple[Fate, dict[str, float]]:
+    """The customer's path through `process`, and each step's probability for this deal.
+
+    Drawn from a stream of its own, so a deal's fate can be recomputed cheaply (to know
+    whether an account is a customer yet) without simulating its activities.
+    """
+    fate: Fate = []
+    expected: dict[str, float] = {}
+    t_prev = created
+    for step in process.steps:
+        p = min(0.98, step.probability * (1.0 + skill_effect * skill))
+        expected[step.key] = p
+        gap = rng.lognormvariate(math.log(step.gap_median_days), step.gap_sigma)
+        t_next = add_business_days(t_prev, gap)
+        reached = rng.random() < p
+        fate.append((t_next, reached))
+        if not reached:
+            break
+        t_prev = t_next
+    return fate, expected
+
+
+class Journey:
+    """Simulates the activities of one deal after another, each from its own random stream."""
+
+    def __init__(self, noise: Noise, owner_at: Callable[[Deal, int], Rep]) -> None:
+        self._rng = Random(0)
         self._noise = noise
-        self._skill_effect = skill_effect
-        self._next_key = next_key
+        self._next_key: Callable[[], int] = int
         self._owner_at = owner_at
 
     # -- the customer's path -------------------------------------------------------------------
 
-    def run(self, deal: Deal) -> list[CrmEvent]:
+    def run(
+        self, deal: Deal, fate: Fate, rng: Random, next_key: Callable[[], int]
+    ) -> list[CrmEvent]:
         """Fill `deal` (milestones, outcome, activities) and return the events the rep sees."""
-        rng, noise = self._rng, self._noise
+        self._rng, self._next_key = rng, next_key
+        noise = self._noise
         process = deal.process
         patience = process.patience_days * rng.lognormvariate(0.0, 0.3)
         events: list[CrmEvent] = [(deal.created_at, "create", -1)]
         if rng.random() < noise.stage_ahead:
             events.append((add_business_days(deal.created_at, 1 + rng.random() * 4), "ahead", -1))
-        skill = deal.owner.skill
         t_prev = deal.created_at
-        for index, step in enumerate(process.steps):
-            p = min(0.98, step.probability * (1.0 + self._skill_effect * skill))
-            deal.expected[step.key] = p
-            gap = rng.lognormvariate(math.log(step.gap_median_days), step.gap_sigma)
-            t_next = add_business_days(t_prev, gap)
-            reached = rng.random() < p
+        for index, (t_next, reached) in enumerate(fate):
+            step = process.steps[index]
             self._step(deal, index, step, t_prev, t_next, reached, patience)
             if not reached:
                 deal.dropped_at = t_next
@@ -82,7 +100,7 @@ class Journey:
                 deal.closed_at = lost_at
                 events.append((lost_at, "lost", index))
                 self._chase_after_loss(deal, lost_at)
-                break
+                return events
             if t_next - t_prev > patience * DAY:
                 closed = t_prev + int(patience * DAY)
                 events.append((closed, "lost", index))
@@ -90,10 +108,9 @@ class Journey:
             deal.milestones[step.key] = t_next
             events.append((t_next, "step", index))
             t_prev = t_next
-        else:
-            deal.outcome = "won"
-            deal.closed_at = t_prev
-            events.append((add_business_days(t_prev, rng.random() * 2), "won", -1))
+        deal.outcome = "won"
+        deal.closed_at = t_prev
+        events.append((add_business_days(t_prev, rng.random() * 2), "won", -1))
         return events
 
     # -- activities per step --------------------------------------------------------------------

@@ -24,7 +24,6 @@ _ALWAYS_THERE = 3
 
 class Org:
     def __init__(self, params: GeneratorParams, rng: Random, names: Names) -> None:
-        self._rng = rng
         self.reps: list[Rep] = []
         self.managers: list[Rep] = []
         self.by_segment: dict[str, list[Rep]] = {}
@@ -89,6 +88,10 @@ class Org:
                         manager=manager,
                     )
                     members.append(rep)
+            # Centre skill per segment: a segment's conversion matches its configured rates.
+            mean_skill = sum(rep.skill for rep in members) / len(members)
+            for rep in members:
+                rep.skill = max(-1.0, min(1.0, rep.skill - mean_skill))
             self.by_segment[segment] = members
             self.reps.extend(members)
 
@@ -97,14 +100,14 @@ class Org:
         """Everyone with a CRM login, in key order."""
         return sorted(self.reps + self.managers, key=lambda rep: rep.key)
 
-    def pick(self, segment: str, at: int) -> Rep:
+    def pick(self, segment: str, at: int, rng: Random) -> Rep:
         """A rep of `segment` employed at `at` (the always-there reps guarantee one exists)."""
         members = self.by_segment[segment]
         for _ in range(12):
-            rep = members[int(self._rng.random() * len(members))]
+            rep = members[int(rng.random() * len(members))]
             if rep.hired_at <= at and (rep.left_at is None or at < rep.left_at):
                 return rep
-        return members[int(self._rng.random() * _ALWAYS_THERE)]
+        return members[int(rng.random() * _ALWAYS_THERE)]
 
     @staticmethod
     def employed(rep: Rep, at: int) -> bool:

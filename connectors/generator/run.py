@@ -4,17 +4,20 @@
     >>> params = build_params(seed=1, size="small")
     >>> summary = generate(params, Path("/tmp/history"))  # doctest: +SKIP
 
-With `workers=2` the HubSpot rendering runs in a second process that replays the same
-simulation from the same seed (the simulation is cheap next to rendering); the bytes written
-are the same as with one worker.
+Every deal is a pure function of (seed, index), so with `workers=2` a second process renders
+the second half of the deals into a scratch folder whose rows are then appended to the first
+half's files. The bytes written are the same as with one worker.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +38,22 @@ FORMAT = "milestone-sync-export/1"
 Progress = Callable[[int, int], None]
 """Called with (deals done, deals in total) every few hundred deals."""
 
-_TICK = 500
+_TICK = 256
+_SCRATCH = ".second-half"
+
+
+@dataclass
+class _Part:
+    """What rendering one range of deals produced: row counts per file and the statistics."""
+
+    counts: dict[tuple[str, str], tuple[int, int]]
+    summary: SummaryBuilder
+
+    def merge(self, other: _Part) -> None:
+        for key, (base, future) in other.counts.items():
+            mine = self.counts.get(key, (0, 0))
+            self.counts[key] = (mine[0] + base, mine[1] + future)
+        self.summary.merge(other.summary)
 
 
 def generate(
@@ -48,100 +66,130 @@ def generate(
 ) -> dict[str, Any]:
     """Write the export to `out` and return the summary (also written to OUT/summary.json)."""
     prepare_output(out, force)
-    if workers <= 1:
-        sf_counts, hs_result = _render(
-            params, out, salesforce=True, hubspot=True, progress=progress
-        )
-        assert hs_result is not None
-        return _finish(params, out, sf_counts, hs_result)
+    total = Simulation(params).total()
+    if workers <= 1 or total < 2:
+        part = _render(params, out, 0, total, progress=progress)
+        return _finish(params, out, part)
+    split = total // 2
+    scratch = out / _SCRATCH
     context = multiprocessing.get_context("spawn")
+    done_there = context.Value("q", 0)
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_hubspot_worker, args=(params, str(out), sender))
+    child = context.Process(
+        target=_second_half, args=(params, str(scratch), split, total, sender, done_there)
+    )
     child.start()
     sender.close()
+
+    def both(done: int, _: int) -> None:
+        if progress is not None:
+            progress(done + done_there.value, total)
+
     try:
-        sf_counts, _ = _render(params, out, salesforce=True, hubspot=False, progress=progress)
-        result = receiver.recv()
+        part = _render(params, out, 0, split, progress=both)
+        while not receiver.poll(0.2):
+            both(split, total)
+        try:
+            result = receiver.recv()
+        except EOFError:
+            raise GeneratorError("the second rendering process died") from None
     finally:
         child.join()
     if isinstance(result, str):
-        raise GeneratorError(f"HubSpot rendering failed:\n{result}")
-    return _finish(params, out, sf_counts, result)
-
-
-_Counts = tuple[dict[str, int], dict[str, int]]
-_HubSpotResult = tuple[_Counts, SummaryBuilder]
+        raise GeneratorError(f"rendering the second half failed:\n{result}")
+    _append_rows(scratch, out)
+    shutil.rmtree(scratch)
+    part.merge(result)
+    both(split, total)
+    return _finish(params, out, part)
 
 
 def _render(
     params: GeneratorParams,
     out: Path,
+    start: int,
+    stop: int,
     *,
-    salesforce: bool,
-    hubspot: bool,
     progress: Progress | None = None,
-) -> tuple[_Counts, _HubSpotResult | None]:
-    """Simulate once and render one or both CRMs; the HubSpot side also writes the truth."""
+) -> _Part:
+    """Render deals `start .. stop-1` to both CRMs and the truth; the first range also writes
+    the org (users, stages, owners)."""
     export = Export(out, params.now_t, params.future_until_t)
     sim = Simulation(params)
-    sf = SalesforceRenderer(export, params) if salesforce else None
-    hs = HubSpotRenderer(export, params) if hubspot else None
-    truth = TruthWriter(out, params) if hubspot else None
+    sf = SalesforceRenderer(export, params)
+    hs = HubSpotRenderer(export, params)
+    truth = TruthWriter(out, params)
     summary = SummaryBuilder(params)
     until = params.future_until_t
-    total = sim.total()
+    count = stop - start
     if progress is not None:
-        progress(0, total)
+        progress(0, count)
     try:
-        users = sim.org.users
-        if sf is not None:
+        if start == 0:
+            users = sim.org.users
             sf.users(users)
             sf.stages()
-        if hs is not None:
             hs.owners(users)
-        for done, story in enumerate(sim.stories(), start=1):
-            if sf is not None:
-                sf.story(story)
-            if hs is not None and truth is not None:
-                hs.story(story)
-                deal_truth = truth_of(story.deal, until)
-                truth.deal(deal_truth)
-                summary.add(deal_truth)
-            if progress is not None and (done % _TICK == 0 or done == total):
-                progress(done, total)
+        for done, story in enumerate(sim.stories(start, stop), start=1):
+            sf.story(story)
+            hs.story(story)
+            deal_truth = truth_of(story.deal, until)
+            truth.deal(deal_truth)
+            summary.add(deal_truth)
+            if progress is not None and (done % _TICK == 0 or done == count):
+                progress(done, count)
     finally:
         export.close()
-        if truth is not None:
-            truth.close()
-    sf_counts = (export.counts("salesforce"), export.counts("salesforce", future=True))
-    if hs is None:
-        return sf_counts, None
-    hs_counts = (export.counts("hubspot"), export.counts("hubspot", future=True))
-    return sf_counts, (hs_counts, summary)
+        truth.close()
+    counts = {key: (table.base_count, table.future_count) for key, table in export.tables.items()}
+    return _Part(counts, summary)
 
 
-def _hubspot_worker(params: GeneratorParams, out: str, sender: Connection) -> None:
+def _second_half(
+    params: GeneratorParams,
+    scratch: str,
+    start: int,
+    stop: int,
+    sender: Connection,
+    done: Synchronized[int],
+) -> None:
+    def report(count: int, _: int) -> None:
+        done.value = count
+
     try:
-        _, result = _render(params, Path(out), salesforce=False, hubspot=True)
-        sender.send(result)
+        sender.send(_render(params, Path(scratch), start, stop, progress=report))
     except BaseException:  # reported to the parent, which raises
         sender.send(traceback.format_exc())
     finally:
         sender.close()
 
 
+def _append_rows(scratch: Path, out: Path) -> None:
+    """Append every CSV of `scratch` (minus its header) to the same file under `out`."""
+    for source in sorted(scratch.rglob("*.csv")):
+        target = out / source.relative_to(scratch)
+        with source.open("rb") as rows, target.open("ab") as into:
+            rows.readline()
+            shutil.copyfileobj(rows, into, 1 << 20)
+
+
 _OBJECT_FILES = ("associations", "property_history")
 
 
-def _finish(
-    params: GeneratorParams, out: Path, sf_counts: _Counts, hs_result: _HubSpotResult
-) -> dict[str, Any]:
-    (hubspot_counts, hubspot_future), summary = hs_result
-    salesforce_counts, salesforce_future = sf_counts
+def _finish(params: GeneratorParams, out: Path, part: _Part) -> dict[str, Any]:
     write_json(out / "salesforce" / "describe.json", describe())
     write_json(out / "hubspot" / "pipelines.json", pipelines_json(params.history_start_t))
     write_json(out / "truth" / "parameters.json", params.to_json())
     stamps = params.to_json()
+
+    def counts(crm: str, future: bool) -> dict[str, int]:
+        return {
+            name: values[1 if future else 0]
+            for (owner, name), values in part.counts.items()
+            if owner == crm
+        }
+
+    salesforce, hubspot = counts("salesforce", False), counts("hubspot", False)
     manifest = {
         "format": FORMAT,
         "seed": params.seed,
@@ -150,16 +198,20 @@ def _finish(
         "history_start": stamps["history_start"],
         "future_until": stamps["future_until"],
         "counts": {
-            "salesforce": salesforce_counts,
-            "hubspot": {k: v for k, v in hubspot_counts.items() if k not in _OBJECT_FILES},
+            "salesforce": salesforce,
+            "hubspot": {k: v for k, v in hubspot.items() if k not in _OBJECT_FILES},
         },
     }
     write_json(out / "manifest.json", manifest)
-    counts = {
-        "salesforce": salesforce_counts,
-        "hubspot": hubspot_counts,
-        "future": {"salesforce": salesforce_future, "hubspot": hubspot_future},
-    }
-    result = summary.result(counts)
+    result = part.summary.result(
+        {
+            "salesforce": salesforce,
+            "hubspot": hubspot,
+            "future": {
+                "salesforce": counts("salesforce", True),
+                "hubspot": counts("hubspot", True),
+            },
+        }
+    )
     write_json(out / "summary.json", result)
     return result

@@ -43,6 +43,8 @@ _SEGMENT = {"enterprise": "Enterprise", "smb": "SMB"}
 _TYPE = {"new_business": "New Business", "existing_business": "Existing Business"}
 
 _P = KEY_PREFIXES
+_HISTORY_PER_DEAL = 256
+"""OpportunityHistory ids of deal k are k * 256 + n: every run numbers them alike."""
 dt = format_datetime
 day = format_date
 
@@ -89,8 +91,6 @@ class SalesforceRenderer:
         self.tables: dict[str, Table] = {
             name: export.table("salesforce", name, header(name)) for name in OBJECTS
         }
-        self._history_number = 0
-        self._role_number = 0
         self._admin = user_id(None)
         self._org_start = params.history_start_t - 6 * 365 * DAY
         self._memo: dict[tuple[str, int], str] = {}
@@ -371,15 +371,16 @@ class SalesforceRenderer:
 
         self.tables["Opportunity"].record(stamps, render)
         history = self.tables["OpportunityHistory"]
-        for state in states:
-            self._history_number += 1
+        for number, state in enumerate(
+            states[:_HISTORY_PER_DEAL], start=deal.key * _HISTORY_PER_DEAL
+        ):
             stage = STAGES[state.stage]
             at = dt(state.at)
             owner = user_id(state.owner)
             history.row(
                 state.at,
                 (
-                    salesforce_id(_P["OpportunityHistory"], self._history_number),
+                    salesforce_id(_P["OpportunityHistory"], number),
                     oid,
                     stage.label,
                     f"{state.amount:.0f}",
@@ -398,13 +399,12 @@ class SalesforceRenderer:
         if deal.junk_of is None:
             roles = self.tables["OpportunityContactRole"]
             for index, contact in enumerate(deal.contacts):
-                self._role_number += 1
                 at_t = deal.created_at + 60 * (index + 1)
                 at = dt(at_t)
                 roles.row(
                     at_t,
                     (
-                        salesforce_id(_P["OpportunityContactRole"], self._role_number),
+                        salesforce_id(_P["OpportunityContactRole"], deal.key * 16 + index),
                         oid,
                         salesforce_id(_P["Contact"], contact.key),
                         deal.roles[index] if index < len(deal.roles) else "Influencer",

@@ -1,4 +1,4 @@
-"""The CRM-neutral simulation: one `Story` per new deal, in creation order, from one seed.
+"""The CRM-neutral simulation: one `Story` per deal, each a pure function of (seed, index).
 
     >>> from connectors.generator.params import build_params
     >>> sim = Simulation(build_params(seed=1, opportunities=20))
@@ -6,86 +6,108 @@
     >>> len([s for s in stories if s.deal.created_at <= sim.params.now_t])
     20
 
-Memory stays flat: a story is yielded and forgotten; only bounded pools of recent accounts and
-customers (for repeat and expansion deals) and the org chart are kept.
+Deal `i` draws from random streams seeded by (seed, i) alone, and its record keys are derived
+from `i`, so any range of deals can be simulated on its own (in another process) and the
+output does not depend on how the work was split. Deals `0 .. opportunities-1` are created up
+to `now`; the rest, up to `future_until`, after it.
+
+A new deal may go to an account an earlier deal opened (a repeat deal, or an expansion of a
+customer's account): it picks deal `j` among the last few thousand and recomputes `j`'s opening
+(account, contacts, owner and fate), which is pure and cached. Memory stays flat: the cache is
+pruned to that window, and stories are yielded and forgotten.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from random import Random
 
 from connectors.generator.clock import DAY
 from connectors.generator.crm_fields import build_states
 from connectors.generator.inflow import Inflow
-from connectors.generator.journey import Journey
+from connectors.generator.journey import Fate, Journey, draw_fate
 from connectors.generator.model import Account, Activity, Contact, Deal, DealState, Lead, Rep, Story
 from connectors.generator.names import Names
 from connectors.generator.noise import apply_logging_noise
 from connectors.generator.org import Org
 from connectors.generator.params import GeneratorParams, Process
 
-__all__ = ["LEAD_SOURCES", "ROLES", "Simulation"]
+__all__ = ["ACTIVITIES_PER_DEAL", "JUNK_KEYS", "LEAD_SOURCES", "ROLES", "Simulation"]
 
 LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Trade Show", "Other")
 ROLES = ("Economic Buyer", "Technical Buyer", "Influencer", "Evaluator", "Business User")
-_POOL = 4000
+LOOKBACK = 4000
+"""How many earlier deals a repeat or expansion deal looks back over for its account."""
+ACTIVITIES_PER_DEAL = 1024
+"""Activity keys of deal i are i * 1024 + 1 ... (far more than any deal has)."""
+JUNK_KEYS = 500_000_000
+"""Deal keys of duplicate opportunities created by mistake start here."""
+_CUSTOMER_TRIES = 32
+_CONTACTS_PER_DEAL = 16
+_NEW_CONTACT = 9
 _MINUTE = 60
+# Random streams of one deal.
+_OPENING, _FATE, _STORY = 1, 2, 3
+
+
+def _stream(seed: int, index: int, stream: int) -> Random:
+    return Random((seed << 44) | (index << 4) | stream)
+
+
+@dataclass(slots=True)
+class _Opening:
+    """How deal `index` starts: a pure function of (seed, index)."""
+
+    index: int
+    created: int
+    process: Process
+    account: Account
+    founder: bool
+    contacts: list[Contact]
+    new_contacts: list[Contact]
+    owner: Rep
+    source: str
+    true_amount: float
+    fate: Fate
+    expected: dict[str, float]
+    lead: Lead | None = None
+    won_at: int | None = None
 
 
 class Simulation:
     def __init__(self, params: GeneratorParams) -> None:
         self.params = params
-        self.rng = Random(params.seed)
-        self.names = Names(self.rng)
-        self.org = Org(params, self.rng, self.names)
+        master = Random(params.seed)
+        self.org = Org(params, master, Names(master))
         self._inflow = Inflow(params.seasonality, params.history_start_t, params.future_until_t)
-        self._deal_keys = itertools.count(1).__next__
-        self._account_keys = itertools.count(1).__next__
-        self._contact_keys = itertools.count(1).__next__
-        self._lead_keys = itertools.count(1).__next__
-        self.next_activity_key = itertools.count(1).__next__
-        self._recent: dict[str, deque[Account]] = {}
-        self._customers: deque[Account] = deque(maxlen=_POOL)
-        self._handover: dict[int, Rep] = {}
-        # Records that precede a deal (its account, contacts, leads) never reach back across
-        # `now` for a deal created after it: the state at `now` must not depend on the horizon.
-        self._floor = 0
-        self._journey = Journey(
-            self.rng,
-            params.noise,
-            params.skill_effect,
-            self.next_activity_key,
-            self.owner_at,
+        self._future = self._inflow.expected_count(
+            params.opportunities,
+            (params.history_start_t, params.now_t),
+            (params.now_t, params.future_until_t),
         )
+        self._openings: dict[int, _Opening] = {}
+        self._handover: dict[int, Rep] = {}
+        self._rng = Random(0)
+        self._journey = Journey(params.noise, self.owner_at)
         self._new_business = [p for p in params.processes if p.deal_type == "new_business"]
-        self._expansion = [p for p in params.processes if p.deal_type == "existing_business"]
 
     # -- public ---------------------------------------------------------------------------------
 
     def future_count(self) -> int:
-        p = self.params
-        return self._inflow.expected_count(
-            p.opportunities, (p.history_start_t, p.now_t), (p.now_t, p.future_until_t)
-        )
+        return self._future
 
     def total(self) -> int:
-        return self.params.opportunities + self.future_count()
+        return self.params.opportunities + self._future
 
-    def stories(self) -> Iterator[Story]:
-        p = self.params
-        windows = (
-            (p.history_start_t, p.now_t, p.opportunities),
-            (p.now_t + 1, p.future_until_t, self.future_count()),
-        )
-        for start, end, count in windows:
-            if count <= 0 or end <= start:
-                continue
-            for created in self._inflow.times(self.rng, start, end, count):
-                yield self._story(created)
+    def stories(self, start: int = 0, stop: int | None = None) -> Iterator[Story]:
+        """The stories of deals `start .. stop-1` (all deals by default), in creation order."""
+        stop = self.total() if stop is None else min(stop, self.total())
+        for index in range(start, stop):
+            yield self.story(index)
+            if index % 1024 == 0:
+                self._prune(index)
 
     def owner_at(self, deal: Deal, at: int) -> Rep:
         """The deal's owner at `at`: a rep who left hands the deal to a colleague."""
@@ -94,111 +116,179 @@ class Simulation:
             return owner
         successor = self._handover.get(deal.key)
         if successor is None:
-            successor = self.org.pick(deal.account.segment, owner.left_at)
+            successor = self.org.pick(deal.account.segment, owner.left_at, self._rng)
             self._handover[deal.key] = successor
         return successor
 
     # -- one deal ----------------------------------------------------------------------------------
 
-    def _choose_process(self) -> Process:
-        draw = self.rng.random()
-        for process in self.params.processes:
-            draw -= process.share
-            if draw < 0:
-                return process
-        return self.params.processes[-1]
-
-    def _story(self, created: int) -> Story:
-        rng, noise = self.rng, self.params.noise
-        self._floor = self.params.now_t + 1 if created > self.params.now_t else 0
-        process = self._choose_process()
-        account: Account | None = None
-        new_contacts: list[Contact] = []
-        story_accounts: list[Account] = []
-        if process.deal_type == "existing_business":
-            account = self._customer(created)
-            if account is None:
-                process = self._new_business[0] if rng.random() < 0.4 else self._new_business[-1]
-        elif rng.random() < noise.repeat_account:
-            recent = self._recent.get(process.segment)
-            if recent:
-                candidate = recent[int(rng.random() * len(recent))]
-                if candidate.created_at < created:
-                    account = candidate
-        if account is None:
-            account = self._new_account(process, created)
-            story_accounts.append(account)
-            new_contacts.extend(account.contacts)
-        elif rng.random() < 0.3:
-            at = max(created - int(rng.random() * 5 * DAY), self._floor)
-            contact = self._new_contact(account, at, False)
-            new_contacts.append(contact)
-        owner = account.owner
-        if not Org.employed(owner, created):
-            owner = self.org.pick(account.segment, created)
-        contacts = self._deal_contacts(account, process)
+    def story(self, index: int) -> Story:
+        opening = self._opening(index)
+        params, noise = self.params, self.params.noise
+        rng = self._rng = _stream(params.seed, index, _STORY)
+        keys = iter(range(index * ACTIVITIES_PER_DEAL + 1, (index + 1) * ACTIVITIES_PER_DEAL))
+        next_key: Callable[[], int] = keys.__next__
+        account, process = opening.account, opening.process
         deal = Deal(
-            key=self._deal_keys(),
-            name=self._deal_name(account, process),
+            key=index + 1,
+            name=_deal_name(account, process),
             process=process,
             account=account,
-            owner=owner,
-            contacts=contacts,
-            created_at=created,
-            source=LEAD_SOURCES[int(rng.random() * len(LEAD_SOURCES))],
-            true_amount=self._amount(process),
+            owner=opening.owner,
+            contacts=opening.contacts,
+            created_at=opening.created,
+            source=opening.source,
+            true_amount=opening.true_amount,
+            expected=dict(opening.expected),
         )
         deal.roles = ["Decision Maker"] + [
-            ROLES[int(rng.random() * len(ROLES))] for _ in contacts[1:]
+            ROLES[int(rng.random() * len(ROLES))] for _ in opening.contacts[1:]
         ]
-        story = Story(deal=deal, new_accounts=story_accounts, new_contacts=new_contacts)
-        if (
-            story_accounts
-            and process.deal_type == "new_business"
-            and rng.random() < noise.converted_lead
-        ):
-            story.leads.append(self._converted_lead(deal))
-            # Converting the lead is what creates the account and its contacts.
-            account.created_at = created
-            for contact in account.contacts:
-                contact.created_at = created
-        events = self._journey.run(deal)
-        apply_logging_noise(deal.activities, rng, noise, self.next_activity_key)
+        story = Story(
+            deal=deal,
+            new_accounts=[account] if opening.founder else [],
+            new_contacts=opening.new_contacts,
+        )
+        if opening.lead is not None:
+            opening.lead.deal = deal
+            deal.lead = opening.lead
+            story.leads.append(opening.lead)
+        events = self._journey.run(deal, opening.fate, rng, next_key)
+        apply_logging_noise(deal.activities, rng, noise, next_key)
         deal.states = build_states(deal, events, rng, noise, self.owner_at)
-        if deal.outcome == "won" and deal.closed_at is not None:
-            if account.customer_since is None:
-                account.customer_since = deal.closed_at
-                for contact in contacts[:1]:
-                    contact.became_customer_at = deal.closed_at
-            self._customers.append(account)
         if rng.random() < noise.junk_opportunity:
-            story.junk = self._junk(deal)
+            story.junk = _junk(deal, rng)
         if rng.random() < noise.unconverted_lead:
-            lead, activity = self._unconverted_lead(owner, created)
+            lead, activity = self._unconverted_lead(index, deal.owner, deal.created_at, rng)
             story.leads.append(lead)
             if activity is not None:
+                activity.key = next_key()
                 story.loose_activities.append(activity)
         self._handover.pop(deal.key, None)
         return story
 
-    def _customer(self, created: int) -> Account | None:
-        pool = self._customers
-        for _ in range(8):
-            if not pool:
+    def _prune(self, index: int) -> None:
+        oldest = index - 2 * LOOKBACK
+        for key in [k for k in self._openings if k < oldest]:
+            del self._openings[key]
+
+    def _window(self, index: int) -> tuple[int, int, int, int]:
+        """(position, count, start, end) of deal `index` in its creation window."""
+        p = self.params
+        if index < p.opportunities:
+            return index, p.opportunities, p.history_start_t, p.now_t
+        return index - p.opportunities, self._future, p.now_t + 1, p.future_until_t
+
+    def _opening(self, index: int) -> _Opening:
+        cached = self._openings.get(index)
+        if cached is not None:
+            return cached
+        params, noise = self.params, self.params.noise
+        rng = _stream(params.seed, index, _OPENING)
+        position, count, start, end = self._window(index)
+        created = self._inflow.time_of(position, count, start, end, rng.random())
+        # Records that precede a deal never reach back across `now` for a deal created after
+        # it: the state at `now` must not depend on the horizon.
+        floor = params.now_t + 1 if created > params.now_t else 0
+        process = _choose(params.processes, rng.random())
+        source = LEAD_SOURCES[int(rng.random() * len(LEAD_SOURCES))]
+        earlier: _Opening | None = None
+        if process.deal_type == "existing_business":
+            earlier = self._customer(index, created, rng)
+            if earlier is None:
+                process = self._new_business[0 if rng.random() < 0.4 else -1]
+        elif rng.random() < noise.repeat_account:
+            candidate = self._earlier(index, rng)
+            if (
+                candidate is not None
+                and candidate.founder
+                and candidate.account.segment == process.segment
+                and candidate.account.created_at < created
+            ):
+                earlier = candidate
+        names = Names(rng)
+        new_contacts: list[Contact] = []
+        lead: Lead | None = None
+        if earlier is None:
+            founder = True
+            account = self._new_account(index, process, created, floor, rng, names)
+            pool = list(account.contacts)
+            new_contacts.extend(pool)
+        else:
+            founder = False
+            account = earlier.account
+            pool = list(account.contacts)
+            if rng.random() < 0.3:
+                at = max(created - int(rng.random() * 5 * DAY), floor)
+                key = index * _CONTACTS_PER_DEAL + _NEW_CONTACT
+                contact = _contact(key, account, at, False, rng, names)
+                new_contacts.append(contact)
+                pool.append(contact)
+        owner = account.owner
+        if not Org.employed(owner, created):
+            owner = self.org.pick(account.segment, created, rng)
+        contacts = _deal_contacts(pool, process, rng)
+        amount = rng.lognormvariate(math.log(process.amount_median), process.amount_sigma)
+        if founder and process.deal_type == "new_business" and rng.random() < noise.converted_lead:
+            lead = _converted_lead(index, contacts[0], account, source, owner, created, floor, rng)
+            # Converting the lead is what creates the account and its contacts.
+            account.created_at = created
+            for contact in account.contacts:
+                contact.created_at = created
+        fate, expected = draw_fate(
+            process,
+            created,
+            owner.skill,
+            params.skill_effect,
+            _stream(params.seed, index, _FATE),
+        )
+        won_at = fate[-1][0] if fate[-1][1] else None
+        if founder and won_at is not None:
+            account.customer_since = won_at
+            contacts[0].became_customer_at = won_at
+        opening = _Opening(
+            index=index,
+            created=created,
+            process=process,
+            account=account,
+            founder=founder,
+            contacts=contacts,
+            new_contacts=new_contacts,
+            owner=owner,
+            source=source,
+            true_amount=round(amount, 2),
+            fate=fate,
+            expected=expected,
+            lead=lead,
+            won_at=won_at,
+        )
+        self._openings[index] = opening
+        return opening
+
+    def _earlier(self, index: int, rng: Random) -> _Opening | None:
+        if index == 0:
+            return None
+        return self._opening(index - 1 - int(rng.random() * min(index, LOOKBACK)))
+
+    def _customer(self, index: int, created: int, rng: Random) -> _Opening | None:
+        """An earlier deal that opened an account and won it before `created`."""
+        for _ in range(_CUSTOMER_TRIES):
+            candidate = self._earlier(index, rng)
+            if candidate is None:
                 return None
-            account = pool[int(self.rng.random() * len(pool))]
-            if account.customer_since is not None and account.customer_since < created:
-                return account
+            if candidate.founder and candidate.won_at is not None and candidate.won_at < created:
+                return candidate
         return None
 
-    def _new_account(self, process: Process, created: int) -> Account:
-        rng, names = self.rng, self.names
-        key = self._account_keys()
+    def _new_account(
+        self, index: int, process: Process, created: int, floor: int, rng: Random, names: Names
+    ) -> Account:
+        key = index + 1
         name, domain = names.company(key)
         city, country = names.city()
         enterprise = process.segment == "enterprise"
         employees = int(rng.lognormvariate(math.log(2500 if enterprise else 60), 0.8))
-        account_created = max(created - int(rng.random() * 3 * DAY), self._floor)
+        account_created = max(created - int(rng.random() * 3 * DAY), floor)
         account = Account(
             key=key,
             name=name,
@@ -208,89 +298,25 @@ class Simulation:
             employees=max(employees, 5),
             city=city,
             country=country,
-            owner=self.org.pick(process.segment, created),
+            owner=self.org.pick(process.segment, created, rng),
             created_at=account_created,
         )
         low, high = process.contacts_per_account
-        for index in range(low + int(rng.random() * (high - low + 1))):
-            at = min(account_created + index * _MINUTE, created)
-            self._new_contact(account, at, index == 0)
-        self._recent.setdefault(process.segment, deque(maxlen=_POOL)).append(account)
+        for position in range(low + int(rng.random() * (high - low + 1))):
+            at = min(account_created + position * _MINUTE, created)
+            key = index * _CONTACTS_PER_DEAL + position + 1
+            account.contacts.append(_contact(key, account, at, position == 0, rng, names))
         return account
 
-    def _new_contact(self, account: Account, created: int, senior: bool) -> Contact:
-        names = self.names
+    def _unconverted_lead(
+        self, index: int, owner: Rep, around: int, rng: Random
+    ) -> tuple[Lead, Activity | None]:
+        names = Names(rng)
+        floor = self.params.now_t + 1 if around > self.params.now_t else 0
         first, last = names.person()
-        key = self._contact_keys()
-        contact = Contact(
-            key=key,
-            account=account,
-            first_name=first,
-            last_name=last,
-            email=Names.email(first, last, account.domain).replace("@", f"{key % 97}@"),
-            title=names.title(senior),
-            phone=names.phone(),
-            created_at=created,
-            source=LEAD_SOURCES[int(self.rng.random() * len(LEAD_SOURCES))],
-        )
-        account.contacts.append(contact)
-        return contact
-
-    def _deal_contacts(self, account: Account, process: Process) -> list[Contact]:
-        rng = self.rng
-        low, high = process.contacts_per_deal
-        wanted = min(len(account.contacts), low + int(rng.random() * (high - low + 1)))
-        pool = account.contacts
-        chosen = [pool[0]] if len(pool) < 3 or rng.random() < 0.7 else [pool[-1]]
-        for contact in pool:
-            if len(chosen) >= wanted:
-                break
-            if contact not in chosen:
-                chosen.append(contact)
-        return chosen
-
-    def _deal_name(self, account: Account, process: Process) -> str:
-        short = account.name.rsplit(" ", 1)[0]
-        if process.deal_type == "existing_business":
-            return f"{short} - Expansion"
-        return f"{short} - {'Platform' if process.segment == 'enterprise' else 'Starter'}"
-
-    def _amount(self, process: Process) -> float:
-        value = self.rng.lognormvariate(math.log(process.amount_median), process.amount_sigma)
-        return round(value, 2)
-
-    def _converted_lead(self, deal: Deal) -> Lead:
-        rng = self.rng
-        contact = deal.contacts[0]
-        created = max(deal.created_at - int((1 + rng.random() * 30) * DAY), self._floor)
-        lead = Lead(
-            key=self._lead_keys(),
-            first_name=contact.first_name,
-            last_name=contact.last_name,
-            email=contact.email,
-            title=contact.title,
-            company=deal.account.name,
-            source=deal.source,
-            owner=deal.owner,
-            created_at=created,
-            status="Closed - Converted",
-            worked_at=created + int(rng.random() * (deal.created_at - created)),
-            converted_at=deal.created_at,
-            account=deal.account,
-            contact=contact,
-            deal=deal,
-        )
-        contact.lead = lead
-        contact.source = deal.source
-        deal.lead = lead
-        return lead
-
-    def _unconverted_lead(self, owner: Rep, around: int) -> tuple[Lead, Activity | None]:
-        rng, names = self.rng, self.names
-        first, last = names.person()
-        key = self._lead_keys()
+        key = index * 2 + 2
         company, domain = names.company(100_000_000 + key)
-        created = max(around - int(rng.random() * 20 * DAY), self._floor)
+        created = max(around - int(rng.random() * 20 * DAY), floor)
         worked = created + int(rng.random() * 10 * DAY) if rng.random() < 0.6 else None
         status = "Open - Not Contacted"
         if worked is not None:
@@ -308,48 +334,121 @@ class Simulation:
             status=status,
             worked_at=worked,
         )
-        activity = None
-        if worked is not None:
-            activity = Activity(
-                key=self.next_activity_key(),
-                kind="email",
-                occurred_at=worked,
-                logged_at=worked + 30,
-                owner=owner,
-                account=None,
-                contact=None,
-                deal=None,
-                link="contact",
-                direction="out",
-                subject=f"{company}: faster onboarding",
-                body="Would a short call next week be useful?",
-                status="SENT",
-                lead=lead,
-            )
+        if worked is None:
+            return lead, None
+        activity = Activity(
+            key=0,
+            kind="email",
+            occurred_at=worked,
+            logged_at=worked + 30,
+            owner=owner,
+            account=None,
+            contact=None,
+            deal=None,
+            link="contact",
+            direction="out",
+            subject=f"{company}: faster onboarding",
+            body="Would a short call next week be useful?",
+            status="SENT",
+            lead=lead,
+        )
         return lead, activity
 
-    def _junk(self, deal: Deal) -> Deal:
-        """A duplicate opportunity a rep created by mistake and deleted within days."""
-        rng = self.rng
-        created = deal.created_at + 120 + int(rng.random() * 3600)
-        first = deal.states[0]
-        junk = Deal(
-            key=self._deal_keys(),
-            name=deal.name,
-            process=deal.process,
-            account=deal.account,
-            owner=deal.owner,
-            contacts=deal.contacts[:1],
-            created_at=created,
-            source=deal.source,
-            true_amount=deal.true_amount,
-            junk_of=deal,
-            deleted_at=created + int((1 + rng.random() * 4) * DAY),
-        )
-        junk.states = [
-            DealState(
-                created, first.stage, first.amount, first.close_day, first.forecast, first.owner
-            )
-        ]
-        junk.outcome = "open"
-        return junk
+
+def _choose(processes: tuple[Process, ...], draw: float) -> Process:
+    for process in processes:
+        draw -= process.share
+        if draw < 0:
+            return process
+    return processes[-1]
+
+
+def _contact(
+    key: int, account: Account, created: int, senior: bool, rng: Random, names: Names
+) -> Contact:
+    first, last = names.person()
+    return Contact(
+        key=key,
+        account=account,
+        first_name=first,
+        last_name=last,
+        email=Names.email(first, last, account.domain).replace("@", f"{key % 97}@"),
+        title=names.title(senior),
+        phone=names.phone(),
+        created_at=created,
+        source=LEAD_SOURCES[int(rng.random() * len(LEAD_SOURCES))],
+    )
+
+
+def _deal_contacts(pool: list[Contact], process: Process, rng: Random) -> list[Contact]:
+    low, high = process.contacts_per_deal
+    wanted = min(len(pool), low + int(rng.random() * (high - low + 1)))
+    chosen = [pool[0]] if len(pool) < 3 or rng.random() < 0.7 else [pool[-1]]
+    for contact in pool:
+        if len(chosen) >= wanted:
+            break
+        if contact not in chosen:
+            chosen.append(contact)
+    return chosen
+
+
+def _deal_name(account: Account, process: Process) -> str:
+    short = account.name.rsplit(" ", 1)[0]
+    if process.deal_type == "existing_business":
+        return f"{short} - Expansion"
+    return f"{short} - {'Platform' if process.segment == 'enterprise' else 'Starter'}"
+
+
+def _converted_lead(
+    index: int,
+    contact: Contact,
+    account: Account,
+    source: str,
+    owner: Rep,
+    converted: int,
+    floor: int,
+    rng: Random,
+) -> Lead:
+    created = max(converted - int((1 + rng.random() * 30) * DAY), floor)
+    lead = Lead(
+        key=index * 2 + 1,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        email=contact.email,
+        title=contact.title,
+        company=account.name,
+        source=source,
+        owner=owner,
+        created_at=created,
+        status="Closed - Converted",
+        worked_at=created + int(rng.random() * (converted - created)),
+        converted_at=converted,
+        account=account,
+        contact=contact,
+    )
+    contact.lead = lead
+    contact.source = source
+    return lead
+
+
+def _junk(deal: Deal, rng: Random) -> Deal:
+    """A duplicate opportunity a rep created by mistake and deleted within days."""
+    created = deal.created_at + 120 + int(rng.random() * 3600)
+    first = deal.states[0]
+    junk = Deal(
+        key=JUNK_KEYS + deal.key,
+        name=deal.name,
+        process=deal.process,
+        account=deal.account,
+        owner=deal.owner,
+        contacts=deal.contacts[:1],
+        created_at=created,
+        source=deal.source,
+        true_amount=deal.true_amount,
+        junk_of=deal,
+        deleted_at=created + int((1 + rng.random() * 4) * DAY),
+    )
+    junk.states = [
+        DealState(created, first.stage, first.amount, first.close_day, first.forecast, first.owner)
+    ]
+    return junk

@@ -37,7 +37,7 @@ def median_of(histogram: Counter[float]) -> float | None:
 class _StepStats:
     reached: int = 0
     decided: int = 0
-    expected_sum: float = 0.0
+    expected_micros: int = 0  # integers, so sums do not depend on the order of deals
     gaps: Counter[float] = field(default_factory=Counter)
     calendar_gaps: Counter[float] = field(default_factory=Counter)
 
@@ -64,6 +64,25 @@ class SummaryBuilder:
         self.deals = 0
         self.activities = 0
 
+    def merge(self, other: SummaryBuilder) -> None:
+        """Add the deals another builder saw (another range of the same run)."""
+        self.deals += other.deals
+        self.activities += other.activities
+        for key, stats in self._processes.items():
+            theirs = other._processes[key]
+            stats.deals += theirs.deals
+            stats.won += theirs.won
+            stats.lost += theirs.lost
+            stats.amount_won += theirs.amount_won
+            for mine, their_step in zip(stats.steps, theirs.steps, strict=True):
+                mine.reached += their_step.reached
+                mine.decided += their_step.decided
+                mine.expected_micros += their_step.expected_micros
+                mine.gaps.update(their_step.gaps)
+                mine.calendar_gaps.update(their_step.calendar_gaps)
+        for name, counter in other._segments.items():
+            self._segments.setdefault(name, Counter()).update(counter)
+
     def add(self, truth: DealTruth) -> None:
         deal = truth.deal
         process = deal.process
@@ -86,14 +105,14 @@ class SummaryBuilder:
             if reached is not None:
                 step_stats.reached += 1
                 step_stats.decided += 1
-                step_stats.expected_sum += deal.expected[step.key]
+                step_stats.expected_micros += round(deal.expected[step.key] * 1_000_000)
                 step_stats.gaps[round(business_days_between(previous, reached), 1)] += 1
                 step_stats.calendar_gaps[round((reached - previous) / DAY, 1)] += 1
                 previous = reached
                 continue
             if truth.dropped_at is not None:
                 step_stats.decided += 1
-                step_stats.expected_sum += deal.expected[step.key]
+                step_stats.expected_micros += round(deal.expected[step.key] * 1_000_000)
             break
 
     def result(self, counts: dict[str, Any]) -> dict[str, Any]:
@@ -139,7 +158,7 @@ class SummaryBuilder:
                     "reached": s.reached,
                     "decided": s.decided,
                     "conversion": _rate(s.reached, s.decided),
-                    "expected_conversion": _rate(s.expected_sum, s.decided),
+                    "expected_conversion": _rate(s.expected_micros / 1_000_000, s.decided),
                     "configured_probability": step.probability,
                     "median_gap_business_days": median_of(s.gaps),
                     "configured_median_gap_business_days": step.gap_median_days,
