@@ -129,3 +129,27 @@ def test_accounts_have_several_contacts_and_some_have_several_deals(run: Any) ->
     assert max(per_account.values()) >= 2
     enterprise = [s.deal.account for s in stories if s.deal.process.segment == "enterprise"]
     assert statistics.mean(len(a.contacts) for a in enterprise) >= 3
+
+
+def test_any_range_of_deals_can_be_simulated_on_its_own() -> None:
+    params = build_params(seed=5, opportunities=400, future_days=20)
+
+    def fingerprint(stories: list[Story]) -> list[tuple[object, ...]]:
+        return [
+            (
+                s.deal.key,
+                s.deal.created_at,
+                s.deal.account.key,
+                s.deal.owner.key,
+                tuple(sorted(s.deal.milestones.items())),
+                tuple((a.key, a.kind, a.logged_at) for a in s.deal.activities),
+                tuple((st.at, st.stage, st.amount) for st in s.deal.states),
+            )
+            for s in stories
+        ]
+
+    whole = fingerprint(list(Simulation(params).stories()))
+    parts = fingerprint(list(Simulation(params).stories(0, 250)))
+    parts += fingerprint(list(Simulation(params).stories(250)))
+    assert parts == whole
+    assert len(whole) > 400
