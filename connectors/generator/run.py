@@ -39,7 +39,7 @@ Progress = Callable[[int, int], None]
 """Called with (deals done, deals in total) every few hundred deals."""
 
 _TICK = 256
-_SCRATCH = ".second-half"
+_SCRATCH = ".second-half"  # one of writer.EXPORT_ENTRIES, so --force clears a leftover
 
 
 @dataclass
@@ -93,12 +93,12 @@ def generate(
             result = receiver.recv()
         except EOFError:
             raise GeneratorError("the second rendering process died") from None
+        if isinstance(result, str):
+            raise GeneratorError(f"rendering the second half failed:\n{result}")
+        _append_rows(scratch, out)
     finally:
         child.join()
-    if isinstance(result, str):
-        raise GeneratorError(f"rendering the second half failed:\n{result}")
-    _append_rows(scratch, out)
-    shutil.rmtree(scratch)
+        shutil.rmtree(scratch, ignore_errors=True)
     part.merge(result)
     both(split, total)
     return _finish(params, out, part)

@@ -40,6 +40,7 @@ EXPORT_ENTRIES = (
     "hubspot",
     "future",
     "truth",
+    ".second-half",
 )
 """What the generator writes at the top of OUT; `--force` removes exactly these."""
 
