@@ -61,7 +61,8 @@ class Pacer:
                 self._calls.popleft()
             delay = 0.0
             if len(self._calls) >= self.allowance:
-                delay = self._calls[len(self._calls) - self.allowance] - horizon
+                # until the call that fills the window leaves it, plus a little for the trip
+                delay = self._calls[len(self._calls) - self.allowance] - horizon + 0.01
             elif self._remaining is not None and self._remaining <= 1:
                 # others share the window: give it one slot's worth of time
                 delay = self.seconds / max(1, self.limit)

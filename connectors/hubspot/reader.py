@@ -452,12 +452,13 @@ class HubSpotReader:
         wanted = [spec.cursor_field] if info.history else properties
         buffered: list[tuple[int, dict[str, Any]]] = []
         rejected: list[Quarantined] = []
+        batch = self._association_batch
         for found, quarantined in self._found(spec, wanted, start):
             buffered += found
             rejected += quarantined
-            if len(buffered) >= self._association_batch:
-                yield self._enrich(spec, info, properties, buffered, rejected, kept)
-                buffered, rejected = [], []
+            while len(buffered) >= batch:  # exactly one association read per type and page
+                yield self._enrich(spec, info, properties, buffered[:batch], rejected, kept)
+                buffered, rejected = buffered[batch:], []
         if buffered or rejected:
             yield self._enrich(spec, info, properties, buffered, rejected, kept)
 

@@ -1,0 +1,187 @@
+"""The HubSpot client: every call counted, faults retried or reported, tokens refreshed."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+
+from connectors.core import ApiBudget, AuthenticationError, QuotaReached
+from connectors.hubspot import HubSpotAuth, HubSpotClient
+from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+from connectors.sandbox.faults import Fault
+from tests.connectors.hubspot.harness import FAST_RETRY
+
+SEARCH = {
+    "filterGroups": [
+        {"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": "0"}]}
+    ],
+    "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+    "limit": 10,
+}
+
+
+def client_for(server: SandboxServer, budget: ApiBudget, **auth: str) -> HubSpotClient:
+    info = server.connection_info()["hubspot"]
+    credentials = auth or {"access_token": info["access_token"]}
+    return HubSpotClient(info["base_url"], HubSpotAuth(**credentials), budget, retry=FAST_RETRY)
+
+
+def test_every_call_is_counted_with_its_bytes_and_the_daily_quota(
+    sandbox: Sandbox, server: SandboxServer
+) -> None:
+    budget = ApiBudget()
+    client = client_for(server, budget)
+    page = client.list_page("emails", limit=5)
+    assert len(page["results"]) == 5
+    client.search("emails", SEARCH)
+    assert budget.calls == 2 and budget.bytes_received > 500
+    assert budget.quota_limit == sandbox.config.hs_daily_max
+    assert budget.quota_used == 1  # searches carry no rate headers; the list said 1 used
+    assert client.pacers["api"].limit == sandbox.config.hs_ten_second_max
+
+
+@pytest.mark.parametrize(
+    ("kind", "retry_after"),
+    [
+        ("rate_limit", 0.01),
+        ("rate_limit", None),  # no Retry-After: a share of the 10-second window
+        ("server_error", None),
+        ("unavailable", 0.01),
+        ("reset", None),
+        ("slow", None),
+    ],
+)
+@pytest.mark.parametrize("endpoint", ["list", "search"])
+def test_transient_faults_are_retried_on_gets_and_posts(
+    sandbox: Sandbox, server: SandboxServer, kind: Any, retry_after: float | None, endpoint: str
+) -> None:
+    path = "/search" if endpoint == "search" else "/crm/v3/objects/emails"
+    sandbox.faults.add(
+        Fault(kind, api="hubspot", path=path, times=2, retry_after=retry_after, delay=0.05)
+    )
+    budget = ApiBudget()
+    client = client_for(server, budget)
+    if endpoint == "search":
+        body = client.search("emails", SEARCH)
+    else:
+        body = client.list_page("emails", limit=10)
+    assert len(body["results"]) == 10
+    assert budget.calls == (1 if kind == "slow" else 3)  # each failed attempt is a call
+
+
+def test_the_daily_limit_stops_at_once(sandbox: Sandbox, server: SandboxServer) -> None:
+    sandbox.faults.add(Fault("daily_limit", api="hubspot", times=None))
+    budget = ApiBudget()
+    with pytest.raises(QuotaReached, match="HubSpot daily API limit reached"):
+        client_for(server, budget).list_page("emails", limit=10)
+    assert budget.calls == 1
+
+
+def test_a_rejected_private_app_token_is_a_clear_error(
+    sandbox: Sandbox, server: SandboxServer
+) -> None:
+    sandbox.faults.add(Fault("expire_session", api="hubspot"))
+    with pytest.raises(AuthenticationError, match=r"rejected the access token \(EXPIRED_AUTH"):
+        client_for(server, ApiBudget()).list_page("emails", limit=1)
+    with pytest.raises(AuthenticationError, match="check the connection's private app token"):
+        client_for(server, ApiBudget(), access_token="pat-wrong").list_page("emails", limit=1)
+    with pytest.raises(AuthenticationError, match="has no credentials"):
+        client_for(server, ApiBudget(), access_token="").list_page("emails", limit=1)
+
+
+class TokenEndpoint:
+    """HubSpot's `POST /oauth/v1/token` for one OAuth app, handing out the sandbox's token."""
+
+    def __init__(self, access_token: str) -> None:
+        self.access_token = access_token
+        self.requests: list[dict[str, list[str]]] = []
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                form = parse_qs(self.rfile.read(length).decode())
+                endpoint.requests.append(form)
+                good = (
+                    self.path == "/oauth/v1/token"
+                    and form.get("grant_type") == ["refresh_token"]
+                    and form.get("refresh_token") == ["refresh-1"]
+                    and form.get("client_id") == ["app-1"]
+                    and form.get("client_secret") == ["secret-1"]
+                )
+                body = (
+                    {"access_token": endpoint.access_token, "refresh_token": "refresh-1"}
+                    if good
+                    else {"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown token"}
+                )
+                data = json.dumps(body).encode()
+                self.send_response(200 if good else 400)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def token_endpoint(sandbox: Sandbox) -> Iterator[TokenEndpoint]:
+    endpoint = TokenEndpoint(sandbox.config.hs_access_token)
+    yield endpoint
+    endpoint.close()
+
+
+def test_oauth_apps_refresh_their_token_first_and_when_it_expires(
+    sandbox: Sandbox, server: SandboxServer, token_endpoint: TokenEndpoint
+) -> None:
+    oauth = {
+        "refresh_token": "refresh-1",
+        "client_id": "app-1",
+        "client_secret": "secret-1",
+        "oauth_base_url": token_endpoint.url,
+    }
+    client = client_for(server, ApiBudget(), **oauth)
+    assert len(client.list_page("emails", limit=3)["results"]) == 3
+    assert len(token_endpoint.requests) == 1
+    sandbox.faults.add(Fault("expire_session", api="hubspot"))
+    assert len(client.search("emails", SEARCH)["results"]) == 10
+    assert len(token_endpoint.requests) == 2
+    wrong = client_for(server, ApiBudget(), **{**oauth, "refresh_token": "revoked"})
+    with pytest.raises(AuthenticationError, match="HubSpot refused the OAuth refresh \\(400\\)"):
+        wrong.list_page("emails", limit=1)
+
+
+def test_searches_are_paced_to_the_search_limit(portal_dir: Path) -> None:
+    sandbox = Sandbox.from_export(portal_dir, SandboxConfig(hs_search_per_second=5))
+    with SandboxServer(sandbox) as server:
+        info = server.connection_info()["hubspot"]
+        budget = ApiBudget()
+        client = HubSpotClient(
+            info["base_url"],
+            HubSpotAuth(access_token=info["access_token"]),
+            budget,
+            retry=FAST_RETRY,
+            search_per_second=4,  # the default: HubSpot allows 5
+        )
+        started = time.monotonic()
+        for _ in range(6):
+            client.search("emails", SEARCH)
+        assert budget.calls == 6  # not one 429
+        assert time.monotonic() - started >= 1.0
