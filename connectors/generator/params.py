@@ -11,7 +11,7 @@ so the summary and `truth/parameters.json` can show exactly what was configured:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -295,7 +295,3 @@ def build_params(
     return GeneratorParams(
         seed=seed, size=size, opportunities=count, now=moment, future_days=future_days
     )
-
-
-def with_opportunities(params: GeneratorParams, count: int) -> GeneratorParams:
-    return replace(params, opportunities=count)
