@@ -26,6 +26,7 @@ __all__ = [
     "format_datetime",
     "from_business",
     "month_of",
+    "next_business_moment",
     "parse_utc",
     "to_business",
     "to_datetime",
@@ -83,6 +84,11 @@ def from_business(b: int) -> int:
     n, second = divmod(b, BUSINESS_DAY)
     weeks, dow = divmod(n, 5)
     return (weeks * 7 + dow - _MONDAY_SHIFT) * DAY + OPEN + second
+
+
+def next_business_moment(t: int) -> int:
+    """`t` itself in business hours, else the next opening."""
+    return from_business(to_business(t))
 
 
 def add_business_days(t: int, days: float) -> int:

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from random import Random
 
-from connectors.generator.clock import DAY, add_business_days, to_datetime
+from connectors.generator.clock import DAY, add_business_days, next_business_moment, to_datetime
 from connectors.generator.journey import CrmEvent
 from connectors.generator.model import Deal, DealState, Rep
 from connectors.generator.params import LOST_STAGE, STAGES, WON_STAGE, Noise
@@ -68,7 +68,7 @@ def build_states(
         """Push close dates that passed while the deal was open, up to time `t`."""
         while not STAGES[states[-1].stage].is_closed:
             due = (states[-1].close_day + 1) * DAY
-            noticed = due + int(rng.random() * 7 * DAY)
+            noticed = next_business_moment(due + int(rng.random() * 7 * DAY))
             if noticed >= t:
                 return
             push(noticed, close_day=_close_day(rng, noticed, 14 + rng.random() * 31))

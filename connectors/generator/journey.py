@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable
 from random import Random
 
-from connectors.generator.clock import DAY, add_business_days
+from connectors.generator.clock import DAY, add_business_days, next_business_moment
 from connectors.generator.model import Activity, ActivityKind, Contact, Deal, Direction, Rep
 from connectors.generator.names import SELLER_DOMAIN
 from connectors.generator.params import Noise, Process, Step
@@ -87,7 +87,7 @@ class Journey:
             self._step(deal, index, step, t_prev, t_next, reached, patience)
             if not reached:
                 deal.dropped_at = t_next
-                lost_at = t_prev + int(patience * DAY)
+                lost_at = next_business_moment(t_prev + int(patience * DAY))
                 if rng.random() < noise.explicit_no:
                     self._email_in(
                         deal,
@@ -102,7 +102,7 @@ class Journey:
                 self._chase_after_loss(deal, lost_at)
                 return events
             if t_next - t_prev > patience * DAY:
-                closed = t_prev + int(patience * DAY)
+                closed = next_business_moment(t_prev + int(patience * DAY))
                 events.append((closed, "lost", index))
                 events.append((t_next, "reopen", index))
             deal.milestones[step.key] = t_next

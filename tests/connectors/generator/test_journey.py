@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from connectors.generator.clock import to_datetime
 from connectors.generator.model import Story
 from connectors.generator.params import LOST_STAGE, STAGES, WON_STAGE, build_params
 from connectors.generator.simulation import Simulation
@@ -136,3 +137,13 @@ def test_duplicates_are_logged_later_and_carry_no_milestone(stories: list[Story]
                 assert a.milestone is None or seen[key] == 0
             seen[key] = 1 if a.milestone is None else 0
     assert duplicates > 50
+
+
+def test_reps_and_customers_act_in_business_hours(stories: list[Story]) -> None:
+    for story in stories:
+        deal = story.deal
+        moments = [state.at for state in deal.states] + list(deal.milestones.values())
+        for t in moments:
+            moment = to_datetime(t)
+            assert moment.weekday() < 5, moment
+            assert 8 <= moment.hour <= 18, moment
