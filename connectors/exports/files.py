@@ -40,12 +40,16 @@ class ExportFile:
     fingerprint: str
 
     @property
+    def _path(self) -> PurePosixPath:
+        return PurePosixPath(self.member) if self.member is not None else PurePosixPath(self.name)
+
+    @property
     def stem(self) -> str:
-        return PurePosixPath(self.name).stem
+        return self._path.stem
 
     @property
     def suffix(self) -> str:
-        return PurePosixPath(self.name).suffix.lower()
+        return self._path.suffix.lower()
 
     @contextmanager
     def open_text(self, encoding: str) -> Iterator[TextIO]:
