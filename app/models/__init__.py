@@ -5,6 +5,7 @@ from app.models.base import Base
 from app.models.connections import CONNECTION_KINDS, Connection, ConnectionKind, StreamCursor
 from app.models.crm import CrmOwner, Opportunity, Outcome
 from app.models.events import MilestoneEvent, OpportunityState
+from app.models.jobs import JOB_STATUSES, JobStatus, SyncJob, WebhookReceipt
 from app.models.mapping import MappingCandidate, MappingCursor, OpportunityProcess
 from app.models.raw import QuarantinedRecord, RawRecord
 from app.models.rulesets import Milestone, MilestoneKind, Process, RulesetVersion
@@ -13,11 +14,13 @@ from app.models.writeback import WritebackRecord, WritebackRun
 
 __all__ = [
     "CONNECTION_KINDS",
+    "JOB_STATUSES",
     "ApiKey",
     "Base",
     "Connection",
     "ConnectionKind",
     "CrmOwner",
+    "JobStatus",
     "MappingCandidate",
     "MappingCursor",
     "Milestone",
@@ -34,8 +37,10 @@ __all__ = [
     "RulesetVersion",
     "RunStatus",
     "StreamCursor",
+    "SyncJob",
     "SyncRun",
     "SyncRunStream",
+    "WebhookReceipt",
     "WritebackRecord",
     "WritebackRun",
 ]
