@@ -116,16 +116,24 @@ def _day_text(day: int) -> str:
     return text
 
 
+_RECENT: dict[int, str] = {}
+_RECENT_MAX = 65_536
+
+
 def format_datetime(t: int) -> str:
     """'2025-03-04T10:15:00.000Z', the way both CRMs' APIs write instants."""
+    text = _RECENT.get(t)
+    if text is not None:
+        return text
+    if len(_RECENT) >= _RECENT_MAX:
+        _RECENT.clear()  # a story's records share their instants; older ones rarely recur
     day, second = divmod(t, DAY)
-    try:
-        return _DAYS[day] + _TIMES[second]
-    except KeyError:
-        pass
-    hours, rest = divmod(second, 3600)
-    _TIMES[second] = f"T{hours:02d}:{rest // 60:02d}:{rest % 60:02d}.000Z"
-    return _day_text(day) + _TIMES[second]
+    time_text = _TIMES.get(second)
+    if time_text is None:
+        hours, rest = divmod(second, 3600)
+        time_text = _TIMES[second] = f"T{hours:02d}:{rest // 60:02d}:{rest % 60:02d}.000Z"
+    text = _RECENT[t] = _day_text(day) + time_text
+    return text
 
 
 def format_date(t: int) -> str:
