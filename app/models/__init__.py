@@ -5,7 +5,7 @@ from app.models.base import Base
 from app.models.connections import CONNECTION_KINDS, Connection, ConnectionKind, StreamCursor
 from app.models.crm import CrmOwner, Opportunity, Outcome
 from app.models.events import MilestoneEvent, OpportunityState
-from app.models.jobs import JOB_STATUSES, JobStatus, SyncJob, WebhookReceipt
+from app.models.jobs import JOB_STATUSES, JobStatus, SyncJob, SyncSchedule, WebhookReceipt
 from app.models.mapping import MappingCandidate, MappingCursor, OpportunityProcess
 from app.models.raw import QuarantinedRecord, RawRecord
 from app.models.rulesets import Milestone, MilestoneKind, Process, RulesetVersion
@@ -40,6 +40,7 @@ __all__ = [
     "SyncJob",
     "SyncRun",
     "SyncRunStream",
+    "SyncSchedule",
     "WebhookReceipt",
     "WritebackRecord",
     "WritebackRun",

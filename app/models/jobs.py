@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, BigId, JSONDocument, utcnow
 
-__all__ = ["JOB_STATUSES", "JobStatus", "SyncJob", "WebhookReceipt"]
+__all__ = ["JOB_STATUSES", "JobStatus", "SyncJob", "SyncSchedule", "WebhookReceipt"]
 
 JobStatus = Literal["queued", "running", "succeeded", "partial", "failed", "stopped"]
 JOB_STATUSES: tuple[JobStatus, ...] = (
@@ -65,6 +65,24 @@ class SyncJob(Base):
     )
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncSchedule(Base):
+    """The leader's published plan: when each connection's next scheduled run is due.
+
+    Written by the scheduler that holds the leader lock, read by `milestones status`; the
+    schedule itself lives in that scheduler's memory, never in a shared job store.
+    """
+
+    __tablename__ = "sync_schedules"
+
+    connection_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    interval_seconds: Mapped[int] = mapped_column(Integer)
+    next_run_at: Mapped[datetime | None]
+    leader: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class WebhookReceipt(Base):
