@@ -92,3 +92,7 @@ def main() -> None:
     except SQLAlchemyError as exc:
         error_line(f"database error: {str(exc).splitlines()[0]} — check DATABASE_URL")
         raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

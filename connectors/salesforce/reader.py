@@ -34,6 +34,7 @@ __all__ = ["SalesforceReader", "parse_salesforce_datetime", "soql_datetime"]
 
 log = logging.getLogger(__name__)
 _DELETED_FEED_DAYS = timedelta(days=29)
+_BULK_PAGE = 20_000  # rows per Bulk API result page: bounded memory, few calls
 
 
 def parse_salesforce_datetime(value: str) -> datetime:
@@ -142,7 +143,7 @@ class SalesforceReader:
         soql = f"SELECT {', '.join(fields)} FROM {spec.object}"
         pages = self.client.call(
             lambda sf: getattr(sf.bulk2, spec.object).query_all(
-                soql, max_records=50_000, wait=self._bulk_poll
+                soql, max_records=_BULK_PAGE, wait=self._bulk_poll
             )
         )
         newest = None
