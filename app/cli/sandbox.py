@@ -14,7 +14,6 @@ from rich.table import Table
 
 from app.cli.output import console, emit_json, fail
 from connectors.generator import SIZES, GeneratorError, GeneratorParams, build_params, generate
-from connectors.sandbox.runner import RunOptions, SandboxRunError, start_sandbox
 
 app = typer.Typer(
     help="Generate a sales history and run the local sandbox CRM.", no_args_is_help=True
@@ -155,6 +154,8 @@ def up_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Run the sandbox CRM on loopback until Ctrl-C; print what a connection needs."""
+    from connectors.sandbox.runner import RunOptions, SandboxRunError, start_sandbox
+
     options = RunOptions(
         seed=seed, size=size, from_dir=from_dir, faults=faults or [], port=port, speed=speed
     )
