@@ -1,0 +1,122 @@
+"""Win probability by landmark, velocity, stall thresholds, progress value and conversion,
+on four deals worked out by hand.
+
+    A: created day 0, reached 1 on day 2, won on day 10         amount 1200
+    B: created day 0, reached 1 on day 4, lost on day 6
+    C: created day 0, no milestone, lost on day 3
+    D: created day 0, reached 1 on day 1, still open on day 20 (as_of)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.kpis.conversion import WON_TARGET, conversion
+from app.kpis.history import DealHistory
+from app.kpis.model import fit_model, landmark_for
+from app.kpis.progress import advances, progress_value
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def day(n: float) -> datetime:
+    return T0 + timedelta(days=n)
+
+
+DEALS = [
+    DealHistory(1, 1, T0, ((1, day(2)),), "won", day(10), 1200.0),
+    DealHistory(2, 1, T0, ((1, day(4)),), "lost", day(6), 500.0),
+    DealHistory(3, 1, T0, (), "lost", day(3), 700.0),
+    DealHistory(4, 1, T0, ((1, day(1)),), "open", None, 900.0),
+]
+AS_OF = day(20)
+
+
+def test_stays_end_with_advances_closing_or_as_of() -> None:
+    stays = list(DEALS[0].stays(AS_OF))
+    assert [(s.position, s.start, s.end, s.ending) for s in stays] == [
+        (0, T0, day(2), "advanced"),
+        (1, day(2), day(10), "won"),
+    ]
+    assert [s.ending for s in DEALS[3].stays(AS_OF)] == ["advanced", "open"]
+    assert DEALS[0].as_of(day(5)) == DealHistory(1, 1, T0, ((1, day(2)),), "open", None, 1200.0)
+
+
+def test_win_probability_at_creation_by_hand() -> None:
+    # From creation: C lost on 3 (F_lost .25), B lost on 6 (.5), A won on 10 (F_won .5 * 1/2)
+    model = fit_model(DEALS, AS_OF, min_sample=1)
+    estimate = model.win(1, 0)
+    assert estimate.value == pytest.approx(0.25)
+    assert (estimate.sample, estimate.source, estimate.landmark) == (4, "process", 0)
+
+
+def test_win_probability_at_a_milestone_and_after_days_there() -> None:
+    model = fit_model(DEALS, AS_OF, min_sample=1)
+    # Landmark 0 at position 1: B lost 2 days in (F_lost 1/3), A won 8 days in (2/3 * 1/2)
+    assert model.win(1, 1).value == pytest.approx(1 / 3)
+    # Landmark 7: only A (won 1 day later) and D (censored) were still there after 7 days
+    assert model.win(1, 1, days_at=7).value == pytest.approx(0.5)
+    assert model.win(1, 1, days_at=7).landmark == 7
+    # 9 days in: A's win came on day 8, so nothing is left to win for a deal still waiting
+    assert model.win(1, 1, days_at=9).value == pytest.approx(0.0)
+    # Within the next 5 days, from day 0 at position 1: nothing (A won on day 8)
+    assert model.win_between(1, 1, 0.0, 0.0, 5.0) == pytest.approx(0.0)
+    assert model.win_between(1, 1, 0.0, 5.0, 10.0) == pytest.approx(1 / 3)
+
+
+def test_thin_history_falls_back_to_the_pooled_estimate_then_to_none() -> None:
+    other_process = [DealHistory(10 + i, 2, T0, (), "won", day(5), 1.0) for i in range(3)]
+    model = fit_model(DEALS + other_process, AS_OF, min_sample=4)
+    assert model.win(2, 0).source == "pooled"  # process 2 has 3 deals, pooled has 7
+    assert model.win(2, 0).value == pytest.approx(model.win(None, 0).value)
+    assert model.win(1, 5).source == "none" and model.win(1, 5).value == 0.0
+    assert landmark_for(0.5) == 0 and landmark_for(29.9) == 14 and landmark_for(400) == 365
+
+
+def test_velocity_counts_only_deals_that_advance_with_open_ones_censored() -> None:
+    model = fit_model(DEALS, AS_OF, min_sample=1)
+    # Leaving position 0: D advances on 1, A on 2, C closes on 3, B advances on 4.
+    # F_adv: .25, .5, (.5), .75; among advancers (plateau .75) the median needs .375 -> day 2,
+    # the 80th percentile needs .6 -> day 4.
+    velocity = model.velocity(1, 0)
+    assert (velocity.median_days, velocity.p80_days) == (2.0, 4.0)
+    assert (velocity.advanced, velocity.closed, velocity.censored) == (3, 1, 0)
+    # Position 1: D is still there (censored); A and B closed without a further milestone.
+    assert model.velocity(1, 1).median_days is None
+    assert model.velocity(1, 1).censored == 1
+
+
+def test_stall_threshold_is_the_80th_percentile_of_leaving() -> None:
+    model = fit_model(DEALS, AS_OF, min_sample=1)
+    # Leaving position 0 at days 1, 2, 3, 4: 1 - S reaches 0.8 only on day 4.
+    assert model.stall_threshold(1, 0) == 4.0
+    # Position 1: B leaves after 2 days, A after 8, D censored at 19: S = 2/3, 1/3 -> never 0.8
+    assert model.stall_threshold(1, 1) is None
+
+
+def test_progress_value_is_the_gain_in_win_probability_times_amount() -> None:
+    model = fit_model(DEALS, AS_OF, min_sample=1)
+    deal = DEALS[0]
+    assert advances(deal, T0, day(30))[0].position == 1
+    assert advances(deal, day(3), day(30)) == []
+    # (P(win | 1) - P(win | 0)) * 1200 = (1/3 - 1/4) * 1200
+    assert progress_value(deal, model, T0, day(30)) == pytest.approx(100.0)
+
+
+def test_a_step_below_the_highest_reached_is_not_an_advance() -> None:
+    deal = DealHistory(9, 1, T0, ((2, day(1)), (1, day(2)), (3, day(3))), "open", None, 10.0)
+    steps = advances(deal, T0, day(10))
+    assert [(s.position, s.previous) for s in steps] == [(2, 0), (3, 2)]
+
+
+def test_conversion_censors_open_deals() -> None:
+    # Reached 1: A (won), B (lost), D (open, censored). Conversion 1 -> won:
+    # B fails 2 days in (F_fail 1/3), A wins 8 days in (2/3 * 1/2 = 1/3), D censored.
+    result = conversion(DEALS, 1, WON_TARGET, AS_OF)
+    assert result.estimate == pytest.approx(1 / 3)
+    assert (result.reached, result.converted, result.failed, result.censored) == (3, 1, 1, 1)
+    # 0 -> 1: D on 1, A on 2, C fails on 3, B on 4 -> 3 of 4
+    assert conversion(DEALS, 0, 1, AS_OF).estimate == pytest.approx(0.75)
+    assert conversion([], 1, 2, AS_OF).estimate is None
