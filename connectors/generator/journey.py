@@ -96,6 +96,10 @@ class Journey:
                         "Thank you for your time. We have decided not to move forward for now.",
                     )
                     lost_at = min(lost_at, add_business_days(t_next, 0.3 + rng.random() * 2.5))
+                elif rng.random() < noise.stale_open:
+                    # Nobody closes it: it sits in the pipeline, its close date slipping.
+                    months = patience * rng.lognormvariate(math.log(4.0), 0.4)
+                    lost_at = next_business_moment(t_prev + int(months * DAY))
                 deal.outcome = "lost"
                 deal.closed_at = lost_at
                 events.append((lost_at, "lost", index))

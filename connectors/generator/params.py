@@ -125,6 +125,7 @@ class Noise:
     edit: float = 0.06  # an activity is edited after it was logged
     delete: float = 0.01  # an activity is deleted
     explicit_no: float = 0.4  # a dropped deal ends with the customer writing "no"
+    stale_open: float = 0.3  # a deal that went silent is left open for months, not weeks
     stage_ahead: float = 0.12  # a rep moves the stage one further than the customer went
     stage_update_skipped: float = 0.15  # a rep does not update the stage after a step
     stage_lag_median_days: float = 1.0
