@@ -147,3 +147,16 @@ def test_reps_and_customers_act_in_business_hours(stories: list[Story]) -> None:
             moment = to_datetime(t)
             assert moment.weekday() < 5, moment
             assert 8 <= moment.hour <= 18, moment
+
+
+def test_some_dead_deals_stay_open_for_months(stories: list[Story]) -> None:
+    stale = 0
+    for story in stories:
+        deal = story.deal
+        if deal.outcome != "lost" or deal.closed_at is None:
+            continue
+        last_touch = max([deal.created_at, *deal.milestones.values()])
+        if deal.closed_at - last_touch > 3 * deal.process.patience_days * 86_400:
+            stale += 1
+    lost = sum(1 for s in stories if s.deal.outcome == "lost")
+    assert 0.05 * lost < stale < 0.3 * lost
