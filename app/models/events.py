@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, BigId, utcnow
@@ -66,6 +76,8 @@ class OpportunityState(Base):
         Index(None, "process_id", "current_position"),
         Index(None, "owner_id", "outcome"),
         Index(None, "team", "outcome"),
+        Index(None, "updated_at"),
+        Index(None, "connection_id"),
     )
 
     opportunity_id: Mapped[int] = mapped_column(
@@ -95,3 +107,11 @@ class OpportunityState(Base):
     segment: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    connection_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("connections.id", ondelete="CASCADE")
+    )
+    created_at: Mapped[datetime | None]
+    """When the CRM says the opportunity was created: the start of position 0."""
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    stage_probability: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    close_date: Mapped[date | None] = mapped_column(Date)

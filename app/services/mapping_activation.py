@@ -23,6 +23,7 @@ from app.models.base import utcnow
 from app.services.mapping_preview import checked_ruleset
 from app.services.mapping_rulesets import store_version
 from app.services.mapping_runs import RunReport, derive_all, derive_changed
+from app.services.opportunity_state import rebuild_states
 from mappings.diagnostics import Diagnostic
 
 __all__ = ["ActivationResult", "activate_ruleset", "activate_version", "list_versions"]
@@ -100,6 +101,7 @@ def activate_version(database: Database, version_id: int) -> ActivationResult:
                 ),
             )
         )
+        rebuild_states(session.connection(), version_id)
     result.seconds = time.perf_counter() - started
     return result
 

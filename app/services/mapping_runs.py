@@ -58,6 +58,7 @@ from app.services.mapping_rulesets import (
     connection_info,
     version_runtime,
 )
+from app.services.opportunity_state import rebuild_states, refresh_states
 from mappings.catalog import deep_link
 from mappings.engine import Derivation, DerivedEvent, Engine
 from mappings.links import record_links
@@ -197,8 +198,10 @@ class _Writer:
         existing: dict[tuple[str, str], dict[EventKey, tuple[int, datetime]]],
         *,
         replace_candidates: bool = True,
-    ) -> None:
+    ) -> set[int]:
+        """Write; returns the ids of the opportunities whose events changed."""
         runtime, connection = self.runtime, self.connection
+        touched: set[int] = set()
         inserts: list[dict[str, Any]] = []
         deletes: list[int] = []
         moves: list[dict[str, Any]] = []
@@ -228,10 +231,10 @@ class _Writer:
             for key, (event_id, occurred_at) in stored.items():
                 if key not in wanted:
                     deletes.append(event_id)
-                    self.report.touched.add(key[0])
+                    touched.add(key[0])
                 elif wanted[key].occurred_at != occurred_at:
                     moves.append({"event_id": event_id, "occurred_at": wanted[key].occurred_at})
-                    self.report.touched.add(key[0])
+                    touched.add(key[0])
             for key, event in wanted.items():
                 if key in stored:
                     continue
@@ -254,10 +257,12 @@ class _Writer:
                         "created_at": utcnow(),
                     }
                 )
-                self.report.touched.add(key[0])
+                touched.add(key[0])
         if replace_candidates:
             self._clear_candidates([(s, i) for s, i, _ in derived])
         self._write(inserts, deletes, moves, candidates)
+        self.report.touched |= touched
+        return touched
 
     def _candidates(
         self, stream: str, external_id: str, derivation: Derivation
@@ -463,6 +468,7 @@ def derive_all(
                 event_id for stored in existing.values() for event_id, _ in stored.values()
             ]
             writer._write([], leftovers, [], [])
+            rebuild_states(db, version_id, connection_id)
             _save_cursor(db, version_id, connection_id, high)
     report.seconds = time.perf_counter() - started
     return report
@@ -664,7 +670,11 @@ def _incremental(
             rows_to_derive = changed + _raw_rows(db, connection.id, sorted(linked))
             derived = _derive(engine, rows_to_derive)
             existing = writer.existing((s, i) for s, i, _ in derived)
-            writer.apply(derived, existing)
+            touched = writer.apply(derived, existing)
+            touched.update(
+                writer.opportunity_ids[o] for o in opportunities if o in writer.opportunity_ids
+            )
+            refresh_states(db, runtime.version_id, touched)
 
 
 def derive_active(
