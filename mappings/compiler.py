@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -70,7 +70,8 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class _Group:
-    predicate: Pred
+    predicate: Pred | None
+    """What is left to test once the bucket's shared conditions passed (None: nothing)."""
     times: tuple[Getter, ...]
     targets: tuple[Target, ...]
 
@@ -81,16 +82,25 @@ class Hit:
     targets: tuple[Target, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class _Bucket:
+    """The groups a record can still satisfy once its index value is known; the conditions
+    every one of them has are tested once, up front."""
+
+    shared: Pred | None
+    groups: tuple[_Group, ...]
+
+
+_EMPTY = _Bucket(None, ())
+
+
 class _Plan:
-    """The groups of one stream, indexed by one field's value."""
+    """The rule groups of one stream, bucketed by one field's value."""
 
     __slots__ = ("always", "by_value", "key_getter")
 
     def __init__(
-        self,
-        key_getter: Getter | None,
-        by_value: dict[str, tuple[_Group, ...]],
-        always: tuple[_Group, ...],
+        self, key_getter: Getter | None, by_value: dict[str, _Bucket], always: _Bucket
     ) -> None:
         self.key_getter = key_getter
         self.by_value = by_value
@@ -201,7 +211,9 @@ def _text_op(get: Getter, op: str, literals: tuple[str, ...]) -> Pred:
 
             def contains_one(record: Record, env: Env) -> bool:
                 value = get(record)
-                return value is not None and needle in _text_of(value).lower()
+                if value is None:
+                    return False
+                return needle in (value if type(value) is str else as_text(value)).lower()
 
             return contains_one
 
@@ -209,8 +221,11 @@ def _text_op(get: Getter, op: str, literals: tuple[str, ...]) -> Pred:
             value = get(record)
             if value is None:
                 return False
-            text = _text_of(value).lower()
-            return any(needle in text for needle in lowered)
+            text = (value if type(value) is str else as_text(value)).lower()
+            for needle in lowered:  # noqa: SIM110 - a plain loop is faster than any() here
+                if needle in text:
+                    return True
+            return False
 
         return contains_any
     if op == "starts_with":
@@ -361,11 +376,27 @@ def _sources(rule: Rule, process_source: Source) -> Source:
     return process_source
 
 
+def _conjuncts(rule: Rule) -> tuple[Condition, ...]:
+    return rule.when.items if isinstance(rule.when, AllOf) else (rule.when,)
+
+
+def _canon(node: Condition) -> Hashable:
+    """A condition's identity, without positions: equal conditions in two rules are equal."""
+    if isinstance(node, Compare):
+        return ("compare", node.field.text, node.op, node.value)
+    if isinstance(node, AllOf):
+        return ("all", tuple(_canon(item) for item in node.items))
+    if isinstance(node, AnyOf):
+        return ("any", tuple(_canon(item) for item in node.items))
+    if isinstance(node, NotOf):
+        return ("not", _canon(node.item))
+    return ("related", node.hops, _canon(node.where))
+
+
 def _index_key(rule: Rule) -> dict[str, tuple[str, ...]]:
     """Equality tests at the top of a rule: field text -> the values that can pass."""
-    items = rule.when.items if isinstance(rule.when, AllOf) else (rule.when,)
     keys: dict[str, tuple[str, ...]] = {}
-    for item in items:
+    for item in _conjuncts(rule):
         if not isinstance(item, Compare):
             continue
         values: tuple[Any, ...]
@@ -389,6 +420,54 @@ def _time_getters(info: StreamInfo | None, refs: tuple[FieldRef, ...]) -> tuple[
         return tuple(make_getter(info, ref.path) for ref in refs)
     defaults = info.time_fields if info else ()
     return tuple(make_getter(info, (name,)) for name in defaults)
+
+
+def _compile_all(source: Source, stream: str, conditions: list[Condition]) -> Pred | None:
+    if not conditions:
+        return None
+    if len(conditions) == 1:
+        return compile_condition(source, stream, conditions[0])
+    node = AllOf(tuple(conditions), conditions[0].position)
+    return compile_condition(source, stream, node)
+
+
+def _bucket(
+    source: Source,
+    stream: str,
+    members: list[tuple[Rule, list[Target]]],
+    index_field: str | None,
+) -> _Bucket:
+    """Compile the members of one bucket: the bucket's index test (already known to hold) is
+    dropped, and the conditions every member has are hoisted into one shared test."""
+    info = STREAMS.get((source, stream))
+    lists: list[list[tuple[Hashable, Condition]]] = []
+    for rule, _ in members:
+        keyed = _index_key(rule)
+        kept = []
+        for condition in _conjuncts(rule):
+            is_index = (
+                index_field is not None
+                and isinstance(condition, Compare)
+                and condition.field.text == index_field
+                and condition.op in ("equals", "in")
+                and index_field in keyed
+            )
+            if not is_index:
+                kept.append((_canon(condition), condition))
+        lists.append(kept)
+    shared_keys: set[Hashable] = set()
+    if len(lists) > 1:
+        shared_keys = set.intersection(*({key for key, _ in kept} for kept in lists))
+    shared = [condition for key, condition in lists[0] if key in shared_keys] if lists else []
+    groups = tuple(
+        _Group(
+            _compile_all(source, stream, [c for key, c in kept if key not in shared_keys]),
+            _time_getters(info, rule.occurred_at),
+            tuple(targets),
+        )
+        for (rule, targets), kept in zip(members, lists, strict=True)
+    )
+    return _Bucket(_compile_all(source, stream, shared), groups)
 
 
 class CompiledRuleset:
@@ -433,35 +512,29 @@ class CompiledRuleset:
             self._plans[(source, stream)] = self._plan(source, stream, list(bucket.values()))
 
     def _plan(self, source: Source, stream: str, entries: list[tuple[Rule, list[Target]]]) -> _Plan:
-        info = STREAMS.get((source, stream))
-        compiled = [
-            (
-                rule,
-                _Group(
-                    compile_condition(source, stream, rule.when),
-                    _time_getters(info, rule.occurred_at),
-                    tuple(targets),
-                ),
-            )
-            for rule, targets in entries
-        ]
         counts = Counter(field for rule, _ in entries for field in _index_key(rule))
         if not counts:
-            return _Plan(None, {}, tuple(group for _, group in compiled))
+            return _Plan(None, {}, _bucket(source, stream, entries, None))
         field_text = counts.most_common(1)[0][0]
-        by_value: dict[str, list[_Group]] = {}
-        always: list[_Group] = []
-        for rule, group in compiled:
+        by_value: dict[str, list[tuple[Rule, list[Target]]]] = {}
+        always: list[tuple[Rule, list[Target]]] = []
+        for rule, targets in entries:
             values = _index_key(rule).get(field_text)
             if values is None:
-                always.append(group)
+                always.append((rule, targets))
                 continue
             for value in dict.fromkeys(values):
-                by_value.setdefault(value, []).append(group)
-        for groups in by_value.values():
-            groups.extend(always)
+                by_value.setdefault(value, []).append((rule, targets))
+        info = STREAMS.get((source, stream))
         getter = make_getter(info, tuple(field_text.split(".")))
-        return _Plan(getter, {k: tuple(v) for k, v in by_value.items()}, tuple(always))
+        return _Plan(
+            getter,
+            {
+                value: _bucket(source, stream, members + always, field_text)
+                for value, members in by_value.items()
+            },
+            _bucket(source, stream, always, field_text) if always else _EMPTY,
+        )
 
     def has_stream(self, source: Source, stream: str) -> bool:
         return (source, stream) in self._plans
@@ -472,15 +545,15 @@ class CompiledRuleset:
         if plan is None:
             return []
         if plan.key_getter is None:
-            groups = plan.always
+            bucket = plan.always
         else:
             value = plan.key_getter(record)
-            groups = plan.by_value.get(value if type(value) is str else as_text(value), plan.always)
-        if not groups:
+            bucket = plan.by_value.get(value if type(value) is str else as_text(value), plan.always)
+        if not bucket.groups or (bucket.shared is not None and not bucket.shared(record, env)):
             return []
         hits: list[Hit] = []
-        for group in groups:
-            if group.predicate(record, env):
+        for group in bucket.groups:
+            if group.predicate is None or group.predicate(record, env):
                 for getter in group.times:
                     moment = to_datetime(getter(record))
                     if moment is not None:

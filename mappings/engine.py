@@ -102,12 +102,17 @@ class Engine:
         return self.compiled.match(self.source, stream, record, self)
 
     def derive(
-        self, stream: str, external_id: str, record: Record, deleted: bool = False
+        self,
+        stream: str,
+        external_id: str,
+        record: Record,
+        deleted: bool = False,
+        hits: list[Hit] | None = None,
     ) -> Derivation:
-        if deleted or is_deleted(record):
-            return NOTHING
-        hits = self.compiled.match(self.source, stream, record, self)
-        if not hits:
+        """The events this record proves; `hits` when the caller has matched it already."""
+        if hits is None:
+            hits = self.compiled.match(self.source, stream, record, self)
+        if not hits or deleted or is_deleted(record):
             return NOTHING
         links = record_links(self.source, stream, record, self.resolver)
         events: list[DerivedEvent] = []

@@ -18,6 +18,7 @@ __all__ = [
     "Links",
     "RecordLookup",
     "association_ids",
+    "lookups",
     "record_links",
     "related_records",
 ]
@@ -97,6 +98,15 @@ def contact_account(source: Source, contact: Mapping[str, Any]) -> list[str]:
         return list(_unique([str(company) if company else None, *ids]))
     account = contact.get("AccountId")
     return [account] if isinstance(account, str) and account else []
+
+
+def lookups(source: Source, stream: str, record: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (stream, id) records `record_links` will ask for, so callers can fetch them in bulk."""
+    if source != HUBSPOT and stream == "EmailMessage":
+        task = record.get("ActivityId")
+        if isinstance(task, str) and task:
+            return [("Task", task)]
+    return []
 
 
 def record_links(

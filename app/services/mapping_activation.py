@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import case, select, update
@@ -84,7 +85,7 @@ def activate_version(database: Database, version_id: int) -> ActivationResult:
         connection_ids = list(session.scalars(select(Connection.id).order_by(Connection.id)))
     result.runs = [derive_all(database, version_id, cid) for cid in connection_ids]
     for cid in connection_ids:  # what was stored while the full runs went on
-        derive_changed(database, version_id, cid)
+        derive_changed(database, version_id, cid, lookback=timedelta(0))
     with database.session() as session:
         if session.get_bind().dialect.name == "postgresql":
             session.execute(

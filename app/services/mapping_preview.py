@@ -79,7 +79,8 @@ def _scan(
                         RawRecord.payload,
                     )
                     .where(
-                        RawRecord.connection_id == connection.id,
+                        # `+ 0`: walk the primary key (see mapping_runs.derive_all).
+                        RawRecord.connection_id + 0 == connection.id,
                         RawRecord.id > last_id,
                         RawRecord.stream.in_(streams),
                     )

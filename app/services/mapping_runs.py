@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Connection as DbConnection
-from sqlalchemy import Table, bindparam, delete, insert, select, text, tuple_, update
+from sqlalchemy import Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.db import Database
@@ -61,14 +61,15 @@ from app.services.mapping_rulesets import (
 from app.services.opportunity_state import rebuild_states, refresh_states
 from mappings.catalog import deep_link
 from mappings.engine import Derivation, DerivedEvent, Engine
-from mappings.links import record_links
+from mappings.links import lookups, record_links
 from mappings.resolver import EntityIndex
 
 __all__ = ["LOOKBACK", "RunReport", "derive_active", "derive_all", "derive_changed"]
 
-LOOKBACK = timedelta(minutes=5)
+LOOKBACK = timedelta(seconds=60)
 """Incremental runs re-read records stored this long before the last run's high-water mark,
-so a sync transaction that committed late is never missed (re-reading is idempotent)."""
+so a record stamped by a writer whose clock lags, or committed late, is never missed
+(re-reading is idempotent)."""
 
 BATCH = 5000
 _INDEXES = IndexCache()
@@ -283,14 +284,16 @@ class _Writer:
 
     def _clear_candidates(self, records: Sequence[tuple[str, str]]) -> None:
         table = MappingCandidate
-        for start in range(0, len(records), 400):
-            self.db.execute(
-                delete(table).where(
-                    table.ruleset_version_id == self.runtime.version_id,
-                    table.connection_id == self.connection.id,
-                    tuple_(table.stream, table.external_id).in_(records[start : start + 400]),
+        for stream, ids in _by_first(records).items():
+            for start in range(0, len(ids), 500):
+                self.db.execute(
+                    delete(table).where(
+                        table.ruleset_version_id == self.runtime.version_id,
+                        table.connection_id == self.connection.id,
+                        table.stream == stream,
+                        table.external_id.in_(ids[start : start + 500]),
+                    )
                 )
-            )
 
     def _write(
         self,
@@ -335,7 +338,7 @@ class _Writer:
         wanted = sorted(set(external_ids))
         if not wanted:
             return
-        row_ids = {k: v for k, v in self.opportunity_ids.items() if k in set(wanted)}
+        row_ids = {k: self.opportunity_ids[k] for k in wanted if k in self.opportunity_ids}
         absent = [k for k in wanted if k not in row_ids]
         if absent:
             fetched = opportunity_row_ids(self.db, self.connection.id, absent)
@@ -374,11 +377,25 @@ class _Writer:
         )
 
 
-def _derive(engine: Engine, rows: Iterable[Any]) -> list[tuple[str, str, Derivation]]:
+def _derive(
+    engine: Engine, fetcher: RawFetcher, rows: Iterable[Any]
+) -> list[tuple[str, str, Derivation]]:
+    """Derive a batch: match everything, fetch what the matched records link through in bulk,
+    then attribute."""
+    matches = engine.matches
+    source = engine.source
+    matched = []
+    wanted: list[tuple[str, str]] = []
+    for stream, external_id, deleted, payload in rows:
+        hits = matches(stream, payload)
+        if hits and not deleted:
+            wanted.extend(lookups(source, stream, payload))
+        matched.append((stream, external_id, deleted, payload, hits))
+    fetcher.prefetch(wanted)
     derive = engine.derive
     return [
-        (stream, external_id, derive(stream, external_id, payload, deleted))
-        for stream, external_id, deleted, payload in rows
+        (stream, external_id, derive(stream, external_id, payload, deleted, hits))
+        for stream, external_id, deleted, payload, hits in matched
     ]
 
 
@@ -450,7 +467,9 @@ def derive_all(
                         RawRecord.payload,
                     )
                     .where(
-                        RawRecord.connection_id == connection_id,
+                        # `+ 0`: walk the primary key; an index on connection_id would make
+                        # every batch sort the whole connection.
+                        RawRecord.connection_id + 0 == connection_id,
                         RawRecord.id > last_id,
                         RawRecord.stream.in_(streams),
                     )
@@ -461,7 +480,7 @@ def derive_all(
                     break
                 last_id = rows[-1][0]
                 report.records_read += len(rows)
-                derived = _derive(engine, (row[1:] for row in rows))
+                derived = _derive(engine, fetcher, (row[1:] for row in rows))
                 writer.apply(derived, existing, replace_candidates=False)
         with db.begin():
             leftovers = [
@@ -539,39 +558,50 @@ def _candidate_records(
 ) -> set[tuple[str, str]]:
     table = MappingCandidate
     found: set[tuple[str, str]] = set()
-    ordered = sorted(links)
-    for start in range(0, len(ordered), 400):
-        rows = db.execute(
-            select(table.stream, table.external_id)
-            .where(
-                table.ruleset_version_id == version_id,
-                table.connection_id == connection_id,
-                tuple_(table.link_kind, table.link_id).in_(ordered[start : start + 400]),
+    for kind, ids in _by_first(sorted(links)).items():
+        for start in range(0, len(ids), 500):
+            rows = db.execute(
+                select(table.stream, table.external_id)
+                .where(
+                    table.ruleset_version_id == version_id,
+                    table.connection_id == connection_id,
+                    table.link_kind == kind,
+                    table.link_id.in_(ids[start : start + 500]),
+                )
+                .distinct()
             )
-            .distinct()
-        )
-        found.update((row[0], row[1]) for row in rows)
+            found.update((row[0], row[1]) for row in rows)
     return found
+
+
+def _by_first(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for first, second in pairs:
+        grouped.setdefault(first, []).append(second)
+    return grouped
 
 
 def _raw_rows(
     db: DbConnection, connection_id: int, records: Sequence[tuple[str, str]]
 ) -> list[tuple[str, str, bool, Any]]:
     rows: list[tuple[str, str, bool, Any]] = []
-    for start in range(0, len(records), 400):
-        rows.extend(
-            (r[0], r[1], r[2], r[3])
-            for r in db.execute(
-                select(
-                    RawRecord.stream, RawRecord.external_id, RawRecord.deleted, RawRecord.payload
-                ).where(
-                    RawRecord.connection_id == connection_id,
-                    tuple_(RawRecord.stream, RawRecord.external_id).in_(
-                        records[start : start + 400]
-                    ),
+    for stream, ids in _by_first(records).items():
+        for start in range(0, len(ids), 500):
+            rows.extend(
+                (r[0], r[1], r[2], r[3])
+                for r in db.execute(
+                    select(
+                        RawRecord.stream,
+                        RawRecord.external_id,
+                        RawRecord.deleted,
+                        RawRecord.payload,
+                    ).where(
+                        RawRecord.connection_id == connection_id,
+                        RawRecord.stream == stream,
+                        RawRecord.external_id.in_(ids[start : start + 500]),
+                    )
                 )
             )
-        )
     return rows
 
 
@@ -645,8 +675,10 @@ def _incremental(
                 RawRecord.payload,
             ).where(RawRecord.connection_id == connection.id, RawRecord.synced_at > since)
             if position is not None:
+                after, last_id = position
                 query = query.where(
-                    tuple_(RawRecord.synced_at, RawRecord.id) > tuple_(*position)  # type: ignore[arg-type]
+                    (RawRecord.synced_at > after)
+                    | ((RawRecord.synced_at == after) & (RawRecord.id > last_id))
                 )
             rows = db.execute(query.order_by(RawRecord.synced_at, RawRecord.id).limit(batch)).all()
             if not rows:
@@ -665,10 +697,12 @@ def _incremental(
                 db, connection.id, [f for f in facts if f is not None]
             )
             writer.processes(engine, opportunities)
-            keys = {(r[0], r[1]) for r in changed}
+            ruled = runtime.compiled.streams.get(index.source, set())
+            candidates = [r for r in changed if r[0] in ruled]
+            keys = {(r[0], r[1]) for r in candidates}
             linked = _candidate_records(db, runtime.version_id, connection.id, links) - keys
-            rows_to_derive = changed + _raw_rows(db, connection.id, sorted(linked))
-            derived = _derive(engine, rows_to_derive)
+            rows_to_derive = candidates + _raw_rows(db, connection.id, sorted(linked))
+            derived = _derive(engine, fetcher, rows_to_derive)
             existing = writer.existing((s, i) for s, i, _ in derived)
             touched = writer.apply(derived, existing)
             touched.update(

@@ -1,0 +1,199 @@
+"""Full re-derivation: every milestone event rebuilt from the stored raw records, on SQLite.
+
+    python -m bench rederive [--records 1000000] [--seed 7] [--export DIR]
+
+A generated history sized to about `--records` Salesforce records is stored in the raw layer of
+a fresh SQLite file (as the connectors store records; not timed as part of the derivation).
+Then, each in a fresh process so its peak RSS is its own:
+
+- `activate`: the shipped Salesforce example is validated, stored and activated: owners and
+  opportunities projected, every stored record read and evaluated, events and candidates
+  written, versions swapped. This is the "re-derive on activation" figure.
+- `full again`: the same version derived in full once more (every record read and diffed
+  against its stored events; nothing changes).
+- `incremental`: 1% of the activity records re-stored with a later time, then the run after
+  a sync: only what changed (and what depends on it) is derived again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+RECORDS_PER_OPPORTUNITY = 27.3  # Salesforce records per opportunity in the generated history
+
+
+def _peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def load(url: str, export: Path) -> dict[str, Any]:
+    from app.db import Database, upgrade
+    from app.models import Connection
+    from app.services.raw_records import RawRecordWriter
+    from bench.mapping_accuracy import salesforce_records
+    from connectors.core import Record
+
+    database = Database(url)
+    upgrade(database.engine)
+    with database.session() as session:
+        row = Connection(name="bench", kind="salesforce", credentials_sealed="-")
+        session.add(row)
+        session.flush()
+        connection_id = row.id
+    started = time.perf_counter()
+    pending: dict[str, list[Any]] = defaultdict(list)
+    total = 0
+    with database.engine.begin() as connection:
+        for stream, record_id, modified, deleted, payload in salesforce_records(export):
+            pending[stream].append(Record(record_id, modified, payload, deleted))
+            if len(pending[stream]) >= 5000:
+                RawRecordWriter(connection, connection_id, stream).upsert(pending.pop(stream))
+            total += 1
+        for stream, records in pending.items():
+            RawRecordWriter(connection, connection_id, stream).upsert(records)
+    seconds = time.perf_counter() - started
+    database.dispose()
+    return {
+        "phase": "load",
+        "records": total,
+        "seconds": round(seconds, 1),
+        "peak_rss_mb": _peak_mb(),
+    }
+
+
+def activate(url: str) -> dict[str, Any]:
+    from app.db import Database
+    from app.services.mapping_activation import activate_ruleset
+
+    database = Database(url)
+    path = Path(__file__).resolve().parent.parent / "mappings" / "examples" / "salesforce.yaml"
+    started = time.perf_counter()
+    result = activate_ruleset(database, path.read_text(), str(path))
+    seconds = time.perf_counter() - started
+    (run,) = result.runs
+    database.dispose()
+    return {
+        "phase": "activate",
+        "records": run.records_read,
+        "events": run.events_added,
+        "seconds": round(seconds, 1),
+        "records_per_s": round(run.records_read / seconds),
+        "peak_rss_mb": _peak_mb(),
+    }
+
+
+def full_again(url: str) -> dict[str, Any]:
+    from app.db import Database
+    from app.services.mapping_runs import derive_active
+
+    database = Database(url)
+    started = time.perf_counter()
+    (run,) = derive_active(database, full=True)
+    seconds = time.perf_counter() - started
+    database.dispose()
+    return {
+        "phase": "full again",
+        "records": run.records_read,
+        "events": run.events_added - run.events_removed,
+        "seconds": round(seconds, 1),
+        "records_per_s": round(run.records_read / seconds),
+        "peak_rss_mb": _peak_mb(),
+    }
+
+
+def incremental(url: str) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from app.db import Database
+    from app.models import RawRecord
+    from app.services.mapping_runs import derive_active
+    from app.services.raw_records import RawRecordWriter
+    from connectors.core import Record
+
+    database = Database(url)
+    with database.engine.begin() as connection:
+        rows = connection.execute(
+            select(
+                RawRecord.stream, RawRecord.external_id, RawRecord.modified_at, RawRecord.payload
+            )
+            .where(RawRecord.stream.in_(["EmailMessage", "Task", "Event"]))
+            .order_by(RawRecord.id)
+        ).all()
+        touched = rows[:: max(len(rows) // (len(rows) // 100 or 1), 1)]
+        by_stream: dict[str, list[Any]] = defaultdict(list)
+        for stream, external_id, modified, payload in touched:
+            payload = {**payload, "LastModifiedDate": "2026-01-01T00:00:00.000+0000"}
+            by_stream[stream].append(Record(external_id, modified + timedelta(days=400), payload))
+        for stream, records in by_stream.items():
+            RawRecordWriter(connection, 1, stream).upsert(records)
+    started = time.perf_counter()
+    (run,) = derive_active(database)
+    seconds = time.perf_counter() - started
+    database.dispose()
+    return {
+        "phase": "incremental (1% changed)",
+        "records": run.records_read,
+        "events": run.events_added - run.events_removed,
+        "seconds": round(seconds, 2),
+        "records_per_s": round(run.records_read / seconds) if seconds else None,
+        "peak_rss_mb": _peak_mb(),
+    }
+
+
+PHASES = {"activate": activate, "full": full_again, "incremental": incremental}
+
+
+def _child(*args: str) -> dict[str, Any]:
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.rederive", *args], capture_output=True, text=True, check=False
+    )
+    if child.returncode != 0:
+        raise SystemExit(f"phase {args[0]} failed:\n{child.stderr}")
+    result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run(args: list[str]) -> list[dict[str, Any]]:
+    parser = argparse.ArgumentParser(prog="python -m bench rederive")
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--export", type=Path, default=None)
+    options = parser.parse_args(args)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        export = options.export
+        if export is None:
+            export = Path(tmp) / "export"
+            opportunities = max(int(options.records / RECORDS_PER_OPPORTUNITY), 10)
+            print(f"… generating {opportunities:,} opportunities", file=sys.stderr, flush=True)
+            code = (
+                "import sys; from pathlib import Path; "
+                "from connectors.generator import build_params, generate; "
+                f"generate(build_params(seed={options.seed}, opportunities={opportunities}), "
+                "Path(sys.argv[1]), force=True, workers=1)"
+            )
+            subprocess.run([sys.executable, "-c", code, str(export)], check=True)
+        url = f"sqlite:///{Path(tmp) / 'rederive.db'}"
+        for phase in ("load", "activate", "full", "incremental"):
+            print(f"… {phase}", file=sys.stderr, flush=True)
+            rows.append(_child(phase, url, str(export)))
+            print(f"  {rows[-1]}", file=sys.stderr, flush=True)
+    return rows
+
+
+if __name__ == "__main__":
+    phase, url_arg, export_arg = sys.argv[1:4]
+    if phase == "load":
+        print(json.dumps(load(url_arg, Path(export_arg))))
+    else:
+        print(json.dumps(PHASES[phase](url_arg)))
