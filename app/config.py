@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     host: str = Field(default="127.0.0.1", description="Address the API binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API binds to.")
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#]+$",
+        description="The API's address as CRMs call it (scheme and host, e.g. "
+        "https://milestones.example.com); webhook signatures cover it. Default: as received.",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -11,8 +12,9 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.crypto import SecretBox
 from app.db import Database
+from app.metrics import Metrics
 
-__all__ = ["DatabaseDep", "SecretBoxDep", "SessionDep", "SettingsDep"]
+__all__ = ["DatabaseDep", "MetricsDep", "SecretBoxDep", "SessionDep", "SettingsDep"]
 
 
 def get_database(request: Request) -> Database:
@@ -38,7 +40,20 @@ def get_secret_box(request: Request) -> SecretBox:
     return box
 
 
+_metrics_lock = threading.Lock()
+
+
+def get_metrics(request: Request) -> Metrics:
+    with _metrics_lock:  # one registry per app: counts must not split between two
+        metrics: Metrics | None = getattr(request.app.state, "metrics", None)
+        if metrics is None:
+            metrics = Metrics(request.app.state.database)
+            request.app.state.metrics = metrics
+        return metrics
+
+
 DatabaseDep = Annotated[Database, Depends(get_database)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from app import __version__
 from app.api.middleware import request_context
 from app.api.problems import install_problem_handlers
-from app.api.routes import connections, health, mappings
+from app.api.routes import connections, health, mappings, metrics, sync_runs, webhooks
 from app.config import Settings, get_settings
 from app.db import Database
 from app.logs import configure_logging
@@ -30,4 +30,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(health.router)
     app.include_router(connections.router)
     app.include_router(mappings.router)
+    app.include_router(sync_runs.router)
+    app.include_router(webhooks.router)
+    app.include_router(metrics.router)
     return app

@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.cli import connections, db, mappings, sandbox
 from app.cli import sync as sync_command
+from app.cli import worker as worker_command
 from app.cli.context import open_database, settings
 from app.cli.output import console, emit_json, error_line, fail
 from app.crypto import generate_key, load_keys
@@ -23,6 +24,9 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(connections.app, name="connections")
 app.command("sync")(sync_command.sync)
+app.command("worker")(worker_command.worker)
+app.command("status")(worker_command.status)
+app.command("trigger-token")(worker_command.trigger_token)
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(mappings.app, name="mappings")
 

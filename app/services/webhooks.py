@@ -30,11 +30,15 @@ import orjson
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from app.crypto import SecretBox
+from app.config import Settings
+from app.crypto import SecretBox, load_keys
 from app.db import Database
 from app.models import Connection, WebhookReceipt
 from app.models.base import utcnow
+from app.services.connections import SalesforceSettings, connection_settings
 from app.services.sync_jobs import enqueue
+from app.services.triggers import outbound_message_streams, trigger_token_valid
+from connectors.salesforce import salesforce_streams
 
 __all__ = [
     "MAX_AGE",
@@ -42,11 +46,14 @@ __all__ = [
     "forget_receipts",
     "hubspot_streams_for",
     "receive_hubspot",
+    "receive_salesforce_trigger",
     "signature_v3",
 ]
 
 MAX_AGE = timedelta(minutes=5)
-Reason = Literal["accepted", "unsigned", "stale", "bad_signature", "replayed", "malformed"]
+Reason = Literal[
+    "accepted", "unsigned", "stale", "bad_signature", "replayed", "malformed", "unauthorized"
+]
 
 # objectTypeId (and the names in subscription types) -> the stream that holds those objects
 _OBJECT_STREAMS = {
@@ -84,6 +91,7 @@ class WebhookOutcome:
     connections: list[str] = field(default_factory=list)
     events: int = 0
     jobs: list[int] = field(default_factory=list)
+    detail: str | None = None
 
     @property
     def accepted(self) -> bool:
@@ -188,6 +196,50 @@ def receive_hubspot(
         outcome.connections.append(name)
         outcome.jobs.append(enqueue(database, connection_id, "webhook", hubspot_streams_for(mine)))
     return outcome
+
+
+def receive_salesforce_trigger(
+    database: Database,
+    settings: Settings,
+    name: str,
+    token: str,
+    body: bytes,
+    content_type: str,
+) -> WebhookOutcome:
+    """A Flow (JSON `{"streams": [...]}`, optional) or an Outbound Message (SOAP) asks for a
+    sync of a Salesforce connection; the connection's trigger token authenticates it."""
+    with database.sessions() as session:
+        connection = session.scalar(select(Connection).where(Connection.name == name))
+    if connection is None or connection.kind != "salesforce" or not token:
+        return WebhookOutcome("unauthorized")
+    if not trigger_token_valid(load_keys(settings), connection.name, connection.id, token):
+        return WebhookOutcome("unauthorized")
+    parsed = connection_settings(connection)
+    assert isinstance(parsed, SalesforceSettings)
+    known = [spec.name for spec in salesforce_streams(parsed.streams, parsed.extra_fields)]
+    streams: list[str] | None = None
+    events = 1
+    if "xml" in content_type:
+        streams = outbound_message_streams(body, known)
+        events = max(1, body.count(b"<Notification>") + body.count(b":Notification>"))
+    elif body.strip():
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return WebhookOutcome("malformed", detail="the body is not JSON")
+        asked = document.get("streams") if isinstance(document, dict) else None
+        if asked is not None:
+            if not isinstance(asked, list) or not all(isinstance(s, str) for s in asked):
+                return WebhookOutcome("malformed", detail="streams: a list of stream names")
+            unknown = sorted(set(asked) - set(known))
+            if unknown:
+                return WebhookOutcome(
+                    "malformed",
+                    detail=f"unknown stream(s) {', '.join(unknown)}; known: {', '.join(known)}",
+                )
+            streams = sorted(set(asked)) or None
+    job = enqueue(database, connection.id, "salesforce", streams)
+    return WebhookOutcome("accepted", connections=[connection.name], events=events, jobs=[job])
 
 
 def forget_receipts(database: Database) -> int:

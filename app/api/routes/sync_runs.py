@@ -1,0 +1,77 @@
+"""Sync runs and freshness: what every sync did, and how fresh each connection is now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from app.api.deps import DatabaseDep, SessionDep
+from app.models import RunStatus
+from app.services.sync_status import list_runs, sync_status
+
+router = APIRouter(prefix="/api/v1", tags=["sync"])
+
+
+class SyncRunStreamPublic(BaseModel):
+    stream: str
+    read: int
+    new: int
+    changed: int
+    deleted: int
+    quarantined: int
+    api_calls: int
+    duration_ms: int
+    error: str | None
+
+
+class SyncRunPublic(BaseModel):
+    id: int
+    connection: str
+    trigger: str
+    full: bool
+    status: str
+    started_at: str | None
+    finished_at: str | None
+    api_calls: int
+    bytes_received: int
+    records_read: int
+    records_new: int
+    records_changed: int
+    records_deleted: int
+    error: str | None
+    streams: list[SyncRunStreamPublic]
+
+
+class SyncRunsPublic(BaseModel):
+    data: list[SyncRunPublic]
+    count: int
+    next_before: int | None
+
+
+@router.get("/sync-runs", response_model=SyncRunsPublic, summary="Sync runs, newest first")
+def sync_runs(
+    session: SessionDep,
+    connection: str | None = Query(default=None, description="Only this connection (name)."),
+    status: RunStatus | None = Query(default=None),
+    trigger: str | None = Query(default=None, max_length=32, examples=["webhook"]),
+    before: int | None = Query(
+        default=None, ge=1, description="Page back: runs older than this id."
+    ),
+    limit: int = Query(default=50, ge=1, le=500),
+) -> SyncRunsPublic:
+    rows = list_runs(
+        session, connection=connection, status=status, trigger=trigger, before=before, limit=limit
+    )
+    data = [SyncRunPublic.model_validate(row) for row in rows]
+    next_before = data[-1].id if len(data) == limit else None
+    return SyncRunsPublic(data=data, count=len(data), next_before=next_before)
+
+
+@router.get(
+    "/sync-status",
+    summary="Per connection: last run and per-stream runs, lag, next run, errors; the scheduler",
+)
+def sync_status_route(database: DatabaseDep) -> dict[str, Any]:
+    return sync_status(database)

@@ -1,0 +1,126 @@
+"""`milestones worker` and `milestones status`: keep connections fresh, and show how fresh."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from app.cli.context import open_database, secret_box
+from app.cli.output import console, emit_json, fail
+
+
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=32, help="Jobs this process runs at once.")
+    ] = 2,
+    poll: Annotated[
+        float, typer.Option(min=0.1, max=60, help="Seconds between looks at the queue when idle.")
+    ] = 1.0,
+    lead: Annotated[
+        bool, typer.Option("--lead/--no-lead", help="Bid for the leader's role (the schedule).")
+    ] = True,
+    name: Annotated[str | None, typer.Option(help="Worker name in jobs and logs.")] = None,
+) -> None:
+    """Run the schedule and the sync pipeline until SIGTERM (which finishes the current page).
+
+    On PostgreSQL any number of workers share the work; one of them leads the schedule. On
+    SQLite one worker process serves the database.
+    """
+    from app.errors import ConflictError
+    from app.worker import Worker
+
+    database = open_database()
+    if database.is_sqlite:
+        database.upgrade()
+    elif not database.is_at_head():
+        fail("the database schema is not at the latest revision: run `milestones db upgrade`")
+    runner = Worker(
+        database, secret_box(), concurrency=concurrency, poll_seconds=poll, lead=lead, name=name
+    )
+    runner.install_signal_handlers()
+    try:
+        runner.run()
+    except ConflictError as error:
+        fail(error.detail)
+
+
+def _ago(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _print(status: dict[str, Any]) -> None:
+    scheduler = status["scheduler"]
+    leader = scheduler["leader"] or ("running" if scheduler["leader_alive"] else "none")
+    console.print(
+        f"scheduler: {leader}  ·  queue: {status['queue']['queued']} queued, "
+        f"{status['queue']['running']} running"
+    )
+    table = Table("connection", "last run", "lag", "next run", "running", "errors")
+    for row in status["connections"]:
+        last = row["last_run"]
+        running = row["running"]
+        table.add_row(
+            row["name"] + ("" if row["enabled"] else " (disabled)"),
+            f"{last['status']} ({last['trigger']})" if last else "—",
+            _ago(row["lag_seconds"]),
+            (row["next_run_at"] or "—").replace("T", " ")[:19],
+            running["worker"] if running else "",
+            row["errors"][0]["error"][:60] if row["errors"] else "",
+        )
+    console.print(table)
+    streams = Table("connection", "stream", "status", "new", "changed", "cursor", "error")
+    for row in status["connections"]:
+        for stream in row["streams"]:
+            streams.add_row(
+                row["name"], stream["stream"], stream["status"], str(stream["new"]),
+                str(stream["changed"]), (stream["cursor"] or "—")[:19],
+                (stream["error"] or "")[:50],
+            )  # fmt: skip
+    if streams.row_count:
+        console.print(streams)
+
+
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Last run per connection and stream, lag, next run, errors, and whether a leader runs."""
+    from app.services.sync_status import sync_status
+
+    report = sync_status(open_database())
+    if as_json:
+        emit_json(report)
+    else:
+        _print(report)
+
+
+def trigger_token(
+    connection: Annotated[str, typer.Argument(help="A Salesforce connection's name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """The token a Salesforce Flow or Outbound Message sends to trigger a sync of CONNECTION."""
+    from app.cli.context import settings
+    from app.crypto import load_keys
+    from app.services.connections import get_connection
+    from app.services.triggers import trigger_token as make_token
+
+    config = settings()
+    with open_database().sessions() as session:
+        found = get_connection(session, connection)
+    if found.kind != "salesforce":
+        fail(f"{connection} is a {found.kind} connection; trigger tokens are for Salesforce")
+    token = make_token(load_keys(config), found.name, found.id)
+    base = config.public_url or f"http://{config.host}:{config.port}"
+    url = f"{base}/webhooks/salesforce/{found.name}"
+    if as_json:
+        emit_json({"connection": found.name, "token": token, "url": url})
+    else:
+        console.print(f"Flow (HTTP callout): POST {url}\n  Authorization: Bearer {token}")
+        console.print(f"Outbound Message endpoint URL: {url}?token={token}")
