@@ -4,6 +4,8 @@ MilestonesError
  ├── ConfigurationError      a setting is missing or invalid (names the setting)
  ├── SecretError             stored credentials cannot be opened
  ├── DatabaseError           the database is unreachable or not migrated
+ ├── UnauthorizedError       no API key, or one that is malformed, unknown or revoked
+ ├── ForbiddenError          the key's role does not allow this
  ├── NotFoundError           a requested resource does not exist
  ├── ConflictError           the request conflicts with current state
  └── InvalidRequestError     the request is well-formed but not acceptable
@@ -15,10 +17,12 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DatabaseError",
+    "ForbiddenError",
     "InvalidRequestError",
     "MilestonesError",
     "NotFoundError",
     "SecretError",
+    "UnauthorizedError",
 ]
 
 
@@ -46,6 +50,16 @@ class SecretError(MilestonesError):
 class DatabaseError(MilestonesError):
     status_code = 503
     title = "Database unavailable"
+
+
+class UnauthorizedError(MilestonesError):
+    status_code = 401
+    title = "Unauthorized"
+
+
+class ForbiddenError(MilestonesError):
+    status_code = 403
+    title = "Forbidden"
 
 
 class NotFoundError(MilestonesError):

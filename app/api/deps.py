@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,9 +13,17 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.crypto import SecretBox
 from app.db import Database
+from app.errors import ForbiddenError, UnauthorizedError
 from app.metrics import Metrics
+from app.services.api_keys import InvalidKeyError, Principal, authenticate, touch
+from app.services.kpi_store import KpiStore
 
 __all__ = ["DatabaseDep", "MetricsDep", "SecretBoxDep", "SessionDep", "SettingsDep"]
+__all__ += ["KpiStoreDep", "PrincipalDep", "require"]
+
+TOUCH_SECONDS = 60.0
+_touched: dict[int, float] = {}
+_touch_lock = threading.Lock()
 
 
 def get_database(request: Request) -> Database:
@@ -52,7 +61,63 @@ def get_metrics(request: Request) -> Metrics:
         return metrics
 
 
+def get_principal(
+    request: Request, database: Annotated[Database, Depends(get_database)]
+) -> Principal:
+    """The caller, from `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
+    header = request.headers.get("authorization", "")
+    key = request.headers.get("x-api-key", "")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise UnauthorizedError("Authorization: expected 'Bearer <API key>'")
+        key = value.strip()
+    if not key:
+        raise UnauthorizedError(
+            "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
+        )
+    with database.session() as session:
+        try:
+            principal = authenticate(session, key)
+        except InvalidKeyError:
+            raise UnauthorizedError("the API key is malformed, unknown or revoked") from None
+        now = time.monotonic()
+        with _touch_lock:
+            due = now - _touched.get(principal.key_id, -TOUCH_SECONDS) >= TOUCH_SECONDS
+            if due:
+                _touched[principal.key_id] = now
+        if due:
+            touch(session, principal.key_id)
+    request.state.principal = principal
+    return principal
+
+
+def require(*roles: str) -> Callable[..., Principal]:
+    """A dependency that lets only these roles through (admin always)."""
+    allowed = {"admin", *roles}
+
+    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if principal.role not in allowed:
+            raise ForbiddenError(
+                f"a {principal.role} key cannot do this; it needs one of: "
+                + ", ".join(sorted(allowed))
+            )
+        return principal
+
+    return check
+
+
+def get_kpi_store(request: Request) -> KpiStore:
+    store: KpiStore | None = getattr(request.app.state, "kpi_store", None)
+    if store is None:
+        store = KpiStore(request.app.state.database)
+        request.app.state.kpi_store = store
+    return store
+
+
 DatabaseDep = Annotated[Database, Depends(get_database)]
+KpiStoreDep = Annotated[KpiStore, Depends(get_kpi_store)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
 SessionDep = Annotated[Session, Depends(get_session)]

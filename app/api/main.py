@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from app import __version__
+from app.api.deps import require
 from app.api.middleware import request_context
 from app.api.problems import install_problem_handlers
-from app.api.routes import connections, health, mappings, metrics, sync_runs, webhooks
+from app.api.routes import connections, health, keys, kpis, mappings, metrics, sync_runs, webhooks
 from app.config import Settings, get_settings
 from app.db import Database
 from app.logs import configure_logging
@@ -28,9 +29,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.middleware("http")(request_context)
     install_problem_handlers(app)
     app.include_router(health.router)
-    app.include_router(connections.router)
-    app.include_router(mappings.router)
-    app.include_router(sync_runs.router)
+    app.include_router(connections.router, dependencies=[Depends(require())])
+    app.include_router(mappings.router, dependencies=[Depends(require("ops"))])
+    app.include_router(keys.router, dependencies=[Depends(require())])
+    app.include_router(kpis.router)
+    app.include_router(sync_runs.router, dependencies=[Depends(require("ops"))])
     app.include_router(webhooks.router)
     app.include_router(metrics.router)
     return app

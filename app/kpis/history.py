@@ -14,7 +14,7 @@ it left (reached a higher position, or closed), or to `as_of` while it is still 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -52,7 +52,6 @@ class DealHistory:
     segment: str | None = None
     connection: int | None = None
     last_action_at: datetime | None = None
-    extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     @property
     def is_open(self) -> bool:

@@ -102,20 +102,24 @@ def _state_rows(db: DbConnection, version: _Version, ids: Sequence[int]) -> list
             Opportunity.close_date,
         ).where(Opportunity.id.in_(ids))
     ).all()
-    processes = dict(
-        db.execute(
+    processes: dict[int, int] = {
+        row[0]: row[1]
+        for row in db.execute(
             select(OpportunityProcess.opportunity_id, OpportunityProcess.process_id).where(
                 OpportunityProcess.ruleset_version_id == version.id,
                 OpportunityProcess.opportunity_id.in_(ids),
             )
-        ).all()
-    )
+        )
+    }
     owner_ids = {row[5] for row in opportunities if row[5] is not None}
-    teams = dict(
-        db.execute(select(CrmOwner.id, CrmOwner.team).where(CrmOwner.id.in_(owner_ids))).all()
-        if owner_ids
-        else []
-    )
+    teams: dict[int, str | None] = {}
+    if owner_ids:
+        teams = {
+            row[0]: row[1]
+            for row in db.execute(
+                select(CrmOwner.id, CrmOwner.team).where(CrmOwner.id.in_(owner_ids))
+            )
+        }
     events: dict[int, list[tuple[datetime, int]]] = {}
     for opportunity_id, milestone_id, occurred_at in db.execute(
         select(

@@ -13,6 +13,7 @@ from app.config import Settings
 from app.crypto import generate_key
 from app.db import Database
 from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+from tests.app.api.conftest import Auth
 from tests.connectors.sandbox.export_fixture import write_export
 from tests.support.sandbox import salesforce_connection_args
 
@@ -25,9 +26,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def client(db: Database, tmp_path: Path) -> Iterator[TestClient]:
+def client(db: Database, tmp_path: Path, auth: Auth) -> Iterator[TestClient]:
     settings = Settings(log_level="WARNING", secret_key=generate_key(), data_dir=tmp_path)  # type: ignore[arg-type]
-    with TestClient(create_app(settings, db)) as test_client:
+    with TestClient(create_app(settings, db), headers=auth("admin")) as test_client:
         yield test_client
 
 
@@ -101,3 +102,13 @@ def test_duplicates_conflict_and_unknown_names_are_404(
     assert "no connection named 'nope'" in missing.json()["detail"]
     assert client.delete("/api/v1/connections/acme").status_code == 204
     assert client.delete("/api/v1/connections/acme").status_code == 404
+
+
+def test_only_admins_manage_connections(client: TestClient, auth: Auth) -> None:
+    for role in ("ops", "manager", "rep"):
+        headers = auth(role, "005A" if role == "rep" else None)
+        response = client.get("/api/v1/connections", headers=headers)
+        assert response.status_code == 403, role
+        assert response.headers["content-type"] == "application/problem+json"
+    anonymous = client.get("/api/v1/connections", headers={"Authorization": ""})
+    assert anonymous.status_code == 401

@@ -10,16 +10,17 @@ from fastapi.testclient import TestClient
 from app.api.main import create_app
 from app.config import Settings
 from app.db import Database
+from tests.app.api.conftest import Auth
 from tests.app.services.mapping_world import SALESFORCE_RULES, event_rows, seed_salesforce
 
 BROKEN = SALESFORCE_RULES.replace("stream: Event", "stream: Meetings", 1)
 
 
 @pytest.fixture
-def client(db: Database) -> Iterator[TestClient]:
+def client(db: Database, auth: Auth) -> Iterator[TestClient]:
     seed_salesforce(db)
     app = create_app(Settings(log_level="WARNING"), db)
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    with TestClient(app, raise_server_exceptions=False, headers=auth("ops")) as test_client:
         yield test_client
 
 
@@ -81,3 +82,10 @@ def test_request_bodies_are_validated(client: TestClient) -> None:
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["body", "limit"]
+
+
+def test_mappings_need_an_ops_or_admin_key(client: TestClient, auth: Auth) -> None:
+    assert client.get("/api/v1/mappings/versions", headers=auth("admin")).status_code == 200
+    assert client.get("/api/v1/mappings/versions", headers=auth("manager")).status_code == 403
+    anonymous = client.get("/api/v1/mappings/versions", headers={"Authorization": ""})
+    assert anonymous.status_code == 401

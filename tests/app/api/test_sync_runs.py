@@ -15,10 +15,11 @@ from app.crypto import generate_key
 from app.db import Database
 from app.models import Connection, SyncRun, SyncRunStream
 from app.models.base import utcnow
+from tests.app.api.conftest import Auth
 
 
 @pytest.fixture
-def client(db: Database, tmp_path: Path) -> Iterator[TestClient]:
+def client(db: Database, tmp_path: Path, auth: Auth) -> Iterator[TestClient]:
     settings = Settings(log_level="WARNING", secret_key=generate_key(), data_dir=tmp_path)  # type: ignore[arg-type]
     with db.session() as session:
         acme = Connection(name="acme", kind="export", settings={}, credentials_sealed="-")
@@ -46,7 +47,7 @@ def client(db: Database, tmp_path: Path) -> Iterator[TestClient]:
                     error="boom" if n == 1 else None,
                 )
             )
-    with TestClient(create_app(settings, db)) as test_client:
+    with TestClient(create_app(settings, db), headers=auth("ops")) as test_client:
         yield test_client
 
 

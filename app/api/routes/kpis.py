@@ -1,0 +1,312 @@
+"""KPIs and the forecast for managers (all of them) and reps (their own), over the API.
+
+Every endpoint takes the same filters (process, segment, owner, team, connection and, where it
+applies, a period `start`..`end`, end exclusive); an unknown parameter, an inverted period or
+a value out of range is a 422 problem naming the parameter. A rep's key sees only that rep's
+opportunities: the owner filter is set to the rep, and naming another owner is a 403.
+Tables take cursor pagination (`limit`, `cursor`) and `format=csv`.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from app.api.deps import DatabaseDep, KpiStoreDep, require
+from app.errors import ForbiddenError, InvalidRequestError, NotFoundError
+from app.models import Milestone, MilestoneEvent
+from app.services import kpis as service
+from app.services.api_keys import Principal
+
+router = APIRouter(prefix="/api/v1", tags=["kpis"])
+
+Reader = Annotated[Principal, Depends(require("manager", "rep"))]
+FILTERS = {"process", "segment", "owner", "team", "connection"}
+PERIOD = {"start", "end"}
+TABLE = {"limit", "cursor", "format"}
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid API key", "content": {"application/problem+json": {}}},
+    403: {
+        "description": "The key's role does not allow it",
+        "content": {"application/problem+json": {}},
+    },
+    422: {"description": "Invalid parameter", "content": {"application/problem+json": {}}},
+}
+
+
+def _instant(name: str, text: str | None) -> datetime | None:
+    if text is None or text == "":
+        return None
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequestError(
+            f"{name}: {text!r} is not a date (YYYY-MM-DD) or an ISO 8601 instant"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _filters(
+    request: Request, principal: Principal, allowed: set[str], *, period: bool = True
+) -> service.Filters:
+    accepted = allowed | FILTERS | (PERIOD if period else set())
+    for name in request.query_params:
+        if name not in accepted:
+            raise InvalidRequestError(
+                f"{name}: unknown parameter; this endpoint takes {', '.join(sorted(accepted))}"
+            )
+    params = request.query_params
+    for name in params:
+        if len(params.getlist(name)) > 1:
+            raise InvalidRequestError(f"{name}: given more than once")
+    owner = params.get("owner") or None
+    if principal.role == "rep":
+        if owner is not None and owner != principal.owner:
+            raise ForbiddenError("owner: a rep's key sees only that rep's own opportunities")
+        owner = principal.owner
+    start = _instant("start", params.get("start")) if period else None
+    end = _instant("end", params.get("end")) if period else None
+    if start is not None and end is not None and end <= start:
+        raise InvalidRequestError("end: the period ends before it starts (end must be after start)")
+    return service.Filters(
+        process=params.get("process") or None,
+        segment=params.get("segment") or None,
+        owner=owner,
+        team=params.get("team") or None,
+        connection=params.get("connection") or None,
+        start=start,
+        end=end,
+    )
+
+
+def _cached(store: Any, key: tuple[Any, ...], compute: Callable[[Any], Any]) -> Any:
+    return store.cached(key, compute)
+
+
+def _table(rows: list[dict[str, Any]], limit: int, cursor: str | None, fmt: str, name: str) -> Any:
+    after = 0
+    if cursor:
+        try:
+            after = int(base64.urlsafe_b64decode(cursor.encode()).decode())
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidRequestError("cursor: not a cursor this API returned") from None
+    page = [row for row in rows if row["id"] > after]
+    more = len(page) > limit
+    page = page[:limit]
+    next_cursor = (
+        base64.urlsafe_b64encode(str(page[-1]["id"]).encode()).decode() if more and page else None
+    )
+    if fmt == "csv":
+        out = io.StringIO()
+        columns = list(page[0]) if page else ["id"]
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(page)
+        headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
+        if next_cursor:
+            headers["X-Next-Cursor"] = next_cursor
+        return Response(out.getvalue(), media_type="text/csv", headers=headers)
+    return {"data": page, "count": len(page), "total": len(rows), "next_cursor": next_cursor}
+
+
+LimitQuery = Annotated[int, Query(ge=1, le=1000, description="Rows per page.")]
+CursorQuery = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
+FormatQuery = Annotated[Literal["json", "csv"], Query(description="json, or csv for export.")]
+FilterDocs = {
+    "process": "Process key, e.g. `smb_new_business`.",
+    "segment": "Segment the process serves, e.g. `SMB`.",
+    "owner": "The rep's CRM owner id.",
+    "team": "Team name.",
+    "connection": "Connection name.",
+    "start": "Period start (date or ISO instant, UTC).",
+    "end": "Period end, exclusive.",
+}
+
+
+def _documented(names: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [
+        {"name": n, "in": "query", "required": False, "schema": {"type": "string"},
+         "description": FilterDocs[n]}
+        for n in names
+    ]  # fmt: skip
+
+
+ALL_FILTERS = ("process", "segment", "owner", "team", "connection", "start", "end")
+NO_PERIOD = ("process", "segment", "owner", "team", "connection")
+
+
+@router.get(
+    "/funnel",
+    summary="Reached per milestone, conversion to the next milestone and to won",
+    responses=_PROBLEMS,
+    openapi_extra={"parameters": _documented(ALL_FILTERS)},
+)
+def funnel(request: Request, principal: Reader, store: KpiStoreDep) -> Any:
+    filters = _filters(request, principal, set())
+    return _cached(store, ("funnel", filters.key()), lambda s: service.funnel(s, filters))
+
+
+@router.get(
+    "/movement",
+    summary="Milestone advances and progress value per rep, team and process",
+    responses=_PROBLEMS,
+    openapi_extra={"parameters": _documented(ALL_FILTERS)},
+)
+def movement(
+    request: Request,
+    principal: Reader,
+    store: KpiStoreDep,
+    by: Annotated[Literal["week", "month"], Query(description="Bucket size.")] = "week",
+) -> Any:
+    filters = _filters(request, principal, {"by"})
+    return _cached(
+        store, ("movement", by, filters.key()), lambda s: service.movement(s, filters, by)
+    )
+
+
+@router.get(
+    "/velocity",
+    summary="Median and 80th-percentile days between milestones, open deals censored",
+    responses=_PROBLEMS,
+    openapi_extra={"parameters": _documented(ALL_FILTERS)},
+)
+def velocity(request: Request, principal: Reader, store: KpiStoreDep) -> Any:
+    filters = _filters(request, principal, set())
+    return _cached(store, ("velocity", filters.key()), lambda s: service.velocity(s, filters))
+
+
+@router.get(
+    "/stalled",
+    summary="Open opportunities stalled beyond the historical 80th percentile, with guidance",
+    responses=_PROBLEMS,
+    openapi_extra={"parameters": _documented(NO_PERIOD)},
+)
+def stalled(
+    request: Request,
+    principal: Reader,
+    store: KpiStoreDep,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+    format: FormatQuery = "json",
+) -> Any:
+    filters = _filters(request, principal, TABLE, period=False)
+    rows = _cached(store, ("stalled", filters.key()), lambda s: service.stalled(s, filters))
+    return _table(rows, limit, cursor, format, "stalled")
+
+
+@router.get(
+    "/forecast",
+    summary="Expected won amount and count per month with a P10-P90 band, and the baseline",
+    responses=_PROBLEMS,
+    openapi_extra={"parameters": _documented(NO_PERIOD)},
+)
+def forecast(
+    request: Request,
+    principal: Reader,
+    store: KpiStoreDep,
+    months: Annotated[int, Query(ge=1, le=12, description="Months ahead, this one first.")] = 3,
+    new_pipeline: Annotated[
+        bool, Query(description="Add expected wins of deals not yet created.")
+    ] = True,
+) -> Any:
+    filters = _filters(request, principal, {"months", "new_pipeline"}, period=False)
+    return _cached(
+        store,
+        ("forecast", months, new_pipeline, filters.key()),
+        lambda s: service.forecast_kpi(s, filters, months, new_pipeline),
+    )
+
+
+@router.get(
+    "/opportunities",
+    summary="Opportunities with their milestone, win probability and expected value",
+    responses=_PROBLEMS,
+    openapi_extra={"parameters": _documented(ALL_FILTERS)},
+)
+def opportunities(
+    request: Request,
+    principal: Reader,
+    store: KpiStoreDep,
+    outcome: Annotated[Literal["open", "won", "lost"] | None, Query()] = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+    format: FormatQuery = "json",
+) -> Any:
+    filters = _filters(request, principal, TABLE | {"outcome"})
+    rows = _cached(
+        store,
+        ("opportunities", outcome, filters.key()),
+        lambda s: service.opportunity_rows(s, filters, outcome=outcome),
+    )
+    return _table(rows, limit, cursor, format, "opportunities")
+
+
+@router.get(
+    "/opportunities/{opportunity_id}",
+    summary="One opportunity: timeline of milestone events with evidence, win probability, "
+    "expected value, the next step",
+    responses={**_PROBLEMS, 404: {"description": "Not found (or another rep's)"}},
+)
+def opportunity(
+    opportunity_id: int, principal: Reader, store: KpiStoreDep, database: DatabaseDep
+) -> Any:
+    snapshot = store.snapshot()
+    deal, info, process = service.find_opportunity(snapshot, opportunity_id)
+    if principal.role == "rep" and info.owner_external_id != principal.owner:
+        raise NotFoundError(f"no opportunity with id {opportunity_id}")
+    row = service.opportunity_row(snapshot, deal, info, process, datetime.now(UTC))
+    with database.session() as session:
+        events = session.execute(
+            select(
+                MilestoneEvent.occurred_at,
+                Milestone.key,
+                Milestone.name,
+                Milestone.kind,
+                MilestoneEvent.rule_key,
+                MilestoneEvent.evidence_stream,
+                MilestoneEvent.evidence_external_id,
+                MilestoneEvent.evidence_url,
+            )
+            .join(Milestone, Milestone.id == MilestoneEvent.milestone_id)
+            .where(
+                MilestoneEvent.opportunity_id == opportunity_id,
+                MilestoneEvent.ruleset_version_id == snapshot.version_id,
+            )
+            .order_by(MilestoneEvent.occurred_at)
+        ).all()
+    row["timeline"] = [
+        {
+            "occurred_at": e[0].isoformat(),
+            "milestone": e[1],
+            "name": e[2],
+            "kind": e[3],
+            "rule": e[4],
+            "evidence": {"stream": e[5], "external_id": e[6], "url": e[7]},
+        }
+        for e in events
+    ]
+    return row
+
+
+@router.get(
+    "/reps/{rep}/scorecard",
+    summary="A rep's own KPIs: progress value this week and month, movement, stalled deals",
+    responses={**_PROBLEMS, 404: {"description": "No such rep"}},
+)
+def scorecard(rep: str, principal: Reader, store: KpiStoreDep) -> Any:
+    if principal.role == "rep" and rep != principal.owner:
+        raise ForbiddenError("a rep's key sees only that rep's own scorecard")
+    return _cached(store, ("scorecard", rep), lambda s: service.scorecard(s, rep))

@@ -1,0 +1,166 @@
+"""The KPI endpoints: shapes, filters, pagination and CSV, bad input, and each role's limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.api.main import create_app
+from app.config import Settings
+from app.db import Database
+from tests.app.api.conftest import Auth
+from tests.support.kpi_world import build
+
+KPIS = ("funnel", "movement", "velocity", "stalled", "forecast", "opportunities")
+
+
+@pytest.fixture
+def world(db: Database) -> dict[str, int]:
+    return build(db)
+
+
+@pytest.fixture
+def client(db: Database, world: dict[str, int], auth: Auth) -> Iterator[TestClient]:
+    app = create_app(Settings(log_level="WARNING"), db)
+    with TestClient(app, raise_server_exceptions=False, headers=auth("manager")) as test_client:
+        yield test_client
+
+
+def test_funnel_states_how_open_deals_are_censored(client: TestClient) -> None:
+    body = client.get("/api/v1/funnel").json()
+    assert body["method"] == "aalen-johansen" and "censored" in body["censoring"]
+    (process,) = body["processes"]
+    steps = process["milestones"]
+    assert [s["milestone"] for s in steps] == ["created", "reply", "meeting", "proposal"]
+    assert steps[0]["reached"] == 120
+    assert steps[1]["reached"] == 96  # i % 5 >= 1
+    assert steps[1]["conversion_to_next"]["open_censored"] >= 1
+    # proposal: reached by i % 5 >= 3 (48 deals), won when also i % 3 == 0, among the closed
+    assert 0.2 < steps[3]["conversion_to_won"]["estimate"] < 0.5
+
+
+def test_every_kpi_answers_and_filters_narrow_it(client: TestClient) -> None:
+    for name in KPIS:
+        response = client.get(f"/api/v1/{name}")
+        assert response.status_code == 200, (name, response.text)
+    north = client.get("/api/v1/opportunities", params={"team": "North", "limit": 1000}).json()
+    assert north["total"] == 60 and {r["owner"] for r in north["data"]} == {"005A"}
+    nothing = client.get("/api/v1/funnel", params={"process": "enterprise"}).json()
+    assert nothing["processes"] == []
+
+
+def test_forecast_has_a_band_and_the_baseline(client: TestClient) -> None:
+    body = client.get("/api/v1/forecast", params={"months": 2}).json()
+    assert body["open_opportunities"] == 20
+    first = body["months"][0]
+    assert first["p10_amount"] <= first["expected_amount"] <= first["p90_amount"]
+    assert "baseline_weighted_pipeline" in first
+    assert len(body["months"]) == 2
+
+
+def test_movement_velocity_and_stalled(client: TestClient) -> None:
+    movement = client.get("/api/v1/movement", params={"by": "month"}).json()
+    assert movement["by"] == "month" and movement["per_process"]
+    assert all("progress_value" in row for row in movement["per_rep"])
+    velocity = client.get("/api/v1/velocity").json()
+    reply = velocity["processes"][0]["steps"][0]
+    assert (reply["from"], reply["to"]) == ("created", "reply")
+    assert reply["median_days"] == pytest.approx(4.0)
+    stalled = client.get("/api/v1/stalled").json()
+    for row in stalled["data"]:
+        assert row["stalled"] and row["guidance"].startswith("Next")
+
+
+def test_pagination_and_csv(client: TestClient) -> None:
+    first = client.get("/api/v1/opportunities", params={"limit": 50}).json()
+    assert first["count"] == 50 and first["next_cursor"]
+    second = client.get(
+        "/api/v1/opportunities", params={"limit": 50, "cursor": first["next_cursor"]}
+    ).json()
+    assert second["data"][0]["id"] == first["data"][-1]["id"] + 1
+    csv = client.get("/api/v1/opportunities", params={"format": "csv", "limit": 5})
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines()[0].startswith("id,external_id,name")
+    assert len(csv.text.splitlines()) == 6
+
+
+def test_opportunity_detail_has_its_timeline_with_evidence(client: TestClient) -> None:
+    body = client.get("/api/v1/opportunities/4").json()  # i = 3: three milestones
+    assert [e["milestone"] for e in body["timeline"]] == ["reply", "meeting", "proposal"]
+    assert body["timeline"][0]["evidence"]["url"].startswith("https://crm.example/")
+    assert 0.0 <= body["win_probability"] <= 1.0
+    assert client.get("/api/v1/opportunities/99999").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "parameter"),
+    [
+        ("/api/v1/funnel", {"colour": "red"}, "colour"),
+        ("/api/v1/funnel", {"start": "2025-06-01", "end": "2025-05-01"}, "end"),
+        ("/api/v1/funnel", {"start": "yesterday"}, "start"),
+        ("/api/v1/forecast", {"months": "13"}, "months"),
+        ("/api/v1/forecast", {"months": "0"}, "months"),
+        ("/api/v1/forecast", {"start": "2025-01-01"}, "start"),
+        ("/api/v1/movement", {"by": "year"}, "by"),
+        ("/api/v1/opportunities", {"cursor": "%%%"}, "cursor"),
+        ("/api/v1/opportunities", {"limit": "0"}, "limit"),
+    ],
+)
+def test_bad_input_is_a_4xx_problem_naming_the_parameter(
+    client: TestClient, path: str, params: dict[str, str], parameter: str
+) -> None:
+    response = client.get(path, params=params)
+    assert 400 <= response.status_code < 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert parameter in response.json()["detail"]
+
+
+def test_every_endpoint_but_health_needs_a_key(client: TestClient) -> None:
+    for path in ("/api/v1/funnel", "/api/v1/opportunities/1", "/api/v1/keys"):
+        response = client.get(path, headers={"Authorization": ""})
+        assert response.status_code == 401, path
+    malformed = client.get("/api/v1/funnel", headers={"Authorization": "Bearer nope"})
+    assert malformed.status_code == 401 and "malformed" in malformed.json()["detail"]
+    basic = client.get("/api/v1/funnel", headers={"Authorization": "Basic abc"})
+    assert basic.status_code == 401 and "Authorization" in basic.json()["detail"]
+    assert client.get("/healthz", headers={"Authorization": ""}).status_code == 200
+
+
+def test_a_rep_sees_only_their_own(client: TestClient, auth: Auth) -> None:
+    ann = auth("rep", "005A")
+    mine = client.get("/api/v1/opportunities", params={"limit": 1000}, headers=ann).json()
+    assert mine["total"] == 60 and {r["owner"] for r in mine["data"]} == {"005A"}
+    assert client.get("/api/v1/opportunities/1", headers=ann).status_code == 200  # i=0: Ann
+    assert client.get("/api/v1/opportunities/2", headers=ann).status_code == 404  # Bob's
+    other = client.get("/api/v1/funnel", params={"owner": "005B"}, headers=ann)
+    assert other.status_code == 403 and "owner" in other.json()["detail"]
+    assert client.get("/api/v1/reps/005A/scorecard", headers=ann).status_code == 200
+    assert client.get("/api/v1/reps/005B/scorecard", headers=ann).status_code == 403
+    assert client.get("/api/v1/keys", headers=ann).status_code == 403
+    assert client.get("/api/v1/mappings/versions", headers=ann).status_code == 403
+
+
+def test_roles_and_key_lifecycle(client: TestClient, auth: Auth) -> None:
+    ops = auth("ops")
+    assert client.get("/api/v1/funnel", headers=ops).status_code == 403
+    admin = auth("admin")
+    created = client.post(
+        "/api/v1/keys", json={"name": "wall", "role": "manager"}, headers=admin
+    ).json()
+    key = {"Authorization": f"Bearer {created['key']}"}
+    assert client.get("/api/v1/funnel", headers=key).status_code == 200
+    listed = client.get("/api/v1/keys", headers=admin).json()
+    assert created["key"] not in str(listed)
+    assert client.delete(f"/api/v1/keys/{created['prefix']}", headers=admin).status_code == 200
+    assert client.get("/api/v1/funnel", headers=key).status_code == 401
+    bad = client.post("/api/v1/keys", json={"name": "x", "role": "rep"}, headers=admin)
+    assert bad.status_code == 422 and "owner" in bad.json()["detail"]
+
+
+def test_scorecard(client: TestClient) -> None:
+    card = client.get("/api/v1/reps/005A/scorecard").json()
+    assert {"progress_value_week", "progress_value_month", "advances_week", "stalled"} <= set(card)
+    assert card["open_opportunities"] == 10
+    assert client.get("/api/v1/reps/nobody/scorecard").status_code == 404
