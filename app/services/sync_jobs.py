@@ -292,17 +292,15 @@ class JobQueue:
 
             def work() -> None:
                 with self.database.engine.begin() as db:
-                    db.execute(
-                        update(SyncJob)
-                        .where(SyncJob.id == job.id)
-                        .values(
-                            status=status,
-                            finished_at=utcnow(),
-                            result=result or {},
-                            sync_run_id=sync_run_id,
-                            error=error,
-                        )
-                    )
+                    values: dict[str, Any] = {
+                        "status": status,
+                        "finished_at": utcnow(),
+                        "result": result or {},
+                        "sync_run_id": sync_run_id,
+                    }
+                    if error is not None:  # else keep the takeover note, if any
+                        values["error"] = error
+                    db.execute(update(SyncJob).where(SyncJob.id == job.id).values(**values))
                     if status == "stopped":
                         _enqueue(db, job.connection_id, "resume", job.streams, utcnow())
 
