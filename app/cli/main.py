@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.cli import connections, db, mappings, sandbox
+from app.cli import backtest as backtest_command
+from app.cli import connections, db, keys, mappings, sandbox
 from app.cli import sync as sync_command
 from app.cli import worker as worker_command
 from app.cli.context import open_database, settings
@@ -29,6 +30,8 @@ app.command("status")(worker_command.status)
 app.command("trigger-token")(worker_command.trigger_token)
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(mappings.app, name="mappings")
+app.add_typer(keys.app, name="keys")
+app.command("backtest")(backtest_command.backtest)
 
 
 @app.command("serve")

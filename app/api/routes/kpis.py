@@ -310,3 +310,24 @@ def scorecard(rep: str, principal: Reader, store: KpiStoreDep) -> Any:
     if principal.role == "rep" and rep != principal.owner:
         raise ForbiddenError("a rep's key sees only that rep's own scorecard")
     return _cached(store, ("scorecard", rep), lambda s: service.scorecard(s, rep))
+
+
+@router.get(
+    "/backtest",
+    summary="WAPE of the milestone forecast, the weighted pipeline and a naive run-rate, "
+    "1 and 3 months ahead, replaying history as of each past month start",
+    responses=_PROBLEMS,
+)
+def backtest(
+    request: Request,
+    principal: Reader,
+    store: KpiStoreDep,
+    database: DatabaseDep,
+    months: Annotated[int, Query(ge=1, le=36, description="How many origins.")] = 12,
+) -> Any:
+    from app.services.backtest import run_backtest
+
+    if principal.role == "rep":
+        raise ForbiddenError("the backtest covers every rep: it needs a manager key")
+    _filters(request, principal, {"months"}, period=False)
+    return _cached(store, ("backtest", months), lambda _: run_backtest(database, months, store))

@@ -164,3 +164,13 @@ def test_scorecard(client: TestClient) -> None:
     assert {"progress_value_week", "progress_value_month", "advances_week", "stalled"} <= set(card)
     assert card["open_opportunities"] == 10
     assert client.get("/api/v1/reps/nobody/scorecard").status_code == 404
+
+
+def test_backtest_over_the_api(client: TestClient, auth: Auth) -> None:
+    body = client.get("/api/v1/backtest", params={"months": 3}).json()
+    assert [h["horizon_months"] for h in body["horizons"]] == [1, 3]
+    assert len(body["origins"]) <= 3
+    assert "today's" in body["baseline_values"]  # no field history stored in this world
+    rep = client.get("/api/v1/backtest", headers=auth("rep", "005A"))
+    assert rep.status_code == 403
+    assert client.get("/api/v1/backtest", params={"months": 99}).status_code == 422
