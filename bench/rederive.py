@@ -12,7 +12,8 @@ Then, each in a fresh process so its peak RSS is its own:
 - `full again`: the same version derived in full once more (every record read and diffed
   against its stored events; nothing changes).
 - `incremental`: 1% of the activity records re-stored with a later time, then the run after
-  a sync: only what changed (and what depends on it) is derived again.
+  a sync: only what changed (and what depends on it) is derived again. Timed without the
+  run's 60-second look-back, which here would re-read the whole load of a minute before.
 """
 
 from __future__ import annotations
@@ -111,43 +112,55 @@ def full_again(url: str) -> dict[str, Any]:
     }
 
 
-def incremental(url: str) -> dict[str, Any]:
+def _touch_one_percent(database: Any) -> None:
+    """Re-store every hundredth activity record as a newer version (a neutral field changed)."""
     from sqlalchemy import select
 
-    from app.db import Database
     from app.models import RawRecord
-    from app.services.mapping_runs import derive_active
     from app.services.raw_records import RawRecordWriter
     from connectors.core import Record
 
-    database = Database(url)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
     with database.engine.begin() as connection:
         rows = connection.execute(
             select(
                 RawRecord.stream, RawRecord.external_id, RawRecord.modified_at, RawRecord.payload
             )
-            .where(RawRecord.stream.in_(["EmailMessage", "Task", "Event"]))
+            .where(
+                RawRecord.stream.in_(["EmailMessage", "Task", "Event"]),
+                RawRecord.id % 100 == 0,
+            )
             .order_by(RawRecord.id)
         ).all()
-        touched = rows[:: max(len(rows) // (len(rows) // 100 or 1), 1)]
         by_stream: dict[str, list[Any]] = defaultdict(list)
-        for stream, external_id, modified, payload in touched:
-            payload = {**payload, "LastModifiedDate": "2026-01-01T00:00:00.000+0000"}
+        for stream, external_id, modified, payload in rows:
+            payload = {**payload, "SystemModstamp": stamp, "Bench__c": time.time()}
             by_stream[stream].append(Record(external_id, modified + timedelta(days=400), payload))
         for stream, records in by_stream.items():
             RawRecordWriter(connection, 1, stream).upsert(records)
-    started = time.perf_counter()
-    (run,) = derive_active(database)
-    seconds = time.perf_counter() - started
+
+
+def incremental(url: str) -> dict[str, Any]:
+    """Two runs after two 1% changes: the first builds the entity index (a fresh process),
+    the second finds it cached, as a long-running worker does."""
+    from app.db import Database
+    from app.services.mapping_runs import derive_changed
+
+    database = Database(url)
+    result: dict[str, Any] = {"phase": "incremental (1% changed)"}
+    for label in ("cold", "warm"):
+        _touch_one_percent(database)
+        started = time.perf_counter()
+        run = derive_changed(database, 1, 1, lookback=timedelta(0))
+        seconds = time.perf_counter() - started
+        result[f"{label}_records"] = run.records_read
+        result[f"{label}_seconds"] = round(seconds, 2)
     database.dispose()
-    return {
-        "phase": "incremental (1% changed)",
-        "records": run.records_read,
-        "events": run.events_added - run.events_removed,
-        "seconds": round(seconds, 2),
-        "records_per_s": round(run.records_read / seconds) if seconds else None,
-        "peak_rss_mb": _peak_mb(),
-    }
+    result["records"] = result["warm_records"]
+    result["seconds"] = result["warm_seconds"]
+    result["records_per_s"] = round(result["warm_records"] / result["warm_seconds"])
+    result["peak_rss_mb"] = _peak_mb()
+    return result
 
 
 PHASES = {"activate": activate, "full": full_again, "incremental": incremental}

@@ -45,7 +45,7 @@ __all__ = [
 Record = Mapping[str, Any]
 OWNER_STREAMS: dict[Source, str] = {"salesforce": "User", "hubspot": "owners"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_OVERLAP = timedelta(minutes=10)
+_OVERLAP = timedelta(seconds=60)
 
 
 class RawFetcher:
@@ -184,14 +184,15 @@ class IndexCache:
         since = None
         if not entry.fresh and entry.synced_through is not None:
             since = entry.synced_through - _OVERLAP
+        # The connection's high-water mark *before* reading: what is stored later is read by
+        # the next refresh (the overlap covers writers whose clocks lag).
+        entry.synced_through = max_synced_at(db, connection.id) or entry.synced_through
         refreshed: list[tuple[str, str, bool, Record]] = []
-        for stream, external_id, deleted, payload, synced_at in _entity_rows(
+        for stream, external_id, deleted, payload, _synced_at in _entity_rows(
             db, connection.id, connection.source, since
         ):
             entry.index.add(stream, external_id, payload, deleted)
             refreshed.append((stream, external_id, deleted, payload))
-            if entry.synced_through is None or synced_at > entry.synced_through:
-                entry.synced_through = synced_at
         entry.fetcher.forget((s, i) for s, i, _, _ in refreshed)
         entry.fresh = False
         return refreshed

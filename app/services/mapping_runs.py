@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Connection as DbConnection
-from sqlalchemy import Table, bindparam, delete, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.db import Database
@@ -72,6 +72,9 @@ so a record stamped by a writer whose clock lags, or committed late, is never mi
 (re-reading is idempotent)."""
 
 BATCH = 5000
+FULL_RUN_FROM = 20_000
+"""An incremental run with more changed records than this (and over a quarter of all) runs in
+full instead."""
 _INDEXES = IndexCache()
 _EVENTS = cast(Table, MilestoneEvent.__table__)
 
@@ -614,7 +617,9 @@ def derive_changed(
 ) -> RunReport:
     """Derive again only what records stored since the last run can have changed.
 
-    Without a previous run for this version and connection, this is `derive_all`.
+    Without a previous run for this version and connection, or when more than a quarter of
+    the connection's records changed (a large first sync), this is `derive_all`, which is
+    cheaper per record and just as safe.
     """
     started = time.perf_counter()
     with database.engine.connect() as db, db.begin():
@@ -624,9 +629,24 @@ def derive_changed(
                 MappingCursor.connection_id == connection_id,
             )
         ).first()
-    if cursor is None or cursor[0] is None:
+        since: datetime | None = cursor[0] - lookback if cursor and cursor[0] else None
+        if since is not None:
+            changed = db.execute(
+                select(func.count()).where(
+                    RawRecord.connection_id == connection_id, RawRecord.synced_at > since
+                )
+            ).scalar_one()
+            stored = (
+                db.execute(
+                    select(func.count()).where(RawRecord.connection_id + 0 == connection_id)
+                ).scalar_one()
+                if changed > FULL_RUN_FROM
+                else 0
+            )
+            if changed > FULL_RUN_FROM and changed * 4 > stored:
+                since = None
+    if since is None:
         return derive_all(database, version_id, connection_id, batch)
-    since: datetime = cursor[0] - lookback
     report = RunReport(version_id, connection_id, full=False)
     with database.engine.connect() as db, _exclusive(db, version_id, connection_id):
         with db.begin():
