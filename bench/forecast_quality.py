@@ -1,0 +1,66 @@
+"""Forecast quality on a generated sales history: the backtest's WAPE, milestone forecast vs.
+the CRM's weighted pipeline and a naive run-rate, 1 and 3 months ahead.
+
+    python -m bench forecast_quality [--seed 1] [--opportunities 4000] [--crm salesforce]
+
+Generates the history, loads its export into a fresh SQLite raw layer (the path of
+`bench/mapping_accuracy.py`, no CRM call), activates the shipped example ruleset (which
+derives events and builds opportunity state), then runs `run_backtest`: at each of the last
+12 month starts whose 3-month horizon is complete, the model sees only what was known then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.mapping_accuracy import EXAMPLES, load_export
+
+
+def run(args: list[str]) -> list[dict[str, Any]]:
+    parser = argparse.ArgumentParser(prog="python -m bench forecast_quality")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--opportunities", type=int, default=4000)
+    parser.add_argument("--crm", default="salesforce")
+    parser.add_argument("--months", type=int, default=12)
+    options = parser.parse_args(args)
+    import subprocess
+
+    from app.db import Database, upgrade
+    from app.services.backtest import run_backtest
+    from app.services.mapping_activation import activate_ruleset
+
+    with tempfile.TemporaryDirectory() as tmp:
+        export = Path(tmp) / "export"
+        code = (
+            "import sys; from pathlib import Path; "
+            "from connectors.generator import build_params, generate; "
+            f"generate(build_params(seed={options.seed}, opportunities={options.opportunities}),"
+            " Path(sys.argv[1]), force=True)"
+        )
+        subprocess.run([sys.executable, "-c", code, str(export)], check=True)
+        database = Database(f"sqlite:///{Path(tmp) / 'q.db'}")
+        upgrade(database.engine)
+        load_export(database, export, options.crm)
+        path = EXAMPLES / f"{options.crm}.yaml"
+        activate_ruleset(database, path.read_text(), str(path))
+        started = time.perf_counter()
+        result = run_backtest(database, options.months)
+        seconds = time.perf_counter() - started
+        database.dispose()
+    return [
+        {
+            "crm": options.crm,
+            "seed": options.seed,
+            "opportunities": options.opportunities,
+            "origins": len(result["origins"]),
+            **row,
+            "baseline_values": result["baseline_values"],
+            "backtest_s": round(seconds, 1),
+        }
+        for row in result["horizons"]
+    ]
