@@ -25,6 +25,9 @@ writes only the records whose payload changed.
 
 **Deletions.** Archived records leave search; the `archived=true` list is walked on every
 sweep and at most every `deletions_every` in between (default hourly).
+
+**Property definitions** are read (`GET /crm/v3/properties/{type}`) when a walk starts and kept
+in the stream's state; incremental runs reuse them, and a changed property list re-reads them.
 """
 
 from __future__ import annotations
@@ -222,16 +225,33 @@ class HubSpotReader:
         last = _when(stamp)
         return last is None or now - last >= every
 
+    def _properties(self, spec: StreamSpec, kept: dict[str, Any], fresh: bool) -> list[str]:
+        """The properties to read: described afresh for a new walk (and kept in the stream's
+        state), else as last described, so that an incremental run spends no call on them."""
+        described = kept.get("described")
+        if (
+            not fresh
+            and isinstance(described, dict)
+            and described.get("for") == list(spec.fields)
+            and isinstance(described.get("names"), list)
+        ):
+            return [str(name) for name in described["names"]]
+        names = self.resolve_properties(spec)
+        kept["described"] = {"for": list(spec.fields), "names": names}
+        return names
+
     def _object_pages(self, spec: StreamSpec, cursor: CursorState) -> Iterator[Page]:
         info = stream_info(spec.name)
-        properties = self.resolve_properties(spec)
         state = dict(cursor.resume)
-        kept = {k: state[k] for k in ("swept_at", "archived_at") if k in state}
+        kept = {k: state[k] for k in ("swept_at", "archived_at", "described") if k in state}
         now = cursor.signpost
         if "walk" in state:
+            properties = self._properties(spec, kept, fresh=False)
             yield from self._walk(spec, info, properties, state["walk"], kept, now)
             return
-        if cursor.start_value is None or self._due(kept.get("swept_at"), self._sweep, now):
+        new_walk = cursor.start_value is None or self._due(kept.get("swept_at"), self._sweep, now)
+        properties = self._properties(spec, kept, fresh=new_walk)
+        if new_walk:
             walk = {"archived": False, "after": None, "mark": self._newest(spec)}
             yield from self._walk(spec, info, properties, walk, kept, now)
             return

@@ -65,7 +65,8 @@ def test_a_first_sync_equals_the_portal(sandbox: Sandbox, server: SandboxServer)
     assert budget.calls == object_calls + 4 * empty + 2 + 1
     cursor, resume = store.cursors["emails"]
     assert cursor == parse_hubspot_datetime(hs_time(max(_email_stamps(sandbox))))
-    assert set(resume) == {"swept_at", "archived_at"}
+    assert set(resume) == {"swept_at", "archived_at", "described"}
+    assert "hs_email_direction" in resume["described"]["names"]
 
 
 def _email_stamps(sandbox: Sandbox) -> list[datetime]:
@@ -115,10 +116,10 @@ def test_an_incremental_sync_reads_changes_new_records_and_stage_history(
     assert deals.records_changed == 1
     history = store.rows[("deals", deal(1))].payload["propertiesWithHistory"]["dealstage"]
     assert [entry["value"] for entry in history] == ["contractsent", "appointmentscheduled"]
-    # emails: properties, one search, three association reads; deals: properties, one search,
-    # one batch read for the history, two association reads
-    assert emails.api_calls == 1 + 1 + 3
-    assert deals.api_calls == 1 + 1 + 1 + 2
+    # emails: one search, three association reads; deals: one search, one batch read for the
+    # history, two association reads (property definitions are kept from the first sync)
+    assert emails.api_calls == 1 + 3
+    assert deals.api_calls == 1 + 1 + 2
     assert store.quarantined == []
 
 
@@ -216,3 +217,15 @@ def test_a_configured_property_the_portal_lacks_is_named(server: SandboxServer) 
 def test_unknown_streams_are_named() -> None:
     with pytest.raises(ValueError, match="unknown HubSpot stream\\(s\\) tickets"):
         hubspot_streams(["tickets"])
+
+
+def test_property_definitions_are_read_again_when_the_property_list_changes(
+    server: SandboxServer,
+) -> None:
+    store = MemoryStore()
+    store.sync(make_reader(server), hubspot_streams(["deals"]))
+    store.sync(make_reader(server), hubspot_streams(["deals"]))  # kept: no describe
+    extended = hubspot_streams(["deals"], {"deals": ["deal_temperature"]})
+    strict = make_reader(server, strict_fields=frozenset({"deal_temperature"}))
+    with pytest.raises(ConfigError, match="no property deal_temperature"):
+        store.sync(strict, extended)
