@@ -1,8 +1,9 @@
 """The end-to-end demo behind `make demo`; it grows with every capability the product gains.
 
 Today: a generated sales history served by the sandbox CRM -> a connection to its Salesforce
-org -> a sync into the raw layer -> the API. While it keeps running, the sandbox clock moves
-(new customer actions appear) and an incremental sync runs every `resync_seconds`.
+org -> a sync into the raw layer -> the API and a worker (the leader's schedule and job slots,
+as `milestones worker` runs them). While it keeps running, the sandbox clock moves (new
+customer actions appear) and the worker syncs the org every `resync_seconds`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from app.crypto import SecretBox
 from app.db import Database, current_revision, redact_url
 from app.services.connections import upsert_connection
 from app.services.sync import SyncReport, sync_connection
+from app.services.sync_jobs import ClaimedJob, enqueue
+from app.services.sync_status import list_runs
+from app.worker import Worker
 from connectors.sandbox.runner import RunOptions, SandboxRunError, prepare_export, start_sandbox
 from connectors.sandbox.server import SandboxServer
 
@@ -108,10 +112,10 @@ def _history(settings: Settings, seed: int, size: str) -> dict[str, Any]:
     }
 
 
-def _connect(database: Database, box: SecretBox, server: SandboxServer) -> None:
+def _connect(database: Database, box: SecretBox, server: SandboxServer, interval: int) -> int:
     info = server.connection_info()["salesforce"]
     with database.session() as session:
-        upsert_connection(
+        connection = upsert_connection(
             session,
             box,
             name=DEMO_CONNECTION,
@@ -125,6 +129,49 @@ def _connect(database: Database, box: SecretBox, server: SandboxServer) -> None:
             },
             secrets={"client_secret": info["client_secret"]},
         )
+        connection.sync_interval_seconds = interval
+        return connection.id
+
+
+def _start_worker(database: Database, box: SecretBox, connection_id: int) -> dict[str, Any]:
+    """Start the worker and run one pipeline pass through its queue, to show it working."""
+    done = threading.Event()
+    seen: dict[str, Any] = {}
+
+    def on_job(_job: ClaimedJob, result: dict[str, Any]) -> None:
+        seen.update(result)
+        done.set()
+
+    worker = Worker(
+        database, box, concurrency=2, poll_seconds=0.5, leader_check_seconds=1.0, on_job=on_job
+    ).start()
+    enqueue(database, connection_id, "demo")
+    if not done.wait(60):
+        fail("the worker did not finish its first job within 60 s")
+    sync = seen.get("sync") or {}
+    return {
+        "worker": worker,
+        "leader": worker.is_leader,
+        "status": seen.get("status"),
+        "new": sync.get("records_new"),
+        "changed": sync.get("records_changed"),
+    }
+
+
+def _print_latest(database: Database, after: int) -> int:
+    """One line per sync the worker finished since run `after`; the newest run id."""
+    with database.sessions() as session:
+        runs = [run for run in list_runs(session, limit=10) if run["id"] > after]
+    for run in reversed(runs):
+        if run["status"] == "running":
+            continue
+        console.print(
+            f"[dim]{time.strftime('%H:%M:%S')}[/] {run['trigger']} sync: "
+            f"{run['records_new']} new, {run['records_changed']} changed, "
+            f"{run['api_calls']} API calls ({run['status']})"
+        )
+        after = max(after, run["id"])
+    return after
 
 
 def _sync_facts(report: SyncReport) -> dict[str, Any]:
@@ -146,7 +193,7 @@ def run_demo(
     as_json: bool,
     seed: int = 1,
     size: str = "small",
-    speed: float = 60.0,
+    speed: float = 1440.0,
     resync_seconds: float = 30.0,
 ) -> None:
     report = DemoReport(quiet=as_json)
@@ -173,7 +220,7 @@ def run_demo(
     )
 
     box = SecretBox.from_settings(settings)
-    _connect(database, box, crm)
+    connection_id = _connect(database, box, crm, int(resync_seconds))
     synced = sync_connection(database, box, DEMO_CONNECTION, trigger="demo")
     report.step("Salesforce org synced into the raw layer", **_sync_facts(synced))
 
@@ -182,26 +229,29 @@ def run_demo(
     ready = _wait_ready(base_url)
     report.step("API ready", url=base_url, readyz=ready["status"], docs=f"{base_url}/docs")
 
+    started_worker = _start_worker(database, box, connection_id)
+    worker: Worker = started_worker.pop("worker")
+    report.step("worker running", **started_worker)
+
     if as_json:
         emit_json({"api": base_url, "steps": report.steps})
     try:
         if not keep_running:
             return
         console.print(
-            f"\nAPI docs: {base_url}/docs — the sandbox clock runs at {speed:g}x; "
-            f"an incremental sync every {resync_seconds:g} s. Ctrl-C to stop."
+            f"\nAPI docs: {base_url}/docs — the sandbox clock runs at {speed:g}x "
+            f"(a day a minute at 1440x), so customers keep acting; the worker syncs every "
+            f"{resync_seconds:g} s (`milestones status` shows it). Ctrl-C to stop."
         )
+        last = synced.run_id
         while not api.should_exit:
-            time.sleep(resync_seconds)
-            again = sync_connection(database, box, DEMO_CONNECTION, trigger="demo")
-            facts = _sync_facts(again)
-            console.print(
-                f"[dim]{time.strftime('%H:%M:%S')}[/] sync: {facts['new']} new, "
-                f"{facts['changed']} changed, {facts['api_calls']} API calls"
-            )
+            time.sleep(2.0)
+            last = _print_latest(database, last)
     except KeyboardInterrupt:
         pass
     finally:
+        worker.stop()
+        worker.join(30)
         api.should_exit = True
         crm.stop()
         time.sleep(0.3)

@@ -74,9 +74,11 @@ def refresh_state(
 ) -> dict[str, Any] | None:
     """Stage 3: opportunity state and KPIs for the opportunities whose events moved.
 
-    The hook for the opportunity-state service; None until it exists.
+    The mapping run refreshes opportunity state in the transaction that writes the events
+    (`app.services.opportunity_state.refresh_states`), and every API process's KPI store reads
+    the changed state rows within seconds; this stage reports what moved.
     """
-    return None
+    return {"opportunities_refreshed": len(touched)}
 
 
 def write_back(database: Database, box: SecretBox, connection_id: int) -> dict[str, Any] | None:

@@ -114,9 +114,12 @@ def test_demo_check_runs_end_to_end(env: dict[str, str], tmp_path: Path) -> None
         "database migrated",
         "Salesforce org synced into the raw layer",
         "API ready",
+        "worker running",
     ]
     synced = steps["Salesforce org synced into the raw layer"]
     assert synced["status"] == "succeeded" and synced["records"] > 1000
+    worker = steps["worker running"]
+    assert worker["status"] == "succeeded" and worker["leader"] is True
 
 
 def test_secret_key_prints_a_usable_key(env: dict[str, str], tmp_path: Path) -> None:
