@@ -249,14 +249,15 @@ class HubSpotReader:
             properties = self._properties(spec, kept, fresh=False)
             yield from self._walk(spec, info, properties, state["walk"], kept, now)
             return
-        new_walk = cursor.start_value is None or self._due(kept.get("swept_at"), self._sweep, now)
+        start = cursor.start_value
+        new_walk = start is None or self._due(kept.get("swept_at"), self._sweep, now)
         properties = self._properties(spec, kept, fresh=new_walk)
-        if new_walk:
+        if new_walk or start is None:
             walk = {"archived": False, "after": None, "mark": self._newest(spec)}
             yield from self._walk(spec, info, properties, walk, kept, now)
             return
         if "tail" not in state:
-            yield from self._search(spec, info, properties, cursor.start_value, kept)
+            yield from self._search(spec, info, properties, start, kept)
             if not self._due(kept.get("archived_at"), self._deletions_every, now):
                 return
             state["tail"] = {"after": None}
