@@ -1,0 +1,40 @@
+"""Freshness end to end (sandbox CRM -> v3-signed webhook -> API -> queue -> worker -> API):
+a customer's email logged in HubSpot is served within 15 s, with no scheduled run to help;
+and without webhooks, within one poll interval plus 10 s."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.db import Database
+from bench.freshness import customer_email, deployment, seconds_until_served, wait_first_sync
+from tests.connectors.sandbox.export_fixture import write_export
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_export(tmp_path_factory.mktemp("export"))
+
+
+def test_a_webhook_brings_a_customer_action_in_within_15_s(
+    db: Database, export: Path, tmp_path: Path
+) -> None:
+    with deployment(export, db, webhooks=True, interval=3600, data_dir=tmp_path) as deployed:
+        wait_first_sync(deployed, timeout=60)
+        for n in range(2):
+            took = seconds_until_served(deployed, customer_email(deployed, n), timeout=15)
+            assert took is not None and took <= 15
+        deliveries = deployed.crm.sandbox.webhooks.deliveries
+        assert deliveries and all(d.status == 200 for d in deliveries)
+
+
+def test_without_webhooks_the_poll_interval_bounds_freshness(
+    db: Database, export: Path, tmp_path: Path
+) -> None:
+    interval = 3
+    with deployment(export, db, webhooks=False, interval=interval, data_dir=tmp_path) as deployed:
+        wait_first_sync(deployed, timeout=60)
+        took = seconds_until_served(deployed, customer_email(deployed, 0), timeout=interval + 10)
+        assert took is not None and took <= interval + 10
