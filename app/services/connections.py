@@ -105,7 +105,7 @@ ConnectionSettings = Annotated[
     SalesforceSettings | HubSpotSettings | ExportSettings, Field(discriminator="kind")
 ]
 AnySettings = SalesforceSettings | HubSpotSettings | ExportSettings
-_settings_adapter: TypeAdapter[AnySettings] = TypeAdapter(ConnectionSettings)  # type: ignore[arg-type]
+_settings_adapter: TypeAdapter[AnySettings] = TypeAdapter(ConnectionSettings)
 
 
 def parse_settings(raw: dict[str, Any]) -> AnySettings:
