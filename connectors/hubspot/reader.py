@@ -115,10 +115,12 @@ class HubSpotReader:
         deletions_every: timedelta = timedelta(hours=1),
         search_page: int = SEARCH_PAGE,
         association_batch: int = ASSOCIATION_BATCH,
+        exclude_properties: frozenset[str] = frozenset(),
     ) -> None:
         self.client = client
         self._strict = strict_fields
         self._custom = custom_properties
+        self._exclude = exclude_properties
         self._sweep = association_sweep
         self._deletions_every = deletions_every
         self._search_page = search_page
@@ -150,7 +152,9 @@ class HubSpotReader:
             chosen += [
                 name
                 for name, prop in described.items()
-                if prop.get("hubspotDefined") is False and not prop.get("archived")
+                if prop.get("hubspotDefined") is False
+                and not prop.get("archived")
+                and name not in self._exclude  # what this product writes is never read back
             ]
         return list(dict.fromkeys(chosen))
 
@@ -229,15 +233,16 @@ class HubSpotReader:
         """The properties to read: described afresh for a new walk (and kept in the stream's
         state), else as last described, so that an incremental run spends no call on them."""
         described = kept.get("described")
+        wanted = [*spec.fields, *(f"-{name}" for name in sorted(self._exclude))]
         if (
             not fresh
             and isinstance(described, dict)
-            and described.get("for") == list(spec.fields)
+            and described.get("for") == wanted
             and isinstance(described.get("names"), list)
         ):
             return [str(name) for name in described["names"]]
         names = self.resolve_properties(spec)
-        kept["described"] = {"for": list(spec.fields), "names": names}
+        kept["described"] = {"for": wanted, "names": names}
         return names
 
     def _object_pages(self, spec: StreamSpec, cursor: CursorState) -> Iterator[Page]:

@@ -229,3 +229,14 @@ def test_property_definitions_are_read_again_when_the_property_list_changes(
     strict = make_reader(server, strict_fields=frozenset({"deal_temperature"}))
     with pytest.raises(ConfigError, match="no property deal_temperature"):
         store.sync(strict, extended)
+
+
+def test_excluded_custom_properties_are_never_read(server: SandboxServer) -> None:
+    spec = hubspot_streams(["deals"])[0]
+    store = MemoryStore()
+    store.sync(make_reader(server), [spec])
+    assert "segment" in store.rows[("deals", deal(1))].payload["properties"]
+    reader = make_reader(server, exclude_properties=frozenset({"segment"}))
+    assert "segment" not in reader.resolve_properties(spec)
+    store.sync(reader, [spec], should_stop=lambda: True)  # a new exclusion: described again
+    assert "segment" not in store.cursors["deals"][1]["described"]["names"]
