@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 from sqlalchemy import select
@@ -105,7 +105,7 @@ ConnectionSettings = Annotated[
     SalesforceSettings | HubSpotSettings | ExportSettings, Field(discriminator="kind")
 ]
 AnySettings = SalesforceSettings | HubSpotSettings | ExportSettings
-_settings_adapter: TypeAdapter[AnySettings] = TypeAdapter(ConnectionSettings)
+_settings_adapter: TypeAdapter[AnySettings] = TypeAdapter(cast(Any, ConnectionSettings))
 
 
 def parse_settings(raw: dict[str, Any]) -> AnySettings:
