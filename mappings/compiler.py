@@ -97,22 +97,27 @@ _EMPTY = _Bucket(None, ())
 class _Plan:
     """The rule groups of one stream, bucketed by one field's value."""
 
-    __slots__ = ("always", "by_value", "key_getter")
+    __slots__ = ("always", "by_value", "key_getter", "key_path")
 
     def __init__(
-        self, key_getter: Getter | None, by_value: dict[str, _Bucket], always: _Bucket
+        self,
+        key_getter: Getter | None,
+        by_value: dict[str, _Bucket],
+        always: _Bucket,
+        key_path: tuple[str, ...] = (),
     ) -> None:
         self.key_getter = key_getter
         self.by_value = by_value
         self.always = always
+        self.key_path = key_path
 
 
 def _missing(value: Any) -> bool:
     return value is None or value == ""
 
 
-def make_getter(info: StreamInfo | None, path: tuple[str, ...]) -> Getter:
-    """How to read a field path from a record of this stream."""
+def record_path(info: StreamInfo | None, path: tuple[str, ...]) -> tuple[str, ...]:
+    """Where a field named in a rule sits in the stored record (HubSpot: under properties)."""
     first = path[0]
     under_properties = (
         info is not None
@@ -120,8 +125,12 @@ def make_getter(info: StreamInfo | None, path: tuple[str, ...]) -> Getter:
         and first != "properties"
         and first not in info.top_level
     )
-    if under_properties:
-        path = ("properties", *path)
+    return ("properties", *path) if under_properties else path
+
+
+def make_getter(info: StreamInfo | None, path: tuple[str, ...]) -> Getter:
+    """How to read a field path from a record of this stream."""
+    path = record_path(info, path)
     if len(path) == 1:
         name = path[0]
         return lambda record: record.get(name)
@@ -526,15 +535,25 @@ class CompiledRuleset:
             for value in dict.fromkeys(values):
                 by_value.setdefault(value, []).append((rule, targets))
         info = STREAMS.get((source, stream))
-        getter = make_getter(info, tuple(field_text.split(".")))
+        path = tuple(field_text.split("."))
         return _Plan(
-            getter,
+            make_getter(info, path),
             {
                 value: _bucket(source, stream, members + always, field_text)
                 for value, members in by_value.items()
             },
             _bucket(source, stream, always, field_text) if always else _EMPTY,
+            record_path(info, path),
         )
+
+    def scan_filter(self, source: Source, stream: str) -> tuple[tuple[str, ...], list[str]] | None:
+        """(record path, values) when no record of this stream can match unless the field at
+        that path holds one of the values (as text), so a scan may skip the others unread;
+        None when any record of the stream may match."""
+        plan = self._plans.get((source, stream))
+        if plan is None or plan.key_getter is None or plan.always.groups:
+            return None
+        return plan.key_path, sorted(plan.by_value)
 
     def has_stream(self, source: Source, stream: str) -> bool:
         return (source, stream) in self._plans

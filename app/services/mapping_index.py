@@ -10,6 +10,7 @@ close date and owner come from the opportunity or deal itself.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,6 +29,7 @@ from app.models import CrmOwner, Opportunity, RawRecord
 from app.models.base import utcnow
 from app.services.mapping_rulesets import ConnectionInfo
 from mappings.catalog import HUBSPOT, Source
+from mappings.compiler import CompiledRuleset
 from mappings.opportunities import OpportunityFacts
 from mappings.resolver import ENTITY_STREAM_NAMES, EntityIndex
 from mappings.values import to_bool
@@ -39,6 +41,7 @@ __all__ = [
     "opportunity_row_ids",
     "project_opportunities",
     "project_owners",
+    "scan_raw",
     "upsert",
 ]
 
@@ -101,6 +104,67 @@ class RawFetcher:
     def forget(self, keys: Iterable[tuple[str, str]]) -> None:
         for key in keys:
             self._cache.pop(key, None)
+
+
+_SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def scan_raw(
+    db: DbConnection,
+    connection_id: int,
+    compiled: CompiledRuleset,
+    source: Source,
+    after_id: int,
+    limit: int,
+) -> list[tuple[int, str, str, bool, Record]]:
+    """The next `limit` stored records (by id, after `after_id`) that some rule could match.
+
+    Walks the primary key and reads only the streams that have rules; where every rule of a
+    stream needs one field to hold one of a few values (an email's direction, a task's subtype),
+    the database tests that field (`json_extract` / `#>>`) so other records are never loaded.
+    Returns (id, stream, external id, deleted, payload).
+    """
+    streams = sorted(compiled.streams.get(source, ()))
+    if not streams:
+        return []
+    on_sqlite = db.dialect.name == "sqlite"
+    mark = "?" if on_sqlite else "%s"
+    clauses: list[str] = []
+    params: list[Any] = [connection_id, after_id]
+    for stream in streams:
+        found = compiled.scan_filter(source, stream)
+        if found is None or not all(_SAFE_NAME.match(part) for part in found[0]):
+            clauses.append(f"stream = {mark}")
+            params.append(stream)
+            continue
+        path, values = found
+        wanted: list[Any] = list(values)
+        where: Any
+        if on_sqlite:  # json_extract gives JSON true / false as 1 / 0
+            wanted += [int(v.lower() == "true") for v in values if v.lower() in ("true", "false")]
+            extract, where = f"json_extract(payload, {mark})", "$." + ".".join(path)
+        else:
+            extract, where = f"(payload #>> {mark})", list(path)
+        wanted = list(dict.fromkeys(wanted))
+        clauses.append(f"(stream = {mark} AND {extract} IN ({', '.join([mark] * len(wanted))}))")
+        params += [stream, where, *wanted]
+    params.append(limit)
+    sql = (
+        "SELECT id, stream, external_id, deleted, payload FROM raw_records "
+        # `+ 0`: walk the primary key; the connection_id indexes would sort every batch.
+        f"WHERE connection_id + 0 = {mark} AND id > {mark} AND ({' OR '.join(clauses)}) "
+        f"ORDER BY id LIMIT {mark}"
+    )
+    return [
+        (
+            row[0],
+            row[1],
+            row[2],
+            bool(row[3]),
+            orjson.loads(row[4]) if isinstance(row[4], str | bytes) else row[4],
+        )
+        for row in db.exec_driver_sql(sql, tuple(params))
+    ]
 
 
 def _entity_rows(

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import select
 
 from app.db import Database
-from app.models import Milestone, MilestoneEvent, Opportunity, Process, RawRecord
-from app.services.mapping_index import build_index
+from app.models import Milestone, MilestoneEvent, Opportunity, Process
+from app.services.mapping_index import build_index, scan_raw
 from app.services.mapping_rulesets import (
     ConnectionInfo,
     RulesetRejected,
@@ -64,29 +64,12 @@ def _scan(
     for connection in connections:
         if connection.source is None or connection.source not in compiled.streams:
             continue
-        streams = sorted(compiled.streams[connection.source])
         with database.engine.connect() as db, db.begin():
             index, _, _ = build_index(db, connection)
             engine = Engine(compiled, connection.source, index)
             last_id = 0
             while True:
-                rows = db.execute(
-                    select(
-                        RawRecord.id,
-                        RawRecord.stream,
-                        RawRecord.external_id,
-                        RawRecord.deleted,
-                        RawRecord.payload,
-                    )
-                    .where(
-                        # `+ 0`: walk the primary key (see mapping_runs.derive_all).
-                        RawRecord.connection_id + 0 == connection.id,
-                        RawRecord.id > last_id,
-                        RawRecord.stream.in_(streams),
-                    )
-                    .order_by(RawRecord.id)
-                    .limit(SCAN_BATCH)
-                ).all()
+                rows = scan_raw(db, connection.id, compiled, connection.source, last_id, SCAN_BATCH)
                 if not rows:
                     break
                 last_id = rows[-1][0]

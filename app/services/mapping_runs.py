@@ -49,6 +49,7 @@ from app.services.mapping_index import (
     opportunity_row_ids,
     project_opportunities,
     project_owners,
+    scan_raw,
     upsert,
 )
 from app.services.mapping_rulesets import (
@@ -457,28 +458,10 @@ def derive_all(
                 )
             )
         last_id = 0
-        streams = sorted(runtime.compiled.streams.get(index.source, set()))
         while True:
             with db.begin():
                 fetcher.db = db
-                rows = db.execute(
-                    select(
-                        RawRecord.id,
-                        RawRecord.stream,
-                        RawRecord.external_id,
-                        RawRecord.deleted,
-                        RawRecord.payload,
-                    )
-                    .where(
-                        # `+ 0`: walk the primary key; an index on connection_id would make
-                        # every batch sort the whole connection.
-                        RawRecord.connection_id + 0 == connection_id,
-                        RawRecord.id > last_id,
-                        RawRecord.stream.in_(streams),
-                    )
-                    .order_by(RawRecord.id)
-                    .limit(batch)
-                ).all()
+                rows = scan_raw(db, connection_id, runtime.compiled, index.source, last_id, batch)
                 if not rows:
                     break
                 last_id = rows[-1][0]

@@ -309,3 +309,15 @@ def test_contact_roles_stored_later_reattribute_contact_only_records(
 def test_running_without_an_active_version_does_nothing(db: Database) -> None:
     seed_salesforce(db)
     assert derive_active(db) == []
+
+
+def test_a_full_run_withdraws_events_of_records_it_no_longer_reads(
+    db: Database, world: tuple[int, int]
+) -> None:
+    connection_id, version_id = world
+    # An outgoing email cannot match any rule: the full run's scan skips it unread, and the
+    # event it used to prove goes.
+    store(db, connection_id, "EmailMessage", email("02sREPLY", Incoming=False, Status="3"))
+    report = derive_all(db, version_id, connection_id)
+    assert report.events_removed == 1
+    assert event_rows(db, version_id) == []
