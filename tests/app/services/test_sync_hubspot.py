@@ -8,6 +8,11 @@ edge cases at known ids.
 from __future__ import annotations
 
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -191,6 +196,46 @@ def test_a_stopped_sync_resumes_and_ends_equal_to_a_clean_one(
     clean = connect(db, box, portal, "clean")
     assert sync(db, box, clean, streams=["deals", "emails"]).status == "succeeded"
     assert raw(db, stopped) == raw(db, clean)
+
+
+KILLABLE = """
+import sys
+from app.crypto import SecretBox
+from app.db import Database
+from app.services.sync import sync_connection
+url, name = sys.argv[1:3]
+sync_connection(Database(url), SecretBox([sys.stdin.readline().strip().encode()]), name)
+"""
+
+
+def test_a_sync_killed_mid_walk_resumes_and_ends_equal_to_a_clean_one(
+    db: Database, portal: SandboxServer
+) -> None:
+    key = generate_key()
+    box = SecretBox([key.encode()])
+    killed = connect(db, box, portal, "killed")
+    slow = Fault("slow", api="hubspot", path="/crm/v3/objects/emails", times=None, delay=0.2)
+    portal.sandbox.faults.add(slow)
+    url = db.engine.url.render_as_string(hide_password=False)
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLABLE, url, killed], stdin=subprocess.PIPE, text=True
+    )
+    assert child.stdin is not None
+    child.stdin.write(key + "\n")
+    child.stdin.close()
+    deadline = time.monotonic() + 30
+    while sum(1 for k in raw(db, killed) if k[0] == "emails") < 100:
+        assert child.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    stored = sum(1 for k in raw(db, killed) if k[0] == "emails")
+    assert 100 <= stored < 250  # killed in the middle of the emails walk
+    portal.sandbox.faults.clear()
+    assert sync(db, box, killed).status == "succeeded"
+    clean = connect(db, box, portal, "clean")
+    assert sync(db, box, clean).status == "succeeded"
+    assert raw(db, killed) == raw(db, clean)
 
 
 def test_more_than_ten_thousand_changes_are_all_read(
