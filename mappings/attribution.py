@@ -25,7 +25,7 @@ from mappings.model import Attribution
 from mappings.opportunities import OpportunityFacts
 from mappings.resolver import Resolver
 
-__all__ = ["attribute"]
+__all__ = ["attribute", "candidates", "choose"]
 
 ProcessOf = Callable[[str], str | None]
 
@@ -47,6 +47,54 @@ def _facts(ids: Iterable[str], resolver: Resolver) -> list[OpportunityFacts]:
     return found
 
 
+Found = tuple[str, list[OpportunityFacts]]
+"""The step that decided, and the opportunities it found (before the process filter)."""
+
+
+def candidates(
+    links: Links, at: datetime, via: tuple[str, ...], resolver: Resolver
+) -> Found | None:
+    """The first step of `via` that finds an opportunity, and what it found; None: no step.
+
+    Independent of the process, so a record matched by rules of several processes looks its
+    opportunities up once.
+    """
+    for step in via:
+        if step == "direct":
+            direct = _facts(links.opportunities, resolver)
+            if direct:
+                return step, direct
+            continue
+        if step == "contact":
+            ids = [o for contact in links.contacts for o in resolver.contact_opportunities(contact)]
+        else:
+            accounts = links.accounts or links.contact_accounts
+            ids = [o for account in accounts for o in resolver.account_opportunities(account)]
+        found = [f for f in _facts(ids, resolver) if f.open_at(at)]
+        if found:
+            return step, found
+    return None
+
+
+def choose(
+    found: Found | None,
+    at: datetime,
+    process_key: str,
+    attribution: Attribution,
+    process_of: ProcessOf,
+) -> tuple[str, ...]:
+    """Of what the deciding step found, the opportunities of this process that get the event."""
+    if found is None:
+        return ()
+    step, facts = found
+    in_process = [f for f in facts if process_of(f.external_id) == process_key]
+    if not in_process:
+        return ()
+    if step != "direct" and attribution.pick == "nearest":
+        in_process = _nearest(in_process, at)
+    return tuple(sorted(f.external_id for f in in_process))
+
+
 def attribute(
     links: Links,
     at: datetime,
@@ -56,27 +104,5 @@ def attribute(
     process_of: ProcessOf,
 ) -> tuple[str, ...]:
     """External ids of the opportunities that get the event (empty: nobody)."""
-    for step in attribution.via:
-        if step == "direct":
-            direct = _facts(links.opportunities, resolver)
-            if direct:
-                return tuple(
-                    sorted(
-                        f.external_id for f in direct if process_of(f.external_id) == process_key
-                    )
-                )
-            continue
-        if step == "contact":
-            ids = [o for contact in links.contacts for o in resolver.contact_opportunities(contact)]
-        else:
-            accounts = links.accounts or links.contact_accounts
-            ids = [o for account in accounts for o in resolver.account_opportunities(account)]
-        found = [f for f in _facts(ids, resolver) if f.open_at(at)]
-        if not found:
-            continue
-        candidates = [f for f in found if process_of(f.external_id) == process_key]
-        if not candidates:
-            return ()
-        chosen = candidates if attribution.pick == "all" else _nearest(candidates, at)
-        return tuple(sorted(f.external_id for f in chosen))
-    return ()
+    found = candidates(links, at, attribution.via, resolver)
+    return choose(found, at, process_key, attribution, process_of)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mappings.attribution import attribute
+from mappings.attribution import Found, candidates, choose
 from mappings.catalog import Source
 from mappings.compiler import CompiledRuleset, Hit
 from mappings.links import EMPTY_LINKS, Links, record_links, related_records
@@ -116,14 +116,17 @@ class Engine:
             return NOTHING
         links = record_links(self.source, stream, record, self.resolver)
         events: list[DerivedEvent] = []
+        looked_up: dict[tuple[datetime, tuple[str, ...]], Found | None] = {}
         for hit in hits:
             for target in hit.targets:
-                owners = attribute(
-                    links,
+                key = (hit.occurred_at, target.attribution.via)
+                if key not in looked_up:
+                    looked_up[key] = candidates(links, key[0], key[1], self.resolver)
+                owners = choose(
+                    looked_up[key],
                     hit.occurred_at,
                     target.process_key,
                     target.attribution,
-                    self.resolver,
                     self.process_of,
                 )
                 events.extend(

@@ -104,16 +104,26 @@ class EntityIndex:
     def handles(self, stream: str) -> bool:
         return stream in ENTITY_STREAM_NAMES[self.source]
 
-    def add(self, stream: str, external_id: str, record: Record, deleted: bool = False) -> None:
-        """Store (or replace) one entity record; a deleted one stays known as deleted."""
+    def add(
+        self,
+        stream: str,
+        external_id: str,
+        record: Record,
+        deleted: bool = False,
+        raw: bytes | None = None,
+    ) -> None:
+        """Store (or replace) one entity record; a deleted one stays known as deleted.
+
+        `raw` is the record's JSON when the caller has it (saves serialising it again).
+        """
         deleted = deleted or is_deleted(record)
         if stream == self.opportunity_stream:
-            self._add_opportunity(external_id, record, deleted)
+            self._add_opportunity(external_id, record, deleted, raw)
         elif stream == self.account_stream:
             if deleted:
                 self._accounts.pop(external_id, None)
             else:
-                self._accounts[external_id] = orjson.dumps(record)
+                self._accounts[external_id] = raw or orjson.dumps(record)
             if self.source == HUBSPOT:
                 pairs = (
                     [] if deleted else [(external_id, d) for d in association_ids(record, "deals")]
@@ -128,11 +138,13 @@ class EntityIndex:
                 pairs = [(contact, opportunity)]
             self._contact_opps.set((stream, external_id), pairs)
 
-    def _add_opportunity(self, external_id: str, record: Record, deleted: bool) -> None:
+    def _add_opportunity(
+        self, external_id: str, record: Record, deleted: bool, raw: bytes | None
+    ) -> None:
         facts = read_opportunity(self.source, record)
         if deleted and not facts.deleted:
             facts = _with_deleted(facts)
-        self._opportunities[external_id] = (facts, orjson.dumps(record))
+        self._opportunities[external_id] = (facts, raw or orjson.dumps(record))
         key = (self.opportunity_stream, external_id)
         accounts = association_ids(record, "companies") if self.source == HUBSPOT else []
         if facts.account_id:

@@ -35,6 +35,7 @@ from mappings.resolver import ENTITY_STREAM_NAMES, EntityIndex
 from mappings.values import to_bool
 
 __all__ = [
+    "CachedIndex",
     "IndexCache",
     "RawFetcher",
     "build_index",
@@ -57,7 +58,7 @@ class RawFetcher:
     `prefetch` loads many at once (one query per stream and 500 ids) before a batch is derived.
     """
 
-    def __init__(self, connection_id: int, size: int = 50_000) -> None:
+    def __init__(self, connection_id: int, size: int = 10_000) -> None:
         self.connection_id = connection_id
         self.db: DbConnection | None = None
         self._cache: OrderedDict[tuple[str, str], Record | None] = OrderedDict()
@@ -186,6 +187,23 @@ def _entity_rows(
     return db.execute(query.order_by(RawRecord.id))
 
 
+def _load_entities(db: DbConnection, connection_id: int, index: EntityIndex) -> None:
+    """Every entity record of the connection into the index, straight from the driver."""
+    streams = sorted(ENTITY_STREAM_NAMES[index.source])
+    mark = "%s" if db.dialect.name == "postgresql" else "?"
+    rows = db.exec_driver_sql(
+        "SELECT stream, external_id, deleted, payload FROM raw_records "
+        f"WHERE connection_id = {mark} AND stream IN ({', '.join([mark] * len(streams))}) "
+        "ORDER BY id",
+        (connection_id, *streams),
+    )
+    for stream, external_id, deleted, payload in rows:
+        if isinstance(payload, str):
+            index.add(stream, external_id, orjson.loads(payload), bool(deleted), payload.encode())
+        else:
+            index.add(stream, external_id, payload, bool(deleted))
+
+
 def build_index(
     db: DbConnection, connection: ConnectionInfo
 ) -> tuple[EntityIndex, RawFetcher, datetime | None]:
@@ -194,17 +212,13 @@ def build_index(
     fetcher = RawFetcher(connection.id)
     fetcher.db = db
     index = EntityIndex(connection.source, fetch=fetcher, keep_contacts=False)
-    high: datetime | None = None
-    for stream, external_id, deleted, payload, synced_at in _entity_rows(
-        db, connection.id, connection.source, None
-    ):
-        index.add(stream, external_id, payload, deleted)
-        high = synced_at if high is None or synced_at > high else high
+    high = max_synced_at(db, connection.id)
+    _load_entities(db, connection.id, index)
     return index, fetcher, high
 
 
 @dataclass
-class _Cached:
+class CachedIndex:
     index: EntityIndex
     fetcher: RawFetcher
     synced_through: datetime | None
@@ -220,10 +234,10 @@ class IndexCache:
     """
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[str, int, str], _Cached] = {}
+        self._entries: dict[tuple[str, int, str], CachedIndex] = {}
         self._lock = threading.Lock()
 
-    def entry(self, db: DbConnection, connection: ConnectionInfo, created_at: datetime) -> _Cached:
+    def entry(self, db: DbConnection, connection: ConnectionInfo, created_at: datetime) -> CachedIndex:
         """The cached index of this connection, built now if there is none.
 
         Hold `entry.lock` while refreshing or using it.
@@ -235,12 +249,12 @@ class IndexCache:
             if cached is None:
                 fetcher = RawFetcher(connection.id)
                 index = EntityIndex(connection.source, fetch=fetcher, keep_contacts=False)
-                cached = _Cached(index, fetcher, None, threading.Lock(), fresh=True)
+                cached = CachedIndex(index, fetcher, None, threading.Lock(), fresh=True)
                 self._entries[key] = cached
             return cached
 
     def refresh(
-        self, entry: _Cached, db: DbConnection, connection: ConnectionInfo
+        self, entry: CachedIndex, db: DbConnection, connection: ConnectionInfo
     ) -> list[tuple[str, str, bool, Record]]:
         """Load the entity records stored since the last refresh; returns them."""
         assert connection.source is not None
@@ -252,6 +266,10 @@ class IndexCache:
         # the next refresh (the overlap covers writers whose clocks lag).
         entry.synced_through = max_synced_at(db, connection.id) or entry.synced_through
         refreshed: list[tuple[str, str, bool, Record]] = []
+        if since is None:
+            _load_entities(db, connection.id, entry.index)
+            entry.fresh = False
+            return refreshed
         for stream, external_id, deleted, payload, _synced_at in _entity_rows(
             db, connection.id, connection.source, since
         ):

@@ -23,11 +23,11 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Connection as DbConnection
-from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.db import Database
@@ -42,9 +42,9 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services.mapping_index import (
+    CachedIndex,
     IndexCache,
     RawFetcher,
-    build_index,
     max_synced_at,
     opportunity_row_ids,
     project_opportunities,
@@ -78,6 +78,33 @@ FULL_RUN_FROM = 20_000
 full instead."""
 _INDEXES = IndexCache()
 _EVENTS = cast(Table, MilestoneEvent.__table__)
+
+_EVENT_COLUMNS = (
+    "ruleset_version_id",
+    "opportunity_id",
+    "milestone_id",
+    "occurred_at",
+    "rule_key",
+    "evidence_connection_id",
+    "evidence_stream",
+    "evidence_external_id",
+    "evidence_url",
+    "created_at",
+)
+_CANDIDATE_COLUMNS = (
+    "ruleset_version_id",
+    "connection_id",
+    "link_kind",
+    "link_id",
+    "stream",
+    "external_id",
+)
+
+
+def _sqlite_time(value: datetime) -> str:
+    """How SQLAlchemy's UTC datetime type stores an instant on SQLite."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
 
 EventKey = tuple[int, int, str, str, str]
 """(opportunity id, milestone id, evidence stream, evidence external id, rule key)"""
@@ -317,25 +344,41 @@ class _Writer:
                 [{"event_id": m["event_id"], "new_time": m["occurred_at"]} for m in moves],
             )
         if inserts:
-            self.db.execute(insert(events), inserts)
+            self._insert_events(inserts)
         if candidates:
-            upsert(
-                self.db,
-                MappingCandidate.__table__,  # type: ignore[arg-type]
-                candidates,
-                (
-                    "ruleset_version_id",
-                    "connection_id",
-                    "link_kind",
-                    "link_id",
-                    "stream",
-                    "external_id",
-                ),
-                (),
+            mark = self._mark
+            self.db.exec_driver_sql(
+                f"INSERT INTO mapping_candidates ({', '.join(_CANDIDATE_COLUMNS)}) "
+                f"VALUES ({', '.join([mark] * len(_CANDIDATE_COLUMNS))}) ON CONFLICT DO NOTHING",
+                [tuple(c[name] for name in _CANDIDATE_COLUMNS) for c in candidates],
             )
         self.report.events_added += len(inserts)
         self.report.events_removed += len(deletes)
         self.report.events_moved += len(moves)
+
+    @property
+    def _mark(self) -> str:
+        return "%s" if self.db.dialect.name == "postgresql" else "?"
+
+    def _insert_events(self, inserts: list[dict[str, Any]]) -> None:
+        """Straight to the driver's executemany: the hottest write of a full run."""
+        on_sqlite = self.db.dialect.name == "sqlite"
+
+        def stamp(value: datetime) -> Any:
+            return _sqlite_time(value) if on_sqlite else value
+
+        rows = [
+            tuple(
+                stamp(row[name]) if name in ("occurred_at", "created_at") else row[name]
+                for name in _EVENT_COLUMNS
+            )
+            for row in inserts
+        ]
+        self.db.exec_driver_sql(
+            f"INSERT INTO milestone_events ({', '.join(_EVENT_COLUMNS)}) "
+            f"VALUES ({', '.join([self._mark] * len(_EVENT_COLUMNS))})",
+            rows,
+        )
 
     def processes(self, engine: Engine, external_ids: Iterable[str]) -> None:
         """Record which process each of these opportunities belongs to in this version."""
@@ -435,48 +478,62 @@ def derive_all(
     with database.engine.connect() as db, _exclusive(db, version_id, connection_id):
         with db.begin():
             runtime = _runtime(db, version_id)
-            connection, _ = _connection(db, connection_id)
+            connection, created_at = _connection(db, connection_id)
             high = max_synced_at(db, connection_id)
         if not _applies(runtime, connection):
             with db.begin():
                 _save_cursor(db, version_id, connection_id, high)
             report.seconds = time.perf_counter() - started
             return report
-        writer = _Writer(db, runtime, connection, report)
-        with db.begin():
-            index, fetcher, _ = build_index(db, connection)
-            project_owners(db, connection)
-            report.opportunities = _project_all(db, connection_id, index)
-            writer.opportunity_ids = opportunity_row_ids(db, connection_id)
-            engine = Engine(runtime.compiled, index.source, index)
-            writer.processes(engine, index.opportunity_ids())
-            existing = _all_existing(db, version_id, connection_id)
-            db.execute(
-                delete(MappingCandidate).where(
-                    MappingCandidate.ruleset_version_id == version_id,
-                    MappingCandidate.connection_id == connection_id,
-                )
-            )
-        last_id = 0
-        while True:
-            with db.begin():
-                fetcher.db = db
-                rows = scan_raw(db, connection_id, runtime.compiled, index.source, last_id, batch)
-                if not rows:
-                    break
-                last_id = rows[-1][0]
-                report.records_read += len(rows)
-                derived = _derive(engine, fetcher, (row[1:] for row in rows))
-                writer.apply(derived, existing, replace_candidates=False)
-        with db.begin():
-            leftovers = [
-                event_id for stored in existing.values() for event_id, _ in stored.values()
-            ]
-            writer._write([], leftovers, [], [])
-            rebuild_states(db, version_id, connection_id)
-            _save_cursor(db, version_id, connection_id, high)
+        entry = _INDEXES.entry(db, connection, created_at)
+        with entry.lock:
+            _full(db, runtime, connection, entry, high, report, batch)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _full(
+    db: DbConnection,
+    runtime: VersionRuntime,
+    connection: ConnectionInfo,
+    entry: CachedIndex,
+    high: datetime | None,
+    report: RunReport,
+    batch: int,
+) -> None:
+    version_id, connection_id = runtime.version_id, connection.id
+    writer = _Writer(db, runtime, connection, report)
+    with db.begin():
+        _INDEXES.refresh(entry, db, connection)
+        index, fetcher = entry.index, entry.fetcher
+        project_owners(db, connection)
+        report.opportunities = _project_all(db, connection_id, index)
+        writer.opportunity_ids = opportunity_row_ids(db, connection_id)
+        engine = Engine(runtime.compiled, index.source, index)
+        writer.processes(engine, index.opportunity_ids())
+        existing = _all_existing(db, version_id, connection_id)
+        db.execute(
+            delete(MappingCandidate).where(
+                MappingCandidate.ruleset_version_id == version_id,
+                MappingCandidate.connection_id == connection_id,
+            )
+        )
+    last_id = 0
+    while True:
+        with db.begin():
+            fetcher.db = db
+            rows = scan_raw(db, connection_id, runtime.compiled, index.source, last_id, batch)
+            if not rows:
+                break
+            last_id = rows[-1][0]
+            report.records_read += len(rows)
+            derived = _derive(engine, fetcher, (row[1:] for row in rows))
+            writer.apply(derived, existing, replace_candidates=False)
+    with db.begin():
+        leftovers = [event_id for stored in existing.values() for event_id, _ in stored.values()]
+        writer._write([], leftovers, [], [])
+        rebuild_states(db, version_id, connection_id)
+        _save_cursor(db, version_id, connection_id, high)
 
 
 def _project_all(db: DbConnection, connection_id: int, index: EntityIndex) -> int:
