@@ -514,8 +514,8 @@ class HubSpotReader:
                 )
         links: dict[str, dict[str, Any]] = {ident: {} for ident in ids}
         for to_type in info.associations if ids else ():
-            for start in range(0, len(ids), ASSOCIATION_BATCH):
-                chunk = ids[start : start + ASSOCIATION_BATCH]
+            for start in range(0, len(ids), self._association_batch):
+                chunk = ids[start : start + self._association_batch]
                 for ident, items in self.client.association_links(
                     spec.object, to_type, chunk
                 ).items():
