@@ -85,7 +85,7 @@ class Lead:
     converted_at: int | None = None
     account: Account | None = None
     contact: Contact | None = None
-    deal: Deal | None = None
+    deal_key: int | None = None
 
 
 @dataclass(slots=True)
@@ -168,7 +168,6 @@ class Deal:
     activities: list[Activity] = field(default_factory=list)
     junk_of: Deal | None = None
     deleted_at: int | None = None
-    lead: Lead | None = None
     roles: list[str] = field(default_factory=list)
 
     @property

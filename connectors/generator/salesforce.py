@@ -308,7 +308,9 @@ class SalesforceRenderer:
                 salesforce_id(_P["Contact"], lead.contact.key)
                 if is_converted and lead.contact
                 else "",
-                opportunity_id(lead.deal) if is_converted and lead.deal else "",
+                salesforce_id(_P["Opportunity"], lead.deal_key)
+                if is_converted and lead.deal_key
+                else "",
                 owner,
                 "false",
                 created,

@@ -72,6 +72,7 @@ class _Opening:
     true_amount: float
     fate: Fate
     expected: dict[str, float]
+    opener: bool = False
     lead: Lead | None = None
     won_at: int | None = None
 
@@ -150,8 +151,6 @@ class Simulation:
             new_contacts=opening.new_contacts,
         )
         if opening.lead is not None:
-            opening.lead.deal = deal
-            deal.lead = opening.lead
             story.leads.append(opening.lead)
         events = self._journey.run(deal, opening.fate, rng, next_key)
         apply_logging_noise(deal.activities, rng, noise, next_key)
@@ -168,7 +167,7 @@ class Simulation:
         return story
 
     def _prune(self, index: int) -> None:
-        oldest = index - 2 * LOOKBACK
+        oldest = index - LOOKBACK - 1
         for key in [k for k in self._openings if k < oldest]:
             del self._openings[key]
 
@@ -179,32 +178,54 @@ class Simulation:
             return index, p.opportunities, p.history_start_t, p.now_t
         return index - p.opportunities, self._future, p.now_t + 1, p.future_until_t
 
+    def _intent(self, index: int) -> tuple[Random, int, Process, str, str]:
+        """The first draws of deal `index`: when, which process, lead source, and whether it
+        opens an account ("new") or means to reuse one ("repeat", "expansion")."""
+        params = self.params
+        rng = _stream(params.seed, index, _OPENING)
+        position, count, start, end = self._window(index)
+        created = self._inflow.time_of(position, count, start, end, rng.random())
+        process = _choose(params.processes, rng.random())
+        source = LEAD_SOURCES[int(rng.random() * len(LEAD_SOURCES))]
+        if process.deal_type == "existing_business":
+            intent = "expansion"
+        elif rng.random() < params.noise.repeat_account:
+            intent = "repeat"
+        else:
+            intent = "new"
+        return rng, created, process, source, intent
+
+    def _opener(self, index: int, before: int) -> _Opening | None:
+        """Deal `index`'s opening if that deal set out to open its own account, before `before`.
+
+        Only such deals' accounts are reused, and their openings look nothing up, so finding
+        an earlier account never recurses further back.
+        """
+        opening = self._openings.get(index)
+        if opening is None:
+            _, created, _, _, intent = self._intent(index)
+            if intent != "new" or created >= before:
+                return None
+            opening = self._opening(index)
+        return opening if opening.opener and opening.created < before else None
+
     def _opening(self, index: int) -> _Opening:
         cached = self._openings.get(index)
         if cached is not None:
             return cached
         params, noise = self.params, self.params.noise
-        rng = _stream(params.seed, index, _OPENING)
-        position, count, start, end = self._window(index)
-        created = self._inflow.time_of(position, count, start, end, rng.random())
+        rng, created, process, source, intent = self._intent(index)
         # Records that precede a deal never reach back across `now` for a deal created after
         # it: the state at `now` must not depend on the horizon.
         floor = params.now_t + 1 if created > params.now_t else 0
-        process = _choose(params.processes, rng.random())
-        source = LEAD_SOURCES[int(rng.random() * len(LEAD_SOURCES))]
         earlier: _Opening | None = None
-        if process.deal_type == "existing_business":
+        if intent == "expansion":
             earlier = self._customer(index, created, rng)
             if earlier is None:
                 process = self._new_business[0 if rng.random() < 0.4 else -1]
-        elif rng.random() < noise.repeat_account:
-            candidate = self._earlier(index, rng)
-            if (
-                candidate is not None
-                and candidate.founder
-                and candidate.account.segment == process.segment
-                and candidate.account.created_at < created
-            ):
+        elif intent == "repeat" and index > 0:
+            candidate = self._opener(_earlier_index(index, rng), created)
+            if candidate is not None and candidate.account.segment == process.segment:
                 earlier = candidate
         names = Names(rng)
         new_contacts: list[Contact] = []
@@ -259,24 +280,24 @@ class Simulation:
             true_amount=round(amount, 2),
             fate=fate,
             expected=expected,
+            opener=intent == "new",
             lead=lead,
             won_at=won_at,
         )
         self._openings[index] = opening
         return opening
 
-    def _earlier(self, index: int, rng: Random) -> _Opening | None:
-        if index == 0:
-            return None
-        return self._opening(index - 1 - int(rng.random() * min(index, LOOKBACK)))
-
     def _customer(self, index: int, created: int, rng: Random) -> _Opening | None:
         """An earlier deal that opened an account and won it before `created`."""
+        if index == 0:
+            return None
         for _ in range(_CUSTOMER_TRIES):
-            candidate = self._earlier(index, rng)
-            if candidate is None:
-                return None
-            if candidate.founder and candidate.won_at is not None and candidate.won_at < created:
+            candidate = self._opener(_earlier_index(index, rng), created)
+            if (
+                candidate is not None
+                and candidate.won_at is not None
+                and candidate.won_at < created
+            ):
                 return candidate
         return None
 
@@ -355,6 +376,10 @@ class Simulation:
         return lead, activity
 
 
+def _earlier_index(index: int, rng: Random) -> int:
+    return index - 1 - int(rng.random() * min(index, LOOKBACK))
+
+
 def _choose(processes: tuple[Process, ...], draw: float) -> Process:
     for process in processes:
         draw -= process.share
@@ -425,6 +450,7 @@ def _converted_lead(
         converted_at=converted,
         account=account,
         contact=contact,
+        deal_key=index + 1,
     )
     contact.lead = lead
     contact.source = source
