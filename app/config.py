@@ -6,6 +6,7 @@ message naming the setting, so a misconfigured deployment stops before it touche
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -60,6 +61,31 @@ class Settings(BaseSettings):
         description="The API's address as CRMs call it (scheme and host, e.g. "
         "https://milestones.example.com); webhook signatures cover it. Default: as received.",
     )
+
+    kpi_as_of: str = Field(
+        default="data",
+        description="What KPIs take as now: `data` (the CRM's clock as last synced: the wall "
+        "clock for a live CRM, the end of a replayed history), `clock` (the wall clock) or "
+        "a fixed ISO 8601 instant.",
+    )
+
+    @field_validator("kpi_as_of")
+    @classmethod
+    def _parse_kpi_as_of(cls, value: str) -> str:
+        if value in ("data", "clock"):
+            return value
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("must be `data`, `clock` or an ISO 8601 instant") from None
+        return value
+
+    @property
+    def kpi_as_of_value(self) -> Literal["data", "clock"] | datetime:
+        if self.kpi_as_of in ("data", "clock"):
+            return self.kpi_as_of  # type: ignore[return-value]
+        moment = datetime.fromisoformat(self.kpi_as_of.replace("Z", "+00:00"))
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -19,7 +21,7 @@ from app.services.api_keys import InvalidKeyError, Principal, authenticate, touc
 from app.services.kpi_store import KpiStore
 
 __all__ = ["DatabaseDep", "MetricsDep", "SecretBoxDep", "SessionDep", "SettingsDep"]
-__all__ += ["KpiStoreDep", "PrincipalDep", "require"]
+__all__ += ["KpiStoreDep", "PrincipalDep", "forget_verified_keys", "kpi_store_of", "require"]
 
 TOUCH_SECONDS = 60.0
 _touched: dict[int, float] = {}
@@ -61,21 +63,19 @@ def get_metrics(request: Request) -> Metrics:
         return metrics
 
 
-def get_principal(
-    request: Request, database: Annotated[Database, Depends(get_database)]
-) -> Principal:
-    """The caller, from `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
-    header = request.headers.get("authorization", "")
-    key = request.headers.get("x-api-key", "")
-    if header:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise UnauthorizedError("Authorization: expected 'Bearer <API key>'")
-        key = value.strip()
-    if not key:
-        raise UnauthorizedError(
-            "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
-        )
+KEY_CACHE_SECONDS = 10.0
+"""How long a verified key is taken on trust in this process (a revocation elsewhere waits)."""
+_verified: dict[str, tuple[float, Principal]] = {}
+_verified_lock = threading.Lock()
+
+
+def forget_verified_keys() -> None:
+    """Drop every remembered key verification (after a key is revoked here)."""
+    with _verified_lock:
+        _verified.clear()
+
+
+def _verify(database: Database, key: str) -> Principal:
     with database.session() as session:
         try:
             principal = authenticate(session, key)
@@ -88,15 +88,46 @@ def get_principal(
                 _touched[principal.key_id] = now
         if due:
             touch(session, principal.key_id)
+    return principal
+
+
+async def get_principal(request: Request) -> Principal:
+    """The caller, from `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+
+    A key verified in the last `KEY_CACHE_SECONDS` is not looked up again: a dashboard's
+    every request would otherwise cost a database round trip.
+    """
+    header = request.headers.get("authorization", "")
+    key = request.headers.get("x-api-key", "")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise UnauthorizedError("Authorization: expected 'Bearer <API key>'")
+        key = value.strip()
+    if not key:
+        raise UnauthorizedError(
+            "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
+        )
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    now = time.monotonic()
+    remembered = _verified.get(digest)
+    if remembered is not None and remembered[0] > now:
+        principal = remembered[1]
+    else:
+        principal = await run_in_threadpool(_verify, request.app.state.database, key)
+        with _verified_lock:
+            if len(_verified) > 10_000:
+                _verified.clear()
+            _verified[digest] = (now + KEY_CACHE_SECONDS, principal)
     request.state.principal = principal
     return principal
 
 
-def require(*roles: str) -> Callable[..., Principal]:
+def require(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that lets only these roles through (admin always)."""
     allowed = {"admin", *roles}
 
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.role not in allowed:
             raise ForbiddenError(
                 f"a {principal.role} key cannot do this; it needs one of: "
@@ -107,12 +138,24 @@ def require(*roles: str) -> Callable[..., Principal]:
     return check
 
 
-def get_kpi_store(request: Request) -> KpiStore:
-    store: KpiStore | None = getattr(request.app.state, "kpi_store", None)
-    if store is None:
-        store = KpiStore(request.app.state.database)
-        request.app.state.kpi_store = store
-    return store
+_store_lock = threading.Lock()
+
+
+def kpi_store_of(app: Any) -> KpiStore:
+    """The app's KPI view: refreshed on a thread of its own, never in a request."""
+    with _store_lock:
+        store: KpiStore | None = getattr(app.state, "kpi_store", None)
+        if store is None:
+            settings: Settings = app.state.settings
+            store = KpiStore(
+                app.state.database, background=True, as_of_setting=settings.kpi_as_of_value
+            )
+            app.state.kpi_store = store
+        return store
+
+
+async def get_kpi_store(request: Request) -> KpiStore:
+    return kpi_store_of(request.app)
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from app.api.deps import SessionDep
+from app.api.deps import SessionDep, forget_verified_keys
 from app.services import api_keys as service
 
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
@@ -57,4 +57,6 @@ def create_key(body: KeyCreate, session: SessionDep) -> Any:
 
 @router.delete("/{key}", response_model=KeyPublic, summary="Revoke a key (by id or prefix)")
 def revoke_key(key: str, session: SessionDep) -> Any:
-    return service.revoke_key(session, key)
+    revoked = service.revoke_key(session, key)
+    forget_verified_keys()
+    return revoked

@@ -12,19 +12,24 @@ from __future__ import annotations
 import base64
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from app.api.deps import DatabaseDep, KpiStoreDep, require
+from app.api import kpi_examples as examples
+from app.api.deps import DatabaseDep, KpiStoreDep, kpi_store_of, require
 from app.errors import ForbiddenError, InvalidRequestError, NotFoundError
 from app.models import Milestone, MilestoneEvent
 from app.services import kpis as service
 from app.services.api_keys import Principal
+from app.services.kpi_store import KpiStore
 
 router = APIRouter(prefix="/api/v1", tags=["kpis"])
 
@@ -92,34 +97,57 @@ def _filters(
     )
 
 
-def _cached(store: Any, key: tuple[Any, ...], compute: Callable[[Any], Any]) -> Any:
-    return store.cached(key, compute)
+def _json(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def _table(rows: list[dict[str, Any]], limit: int, cursor: str | None, fmt: str, name: str) -> Any:
-    after = 0
-    if cursor:
-        try:
-            after = int(base64.urlsafe_b64decode(cursor.encode()).decode())
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidRequestError("cursor: not a cursor this API returned") from None
-    page = [row for row in rows if row["id"] > after]
-    more = len(page) > limit
-    page = page[:limit]
+async def _answer(store: KpiStore, key: tuple[Any, ...], compute: Callable[[Any], Any]) -> Response:
+    """The encoded answer for `key` at the store's current generation: computed (on a worker
+    thread) once, then served from memory until the opportunity state changes."""
+    snapshot = store.snapshot() if store.ready else await run_in_threadpool(store.snapshot)
+    full = (snapshot.generation, *key)
+    found = store.remembered(full)
+    if found is None:
+        found = await run_in_threadpool(_encode, snapshot, compute)
+        store.remember(full, found)
+    body, media_type, headers = found
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def _encode(snapshot: Any, compute: Callable[[Any], Any]) -> tuple[bytes, str, dict[str, str]]:
+    value = compute(snapshot)
+    if isinstance(value, tuple):
+        return value
+    return _json(value), "application/json", {}
+
+
+def _cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequestError("cursor: not a cursor this API returned") from None
+
+
+def _table(page: service.Page, fmt: str, name: str) -> Any:
     next_cursor = (
-        base64.urlsafe_b64encode(str(page[-1]["id"]).encode()).decode() if more and page else None
+        base64.urlsafe_b64encode(str(page.next_after).encode()).decode()
+        if page.next_after is not None
+        else None
     )
     if fmt == "csv":
         out = io.StringIO()
-        columns = list(page[0]) if page else ["id"]
+        columns = list(page.data[0]) if page.data else ["id"]
         writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(page)
+        writer.writerows(page.data)
         headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
         if next_cursor:
             headers["X-Next-Cursor"] = next_cursor
-        return Response(out.getvalue(), media_type="text/csv", headers=headers)
-    return {"data": page, "count": len(page), "total": len(rows), "next_cursor": next_cursor}
+        return out.getvalue().encode(), "text/csv; charset=utf-8", headers
+    body = {"data": page.data, "count": len(page.data), "total": page.total}
+    return _json({**body, "next_cursor": next_cursor}), "application/json", {}
 
 
 LimitQuery = Annotated[int, Query(ge=1, le=1000, description="Rows per page.")]
@@ -148,31 +176,40 @@ ALL_FILTERS = ("process", "segment", "owner", "team", "connection", "start", "en
 NO_PERIOD = ("process", "segment", "owner", "team", "connection")
 
 
+def _ok(
+    example: dict[str, Any], extra: dict[int | str, dict[str, Any]] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    ok: dict[int | str, dict[str, Any]] = {
+        200: {"description": "OK", "content": {"application/json": {"example": example}}}
+    }
+    return {**ok, **_PROBLEMS, **(extra or {})}
+
+
 @router.get(
     "/funnel",
     summary="Reached per milestone, conversion to the next milestone and to won",
-    responses=_PROBLEMS,
+    responses=_ok(examples.FUNNEL),
     openapi_extra={"parameters": _documented(ALL_FILTERS)},
 )
-def funnel(request: Request, principal: Reader, store: KpiStoreDep) -> Any:
+async def funnel(request: Request, principal: Reader, store: KpiStoreDep) -> Response:
     filters = _filters(request, principal, set())
-    return _cached(store, ("funnel", filters.key()), lambda s: service.funnel(s, filters))
+    return await _answer(store, ("funnel", filters.key()), lambda s: service.funnel(s, filters))
 
 
 @router.get(
     "/movement",
     summary="Milestone advances and progress value per rep, team and process",
-    responses=_PROBLEMS,
+    responses=_ok(examples.MOVEMENT),
     openapi_extra={"parameters": _documented(ALL_FILTERS)},
 )
-def movement(
+async def movement(
     request: Request,
     principal: Reader,
     store: KpiStoreDep,
     by: Annotated[Literal["week", "month"], Query(description="Bucket size.")] = "week",
-) -> Any:
+) -> Response:
     filters = _filters(request, principal, {"by"})
-    return _cached(
+    return await _answer(
         store, ("movement", by, filters.key()), lambda s: service.movement(s, filters, by)
     )
 
@@ -180,40 +217,50 @@ def movement(
 @router.get(
     "/velocity",
     summary="Median and 80th-percentile days between milestones, open deals censored",
-    responses=_PROBLEMS,
+    responses=_ok(examples.VELOCITY),
     openapi_extra={"parameters": _documented(ALL_FILTERS)},
 )
-def velocity(request: Request, principal: Reader, store: KpiStoreDep) -> Any:
+async def velocity(request: Request, principal: Reader, store: KpiStoreDep) -> Response:
     filters = _filters(request, principal, set())
-    return _cached(store, ("velocity", filters.key()), lambda s: service.velocity(s, filters))
+    return await _answer(store, ("velocity", filters.key()), lambda s: service.velocity(s, filters))
 
 
 @router.get(
     "/stalled",
     summary="Open opportunities stalled beyond the historical 80th percentile, with guidance",
-    responses=_PROBLEMS,
+    responses=_ok(examples.OPPORTUNITIES),
     openapi_extra={"parameters": _documented(NO_PERIOD)},
 )
-def stalled(
+async def stalled(
     request: Request,
     principal: Reader,
     store: KpiStoreDep,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
     format: FormatQuery = "json",
-) -> Any:
+) -> Response:
     filters = _filters(request, principal, TABLE, period=False)
-    rows = _cached(store, ("stalled", filters.key()), lambda s: service.stalled(s, filters))
-    return _table(rows, limit, cursor, format, "stalled")
+    after = _cursor(cursor)
+    return await _answer(
+        store,
+        ("stalled", filters.key(), limit, after, format),
+        lambda s: _table(
+            service.opportunity_page(
+                s, filters, outcome="open", only_stalled=True, limit=limit, after=after
+            ),
+            format,
+            "stalled",
+        ),
+    )
 
 
 @router.get(
     "/forecast",
     summary="Expected won amount and count per month with a P10-P90 band, and the baseline",
-    responses=_PROBLEMS,
+    responses=_ok(examples.FORECAST),
     openapi_extra={"parameters": _documented(NO_PERIOD)},
 )
-def forecast(
+async def forecast(
     request: Request,
     principal: Reader,
     store: KpiStoreDep,
@@ -221,9 +268,9 @@ def forecast(
     new_pipeline: Annotated[
         bool, Query(description="Add expected wins of deals not yet created.")
     ] = True,
-) -> Any:
+) -> Response:
     filters = _filters(request, principal, {"months", "new_pipeline"}, period=False)
-    return _cached(
+    return await _answer(
         store,
         ("forecast", months, new_pipeline, filters.key()),
         lambda s: service.forecast_kpi(s, filters, months, new_pipeline),
@@ -233,10 +280,10 @@ def forecast(
 @router.get(
     "/opportunities",
     summary="Opportunities with their milestone, win probability and expected value",
-    responses=_PROBLEMS,
+    responses=_ok(examples.OPPORTUNITIES),
     openapi_extra={"parameters": _documented(ALL_FILTERS)},
 )
-def opportunities(
+async def opportunities(
     request: Request,
     principal: Reader,
     store: KpiStoreDep,
@@ -244,30 +291,42 @@ def opportunities(
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
     format: FormatQuery = "json",
-) -> Any:
+) -> Response:
     filters = _filters(request, principal, TABLE | {"outcome"})
-    rows = _cached(
+    after = _cursor(cursor)
+    return await _answer(
         store,
-        ("opportunities", outcome, filters.key()),
-        lambda s: service.opportunity_rows(s, filters, outcome=outcome),
+        ("opportunities", outcome, filters.key(), limit, after, format),
+        lambda s: _table(
+            service.opportunity_page(s, filters, outcome=outcome, limit=limit, after=after),
+            format,
+            "opportunities",
+        ),
     )
-    return _table(rows, limit, cursor, format, "opportunities")
 
 
 @router.get(
     "/opportunities/{opportunity_id}",
     summary="One opportunity: timeline of milestone events with evidence, win probability, "
     "expected value, the next step",
-    responses={**_PROBLEMS, 404: {"description": "Not found (or another rep's)"}},
+    responses=_ok(examples.OPPORTUNITY, {404: {"description": "Not found (or another rep's)"}}),
 )
-def opportunity(
+async def opportunity(
     opportunity_id: int, principal: Reader, store: KpiStoreDep, database: DatabaseDep
-) -> Any:
-    snapshot = store.snapshot()
-    deal, info, process = service.find_opportunity(snapshot, opportunity_id)
-    if principal.role == "rep" and info.owner_external_id != principal.owner:
-        raise NotFoundError(f"no opportunity with id {opportunity_id}")
-    row = service.opportunity_row(snapshot, deal, info, process, datetime.now(UTC))
+) -> Response:
+    def compute(snapshot: Any) -> dict[str, Any]:
+        row = service.opportunity_detail(snapshot, opportunity_id)
+        if principal.role == "rep" and row["owner"] != principal.owner:
+            raise NotFoundError(f"no opportunity with id {opportunity_id}")
+        row["as_of"] = snapshot.as_of.isoformat()
+        row["timeline"] = _timeline(database, opportunity_id, snapshot.version_id)
+        return row
+
+    owner = principal.owner if principal.role == "rep" else None
+    return await _answer(store, ("opportunity", opportunity_id, owner), compute)
+
+
+def _timeline(database: Any, opportunity_id: int, version_id: int | None) -> list[dict[str, Any]]:
     with database.session() as session:
         events = session.execute(
             select(
@@ -283,11 +342,11 @@ def opportunity(
             .join(Milestone, Milestone.id == MilestoneEvent.milestone_id)
             .where(
                 MilestoneEvent.opportunity_id == opportunity_id,
-                MilestoneEvent.ruleset_version_id == snapshot.version_id,
+                MilestoneEvent.ruleset_version_id == version_id,
             )
             .order_by(MilestoneEvent.occurred_at)
         ).all()
-    row["timeline"] = [
+    return [
         {
             "occurred_at": e[0].isoformat(),
             "milestone": e[1],
@@ -298,36 +357,47 @@ def opportunity(
         }
         for e in events
     ]
-    return row
 
 
 @router.get(
     "/reps/{rep}/scorecard",
     summary="A rep's own KPIs: progress value this week and month, movement, stalled deals",
-    responses={**_PROBLEMS, 404: {"description": "No such rep"}},
+    responses=_ok(examples.SCORECARD, {404: {"description": "No such rep"}}),
 )
-def scorecard(rep: str, principal: Reader, store: KpiStoreDep) -> Any:
+async def scorecard(rep: str, principal: Reader, store: KpiStoreDep) -> Response:
     if principal.role == "rep" and rep != principal.owner:
         raise ForbiddenError("a rep's key sees only that rep's own scorecard")
-    return _cached(store, ("scorecard", rep), lambda s: service.scorecard(s, rep))
+    return await _answer(store, ("scorecard", rep), lambda s: service.scorecard(s, rep))
 
 
 @router.get(
     "/backtest",
     summary="WAPE of the milestone forecast, the weighted pipeline and a naive run-rate, "
     "1 and 3 months ahead, replaying history as of each past month start",
-    responses=_PROBLEMS,
+    responses=_ok(examples.BACKTEST),
 )
-def backtest(
+async def backtest(
     request: Request,
     principal: Reader,
     store: KpiStoreDep,
     database: DatabaseDep,
     months: Annotated[int, Query(ge=1, le=36, description="How many origins.")] = 12,
-) -> Any:
+) -> Response:
     from app.services.backtest import run_backtest
 
     if principal.role == "rep":
         raise ForbiddenError("the backtest covers every rep: it needs a manager key")
     _filters(request, principal, {"months"}, period=False)
-    return _cached(store, ("backtest", months), lambda _: run_backtest(database, months, store))
+    return await _answer(
+        store, ("backtest", months), lambda _: run_backtest(database, months, store)
+    )
+
+
+@asynccontextmanager
+async def _start_view(app: Any) -> AsyncIterator[None]:
+    """Load opportunity state and fit the model while the server starts, not on a request."""
+    kpi_store_of(app).start()
+    yield
+
+
+router.lifespan_context = _start_view

@@ -1,0 +1,274 @@
+"""Example answers of the KPI endpoints, shown in the OpenAPI documentation (`/docs`).
+
+Shortened from real answers over the demo history: one process, the first milestones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "BACKTEST",
+    "FORECAST",
+    "FUNNEL",
+    "MOVEMENT",
+    "OPPORTUNITIES",
+    "OPPORTUNITY",
+    "SCORECARD",
+    "VELOCITY",
+]
+
+_FILTERS: dict[str, Any] = {
+    "process": "smb_new_business",
+    "segment": None,
+    "owner": None,
+    "team": None,
+    "connection": None,
+    "start": None,
+    "end": None,
+}
+_AS_OF = "2025-07-01T00:00:00+00:00"
+
+FUNNEL: dict[str, Any] = {
+    "filters": _FILTERS,
+    "as_of": _AS_OF,
+    "as_of_source": "as_of is the data's own clock: the CRM's time as last synced (the wall "
+    "clock for a live CRM, the history's end for a replayed one), unless MILESTONES_KPI_AS_OF "
+    "sets it.",
+    "method": "aalen-johansen",
+    "censoring": "Open opportunities are censored, not counted as failures: conversion is the "
+    "plateau of an Aalen-Johansen cumulative incidence from the day each opportunity reached "
+    "the milestone, reaching the target competing with closing without it.",
+    "processes": [
+        {
+            "process": "smb_new_business",
+            "name": "SMB new business",
+            "milestones": [
+                {
+                    "milestone": "created",
+                    "name": "Opportunity created",
+                    "position": 0,
+                    "kind": None,
+                    "reached": 1840,
+                    "conversion_to_next": {
+                        "estimate": 0.8123,
+                        "cohort": 1840,
+                        "converted": 1402,
+                        "closed_without": 331,
+                        "open_censored": 107,
+                    },
+                    "next_milestone": "customer_replied",
+                    "conversion_to_won": {
+                        "estimate": 0.2391,
+                        "cohort": 1840,
+                        "converted": 402,
+                        "closed_without": 1251,
+                        "open_censored": 187,
+                    },
+                },
+                {
+                    "milestone": "customer_replied",
+                    "name": "Customer replied",
+                    "position": 1,
+                    "kind": "writes",
+                    "reached": 1402,
+                    "conversion_to_next": {
+                        "estimate": 0.6604,
+                        "cohort": 1402,
+                        "converted": 861,
+                        "closed_without": 447,
+                        "open_censored": 94,
+                    },
+                    "next_milestone": "meeting_attended",
+                    "conversion_to_won": {
+                        "estimate": 0.3012,
+                        "cohort": 1402,
+                        "converted": 402,
+                        "closed_without": 858,
+                        "open_censored": 142,
+                    },
+                },
+            ],
+        }
+    ],
+}
+
+MOVEMENT: dict[str, Any] = {
+    "filters": _FILTERS,
+    "by": "week",
+    "start": "2025-05-12T00:00:00+00:00",
+    "end": "2025-07-01T00:00:01+00:00",
+    "as_of": _AS_OF,
+    "progress_value": "sum over milestone advances of (P(win | new milestone) - "
+    "P(win | previous milestone)) * amount",
+    "per_rep": [
+        {
+            "period": "2025-06-23",
+            "rep": "0055g00000AbCdE",
+            "advances": 7,
+            "progress_value": 8431.5,
+            "rep_name": "Dana Reyes",
+        }
+    ],
+    "per_team": [
+        {"period": "2025-06-23", "team": "SMB North", "advances": 19, "progress_value": 22010.0}
+    ],
+    "per_process": [
+        {
+            "period": "2025-06-23",
+            "process": "smb_new_business",
+            "advances": 41,
+            "progress_value": 47288.25,
+        }
+    ],
+}
+
+VELOCITY: dict[str, Any] = {
+    "filters": _FILTERS,
+    "as_of": _AS_OF,
+    "method": "Days from reaching a milestone to reaching a later one, among opportunities "
+    "that advance: quantiles of the Aalen-Johansen cumulative incidence of advancing "
+    "(closing without advancing competes; open opportunities are censored).",
+    "processes": [
+        {
+            "process": "smb_new_business",
+            "name": "SMB new business",
+            "steps": [
+                {
+                    "from": "created",
+                    "to": "customer_replied",
+                    "median_days": 3.25,
+                    "p80_days": 9.5,
+                    "sample": 1840,
+                    "advanced": 1402,
+                    "closed_without_advancing": 331,
+                    "open_censored": 107,
+                }
+            ],
+        }
+    ],
+}
+
+OPPORTUNITY_ROW: dict[str, Any] = {
+    "id": 4812,
+    "external_id": "0065g00000XyZaB",
+    "name": "Northwind - 40 seats",
+    "connection": "acme",
+    "process": "smb_new_business",
+    "segment": "SMB",
+    "owner": "0055g00000AbCdE",
+    "owner_name": "Dana Reyes",
+    "team": "SMB North",
+    "outcome": "open",
+    "amount": 12000.0,
+    "milestone": "meeting_attended",
+    "position": 2,
+    "days_at_milestone": 23.4,
+    "last_customer_action_at": "2025-06-07T14:30:00+00:00",
+    "win_probability": 0.3817,
+    "expected_value": 4580.4,
+    "stalled": True,
+    "stall_threshold_days": 18.0,
+    "next_milestone": "requirements_sent",
+    "guidance": "Ask for their requirements in writing; offer a template.",
+}
+
+OPPORTUNITIES: dict[str, Any] = {
+    "data": [OPPORTUNITY_ROW],
+    "count": 1,
+    "total": 240,
+    "next_cursor": "NDgxMg==",
+}
+
+OPPORTUNITY: dict[str, Any] = {
+    **OPPORTUNITY_ROW,
+    "as_of": _AS_OF,
+    "timeline": [
+        {
+            "occurred_at": "2025-05-20T09:12:00+00:00",
+            "milestone": "customer_replied",
+            "name": "Customer replied",
+            "kind": "writes",
+            "rule": "inbound_email",
+            "evidence": {
+                "stream": "EmailMessage",
+                "external_id": "02s5g00000QrStU",
+                "url": "https://acme.my.salesforce.com/02s5g00000QrStU",
+            },
+        }
+    ],
+}
+
+FORECAST: dict[str, Any] = {
+    "filters": _FILTERS,
+    "as_of": _AS_OF,
+    "open_opportunities": 187,
+    "includes_new_pipeline": True,
+    "method": "Sum over open opportunities of amount * P(won in the month | milestone, days "
+    "at it), from history (won and lost competing); plus expected wins of opportunities not "
+    "yet created at the last 90 days' creation rate. Band: normal approximation of "
+    "independent outcomes, P10-P90. No close dates, no stage probabilities.",
+    "baseline_method": "CRM weighted pipeline: amount * stage probability of open "
+    "opportunities whose close date falls in the month.",
+    "months": [
+        {
+            "month": "2025-07",
+            "expected_amount": 182400.0,
+            "expected_count": 14.2,
+            "p10_amount": 131020.5,
+            "p90_amount": 233779.5,
+            "p10_count": 9.6,
+            "p90_count": 18.8,
+            "new_pipeline_amount": 20110.0,
+            "baseline_weighted_pipeline": 251300.0,
+        }
+    ],
+}
+
+SCORECARD: dict[str, Any] = {
+    "rep": "0055g00000AbCdE",
+    "as_of": _AS_OF,
+    "rep_name": "Dana Reyes",
+    "progress_value_week": 8431.5,
+    "advances_week": 7,
+    "progress_value_month": 30120.0,
+    "advances_month": 26,
+    "open_opportunities": 31,
+    "expected_value_open": 96210.4,
+    "stalled": [OPPORTUNITY_ROW],
+}
+
+BACKTEST: dict[str, Any] = {
+    "history_until": _AS_OF,
+    "computed_at": "2025-07-01T00:00:05+00:00",
+    "origins": ["2024-04-01", "2024-05-01"],
+    "baseline_values": "CRM field history as of each origin",
+    "method": "As-of replay: at each origin the model is fitted only on what was known then; "
+    "horizon h is the h-th calendar month from the origin; WAPE = sum|actual - forecast| / "
+    "sum actual over all origins.",
+    "horizons": [
+        {
+            "horizon_months": 1,
+            "origins": 12,
+            "actual_won": 2410000.0,
+            "wape_milestone_forecast": 0.253,
+            "wape_weighted_pipeline": 0.554,
+            "wape_naive_run_rate": 0.36,
+            "improvement_vs_baseline": 0.5433,
+            "band_coverage_p10_p90": 0.75,
+        }
+    ],
+    "points": [
+        {
+            "origin": "2024-04-01",
+            "horizon_months": 1,
+            "month": "2024-04",
+            "actual": 201000.0,
+            "forecast": 187500.0,
+            "p10": 140200.0,
+            "p90": 234800.0,
+            "baseline": 310400.0,
+            "naive": 176300.0,
+        }
+    ],
+}
