@@ -59,7 +59,10 @@ EMPTY_LINKS = Links()
 
 
 def _unique(values: Sequence[str | None]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(v for v in values if v))
+    if len(values) == 1:
+        only = values[0]
+        return (only,) if only else ()
+    return tuple(dict.fromkeys([v for v in values if v]))
 
 
 def association_ids(record: Mapping[str, Any], kind: str) -> list[str]:
