@@ -166,6 +166,8 @@ class _Checker:
                 return None
         close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
         hint = f"did you mean {', '.join(close)}?" if close else f"a field of {stream}"
+        if (source, stream) in self.connection:
+            hint += " (a CRM field the connection does not pull yet: add it to its extra fields)"
         self.error(
             "unknown-field",
             f"unknown field {name!r} for stream {stream} according to {origin}",
