@@ -146,6 +146,7 @@ def run(args: list[str]) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(prog="python -m bench sync_salesforce")
     parser.add_argument("--activities", default="100000,1000000")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--modes", default="rest,bulk", help="rest, bulk or both")
     options = parser.parse_args(args)
     rows: list[dict[str, Any]] = []
     context = multiprocessing.get_context("spawn")
@@ -159,7 +160,7 @@ def run(args: list[str]) -> list[dict[str, Any]]:
         info = parent.recv()
         try:
             with tempfile.TemporaryDirectory() as workdir:
-                for bulk in (False, True):
+                for bulk in [mode == "bulk" for mode in options.modes.split(",")]:
                     url = f"sqlite:///{workdir}/{'bulk' if bulk else 'rest'}.db"
                     print(f"… {activities:,}: full sync, bulk={bulk}", file=sys.stderr, flush=True)
                     full = _child(url, info, bulk, True)

@@ -34,7 +34,7 @@ __all__ = ["SalesforceReader", "parse_salesforce_datetime", "soql_datetime"]
 
 log = logging.getLogger(__name__)
 _DELETED_FEED_DAYS = timedelta(days=29)
-_BULK_PAGE = 20_000  # rows per Bulk API result page: bounded memory, few calls
+_BULK_PAGE = 10_000  # rows per Bulk API result page: bounded memory, few calls
 
 
 def parse_salesforce_datetime(value: str) -> datetime:
