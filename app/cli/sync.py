@@ -46,22 +46,24 @@ def sync(
 ) -> None:
     """Sync one connection, or every enabled one, into the raw layer."""
     from app.services import connections as service
+    from app.services.manual_sync import connection_lock
     from app.services.sync import sync_connection
 
     database = open_database()
     box = secret_box()
     with database.sessions() as session:
-        names = (
-            [service.get_connection(session, connection).name]
+        chosen = (
+            [service.get_connection(session, connection)]
             if connection
-            else [c.name for c in service.list_connections(session) if c.enabled]
+            else [c for c in service.list_connections(session) if c.enabled]
         )
+        targets = [(c.id, c.name) for c in chosen]
     reports = []
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
         console=console, disable=as_json, transient=True,
     ) as progress:  # fmt: skip
-        for name in names:
+        for connection_id, name in targets:
             task = progress.add_task(f"{name}: starting", total=None)
 
             def on_page(result: StreamResult, name: str = name, task: TaskID = task) -> None:
@@ -69,9 +71,10 @@ def sync(
                     task, description=f"{name}: {result.stream} — {result.records_read:,} records"
                 )
 
-            reports.append(
-                sync_connection(database, box, name, full=full, streams=stream, on_page=on_page)
-            )
+            with connection_lock(database, connection_id, name):
+                reports.append(
+                    sync_connection(database, box, name, full=full, streams=stream, on_page=on_page)
+                )
             progress.remove_task(task)
     if as_json:
         emit_json({"runs": [report.as_dict() for report in reports]})

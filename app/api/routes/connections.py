@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Body, status
+from fastapi import APIRouter, Body, status
 from pydantic import BaseModel, Field
 
 from app.api.deps import DatabaseDep, SecretBoxDep, SessionDep
 from app.models import Connection
 from app.services import connections as service
 from app.services.connection_check import check_connection
-from app.services.sync import sync_connection
+from app.services.sync_jobs import enqueue
 
 router = APIRouter(prefix="/api/v1/connections", tags=["connections"])
 
@@ -49,9 +49,10 @@ class ConnectionsPublic(BaseModel):
     count: int
 
 
-class SyncStarted(BaseModel):
+class SyncQueued(BaseModel):
     connection: str
-    status: str = "started"
+    job_id: int
+    status: str = "queued"
 
 
 def _public(connection: Connection, box: Any) -> ConnectionPublic:
@@ -108,18 +109,16 @@ def test_connection(name: str, session: SessionDep, box: SecretBoxDep) -> dict[s
 
 @router.post(
     "/{name}/sync",
-    response_model=SyncStarted,
+    response_model=SyncQueued,
     status_code=status.HTTP_202_ACCEPTED,
-    summary="Start a sync in the background",
+    summary="Queue an incremental sync for the workers (merged into one already queued)",
 )
-def start_sync(
+def queue_sync(
     name: str,
     session: SessionDep,
     database: DatabaseDep,
-    box: SecretBoxDep,
-    background: BackgroundTasks,
-    full: Annotated[bool, Body(embed=True)] = False,
-) -> SyncStarted:
-    service.get_connection(session, name)  # 404 now rather than a silent failure later
-    background.add_task(sync_connection, database, box, name, full=full, trigger="api")
-    return SyncStarted(connection=name)
+    streams: Annotated[list[str] | None, Body(embed=True)] = None,
+) -> SyncQueued:
+    connection = service.get_connection(session, name)
+    job_id = enqueue(database, connection.id, "api", streams)
+    return SyncQueued(connection=name, job_id=job_id)

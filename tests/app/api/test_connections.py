@@ -59,11 +59,16 @@ def test_test_endpoint_reports_each_stream(client: TestClient, server: SandboxSe
     assert {row["stream"] for row in report["streams"]} >= {"Task", "Opportunity"}
 
 
-def test_sync_starts_in_the_background(client: TestClient, server: SandboxServer) -> None:
+def test_a_sync_is_queued_for_the_workers_and_merged_while_it_waits(
+    client: TestClient, server: SandboxServer
+) -> None:
     _create(client, server)
-    response = client.post("/api/v1/connections/acme/sync", json={"full": True})
-    assert response.status_code == 202
-    assert response.json() == {"connection": "acme", "status": "started"}
+    first = client.post("/api/v1/connections/acme/sync", json={"streams": ["Task"]})
+    assert first.status_code == 202
+    body = first.json()
+    assert (body["connection"], body["status"]) == ("acme", "queued")
+    again = client.post("/api/v1/connections/acme/sync", json={})
+    assert again.json()["job_id"] == body["job_id"]
 
 
 @pytest.mark.parametrize(

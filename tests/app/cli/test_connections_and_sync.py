@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,3 +105,34 @@ def test_unknown_connections_and_bad_settings_are_clear_errors(
     )
     assert bad.returncode == 1
     assert "token_url" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_manual_sync_waits_its_turn_while_a_worker_holds_the_connection(
+    admin_env: dict[str, str], tmp_path: Path, server: SandboxServer
+) -> None:
+    from sqlalchemy import select
+
+    from app.db import Database
+    from app.models import Connection
+    from app.services.locks import LockSession, ProcessLock
+    from app.services.sync_jobs import sync_lock_name
+
+    _add(admin_env, tmp_path, server)
+    database = Database(admin_env["DATABASE_URL"])
+    if database.is_sqlite:
+        held: Any = ProcessLock(database).acquire()
+        expected = "a worker serves this database"
+    else:
+        with database.sessions() as session:
+            connection_id = session.scalars(select(Connection.id)).one()
+        held = LockSession.open(database)
+        assert held.try_lock(sync_lock_name(connection_id))
+        expected = "is being synced by a worker right now"
+    try:
+        refused = run(["sync", "acme"], admin_env, tmp_path)
+    finally:
+        held.release() if database.is_sqlite else held.close()
+        database.dispose()
+    assert refused.returncode == 1
+    assert expected in refused.stderr
+    assert run(["sync", "acme", "--json"], admin_env, tmp_path).returncode == 0
