@@ -118,11 +118,12 @@ def run_backtest(
     if not deals:
         return {"origins": [], "horizons": [], "note": "no opportunity history yet"}
     first = min(d.created_at for d in deals)
-    now = max(
+    history_until = max(
         max(d.created_at for d in deals),
         max((d.closed_at for d in deals if d.closed_at is not None), default=first),
         max((d.reached[-1][1] for d in deals if d.reached), default=first),
     )
+    now = snapshot.as_of  # the KPI view's "now": the data's clock, as every KPI uses it
     # an origin needs its third month finished: three month starts after it, up to now
     eligible = [o for o in month_starts(first, now) if len(month_starts(o, now)) >= 3]
     eligible = eligible[-months:]
@@ -130,7 +131,8 @@ def run_backtest(
     at = history.at if len(history) else _current(snapshot)
     points = backtest(deals, eligible, at, new_pipeline=new_pipeline)
     return {
-        "history_until": now.isoformat(),
+        "history_until": history_until.isoformat(),
+        "as_of": now.isoformat(),
         "computed_at": utcnow().isoformat(),
         "origins": [o.date().isoformat() for o in eligible],
         "baseline_values": "CRM field history as of each origin"

@@ -24,6 +24,9 @@ see `data_clock`.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import logging
 import threading
 import time
@@ -83,6 +86,8 @@ MODEL_SECONDS = 60.0
 OVERLAP = timedelta(minutes=2)
 CACHE_SIZE = 512
 FORECAST_MONTHS = 12
+CHUNK = 10_000
+SQLITE_SCAN_CACHE_KIB = 8192
 T = TypeVar("T")
 AsOf = Literal["data", "clock"] | datetime
 
@@ -466,6 +471,69 @@ class _Rows:
     close_month: list[int] = field(default_factory=list)
     last_action: list[float] = field(default_factory=list)
 
+    def columns(self, width: int) -> _Fresh:
+        reach = np.full((len(self.keys), width), np.nan)
+        reach[:, 0] = self.created
+        for i, steps in enumerate(self.reach):
+            for p, at in steps:
+                if p < width:
+                    reach[i, p] = at
+        return _Fresh(
+            DealColumns(
+                key=np.array(self.keys, dtype=np.int64),
+                process=np.array(self.process, dtype=np.int64),
+                created=np.array(self.created, dtype=np.float64),
+                closed=np.array(self.closed, dtype=np.float64),
+                outcome=np.array(self.outcome, dtype=np.int64),
+                amount=np.array(self.amount, dtype=np.float64),
+                owner=np.array(self.owner, dtype=np.int64),
+                team=np.array(self.team, dtype=np.int64),
+                segment=np.array(self.segment, dtype=np.int64),
+                connection=np.array(self.connection, dtype=np.int64),
+                reach=reach,
+            ),
+            self.names,
+            self.external_ids,
+            np.array(self.probability, dtype=np.float64),
+            np.array(self.close_month, dtype=np.int64),
+            np.array(self.last_action, dtype=np.float64),
+        )
+
+
+@dataclass
+class _Fresh:
+    """Loaded state rows as columns."""
+
+    columns: DealColumns
+    names: list[str]
+    external_ids: list[str]
+    probability: Floats
+    close_month: Ints
+    last_action: Floats
+
+    @classmethod
+    def concatenate(cls, parts: list[_Fresh]) -> _Fresh:
+        return cls(
+            DealColumns(
+                **{
+                    name: np.concatenate([getattr(p.columns, name) for p in parts])
+                    for name in _COLUMNS
+                }
+            ),
+            [n for p in parts for n in p.names],
+            [e for p in parts for e in p.external_ids],
+            np.concatenate([p.probability for p in parts]),
+            np.concatenate([p.close_month for p in parts]),
+            np.concatenate([p.last_action for p in parts]),
+        )
+
+
+def _release_memory() -> None:
+    """Give the heap the load left behind back to the system (glibc keeps it otherwise)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
 
 def _seconds(moment: datetime | None) -> float:
     return float("nan") if moment is None else _aware(moment).timestamp()
@@ -590,11 +658,15 @@ class KpiStore:
                 if high is None or (self._watermark is not None and high <= self._watermark):
                     return
                 since = (self._watermark or high) - OVERLAP
-                rows = self._load(session, version_id, since)
                 processes = current.processes
+                width = current.columns.positions
+                rows = self._load(session, version_id, since, width)
             else:
                 processes = self._processes(session, version_id)
-                rows = self._load(session, version_id, None) if version_id is not None else _Rows()
+                width = 1 + max(
+                    (m.position for p in processes.values() for m in p.milestones), default=0
+                )
+                rows = self._load(session, version_id, None, width)
                 current = None
             as_of = data_clock(session, self.as_of_setting)
         cols, extra = self._merge(current, rows)
@@ -628,6 +700,8 @@ class KpiStore:
                 self._model_at = time.monotonic()
             self._cache.clear()
         self._ready.set()
+        if current is None:
+            _release_memory()
         for warm in self._warmers:
             try:
                 warm(snapshot)
@@ -659,33 +733,10 @@ class KpiStore:
             )
         return processes
 
-    def _merge(self, current: Snapshot | None, rows: _Rows) -> tuple[DealColumns, tuple[Any, ...]]:
-        width = max(
-            [current.columns.positions if current else 1]
-            + [1 + max((p for p, _ in r), default=0) for r in rows.reach]
-        )
-        n = len(rows.keys)
-        reach = np.full((n, width), np.nan)
-        for i, steps in enumerate(rows.reach):
-            reach[i, 0] = rows.created[i]
-            for p, at in steps:
-                reach[i, p] = at
-        fresh = DealColumns(
-            key=np.array(rows.keys, dtype=np.int64),
-            process=np.array(rows.process, dtype=np.int64),
-            created=np.array(rows.created, dtype=np.float64),
-            closed=np.array(rows.closed, dtype=np.float64),
-            outcome=np.array(rows.outcome, dtype=np.int64),
-            amount=np.array(rows.amount, dtype=np.float64),
-            owner=np.array(rows.owner, dtype=np.int64),
-            team=np.array(rows.team, dtype=np.int64),
-            segment=np.array(rows.segment, dtype=np.int64),
-            connection=np.array(rows.connection, dtype=np.int64),
-            reach=reach,
-        )
-        probability = np.array(rows.probability, dtype=np.float64)
-        close_month = np.array(rows.close_month, dtype=np.int64)
-        last_action = np.array(rows.last_action, dtype=np.float64)
+    def _merge(self, current: Snapshot | None, rows: _Fresh) -> tuple[DealColumns, tuple[Any, ...]]:
+        fresh = rows.columns
+        probability, close_month, last_action = rows.probability, rows.close_month, rows.last_action
+        width = fresh.positions
         if current is None:
             order = np.argsort(fresh.key, kind="stable")
             cols = _take(fresh, order)
@@ -699,10 +750,13 @@ class KpiStore:
             pad = np.full((len(old), width - old.positions), np.nan)
             old = replace(old, reach=np.concatenate([old.reach, pad], axis=1))
         row_of = dict(current.row_of)
-        existing = [(i, row_of[k]) for i, k in enumerate(rows.keys) if k in row_of]
-        added = [i for i, k in enumerate(rows.keys) if k not in row_of]
+        existing = [(i, row_of[k]) for i, k in enumerate(fresh.key.tolist()) if k in row_of]
+        added = [i for i, k in enumerate(fresh.key.tolist()) if k not in row_of]
         cols = _take(old, np.arange(len(old)))
         names, external = list(current.names), list(current.external_ids)
+        if cols.positions > width:
+            pad = np.full((len(fresh), cols.positions - width), np.nan)
+            fresh = replace(fresh, reach=np.concatenate([fresh.reach, pad], axis=1))
         prob, month, last = (
             current.stage_probability.copy(),
             current.close_month.copy(),
@@ -728,12 +782,15 @@ class KpiStore:
             month = np.concatenate([month, close_month[src]])
             last = np.concatenate([last, last_action[src]])
             for i in added:
-                row_of[rows.keys[i]] = len(names)
+                row_of[int(fresh.key[i])] = len(names)
                 names.append(rows.names[i])
                 external.append(rows.external_ids[i])
         return cols, (names, external, prob, month, last, row_of)
 
-    def _load(self, session: Any, version_id: int | None, since: datetime | None) -> _Rows:
+    def _load(
+        self, session: Any, version_id: int | None, since: datetime | None, width: int
+    ) -> _Fresh:
+        """State rows (all, or updated since `since`) as columns, read in chunks."""
         state = OpportunityState
         query = (
             select(
@@ -755,22 +812,30 @@ class KpiStore:
                 state.current_since,
                 Opportunity.name,
                 Opportunity.external_id,
-                CrmOwner.external_id,
-                CrmOwner.name,
-                Connection.name,
             )
             .join(Opportunity, Opportunity.id == state.opportunity_id)
-            .outerjoin(CrmOwner, CrmOwner.id == state.owner_id)
-            .outerjoin(Connection, Connection.id == state.connection_id)
             .where(state.ruleset_version_id == version_id)
         )
         if since is not None:
             query = query.where(state.updated_at > since)
-        out = _Rows()
+        owners = {
+            row[0]: (row[1], row[2])
+            for row in session.execute(select(CrmOwner.id, CrmOwner.external_id, CrmOwner.name))
+        }
+        connections = dict(session.execute(select(Connection.id, Connection.name)).tuples().all())
         labels = self._labels
         parse = datetime.fromisoformat
         outcomes = {name: i for i, name in enumerate(OUTCOMES)}
-        for row in session.execute(query):
+        parts: list[_Fresh] = []
+        out = _Rows()
+        connection = session.connection()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # a one-off scan: SQLite's page cache would keep what it read for the process's life
+            cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+            connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_SCAN_CACHE_KIB}")
+        result = connection.execution_options(yield_per=CHUNK).execute(query)
+        for row in result:
             (
                 opportunity_id,
                 process_id,
@@ -790,21 +855,21 @@ class KpiStore:
                 current_since,
                 name,
                 external_id,
-                owner_external_id,
-                owner_name,
-                connection_name,
             ) = row
             created = _seconds(created_at or current_since or utcnow())
+            owner_external, owner_name = owners.get(owner_id, (None, None))
             out.keys.append(opportunity_id)
             out.process.append(-1 if deleted or process_id is None else process_id)
             out.created.append(created)
             out.closed.append(_seconds(closed_at))
             out.outcome.append(outcomes.get(outcome, 0))
             out.amount.append(float(amount or 0))
-            out.owner.append(labels.index("owner", owner_id, owner_external_id, owner_name))
+            out.owner.append(labels.index("owner", owner_id, owner_external, owner_name))
             out.team.append(labels.index("team", team))
             out.segment.append(labels.index("segment", segment))
-            out.connection.append(labels.index("connection", connection_id, connection_name))
+            out.connection.append(
+                labels.index("connection", connection_id, connections.get(connection_id))
+            )
             out.reach.append([(int(p), _seconds(parse(at))) for p, at in (reached or {}).items()])
             out.names.append(name)
             out.external_ids.append(external_id)
@@ -813,7 +878,14 @@ class KpiStore:
                 -1 if close_date is None else close_date.year * 12 + close_date.month - 1
             )
             out.last_action.append(_seconds(last_action))
-        return out
+            if len(out.keys) >= CHUNK:
+                parts.append(out.columns(width))
+                out = _Rows()
+        parts.append(out.columns(width))
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA shrink_memory")
+            connection.exec_driver_sql(f"PRAGMA cache_size={int(cache_size or -2000)}")
+        return _Fresh.concatenate(parts)
 
 
 _COLUMNS = (

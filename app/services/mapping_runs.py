@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Connection as DbConnection
@@ -50,6 +50,7 @@ from app.services.mapping_index import (
     project_opportunities,
     project_owners,
     scan_raw,
+    sqlite_time,
     upsert,
 )
 from app.services.mapping_rulesets import (
@@ -59,7 +60,7 @@ from app.services.mapping_rulesets import (
     connection_info,
     version_runtime,
 )
-from app.services.opportunity_state import rebuild_states, refresh_states
+from app.services.opportunity_state import rebuild_states, refresh_states, refresh_teams
 from mappings.catalog import deep_link
 from mappings.engine import Derivation, DerivedEvent, Engine
 from mappings.links import lookups, record_links
@@ -99,11 +100,6 @@ _CANDIDATE_COLUMNS = (
     "stream",
     "external_id",
 )
-
-
-def _sqlite_time(value: datetime) -> str:
-    """How SQLAlchemy's UTC datetime type stores an instant on SQLite."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 EventKey = tuple[int, int, str, str, str]
@@ -365,7 +361,7 @@ class _Writer:
         on_sqlite = self.db.dialect.name == "sqlite"
 
         def stamp(value: datetime) -> Any:
-            return _sqlite_time(value) if on_sqlite else value
+            return sqlite_time(value) if on_sqlite else value
 
         rows = [
             tuple(
@@ -722,7 +718,8 @@ def _incremental(
     writer = _Writer(db, runtime, connection, report)
     position: tuple[datetime, int] | None = None
     with db.begin():
-        project_owners(db, connection, since)
+        if project_owners(db, connection, since):
+            refresh_teams(db, connection.id)  # a rep who moved team moves their deals' state
     while True:
         with db.begin():
             fetcher.db = db

@@ -9,6 +9,7 @@ them; a full run and an activation call `rebuild_states`. Reads never scan event
 
     refresh_states(db, version_id, {12, 13})     # only these opportunities
     rebuild_states(db, version_id)               # every opportunity (activation)
+    refresh_teams(db, connection_id)             # reps moved to another team
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection as DbConnection
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, select, update
 
 from app.models import (
     CrmOwner,
@@ -34,7 +35,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.services.mapping_index import upsert
 
-__all__ = ["rebuild_states", "refresh_states", "segment_of"]
+__all__ = ["rebuild_states", "refresh_states", "refresh_teams", "segment_of"]
 
 CHUNK = 500
 _STATES: Table = OpportunityState.__table__  # type: ignore[assignment]
@@ -224,3 +225,24 @@ def rebuild_states(db: DbConnection, version_id: int, connection_id: int | None 
         stale = stale.where(OpportunityState.connection_id == connection_id)
     db.execute(stale)
     return _write(db, _Version(db, version_id), ids)
+
+
+def refresh_teams(db: DbConnection, connection_id: int) -> int:
+    """Give the state rows of each rep's opportunities the rep's current team, where it
+    changed (a rep moved team in the CRM); returns how many rows changed."""
+    changed = 0
+    now = utcnow()
+    owners = db.execute(
+        select(CrmOwner.id, CrmOwner.team).where(CrmOwner.connection_id == connection_id)
+    ).all()
+    for owner_id, team in owners:
+        result = db.execute(
+            update(OpportunityState)
+            .where(
+                OpportunityState.owner_id == owner_id,
+                OpportunityState.team.is_distinct_from(team),
+            )
+            .values(team=team, updated_at=now)
+        )
+        changed += result.rowcount
+    return changed

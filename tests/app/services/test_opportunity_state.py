@@ -17,6 +17,7 @@ from tests.app.services.mapping_world import (
     email,
     opportunity,
     seed_salesforce,
+    sf,
     store,
 )
 
@@ -118,6 +119,23 @@ def test_a_deleted_opportunity_is_marked_deleted(db: Database, world: tuple[int,
     store(db, connection_id, "Opportunity", opportunity("006A"), deleted=True)
     derive_changed(db, version_id, connection_id)
     assert _state(db, "006A").deleted
+
+
+def test_a_rep_who_moves_team_moves_the_state_of_their_opportunities(
+    db: Database, world: tuple[int, int]
+) -> None:
+    connection_id, version_id = world
+    assert _state(db, "006A").team == "SMB North"
+    before = _state(db, "006A").updated_at
+    store(
+        db,
+        connection_id,
+        "User",
+        sf("User", "005A", Name="Jana Schmidt", Department="SMB South", IsActive=True),
+    )
+    derive_changed(db, version_id, connection_id, lookback=timedelta(0))
+    state = _state(db, "006A")
+    assert state.team == "SMB South" and state.updated_at > before
 
 
 def test_segment_of_a_selector() -> None:
