@@ -168,40 +168,44 @@ def scan_raw(
     ]
 
 
-def _entity_rows(
-    db: DbConnection, connection_id: int, source: Source, since: datetime | None
-) -> Iterable[Any]:
-    query = select(
-        RawRecord.stream,
-        RawRecord.external_id,
-        RawRecord.deleted,
-        RawRecord.payload,
-        RawRecord.synced_at,
-    ).where(
-        RawRecord.connection_id == connection_id,
-        RawRecord.stream.in_(sorted(ENTITY_STREAM_NAMES[source])),
-    )
-    if since is not None:
-        query = query.where(RawRecord.synced_at > since)
-    # Contact roles after opportunities; order is otherwise irrelevant (the index is keyed).
-    return db.execute(query.order_by(RawRecord.id))
+def sqlite_time(value: datetime) -> str:
+    """How SQLAlchemy's UTC datetime type stores an instant on SQLite (for driver-level SQL)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _load_entities(db: DbConnection, connection_id: int, index: EntityIndex) -> None:
-    """Every entity record of the connection into the index, straight from the driver."""
+def _load_entities(
+    db: DbConnection,
+    connection_id: int,
+    index: EntityIndex,
+    since: datetime | None = None,
+    fetcher: RawFetcher | None = None,
+) -> int:
+    """The connection's entity records (stored after `since`) into the index, straight from
+    the driver; returns how many."""
     streams = sorted(ENTITY_STREAM_NAMES[index.source])
-    mark = "%s" if db.dialect.name == "postgresql" else "?"
+    on_sqlite = db.dialect.name != "postgresql"
+    mark = "?" if on_sqlite else "%s"
+    params: list[Any] = [connection_id, *streams]
+    after = ""
+    if since is not None:
+        after = f"AND synced_at > {mark} "
+        params.append(sqlite_time(since) if on_sqlite else since)
     rows = db.exec_driver_sql(
         "SELECT stream, external_id, deleted, payload FROM raw_records "
         f"WHERE connection_id = {mark} AND stream IN ({', '.join([mark] * len(streams))}) "
-        "ORDER BY id",
-        (connection_id, *streams),
+        f"{after}ORDER BY id",
+        tuple(params),
     )
+    count = 0
     for stream, external_id, deleted, payload in rows:
         if isinstance(payload, str):
             index.add(stream, external_id, orjson.loads(payload), bool(deleted), payload.encode())
         else:
             index.add(stream, external_id, payload, bool(deleted))
+        if fetcher is not None:
+            fetcher.forget([(stream, external_id)])
+        count += 1
+    return count
 
 
 def build_index(
@@ -237,7 +241,9 @@ class IndexCache:
         self._entries: dict[tuple[str, int, str], CachedIndex] = {}
         self._lock = threading.Lock()
 
-    def entry(self, db: DbConnection, connection: ConnectionInfo, created_at: datetime) -> CachedIndex:
+    def entry(
+        self, db: DbConnection, connection: ConnectionInfo, created_at: datetime
+    ) -> CachedIndex:
         """The cached index of this connection, built now if there is none.
 
         Hold `entry.lock` while refreshing or using it.
@@ -253,10 +259,8 @@ class IndexCache:
                 self._entries[key] = cached
             return cached
 
-    def refresh(
-        self, entry: CachedIndex, db: DbConnection, connection: ConnectionInfo
-    ) -> list[tuple[str, str, bool, Record]]:
-        """Load the entity records stored since the last refresh; returns them."""
+    def refresh(self, entry: CachedIndex, db: DbConnection, connection: ConnectionInfo) -> int:
+        """Load the entity records stored since the last refresh; returns how many."""
         assert connection.source is not None
         entry.fetcher.db = db
         since = None
@@ -265,19 +269,9 @@ class IndexCache:
         # The connection's high-water mark *before* reading: what is stored later is read by
         # the next refresh (the overlap covers writers whose clocks lag).
         entry.synced_through = max_synced_at(db, connection.id) or entry.synced_through
-        refreshed: list[tuple[str, str, bool, Record]] = []
-        if since is None:
-            _load_entities(db, connection.id, entry.index)
-            entry.fresh = False
-            return refreshed
-        for stream, external_id, deleted, payload, _synced_at in _entity_rows(
-            db, connection.id, connection.source, since
-        ):
-            entry.index.add(stream, external_id, payload, deleted)
-            refreshed.append((stream, external_id, deleted, payload))
-        entry.fetcher.forget((s, i) for s, i, _, _ in refreshed)
+        count = _load_entities(db, connection.id, entry.index, since, entry.fetcher)
         entry.fresh = False
-        return refreshed
+        return count
 
     def clear(self) -> None:
         with self._lock:
