@@ -9,6 +9,7 @@ from app.api.deps import require
 from app.api.middleware import request_context
 from app.api.problems import install_problem_handlers
 from app.api.routes import connections, health, keys, kpis, mappings, metrics, sync_runs, webhooks
+from app.api.routes import writeback as writeback_routes
 from app.config import Settings, get_settings
 from app.db import Database
 from app.logs import configure_logging
@@ -36,4 +37,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(sync_runs.router, dependencies=[Depends(require("ops"))])
     app.include_router(webhooks.router)
     app.include_router(metrics.router)
+    app.include_router(writeback_routes.router, dependencies=[Depends(require("ops"))])
     return app

@@ -11,6 +11,7 @@ from app.cli import backtest as backtest_command
 from app.cli import connections, db, keys, mappings, sandbox
 from app.cli import sync as sync_command
 from app.cli import worker as worker_command
+from app.cli import writeback as writeback_command
 from app.cli.context import open_database, settings
 from app.cli.output import console, emit_json, error_line, fail
 from app.crypto import generate_key, load_keys
@@ -32,6 +33,8 @@ app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(mappings.app, name="mappings")
 app.add_typer(keys.app, name="keys")
 app.command("backtest")(backtest_command.backtest)
+app.command("writeback")(writeback_command.writeback)
+app.add_typer(writeback_command.crm, name="crm")
 
 
 @app.command("serve")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.crypto import Credentials, SecretBox
 from app.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.models import Connection
+from app.services.writeback_fields import WritebackSettings, name_problems, written_names
 from connectors.core import ApiBudget, ConfigError, RetryPolicy, StreamSpec
 from connectors.exports import ExportReader, open_export
 from connectors.hubspot import HubSpotAuth, HubSpotClient, HubSpotReader
@@ -33,6 +34,7 @@ __all__ = [
     "create_connection",
     "export_reader",
     "get_connection",
+    "hubspot_client",
     "hubspot_reader",
     "list_connections",
     "remove_connection",
@@ -54,6 +56,27 @@ class SyncOptions(BaseModel):
     extra_fields: dict[str, list[str]] = Field(default_factory=dict)
 
 
+def _writeback_problems(
+    crm: Literal["salesforce", "hubspot"],
+    writeback: WritebackSettings,
+    extra_fields: dict[str, list[str]],
+) -> None:
+    """Write-back names must be valid, and never read back by the sync (no feedback loop)."""
+    problems = name_problems(crm, writeback)
+    written = written_names(crm, writeback)
+    for stream, names in extra_fields.items():
+        ours = {name.lower() for name in written.get(stream, frozenset())}
+        clash = [name for name in names if name.lower() in ours]
+        if clash:
+            problems.append(
+                f"extra_fields.{stream}: {', '.join(clash)} "
+                f"{'is a write-back field' if len(clash) == 1 else 'are write-back fields'}; "
+                "the sync never reads what write-back writes"
+            )
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
 class SalesforceSettings(SyncOptions):
     kind: Literal["salesforce"] = "salesforce"
     auth_flow: Literal["client_credentials", "refresh_token", "jwt", "password"]
@@ -67,10 +90,12 @@ class SalesforceSettings(SyncOptions):
         default=50_000, ge=1, description="First loads of at least this many rows use Bulk API 2.0."
     )
     bulk_poll_seconds: float = Field(default=2.0, gt=0, le=60)
+    writeback: WritebackSettings = Field(default_factory=WritebackSettings)
 
     @model_validator(mode="after")
     def _known_streams(self) -> SalesforceSettings:
         _salesforce_streams(self.streams, self.extra_fields)  # raises ValueError naming them
+        _writeback_problems("salesforce", self.writeback, self.extra_fields)
         return self
 
 
@@ -86,10 +111,12 @@ class HubSpotSettings(SyncOptions):
     )
     deletions_every_minutes: float = Field(default=60, ge=0)
     custom_properties: bool = Field(default=True, description="Also read the portal's own.")
+    writeback: WritebackSettings = Field(default_factory=WritebackSettings)
 
     @model_validator(mode="after")
     def _known_streams(self) -> HubSpotSettings:
         _hubspot_streams(self.streams, self.extra_fields)  # raises ValueError naming them
+        _writeback_problems("hubspot", self.writeback, self.extra_fields)
         return self
 
 
@@ -230,12 +257,12 @@ def salesforce_reader(
     return reader, specs
 
 
-def hubspot_reader(
+def hubspot_client(
     settings: HubSpotSettings,
     credentials: Credentials,
     budget: ApiBudget,
     retry: RetryPolicy | None = None,
-) -> tuple[HubSpotReader, list[StreamSpec]]:
+) -> HubSpotClient:
     auth = HubSpotAuth(
         access_token=credentials.get("access_token", ""),
         refresh_token=credentials.get("refresh_token", ""),
@@ -243,9 +270,18 @@ def hubspot_reader(
         client_secret=credentials.get("client_secret", ""),
         oauth_base_url=settings.oauth_base_url or settings.base_url,
     )
-    client = HubSpotClient(
+    return HubSpotClient(
         settings.base_url, auth, budget, retry=retry, search_per_second=settings.search_per_second
     )
+
+
+def hubspot_reader(
+    settings: HubSpotSettings,
+    credentials: Credentials,
+    budget: ApiBudget,
+    retry: RetryPolicy | None = None,
+) -> tuple[HubSpotReader, list[StreamSpec]]:
+    client = hubspot_client(settings, credentials, budget, retry)
     sweep = settings.association_sweep_hours
     reader = HubSpotReader(
         client,
@@ -253,6 +289,9 @@ def hubspot_reader(
         custom_properties=settings.custom_properties,
         association_sweep=timedelta(hours=sweep) if sweep else None,
         deletions_every=timedelta(minutes=settings.deletions_every_minutes),
+        exclude_properties=frozenset().union(
+            *written_names("hubspot", settings.writeback).values()
+        ),
     )
     return reader, _hubspot_streams(settings.streams, settings.extra_fields)
 

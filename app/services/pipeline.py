@@ -23,6 +23,7 @@ from app.db import Database
 from app.errors import ConflictError, MilestonesError
 from app.services.mapping_runs import derive_active
 from app.services.sync import SyncReport, sync_connection
+from app.services.writeback import automatic_writeback
 
 __all__ = ["PipelineReport", "refresh_state", "run_pipeline", "write_back"]
 
@@ -82,11 +83,9 @@ def refresh_state(
 
 
 def write_back(database: Database, box: SecretBox, connection_id: int) -> dict[str, Any] | None:
-    """Stage 4: write the changed KPI fields back into the CRM (diff only, batched).
-
-    The hook for the write-back service; None until it exists.
-    """
-    return None
+    """Stage 4: write the changed KPI fields back into the CRM (diff only, batched), unless
+    the connection's write-back is off (`app.services.writeback`); None when skipped."""
+    return automatic_writeback(database, box, connection_id)
 
 
 def run_pipeline(

@@ -1,0 +1,99 @@
+"""Writing values into CRM records: the field definitions, the updates and what came back.
+
+The CRM-specific writers (`connectors.salesforce.writeback`, `connectors.hubspot.writeback`)
+share these shapes so that the product's write-back service drives either one the same way:
+
+    writer.check_fields("Opportunity", definitions)      # exists? writable? right type?
+    writer.create_fields("Opportunity", missing)         # idempotent
+    outcomes = writer.update("Opportunity", updates)     # one API call, <= writer.batch_size
+
+`update` answers one `WriteOutcome` per update, in order: a per-record rejection (deleted
+record, validation rule, locked row, missing permission) is an outcome with the CRM's own code
+and message; a rejected call as a whole raises a `ConnectorError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+__all__ = [
+    "FieldCheck",
+    "FieldDefinition",
+    "FieldKind",
+    "FieldWriter",
+    "RecordUpdate",
+    "WriteOutcome",
+]
+
+FieldKind = Literal["text", "longtext", "number", "percent", "currency", "date", "checkbox"]
+
+
+@dataclass(frozen=True)
+class FieldDefinition:
+    """A field to create or to find: the CRM's API name and how it should be typed."""
+
+    name: str
+    label: str
+    kind: FieldKind
+    description: str = ""
+    length: int | None = None
+    """Maximum characters of text fields."""
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": self.name, "label": self.label, "kind": self.kind}
+        if self.length is not None:
+            body["length"] = self.length
+        if self.description:
+            body["description"] = self.description
+        return body
+
+
+@dataclass(frozen=True)
+class FieldCheck:
+    """What the CRM says about one wanted field; `problem` is None when it can be written."""
+
+    definition: FieldDefinition
+    exists: bool
+    writable: bool
+    problem: str | None = None
+    crm_type: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+@dataclass(frozen=True)
+class RecordUpdate:
+    external_id: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    external_id: str
+    ok: bool
+    error: str | None = None
+    """The CRM's code and message, e.g. `ENTITY_IS_DELETED: entity is deleted`."""
+
+
+class FieldWriter(Protocol):
+    batch_size: int
+
+    def check_fields(
+        self, object_type: str, definitions: Sequence[FieldDefinition]
+    ) -> list[FieldCheck]: ...
+
+    def create_fields(
+        self, object_type: str, definitions: Sequence[FieldDefinition]
+    ) -> list[str]: ...
+
+    def manual_steps(
+        self, object_type: str, definitions: Sequence[FieldDefinition]
+    ) -> list[str]: ...
+
+    def update(self, object_type: str, updates: Sequence[RecordUpdate]) -> list[WriteOutcome]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,189 @@
+"""A CRM with a generated sales history, synced and mapped, ready for write-back.
+
+`crm_world(db, box, export, crm)` serves the export from the sandbox, connects to its
+Salesforce org or HubSpot portal, syncs everything, activates the shipped example rules and
+yields a `World`; write-back runs read KPIs from a KPI store that sees every state change at
+once (no refresh interval) and never refits its model on its own, so that two runs with the
+same `now` compute the same values unless opportunity state really changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import delete, select
+
+from app.crypto import SecretBox
+from app.db import Database, upgrade
+from app.models import MilestoneEvent, OpportunityState, WritebackRecord, WritebackRun
+from app.models.base import utcnow
+from app.services.connections import upsert_connection
+from app.services.crm_fields import setup_fields
+from app.services.kpi_store import KpiStore
+from app.services.mapping_activation import activate_ruleset
+from app.services.sync import SyncReport, sync_connection
+from app.services.writeback import WritebackReport, run_writeback
+from connectors.core import RetryPolicy
+from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+from tests.conftest import FreshDatabases
+
+__all__ = ["FAST_RETRY", "SALESFORCE_EXTRA", "World", "crm_world", "shared_world"]
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST_RETRY = RetryPolicy(attempts=3, initial_wait=0.01, max_wait=0.05, jitter=0.01)
+SALESFORCE_EXTRA = {
+    "Opportunity": ["Segment__c"],
+    "Account": ["Segment__c"],
+    "Event": ["Meeting_Outcome__c"],
+    "EmailMessage": ["TextBody"],
+    "Task": ["CallDisposition"],
+}
+Crm = Literal["salesforce", "hubspot"]
+
+
+@dataclass
+class World:
+    db: Database
+    box: SecretBox
+    server: SandboxServer
+    crm: Crm
+    name: str
+    store: KpiStore
+    now: datetime
+
+    @property
+    def sandbox(self) -> Sandbox:
+        return self.server.sandbox
+
+    @property
+    def write_calls(self) -> int:
+        endpoint = (
+            "salesforce.collections_update" if self.crm == "salesforce" else "hubspot.batch_update"
+        )
+        return self.sandbox.calls[endpoint]
+
+    @property
+    def opportunity_object(self) -> str:
+        return "Opportunity" if self.crm == "salesforce" else "deals"
+
+    def connect(self, **settings: Any) -> None:
+        """(Re)point the connection at the sandbox with these extra settings."""
+        info = self.server.connection_info()[self.crm]
+        if self.crm == "salesforce":
+            base = {
+                "kind": "salesforce",
+                "auth_flow": "client_credentials",
+                "token_url": info["token_url"],
+                "client_id": info["client_id"],
+                "ca_file": info["ca_file"],
+                "extra_fields": SALESFORCE_EXTRA,
+            }
+            secrets = {"client_secret": info["client_secret"]}
+        else:
+            base = {
+                "kind": "hubspot",
+                "base_url": info["base_url"],
+                "portal_id": str(info["portal_id"]),
+                "search_per_second": 100,
+                "deletions_every_minutes": 0,
+            }
+            secrets = {"access_token": info["access_token"]}
+        with self.db.session() as session:
+            upsert_connection(
+                session, self.box, name=self.name, settings={**base, **settings}, secrets=secrets
+            )
+
+    def reset(self) -> World:
+        """Back to the state right after `crm_world` (for a world shared by several tests):
+        nothing written yet, default settings, no faults or rules, calls counted from 0."""
+        with self.db.engine.begin() as connection:
+            connection.execute(delete(WritebackRecord))
+            connection.execute(delete(WritebackRun))
+        self.connect()
+        self.sandbox.faults.clear()
+        self.sandbox.salesforce.validation_rules.clear()
+        self.sandbox.calls.reset()
+        self.store = KpiStore(self.db, refresh_seconds=0.0, model_seconds=1e9)
+        return self
+
+    def sync(self) -> SyncReport:
+        report = sync_connection(self.db, self.box, self.name, retry=FAST_RETRY)
+        assert report.status == "succeeded", report.as_dict()
+        return report
+
+    def writeback(self, *, dry_run: bool = False, now: datetime | None = None) -> WritebackReport:
+        return run_writeback(
+            self.db,
+            self.box,
+            self.name,
+            dry_run=dry_run,
+            now=now or self.now,
+            store=self.store,
+            retry=FAST_RETRY,
+        )
+
+    def records(self) -> dict[str, WritebackRecord]:
+        with self.db.sessions() as session:
+            return {
+                row.external_id: row
+                for row in session.scalars(
+                    select(WritebackRecord).where(
+                        WritebackRecord.object_type == self.opportunity_object
+                    )
+                )
+            }
+
+    def events(self) -> int:
+        with self.db.sessions() as session:
+            return len(session.scalars(select(MilestoneEvent.id)).all())
+
+    def states(self) -> dict[int, dict[str, Any]]:
+        """Every opportunity state, without its bookkeeping timestamp."""
+        with self.db.sessions() as session:
+            rows = session.scalars(select(OpportunityState)).all()
+            return {
+                row.opportunity_id: {
+                    column: getattr(row, column)
+                    for column in OpportunityState.__table__.columns.keys()  # noqa: SIM118
+                    if column != "updated_at"
+                }
+                for row in rows
+            }
+
+
+@contextmanager
+def shared_world(
+    fresh_databases: FreshDatabases, export: Path, crm: Crm, box: SecretBox
+) -> Iterator[World]:
+    """A world in a database of its own, with the write-back fields created, for a module's
+    tests to share (`World.reset` between them)."""
+    database = Database(fresh_databases.url(f"writeback_{crm}"))
+    upgrade(database.engine)
+    try:
+        with crm_world(database, box, export, crm) as world:
+            report = setup_fields(database, box, world.name, "create", retry=FAST_RETRY)
+            assert report.ok, report.as_dict()
+            yield world
+    finally:
+        database.dispose()
+
+
+@contextmanager
+def crm_world(
+    db: Database, box: SecretBox, export: Path, crm: Crm, **settings: Any
+) -> Iterator[World]:
+    config = SandboxConfig(hs_search_per_second=None, hs_ten_second_max=10_000)
+    sandbox = Sandbox.from_export(export, config)
+    with SandboxServer(sandbox) as server:
+        store = KpiStore(db, refresh_seconds=0.0, model_seconds=1e9)
+        world = World(db, box, server, crm, "acme", store, utcnow())
+        world.connect(**settings)
+        world.sync()
+        rules = (ROOT / "mappings" / "examples" / f"{crm}.yaml").read_text()
+        activate_ruleset(db, rules, f"{crm}.yaml")
+        yield world
