@@ -6,7 +6,7 @@ from typing import Any
 
 from connectors.sandbox import SandboxServer
 
-__all__ = ["salesforce_connection_args"]
+__all__ = ["hubspot_connection_args", "salesforce_connection_args"]
 
 
 def salesforce_connection_args(server: SandboxServer, **settings: Any) -> dict[str, Any]:
@@ -22,4 +22,18 @@ def salesforce_connection_args(server: SandboxServer, **settings: Any) -> dict[s
             **settings,
         },
         "secrets": {"client_secret": info["client_secret"]},
+    }
+
+
+def hubspot_connection_args(server: SandboxServer, **settings: Any) -> dict[str, Any]:
+    """`create_connection` keyword arguments for the sandbox's HubSpot portal."""
+    info = server.connection_info()["hubspot"]
+    return {
+        "settings": {
+            "kind": "hubspot",
+            "base_url": info["base_url"],
+            "portal_id": str(info["portal_id"]),
+            **settings,
+        },
+        "secrets": {"access_token": info["access_token"]},
     }
