@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -35,12 +36,16 @@ __all__ = [
     "DealColumns",
     "Floats",
     "Ints",
+    "Presorted",
     "Stays",
     "aj_arrays",
+    "aj_sorted",
     "conversion_columns",
+    "conversion_presorted",
     "epoch",
     "fit_model_columns",
     "instant",
+    "presort_conversion",
 ]
 
 Floats = npt.NDArray[np.float64]
@@ -253,6 +258,34 @@ def aj_arrays(durations: Floats, causes: Ints, wanted: Iterable[int] = (WON, LOS
     return ArrayCurve(times[has], survival, incidences, size, counts)
 
 
+def aj_sorted(durations: Floats, causes: Ints, wanted: Iterable[int] = (WON, LOST)) -> ArrayCurve:
+    """`aj_arrays` of durations already in ascending order: no sort, one pass."""
+    wanted = tuple(wanted)
+    size = int(durations.shape[0])
+    if size == 0:
+        empty = np.zeros(0)
+        return ArrayCurve(empty, empty, {c: empty for c in wanted}, 0, {})
+    change = np.ones(size, dtype=bool)
+    change[1:] = durations[1:] != durations[:-1]
+    starts = np.nonzero(change)[0]
+    total = np.diff(np.append(starts, size))
+    per_cause = {c: np.add.reduceat((causes == c).astype(np.int64), starts) for c in wanted}
+    counts = {c: int(n.sum()) for c, n in per_cause.items() if n.sum()}
+    events = np.zeros(starts.shape[0], dtype=np.int64)
+    for values in per_cause.values():
+        events += values
+    censored = size - int(events.sum())
+    if censored:
+        counts[CENSORED] = censored
+    at_risk = size - np.concatenate(([0], np.cumsum(total)[:-1]))
+    has = events > 0
+    risk = at_risk[has].astype(np.float64)
+    survival = np.cumprod(1.0 - events[has] / risk).astype(np.float64)
+    before = np.concatenate(([1.0], survival[:-1]))
+    incidences = {c: np.cumsum(before * per_cause[c][has] / risk) for c in wanted}
+    return ArrayCurve(durations[starts][has], survival, incidences, size, counts)
+
+
 # -- conversion --------------------------------------------------------------------------------
 
 
@@ -291,21 +324,82 @@ def conversion_columns(
     )
 
 
+@dataclass
+class Presorted:
+    """Every deal's (duration, cause) for one conversion, in ascending duration order: a
+    conversion over any subset is then one pass (`conversion_presorted`)."""
+
+    rows: Ints
+    durations: Floats
+    causes: Ints
+
+
+def presort_conversion(cols: DealColumns, position: int, target: int, as_of: float) -> Presorted:
+    if position >= cols.positions:
+        return Presorted(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64))
+    start = cols.reach[:, position]
+    rows = np.nonzero(~np.isnan(start) & (start <= as_of))[0]
+    start = start[rows]
+    closed_at = cols.closed[rows]
+    closed = cols.is_closed_by(as_of)[rows]
+    if target == WON_TARGET:
+        done = np.where(closed & (cols.outcome[rows] == _WON), closed_at, np.nan)
+    elif target >= cols.positions:
+        done = np.full(rows.shape[0], np.nan)
+    else:
+        later = np.nan_to_num(cols.reach[rows][:, target:], nan=np.inf).min(axis=1)
+        done = np.where(later <= as_of, later, np.nan)
+    has_done = ~np.isnan(done)
+    failed = ~has_done & closed
+    end = np.where(has_done, done, np.where(failed, closed_at, as_of))
+    durations = np.maximum(0.0, (end - start) / DAY)
+    causes = np.where(has_done, REACHED, np.where(failed, FAILED, CENSORED)).astype(np.int64)
+    order = np.argsort(durations, kind="stable")
+    return Presorted(rows[order], durations[order], causes[order])
+
+
+def conversion_presorted(table: Presorted, mask: Bools) -> Conversion:
+    """`conversion.conversion` of the deals in `mask`, from their presorted table."""
+    sel = mask[table.rows]
+    if not sel.any():
+        return Conversion(None, 0, 0, 0, 0)
+    curve = aj_sorted(table.durations[sel], table.causes[sel], (REACHED, FAILED))
+    return Conversion(
+        curve.eventual(REACHED),
+        curve.size,
+        curve.counts.get(REACHED, 0),
+        curve.counts.get(FAILED, 0),
+        curve.counts.get(CENSORED, 0),
+    )
+
+
 # -- the model ----------------------------------------------------------------------------------
 
 
-def _rounded(days: Floats) -> Floats:
-    return np.round(days / RESOLUTION_DAYS) * RESOLUTION_DAYS
+class _Tally:
+    """Counts per (group, rounded duration, cause), gathered as integer codes, decoded once."""
 
+    def __init__(self) -> None:
+        self.groups: list[Any] = []
+        self.codes: list[Ints] = []
 
-def _count_into(target: dict[tuple[float, int], int], days: Floats, causes: Ints) -> None:
-    if not days.shape[0]:
-        return
-    pairs = np.stack([days, causes.astype(np.float64)], axis=1)
-    unique, counts = np.unique(pairs, axis=0, return_counts=True)
-    for (t, cause), n in zip(unique.tolist(), counts.tolist(), strict=True):
-        key = (t, int(cause))
-        target[key] = target.get(key, 0) + n
+    def add(self, group: Any, days: Floats, causes: Ints) -> None:
+        if not days.shape[0]:
+            return
+        steps = np.round(days / RESOLUTION_DAYS).astype(np.int64)
+        index = len(self.groups)
+        self.groups.append(group)
+        self.codes.append((index << 40) | (steps << 2) | causes)
+
+    def into(self, target: dict[Any, dict[tuple[float, int], int]]) -> None:
+        if not self.codes:
+            return
+        unique, counts = np.unique(np.concatenate(self.codes), return_counts=True)
+        groups = (unique >> 40).tolist()
+        days = (((unique >> 2) & ((1 << 38) - 1)) * RESOLUTION_DAYS).tolist()
+        causes = (unique & 3).tolist()
+        for g, t, cause, n in zip(groups, days, causes, counts.tolist(), strict=True):
+            target.setdefault(self.groups[g], {})[(t, cause)] = n
 
 
 def fit_model_columns(
@@ -330,31 +424,20 @@ def fit_model_columns(
     ).astype(np.int64)
     still_there = stays.ending == _OPEN
     to_final = np.maximum(0.0, (final_time - stays.start) / DAY)
-    rounded_length = _rounded(length)
+    leaves, outcomes = _Tally(), _Tally()
     for position in np.unique(stays.position).tolist():
         at = stays.position == position
         for owner in [*np.unique(process[at]).tolist(), None]:
             sel = at if owner is None else at & (process == owner)
-            _count_into(
-                model.leave_counts.setdefault((owner, position), {}),
-                rounded_length[sel],
-                leave_cause[sel],
-            )
+            leaves.add((owner, position), length[sel], leave_cause[sel])
             for landmark in LANDMARKS:
                 ok = sel & ~(
                     (landmark > length) | ((landmark == length) & ~still_there & (landmark != 0))
                 )
                 remaining = to_final - landmark
                 ok &= remaining >= 0
-                if not ok.any():
-                    continue
-                _count_into(
-                    model.outcome_counts.setdefault((owner, position, landmark), {}),
-                    _rounded(remaining[ok]),
-                    final_cause[ok].astype(np.int64),
-                )
-    for empty in [g for g, counts in model.leave_counts.items() if not counts]:
-        del model.leave_counts[empty]
-    for group in [g for g, counts in model.outcome_counts.items() if not counts]:
-        del model.outcome_counts[group]
+                if ok.any():
+                    outcomes.add((owner, position, landmark), remaining[ok], final_cause[ok])
+    leaves.into(model.leave_counts)
+    outcomes.into(model.outcome_counts)
     return model

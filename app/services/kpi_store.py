@@ -46,9 +46,11 @@ from app.kpis.columns import (
     DealColumns,
     Floats,
     Ints,
+    Presorted,
     epoch,
     fit_model_columns,
     instant,
+    presort_conversion,
 )
 from app.kpis.forecast import month_windows
 from app.kpis.history import DAY, DealHistory
@@ -216,6 +218,16 @@ class Snapshot:
     derived: Derived
     generation: int
     loaded_at: datetime
+
+    _presorted: dict[tuple[int, int], Presorted] = field(default_factory=dict)
+
+    def conversion_table(self, position: int, target: int) -> Presorted:
+        """Every deal's (duration, cause) from `position` to `target`, sorted, made once."""
+        table = self._presorted.get((position, target))
+        if table is None:
+            table = presort_conversion(self.columns, position, target, epoch(self.as_of))
+            self._presorted[(position, target)] = table
+        return table
 
     def process_by_key(self, key: str) -> ProcessInfo | None:
         for process in self.processes.values():

@@ -21,7 +21,7 @@ from app.kpis.columns import (
     Floats,
     Ints,
     aj_arrays,
-    conversion_columns,
+    conversion_presorted,
     epoch,
     instant,
 )
@@ -145,7 +145,6 @@ def _processes(snapshot: Snapshot, filters: Filters) -> list[ProcessInfo]:
 
 def funnel(snapshot: Snapshot, filters: Filters) -> dict[str, Any]:
     now = snapshot.as_of
-    moment = epoch(now)
     cols = snapshot.columns
     mask = _mask(snapshot, filters)
     result = []
@@ -163,11 +162,13 @@ def funnel(snapshot: Snapshot, filters: Filters) -> dict[str, Any]:
                     cohort &= filters.period_mask(at)
             following = positions[index + 1] if index + 1 < len(positions) else None
             to_next = (
-                conversion_columns(cols, cohort, position, following[0], moment).as_dict()
+                conversion_presorted(
+                    snapshot.conversion_table(position, following[0]), cohort
+                ).as_dict()
                 if following
                 else None
             )
-            to_won = conversion_columns(cols, cohort, position, WON_TARGET, moment)
+            to_won = conversion_presorted(snapshot.conversion_table(position, WON_TARGET), cohort)
             steps.append(
                 {
                     "milestone": milestone.key if milestone else "created",

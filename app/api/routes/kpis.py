@@ -393,10 +393,33 @@ async def backtest(
     )
 
 
+def _precompute(store: KpiStore) -> Callable[[Any], None]:
+    """Answers a manager's dashboard asks first, encoded as soon as a snapshot is published."""
+
+    def warm(snapshot: Any) -> None:
+        everyone = service.Filters()
+        key = everyone.key()
+        answers: list[tuple[tuple[Any, ...], Callable[[Any], Any]]] = [
+            (("funnel", key), lambda s: service.funnel(s, everyone)),
+            (("velocity", key), lambda s: service.velocity(s, everyone)),
+            (("movement", "week", key), lambda s: service.movement(s, everyone, "week")),
+            (("forecast", 3, True, key), lambda s: service.forecast_kpi(s, everyone, 3, True)),
+        ]
+        for name, compute in answers:
+            full = (snapshot.generation, *name)
+            if store.remembered(full) is None:
+                store.remember(full, _encode(snapshot, compute))
+
+    return warm
+
+
 @asynccontextmanager
 async def _start_view(app: Any) -> AsyncIterator[None]:
     """Load opportunity state and fit the model while the server starts, not on a request."""
-    kpi_store_of(app).start()
+    store = kpi_store_of(app)
+    if not store.ready:
+        store.on_snapshot(_precompute(store))
+        store.start()
     yield
 
 

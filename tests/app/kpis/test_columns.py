@@ -12,8 +12,10 @@ from app.kpis.columns import (
     DealColumns,
     aj_arrays,
     conversion_columns,
+    conversion_presorted,
     epoch,
     fit_model_columns,
+    presort_conversion,
 )
 from app.kpis.conversion import WON_TARGET, conversion
 from app.kpis.history import DealHistory
@@ -123,6 +125,15 @@ def test_conversion_equals_the_reference(target: int) -> None:
             want.censored,
         )
         assert got.estimate == pytest.approx(want.estimate, abs=1e-12)
+        table = presort_conversion(cols, position, target, epoch(AS_OF))
+        fast = conversion_presorted(table, mask)
+        assert (fast.reached, fast.converted, fast.failed, fast.censored) == (
+            want.reached,
+            want.converted,
+            want.failed,
+            want.censored,
+        )
+        assert fast.estimate == pytest.approx(want.estimate, abs=1e-12)
 
 
 def test_aalen_johansen_over_arrays_equals_the_reference() -> None:
