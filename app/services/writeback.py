@@ -359,33 +359,36 @@ def _send(
         )
         return
     recorder = _Recorder(database, target, report, stored, now)
+    batches: list[tuple[str, list[_Wanted]]] = []
     by_object: dict[str, list[_Wanted]] = {}
     for item in due:
         by_object.setdefault(item.object_type, []).append(item)
-    rejected_in_a_row = 0
     for object_type, items in by_object.items():
         for start in range(0, len(items), writer.batch_size):
-            batch = items[start : start + writer.batch_size]
-            updates = [RecordUpdate(w.external_id, w.payload) for w in batch]
-            report.write_calls += 1
-            try:
-                outcomes = writer.update(object_type, updates)
-            except ConnectorError as error:
-                reason = f"the whole call was rejected: {error}"
-                recorder.commit(batch, [WriteOutcome(w.external_id, False, reason) for w in batch])
-                if isinstance(error, AuthenticationError | QuotaReached):
-                    report.error = str(error)
-                    return
-                rejected_in_a_row += 1
-                if rejected_in_a_row >= MAX_REJECTED_CALLS:
-                    report.error = (
-                        f"stopped after {MAX_REJECTED_CALLS} rejected calls in a row; the rest "
-                        f"waits for the next run (last: {error})"
-                    )
-                    return
+            batches.append((object_type, items[start : start + writer.batch_size]))
+    rejected_in_a_row = 0
+    for index, (object_type, batch) in enumerate(batches):
+        updates = [RecordUpdate(w.external_id, w.payload) for w in batch]
+        report.write_calls += 1
+        try:
+            outcomes = writer.update(object_type, updates)
+        except ConnectorError as error:
+            reason = f"the whole call was rejected: {error}"
+            recorder.commit(batch, [WriteOutcome(w.external_id, False, reason) for w in batch])
+            rejected_in_a_row += 1
+            if isinstance(error, AuthenticationError | QuotaReached):
+                report.error = str(error)
+            elif rejected_in_a_row >= MAX_REJECTED_CALLS:
+                report.error = f"stopped after {MAX_REJECTED_CALLS} rejected calls in a row"
+            else:
                 continue
-            rejected_in_a_row = 0
-            recorder.commit(batch, outcomes)
+            # stop; what was not sent stays queued for the next run, with the reason
+            note = f"not sent: {report.error} (last: {error})"
+            for _, rest in batches[index + 1 :]:
+                recorder.commit(rest, [WriteOutcome(w.external_id, False, note) for w in rest])
+            return
+        rejected_in_a_row = 0
+        recorder.commit(batch, outcomes)
 
 
 def run_writeback(

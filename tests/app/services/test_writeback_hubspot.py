@@ -1,0 +1,154 @@
+"""Write-back into a HubSpot portal (the sandbox, via hubspot-api-client over loopback): a
+property group and properties, batch updates of 100 with 207 partial answers, and no loop
+through the next sync.
+
+Runs on SQLite, and on PostgreSQL with TEST_DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.crypto import SecretBox, generate_key
+from app.db import Database
+from app.models import RawRecord
+from app.services import writeback as writeback_service
+from app.services.crm_fields import setup_fields
+from app.services.mapping_runs import derive_active
+from app.services.writeback_fields import OPPORTUNITY_FIELDS
+from connectors.generator import build_params, generate
+from tests.conftest import FreshDatabases
+from tests.support.writeback_world import World, crm_world, shared_world
+
+PROPERTIES = [entry.hubspot for entry in OPPORTUNITY_FIELDS]
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("history")
+    generate(build_params(seed=5, size="small", future_days=10), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def box() -> SecretBox:
+    return SecretBox([generate_key().encode()])
+
+
+@pytest.fixture(scope="module")
+def shared(fresh_databases: FreshDatabases, history: Path, box: SecretBox) -> Iterator[World]:
+    with shared_world(fresh_databases, history, "hubspot", box) as built:
+        yield built
+
+
+@pytest.fixture
+def ready(shared: World) -> World:
+    return shared.reset()
+
+
+def test_setup_fields_creates_the_group_and_properties_once(
+    db: Database, box: SecretBox, history: Path
+) -> None:
+    with crm_world(db, box, history, "hubspot") as world:
+        calls = world.sandbox.calls
+        dry = setup_fields(db, box, world.name, "dry_run")
+        assert dry.ok and {f["status"] for f in dry.fields["deals"]} == {"to create"}
+        assert any('"groupName": "milestone_sync"' in step for step in dry.manual_steps)
+        assert calls["hubspot.properties_create"] == 0
+
+        created = setup_fields(db, box, world.name, "create")
+        assert created.ok, created.problems
+        assert created.created == [f"deals.{name}" for name in PROPERTIES]
+        assert calls["hubspot.property_groups_create"] == 1
+        assert calls["hubspot.properties_create"] == len(PROPERTIES)
+        stalled = world.sandbox.hubspot.properties["deals"]["ms_stalled"]
+        assert (stalled.type, stalled.group_name) == ("bool", "milestone_sync")
+
+        again = setup_fields(db, box, world.name, "create")
+        assert again.ok and again.created == []
+        assert calls["hubspot.properties_create"] == len(PROPERTIES)
+        assert setup_fields(db, box, world.name, "check").ok
+
+
+def test_every_deal_gets_its_kpis_in_batches_of_100_then_no_call(ready: World) -> None:
+    first = ready.writeback()
+    assert first.status == "succeeded", first.as_dict()
+    assert first.records_written == first.records_checked > 100
+    assert ready.write_calls == first.write_calls == math.ceil(first.records_written / 100)
+    assert first.api_calls == first.write_calls + 1  # the property list
+    deal_id, record = next(iter(ready.records().items()))
+    stored = ready.sandbox.hubspot.objects["deals"][deal_id].properties
+    assert stored["ms_win_probability"] == record.written_values["ms_win_probability"]
+    assert stored["ms_stalled"] in ("true", "false")
+    assert ready.writeback().api_calls == 0
+
+
+def test_archived_deals_fail_alone_and_the_rest_of_their_batch_is_never_sent_again(
+    ready: World,
+) -> None:
+    deals = sorted(ready.store.snapshot().info[k].external_id for k in ready.store.snapshot().info)
+    gone = {deals[1], deals[2]}
+    for deal_id in gone:
+        assert ready.sandbox.hubspot.archive("deals", deal_id, ready.sandbox.now())
+    try:
+        _archived_deals_fail_alone(ready, deals, gone)
+    finally:  # the world is shared: bring them back
+        for deal_id in gone:
+            restored = ready.sandbox.hubspot.objects["deals"][deal_id]
+            restored.archived, restored.archived_at = False, None
+        ready.sandbox.hubspot.version += 1
+
+
+def _archived_deals_fail_alone(ready: World, deals: list[str], gone: set[str]) -> None:
+    first = ready.writeback()
+    assert (first.status, first.records_failed) == ("partial", 2)
+    records = ready.records()
+    assert {k for k, r in records.items() if r.failures} == gone
+    assert str(records[deals[1]].last_error).startswith("OBJECT_NOT_FOUND: ")
+    assert records[deals[0]].values_hash is not None
+
+    calls = ready.write_calls
+    again = ready.writeback()
+    assert (again.records_deferred, again.api_calls) == (2, 0)
+    assert ready.write_calls == calls
+
+
+def test_a_rejected_batch_leaves_each_of_its_deals_queued_with_the_reason(
+    ready: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writeback_service, "MAX_REJECTED_CALLS", 2)
+    kind = ready.sandbox.hubspot.properties["deals"]["ms_last_customer_action_kind"]
+    kind.type, kind.options = "enumeration", [{"label": "Other", "value": "other"}]
+    try:
+        report = ready.writeback()
+    finally:
+        kind.type, kind.options = "string", []
+    assert report.records_written == 0 and report.status == "failed"
+    assert report.records_failed == report.records_changed
+    assert report.write_calls == 2 and "stopped after 2 rejected calls" in str(report.error)
+    records = ready.records()
+    assert len(records) == report.records_changed  # nothing silently dropped
+    reasons = {str(r.last_error).split(":")[0] for r in records.values()}
+    assert reasons == {"the whole call was rejected", "not sent"}
+    assert all("ms_last_customer_action_kind" in str(r.last_error) for r in records.values())
+
+
+def test_our_own_writes_come_back_with_the_next_sync_and_change_nothing(ready: World) -> None:
+    first = ready.writeback()
+    events, states = ready.events(), ready.states()
+    synced = ready.sync()
+    changed = {o.result.stream: o.result.records_changed for o in synced.streams}
+    assert changed["deals"] >= first.records_written
+    with ready.db.sessions() as session:
+        payloads = session.scalars(select(RawRecord.payload).where(RawRecord.stream == "deals"))
+        assert not any(name in payload["properties"] for payload in payloads for name in PROPERTIES)
+    runs = derive_active(ready.db, None)
+    assert sum(run.events_added + run.events_removed + run.events_moved for run in runs) == 0
+    assert ready.events() == events and ready.states() == states
+    second = ready.writeback()
+    assert (second.records_changed, second.api_calls) == (0, 0)
