@@ -1,9 +1,10 @@
 """The end-to-end demo behind `make demo`; it grows with every capability the product gains.
 
-Today: a generated sales history served by the sandbox CRM -> a connection to its Salesforce
-org -> a sync into the raw layer -> the API and a worker (the leader's schedule and job slots,
-as `milestones worker` runs them). While it keeps running, the sandbox clock moves (new
-customer actions appear) and the worker syncs the org every `resync_seconds`.
+A generated sales history served by the sandbox CRM -> a connection to its Salesforce org ->
+a sync into the raw layer -> the shipped example processes turn customer actions into milestone
+events -> the API serves KPIs to a manager's key -> KPI fields are written back onto every
+opportunity -> a worker keeps it all fresh: the sandbox clock moves, customers act, and the
+worker syncs, maps, refreshes and writes back on its schedule.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,15 +25,21 @@ from app.cli.output import console, emit_json, fail
 from app.config import Settings
 from app.crypto import SecretBox
 from app.db import Database, current_revision, redact_url
+from app.services.api_keys import create_key
 from app.services.connections import upsert_connection
+from app.services.crm_fields import setup_fields
+from app.services.mapping_activation import activate_ruleset
 from app.services.sync import SyncReport, sync_connection
 from app.services.sync_jobs import ClaimedJob, enqueue
 from app.services.sync_status import list_runs
+from app.services.writeback import run_writeback
 from app.worker import Worker
 from connectors.sandbox.runner import RunOptions, SandboxRunError, prepare_export, start_sandbox
 from connectors.sandbox.server import SandboxServer
 
 __all__ = ["DEMO_CONNECTION", "run_demo"]
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "mappings" / "examples"
 
 DEMO_CONNECTION = "sandbox-salesforce"
 
@@ -125,6 +133,8 @@ def _connect(database: Database, box: SecretBox, server: SandboxServer, interval
                 "token_url": info["token_url"],
                 "client_id": info["client_id"],
                 "ca_file": info["ca_file"],
+                # the org's custom fields that the example processes read
+                "extra_fields": {"Opportunity": ["Segment__c"], "Event": ["Meeting_Outcome__c"]},
                 "bulk_poll_seconds": 0.2,
             },
             secrets={"client_secret": info["client_secret"]},
@@ -155,6 +165,54 @@ def _start_worker(database: Database, box: SecretBox, connection_id: int) -> dic
         "status": seen.get("status"),
         "new": sync.get("records_new"),
         "changed": sync.get("records_changed"),
+    }
+
+
+def _activate_rules(database: Database) -> dict[str, Any]:
+    """The shipped Salesforce example processes become the active ruleset (events derived)."""
+    path = EXAMPLES / "salesforce.yaml"
+    result = activate_ruleset(database, path.read_text(), str(path), created_by="demo")
+    return {
+        "ruleset": result.name,
+        "version": result.version,
+        "events": sum(run.events_added for run in result.runs),
+        "opportunities": sum(run.opportunities for run in result.runs),
+    }
+
+
+def _manager_key(database: Database) -> str:
+    with database.session() as session:
+        _row, secret = create_key(session, "demo manager", "manager")
+    return secret
+
+
+def _funnel_facts(base_url: str, key: str) -> dict[str, Any]:
+    """What a manager sees first: per process, opportunities created and won."""
+    response = httpx.get(
+        f"{base_url}/api/v1/funnel", headers={"Authorization": f"Bearer {key}"}, timeout=120
+    )
+    if response.status_code != 200:
+        fail(f"GET /api/v1/funnel answered {response.status_code}: {response.text[:300]}")
+    facts: dict[str, Any] = {"api_key": key}
+    for process in response.json().get("processes", []):
+        steps = process.get("milestones", [])
+        if steps:
+            facts[process["process"]] = (
+                f"{steps[0]['reached']} created -> {steps[-1]['reached']} {steps[-1]['milestone']}"
+            )
+    return facts
+
+
+def _write_back(database: Database, box: SecretBox, crm: SandboxServer) -> dict[str, Any]:
+    fields = setup_fields(database, box, DEMO_CONNECTION)
+    if not fields.ok:
+        fail("write-back fields could not be set up: " + "; ".join(fields.problems))
+    written = run_writeback(database, box, DEMO_CONNECTION)
+    return {
+        "fields_created": len(fields.created),
+        "status": written.status,
+        "written": written.records_written,
+        "write_calls": written.write_calls,
     }
 
 
@@ -223,11 +281,15 @@ def run_demo(
     connection_id = _connect(database, box, crm, int(resync_seconds))
     synced = sync_connection(database, box, DEMO_CONNECTION, trigger="demo")
     report.step("Salesforce org synced into the raw layer", **_sync_facts(synced))
+    report.step("milestone rules activated", **_activate_rules(database))
 
     base_url = f"http://{settings.host}:{port}"
     api = _start_api(settings, database, port)
     ready = _wait_ready(base_url)
     report.step("API ready", url=base_url, readyz=ready["status"], docs=f"{base_url}/docs")
+    key = _manager_key(database)
+    report.step("KPIs served to managers", **_funnel_facts(base_url, key))
+    report.step("KPI fields written back into the CRM", **_write_back(database, box, crm))
 
     started_worker = _start_worker(database, box, connection_id)
     worker: Worker = started_worker.pop("worker")

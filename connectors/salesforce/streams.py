@@ -81,6 +81,7 @@ SALESFORCE_STREAMS: tuple[StreamSpec, ...] = (
         "ActivityDate",
         "CallType",
         "CallDurationInSeconds",
+        "CallDisposition",
         "Description",
     ),
     _spec(
@@ -104,6 +105,7 @@ SALESFORCE_STREAMS: tuple[StreamSpec, ...] = (
         "HasAttachment",
         "Status",
         "ActivityId",
+        "TextBody",
     ),
 )
 

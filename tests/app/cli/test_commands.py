@@ -113,9 +113,19 @@ def test_demo_check_runs_end_to_end(env: dict[str, str], tmp_path: Path) -> None
         "sandbox CRM up",
         "database migrated",
         "Salesforce org synced into the raw layer",
+        "milestone rules activated",
         "API ready",
+        "KPIs served to managers",
+        "KPI fields written back into the CRM",
         "worker running",
     ]
+    rules = steps["milestone rules activated"]
+    assert rules["events"] > 100 and rules["opportunities"] > 100
+    served = steps["KPIs served to managers"]
+    assert {"enterprise_new_business", "smb_new_business"} <= set(served)
+    written = steps["KPI fields written back into the CRM"]
+    assert written["status"] == "succeeded" and written["written"] > 100
+    assert written["write_calls"] == -(-written["written"] // 200)
     synced = steps["Salesforce org synced into the raw layer"]
     assert synced["status"] == "succeeded" and synced["records"] > 1000
     worker = steps["worker running"]
