@@ -149,7 +149,7 @@ def connection_fields(
             payloads = session.execute(
                 select(RawRecord.payload)
                 .where(RawRecord.connection_id == info.id, RawRecord.stream == stream)
-                .order_by(RawRecord.id.desc())
+                .order_by(RawRecord.modified_at.desc())  # the index order: no sort
                 .limit(sample)
             ).scalars()
             known = STREAMS[(info.source, stream)]
