@@ -540,6 +540,20 @@ class _Fresh:
         )
 
 
+def _tune_malloc() -> None:
+    """Keep a long-running API process's heap near what it holds (glibc only).
+
+    Snapshots are large numpy arrays, rebuilt on every refresh: with a fixed mmap threshold
+    they are mapped and unmapped instead of growing the heap (glibc otherwise raises the
+    threshold after the first large free), and two arenas stop every worker thread from
+    keeping a heap of its own.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD: 1 MiB, no longer dynamic
+        libc.mallopt(-8, 2)  # M_ARENA_MAX
+
+
 def _release_memory() -> None:
     """Give the heap the load left behind back to the system (glibc keeps it otherwise)."""
     gc.collect()
@@ -572,6 +586,7 @@ class KpiStore:
 
     def start(self) -> KpiStore:
         """Load and fit on a thread now, so that the first request finds it ready."""
+        _tune_malloc()
         threading.Thread(target=self._first_load, daemon=True, name="kpi-load").start()
         return self
 
