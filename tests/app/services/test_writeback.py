@@ -28,7 +28,9 @@ from app.services.mapping_runs import derive_active
 from app.services.pipeline import run_pipeline
 from app.services.writeback import automatic_writeback, failing_records, list_runs
 from app.services.writeback_fields import OPPORTUNITY_FIELDS
+from connectors.core import MissingPermission
 from connectors.generator import build_params, generate
+from connectors.salesforce.writeback import SalesforceWriter
 from connectors.sandbox.faults import Fault
 from tests.conftest import FreshDatabases
 from tests.support.writeback_world import World, crm_world, shared_world
@@ -374,3 +376,31 @@ def test_settings_refuse_invalid_names_and_fields_the_sync_would_read(ready: Wor
         world.connect(writeback={"fields": {"stalled": {"name": "Milestone__c"}}})
     with pytest.raises(InvalidRequestError, match="Stalled__c is a write-back field"):
         world.connect(extra_fields={"Opportunity": ["Stalled__c"]})
+
+
+def test_without_permission_to_create_fields_the_exact_definitions_are_given(
+    ready: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_args: object) -> list[str]:
+        raise MissingPermission(
+            "Salesforce refused the request (INSUFFICIENT_ACCESS): insufficient access rights"
+        )
+
+    monkeypatch.setattr(SalesforceWriter, "create_fields", refuse)
+    ready.connect(writeback={"fields": {"stalled": {"name": "Deal_Stalled__c"}}})
+    report = setup_fields(ready.db, ready.box, ready.name, "create")
+    assert not report.ok and report.created == []
+    assert report.problems == [
+        "creating Opportunity fields refused: Salesforce refused the request "
+        "(INSUFFICIENT_ACCESS): insufficient access rights — create them by hand "
+        "(manual_steps), then run `milestones crm setup-fields acme --check`"
+    ]
+    assert report.manual_steps == [
+        "Setup > Object Manager > Opportunity > Fields & Relationships > New: Checkbox; Field "
+        "Label 'Stalled', Field Name 'Deal_Stalled' (API name Deal_Stalled__c); visible and "
+        "editable for the integration user. Tooling API: POST tooling/sobjects/CustomField "
+        '{"FullName": "Opportunity.Deal_Stalled__c", "Metadata": {"label": "Stalled", '
+        '"description": "Longer at this milestone than 80% of deals that moved on from it.", '
+        '"inlineHelpText": "Longer at this milestone than 80% of deals that moved on from it.", '
+        '"type": "Checkbox", "defaultValue": "false"}}'
+    ]
