@@ -293,6 +293,7 @@ def build_params(
         raise InvalidParameters("--now needs a time zone, e.g. 2025-07-01T00:00:00Z")
     moment = (now or DEFAULT_NOW).astimezone(UTC).replace(microsecond=0)
     count = SIZES[size] if opportunities is None else opportunities
+    name = size if count == SIZES[size] else "custom"
     return GeneratorParams(
-        seed=seed, size=size, opportunities=count, now=moment, future_days=future_days
+        seed=seed, size=name, opportunities=count, now=moment, future_days=future_days
     )

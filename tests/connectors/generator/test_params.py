@@ -15,7 +15,9 @@ def test_sizes_are_documented_counts() -> None:
 
 
 def test_explicit_counts_override_the_size() -> None:
-    assert build_params(seed=1, size="large", opportunities=42).opportunities == 42
+    params = build_params(seed=1, size="large", opportunities=42)
+    assert (params.opportunities, params.size) == (42, "custom")
+    assert build_params(seed=1, opportunities=300).size == "small"
 
 
 def test_now_defaults_to_a_fixed_date_not_the_wall_clock() -> None:
