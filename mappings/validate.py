@@ -388,7 +388,7 @@ def unmatched_warnings(
                         "warning",
                         "never-matched",
                         f"no stored record has ever matched milestone {milestone.key!r} "
-                        f"of process {process.key!r} ({records_seen} stored records checked; "
+                        f"of process {process.key!r} ({records_seen} stored records read; "
                         f"its rules read {streams})",
                         milestone.position,
                         "conditions that some stored record meets",

@@ -201,6 +201,6 @@ def test_milestones_no_stored_record_matched_are_warned_about() -> None:
     ruleset = load_ruleset(one_rule("EmailMessage", "Incoming: true"), "rules.yaml")
     (warning,) = unmatched_warnings(ruleset, {}, records_seen=120)
     assert warning.code == "never-matched" and warning.position.line == 7
-    assert "120 stored records checked" in warning.message
+    assert "120 stored records read" in warning.message
     assert unmatched_warnings(ruleset, {("p", "m"): 3}, 120) == []
     assert unmatched_warnings(ruleset, {}, 0) == []
