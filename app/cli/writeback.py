@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from app.cli.context import open_database, secret_box
+from app.cli.context import open_database, secret_box, settings
 from app.cli.output import console, emit_json, fail
 
 if TYPE_CHECKING:
@@ -51,7 +51,10 @@ def writeback(
     """Write the changed KPI fields onto opportunities (deals) and accounts in the CRM."""
     from app.services.writeback import run_writebacks
 
-    reports = run_writebacks(open_database(), secret_box(), connection, dry_run=dry_run)
+    as_of = settings().kpi_as_of_value
+    reports = run_writebacks(
+        open_database(), secret_box(), connection, dry_run=dry_run, as_of_setting=as_of
+    )
     if as_json:
         emit_json({"runs": [report.as_dict() for report in reports]})
     else:

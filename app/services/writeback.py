@@ -42,7 +42,7 @@ from app.models import Connection, WritebackRecord, WritebackRun
 from app.models.base import utcnow
 from app.services.connections import get_connection
 from app.services.crm_fields import WritebackTarget, check_target, open_target
-from app.services.kpi_store import KpiStore
+from app.services.kpi_store import AsOf, KpiStore
 from app.services.locks import LockSession
 from app.services.mapping_index import upsert
 from app.services.writeback_fields import ObjectFields, crm_value
@@ -74,12 +74,13 @@ _stores: weakref.WeakKeyDictionary[Database, KpiStore] = weakref.WeakKeyDictiona
 _stores_lock = threading.Lock()
 
 
-def shared_store(database: Database) -> KpiStore:
-    """This process's KPI store for `database`: refreshed from state changes, not reloaded."""
+def shared_store(database: Database, as_of_setting: AsOf = "data") -> KpiStore:
+    """This process's KPI view of `database` (`as_of_setting`: the KPI as-of setting, as the
+    API uses it): refreshed from state changes, not reloaded."""
     with _stores_lock:
         store = _stores.get(database)
         if store is None:
-            store = KpiStore(database)
+            store = KpiStore(database, as_of_setting=as_of_setting)
             _stores[database] = store
         return store
 
@@ -149,12 +150,14 @@ def _digest(payload: dict[str, Any]) -> str:
 
 
 def _wanted(
-    target: WritebackTarget, database: Database, store: KpiStore, now: datetime
+    target: WritebackTarget, database: Database, store: KpiStore, as_of: datetime | None
 ) -> list[_Wanted]:
-    """Every record's field values, formatted for the CRM, with their hash."""
+    """Every record's field values at `as_of` (by default the KPI view's own as-of, the
+    data's clock, as the API shows them), formatted for the CRM, with their hash."""
     snapshot = store.snapshot()
     extras = load_extras(database, target.connection_id, snapshot.version_id)
-    opportunities = opportunity_values(snapshot, target.connection_id, extras, now)
+    moment = as_of or snapshot.as_of
+    opportunities = opportunity_values(snapshot, target.connection_id, extras, moment)
     crm = target.settings.kind
     wanted: list[_Wanted] = []
 
@@ -397,11 +400,16 @@ def run_writeback(
     name: str,
     *,
     dry_run: bool = False,
+    as_of: datetime | None = None,
     now: datetime | None = None,
     store: KpiStore | None = None,
     retry: RetryPolicy | None = None,
 ) -> WritebackReport:
-    """One write-back run for the connection `name`: diff, write in batches, record."""
+    """One write-back run for the connection `name`: diff, write in batches, record.
+
+    Values are computed as of `as_of` (default: the KPI view's as-of); `now` (default: the
+    wall clock) stamps what was written and decides which refused records are due again.
+    """
     started = time.perf_counter()
     now = now or utcnow()
     with database.sessions() as session:
@@ -414,7 +422,7 @@ def run_writeback(
             raise ConflictError(f"a write-back run for {connection.name!r} is in progress")
         _start(database, report)
         try:
-            wanted = _wanted(target, database, store or shared_store(database), now)
+            wanted = _wanted(target, database, store or shared_store(database), as_of)
             stored = _stored(database, connection.id)
             report.records_checked = len(wanted)
             changed = [
@@ -458,6 +466,7 @@ def run_writebacks(
     automatic: bool = False,
     store: KpiStore | None = None,
     retry: RetryPolicy | None = None,
+    as_of_setting: AsOf = "data",
 ) -> list[WritebackReport]:
     """Write back one connection, or every enabled Salesforce and HubSpot connection
     (`automatic`: only those whose settings have write-back on)."""
@@ -475,6 +484,7 @@ def run_writebacks(
                 for row in rows
                 if not automatic or (row.settings.get("writeback") or {}).get("enabled", True)
             ]
+    store = store or shared_store(database, as_of_setting)
     return [
         run_writeback(database, box, n, dry_run=dry_run, store=store, retry=retry) for n in names
     ]

@@ -119,14 +119,15 @@ def opportunity_values(
 ) -> list[OpportunityValues]:
     """The field values of every opportunity of the connection that is in a sales process."""
     found = []
-    for key, deal in snapshot.deals.items():
-        if deal.connection != connection_id or deal.process is None:
+    deals, infos = snapshot.deals, snapshot.info
+    for key, extra in extras.items():  # the connection's opportunities, and no others
+        deal = deals.get(key)
+        if deal is None or deal.connection != connection_id or deal.process is None:
             continue
         process = snapshot.processes.get(deal.process)
-        extra = extras.get(key)
-        if process is None or extra is None:
+        if process is None:
             continue
-        info = snapshot.info[key]
+        info = infos[key]
         row = opportunity_row(snapshot, deal, info, process, now)
         position = int(row["position"])
         current = process.at(position)

@@ -122,6 +122,7 @@ class World:
             self.box,
             self.name,
             dry_run=dry_run,
+            as_of=now or self.now,
             now=now or self.now,
             store=self.store,
             retry=FAST_RETRY,
