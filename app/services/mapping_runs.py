@@ -139,12 +139,16 @@ class RunReport:
 
 @contextmanager
 def _exclusive(db: DbConnection, version_id: int, connection_id: int) -> Iterator[None]:
-    """One run per (version, connection) at a time across processes (PostgreSQL advisory lock;
-    SQLite serialises writers itself)."""
+    """One run per (version, connection) at a time across processes (PostgreSQL advisory lock,
+    keyed by schema too: advisory locks are database-wide; SQLite serialises writers itself)."""
     if db.dialect.name != "postgresql":
         yield
         return
-    digest = hashlib.blake2b(f"mapping:{version_id}:{connection_id}".encode(), digest_size=8)
+    with db.begin():
+        schema = db.execute(text("SELECT current_schema()")).scalar() or ""
+    digest = hashlib.blake2b(
+        f"{schema}:mapping:{version_id}:{connection_id}".encode(), digest_size=8
+    )
     key = int.from_bytes(digest.digest(), "big", signed=True)
     with db.begin():
         acquired = db.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()

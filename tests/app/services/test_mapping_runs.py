@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.db import Database
+from app.errors import ConflictError
 from app.models import (
     CrmOwner,
     MappingCursor,
@@ -27,6 +28,7 @@ from tests.app.services.mapping_world import (
     sf,
     store,
 )
+from tests.conftest import ON_POSTGRES
 
 NO_LOOKBACK = timedelta(0)
 REPLY_AT = datetime(2025, 3, 3, 10, tzinfo=UTC)
@@ -321,3 +323,14 @@ def test_a_full_run_withdraws_events_of_records_it_no_longer_reads(
     report = derive_all(db, version_id, connection_id)
     assert report.events_removed == 1
     assert event_rows(db, version_id) == []
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL's advisory locks; SQLite has one writer")
+def test_one_run_per_version_and_connection_at_a_time(db: Database, world: tuple[int, int]) -> None:
+    from app.services.mapping_runs import _exclusive
+
+    connection_id, version_id = world
+    with db.engine.connect() as holder, _exclusive(holder, version_id, connection_id):
+        with pytest.raises(ConflictError):
+            derive_all(db, version_id, connection_id)
+    assert derive_all(db, version_id, connection_id).events_removed == 0
