@@ -330,7 +330,10 @@ def test_one_run_per_version_and_connection_at_a_time(db: Database, world: tuple
     from app.services.mapping_runs import _exclusive
 
     connection_id, version_id = world
-    with db.engine.connect() as holder, _exclusive(holder, version_id, connection_id):
-        with pytest.raises(ConflictError):
-            derive_all(db, version_id, connection_id)
+    with (
+        db.engine.connect() as holder,
+        _exclusive(holder, version_id, connection_id),
+        pytest.raises(ConflictError),
+    ):
+        derive_all(db, version_id, connection_id)
     assert derive_all(db, version_id, connection_id).events_removed == 0
