@@ -128,14 +128,25 @@ class RawRecordWriter:
         )
 
     def _stored(self, external_ids: list[str]) -> dict[str, tuple[str, bool, Any]]:
-        """Hash, deleted flag and modification time (in the driver's own form) of stored rows."""
-        marks = ", ".join([self._mark] * len(external_ids))
-        rows = self._connection.exec_driver_sql(
-            "SELECT external_id, payload_hash, deleted, modified_at FROM raw_records "
-            f"WHERE connection_id = {self._mark} AND stream = {self._mark} "
-            f"AND external_id IN ({marks})",
-            (self._connection_id, self._stream, *external_ids),
-        )
+        """Hash, deleted flag and modification time (in the driver's own form) of stored rows.
+
+        On PostgreSQL the ids arrive as one array joined to the table, so the lookup stays a
+        join on the unique key whatever the statistics say (a long IN list or `= ANY` can be
+        planned as a scan filtering every row of the stream against the whole list)."""
+        if self._on_sqlite:
+            marks = ", ".join("?" * len(external_ids))
+            rows = self._connection.exec_driver_sql(
+                "SELECT external_id, payload_hash, deleted, modified_at FROM raw_records "
+                f"WHERE connection_id = ? AND stream = ? AND external_id IN ({marks})",
+                (self._connection_id, self._stream, *external_ids),
+            )
+        else:
+            rows = self._connection.exec_driver_sql(
+                "SELECT r.external_id, r.payload_hash, r.deleted, r.modified_at "
+                "FROM unnest(%s::text[]) AS wanted(external_id) JOIN raw_records AS r "
+                "ON r.connection_id = %s AND r.stream = %s AND r.external_id = wanted.external_id",
+                (external_ids, self._connection_id, self._stream),
+            )
         return {row[0]: (row[1], bool(row[2]), row[3]) for row in rows}
 
     def upsert(self, records: Iterable[Record]) -> UpsertCounts:
