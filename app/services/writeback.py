@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, desc, select, update
+from sqlalchemy import Table, delete, desc, select, update
 
 from app.crypto import SecretBox
 from app.db import Database
@@ -45,8 +45,13 @@ from app.services.crm_fields import WritebackTarget, check_target, open_target
 from app.services.kpi_store import AsOf, KpiStore
 from app.services.locks import LockSession
 from app.services.mapping_index import upsert
-from app.services.writeback_fields import ObjectFields, crm_value
-from app.services.writeback_values import account_values, load_extras, opportunity_values
+from app.services.writeback_fields import OBJECTS, ObjectFields, crm_value
+from app.services.writeback_values import (
+    account_values,
+    load_extras,
+    opportunity_values,
+    writeback_clock,
+)
 from connectors.core import AuthenticationError, ConnectorError, QuotaReached, RetryPolicy
 from connectors.core.writes import RecordUpdate, WriteOutcome
 
@@ -152,11 +157,18 @@ def _digest(payload: dict[str, Any]) -> str:
 def _wanted(
     target: WritebackTarget, database: Database, store: KpiStore, as_of: datetime | None
 ) -> list[_Wanted]:
-    """Every record's field values at `as_of` (by default the KPI view's own as-of, the
-    data's clock, as the API shows them), formatted for the CRM, with their hash."""
+    """Every record's field values at `as_of`, formatted for the CRM, with their hash.
+
+    By default `as_of` is the KPI view's, as the API shows it; with the view on the data's
+    clock (the default), that clock as the streams we never write tell it (`writeback_clock`).
+    """
     snapshot = store.snapshot()
     extras = load_extras(database, target.connection_id, snapshot.version_id)
     moment = as_of or snapshot.as_of
+    if as_of is None and store.as_of_setting == "data":  # our own writes must not move it
+        written = [fields.object_type for fields in target.fields.objects()]
+        written += [o for o in OBJECTS[target.settings.kind] if o not in written]
+        moment = writeback_clock(database, target.connection_id, written) or moment
     opportunities = opportunity_values(snapshot, target.connection_id, extras, moment)
     crm = target.settings.kind
     wanted: list[_Wanted] = []
@@ -326,6 +338,45 @@ def _finish(database: Database, report: WritebackReport) -> None:
         _save_counts(db, report, finished=True)
 
 
+def _settle(
+    database: Database,
+    connection_id: int,
+    wanted: Sequence[_Wanted],
+    stored: dict[tuple[str, str], _Stored],
+) -> None:
+    """Forget the failures of records that need no write any more: their values are back to
+    what was last written, or they left write-back (deleted, or no longer in a process)."""
+    digests = {(w.object_type, w.external_id): w.digest for w in wanted}
+    settled = []
+    for key, row in stored.items():
+        if not row.failures:
+            continue
+        if key in digests:
+            if digests[key] == row.digest:  # back to what was last written
+                settled.append(key)
+        elif digests:  # gone (never on an empty set: a KPI view not loaded yet)
+            settled.append(key)
+    table = WritebackRecord
+    with database.engine.begin() as db:
+        for key in settled:
+            row = stored[key]
+            match = (
+                (table.connection_id == connection_id)
+                & (table.object_type == key[0])
+                & (table.external_id == key[1])
+            )
+            if key in digests:
+                db.execute(
+                    update(table)
+                    .where(match)
+                    .values(failures=0, last_error=None, next_attempt_at=None)
+                )
+                row.failures, row.next_attempt_at = 0, None
+            else:
+                db.execute(delete(table).where(match))
+                del stored[key]
+
+
 def _preview(
     wanted: Sequence[_Wanted], stored: dict[tuple[str, str], _Stored]
 ) -> list[dict[str, Any]]:
@@ -442,8 +493,10 @@ def run_writeback(
             report.records_deferred = len(changed) - len(due)
             if dry_run:
                 report.changes = _preview(changed, stored)
-            elif due:
-                _send(database, target, report, due, stored, now)
+            else:
+                _settle(database, connection.id, wanted, stored)
+                if due:
+                    _send(database, target, report, due, stored, now)
         except (ConnectorError, MilestonesError) as error:
             report.error = getattr(error, "detail", None) or str(error)
         finally:

@@ -23,6 +23,7 @@ from connectors.core.writes import FieldDefinition, FieldKind
 
 __all__ = [
     "ACCOUNT_FIELDS",
+    "OBJECTS",
     "OPPORTUNITY_FIELDS",
     "AccountFieldKey",
     "FieldChoice",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -27,7 +27,8 @@ from app.db import Database
 from app.kpis.forecast import month_windows
 from app.kpis.history import days_between
 from app.kpis.model import Model
-from app.models import Opportunity, OpportunityState
+from app.models import Opportunity, OpportunityState, RawRecord, StreamCursor
+from app.models.base import utcnow
 from app.services.kpi_store import Snapshot
 from app.services.kpis import opportunity_row
 
@@ -39,6 +40,7 @@ __all__ = [
     "forecast_close_month",
     "load_extras",
     "opportunity_values",
+    "writeback_clock",
 ]
 
 FORECAST_HORIZON_MONTHS = 24
@@ -87,6 +89,45 @@ def forecast_close_month(
         if model.win_between(process, position, days_at, 0.0, end) >= half - 1e-12:
             return window.month
     return None
+
+
+def writeback_clock(
+    database: Database,
+    connection_id: int,
+    written: Iterable[str],
+    now: datetime | None = None,
+) -> datetime | None:
+    """The CRM's clock for write-back values, read only from streams write-back never writes.
+
+    Like the KPI view's data clock (`app.services.kpi_store.data_clock`): the newest record's
+    CRM modification time L, stored at wall time S, says the CRM's clock now is L + (now - S).
+    But the opportunities (deals) and accounts (companies) we write come back with the next
+    sync stamped with the CRM's time of our write, which would move that clock by itself and
+    with it the values; activities, contacts and the rest move only with the CRM. None when
+    nothing was synced from them.
+    """
+    now = now or utcnow()
+    skip = set(written)
+    best: datetime | None = None
+    with database.sessions() as session:
+        streams = session.scalars(
+            select(StreamCursor.stream).where(StreamCursor.connection_id == connection_id)
+        ).all()
+        for stream in streams:
+            if stream in skip:
+                continue
+            newest = session.execute(
+                select(RawRecord.modified_at, RawRecord.synced_at)
+                .where(RawRecord.connection_id == connection_id, RawRecord.stream == stream)
+                .order_by(RawRecord.modified_at.desc())
+                .limit(1)
+            ).first()
+            if newest is None:
+                continue
+            lag = max(timedelta(0), newest.synced_at - newest.modified_at)
+            clock = min(now, now - lag)
+            best = clock if best is None or clock > best else best
+    return best
 
 
 def load_extras(

@@ -116,14 +116,19 @@ class World:
         assert report.status == "succeeded", report.as_dict()
         return report
 
-    def writeback(self, *, dry_run: bool = False, now: datetime | None = None) -> WritebackReport:
+    def writeback(
+        self, *, dry_run: bool = False, now: datetime | None = None, crm_clock: bool = False
+    ) -> WritebackReport:
+        """A run with values as of `now` (default `self.now`), or, with `crm_clock`, as
+        production runs it: values on the CRM's own clock, bookkeeping on the wall clock."""
+        moment = None if crm_clock else now or self.now
         return run_writeback(
             self.db,
             self.box,
             self.name,
             dry_run=dry_run,
-            as_of=now or self.now,
-            now=now or self.now,
+            as_of=moment,
+            now=moment,
             store=self.store,
             retry=FAST_RETRY,
         )

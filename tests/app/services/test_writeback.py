@@ -114,14 +114,14 @@ def test_setup_fields_lists_creates_once_and_checks(world: World) -> None:
 
 
 def test_a_missing_or_read_only_field_is_named_and_nothing_is_written(ready: World) -> None:
-    ready.connect(writeback={"fields": {"stalled": {"name": "Deal_Stalled__c"}}})
+    ready.connect(writeback={"fields": {"stalled": {"name": "Never_Created__c"}}})
     checked = setup_fields(ready.db, ready.box, ready.name, "check")
     assert checked.problems == [
-        "Opportunity.Deal_Stalled__c does not exist (or the integration user cannot see it)"
+        "Opportunity.Never_Created__c does not exist (or the integration user cannot see it)"
     ]
     report = ready.writeback()
     assert report.status == "failed" and report.records_written == 0
-    assert "Opportunity.Deal_Stalled__c does not exist" in (report.error or "")
+    assert "Opportunity.Never_Created__c does not exist" in (report.error or "")
     assert ready.write_calls == 0
     calls = ready.sandbox.calls.total("salesforce")
     skipped = automatic_writeback(ready.db, ready.box, _connection_id(ready))
@@ -260,6 +260,13 @@ def test_refused_records_keep_the_crm_message_and_are_retried_later(world: World
     assert (row.failures, row.last_error, row.values_hash is not None) == (0, None, True)
     assert _row(ready, ids[3])["Milestone_Number__c"] is not None
 
+    ready.sync()  # the deletion arrives: the deleted opportunity leaves write-back
+    derive_active(ready.db, None)
+    _time_passes(ready)
+    settled = ready.writeback()
+    assert (settled.records_changed, settled.records_failed) == (0, 0)
+    assert failing_records(ready.db, "acme") == [] and deleted not in ready.records()
+
 
 def test_a_call_rejected_as_a_whole_leaves_every_record_queued_with_the_reason(
     ready: World,
@@ -285,8 +292,10 @@ def test_a_call_rejected_as_a_whole_leaves_every_record_queued_with_the_reason(
     assert later.records_written == report.records_changed and later.records_failed == 0
 
 
-def test_our_own_writes_come_back_with_the_next_sync_and_change_nothing(ready: World) -> None:
-    first = ready.writeback()
+def test_our_own_writes_come_back_with_the_next_sync_and_change_nothing(world: World) -> None:
+    assert setup_fields(world.db, world.box, world.name, "create").ok
+    ready = world  # an org of its own: nothing written into it before
+    first = ready.writeback(crm_clock=True)
     assert first.records_written > 200
     events, states = ready.events(), ready.states()
     calls = ready.write_calls
@@ -303,22 +312,30 @@ def test_our_own_writes_come_back_with_the_next_sync_and_change_nothing(ready: W
     assert sum(run.events_added + run.events_removed + run.events_moved for run in runs) == 0
     assert ready.events() == events and ready.states() == states
 
-    second = ready.writeback()
+    second = ready.writeback(crm_clock=True)
     assert (second.records_changed, second.records_written, second.api_calls) == (0, 0, 0)
     assert ready.write_calls == calls
 
 
 def test_the_pipeline_writes_back_after_each_pass_and_its_next_pass_writes_nothing(
-    ready: World, monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """End to end on the CRM's own clock (no fixed as-of): sync -> mapping -> state ->
+    write-back, twice; the second pass re-reads every opportunity we wrote and writes none."""
+    assert setup_fields(world.db, world.box, world.name, "create").ok
+    ready = world  # an org of its own: nothing written into it before
     store = KpiStore(ready.db, refresh_seconds=0.0, model_seconds=1e9)
     monkeypatch.setattr(writeback_service, "shared_store", lambda _database: store)
     connection_id = _connection_id(ready)
     first = run_pipeline(ready.db, ready.box, ready.name, connection_id)
     assert first.status == "succeeded" and first.writeback is not None
     assert first.writeback["records_written"] > 200
+    events = ready.events()
     second = run_pipeline(ready.db, ready.box, ready.name, connection_id)
-    assert second.writeback is not None
+    assert second.sync is not None and second.writeback is not None
+    repulled = {o.result.stream: o.result.records_changed for o in second.sync.streams}
+    assert repulled["Opportunity"] >= first.writeback["records_written"]
+    assert ready.events() == events
     assert second.writeback["records_written"] == second.writeback["write_calls"] == 0
 
     ready.connect(writeback={"enabled": False})
@@ -387,7 +404,7 @@ def test_without_permission_to_create_fields_the_exact_definitions_are_given(
         )
 
     monkeypatch.setattr(SalesforceWriter, "create_fields", refuse)
-    ready.connect(writeback={"fields": {"stalled": {"name": "Deal_Stalled__c"}}})
+    ready.connect(writeback={"fields": {"stalled": {"name": "Stuck__c"}}})  # a new name
     report = setup_fields(ready.db, ready.box, ready.name, "create")
     assert not report.ok and report.created == []
     assert report.problems == [
@@ -397,9 +414,9 @@ def test_without_permission_to_create_fields_the_exact_definitions_are_given(
     ]
     assert report.manual_steps == [
         "Setup > Object Manager > Opportunity > Fields & Relationships > New: Checkbox; Field "
-        "Label 'Stalled', Field Name 'Deal_Stalled' (API name Deal_Stalled__c); visible and "
-        "editable for the integration user. Tooling API: POST tooling/sobjects/CustomField "
-        '{"FullName": "Opportunity.Deal_Stalled__c", "Metadata": {"label": "Stalled", '
+        "Label 'Stalled', Field Name 'Stuck' (API name Stuck__c); visible and editable for the "
+        "integration user. Tooling API: POST tooling/sobjects/CustomField "
+        '{"FullName": "Opportunity.Stuck__c", "Metadata": {"label": "Stalled", '
         '"description": "Longer at this milestone than 80% of deals that moved on from it.", '
         '"inlineHelpText": "Longer at this milestone than 80% of deals that moved on from it.", '
         '"type": "Checkbox", "defaultValue": "false"}}'

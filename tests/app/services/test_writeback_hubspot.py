@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.crypto import SecretBox, generate_key
 from app.db import Database
-from app.models import RawRecord
+from app.models import RawRecord, WritebackRecord
 from app.services import writeback as writeback_service
 from app.services.crm_fields import setup_fields
 from app.services.mapping_runs import derive_active
@@ -138,8 +138,16 @@ def test_a_rejected_batch_leaves_each_of_its_deals_queued_with_the_reason(
     assert all("ms_last_customer_action_kind" in str(r.last_error) for r in records.values())
 
 
-def test_our_own_writes_come_back_with_the_next_sync_and_change_nothing(ready: World) -> None:
-    first = ready.writeback()
+def test_our_own_writes_come_back_with_the_next_sync_and_change_nothing(
+    db: Database, box: SecretBox, history: Path
+) -> None:
+    with crm_world(db, box, history, "hubspot") as world:  # nothing written into it before
+        assert setup_fields(db, box, world.name, "create").ok
+        _our_writes_change_nothing(world)
+
+
+def _our_writes_change_nothing(ready: World) -> None:
+    first = ready.writeback(crm_clock=True)
     events, states = ready.events(), ready.states()
     synced = ready.sync()
     changed = {o.result.stream: o.result.records_changed for o in synced.streams}
@@ -150,5 +158,30 @@ def test_our_own_writes_come_back_with_the_next_sync_and_change_nothing(ready: W
     runs = derive_active(ready.db, None)
     assert sum(run.events_added + run.events_removed + run.events_moved for run in runs) == 0
     assert ready.events() == events and ready.states() == states
-    second = ready.writeback()
+    second = ready.writeback(crm_clock=True)
     assert (second.records_changed, second.api_calls) == (0, 0)
+
+
+def test_company_fields_when_switched_on(ready: World) -> None:
+    ready.connect(writeback={"account_fields": True})
+    created = setup_fields(ready.db, ready.box, ready.name, "create")
+    assert created.ok, created.problems
+    assert [f["name"] for f in created.fields["companies"]] == [
+        "ms_open_deals",
+        "ms_expected_value",
+        "ms_stalled_deals",
+        "ms_furthest_milestone",
+    ]
+    report = ready.writeback()
+    assert report.status == "succeeded", report.as_dict()
+    with ready.db.sessions() as session:
+        companies = session.scalars(
+            select(WritebackRecord).where(WritebackRecord.object_type == "companies")
+        ).all()
+    assert companies and report.records_written == len(ready.records()) + len(companies)
+    for company in companies[:20]:
+        stored = ready.sandbox.hubspot.objects["companies"][company.external_id].properties
+        assert stored["ms_open_deals"] == company.written_values["ms_open_deals"]
+    snapshot = ready.store.snapshot()
+    open_deals = sum(1 for d in snapshot.deals.values() if d.is_open and d.process is not None)
+    assert sum(int(c.written_values["ms_open_deals"]) for c in companies) <= open_deals
