@@ -422,6 +422,12 @@ def _send(
             batches.append((object_type, items[start : start + writer.batch_size]))
     rejected_in_a_row = 0
     for index, (object_type, batch) in enumerate(batches):
+        if target.budget.exhausted:  # the CRM says the connection's quota share is used up
+            report.error = f"stopped at the configured quota share ({target.budget.describe()})"
+            note = f"not sent: {report.error}"
+            for _, rest in batches[index:]:
+                recorder.commit(rest, [WriteOutcome(w.external_id, False, note) for w in rest])
+            return
         updates = [RecordUpdate(w.external_id, w.payload) for w in batch]
         report.write_calls += 1
         try:

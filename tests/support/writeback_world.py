@@ -107,7 +107,7 @@ class World:
         self.connect()
         self.sandbox.faults.clear()
         self.sandbox.salesforce.validation_rules.clear()
-        self.sandbox.calls.reset()
+        self.sandbox.reset_accounting()
         self.store = KpiStore(self.db, refresh_seconds=0.0, model_seconds=1e9)
         return self
 

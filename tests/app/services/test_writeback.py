@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from app.crypto import SecretBox, generate_key
 from app.db import Database
 from app.errors import InvalidRequestError
+from app.kpis.history import days_between
 from app.models import Connection, RawRecord, WritebackRecord, WritebackRun
 from app.services import writeback as writeback_service
 from app.services.crm_fields import setup_fields
@@ -174,7 +175,8 @@ def test_every_opportunity_gets_its_kpis_in_calls_of_200_and_an_unchanged_run_ca
     assert row["Milestone_Number__c"] == kpis["position"]
     assert row["Win_Probability__c"] == round(kpis["win_probability"] * 100)
     assert row["Expected_Value__c"] == round(deal.amount * row["Win_Probability__c"] / 100)
-    assert row["Days_At_Milestone__c"] == math.floor(kpis["days_at_milestone"])
+    assert row["Days_At_Milestone__c"] == math.floor(days_between(info.current_since, ready.now))
+    assert abs(row["Days_At_Milestone__c"] - kpis["days_at_milestone"]) < 1.1
     assert row["Stalled__c"] is kpis["stalled"]
     assert row["Next_Step_Guidance__c"] == kpis["guidance"]
     assert deal.last_action_at is not None
@@ -290,6 +292,18 @@ def test_a_call_rejected_as_a_whole_leaves_every_record_queued_with_the_reason(
     _time_passes(ready)
     later = ready.writeback()
     assert later.records_written == report.records_changed and later.records_failed == 0
+
+
+def test_a_run_stops_at_the_quota_share_and_queues_the_rest(ready: World) -> None:
+    limit = ready.sandbox.config.sf_daily_api_max
+    ready.sandbox.sf_api_used = int(0.8 * limit) - 2  # room for a describe and one write
+    report = ready.writeback()
+    assert report.write_calls == ready.write_calls == 1 and report.records_written == 200
+    assert str(report.error).startswith("stopped at the configured quota share")
+    assert report.status == "partial"
+    waiting = [r for r in ready.records().values() if r.failures]
+    assert len(waiting) == report.records_changed - 200 == report.records_failed
+    assert all(str(r.last_error).startswith("not sent: stopped at") for r in waiting)
 
 
 def test_our_own_writes_come_back_with_the_next_sync_and_change_nothing(world: World) -> None:
