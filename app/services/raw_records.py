@@ -130,9 +130,9 @@ class RawRecordWriter:
     def _stored(self, external_ids: list[str]) -> dict[str, tuple[str, bool, Any]]:
         """Hash, deleted flag and modification time (in the driver's own form) of stored rows.
 
-        On PostgreSQL the ids arrive as one array joined to the table, so the lookup stays a
-        join on the unique key whatever the statistics say (a long IN list or `= ANY` can be
-        planned as a scan filtering every row of the stream against the whole list)."""
+        On PostgreSQL the ids arrive as one array joined on the unique key, with sequential
+        scans off for the transaction: while a first load grows the table faster than it is
+        analysed, the planner would otherwise scan the whole stream for every page."""
         if self._on_sqlite:
             marks = ", ".join("?" * len(external_ids))
             rows = self._connection.exec_driver_sql(
@@ -141,6 +141,9 @@ class RawRecordWriter:
                 (self._connection_id, self._stream, *external_ids),
             )
         else:
+            # Only this transaction: statistics lag behind a first load, and a scan of the
+            # whole stream per page would make the load quadratic.
+            self._connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
             rows = self._connection.exec_driver_sql(
                 "SELECT r.external_id, r.payload_hash, r.deleted, r.modified_at "
                 "FROM unnest(%s::text[]) AS wanted(external_id) JOIN raw_records AS r "
