@@ -185,7 +185,7 @@ class HubSpotRenderer:
         created = dt(stamps[0])
 
         def render(version: int) -> Row:
-            stamp = dt(stamps[version])
+            stamp = created if version == 0 else dt(stamps[version])
             return (
                 cid,
                 created,
@@ -228,7 +228,7 @@ class HubSpotRenderer:
         created = dt(stamps[0])
 
         def render(version: int) -> Row:
-            stamp = dt(stamps[version])
+            stamp = created if version == 0 else dt(stamps[version])
             return (
                 cid,
                 created,
@@ -262,7 +262,7 @@ class HubSpotRenderer:
         worked_status = "UNQUALIFIED" if lead.status.startswith("Closed") else "IN_PROGRESS"
 
         def render(version: int) -> Row:
-            stamp = dt(stamps[version])
+            stamp = created if version == 0 else dt(stamps[version])
             return (
                 cid,
                 created,
@@ -302,7 +302,7 @@ class HubSpotRenderer:
             state = states[min(version, len(states) - 1)]
             ladder = STAGES[state.stage]
             stage = pipeline.stage_for(state.stage)
-            stamp = dt(stamps[version])
+            stamp = created if version == 0 else dt(stamps[version])
             return (
                 did,
                 created,
@@ -378,7 +378,7 @@ class HubSpotRenderer:
         kind = a.kind
 
         def head(version: int) -> tuple[str, ...]:
-            stamp = dt(stamps[version])
+            stamp = created if version == 0 else dt(stamps[version])
             return (
                 eid,
                 created,

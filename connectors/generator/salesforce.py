@@ -144,7 +144,7 @@ class SalesforceRenderer:
         created = dt(stamps[0])
 
         def render(version: int) -> Row:
-            stamp = dt(stamps[version])
+            stamp = created if version == 0 else dt(stamps[version])
             return (
                 uid,
                 rep.email,
@@ -221,7 +221,7 @@ class SalesforceRenderer:
         created = dt(stamps[0])
 
         def render(version: int) -> Row:
-            stamp = dt(stamps[version])
+            stamp = created if version == 0 else dt(stamps[version])
             return (
                 aid,
                 account.name,
@@ -284,7 +284,7 @@ class SalesforceRenderer:
         final = len(stamps) - 1
 
         def render(version: int) -> Row:
-            stamp = dt(stamps[version])
+            stamp = created if version == 0 else dt(stamps[version])
             done = version == final and version > 0
             status = "Open - Not Contacted"
             if version > 0:
@@ -342,7 +342,7 @@ class SalesforceRenderer:
         def render(version: int) -> Row:
             state = states[min(version, len(states) - 1)]
             stage = STAGES[state.stage]
-            stamp = dt(stamps[version])
+            stamp = created if version == 0 else dt(stamps[version])
             owner = user_id(state.owner)
             amount = state.amount
             return (
@@ -481,7 +481,7 @@ class SalesforceRenderer:
         edited = a.edited_at is not None and len(stamps) > 1 and stamps[1] == a.edited_at
 
         def render(version: int) -> Row:
-            stamp = dt(stamps[version])
+            stamp = created if version == 0 else dt(stamps[version])
             done = kind != "task" or (a.status == "COMPLETED" and edited and version >= 1)
             body = a.body
             if a.edit_note and edited and version >= 1:
@@ -546,7 +546,7 @@ class SalesforceRenderer:
         edited = a.edited_at is not None and len(stamps) > 1 and stamps[1] == a.edited_at
 
         def render(version: int) -> Row:
-            stamp = dt(stamps[version])
+            stamp = created if version == 0 else dt(stamps[version])
             body = a.body
             if a.edit_note and edited and version >= 1:
                 body += a.edit_note
@@ -587,7 +587,7 @@ class SalesforceRenderer:
         outcome = _MEETING_OUTCOME.get(a.status, "Scheduled")
 
         def render(version: int) -> Row:
-            stamp = dt(stamps[version])
+            stamp = created if version == 0 else dt(stamps[version])
             final = decided and version >= 1
             subject = a.subject
             if final and a.status in ("CANCELED", "RESCHEDULED"):
