@@ -36,6 +36,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(kpis.router)
     app.include_router(sync_runs.router, dependencies=[Depends(require("ops"))])
     app.include_router(webhooks.router)
-    app.include_router(metrics.router)
+    app.include_router(metrics.router, dependencies=[Depends(require("ops"))])
     app.include_router(writeback_routes.router, dependencies=[Depends(require("ops"))])
     return app

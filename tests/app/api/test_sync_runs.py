@@ -86,3 +86,11 @@ def test_metrics_expose_syncs_calls_errors_and_lag(client: TestClient) -> None:
     assert 'milestones_sync_runs_total{connection="acme",status="partial"} 1.0' in text
     assert 'milestones_freshness_lag_seconds{connection="acme"}' in text
     assert 'milestones_sync_jobs{status="queued"} 0.0' in text
+
+
+def test_metrics_need_an_ops_key(db: Database, tmp_path: Path, auth: Auth) -> None:
+    settings = Settings(log_level="WARNING", secret_key=generate_key(), data_dir=tmp_path)  # type: ignore[arg-type]
+    with TestClient(create_app(settings, db)) as anonymous:
+        assert anonymous.get("/metrics").status_code == 401
+        assert anonymous.get("/metrics", headers=auth("rep", "005X")).status_code == 403
+        assert anonymous.get("/metrics", headers=auth("ops")).status_code == 200

@@ -21,6 +21,7 @@ from app.services.connections import create_connection
 from app.services.triggers import trigger_token
 from app.services.webhooks import hubspot_streams_for
 from connectors.sandbox.webhooks import sign_v3  # the sandbox's own signer: interoperability
+from tests.app.api.conftest import Auth
 
 URI = "http://testserver/webhooks/hubspot"
 SECRET = "hubspot-app-secret"
@@ -33,7 +34,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def client(db: Database, settings: Settings) -> Iterator[TestClient]:
+def client(db: Database, settings: Settings, auth: Auth) -> Iterator[TestClient]:
     box = SecretBox.from_settings(settings)
     with db.session() as session:
         create_connection(
@@ -60,6 +61,7 @@ def client(db: Database, settings: Settings) -> Iterator[TestClient]:
             secrets={"client_secret": "x"},
         )
     with TestClient(create_app(settings, db)) as test_client:
+        test_client.metrics_headers = auth("ops")  # type: ignore[attr-defined]
         yield test_client
 
 
@@ -85,7 +87,7 @@ def _jobs(db: Database) -> list[SyncJob]:
 
 
 def _counted(client: TestClient, source: str, outcome: str) -> float:
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=client.metrics_headers).text  # type: ignore[attr-defined]
     line = f'milestones_webhooks_total{{outcome="{outcome}",source="{source}"}}'
     values = [row.split()[-1] for row in text.splitlines() if row.startswith(line)]
     return float(values[0]) if values else 0.0
