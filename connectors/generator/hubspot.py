@@ -22,6 +22,7 @@ from connectors.generator.hubspot_schema import (
 )
 from connectors.generator.model import Account, Activity, Contact, Deal, Lead, Rep, Story
 from connectors.generator.params import STAGES, GeneratorParams
+from connectors.generator.versions import deal_stamps, version_stamps
 from connectors.generator.writer import Export, Row, Table
 
 __all__ = [
@@ -109,14 +110,6 @@ def _b(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _stamps(created: int, *later: int | None) -> list[int]:
-    stamps = [created]
-    for stamp in later:
-        if stamp is not None and stamp > stamps[-1]:
-            stamps.append(stamp)
-    return stamps
-
-
 class HubSpotRenderer:
     def __init__(self, export: Export, params: GeneratorParams) -> None:
         self._params = params
@@ -139,7 +132,7 @@ class HubSpotRenderer:
         table = self.tables["owners"]
         for rep in users:
             created_t = max(rep.hired_at, self._portal_start)
-            stamps = _stamps(created_t, rep.left_at)
+            stamps = version_stamps(created_t, rep.left_at)
             created = dt(created_t)
 
             def render(
@@ -179,7 +172,7 @@ class HubSpotRenderer:
             self._engagement(activity)
 
     def _company(self, account: Account) -> None:
-        stamps = _stamps(account.created_at, account.customer_since)
+        stamps = version_stamps(account.created_at, account.customer_since)
         cid = company_id(account)
         owner = owner_id(account.owner)
         created = dt(stamps[0])
@@ -255,7 +248,7 @@ class HubSpotRenderer:
         self._associate(linked, "contacts", cid, "companies", company)
 
     def _lead_contact(self, lead: Lead) -> None:
-        stamps = _stamps(lead.created_at, lead.worked_at)
+        stamps = version_stamps(lead.created_at, lead.worked_at)
         cid = lead_contact_id(lead)
         owner = owner_id(lead.owner)
         created = dt(stamps[0])
@@ -288,9 +281,7 @@ class HubSpotRenderer:
 
     def _deal(self, deal: Deal) -> None:
         states = deal.states
-        stamps = [state.at for state in states]
-        if deal.deleted_at is not None:
-            stamps.append(max(deal.deleted_at, stamps[-1] + 1))
+        stamps = deal_stamps(deal)
         did = deal_id(deal)
         pipeline = pipeline_of(deal)
         created = dt(deal.created_at)
@@ -353,7 +344,7 @@ class HubSpotRenderer:
         if a.status == "BOUNCE_NOTICE":
             return  # HubSpot marks the outgoing email BOUNCED instead of logging the notice.
         object_type, eid = engagement(a)
-        stamps = _stamps(a.logged_at, a.edited_at, a.deleted_at)
+        stamps = version_stamps(a.logged_at, a.edited_at, a.deleted_at)
         archived_from = len(stamps) - 1 if a.deleted_at is not None and len(stamps) > 1 else 99
         decided = a.edited_at is not None and len(stamps) > 1 and stamps[1] == a.edited_at
         render = self._renderer(a, eid, stamps, archived_from, decided)

@@ -14,6 +14,7 @@ from connectors.generator.model import Account, Activity, Contact, Deal, Lead, R
 from connectors.generator.params import STAGES, GeneratorParams
 from connectors.generator.salesforce_schema import OBJECTS, header
 from connectors.generator.sfid import KEY_PREFIXES, salesforce_id
+from connectors.generator.versions import deal_stamps, version_stamps
 from connectors.generator.writer import Export, Row, Table
 
 __all__ = ["ADMIN_KEY", "FORECAST_API", "SalesforceRenderer", "evidence", "user_id"]
@@ -77,14 +78,6 @@ def evidence(activity: Activity) -> tuple[str, str]:
     return "Task", salesforce_id(_P["Task"], activity.key)
 
 
-def _stamps(created: int, *later: int | None) -> list[int]:
-    stamps = [created]
-    for stamp in later:
-        if stamp is not None and stamp > stamps[-1]:
-            stamps.append(stamp)
-    return stamps
-
-
 class SalesforceRenderer:
     def __init__(self, export: Export, params: GeneratorParams) -> None:
         self._params = params
@@ -134,7 +127,7 @@ class SalesforceRenderer:
         )
         for rep in users:
             created = max(rep.hired_at, self._org_start)
-            stamps = _stamps(created, rep.left_at)
+            stamps = version_stamps(created, rep.left_at)
             table.record(stamps, self._user_row(rep, stamps))
 
     def _user_row(self, rep: Rep, stamps: list[int]) -> Callable[[int], Row]:
@@ -215,7 +208,7 @@ class SalesforceRenderer:
             self._activity(activity)
 
     def _account(self, account: Account) -> None:
-        stamps = _stamps(account.created_at, account.customer_since)
+        stamps = version_stamps(account.created_at, account.customer_since)
         aid = salesforce_id(_P["Account"], account.key)
         owner = user_id(account.owner)
         created = dt(stamps[0])
@@ -277,7 +270,7 @@ class SalesforceRenderer:
         worked = lead.worked_at
         if worked is not None and converted is not None and worked >= converted:
             worked = None
-        stamps = _stamps(lead.created_at, worked, converted)
+        stamps = version_stamps(lead.created_at, worked, converted)
         lid = salesforce_id(_P["Lead"], lead.key)
         owner = user_id(lead.owner)
         created = dt(stamps[0])
@@ -324,9 +317,7 @@ class SalesforceRenderer:
 
     def _opportunity(self, deal: Deal) -> None:
         states = deal.states
-        stamps = [state.at for state in states]
-        if deal.deleted_at is not None:
-            stamps.append(max(deal.deleted_at, stamps[-1] + 1))
+        stamps = deal_stamps(deal)
         oid = opportunity_id(deal)
         aid = salesforce_id(_P["Account"], deal.account.key)
         created = dt(deal.created_at)
@@ -446,7 +437,7 @@ class SalesforceRenderer:
             and activity.key % 5 < 2
         ):
             deleted = activity.edited_at
-        stamps = _stamps(activity.logged_at, activity.edited_at, deleted)
+        stamps = version_stamps(activity.logged_at, activity.edited_at, deleted)
         deleted_from = len(stamps) - 1 if deleted is not None and len(stamps) > 1 else 99
         links = self._links(activity)
         if activity.kind == "meeting":
