@@ -34,6 +34,7 @@ __all__ = ["SalesforceReader", "parse_salesforce_datetime", "soql_datetime"]
 
 log = logging.getLogger(__name__)
 _DELETED_FEED_DAYS = timedelta(days=29)
+_DESCRIBE_EVERY = timedelta(hours=24)  # how long a describe of the fields is trusted
 _BULK_PAGE = 10_000  # rows per Bulk API result page: bounded memory, few calls
 
 
@@ -155,8 +156,34 @@ class SalesforceReader:
             yield Page(page.records, page.quarantined, high_water=None, resume={"bulk": True})
         yield Page([], high_water=newest)
 
+    def _fields(self, spec: StreamSpec, cursor: CursorState) -> tuple[list[str], datetime]:
+        """The fields to read: remembered from an earlier run's describe while it is fresh (an
+        incremental run then spends no describe call), else described now."""
+        cached = cursor.resume.get("describe")
+        if not cursor.is_initial and isinstance(cached, dict):
+            try:
+                described_at = datetime.fromisoformat(str(cached["described_at"]))
+                fields = [str(name) for name in cached["fields"]]
+            except (KeyError, TypeError, ValueError):
+                pass
+            else:
+                fresh = cursor.signpost - described_at < _DESCRIBE_EVERY
+                if fresh and cached.get("wanted") == list(spec.fields):
+                    return fields, described_at
+        return self.resolve_fields(spec), cursor.signpost
+
     def pages(self, spec: StreamSpec, cursor: CursorState) -> Iterator[Page]:
-        fields = self.resolve_fields(spec)
+        fields, described_at = self._fields(spec, cursor)
+        remembered = {
+            "fields": fields,
+            "wanted": list(spec.fields),
+            "described_at": described_at.isoformat(),
+        }
+        for page in self._pages(spec, cursor, fields):
+            page.resume = {**page.resume, "describe": remembered}
+            yield page
+
+    def _pages(self, spec: StreamSpec, cursor: CursorState, fields: list[str]) -> Iterator[Page]:
         query = self.soql(spec, fields, cursor)
         headers = {"Sforce-Query-Options": f"batchSize={spec.page_size}"}
         result: dict[str, Any] = self.client.call(

@@ -99,6 +99,18 @@ def test_an_incremental_sync_rereads_only_the_lookback_and_changes_nothing(
     assert {key: row.payload_hash for key, row in _raw(db).items()} == before
 
 
+def test_an_incremental_sync_reuses_the_fields_described_by_the_last_run(
+    db: Database, box: SecretBox, acme: str, server: SandboxServer
+) -> None:
+    _sync(db, box)
+    server.sandbox.calls.reset()
+    report = _sync(db, box)
+    assert report.status == "succeeded"
+    assert server.sandbox.calls["salesforce.describe"] == 0
+    # per stream: one query page and the deleted-records feed; plus one login
+    assert report.api_calls == 1 + 2 * STREAMS
+
+
 def test_changes_in_the_crm_arrive_with_the_next_incremental_sync(
     db: Database, box: SecretBox, acme: str, server: SandboxServer
 ) -> None:
