@@ -17,6 +17,14 @@ then fires on every `every`-th one, `times` times in all (None: forever). Kinds:
   INVALID_SESSION_ID); HubSpot answers 401 EXPIRED_AUTHENTICATION.
 - slow: the response is delayed by `delay` seconds.
 - reset: the connection is reset (TCP RST) without a response.
+- record_error: not a request fault: single records of a write fail with the CRM's own
+  per-record error (`code`, `message`), the rest of the call succeeds. It fails the records
+  named in `ids`, or (without `ids`) counts records like requests (`after`, `every`, `times`).
+  Salesforce answers it in the record's SaveResult (sObject Collections) or failedResults row
+  (Bulk API 2.0 ingest); HubSpot in the `errors` of a 207 batch update answer.
+
+    sandbox.faults.add(Fault("record_error", api="salesforce", ids=["006..."],
+                             code="UNABLE_TO_LOCK_ROW"))
 """
 
 from __future__ import annotations
@@ -28,10 +36,27 @@ from typing import Any, Literal, get_args
 __all__ = ["FAULT_KINDS", "Fault", "FaultKind", "FaultPlan", "parse_fault"]
 
 FaultKind = Literal[
-    "rate_limit", "daily_limit", "server_error", "unavailable", "expire_session", "slow", "reset"
+    "rate_limit",
+    "daily_limit",
+    "server_error",
+    "unavailable",
+    "expire_session",
+    "slow",
+    "reset",
+    "record_error",
 ]
 FaultApi = Literal["salesforce", "hubspot", "any"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+RECORD_MESSAGES: dict[str, str] = {
+    "UNABLE_TO_LOCK_ROW": "unable to obtain exclusive access to this record",
+    "INSUFFICIENT_ACCESS_OR_READONLY": "insufficient access rights on object id",
+    "FIELD_CUSTOM_VALIDATION_EXCEPTION": "The record does not pass a validation rule",
+    "ENTITY_IS_DELETED": "entity is deleted",
+    "CONFLICT": "The object was modified by another request; try again",
+    "VALIDATION_ERROR": "The object does not pass the portal's validation",
+    "MISSING_SCOPES": "You do not have permission to edit this object",
+}
+"""Default messages of per-record errors, in each CRM's words."""
 
 
 @dataclass
@@ -44,6 +69,11 @@ class Fault:
     times: int | None = 1
     retry_after: float | None = 1.0
     delay: float = 0.5
+    ids: list[str] | None = None
+    """record_error: the records that fail (15- or 18-character Salesforce ids match alike)."""
+    code: str = "UNABLE_TO_LOCK_ROW"
+    """record_error: the Salesforce status code or HubSpot error category."""
+    message: str | None = None
     seen: int = field(default=0, compare=False)
     fired: int = field(default=0, compare=False)
 
@@ -54,6 +84,18 @@ class Fault:
             raise ValueError(f"unknown api {self.api!r}; salesforce, hubspot or any")
         if self.every < 1 or self.after < 0 or (self.times is not None and self.times < 0):
             raise ValueError("every >= 1, after >= 0 and times >= 0 (or None)")
+        if self.ids is not None and self.kind != "record_error":
+            raise ValueError("ids name the records of a record_error fault only")
+
+    @property
+    def record_message(self) -> str:
+        return self.message or RECORD_MESSAGES.get(self.code, "The record could not be saved")
+
+    def names(self, record_id: str) -> bool:
+        """Whether this record_error fault names the record (no `ids`: every record)."""
+        if self.ids is None:
+            return True
+        return any(record_id == i or record_id[:15] == i[:15] for i in self.ids)
 
     def matches(self, api: str, path: str) -> bool:
         return self.api in ("any", api) and (self.path is None or self.path in path)
@@ -94,11 +136,29 @@ class FaultPlan:
     def fired(self, api: str, path: str) -> list[Fault]:
         """The faults that fire on this request (each matching fault counts it)."""
         with self._lock:
-            return [f for f in self._faults if f.matches(api, path) and f.fire()]
+            return [
+                f
+                for f in self._faults
+                if f.kind != "record_error" and f.matches(api, path) and f.fire()
+            ]
+
+    def record_error(self, api: str, path: str, record_id: str) -> Fault | None:
+        """The record_error fault that fails this record of a write, if one fires on it."""
+        with self._lock:
+            for fault in self._faults:
+                if (
+                    fault.kind == "record_error"
+                    and fault.matches(api, path)
+                    and fault.names(record_id)
+                    and fault.fire()
+                ):
+                    return fault
+        return None
 
 
 def parse_fault(spec: str) -> Fault:
-    """'kind[:key=value,...]', e.g. 'rate_limit:api=hubspot,every=5,times=none'."""
+    """'kind[:key=value,...]', e.g. 'rate_limit:api=hubspot,every=5,times=none' or
+    'record_error:api=salesforce,code=UNABLE_TO_LOCK_ROW,ids=006...|006...'."""
     kind, _, rest = spec.partition(":")
     values: dict[str, Any] = {}
     for part in filter(None, rest.split(",")):
@@ -114,8 +174,10 @@ def parse_fault(spec: str) -> Fault:
             values[key] = None if raw.lower() == "none" else float(raw)
         elif key == "delay":
             values[key] = float(raw)
-        elif key in ("api", "path"):
+        elif key in ("api", "path", "code", "message"):
             values[key] = raw
+        elif key == "ids":
+            values[key] = [i for i in raw.split("|") if i]
         else:
             raise ValueError(f"unknown fault option {key!r}")
     return Fault(kind.strip(), **values)  # type: ignore[arg-type]

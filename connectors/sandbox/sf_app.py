@@ -9,6 +9,7 @@ GET  .../query?q=, .../queryAll?q=, .../query/{locator}, .../queryAll/{locator}
 PATCH .../composite/sobjects            (sObject Collections update, <= 200)
 GET  .../limits
 .../jobs/query...                       (Bulk API 2.0 query jobs, see sf_bulk)
+.../jobs/ingest...                      (Bulk API 2.0 ingest jobs, see sf_ingest)
 POST .../tooling/sobjects/CustomField   (see sf_tooling)
 """
 
@@ -36,6 +37,7 @@ from connectors.sandbox.middleware import ApiMiddleware, salesforce_fault
 from connectors.sandbox.sandbox import Sandbox
 from connectors.sandbox.sf_schema import ObjectSchema, describe_field
 from connectors.sandbox.sf_store import JsonValueError, RecordError
+from connectors.sandbox.sf_writes import PlannedUpdate, save_updates
 from connectors.sandbox.soql import SoqlError
 from connectors.sandbox.soql_eval import CompiledQuery, compile_query
 from connectors.sandbox.timefmt import parse_iso, sf_format
@@ -486,7 +488,7 @@ def build_salesforce_app(sandbox: Sandbox) -> FastAPI:
                 "record limit reached. cannot submit more than 200 records into this call",
             )
         all_or_none = bool(body.get("allOrNone", False))
-        plans: list[tuple[str, str, dict[str, Any] | None, list[RecordError]]] = []
+        plans: list[PlannedUpdate] = []
         with store.lock:
             for item in records:
                 if not isinstance(item, dict):
@@ -503,31 +505,20 @@ def build_salesforce_app(sandbox: Sandbox) -> FastAPI:
                     error = RecordError(
                         "MISSING_ARGUMENT", "Id not specified in an update call", []
                     )
-                    plans.append((object_name, "", None, [error]))
+                    plans.append(PlannedUpdate(object_name, "", None, [error]))
                     continue
                 try:
                     changes, errors = store.plan_update(object_name, str(record_id), values)
                 except JsonValueError as error:
                     raise SalesforceError(400, "JSON_PARSER_ERROR", str(error)) from error
-                plans.append((object_name, str(record_id), changes, errors))
-            failed = any(errors for *_, errors in plans)
-            now = sandbox.now()
-            results: list[dict[str, Any]] = []
-            for object_name, record_id, changes, errors in plans:
-                if errors:
-                    results.append({"success": False, "errors": [e.as_json() for e in errors]})
-                elif all_or_none and failed:
-                    rolled_back = RecordError(
-                        "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-                        "Record rolled back because not all records were valid and the request "
-                        "was using AllOrNone header",
-                        [],
-                    )
-                    results.append({"success": False, "errors": [rolled_back.as_json()]})
-                else:
-                    assert changes is not None
-                    store.apply_update(object_name, record_id, changes, now)
-                    results.append({"id": to18(record_id), "success": True, "errors": []})
+                plans.append(PlannedUpdate(object_name, str(record_id), changes, errors))
+            saved = save_updates(sandbox, request.url.path, plans, all_or_none)
+        results: list[dict[str, Any]] = [
+            {"success": False, "errors": [e.as_json() for e in errors]}
+            if errors
+            else {"id": to18(plan.record_id), "success": True, "errors": []}
+            for plan, errors in zip(plans, saved, strict=True)
+        ]
         return json_response(results)
 
     async def json_body(request: Request) -> Any:
@@ -545,9 +536,11 @@ def build_salesforce_app(sandbox: Sandbox) -> FastAPI:
     app.state.cursors = cursors
 
     from connectors.sandbox.sf_bulk import add_bulk_routes
+    from connectors.sandbox.sf_ingest import add_ingest_routes
     from connectors.sandbox.sf_tooling import add_tooling_routes
 
     add_bulk_routes(app, sandbox)
+    add_ingest_routes(app, sandbox)
     add_tooling_routes(app, sandbox)
     app.include_router(admin_router(sandbox))
 

@@ -20,9 +20,9 @@ from connectors.sandbox.soql import SoqlError
 from connectors.sandbox.soql_eval import CompiledQuery, compile_query
 from connectors.sandbox.timefmt import sf_format
 
-__all__ = ["add_bulk_routes"]
+__all__ = ["DELIMITERS", "LINE_ENDINGS", "add_bulk_routes"]
 
-_DELIMITERS = {
+DELIMITERS = {
     "COMMA": ",",
     "TAB": "\t",
     "PIPE": "|",
@@ -30,7 +30,7 @@ _DELIMITERS = {
     "CARET": "^",
     "BACKQUOTE": "`",
 }
-_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
+LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 
 
 @dataclass
@@ -76,7 +76,7 @@ def add_bulk_routes(app: FastAPI, sandbox: Sandbox) -> None:
             "contentType": "CSV",
             "apiVersion": float(job.version),
             "lineEnding": "CRLF" if job.line_ending == "\r\n" else "LF",
-            "columnDelimiter": next(k for k, v in _DELIMITERS.items() if v == job.delimiter),
+            "columnDelimiter": next(k for k, v in DELIMITERS.items() if v == job.delimiter),
         }
         if job.state in ("InProgress", "JobComplete", "Aborted"):
             body.update(
@@ -103,8 +103,8 @@ def add_bulk_routes(app: FastAPI, sandbox: Sandbox) -> None:
         operation = body.get("operation")
         if operation not in ("query", "queryAll"):
             raise SalesforceError(400, "INVALIDJOB", f"Invalid operation: {operation}")
-        delimiter = _DELIMITERS.get(str(body.get("columnDelimiter", "COMMA")))
-        ending = _ENDINGS.get(str(body.get("lineEnding", "LF")))
+        delimiter = DELIMITERS.get(str(body.get("columnDelimiter", "COMMA")))
+        ending = LINE_ENDINGS.get(str(body.get("lineEnding", "LF")))
         if delimiter is None or ending is None:
             raise SalesforceError(400, "INVALIDJOB", "Invalid columnDelimiter or lineEnding")
         text = body.get("query")
