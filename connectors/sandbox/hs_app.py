@@ -433,23 +433,35 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
         return inputs
 
     def batch_answer(
-        results: list[dict[str, Any]], missing: list[str], kind: str, started: str
+        results: list[dict[str, Any]],
+        missing: list[str],
+        kind: str,
+        started: str,
+        refused: dict[tuple[str, str], list[str]] | None = None,
     ) -> Response:
+        """200, or 207 with an error per cause naming its ids (`refused`: record faults)."""
         body: dict[str, Any] = {"status": "COMPLETE", "results": results}
+        errors = [
+            {"status": "error", "category": category, "message": message, "context": {"ids": ids}}
+            for (category, message), ids in (refused or {}).items()
+        ]
         if missing:
-            body["numErrors"] = 1
-            body["errors"] = [
+            errors.insert(
+                0,
                 {
                     "status": "error",
                     "category": "OBJECT_NOT_FOUND",
                     "message": f"Could not get some {singular(kind).upper()} objects, they may be "
                     "deleted or not exist. Check that ids are valid.",
                     "context": {"ids": missing},
-                }
-            ]
+                },
+            )
+        if errors:
+            body["numErrors"] = len(errors)
+            body["errors"] = errors
         body["startedAt"] = started
         body["completedAt"] = hs_format(datetime.now(UTC))
-        return json_response(body, 207 if missing else 200)
+        return json_response(body, 207 if errors else 200)
 
     @app.post("/crm/v3/objects/{object_type}/batch/read", name="batch_read")
     async def batch_read(request: Request, object_type: str) -> Response:
@@ -488,6 +500,7 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
                 raise _invalid("Each input needs an id and properties")
             check_properties(kind, item["properties"])
         results, missing = [], []
+        refused: dict[tuple[str, str], list[str]] = {}
         now = sandbox.now()
         with store.lock:
             for item in inputs:
@@ -495,11 +508,15 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
                 if obj is None:
                     missing.append(str(item.get("id", "")))
                     continue
+                fault = sandbox.faults.record_error("hubspot", request.url.path, obj.id)
+                if fault is not None:
+                    refused.setdefault((fault.code, fault.record_message), []).append(obj.id)
+                    continue
                 values = item["properties"]
                 updated = store.update(kind, obj.id, values, now)
                 names = [*dict.fromkeys([*values, "hs_lastmodifieddate", "hs_object_id"])]
                 results.append(render(kind, updated, names))
-        return batch_answer(results, missing, kind, started)
+        return batch_answer(results, missing, kind, started, refused)
 
     # associations v4 ---------------------------------------------------------------------------
     @app.post(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 from hubspot import HubSpot
+from hubspot.crm.objects import BatchInputSimplePublicObjectBatchInput, SimplePublicObjectBatchInput
 from hubspot.crm.objects.exceptions import ApiException
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
@@ -228,3 +229,60 @@ def test_admin_endpoint_switches_faults_and_reads_counters(
     calls = requests.get(f"{admin}/calls", timeout=5).json()["calls"]
     assert calls["hubspot.owners_list"] >= 1
     assert sandbox.calls["hubspot.owners_list"] == calls["hubspot.owners_list"]
+
+
+def test_record_error_faults_parse_and_never_fail_a_whole_request() -> None:
+    fault = parse_fault("record_error:api=hubspot,code=CONFLICT,ids=401|402,times=none")
+    assert (fault.kind, fault.api, fault.code, fault.ids, fault.times) == (
+        "record_error",
+        "hubspot",
+        "CONFLICT",
+        ["401", "402"],
+        None,
+    )
+    assert fault.record_message == "The object was modified by another request; try again"
+    with pytest.raises(ValueError, match="record_error fault only"):
+        Fault("server_error", ids=["401"])
+
+
+def test_hubspot_record_errors_fail_named_objects_in_a_207_and_write_the_rest(
+    hs: HubSpot, sandbox: Sandbox
+) -> None:
+    sandbox.faults.add(
+        Fault("record_error", api="hubspot", ids=["401"], code="CONFLICT", times=None)
+    )
+    inputs = [
+        SimplePublicObjectBatchInput(id=deal_id, properties={"amount": "4321"})
+        for deal_id in ("400", "401", "402")
+    ]
+    answer = hs.crm.objects.batch_api.update(
+        "deals", BatchInputSimplePublicObjectBatchInput(inputs=inputs)
+    )
+    assert sorted(r.id for r in answer.results) == ["400", "402"]
+    assert answer.num_errors == 1
+    error = answer.errors[0]
+    assert (error.category, error.context) == ("CONFLICT", {"ids": ["401"]})
+    assert sandbox.hubspot.objects["deals"]["401"].properties.get("amount") != "4321"
+    assert sandbox.hubspot.objects["deals"]["402"].properties["amount"] == "4321"
+
+
+def test_hubspot_refuses_a_whole_batch_for_one_value_that_is_not_a_number(
+    hs: HubSpot, sandbox: Sandbox
+) -> None:
+    from hubspot.crm.objects import (
+        BatchInputSimplePublicObjectBatchInput,
+        SimplePublicObjectBatchInput,
+    )
+
+    inputs = [
+        SimplePublicObjectBatchInput(id="400", properties={"amount": "777"}),
+        SimplePublicObjectBatchInput(id="402", properties={"amount": "seven"}),
+    ]
+    with pytest.raises(ApiException) as caught:
+        hs.crm.objects.batch_api.update(
+            "deals", BatchInputSimplePublicObjectBatchInput(inputs=inputs)
+        )
+    assert caught.value.status == 400
+    assert '"category":"VALIDATION_ERROR"' in str(caught.value.body).replace(" ", "")
+    assert "seven was not a valid number." in str(caught.value.body)
+    assert sandbox.hubspot.objects["deals"]["400"].properties.get("amount") != "777"
