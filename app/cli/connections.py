@@ -157,7 +157,7 @@ def test(name: str, as_json: JsonOption = False) -> None:
     database = open_database()
     with database.sessions() as session:
         connection = service.get_connection(session, name)
-    report = check_connection(connection, secret_box())
+    report = check_connection(connection, secret_box(), database=database)
     if as_json:
         emit_json(report.as_dict())
     else:

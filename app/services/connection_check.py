@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.crypto import SecretBox
+from app.db import Database
 from app.errors import InvalidRequestError
 from app.models import Connection
 from app.services.connections import (
@@ -19,8 +20,17 @@ from app.services.connections import (
     hubspot_client,
     salesforce_client,
 )
-from connectors.core import ApiBudget, AuthenticationError, ConnectorError, RetryPolicy
+from app.services.hubspot_tokens import StoredTokens
+from connectors.core import (
+    ApiBudget,
+    AuthenticationError,
+    ConnectorError,
+    MissingPermission,
+    RetryPolicy,
+)
 from connectors.hubspot import hubspot_streams
+from connectors.hubspot.auth import TokenVault
+from connectors.hubspot.streams import stream_info
 from connectors.salesforce import salesforce_streams
 
 __all__ = ["CheckReport", "StreamCheck", "check_connection"]
@@ -32,6 +42,7 @@ class StreamCheck:
     readable: bool
     missing_fields: list[str] = field(default_factory=list)
     error: str | None = None
+    missing_scopes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -60,11 +71,17 @@ class CheckReport:
 
 
 def check_connection(
-    connection: Connection, box: SecretBox, retry: RetryPolicy | None = None
+    connection: Connection,
+    box: SecretBox,
+    retry: RetryPolicy | None = None,
+    *,
+    database: Database | None = None,
 ) -> CheckReport:
+    """With `database`, a HubSpot OAuth token refreshed by the check is stored for the sync."""
     settings = connection_settings(connection)
     if isinstance(settings, HubSpotSettings):
-        return _check_hubspot(connection, settings, box, retry)
+        vault = StoredTokens(database, box, connection.id) if database is not None else None
+        return _check_hubspot(connection, settings, box, retry, vault)
     if not isinstance(settings, SalesforceSettings):
         raise InvalidRequestError(
             f"{connection.kind} connections read files and need no check; sync one to import it"
@@ -94,37 +111,56 @@ def check_connection(
         client.close()
 
 
+def _unreadable(stream: str, error: ConnectorError) -> StreamCheck:
+    scopes = list(error.missing) if isinstance(error, MissingPermission) else []
+    return StreamCheck(stream, readable=False, error=str(error), missing_scopes=scopes)
+
+
 def _check_hubspot(
     connection: Connection,
     settings: HubSpotSettings,
     box: SecretBox,
     retry: RetryPolicy | None,
+    vault: TokenVault | None,
 ) -> CheckReport:
-    """One page of each object (a missing scope answers 403) and the custom properties asked for."""
+    """One page of each object with the associations the sync asks for (a missing scope answers
+    403 naming it), the owners, and the custom properties asked for."""
     budget = ApiBudget()
-    client = hubspot_client(settings, box.open(connection.credentials_sealed), budget, retry)
+    credentials = box.open(connection.credentials_sealed)
+    client = hubspot_client(settings, credentials, budget, retry, vault)
     report = CheckReport(connection=connection.name, authenticated=False)
+    specs = hubspot_streams(settings.streams, settings.extra_fields)
     try:
-        try:
+        try:  # the login: owners are readable with any valid token, or 403 for the scope
             client.owners_page(limit=1, after=None, archived=False)
+            owners = StreamCheck("owners", readable=True)
         except AuthenticationError as error:
             report.error = str(error)
             return report
+        except MissingPermission as error:
+            owners = _unreadable("owners", error)
         except ConnectorError as error:
             report.error = f"owners cannot be read: {error}"
             return report
         report.authenticated = True
-        objects = {spec.object for spec in hubspot_streams(settings.streams, settings.extra_fields)}
-        for object_type in sorted(objects - {"owners"}):
-            wanted = settings.extra_fields.get(object_type, [])
+        if any(spec.name == "owners" for spec in specs):
+            report.streams.append(owners)
+        for spec in specs:
+            if spec.name == "owners":
+                continue
+            wanted = settings.extra_fields.get(spec.name, [])
             try:
-                client.list_page(object_type, limit=1)
-                known = {p.get("name") for p in client.properties(object_type)} if wanted else set()
+                if spec.name == "pipelines":
+                    client.pipelines(spec.object)
+                else:
+                    links = stream_info(spec.name).associations
+                    client.list_page(spec.object, limit=1, associations=links)
+                known = {p.get("name") for p in client.properties(spec.object)} if wanted else set()
             except ConnectorError as error:
-                report.streams.append(StreamCheck(object_type, readable=False, error=str(error)))
+                report.streams.append(_unreadable(spec.name, error))
                 continue
             missing = [name for name in wanted if name not in known]
-            report.streams.append(StreamCheck(object_type, readable=True, missing_fields=missing))
+            report.streams.append(StreamCheck(spec.name, readable=True, missing_fields=missing))
         return report
     finally:
         report.api_calls = budget.calls

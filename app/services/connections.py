@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session
 from app.crypto import Credentials, SecretBox
 from app.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.models import Connection
+from app.services.hubspot_tokens import stored_expiry
 from app.services.writeback_fields import WritebackSettings, name_problems, written_names
 from connectors.core import ApiBudget, ConfigError, RetryPolicy, StreamSpec
 from connectors.exports import ExportReader, open_export
 from connectors.hubspot import HubSpotAuth, HubSpotClient, HubSpotReader
 from connectors.hubspot import hubspot_streams as _hubspot_streams
+from connectors.hubspot.auth import TokenVault
 from connectors.salesforce import SalesforceAuth, SalesforceClient, SalesforceReader
 from connectors.salesforce import salesforce_streams as _salesforce_streams
 
@@ -262,13 +264,17 @@ def hubspot_client(
     credentials: Credentials,
     budget: ApiBudget,
     retry: RetryPolicy | None = None,
+    vault: TokenVault | None = None,
 ) -> HubSpotClient:
+    """A client on the stored credentials; with a `vault`, refreshed tokens are stored too."""
     auth = HubSpotAuth(
         access_token=credentials.get("access_token", ""),
         refresh_token=credentials.get("refresh_token", ""),
         client_id=settings.client_id or "",
         client_secret=credentials.get("client_secret", ""),
         oauth_base_url=settings.oauth_base_url or settings.base_url,
+        expires_at=stored_expiry(credentials),
+        vault=vault,
     )
     return HubSpotClient(
         settings.base_url, auth, budget, retry=retry, search_per_second=settings.search_per_second
@@ -280,8 +286,9 @@ def hubspot_reader(
     credentials: Credentials,
     budget: ApiBudget,
     retry: RetryPolicy | None = None,
+    vault: TokenVault | None = None,
 ) -> tuple[HubSpotReader, list[StreamSpec]]:
-    client = hubspot_client(settings, credentials, budget, retry)
+    client = hubspot_client(settings, credentials, budget, retry, vault)
     sweep = settings.association_sweep_hours
     reader = HubSpotReader(
         client,

@@ -37,7 +37,11 @@ class AuthenticationError(ConnectorError):
 
 
 class MissingPermission(ConnectorError):
-    pass
+    """`missing` names what to grant (HubSpot scopes), when the CRM says."""
+
+    def __init__(self, message: str, missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 class MalformedResponse(ConnectorError):

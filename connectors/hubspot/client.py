@@ -11,9 +11,10 @@ parsed with `json.loads`: the generated models would cost more than the network.
     page = client.list_page("emails", limit=100, properties=["hs_timestamp"])
 
 Errors become the connector hierarchy: 401 → one OAuth refresh (when configured) and a retry,
-else `AuthenticationError`; 403 → `MissingPermission`; 429 DAILY → `QuotaReached`; other 429s →
-`RateLimited` with Retry-After (or a share of the 10-second window); 5xx and resets →
-`TransientError`.
+else `AuthenticationError` (an OAuth token near its expiry is refreshed before the call);
+403 → `MissingPermission` naming the scopes a MISSING_SCOPES answer lists; 429 DAILY →
+`QuotaReached`; other 429s → `RateLimited` with Retry-After (or a share of the 10-second
+window); 5xx and resets → `TransientError`.
 """
 
 from __future__ import annotations
@@ -90,6 +91,21 @@ def _error_body(raw: Any) -> dict[str, Any]:
     except (TypeError, ValueError):
         return {"message": str(raw)[:300]}
     return body if isinstance(body, dict) else {"message": str(body)[:300]}
+
+
+def _required_scopes(body: dict[str, Any]) -> tuple[str, ...]:
+    """The scopes a 403 MISSING_SCOPES names (granular ones first, as HubSpot sends them)."""
+    found: list[str] = []
+    errors = body.get("errors")
+    for error in errors if isinstance(errors, list) else []:
+        context = error.get("context") if isinstance(error, dict) else None
+        if not isinstance(context, dict):
+            continue
+        for key in ("requiredGranularScopes", "requiredScopes"):
+            values = context.get(key)
+            if isinstance(values, list):
+                found += [str(v) for v in values]
+    return tuple(dict.fromkeys(found))
 
 
 class HubSpotClient:
@@ -180,6 +196,15 @@ class HubSpotClient:
         if status == 0 or status >= 500:
             return TransientError(f"HubSpot answered {status} on {what}: {message or category}")
         if status == 403:
+            scopes = _required_scopes(body)
+            if scopes:
+                return MissingPermission(
+                    f"HubSpot refused {what}: the app lacks the scope "
+                    f"{' and '.join(scopes)} ({category or 'MISSING_SCOPES'}) — add it to the "
+                    "app's scopes (private app: Settings > Integrations > Private Apps; OAuth "
+                    "app: its scopes, then reinstall) and sync again",
+                    scopes,
+                )
             return MissingPermission(
                 f"HubSpot refused {what} ({category or 'FORBIDDEN'}): {message} — grant the app "
                 "the CRM read scopes for this object"
@@ -216,7 +241,7 @@ class HubSpotClient:
         self, lane: Lane, what: str, send: Callable[[], Any]
     ) -> tuple[dict[str, Any], int]:
         self.auth.check()
-        if not self.auth.access_token:
+        if self.auth.stale:
             self._set_token(self.auth.refresh())
         try:
             return self._once(lane, what, send)

@@ -32,6 +32,12 @@ class SandboxConfig:
     hs_portal_id: int = 62515
     hs_app_id: int = 54321
     hs_client_secret: str = "sandbox-hubspot-client-secret"
+    # HubSpot OAuth app: POST /oauth/v1/token swaps the refresh token for 30-minute tokens
+    hs_client_id: str = "sandbox-hubspot-client-id"
+    hs_refresh_token: str = "sandbox-hubspot-refresh-token"
+    hs_oauth_token_seconds: float = 1800.0
+    hs_rotate_refresh_tokens: bool = False
+    hs_scopes: tuple[str, ...] | None = None  # granted to every token; None: all of them
     hs_ten_second_max: int = 190
     hs_ten_second_window: float = 10.0
     hs_search_per_second: int | None = 5

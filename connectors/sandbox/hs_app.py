@@ -10,15 +10,18 @@
     POST  /crm/v4/associations/{from}/{to}/batch/read
     GET   /crm/v3/properties/{type}[/{name}]     POST creates; .../groups lists and creates groups
     GET   /crm/v3/pipelines/{type}[/{id}]        GET /crm/v3/owners[/{id}]
+    POST  /oauth/v1/token                        refresh_token grant -> 30-minute access token
 
 Every response carries X-HubSpot-RateLimit-* headers (search answers omit them, as HubSpot's
 do); past the 10-second window, the daily allowance or the search rate, 429 with HubSpot's body.
+Tokens and scopes are checked by `hs_auth` (401 INVALID/EXPIRED_AUTHENTICATION, 403 MISSING_SCOPES).
 """
 
 import bisect
 from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, parse_qsl
 
 import orjson
 from fastapi import FastAPI, Request
@@ -28,6 +31,7 @@ from starlette.types import Scope
 
 from connectors.sandbox.admin import admin_router
 from connectors.sandbox.errors import HubSpotError, SandboxError, json_response
+from connectors.sandbox.hs_auth import required_scopes
 from connectors.sandbox.hs_schema import (
     DEFAULT_PROPERTIES,
     ENGAGEMENT_DEFAULTS,
@@ -166,10 +170,18 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
 
     # authentication and rate limits (the middleware's gate) -----------------------------------
     async def gate(scope: Scope, endpoint: str) -> SandboxError | None:
+        if endpoint == "oauth_token":
+            return None
         headers = dict(scope.get("headers") or [])
         scheme, _, token = headers.get(b"authorization", b"").decode().partition(" ")
-        if scheme.lower() != "bearer" or token.strip() != cfg.hs_access_token:
+        if scheme.lower() != "bearer":
             return HubSpotError(401, "INVALID_AUTHENTICATION", _NO_AUTH)
+        query = parse_qs(scope.get("query_string", b"").decode())
+        refused = sandbox.hs_tokens.authorize(
+            token.strip(), required_scopes(scope["method"], scope["path"], query)
+        )
+        if refused is not None:
+            return refused
         if not sandbox.use_hubspot_daily():
             return HubSpotError(
                 429,
@@ -215,6 +227,12 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
                 str(max(0, cfg.hs_daily_max - sandbox.hs_daily_used)).encode(),
             ),
         ]
+
+    # OAuth ---------------------------------------------------------------------------------
+    @app.post("/oauth/v1/token", name="oauth_token")
+    async def oauth_token(request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        return json_response(sandbox.hs_tokens.grant(form))
 
     # objects -------------------------------------------------------------------------------
     @app.get("/crm/v3/objects/{object_type}", name="objects_list")
@@ -740,7 +758,7 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
         sandbox=sandbox,
         api="hubspot",
         router=app.router,
-        fault_response=lambda fault, _scope: hubspot_fault(fault),
+        fault_response=lambda fault, _scope: hubspot_fault(fault, sandbox),
         headers=rate_headers,
         gate=gate,
     )

@@ -149,7 +149,7 @@ def salesforce_fault(fault: Fault, sandbox: Sandbox) -> SandboxError | None:
     return None
 
 
-def hubspot_fault(fault: Fault) -> SandboxError | None:
+def hubspot_fault(fault: Fault, sandbox: Sandbox | None = None) -> SandboxError | None:
     retry = _retry_after(fault)
     if fault.kind == "rate_limit":
         return HubSpotError(
@@ -172,6 +172,8 @@ def hubspot_fault(fault: Fault) -> SandboxError | None:
     if fault.kind == "unavailable":
         return HubSpotError(503, "SERVICE_UNAVAILABLE", "Service Unavailable", headers=retry)
     if fault.kind == "expire_session":
+        if sandbox is not None:  # issued OAuth tokens end now; a refresh gets a working one
+            sandbox.hs_tokens.expire_oauth_tokens()
         return HubSpotError(
             401,
             "EXPIRED_AUTHENTICATION",

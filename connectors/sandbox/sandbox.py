@@ -18,6 +18,7 @@ from connectors.sandbox.accounting import CallCounter, RollingWindow
 from connectors.sandbox.clock import SandboxClock
 from connectors.sandbox.config import SandboxConfig
 from connectors.sandbox.faults import FaultPlan
+from connectors.sandbox.hs_auth import HubSpotTokens
 from connectors.sandbox.hs_store import HubSpotStore
 from connectors.sandbox.loader import Manifest, load_export
 from connectors.sandbox.sf_auth import SessionRegistry
@@ -45,6 +46,7 @@ class Sandbox:
         self.salesforce.user_id = self.config.sf_user_id
         self.clock = SandboxClock(now, speed)
         self.sessions = SessionRegistry(self.config)
+        self.hs_tokens = HubSpotTokens(self.config, self.clock.now)
         self.faults = FaultPlan()
         self.calls = CallCounter()
         self._usage_lock = threading.Lock()

@@ -117,6 +117,8 @@ class SandboxServer:
                 "base_url": self.hubspot_url,
                 "access_token": cfg.hs_access_token,
                 "client_secret": cfg.hs_client_secret,
+                "client_id": cfg.hs_client_id,
+                "refresh_token": cfg.hs_refresh_token,
                 "portal_id": cfg.hs_portal_id,
             },
             "admin": {

@@ -103,8 +103,11 @@ def remove_connection(name: str, session: SessionDep) -> None:
 
 
 @router.post("/{name}/test", summary="Check credentials and object/field permissions")
-def test_connection(name: str, session: SessionDep, box: SecretBoxDep) -> dict[str, Any]:
-    return check_connection(service.get_connection(session, name), box).as_dict()
+def test_connection(
+    name: str, session: SessionDep, box: SecretBoxDep, database: DatabaseDep
+) -> dict[str, Any]:
+    connection = service.get_connection(session, name)
+    return check_connection(connection, box, database=database).as_dict()
 
 
 @router.post(

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
 
-from connectors.core import ApiBudget, AuthenticationError, QuotaReached
+from connectors.core import ApiBudget, AuthenticationError, MissingPermission, QuotaReached
 from connectors.hubspot import HubSpotAuth, HubSpotClient
 from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
 from connectors.sandbox.faults import Fault
@@ -97,75 +92,54 @@ def test_a_rejected_private_app_token_is_a_clear_error(
         client_for(server, ApiBudget(), access_token="").list_page("emails", limit=1)
 
 
-class TokenEndpoint:
-    """HubSpot's `POST /oauth/v1/token` for one OAuth app, handing out the sandbox's token."""
-
-    def __init__(self, access_token: str) -> None:
-        self.access_token = access_token
-        self.requests: list[dict[str, list[str]]] = []
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                form = parse_qs(self.rfile.read(length).decode())
-                endpoint.requests.append(form)
-                good = (
-                    self.path == "/oauth/v1/token"
-                    and form.get("grant_type") == ["refresh_token"]
-                    and form.get("refresh_token") == ["refresh-1"]
-                    and form.get("client_id") == ["app-1"]
-                    and form.get("client_secret") == ["secret-1"]
-                )
-                body = (
-                    {"access_token": endpoint.access_token, "refresh_token": "refresh-1"}
-                    if good
-                    else {"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown token"}
-                )
-                data = json.dumps(body).encode()
-                self.send_response(200 if good else 400)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def token_endpoint(sandbox: Sandbox) -> Iterator[TokenEndpoint]:
-    endpoint = TokenEndpoint(sandbox.config.hs_access_token)
-    yield endpoint
-    endpoint.close()
+def oauth_for(server: SandboxServer, **overrides: str) -> dict[str, str]:
+    """The sandbox's OAuth app: no access token yet, a refresh token to get one."""
+    info = server.connection_info()["hubspot"]
+    return {
+        "refresh_token": info["refresh_token"],
+        "client_id": info["client_id"],
+        "client_secret": info["client_secret"],
+        "oauth_base_url": info["base_url"],
+        **overrides,
+    }
 
 
 def test_oauth_apps_refresh_their_token_first_and_when_it_expires(
-    sandbox: Sandbox, server: SandboxServer, token_endpoint: TokenEndpoint
+    sandbox: Sandbox, server: SandboxServer
 ) -> None:
-    oauth = {
-        "refresh_token": "refresh-1",
-        "client_id": "app-1",
-        "client_secret": "secret-1",
-        "oauth_base_url": token_endpoint.url,
-    }
-    client = client_for(server, ApiBudget(), **oauth)
+    client = client_for(server, ApiBudget(), **oauth_for(server))
     assert len(client.list_page("emails", limit=3)["results"]) == 3
-    assert len(token_endpoint.requests) == 1
+    assert sandbox.calls["hubspot.oauth_token"] == 1
+    assert client.auth.expires_at is not None
     sandbox.faults.add(Fault("expire_session", api="hubspot"))
     assert len(client.search("emails", SEARCH)["results"]) == 10
-    assert len(token_endpoint.requests) == 2
-    wrong = client_for(server, ApiBudget(), **{**oauth, "refresh_token": "revoked"})
-    with pytest.raises(AuthenticationError, match="HubSpot refused the OAuth refresh \\(400\\)"):
+    assert sandbox.calls["hubspot.oauth_token"] == 2
+    wrong = client_for(server, ApiBudget(), **oauth_for(server, refresh_token="revoked"))
+    with pytest.raises(AuthenticationError, match=r"refused the OAuth refresh \(400 BAD_REFRESH"):
         wrong.list_page("emails", limit=1)
+
+
+def test_a_token_expired_on_the_portal_clock_is_refreshed_once_and_the_call_goes_on(
+    sandbox: Sandbox, server: SandboxServer
+) -> None:
+    client = client_for(server, ApiBudget(), **oauth_for(server))
+    client.list_page("emails", limit=1)
+    first = client.auth.access_token
+    sandbox.advance(minutes=31)  # HubSpot's tokens live 30 minutes
+    assert len(client.list_page("emails", limit=2)["results"]) == 2
+    assert sandbox.calls["hubspot.oauth_token"] == 2
+    assert client.auth.access_token != first
+
+
+def test_a_missing_scope_names_the_scope_to_grant(sandbox: Sandbox, server: SandboxServer) -> None:
+    token = sandbox.config.hs_access_token
+    sandbox.hs_tokens.set_scopes(token, ["crm.objects.contacts.read", "crm.objects.owners.read"])
+    client = client_for(server, ApiBudget())
+    assert client.list_page("emails", limit=1)["results"]
+    with pytest.raises(MissingPermission, match=r"lacks the scope crm\.objects\.deals") as error:
+        client.list_page("deals", limit=1)
+    assert error.value.missing == ("crm.objects.deals.read",)
+    assert "add it to the app's scopes" in str(error.value)
 
 
 def test_searches_are_paced_to_the_search_limit(portal_dir: Path) -> None:
