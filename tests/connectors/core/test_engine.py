@@ -1,12 +1,18 @@
-"""The page loop: every page is committed with its cursor; quota and stop requests end cleanly."""
+"""The page loop: every page is committed with its cursor; quota and stop requests end cleanly.
+
+The next page is read while the current one is stored, never further ahead."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from connectors.core import (
     ApiBudget,
+    ConnectorError,
     CursorState,
     Page,
     PageCounts,
@@ -104,3 +110,74 @@ def test_a_stop_request_ends_the_stream_after_the_current_page() -> None:
     cursor = CursorState.begin(None, lookback=timedelta(0), now=T0 + timedelta(days=1))
     result = run_stream(reader, SPEC, cursor, sink, budget, should_stop=lambda: True)
     assert (result.stopped, len(sink.commits)) == ("stopped", 1)
+
+
+class SignallingReader:
+    """Pages that say when they were fetched, and remember whether the reader was closed."""
+
+    def __init__(self, count: int, budget: ApiBudget, fail_at: int | None = None) -> None:
+        self.fetched = [threading.Event() for _ in range(count)]
+        self.count, self.budget, self.fail_at = count, budget, fail_at
+        self.closed = False
+
+    def pages(self, spec: StreamSpec, cursor: CursorState) -> Iterator[Page]:
+        try:
+            for index in range(self.count):
+                if index == self.fail_at:
+                    raise ConnectorError(f"page {index} is malformed")
+                self.budget.record(100)
+                self.fetched[index].set()
+                yield _page(index, 1)
+        finally:
+            self.closed = True
+
+
+def test_the_next_page_is_fetched_while_the_current_one_is_stored() -> None:
+    budget = ApiBudget()
+    reader = SignallingReader(3, budget)
+    overlapped: list[bool] = []
+
+    class WaitingSink(RecordingSink):
+        def commit_page(self, spec: StreamSpec, page: Page, cursor: CursorState) -> PageCounts:
+            index = len(self.commits)
+            if index + 1 < reader.count:
+                overlapped.append(reader.fetched[index + 1].wait(timeout=5))
+            return super().commit_page(spec, page, cursor)
+
+    cursor = CursorState.begin(None, lookback=timedelta(0), now=T0 + timedelta(days=1))
+    result = run_stream(reader, SPEC, cursor, WaitingSink(), budget)
+    assert overlapped == [True, True]
+    assert (result.pages, result.api_calls, result.stopped) == (3, 3, "done")
+    assert reader.closed
+
+
+def test_a_reader_error_surfaces_after_every_earlier_page_is_committed() -> None:
+    budget = ApiBudget()
+    sink = RecordingSink()
+    reader = SignallingReader(4, budget, fail_at=2)
+    cursor = CursorState.begin(None, lookback=timedelta(0), now=T0 + timedelta(days=1))
+    with pytest.raises(ConnectorError, match="page 2 is malformed"):
+        run_stream(reader, SPEC, cursor, sink, budget)
+    assert [resume for _n, _at, resume in sink.commits] == [{"page": 0}, {"page": 1}]
+    assert cursor.resume == {"page": 1}
+    assert reader.closed
+
+
+def test_a_stop_costs_at_most_the_page_in_flight_and_closes_the_reader() -> None:
+    budget = ApiBudget()
+    sink = RecordingSink()
+    reader = SignallingReader(10, budget)
+    cursor = CursorState.begin(None, lookback=timedelta(0), now=T0 + timedelta(days=1))
+    result = run_stream(reader, SPEC, cursor, sink, budget, should_stop=lambda: True)
+    assert (result.stopped, len(sink.commits)) == ("stopped", 1)
+    assert budget.calls <= 2
+    assert reader.closed
+
+
+def test_a_quota_spent_before_the_first_page_fetches_nothing() -> None:
+    budget = ApiBudget(max_share=0.5)
+    budget.record(100, used=600, limit=1000)
+    reader = SignallingReader(2, budget)
+    cursor = CursorState.begin(None, lookback=timedelta(0), now=T0 + timedelta(days=1))
+    result = run_stream(reader, SPEC, cursor, RecordingSink(), budget)
+    assert (result.stopped, result.pages, result.api_calls) == ("quota", 0, 0)
