@@ -32,7 +32,9 @@ from app.services.connections import (
     salesforce_client,
     salesforce_reader,
 )
+from app.services.hubspot_tokens import StoredTokens
 from app.services.raw_records import RawRecordWriter
+from app.services.vanished import SeenIds, vanished
 from connectors.core import (
     ApiBudget,
     AuthenticationError,
@@ -47,6 +49,7 @@ from connectors.core import (
     StreamReader,
     StreamResult,
     StreamSpec,
+    SyncSink,
     run_stream,
 )
 
@@ -151,7 +154,11 @@ class DatabaseSink:
 
 
 def _reader_for(
-    connection: Connection, box: SecretBox, budget: ApiBudget, retry: RetryPolicy | None
+    database: Database,
+    connection: Connection,
+    box: SecretBox,
+    budget: ApiBudget,
+    retry: RetryPolicy | None,
 ) -> tuple[StreamReader, list[StreamSpec], timedelta]:
     settings = connection_settings(connection)
     credentials = box.open(connection.credentials_sealed)
@@ -162,7 +169,8 @@ def _reader_for(
         return reader, specs, timedelta(minutes=settings.lookback_minutes)
     if isinstance(settings, HubSpotSettings):
         budget.max_share = settings.quota_share
-        hs_reader, specs = hubspot_reader(settings, credentials, budget, retry)
+        vault = StoredTokens(database, box, connection.id)
+        hs_reader, specs = hubspot_reader(settings, credentials, budget, retry, vault)
         return hs_reader, specs, timedelta(minutes=settings.lookback_minutes)
     if isinstance(settings, ExportSettings):
         export, specs = export_reader(settings)
@@ -199,7 +207,7 @@ def sync_connection(
     with database.sessions() as session:
         connection = get_connection(session, name)
     budget = ApiBudget()
-    reader, specs, lookback = _reader_for(connection, box, budget, retry)
+    reader, specs, lookback = _reader_for(database, connection, box, budget, retry)
     if streams:
         unknown = sorted(set(streams) - {spec.name for spec in specs})
         if unknown:
@@ -247,9 +255,13 @@ def _run(
         if spec.mode == "full_refresh":
             cursor = CursorState.begin(None, lookback=lookback, now=now)
         try:
+            whole = SeenIds(sink) if spec.mode == "full_refresh" else None
+            target: SyncSink = whole or sink
             result = run_stream(
-                reader, spec, cursor, sink, budget, should_stop=should_stop, on_page=on_page
+                reader, spec, cursor, target, budget, should_stop=should_stop, on_page=on_page
             )
+            if whole is not None and result.stopped == "done":
+                _soft_delete_vanished(database, sink, connection.id, spec, cursor, whole, result)
             report.streams.append(StreamOutcome(result))
             if result.stopped != "done":
                 report.error = (
@@ -275,6 +287,23 @@ def _run(
         report.status = "succeeded"
     _finish_run(database, report)
     return report
+
+
+def _soft_delete_vanished(
+    database: Database,
+    sink: DatabaseSink,
+    connection_id: int,
+    spec: StreamSpec,
+    cursor: CursorState,
+    whole: SeenIds,
+    result: StreamResult,
+) -> None:
+    """After a complete full read: what the CRM no longer lists is deleted there."""
+    tombstones = vanished(database, connection_id, spec.name, whole.ids)
+    if tombstones:
+        counts = sink.commit_page(spec, Page(tombstones), cursor)
+        result.records_read += len(tombstones)
+        result.records_deleted += counts.deleted
 
 
 def _finish_run(database: Database, report: SyncReport) -> None:

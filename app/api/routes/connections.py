@@ -62,7 +62,10 @@ def _public(connection: Connection, box: Any) -> ConnectionPublic:
         enabled=connection.enabled,
         sync_interval_seconds=connection.sync_interval_seconds,
         settings=connection.settings,
-        secrets_set=sorted(box.open(connection.credentials_sealed)),
+        secrets_set=sorted(  # the names given, not what the sync keeps (a refreshed token)
+            set(box.open(connection.credentials_sealed))
+            & set(service.SECRET_NAMES[connection.kind])
+        ),
     )
 
 

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from app.api.main import create_app
 from app.config import Settings
-from app.crypto import generate_key
+from app.crypto import SecretBox, generate_key
 from app.db import Database
+from app.models import Connection
 from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
 from tests.app.api.conftest import Auth
 from tests.connectors.sandbox.export_fixture import write_export
@@ -117,3 +119,32 @@ def test_only_admins_manage_connections(client: TestClient, auth: Auth) -> None:
         assert response.headers["content-type"] == "application/problem+json"
     anonymous = client.get("/api/v1/connections", headers={"Authorization": ""})
     assert anonymous.status_code == 401
+
+
+def test_a_hubspot_oauth_token_refreshed_by_a_check_is_stored_but_never_shown(
+    db: Database, tmp_path: Path, auth: Auth, server: SandboxServer
+) -> None:
+    key = generate_key()
+    settings = Settings(log_level="WARNING", secret_key=key, data_dir=tmp_path)  # type: ignore[arg-type]
+    info = server.connection_info()["hubspot"]
+    body = {
+        "name": "portal",
+        "settings": {
+            "kind": "hubspot",
+            "base_url": info["base_url"],
+            "client_id": info["client_id"],
+        },
+        "secrets": {"refresh_token": info["refresh_token"], "client_secret": info["client_secret"]},
+    }
+    with TestClient(create_app(settings, db), headers=auth("admin")) as client:
+        assert client.post("/api/v1/connections", json=body).status_code == 201
+        check = client.post("/api/v1/connections/portal/test")
+        shown = client.get("/api/v1/connections/portal")
+    assert check.json()["authenticated"] is True
+    with db.sessions() as session:
+        sealed = session.scalars(select(Connection.credentials_sealed)).one()
+    stored = SecretBox([key.encode()]).open(sealed)
+    assert stored["access_token"]  # the next sync starts with it
+    assert shown.json()["secrets_set"] == ["access_token", "client_secret", "refresh_token"]
+    for text in (check.text, shown.text):
+        assert not [v for v in (*stored.values(), info["client_secret"]) if v in text]
