@@ -1,13 +1,16 @@
 """HubSpot sync against the sandbox over loopback: API calls, incremental cost, throughput.
 
     python -m bench sync_hubspot [--size medium | --opportunities N] [--seed 1] [--changed 0.01]
-                                 [--backend sqlite|postgresql]
+                                 [--backend sqlite|postgresql] [--history DIR]
 
 A generated sales history is served by the sandbox CRM (rate limits lifted, so the figure is the
 connector's and the database's, not HubSpot's 190 calls per 10 s) and synced by the real sync
 service, through hubspot-api-client, into a fresh database. Each sync runs in its own process,
 so its peak RSS and CPU time are its own: `records_per_s` is end to end (wall clock, the sandbox
 serving in the parent process), `records_per_cpu_s` the connector and the database alone.
+`activities` counts the engagement records (emails, meetings, calls, notes, tasks), the figure
+the 1M target names. `--history DIR` reuses (or keeps) a generated history; only its HubSpot
+half is loaded.
 
 - **full**: a first sync. `minimum_calls` is what the page sizes allow: per object type
   ceil(live / 100) + ceil(archived / 100) (deals 50, as they carry their stage history), owners
@@ -39,6 +42,7 @@ POSTGRES_URL = os.environ.get(
 )
 SCHEMA = "bench_sync_hubspot"
 OBJECTS = ("companies", "contacts", "deals", "emails", "meetings", "calls", "notes", "tasks")
+ACTIVITIES = ("emails", "meetings", "calls", "notes", "tasks")
 EDITED = {
     "companies": "name",
     "contacts": "jobtitle",
@@ -141,6 +145,7 @@ def run(args: list[str]) -> list[dict[str, Any]]:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--changed", type=float, default=0.01)
     parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgresql"))
+    parser.add_argument("--history", type=Path, help="generated history to reuse or keep")
     options = parser.parse_args(args)
 
     from app.crypto import SecretBox, generate_key
@@ -151,19 +156,21 @@ def run(args: list[str]) -> list[dict[str, Any]]:
 
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as workdir:
-        history = Path(workdir) / "history"
-        print("… generating the sales history", file=sys.stderr, flush=True)
-        params = build_params(
-            seed=options.seed, size=options.size, opportunities=options.opportunities
-        )
-        generate(params, history, workers=2)
-        print("… loading the sandbox", file=sys.stderr, flush=True)
+        history = options.history or Path(workdir) / "history"
+        if not (history / "manifest.json").exists():
+            print("… generating the sales history", file=sys.stderr, flush=True)
+            params = build_params(
+                seed=options.seed, size=options.size, opportunities=options.opportunities
+            )
+            generate(params, history, workers=2)
+        print("… loading the sandbox (HubSpot only)", file=sys.stderr, flush=True)
         unlimited = 10**9
         config = SandboxConfig(
             hs_search_per_second=None, hs_ten_second_max=unlimited, hs_daily_max=unlimited
         )
-        sandbox = Sandbox.from_export(history, config)
+        sandbox = Sandbox.from_export(history, config, crms=("hubspot",))
         records = sum(len(table) for table in sandbox.hubspot.objects.values())
+        activities = sum(len(sandbox.hubspot.objects[kind]) for kind in ACTIVITIES)
         records += len(sandbox.hubspot.owners) + len(sandbox.hubspot.pipelines)
         minimum = _minimum(sandbox)
         url = _database_url(options.backend, Path(workdir))
@@ -209,6 +216,7 @@ def run(args: list[str]) -> list[dict[str, Any]]:
                 "case": "full",
                 "stream": f"all {streams}",
                 "records": records,
+                "activities": activities,
                 "api_calls": spent,
                 "minimum": least,
                 "ratio": round(spent / least, 3),

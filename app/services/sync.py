@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Connection as SqlConnection
 from sqlalchemy import insert, update
-from sqlalchemy.orm import Session
 
 from app.crypto import SecretBox
 from app.db import Database
@@ -33,7 +33,7 @@ from app.services.connections import (
     salesforce_reader,
 )
 from app.services.hubspot_tokens import StoredTokens
-from app.services.raw_records import RawRecordWriter
+from app.services.raw_records import RawRecordWriter, UpsertCounts
 from app.services.vanished import SeenIds, vanished
 from connectors.core import (
     ApiBudget,
@@ -129,28 +129,50 @@ class DatabaseSink:
                         for row in page.quarantined
                     ],
                 )
-            with Session(bind=connection) as session:
-                state = session.get(StreamCursor, (self._connection_id, spec.name))
-                if state is None:
-                    state = StreamCursor(connection_id=self._connection_id, stream=spec.name)
-                    session.add(state)
-                state.start_value = cursor.start_value
-                state.last_value = cursor.last_value
-                state.state = {"resume": cursor.resume} if cursor.resume else {}
-                state.updated_at = utcnow()
-                stream_row = session.get(SyncRunStream, (self._run_id, spec.name))
-                if stream_row is None:
-                    stream_row = SyncRunStream(sync_run_id=self._run_id, stream=spec.name)
-                    session.add(stream_row)
-                stream_row.records_read = (stream_row.records_read or 0) + len(page.records)
-                stream_row.records_new = (stream_row.records_new or 0) + counts.new
-                stream_row.records_changed = (stream_row.records_changed or 0) + counts.changed
-                stream_row.records_deleted = (stream_row.records_deleted or 0) + counts.deleted
-                stream_row.records_quarantined = (stream_row.records_quarantined or 0) + len(
-                    page.quarantined
-                )
-                session.flush()
+            self._save_cursor(connection, spec.name, cursor)
+            self._add_counts(
+                connection, spec.name, len(page.records), counts, len(page.quarantined)
+            )
         return PageCounts(new=counts.new, changed=counts.changed, deleted=counts.deleted)
+
+    # Plain UPDATE-else-INSERT statements: no ORM load per page (the cursor's state is JSON).
+    def _save_cursor(self, connection: SqlConnection, stream: str, cursor: CursorState) -> None:
+        values = {
+            "start_value": cursor.start_value,
+            "last_value": cursor.last_value,
+            "state": {"resume": cursor.resume} if cursor.resume else {},
+            "updated_at": utcnow(),
+        }
+        key = (StreamCursor.connection_id == self._connection_id) & (StreamCursor.stream == stream)
+        if connection.execute(update(StreamCursor).where(key).values(values)).rowcount == 0:
+            connection.execute(
+                insert(StreamCursor).values(
+                    connection_id=self._connection_id, stream=stream, **values
+                )
+            )
+
+    def _add_counts(
+        self,
+        connection: SqlConnection,
+        stream: str,
+        read: int,
+        counts: UpsertCounts,
+        quarantined: int,
+    ) -> None:
+        table = SyncRunStream
+        added = {
+            "records_read": read,
+            "records_new": counts.new,
+            "records_changed": counts.changed,
+            "records_deleted": counts.deleted,
+            "records_quarantined": quarantined,
+        }
+        key = (table.sync_run_id == self._run_id) & (table.stream == stream)
+        increments = {name: getattr(table, name) + value for name, value in added.items()}
+        if connection.execute(update(table).where(key).values(increments)).rowcount == 0:
+            connection.execute(
+                insert(table).values(sync_run_id=self._run_id, stream=stream, **added)
+            )
 
 
 def _reader_for(

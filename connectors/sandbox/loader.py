@@ -90,10 +90,17 @@ def _manifest(directory: Path) -> Manifest:
         raise ExportError(f"{path}: {error}") from error
 
 
-def load_export(directory: Path | str) -> LoadedExport:
+def load_export(
+    directory: Path | str, crms: tuple[str, ...] = ("salesforce", "hubspot")
+) -> LoadedExport:
+    """Load the export; `crms` leaves the other CRM empty (a large history in half the memory)."""
     root = Path(directory)
     manifest = _manifest(root)
-    return LoadedExport(manifest, load_salesforce(root), load_hubspot(root))
+    return LoadedExport(
+        manifest,
+        load_salesforce(root) if "salesforce" in crms else SalesforceStore(),
+        load_hubspot(root) if "hubspot" in crms else HubSpotStore(),
+    )
 
 
 # Salesforce -----------------------------------------------------------------------------

@@ -64,9 +64,14 @@ class Sandbox:
 
     @classmethod
     def from_export(
-        cls, directory: Path | str, config: SandboxConfig | None = None, *, speed: float = 0.0
+        cls,
+        directory: Path | str,
+        config: SandboxConfig | None = None,
+        *,
+        speed: float = 0.0,
+        crms: tuple[str, ...] = ("salesforce", "hubspot"),
     ) -> Sandbox:
-        loaded = load_export(directory)
+        loaded = load_export(directory, crms)
         return cls(
             loaded.salesforce,
             loaded.hubspot,
