@@ -36,7 +36,9 @@ def add(
     token_url: Annotated[
         str | None, typer.Option(help="Salesforce OAuth token URL (My Domain or login host).")
     ] = None,
-    client_id: Annotated[str | None, typer.Option(help="Connected app consumer key.")] = None,
+    client_id: Annotated[
+        str | None, typer.Option(help="Connected app consumer key; HubSpot: the OAuth app's id.")
+    ] = None,
     auth_flow: Annotated[
         str, typer.Option(help="client_credentials, refresh_token, jwt or password.")
     ] = "client_credentials",
@@ -95,6 +97,10 @@ def add(
             if private_key_file is None:
                 fail("--private-key-file is required for the jwt flow")
             secrets["private_key"] = private_key_file.read_text()
+    elif kind == "hubspot" and client_id:  # an OAuth app: tokens come from its refresh token
+        settings |= {"base_url": base_url or "https://api.hubapi.com", "client_id": client_id}
+        secrets["client_secret"] = _secret(client_secret, "client secret", True)
+        secrets["refresh_token"] = _secret(refresh_token, "refresh token", True)
     elif kind == "hubspot":
         settings["base_url"] = base_url or "https://api.hubapi.com"
         secrets["access_token"] = _secret(access_token, "access token", True)

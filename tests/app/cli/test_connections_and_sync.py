@@ -136,3 +136,29 @@ def test_a_manual_sync_waits_its_turn_while_a_worker_holds_the_connection(
     assert refused.returncode == 1
     assert expected in refused.stderr
     assert run(["sync", "acme", "--json"], admin_env, tmp_path).returncode == 0
+
+
+def test_a_hubspot_oauth_app_is_added_checked_and_synced_with_one_token_refresh(
+    admin_env: dict[str, str], tmp_path: Path, server: SandboxServer
+) -> None:
+    info = server.connection_info()["hubspot"]
+    admin_env["MILESTONES_CRM_CLIENT_SECRET"] = info["client_secret"]
+    admin_env["MILESTONES_CRM_REFRESH_TOKEN"] = info["refresh_token"]
+    run(["db", "upgrade"], admin_env, tmp_path)
+    added = run(
+        [
+            "connections", "add", "portal", "--kind", "hubspot",
+            "--base-url", info["base_url"], "--client-id", info["client_id"],
+        ],
+        admin_env,
+        tmp_path,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    before = server.sandbox.calls["hubspot.oauth_token"]
+    checked = run(["connections", "test", "portal", "--json"], admin_env, tmp_path)
+    assert json.loads(checked.stdout)["authenticated"] is True, checked.stdout
+    synced = run(["sync", "portal", "--stream", "owners", "--json"], admin_env, tmp_path)
+    assert json.loads(synced.stdout)["runs"][0]["status"] == "succeeded", synced.stdout
+    assert server.sandbox.calls["hubspot.oauth_token"] == before + 1  # the sync reused it
+    output = checked.stdout + checked.stderr + synced.stdout + synced.stderr
+    assert info["refresh_token"] not in output and info["client_secret"] not in output
