@@ -25,6 +25,12 @@ then fires on every `every`-th one, `times` times in all (None: forever). Kinds:
 
     sandbox.faults.add(Fault("record_error", api="salesforce", ids=["006..."],
                              code="UNABLE_TO_LOCK_ROW"))
+
+- invalid_value: a write carrying one of the records in `ids` is refused as a whole, as when
+  a value breaks a property validation rule: HubSpot answers its batch update 400
+  VALIDATION_ERROR ("Property values were not valid: ..."), without naming the record.
+- job_failed: a Salesforce Bulk API 2.0 ingest job ends Failed when it runs, with `message`
+  (default: the daily record allowance) as its errorMessage; none of its rows is processed.
 """
 
 from __future__ import annotations
@@ -44,9 +50,13 @@ FaultKind = Literal[
     "slow",
     "reset",
     "record_error",
+    "invalid_value",
+    "job_failed",
 ]
 FaultApi = Literal["salesforce", "hubspot", "any"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+_RECORD_KINDS = frozenset({"record_error", "invalid_value"})
+_NOT_REQUEST_KINDS = _RECORD_KINDS | {"job_failed"}
 RECORD_MESSAGES: dict[str, str] = {
     "UNABLE_TO_LOCK_ROW": "unable to obtain exclusive access to this record",
     "INSUFFICIENT_ACCESS_OR_READONLY": "insufficient access rights on object id",
@@ -84,8 +94,8 @@ class Fault:
             raise ValueError(f"unknown api {self.api!r}; salesforce, hubspot or any")
         if self.every < 1 or self.after < 0 or (self.times is not None and self.times < 0):
             raise ValueError("every >= 1, after >= 0 and times >= 0 (or None)")
-        if self.ids is not None and self.kind != "record_error":
-            raise ValueError("ids name the records of a record_error fault only")
+        if self.ids is not None and self.kind not in _RECORD_KINDS:
+            raise ValueError("ids name the records of record_error and invalid_value faults only")
 
     @property
     def record_message(self) -> str:
@@ -139,7 +149,7 @@ class FaultPlan:
             return [
                 f
                 for f in self._faults
-                if f.kind != "record_error" and f.matches(api, path) and f.fire()
+                if f.kind not in _NOT_REQUEST_KINDS and f.matches(api, path) and f.fire()
             ]
 
     def record_error(self, api: str, path: str, record_id: str) -> Fault | None:
@@ -153,6 +163,31 @@ class FaultPlan:
                     and fault.fire()
                 ):
                     return fault
+        return None
+
+    def invalid_value(self, api: str, path: str, record_ids: list[str]) -> str | None:
+        """The first of these records an invalid_value fault refuses the write for, if any."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.kind != "invalid_value" or not fault.matches(api, path):
+                    continue
+                for record_id in record_ids:
+                    if fault.names(record_id) and fault.fire():
+                        return record_id
+        return None
+
+    def job_failure(self, path: str) -> str | None:
+        """The errorMessage a job_failed fault fails this Salesforce ingest job with, if any."""
+        with self._lock:
+            for fault in self._faults:
+                if (
+                    fault.kind == "job_failed"
+                    and fault.matches("salesforce", path)
+                    and fault.fire()
+                ):
+                    return fault.message or (
+                        "ExceededQuota : Daily limit of records processed by Bulk API exceeded"
+                    )
         return None
 
 

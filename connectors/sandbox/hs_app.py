@@ -517,6 +517,13 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
             if not isinstance(item.get("properties"), dict):
                 raise _invalid("Each input needs an id and properties")
             check_properties(kind, item["properties"])
+        invalid = sandbox.faults.invalid_value("hubspot", request.url.path, ids)
+        if invalid is not None:
+            raise _invalid(
+                "Property values were not valid: a value does not pass the property's "
+                "validation rule",
+                errors=[{"message": "does not pass the validation rule", "code": "INVALID"}],
+            )
         results, missing = [], []
         refused: dict[tuple[str, str], list[str]] = {}
         now = sandbox.now()

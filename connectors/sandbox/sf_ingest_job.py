@@ -109,6 +109,10 @@ def run_job(sandbox: Sandbox, job: IngestJob, path: str) -> None:
         return
     header, body = rows[0], rows[1:]
     job.header = header
+    failure = sandbox.faults.job_failure(path)
+    if failure is not None:
+        _fail(job, failure, body)
+        return
     store = sandbox.salesforce
     with store.lock:
         schema = store.schema(job.object_name)

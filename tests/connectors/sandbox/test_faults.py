@@ -241,7 +241,7 @@ def test_record_error_faults_parse_and_never_fail_a_whole_request() -> None:
         None,
     )
     assert fault.record_message == "The object was modified by another request; try again"
-    with pytest.raises(ValueError, match="record_error fault only"):
+    with pytest.raises(ValueError, match="record_error and invalid_value faults only"):
         Fault("server_error", ids=["401"])
 
 
