@@ -29,6 +29,8 @@ class WritebackRun(Base):
     records_changed: Mapped[int] = mapped_column(Integer, default=0)
     records_written: Mapped[int] = mapped_column(Integer, default=0)
     records_failed: Mapped[int] = mapped_column(Integer, default=0)
+    records_deferred: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Changed, but not sent: still waiting for their retry time after earlier failures."""
     api_calls: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
 

@@ -92,6 +92,12 @@ class SalesforceSettings(SyncOptions):
         default=50_000, ge=1, description="First loads of at least this many rows use Bulk API 2.0."
     )
     bulk_poll_seconds: float = Field(default=2.0, gt=0, le=60)
+    writeback_bulk_threshold: int | None = Field(
+        default=10_000,
+        ge=1,
+        description="Write-back sends an object's changed records through Bulk API 2.0 ingest "
+        "jobs when at least this many are due in a run (null: always sObject Collections).",
+    )
     writeback: WritebackSettings = Field(default_factory=WritebackSettings)
 
     @model_validator(mode="after")

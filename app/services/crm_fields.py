@@ -65,7 +65,7 @@ class WritebackTarget:
             self.budget.max_share = self.settings.quota_share
             if isinstance(self.settings, SalesforceSettings):
                 client = salesforce_client(self.settings, credentials, self.budget, self._retry)
-                self.writer = SalesforceWriter(client)
+                self.writer = SalesforceWriter(client, self.settings.bulk_poll_seconds)
             else:
                 hs_client = hubspot_client(self.settings, credentials, self.budget, self._retry)
                 self.writer = HubSpotWriter(hs_client, group=self.settings.writeback.hubspot_group)

@@ -27,7 +27,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -40,11 +40,12 @@ from app.db import Database
 from app.errors import ConflictError, MilestonesError
 from app.models import Connection, WritebackRecord, WritebackRun
 from app.models.base import utcnow
-from app.services.connections import get_connection
+from app.services.connections import SalesforceSettings, get_connection
 from app.services.crm_fields import WritebackTarget, check_target, open_target
 from app.services.kpi_store import AsOf, KpiStore
 from app.services.locks import LockSession
 from app.services.mapping_index import upsert
+from app.services.writeback_batches import isolate, plan_batches, whole_call
 from app.services.writeback_fields import OBJECTS, ObjectFields, crm_value
 from app.services.writeback_values import (
     account_values,
@@ -53,7 +54,7 @@ from app.services.writeback_values import (
     writeback_clock,
 )
 from connectors.core import AuthenticationError, ConnectorError, QuotaReached, RetryPolicy
-from connectors.core.writes import RecordUpdate, WriteOutcome
+from connectors.core.writes import BulkFieldWriter, PayloadRefused, RecordUpdate, WriteOutcome
 
 __all__ = [
     "WritebackReport",
@@ -307,6 +308,7 @@ def _save_counts(db: Any, report: WritebackReport, finished: bool = False) -> No
         "records_changed": report.records_changed,
         "records_written": report.records_written,
         "records_failed": report.records_failed,
+        "records_deferred": report.records_deferred,
         "api_calls": report.api_calls,
         "status": report.status,
         "error": report.error,
@@ -394,6 +396,24 @@ def _preview(
     return changes
 
 
+def _counted(
+    target: WritebackTarget,
+    report: WritebackReport,
+    write: Callable[[str, Sequence[RecordUpdate]], list[WriteOutcome]],
+    object_type: str,
+) -> Callable[[Sequence[_Wanted]], list[WriteOutcome]]:
+    """`write` for these records, its HTTP calls (a Bulk job's polls too) in `write_calls`."""
+
+    def send(items: Sequence[_Wanted]) -> list[WriteOutcome]:
+        before = target.budget.calls
+        try:
+            return write(object_type, [RecordUpdate(w.external_id, w.payload) for w in items])
+        finally:
+            report.write_calls += target.budget.calls - before
+
+    return send
+
+
 def _send(
     database: Database,
     target: WritebackTarget,
@@ -413,42 +433,63 @@ def _send(
         )
         return
     recorder = _Recorder(database, target, report, stored, now)
-    batches: list[tuple[str, list[_Wanted]]] = []
     by_object: dict[str, list[_Wanted]] = {}
     for item in due:
         by_object.setdefault(item.object_type, []).append(item)
-    for object_type, items in by_object.items():
-        for start in range(0, len(items), writer.batch_size):
-            batches.append((object_type, items[start : start + writer.batch_size]))
+    settings = target.settings
+    threshold = (
+        settings.writeback_bulk_threshold if isinstance(settings, SalesforceSettings) else None
+    )
+    batches = plan_batches(by_object, writer, threshold)
     rejected_in_a_row = 0
-    for index, (object_type, batch) in enumerate(batches):
+    splitting = True
+    for index, batch in enumerate(batches):
         if target.budget.exhausted:  # the CRM says the connection's quota share is used up
             report.error = f"stopped at the configured quota share ({target.budget.describe()})"
             note = f"not sent: {report.error}"
-            for _, rest in batches[index:]:
-                recorder.commit(rest, [WriteOutcome(w.external_id, False, note) for w in rest])
+            for rest in batches[index:]:
+                recorder.commit(rest.items, _failed(rest.items, note))
             return
-        updates = [RecordUpdate(w.external_id, w.payload) for w in batch]
-        report.write_calls += 1
+        write = writer.update_job if isinstance(writer, BulkFieldWriter) and batch.bulk else None
+        send = _counted(target, report, write or writer.update, batch.object_type)
         try:
-            outcomes = writer.update(object_type, updates)
-        except ConnectorError as error:
-            reason = f"the whole call was rejected: {error}"
-            recorder.commit(batch, [WriteOutcome(w.external_id, False, reason) for w in batch])
-            rejected_in_a_row += 1
-            if isinstance(error, AuthenticationError | QuotaReached):
-                report.error = str(error)
-            elif rejected_in_a_row >= MAX_REJECTED_CALLS:
-                report.error = f"stopped after {MAX_REJECTED_CALLS} rejected calls in a row"
+            outcomes = send(batch.items)
+        except PayloadRefused as refused:
+            if splitting and len(batch.items) > 1:
+                split = isolate(
+                    batch.items, refused, send, recorder.commit, lambda w: w.external_id
+                )
+                splitting = split.written > 0 and not split.unresolved  # else: no single record
+                error: ConnectorError = split.stopped or refused
+                if split.written and split.stopped is None:
+                    rejected_in_a_row = 0
+                    continue
             else:
-                continue
-            # stop; what was not sent stays queued for the next run, with the reason
-            note = f"not sent: {report.error} (last: {error})"
-            for _, rest in batches[index + 1 :]:
-                recorder.commit(rest, [WriteOutcome(w.external_id, False, note) for w in rest])
-            return
-        rejected_in_a_row = 0
-        recorder.commit(batch, outcomes)
+                recorder.commit(batch.items, _failed(batch.items, whole_call(refused)))
+                error = refused
+        except ConnectorError as rejected:
+            recorder.commit(batch.items, _failed(batch.items, whole_call(rejected)))
+            error = rejected
+        else:
+            rejected_in_a_row, splitting = 0, True
+            recorder.commit(batch.items, outcomes)
+            continue
+        rejected_in_a_row += 1
+        if isinstance(error, AuthenticationError | QuotaReached):
+            report.error = str(error)
+        elif rejected_in_a_row >= MAX_REJECTED_CALLS:
+            report.error = f"stopped after {MAX_REJECTED_CALLS} rejected calls in a row"
+        else:
+            continue
+        # stop; what was not sent stays queued for the next run, with the reason
+        note = f"not sent: {report.error} (last: {error})"
+        for rest in batches[index + 1 :]:
+            recorder.commit(rest.items, _failed(rest.items, note))
+        return
+
+
+def _failed(items: Sequence[_Wanted], reason: str) -> list[WriteOutcome]:
+    return [WriteOutcome(w.external_id, False, reason) for w in items]
 
 
 def run_writeback(
@@ -612,6 +653,7 @@ def list_runs(
                 "records_changed": run.records_changed,
                 "records_written": run.records_written,
                 "records_failed": run.records_failed,
+                "records_deferred": run.records_deferred,
                 "api_calls": run.api_calls,
                 "error": run.error,
             }

@@ -9,20 +9,25 @@ share these shapes so that the product's write-back service drives either one th
 
 `update` answers one `WriteOutcome` per update, in order: a per-record rejection (deleted
 record, validation rule, locked row, missing permission) is an outcome with the CRM's own code
-and message; a rejected call as a whole raises a `ConnectorError`.
+and message; a rejected call as a whole raises a `ConnectorError` — `PayloadRefused` when the
+CRM refused it for a value some record carries, so that the records can be sent again apart.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from connectors.core.errors import ConnectorError
 
 __all__ = [
+    "BulkFieldWriter",
     "FieldCheck",
     "FieldDefinition",
     "FieldKind",
     "FieldWriter",
+    "PayloadRefused",
     "RecordUpdate",
     "WriteOutcome",
 ]
@@ -79,6 +84,11 @@ class WriteOutcome:
     """The CRM's code and message, e.g. `ENTITY_IS_DELETED: entity is deleted`."""
 
 
+class PayloadRefused(ConnectorError):
+    """The CRM refused a whole call for a value in it (HubSpot's 400 VALIDATION_ERROR on one
+    non-number, Salesforce's JSON_PARSER_ERROR) without naming the record that carries it."""
+
+
 class FieldWriter(Protocol):
     batch_size: int
 
@@ -97,3 +107,16 @@ class FieldWriter(Protocol):
     def update(self, object_type: str, updates: Sequence[RecordUpdate]) -> list[WriteOutcome]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class BulkFieldWriter(Protocol):
+    """A writer that can also send many records as one asynchronous job (Salesforce Bulk API
+    2.0): `update_job` takes up to `bulk_job_size` updates and answers like `update`; a job
+    that fails as a whole raises a `ConnectorError`."""
+
+    bulk_job_size: int
+
+    def update_job(
+        self, object_type: str, updates: Sequence[RecordUpdate]
+    ) -> list[WriteOutcome]: ...

@@ -2,7 +2,9 @@
 
 Updates go out as `POST /crm/v3/objects/{type}/batch/update`, at most 100 inputs per call.
 HubSpot answers 200, or 207 with `errors` whose `context.ids` name the inputs it could not
-update (a deleted deal, for one); the others were written. A 400 rejects the whole call.
+update (a deleted deal, for one); the others were written. A 400 rejects the whole call; when
+it names a property value (VALIDATION_ERROR), `update` raises `PayloadRefused`: the batch can
+be split to find the input that carries it.
 Properties are created in one property group (created first) through the Properties API;
 names that exist already are left as they are.
 
@@ -24,8 +26,14 @@ from typing import Any
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
-from connectors.core.errors import ConnectorError, MalformedResponse
-from connectors.core.writes import FieldCheck, FieldDefinition, RecordUpdate, WriteOutcome
+from connectors.core.errors import ConfigError, ConnectorError, MalformedResponse
+from connectors.core.writes import (
+    FieldCheck,
+    FieldDefinition,
+    PayloadRefused,
+    RecordUpdate,
+    WriteOutcome,
+)
 from connectors.hubspot.client import HubSpotClient
 
 __all__ = ["BATCH_SIZE", "HubSpotWriter", "property_body"]
@@ -200,15 +208,18 @@ class HubSpotWriter:
         if len(updates) > BATCH_SIZE:
             raise ValueError(f"at most {BATCH_SIZE} inputs per call, not {len(updates)}")
         request = {"inputs": [{"id": u.external_id, "properties": u.values} for u in updates]}
-        body, _status = self.client.call(
-            f"{object_type} batch update",
-            self._send(
-                self._batch,
-                lambda: self._batch.update(
-                    object_type, request, _preload_content=False, _request_timeout=60
+        try:
+            body, _status = self.client.call(
+                f"{object_type} batch update",
+                self._send(
+                    self._batch,
+                    lambda: self._batch.update(
+                        object_type, request, _preload_content=False, _request_timeout=60
+                    ),
                 ),
-            ),
-        )
+            )
+        except ConfigError as refused:  # a 400 naming a property value HubSpot cannot take
+            raise PayloadRefused(str(refused)) from None
         results = body.get("results")
         if not isinstance(results, list):
             raise MalformedResponse(f"HubSpot {object_type} batch update answer has no results")

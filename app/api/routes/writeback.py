@@ -26,6 +26,8 @@ class WritebackRunPublic(BaseModel):
     records_changed: int
     records_written: int
     records_failed: int
+    records_deferred: int
+    """Changed, but not sent: still waiting for their retry time after earlier failures."""
     api_calls: int
     error: str | None
 

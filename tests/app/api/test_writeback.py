@@ -54,6 +54,7 @@ def test_ops_check_and_create_fields_run_write_back_and_read_runs(
     runs = client.get("/api/v1/writeback/runs", params={"connection": "acme"}).json()
     assert [r["dry_run"] for r in runs["data"]] == [False, True]
     assert runs["data"][0]["records_written"] == run["records_written"]
+    assert runs["data"][0]["records_deferred"] == 0
     assert client.get("/api/v1/writeback/acme/failures").json() == {"data": [], "count": 0}
 
     missing = client.post("/api/v1/writeback/nope")

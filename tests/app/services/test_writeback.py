@@ -270,6 +270,52 @@ def test_refused_records_keep_the_crm_message_and_are_retried_later(world: World
     assert failing_records(ready.db, "acme") == [] and deleted not in ready.records()
 
 
+def test_locked_hidden_and_invalid_records_keep_the_crm_message_and_wait_their_turn(
+    ready: World,
+) -> None:
+    ids = sorted(ready.store.snapshot().info[k].external_id for k in ready.store.snapshot().info)
+    causes = {
+        ids[10]: "UNABLE_TO_LOCK_ROW",
+        ids[11]: "INSUFFICIENT_ACCESS_OR_READONLY",
+        ids[210]: "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+    }
+    for record_id, code in causes.items():
+        ready.sandbox.faults.add(
+            Fault("record_error", api="salesforce", ids=[record_id], code=code, times=None)
+        )
+    first = ready.writeback()
+    assert (first.status, first.records_failed) == ("partial", 3)
+    assert ready.write_calls == math.ceil(first.records_changed / 200)
+    records = ready.records()
+    assert {k for k, r in records.items() if r.failures} == set(causes)
+    assert records[ids[10]].last_error == (
+        "UNABLE_TO_LOCK_ROW: unable to obtain exclusive access to this record"
+    )
+    assert records[ids[11]].last_error == (
+        "INSUFFICIENT_ACCESS_OR_READONLY: insufficient access rights on object id"
+    )
+    assert records[ids[210]].last_error == (
+        "FIELD_CUSTOM_VALIDATION_EXCEPTION: The record does not pass a validation rule"
+    )
+    assert records[ids[12]].values_hash is not None  # the rest of their batch: written
+
+    calls = ready.write_calls
+    waiting = ready.writeback()
+    assert (waiting.records_deferred, waiting.api_calls) == (3, 0) and ready.write_calls == calls
+    runs = list_runs(ready.db, "acme")
+    assert [run["records_deferred"] for run in runs] == [3, 0]  # stored with the run
+    with ready.db.sessions() as session:
+        stored = session.scalars(select(WritebackRun).order_by(WritebackRun.id)).all()
+        assert [run.records_deferred for run in stored] == [0, 3]
+
+    ready.sandbox.faults.clear()
+    _time_passes(ready)
+    retried = ready.writeback()  # only the three: one call
+    assert (retried.records_written, retried.records_failed) == (3, 0)
+    assert ready.write_calls == calls + 1
+    assert all(r.failures == 0 for r in ready.records().values())
+
+
 def test_a_call_rejected_as_a_whole_leaves_every_record_queued_with_the_reason(
     ready: World,
 ) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.crypto import SecretBox, generate_key
 from app.db import Database
@@ -22,6 +23,7 @@ from app.services.crm_fields import setup_fields
 from app.services.mapping_runs import derive_active
 from app.services.writeback_fields import OPPORTUNITY_FIELDS
 from connectors.generator import build_params, generate
+from connectors.sandbox.faults import Fault
 from tests.conftest import FreshDatabases
 from tests.support.writeback_world import World, crm_world, shared_world
 
@@ -49,6 +51,19 @@ def shared(fresh_databases: FreshDatabases, history: Path, box: SecretBox) -> It
 @pytest.fixture
 def ready(shared: World) -> World:
     return shared.reset()
+
+
+def _deals(world: World) -> list[str]:
+    snapshot = world.store.snapshot()
+    return sorted(snapshot.info[key].external_id for key in snapshot.info)
+
+
+def _time_passes(world: World) -> None:
+    """Every waiting record's retry time comes."""
+    with world.db.engine.begin() as connection:
+        connection.execute(
+            update(WritebackRecord).values(next_attempt_at=world.now - timedelta(seconds=1))
+        )
 
 
 def test_setup_fields_creates_the_group_and_properties_once(
@@ -118,7 +133,38 @@ def _archived_deals_fail_alone(ready: World, deals: list[str], gone: set[str]) -
     assert ready.write_calls == calls
 
 
-def test_a_rejected_batch_leaves_each_of_its_deals_queued_with_the_reason(
+def test_a_batch_refused_for_one_deal_writes_the_others_and_fails_that_deal_alone(
+    ready: World,
+) -> None:
+    deals = _deals(ready)
+    bad = deals[37]
+    ready.sandbox.faults.add(Fault("invalid_value", api="hubspot", ids=[bad], times=None))
+    first = ready.writeback()
+    assert (first.status, first.records_failed) == ("partial", 1)
+    assert first.records_written == first.records_changed - 1
+    batches = math.ceil(first.records_changed / 100)
+    assert batches < first.write_calls <= batches + 2 * math.ceil(math.log2(100))
+    records = ready.records()
+    assert {k for k, r in records.items() if r.failures} == {bad}
+    assert str(records[bad].last_error).startswith("HubSpot rejected deals batch update: ")
+    assert "Property values were not valid" in str(records[bad].last_error)
+    assert all(r.values_hash is not None for k, r in records.items() if k != bad)
+    stored = ready.sandbox.hubspot.objects["deals"]
+    for deal in (deals[36], deals[38]):  # its neighbours, written by the split
+        written = records[deal].written_values["ms_milestone_number"]
+        assert stored[deal].properties["ms_milestone_number"] == written
+
+    calls = ready.write_calls
+    waiting = ready.writeback()  # the 99 of its batch are never sent again
+    assert (waiting.records_deferred, waiting.api_calls) == (1, 0)
+    assert ready.write_calls == calls
+    ready.sandbox.faults.clear()
+    _time_passes(ready)
+    retried = ready.writeback()
+    assert (retried.records_written, retried.write_calls) == (1, 1)
+
+
+def test_a_value_every_batch_carries_stops_the_run_in_bounded_calls_with_every_deal_queued(
     ready: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(writeback_service, "MAX_REJECTED_CALLS", 2)
@@ -128,14 +174,59 @@ def test_a_rejected_batch_leaves_each_of_its_deals_queued_with_the_reason(
         report = ready.writeback()
     finally:
         kind.type, kind.options = "string", []
-    assert report.records_written == 0 and report.status == "failed"
-    assert report.records_failed == report.records_changed
-    assert report.write_calls == 2 and "stopped after 2 rejected calls" in str(report.error)
+    # the first batch is split (at most 14 more calls) and leaves most of it unresolved: no
+    # single bad deal, so the next batches are not split; two refused in a row stop the run
+    assert report.write_calls <= 1 + 2 * math.ceil(math.log2(100)) + 2
+    assert "stopped after 2 rejected calls" in str(report.error)
+    assert report.records_failed == report.records_changed - report.records_written
     records = ready.records()
     assert len(records) == report.records_changed  # nothing silently dropped
-    reasons = {str(r.last_error).split(":")[0] for r in records.values()}
-    assert reasons == {"the whole call was rejected", "not sent"}
-    assert all("ms_last_customer_action_kind" in str(r.last_error) for r in records.values())
+    failed = [r for r in records.values() if r.failures]
+    reasons = {str(r.last_error).split(":")[0] for r in failed}
+    assert reasons <= {
+        "the whole call was rejected",
+        "not sent",
+        "HubSpot rejected deals batch update",
+    }
+    assert all(
+        "ms_last_customer_action_kind" in str(r.last_error)
+        or str(r.last_error).startswith("not sent")
+        for r in failed
+    )
+    written = [r for r in records.values() if not r.failures]
+    assert all(r.written_values["ms_last_customer_action_kind"] == "" for r in written)
+
+
+def test_deals_hubspot_refuses_alone_keep_its_message_and_are_retried_after_their_wait(
+    ready: World,
+) -> None:
+    deals = _deals(ready)
+    causes = {deals[3]: "CONFLICT", deals[150]: "VALIDATION_ERROR", deals[151]: "MISSING_SCOPES"}
+    for deal, code in causes.items():
+        ready.sandbox.faults.add(
+            Fault("record_error", api="hubspot", ids=[deal], code=code, times=None)
+        )
+    first = ready.writeback()
+    assert (first.status, first.records_failed) == ("partial", 3)
+    assert first.write_calls == math.ceil(first.records_changed / 100)
+    records = ready.records()
+    assert {k for k, r in records.items() if r.failures} == set(causes)
+    assert records[deals[3]].last_error == (
+        "CONFLICT: The object was modified by another request; try again"
+    )
+    assert records[deals[151]].last_error == (
+        "MISSING_SCOPES: You do not have permission to edit this object"
+    )
+    assert str(records[deals[150]].last_error).startswith("VALIDATION_ERROR: ")
+    assert records[deals[3]].next_attempt_at == ready.now + timedelta(minutes=5)
+
+    calls = ready.write_calls
+    assert ready.writeback().api_calls == 0  # waiting; the rest of their batches is done
+    ready.sandbox.faults.clear()
+    _time_passes(ready)
+    retried = ready.writeback()
+    assert (retried.records_written, retried.records_failed, retried.write_calls) == (3, 0, 1)
+    assert ready.write_calls == calls + 1
 
 
 def test_our_own_writes_come_back_with_the_next_sync_and_change_nothing(
