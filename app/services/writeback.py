@@ -3,12 +3,15 @@
 A run computes each record's field values (`app.services.writeback_values`), formats them for
 the CRM, and compares their hash with what was last written (`WritebackRecord`). Only records
 whose values changed are sent, in batches of the CRM's maximum (Salesforce sObject
-Collections 200, HubSpot batch update 100), so a run where nothing changed makes no API call
-at all. Each batch's outcome is committed with it: a record the CRM accepted is never sent
-again until its values change; a record it refused keeps the CRM's message and is retried on
-a later run, after a wait that doubles with each failure (`retry_minutes` up to
+Collections 200, HubSpot batch update 100; Bulk API 2.0 ingest jobs above the connection's
+`writeback_bulk_threshold`, see `writeback_batches`), so a run where nothing changed makes no
+API call at all. Each batch's outcome is committed with it: a record the CRM accepted is never
+sent again until its values change; a record it refused keeps the CRM's message and is retried
+on a later run, after a wait that doubles with each failure (`retry_minutes` up to
 `retry_max_hours`). A call rejected as a whole leaves every record of it queued with the
-reason. Before the first write, every mapped field is checked to exist and be writable.
+reason; one refused for a value some record carries is split to write the others first
+(`writeback_batches.isolate`). Before the first write, every mapped field is checked to exist
+and be writable.
 
 Loop safety: our own writes change SystemModstamp / hs_lastmodifieddate, so the next sync
 pulls those records again. Their payload never carries our fields (the Salesforce field list
