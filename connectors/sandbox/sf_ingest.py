@@ -14,7 +14,6 @@ runs when a poll first finds it complete after `sf_bulk_polls_before_complete` p
 (`sf_ingest_job.run_job`), so it sees the data of that moment.
 """
 
-
 import itertools
 import threading
 from typing import Annotated, Any
