@@ -32,6 +32,7 @@ from app.services.connections import (
     hubspot_client,
     salesforce_client,
 )
+from app.services.hubspot_tokens import StoredTokens
 from app.services.writeback_fields import FieldSet, field_set
 from connectors.core import ApiBudget, ConnectorError, MissingPermission, RetryPolicy
 from connectors.core.writes import FieldCheck, FieldWriter
@@ -56,6 +57,7 @@ class WritebackTarget:
     _box: SecretBox | None = None
     _sealed: str = ""
     _retry: RetryPolicy | None = None
+    _database: Database | None = None
 
     def open(self) -> FieldWriter:
         """The writer, built (and logged in lazily) the first time it is needed."""
@@ -67,7 +69,15 @@ class WritebackTarget:
                 client = salesforce_client(self.settings, credentials, self.budget, self._retry)
                 self.writer = SalesforceWriter(client, self.settings.bulk_poll_seconds)
             else:
-                hs_client = hubspot_client(self.settings, credentials, self.budget, self._retry)
+                # a refreshed (possibly rotated) OAuth token is stored, as the sync does
+                vault = (
+                    StoredTokens(self._database, self._box, self.connection_id)
+                    if self._database is not None
+                    else None
+                )
+                hs_client = hubspot_client(
+                    self.settings, credentials, self.budget, self._retry, vault
+                )
                 self.writer = HubSpotWriter(hs_client, group=self.settings.writeback.hubspot_group)
         return self.writer
 
@@ -78,7 +88,7 @@ class WritebackTarget:
 
 
 def open_target(
-    connection: Connection, box: SecretBox, retry: RetryPolicy | None = None
+    database: Database, connection: Connection, box: SecretBox, retry: RetryPolicy | None = None
 ) -> WritebackTarget:
     """Write-back for this connection; export connections have nothing to write to."""
     settings = connection_settings(connection)
@@ -95,6 +105,7 @@ def open_target(
         _box=box,
         _sealed=connection.credentials_sealed,
         _retry=retry,
+        _database=database,
     )
 
 
@@ -164,7 +175,7 @@ def setup_fields(
 ) -> FieldsReport:
     with database.sessions() as session:
         connection = get_connection(session, name)
-    target = open_target(connection, box, retry)
+    target = open_target(database, connection, box, retry)
     report = FieldsReport(connection.name, target.settings.kind, mode)
     writer = target.open()
     try:

@@ -515,7 +515,7 @@ def run_writeback(
     now = now or utcnow()
     with database.sessions() as session:
         connection = get_connection(session, name)
-    target = open_target(connection, box, retry)
+    target = open_target(database, connection, box, retry)
     report = WritebackReport(connection.name, connection.id, target.settings.kind, dry_run)
     locks = LockSession.open(database)
     try:

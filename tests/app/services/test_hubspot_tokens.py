@@ -19,6 +19,7 @@ from app.crypto import Credentials, SecretBox, generate_key
 from app.db import Database
 from app.models import Connection
 from app.services.connections import create_connection, hubspot_client, parse_settings
+from app.services.crm_fields import setup_fields
 from app.services.hubspot_tokens import EXPIRES_AT, StoredTokens
 from app.services.sync import SyncReport, sync_connection
 from connectors.core import ApiBudget, StreamResult
@@ -218,3 +219,18 @@ def test_tokens_never_appear_in_logs_or_reprs(
     secrets = [credentials["access_token"], credentials["refresh_token"], info["client_secret"]]
     for text in (caplog.text, repr(auth), repr(credentials)):
         assert not [secret for secret in secrets if secret in text]
+
+
+def test_write_back_stores_the_token_it_refreshes_and_the_sync_reuses_it(
+    db: Database, box: SecretBox, portal_dir: Path
+) -> None:
+    with serve(portal_dir, hs_rotate_refresh_tokens=True) as server:
+        connect(db, box, server)
+        original = stored(db, box)["refresh_token"]
+        report = setup_fields(db, box, "portal", mode="check")
+        assert report.api_calls >= 1
+        assert token_calls(server) == 1
+        credentials = stored(db, box)
+        assert credentials["refresh_token"] != original  # the rotated one is not lost
+        assert sync(db, box, streams=["owners"]).status == "succeeded"
+        assert token_calls(server) == 1
