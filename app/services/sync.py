@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection as SqlConnection
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 
 from app.crypto import SecretBox
 from app.db import Database
@@ -135,21 +135,17 @@ class DatabaseSink:
             )
         return PageCounts(new=counts.new, changed=counts.changed, deleted=counts.deleted)
 
-    # Plain UPDATE-else-INSERT statements: no ORM load per page (the cursor's state is JSON).
     def _save_cursor(self, connection: SqlConnection, stream: str, cursor: CursorState) -> None:
         values = {
+            "connection_id": self._connection_id,
+            "stream": stream,
             "start_value": cursor.start_value,
             "last_value": cursor.last_value,
             "state": {"resume": cursor.resume} if cursor.resume else {},
             "updated_at": utcnow(),
         }
-        key = (StreamCursor.connection_id == self._connection_id) & (StreamCursor.stream == stream)
-        if connection.execute(update(StreamCursor).where(key).values(values)).rowcount == 0:
-            connection.execute(
-                insert(StreamCursor).values(
-                    connection_id=self._connection_id, stream=stream, **values
-                )
-            )
+        if connection.execute(_CURSOR_UPDATE, _bound(values)).rowcount == 0:
+            connection.execute(insert(StreamCursor), values)
 
     def _add_counts(
         self,
@@ -159,20 +155,67 @@ class DatabaseSink:
         counts: UpsertCounts,
         quarantined: int,
     ) -> None:
-        table = SyncRunStream
-        added = {
+        values = {
+            "sync_run_id": self._run_id,
+            "stream": stream,
             "records_read": read,
             "records_new": counts.new,
             "records_changed": counts.changed,
             "records_deleted": counts.deleted,
             "records_quarantined": quarantined,
         }
-        key = (table.sync_run_id == self._run_id) & (table.stream == stream)
-        increments = {name: getattr(table, name) + value for name, value in added.items()}
-        if connection.execute(update(table).where(key).values(increments)).rowcount == 0:
-            connection.execute(
-                insert(table).values(sync_run_id=self._run_id, stream=stream, **added)
+        if connection.execute(_COUNTS_UPDATE, _bound(values)).rowcount == 0:
+            connection.execute(insert(SyncRunStream), values)
+
+
+# Built once: a page's bookkeeping is two plain UPDATEs (an INSERT the first time), with no ORM
+# load of the cursor's JSON state and no statement compiled per page. Bound names differ from
+# column names, which SQLAlchemy keeps for the SET clause.
+def _bound(values: dict[str, Any]) -> dict[str, Any]:
+    return {f"b_{name}": value for name, value in values.items()}
+
+
+def _param(column: Any) -> Any:
+    return bindparam(f"b_{column.key}", type_=column.type)
+
+
+_CURSOR_UPDATE = (
+    update(StreamCursor)
+    .where(
+        StreamCursor.connection_id == _param(StreamCursor.connection_id),
+        StreamCursor.stream == _param(StreamCursor.stream),
+    )
+    .values(
+        {
+            column: _param(column)
+            for column in (
+                StreamCursor.start_value,
+                StreamCursor.last_value,
+                StreamCursor.state,
+                StreamCursor.updated_at,
             )
+        }
+    )
+)
+_COUNTS_UPDATE = (
+    update(SyncRunStream)
+    .where(
+        SyncRunStream.sync_run_id == _param(SyncRunStream.sync_run_id),
+        SyncRunStream.stream == _param(SyncRunStream.stream),
+    )
+    .values(
+        {
+            column: column + _param(column)
+            for column in (
+                SyncRunStream.records_read,
+                SyncRunStream.records_new,
+                SyncRunStream.records_changed,
+                SyncRunStream.records_deleted,
+                SyncRunStream.records_quarantined,
+            )
+        }
+    )
+)
 
 
 def _reader_for(

@@ -5,7 +5,7 @@ unseen by the accounting and never POSTs); the run's `RetryPolicy` retries 429s,
 dropped connections for every method, search and batch POSTs included. Every HTTP call is
 counted into the run's `ApiBudget` with its bytes, and HubSpot's daily headers tell the budget
 how much of the portal's quota is used. Responses are read raw (`_preload_content=False`) and
-parsed with `json.loads`: the generated models would cost more than the network.
+parsed with `orjson.loads`: the generated models would cost more than the network.
 
     client = HubSpotClient(base_url, HubSpotAuth(access_token="pat-..."), budget)
     page = client.list_page("emails", limit=100, properties=["hs_timestamp"])
@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
+import orjson
 import urllib3
 from hubspot import HubSpot
 from hubspot.crm.associations.v4.exceptions import ApiException as AssociationsApiError
@@ -228,7 +229,7 @@ class HubSpotClient:
         response.release_conn()
         self._account(response.headers, len(data), lane)
         try:
-            body = json.loads(data)
+            body = orjson.loads(data)
         except ValueError:
             raise MalformedResponse(
                 f"HubSpot sent an unreadable answer to {what}: {data[:200]!r}"
