@@ -26,11 +26,12 @@ no event, move no KPI and cause no write.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -48,15 +49,17 @@ from app.services.crm_fields import WritebackTarget, check_target, open_target
 from app.services.kpi_store import AsOf, KpiStore
 from app.services.locks import LockSession
 from app.services.mapping_index import upsert
-from app.services.writeback_batches import isolate, plan_batches, whole_call
+from app.services.writeback_batches import isolate, stream_batches, whole_call
 from app.services.writeback_fields import OBJECTS, ObjectFields, crm_value
 from app.services.writeback_values import (
+    OpportunityValues,
     account_values,
+    iter_opportunity_values,
     load_extras,
-    opportunity_values,
     writeback_clock,
 )
 from connectors.core import AuthenticationError, ConnectorError, QuotaReached, RetryPolicy
+from connectors.core.prefetch import prefetched
 from connectors.core.writes import BulkFieldWriter, PayloadRefused, RecordUpdate, WriteOutcome
 
 __all__ = [
@@ -158,10 +161,15 @@ def _digest(payload: dict[str, Any]) -> str:
     return hashlib.blake2b(canonical, digest_size=16).hexdigest()
 
 
-def _wanted(
+CHUNK = 2000
+"""Records whose values are computed at a time; the first batches go out while the rest are."""
+
+
+def _wanted_chunks(
     target: WritebackTarget, database: Database, store: KpiStore, as_of: datetime | None
-) -> list[_Wanted]:
-    """Every record's field values at `as_of`, formatted for the CRM, with their hash.
+) -> Iterator[list[_Wanted]]:
+    """Every record's field values at `as_of`, formatted for the CRM, with their hash: the
+    opportunities in id order, `CHUNK` at a time, then the accounts.
 
     By default `as_of` is the KPI view's, as the API shows it; with the view on the data's
     clock (the default), that clock as the streams we never write tell it (`writeback_clock`).
@@ -173,26 +181,65 @@ def _wanted(
         written = [fields.object_type for fields in target.fields.objects()]
         written += [o for o in OBJECTS[target.settings.kind] if o not in written]
         moment = writeback_clock(database, target.connection_id, written) or moment
-    opportunities = opportunity_values(snapshot, target.connection_id, extras, moment)
     crm = target.settings.kind
-    wanted: list[_Wanted] = []
 
-    def add(fields: ObjectFields, external_id: str, values: dict[str, Any]) -> None:
+    def wanted(fields: ObjectFields, external_id: str, values: dict[str, Any]) -> _Wanted:
         payload = {
             f.definition.name: crm_value(crm, f.definition, values.get(f.key))
             for f in fields.fields
         }
-        wanted.append(_Wanted(fields.object_type, external_id, payload, _digest(payload)))
+        return _Wanted(fields.object_type, external_id, payload, _digest(payload))
 
     opportunity_fields = target.fields.opportunity
-    if opportunity_fields.fields:
-        for row in opportunities:
-            add(opportunity_fields, row.external_id, row.values)
     account_fields = target.fields.account
-    if account_fields is not None and account_fields.fields:
-        for account, values in sorted(account_values(opportunities).items()):
-            add(account_fields, account, values)
-    return wanted
+    with_accounts = account_fields is not None and bool(account_fields.fields)
+    opportunities: list[OpportunityValues] = []
+    chunk: list[_Wanted] = []
+    for row in iter_opportunity_values(snapshot, target.connection_id, extras, moment):
+        if with_accounts:
+            opportunities.append(row)
+        if opportunity_fields.fields:
+            chunk.append(wanted(opportunity_fields, row.external_id, row.values))
+            if len(chunk) == CHUNK:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+    if account_fields is not None and with_accounts:
+        accounts = sorted(account_values(opportunities).items())
+        yield [wanted(account_fields, account, values) for account, values in accounts]
+
+
+class _Diff:
+    """Compares computed values with what was last written, chunk by chunk, counting as it
+    goes; keeps every hash for `_settle`."""
+
+    def __init__(
+        self, stored: dict[tuple[str, str], _Stored], now: datetime, report: WritebackReport
+    ) -> None:
+        self.stored, self.now, self.report = stored, now, report
+        self.digests: dict[tuple[str, str], str] = {}
+
+    def split(self, chunk: Sequence[_Wanted]) -> tuple[list[_Wanted], list[_Wanted]]:
+        """The changed records of `chunk`, and those of them due now (not waiting a backoff)."""
+        changed, due = [], []
+        for item in chunk:
+            key = (item.object_type, item.external_id)
+            self.digests[key] = item.digest
+            before = self.stored.get(key)
+            if before is not None and before.digest == item.digest:
+                continue
+            changed.append(item)
+            if (
+                before is None
+                or before.next_attempt_at is None
+                or before.next_attempt_at <= self.now
+            ):
+                due.append(item)
+        self.report.records_checked += len(chunk)
+        self.report.records_changed += len(changed)
+        self.report.records_deferred += len(changed) - len(due)
+        return changed, due
 
 
 def _stored(database: Database, connection_id: int) -> dict[tuple[str, str], _Stored]:
@@ -346,12 +393,12 @@ def _finish(database: Database, report: WritebackReport) -> None:
 def _settle(
     database: Database,
     connection_id: int,
-    wanted: Sequence[_Wanted],
+    digests: dict[tuple[str, str], str],
     stored: dict[tuple[str, str], _Stored],
 ) -> None:
     """Forget the failures of records that need no write any more: their values are back to
-    what was last written, or they left write-back (deleted, or no longer in a process)."""
-    digests = {(w.object_type, w.external_id): w.digest for w in wanted}
+    what was last written, or they left write-back (deleted, or no longer in a process).
+    `digests` holds the hash of every record of the run."""
     settled = []
     for key, row in stored.items():
         if not row.failures:
@@ -421,10 +468,15 @@ def _send(
     database: Database,
     target: WritebackTarget,
     report: WritebackReport,
-    due: list[_Wanted],
+    due: Iterator[list[_Wanted]],
     stored: dict[tuple[str, str], _Stored],
     now: datetime,
 ) -> None:
+    """Write the due records, chunk by chunk as they are computed. Nothing due: no call at
+    all, not even the login. Every record taken from `due` ends committed, written or failed."""
+    first = next((chunk for chunk in due if chunk), None)
+    if first is None:
+        return
     writer = target.open()
     problems = [c.problem for c in check_target(target) if c.problem]
     report.api_calls = target.budget.calls
@@ -436,21 +488,19 @@ def _send(
         )
         return
     recorder = _Recorder(database, target, report, stored, now)
-    by_object: dict[str, list[_Wanted]] = {}
-    for item in due:
-        by_object.setdefault(item.object_type, []).append(item)
     settings = target.settings
     threshold = (
         settings.writeback_bulk_threshold if isinstance(settings, SalesforceSettings) else None
     )
-    batches = plan_batches(by_object, writer, threshold)
+    chunks = itertools.chain([first], due)
+    batches = stream_batches(chunks, writer, threshold, lambda w: w.object_type)
     rejected_in_a_row = 0
     splitting = True
-    for index, batch in enumerate(batches):
+    for batch in batches:
         if target.budget.exhausted:  # the CRM says the connection's quota share is used up
             report.error = f"stopped at the configured quota share ({target.budget.describe()})"
             note = f"not sent: {report.error}"
-            for rest in batches[index:]:
+            for rest in itertools.chain([batch], batches):
                 recorder.commit(rest.items, _failed(rest.items, note))
             return
         write = writer.update_job if isinstance(writer, BulkFieldWriter) and batch.bulk else None
@@ -486,7 +536,7 @@ def _send(
             continue
         # stop; what was not sent stays queued for the next run, with the reason
         note = f"not sent: {report.error} (last: {error})"
-        for rest in batches[index + 1 :]:
+        for rest in batches:
             recorder.commit(rest.items, _failed(rest.items, note))
         return
 
@@ -523,30 +573,23 @@ def run_writeback(
             raise ConflictError(f"a write-back run for {connection.name!r} is in progress")
         _start(database, report)
         try:
-            wanted = _wanted(target, database, store or shared_store(database), as_of)
             stored = _stored(database, connection.id)
-            report.records_checked = len(wanted)
-            changed = [
-                w
-                for w in wanted
-                if (before := stored.get((w.object_type, w.external_id))) is None
-                or before.digest != w.digest
-            ]
-            due = [
-                w
-                for w in changed
-                if (before := stored.get((w.object_type, w.external_id))) is None
-                or before.next_attempt_at is None
-                or before.next_attempt_at <= now
-            ]
-            report.records_changed = len(changed)
-            report.records_deferred = len(changed) - len(due)
+            diff = _Diff(stored, now, report)
+            chunks = _wanted_chunks(target, database, store or shared_store(database), as_of)
             if dry_run:
-                report.changes = _preview(changed, stored)
+                changed = itertools.chain.from_iterable(diff.split(c)[0] for c in chunks)
+                report.changes = _preview(list(changed), stored)
             else:
-                _settle(database, connection.id, wanted, stored)
-                if due:
+                # values are computed in a thread while the first batches are being written
+                values = prefetched(chunks, name=f"write-back values {connection.id}")
+                try:
+                    due = (diff.split(chunk)[1] for chunk in values)
                     _send(database, target, report, due, stored, now)
+                    for _unsent in due:  # counted even when nothing could be sent
+                        pass
+                finally:
+                    values.close()
+                _settle(database, connection.id, diff.digests, stored)
         except (ConnectorError, MilestonesError) as error:
             report.error = getattr(error, "detail", None) or str(error)
         finally:

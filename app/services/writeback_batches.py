@@ -17,14 +17,14 @@ what is left fails with the whole call's reason, queued for the next run like be
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from connectors.core import ConnectorError
 from connectors.core.writes import BulkFieldWriter, FieldWriter, PayloadRefused, WriteOutcome
 
-__all__ = ["Batch", "Isolation", "isolate", "plan_batches", "whole_call"]
+__all__ = ["Batch", "Isolation", "isolate", "plan_batches", "stream_batches", "whole_call"]
 
 T = TypeVar("T")
 
@@ -54,6 +54,36 @@ def plan_batches(
         for start in range(0, len(items), size):
             batches.append(Batch(object_type, items[start : start + size], bulk))
     return batches
+
+
+def stream_batches(
+    chunks: Iterable[list[T]],
+    writer: FieldWriter,
+    bulk_threshold: int | None,
+    object_of: Callable[[T], str],
+) -> Iterator[Batch[T]]:
+    """`plan_batches` for records that arrive in chunks: each call's worth goes out as soon as
+    it is complete. Bulk jobs are decided on an object's whole count, so a writer with bulk
+    jobs (and a threshold) waits for every chunk first."""
+    if bulk_threshold is not None and isinstance(writer, BulkFieldWriter):
+        by_object: dict[str, list[T]] = {}
+        for chunk in chunks:
+            for item in chunk:
+                by_object.setdefault(object_of(item), []).append(item)
+        yield from plan_batches(by_object, writer, bulk_threshold)
+        return
+    pending: dict[str, list[T]] = {}
+    for chunk in chunks:
+        for item in chunk:
+            object_type = object_of(item)
+            bucket = pending.setdefault(object_type, [])
+            bucket.append(item)
+            if len(bucket) == writer.batch_size:
+                yield Batch(object_type, bucket)
+                pending[object_type] = []
+    for object_type, bucket in pending.items():
+        if bucket:
+            yield Batch(object_type, bucket)
 
 
 def whole_call(error: ConnectorError) -> str:

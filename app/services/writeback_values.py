@@ -16,7 +16,7 @@ closing), dates as days and months.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -38,6 +38,7 @@ __all__ = [
     "OpportunityValues",
     "account_values",
     "forecast_close_month",
+    "iter_opportunity_values",
     "load_extras",
     "opportunity_values",
     "writeback_clock",
@@ -159,9 +160,20 @@ def opportunity_values(
     now: datetime,
 ) -> list[OpportunityValues]:
     """The field values of every opportunity of the connection that is in a sales process."""
-    found = []
+    return list(iter_opportunity_values(snapshot, connection_id, extras, now))
+
+
+def iter_opportunity_values(
+    snapshot: Snapshot,
+    connection_id: int,
+    extras: dict[int, OpportunityExtras],
+    now: datetime,
+) -> Iterator[OpportunityValues]:
+    """`opportunity_values` one at a time, in opportunity id order: a write-back run sends the
+    first batches while the rest are still being computed."""
     deals, infos = snapshot.deals, snapshot.info
-    for key, extra in extras.items():  # the connection's opportunities, and no others
+    for key in sorted(extras):  # the connection's opportunities, and no others
+        extra = extras[key]
         deal = deals.get(key)
         if deal is None or deal.connection != connection_id or deal.process is None:
             continue
@@ -197,13 +209,9 @@ def opportunity_values(
             "stalled": bool(row["stalled"]),
             "next_step": guidance,
         }
-        found.append(
-            OpportunityValues(
-                key, info.external_id, extra.account_external_id, deal.is_open, position, values
-            )
+        yield OpportunityValues(
+            key, info.external_id, extra.account_external_id, deal.is_open, position, values
         )
-    found.sort(key=lambda o: o.opportunity_id)
-    return found
 
 
 def account_values(opportunities: Iterable[OpportunityValues]) -> dict[str, dict[str, Any]]:

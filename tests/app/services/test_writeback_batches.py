@@ -1,4 +1,6 @@
-"""A call refused for one value is split until only the record Salesforce cannot read fails.
+"""How write-back cuts records into calls: each call as soon as its records are computed, bulk
+jobs on an object's whole count; and a call refused for one value is split until only the
+record Salesforce cannot read fails.
 
 Salesforce refuses a whole sObject Collections call with 400 JSON_PARSER_ERROR when one record
 carries a value its field cannot take; `isolate` halves the batch, writes what Salesforce
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services.writeback_batches import isolate
+from app.services.writeback_batches import isolate, stream_batches
 from connectors.core import ApiBudget
 from connectors.core.writes import PayloadRefused, RecordUpdate, WriteOutcome
 from connectors.salesforce import SalesforceAuth, SalesforceClient
@@ -73,3 +75,48 @@ def test_one_unreadable_value_fails_its_record_and_the_rest_are_written(
         found = store.get(opp)
         assert found is not None
         assert float(found[1]["Amount"]) == amounts[opp]
+
+
+class _Writer:
+    """Just what batching reads of a writer: its call size (and, for bulk, its job size)."""
+
+    batch_size = 100
+
+
+class _BulkWriter(_Writer):
+    bulk_job_size = 10_000
+
+    def update_job(self, object_type: str, updates: Sequence[RecordUpdate]) -> list[WriteOutcome]:
+        raise AssertionError("not called by batching")
+
+
+def _chunks(pulled: list[int], sizes: list[tuple[str, int]]) -> Iterator[list[tuple[str, int]]]:
+    for index, (object_type, count) in enumerate(sizes):
+        pulled.append(index)
+        yield [(object_type, n) for n in range(count)]
+
+
+def test_each_call_goes_out_as_soon_as_its_records_are_computed() -> None:
+    pulled: list[int] = []
+    chunks = _chunks(pulled, [("deal", 250), ("deal", 250), ("company", 30)])
+    batches = stream_batches(chunks, _Writer(), None, lambda item: item[0])
+    first = next(batches)
+    assert (first.object_type, len(first.items), pulled) == ("deal", 100, [0])
+    assert [(b.object_type, len(b.items), b.bulk) for b in [first, *batches]] == [
+        *[("deal", 100, False)] * 5,
+        ("company", 30, False),
+    ]
+    assert pulled == [0, 1, 2]
+
+
+def test_bulk_jobs_are_decided_on_every_record_of_an_object() -> None:
+    pulled: list[int] = []
+    chunks = _chunks(pulled, [("deal", 6_000), ("deal", 6_000), ("company", 30)])
+    batches = stream_batches(chunks, _BulkWriter(), 10_000, lambda item: item[0])
+    first = next(batches)
+    assert pulled == [0, 1, 2], "every chunk is computed before the first job"
+    assert [(b.object_type, len(b.items), b.bulk) for b in [first, *batches]] == [
+        ("deal", 10_000, True),
+        ("deal", 2_000, True),
+        ("company", 30, False),
+    ]
