@@ -15,7 +15,8 @@ still open), built directly in the tables. Three runs follow, with the same `now
 
 `expected_write_calls` is ceil(changed / 200) on Salesforce (sObject Collections, which the
 bench keeps to with `writeback_bulk_threshold: null`; above the default 10,000 changed records
-production runs use Bulk API 2.0 ingest jobs instead, not measured here) and
+production runs use Bulk API 2.0 ingest jobs instead: `--bulk-threshold 10000` measures those,
+and `expected_write_calls` is then ceil(changed / 10,000) jobs) and
 ceil(changed / 100) on HubSpot (batch update); `api_calls` adds the constant (a login on
 Salesforce, one describe or property list). HubSpot is paced at the sandbox's 190 calls per
 10 seconds (Professional/Enterprise), which bounds its wall time at about N / 100 / 19 s.
@@ -189,7 +190,9 @@ def _state(database: Any, connection_id: int, crm: str, count: int) -> None:
         rebuild_states(db, version_id)
 
 
-def _connect(database: Any, box: Any, server: Any, crm: str) -> int:
+def _connect(
+    database: Any, box: Any, server: Any, crm: str, bulk_threshold: int | None = None
+) -> int:
     from app.services.connections import create_connection
 
     info = server.connection_info()[crm]
@@ -200,7 +203,7 @@ def _connect(database: Any, box: Any, server: Any, crm: str) -> int:
             "token_url": info["token_url"],
             "client_id": info["client_id"],
             "ca_file": info["ca_file"],
-            "writeback_bulk_threshold": None,  # the sObject Collections figure (see above)
+            "writeback_bulk_threshold": bulk_threshold,  # None: the Collections figure
         }
         secrets = {"client_secret": info["client_secret"]}
     else:
@@ -214,7 +217,9 @@ def _connect(database: Any, box: Any, server: Any, crm: str) -> int:
         return create_connection(session, box, name="bench", settings=settings, secrets=secrets).id
 
 
-def _case(crm: str, count: int, workdir: Path) -> list[dict[str, Any]]:
+def _case(
+    crm: str, count: int, workdir: Path, bulk_threshold: int | None = None
+) -> list[dict[str, Any]]:
     from sqlalchemy import update
 
     from app.crypto import SecretBox, generate_key
@@ -233,7 +238,7 @@ def _case(crm: str, count: int, workdir: Path) -> list[dict[str, Any]]:
     per_call = 200 if crm == "salesforce" else 100
     rows = []
     with SandboxServer(sandbox) as server:
-        connection_id = _connect(database, box, server, crm)
+        connection_id = _connect(database, box, server, crm, bulk_threshold)
         _state(database, connection_id, crm, count)
         fields = setup_fields(database, box, "bench", "create")
         assert fields.ok, fields.problems
@@ -244,6 +249,7 @@ def _case(crm: str, count: int, workdir: Path) -> list[dict[str, Any]]:
             report = run_writeback(database, box, "bench", as_of=NOW, store=store)
             seconds = time.perf_counter() - started
             assert report.status == "succeeded", report.as_dict()
+            bulk = bulk_threshold is not None and report.records_changed >= bulk_threshold
             rows.append(
                 {
                     "crm": crm,
@@ -252,7 +258,10 @@ def _case(crm: str, count: int, workdir: Path) -> list[dict[str, Any]]:
                     "changed": report.records_changed,
                     "written": report.records_written,
                     "write_calls": report.write_calls,
-                    "expected_write_calls": math.ceil(report.records_changed / per_call),
+                    "mode": "bulk jobs" if bulk else "calls",
+                    "expected_write_calls": math.ceil(
+                        report.records_changed / (10_000 if bulk else per_call)
+                    ),
                     "api_calls": report.api_calls,
                     "seconds": round(seconds, 2),
                     "records_per_s": round(report.records_written / seconds)
@@ -288,10 +297,13 @@ def run(args: list[str]) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(prog="python -m bench writeback")
     parser.add_argument("--opportunities", default="100000", help="Comma-separated counts.")
     parser.add_argument("--crms", default="salesforce,hubspot")
+    parser.add_argument(
+        "--bulk-threshold", type=int, help="Salesforce: Bulk API 2.0 jobs from this many records"
+    )
     options = parser.parse_args(args)
     rows: list[dict[str, Any]] = []
     for crm in options.crms.split(","):
         for count in (int(c) for c in options.opportunities.split(",")):
             with tempfile.TemporaryDirectory(prefix=f"bench-writeback-{crm}-") as workdir:
-                rows.extend(_case(crm, count, Path(workdir)))
+                rows.extend(_case(crm, count, Path(workdir), options.bulk_threshold))
     return rows
