@@ -136,6 +136,9 @@ def _connect(database: Database, box: SecretBox, server: SandboxServer, interval
                 # the org's custom fields that the example processes read
                 "extra_fields": {"Opportunity": ["Segment__c"], "Event": ["Meeting_Outcome__c"]},
                 "bulk_poll_seconds": 0.2,
+                # the first write-back (every opportunity) goes out as a Bulk API 2.0 job, as
+                # in a large org; the worker's later ones, a few records, as sObject Collections
+                "writeback_bulk_threshold": 200,
             },
             secrets={"client_secret": info["client_secret"]},
         )
@@ -213,6 +216,7 @@ def _write_back(database: Database, box: SecretBox, crm: SandboxServer) -> dict[
         "status": written.status,
         "written": written.records_written,
         "write_calls": written.write_calls,
+        "bulk_jobs": written.bulk_jobs,
     }
 
 

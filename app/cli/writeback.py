@@ -26,7 +26,9 @@ def _print_run(report: WritebackReport) -> None:
         f"{report.records_checked:,} checked, {report.records_changed:,} changed, "
         f"{report.records_written:,} written, {report.records_failed:,} failed, "
         f"{report.records_deferred:,} waiting to retry; {report.api_calls} API calls "
-        f"({report.write_calls} writes) in {report.seconds:.1f} s"
+        f"({report.write_calls} writes"
+        + (f", {report.bulk_jobs} Bulk API jobs" if report.bulk_jobs else "")
+        + f") in {report.seconds:.1f} s"
     )
     for failure in report.failures[:10]:
         console.print(

@@ -113,6 +113,8 @@ class WritebackReport:
     """Changed, but waiting for a retry time after earlier failures."""
     api_calls: int = 0
     write_calls: int = 0
+    bulk_jobs: int = 0
+    """Salesforce Bulk API 2.0 ingest jobs among the writes (above `writeback_bulk_threshold`)."""
     seconds: float = 0.0
     error: str | None = None
     failures: list[dict[str, str]] = field(default_factory=list)
@@ -133,6 +135,7 @@ class WritebackReport:
             "records_deferred": self.records_deferred,
             "api_calls": self.api_calls,
             "write_calls": self.write_calls,
+            "bulk_jobs": self.bulk_jobs,
             "seconds": round(self.seconds, 3),
             "error": self.error,
             "failures": self.failures,
@@ -504,6 +507,7 @@ def _send(
                 recorder.commit(rest.items, _failed(rest.items, note))
             return
         write = writer.update_job if isinstance(writer, BulkFieldWriter) and batch.bulk else None
+        report.bulk_jobs += write is not None
         send = _counted(target, report, write or writer.update, batch.object_type)
         try:
             outcomes = send(batch.items)

@@ -84,6 +84,7 @@ def test_above_the_threshold_one_job_writes_what_collections_would_write(ready: 
     assert _calls(ready, "bulk_ingest_results") == 0  # every record saved: no result read
     job_calls = _calls(ready, *BULK)
     assert bulk.write_calls == job_calls == 6  # create, upload, close, two polls, job info
+    assert (bulk.bulk_jobs, bulk.as_dict()["bulk_jobs"]) == (1, 1)
     assert bulk.api_calls == ready.sandbox.calls.total("salesforce") - calls == job_calls + 2
     by_bulk, records_by_bulk = _fields(ready), ready.records()
     assert any(v["Milestone__c"] for v in by_bulk.values())
@@ -92,6 +93,7 @@ def test_above_the_threshold_one_job_writes_what_collections_would_write(ready: 
     ready.reset()  # nothing written yet, default threshold (10,000): Collections
     collections = ready.writeback()
     assert collections.records_written == bulk.records_written
+    assert collections.bulk_jobs == 0
     assert _calls(ready, "collections_update") == math.ceil(bulk.records_written / 200)
     assert _calls(ready, "bulk_ingest_create") == 0
     assert _fields(ready) == by_bulk
