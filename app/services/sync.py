@@ -278,41 +278,42 @@ def sync_connection(
         if unknown:
             raise InvalidRequestError(f"unknown stream(s) for {name}: {', '.join(unknown)}")
         specs = [spec for spec in specs if spec.name in streams]
+    plan = _Plan(connection, reader, specs, lookback, budget)
     try:
         return _run(
-            database,
-            connection,
-            reader,
-            specs,
-            lookback,
-            budget,
-            full,
-            trigger,
-            on_page,
-            should_stop,
+            database, plan, full=full, trigger=trigger, on_page=on_page, should_stop=should_stop
         )
     finally:
         reader.close()
 
 
+@dataclass
+class _Plan:
+    """What one run pulls: the connection's reader, its streams, and the budget they share."""
+
+    connection: Connection
+    reader: StreamReader
+    specs: list[StreamSpec]
+    lookback: timedelta
+    budget: ApiBudget
+
+
 def _run(
     database: Database,
-    connection: Connection,
-    reader: StreamReader,
-    specs: list[StreamSpec],
-    lookback: timedelta,
-    budget: ApiBudget,
+    plan: _Plan,
+    *,
     full: bool,
     trigger: str,
     on_page: Callable[[StreamResult], None],
     should_stop: Callable[[], bool],
 ) -> SyncReport:
+    connection, reader, budget, lookback = plan.connection, plan.reader, plan.budget, plan.lookback
     name = connection.name
     run_id = _start_run(database, connection.id, full, trigger)
     report = SyncReport(connection=name, run_id=run_id, status="running")
     sink = DatabaseSink(database, connection.id, run_id)
     now = utcnow()
-    for spec in specs:
+    for spec in plan.specs:
         stored = None if full else _previous_cursor(database, connection.id, spec.name)
         previous = stored.last_value if stored is not None else None
         resume = (stored.state or {}).get("resume") if stored is not None else None
@@ -346,7 +347,7 @@ def _run(
     failed = [outcome for outcome in report.streams if outcome.error]
     if report.streams and len(failed) == len(report.streams):
         report.status = "failed"
-    elif report.error or failed or len(report.streams) < len(specs):
+    elif report.error or failed or len(report.streams) < len(plan.specs):
         report.status = "partial"
     else:
         report.status = "succeeded"
