@@ -41,7 +41,12 @@ from connectors.sandbox.hs_schema import (
     resolve_object_type,
     singular,
 )
-from connectors.sandbox.hs_search import compile_filter_groups, search_sort_key
+from connectors.sandbox.hs_search import (
+    TimeIndex,
+    compile_filter_groups,
+    lower_bound,
+    search_sort_key,
+)
 from connectors.sandbox.hs_store import HsObject
 from connectors.sandbox.middleware import ApiMiddleware, hubspot_fault
 from connectors.sandbox.sandbox import Sandbox
@@ -89,6 +94,7 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
     cfg = sandbox.config
     # The rows of recent searches, so that paging through one costs a slice, not a scan.
     search_cache: OrderedDict[tuple[str, bytes, int], list[HsObject]] = OrderedDict()
+    time_index = TimeIndex()
 
     @app.exception_handler(SandboxError)
     async def sandbox_error(_request: Request, error: SandboxError) -> Response:
@@ -411,9 +417,15 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
             key = (kind, orjson.dumps([body.get("filterGroups"), sorts, text]), store.version)
             rows = search_cache.get(key)
             if rows is None:
+                bound = lower_bound(body.get("filterGroups"), defs)
+                candidates = (
+                    time_index.at_or_after(store.all_objects(kind), kind, *bound, store.version)
+                    if bound is not None
+                    else store.all_objects(kind)
+                )
                 rows = [
                     obj
-                    for obj in store.all_objects(kind)
+                    for obj in candidates
                     if not obj.archived
                     and (matcher is None or matcher(obj))
                     and (

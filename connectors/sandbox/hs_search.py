@@ -6,6 +6,7 @@ milliseconds (filters may give milliseconds, ISO timestamps or dates), strings c
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ from connectors.sandbox.errors import HubSpotError
 from connectors.sandbox.hs_schema import PropertyDef
 from connectors.sandbox.hs_store import HsObject, iso_ms
 
-__all__ = ["OPERATORS", "compile_filter_groups", "search_sort_key"]
+__all__ = ["OPERATORS", "TimeIndex", "compile_filter_groups", "lower_bound", "search_sort_key"]
 
 OPERATORS = frozenset(
     {"EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY"}
@@ -146,3 +147,63 @@ def search_sort_key(
             return (2, 0)
 
     return key
+
+
+_BOUNDING = {"GT", "GTE", "EQ", "BETWEEN"}
+
+
+def lower_bound(groups: Any, props: dict[str, PropertyDef]) -> tuple[str, int] | None:
+    """(datetime property, epoch ms) that every match is at or after, when each filter group
+    bounds the same datetime property from below (an incremental sync's keyset window);
+    None otherwise. Call after `compile_filter_groups` has validated `groups`."""
+    if not isinstance(groups, list) or not groups:
+        return None
+    found: tuple[str, int] | None = None
+    for group in groups:
+        bounds = []
+        for flt in group.get("filters") or []:
+            name = flt.get("propertyName")
+            prop = props.get(name) if isinstance(name, str) else None
+            if prop is None or prop.type not in ("date", "datetime"):
+                continue
+            if str(flt.get("operator", "EQ")).upper() not in _BOUNDING:
+                continue
+            try:
+                bounds.append((name, iso_ms(str(flt["value"]))))
+            except (KeyError, ValueError):
+                return None
+        if not bounds:
+            return None
+        name, low = max(bounds, key=lambda bound: bound[1])
+        if found is not None and found[0] != name:
+            return None
+        found = (name, low if found is None else min(found[1], low))
+    return found
+
+
+class TimeIndex:
+    """Objects ordered by one datetime property, rebuilt when the store changes: a search with
+    a lower bound looks only at the objects past it, not at the whole object type."""
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[str, str], tuple[int, list[int], list[HsObject]]] = {}
+
+    def at_or_after(
+        self, objects: Any, kind: str, name: str, low: int, version: int
+    ) -> list[HsObject]:
+        built = self._built.get((kind, name))
+        if built is None or built[0] != version:
+            keyed = []
+            for obj in objects:
+                value = _value(obj, name)
+                if value is None:
+                    continue
+                try:
+                    keyed.append((iso_ms(value), obj))
+                except ValueError:
+                    continue
+            keyed.sort(key=lambda pair: pair[0])
+            built = (version, [ms for ms, _ in keyed], [obj for _, obj in keyed])
+            self._built[(kind, name)] = built
+        _, stamps, ordered = built
+        return ordered[bisect.bisect_left(stamps, low) :]
