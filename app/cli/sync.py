@@ -18,14 +18,15 @@ if TYPE_CHECKING:
 
 def _print(report: SyncReport) -> None:
     table = Table(
-        "stream", "read", "new", "changed", "deleted", "quarantined", "calls", "s", "note",
+        "stream", "read", "new", "changed", "deleted", "quarantined", "calls", "MB", "s", "note",
         title=f"{report.connection}: {report.status} ({report.api_calls} API calls)",
     )  # fmt: skip
     for row in report.as_dict()["streams"]:
         note = row["error"] or ("" if row["stopped"] == "done" else row["stopped"])
         table.add_row(
             row["stream"], *(str(row[k]) for k in ("read", "new", "changed", "deleted")),
-            str(row["quarantined"]), str(row["api_calls"]), f"{row['seconds']:.1f}", note,
+            str(row["quarantined"]), str(row["api_calls"]),
+            f"{row['bytes_received'] / 1e6:.1f}", f"{row['seconds']:.1f}", note,
         )  # fmt: skip
     console.print(table)
     if report.error:

@@ -60,5 +60,6 @@ class SyncRunStream(Base):
     records_deleted: Mapped[int] = mapped_column(Integer, default=0)
     records_quarantined: Mapped[int] = mapped_column(Integer, default=0)
     api_calls: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_received: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)

@@ -92,6 +92,7 @@ class SyncReport:
                     "quarantined": outcome.result.records_quarantined,
                     "pages": outcome.result.pages,
                     "api_calls": outcome.result.api_calls,
+                    "bytes_received": outcome.result.bytes_received,
                     "seconds": round(outcome.result.seconds, 3),
                     "stopped": outcome.result.stopped,
                     "error": outcome.error,
@@ -391,6 +392,7 @@ def _finish_run(database: Database, report: SyncReport) -> None:
                 row = SyncRunStream(sync_run_id=report.run_id, stream=outcome.result.stream)
                 session.add(row)
             row.api_calls = outcome.result.api_calls
+            row.bytes_received = outcome.result.bytes_received
             row.duration_ms = int(outcome.result.seconds * 1000)
             row.error = outcome.error
         session.flush()

@@ -44,6 +44,7 @@ def _stream_public(row: SyncRunStream) -> dict[str, Any]:
         "deleted": row.records_deleted,
         "quarantined": row.records_quarantined,
         "api_calls": row.api_calls,
+        "bytes_received": row.bytes_received,
         "duration_ms": row.duration_ms,
         "error": row.error,
     }

@@ -86,6 +86,7 @@ class StreamResult:
     records_quarantined: int = 0
     pages: int = 0
     api_calls: int = 0
+    bytes_received: int = 0
     seconds: float = 0.0
     stopped: StopReason = "done"
 
@@ -102,7 +103,7 @@ def run_stream(
 ) -> StreamResult:
     """Run one stream to its end, or until the quota share is reached or a stop is asked."""
     result = StreamResult(stream=spec.name)
-    calls_before = budget.calls
+    calls_before, bytes_before = budget.calls, budget.bytes_received
     started = time.perf_counter()
     pages = prefetched(
         reader.pages(spec, cursor),
@@ -133,5 +134,6 @@ def run_stream(
     finally:
         pages.close()
     result.api_calls = budget.calls - calls_before
+    result.bytes_received = budget.bytes_received - bytes_before
     result.seconds = time.perf_counter() - started
     return result

@@ -22,6 +22,7 @@ class SyncRunStreamPublic(BaseModel):
     deleted: int
     quarantined: int
     api_calls: int
+    bytes_received: int
     duration_ms: int
     error: str | None
 

@@ -86,6 +86,9 @@ def test_a_first_sync_loads_every_record_of_every_stream(
         assert task_row is not None
         assert (task_row.records_read, task_row.records_new) == (TASK_COUNT, TASK_COUNT - 1)
         assert task_row.records_deleted == 1
+        rows = session.scalars(select(SyncRunStream)).all()
+        assert all(row.bytes_received > 0 for row in rows)
+        assert run.bytes_received == sum(row.bytes_received for row in rows)
 
 
 def test_an_incremental_sync_rereads_only_the_lookback_and_changes_nothing(

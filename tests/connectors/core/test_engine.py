@@ -72,6 +72,7 @@ def test_each_page_is_committed_with_the_cursor_advanced_to_it() -> None:
     ]
     assert (result.records_read, result.records_new, result.records_deleted) == (5, 4, 1)
     assert (result.pages, result.api_calls, result.stopped) == (2, 2, "done")
+    assert result.bytes_received == 200
 
 
 def test_quarantined_rows_are_counted_and_committed_with_their_page() -> None:
