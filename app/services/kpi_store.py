@@ -604,7 +604,9 @@ class KpiStore:
         finally:
             self._checked = time.monotonic()
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, fresh: bool = False) -> Snapshot:
+        """The current view; refreshed from state changes at most every `refresh_seconds`,
+        or now when `fresh` (a write-back must see the state its own pass just changed)."""
         now = time.monotonic()
         current = self._snapshot
         if current is None:
@@ -614,10 +616,10 @@ class KpiStore:
                     self._checked = time.monotonic()
             assert self._snapshot is not None
             return self._snapshot
-        if now - self._checked < self.refresh_seconds:
+        if not fresh and now - self._checked < self.refresh_seconds:
             return current
         self._checked = now
-        if not self.background:
+        if fresh or not self.background:
             with self._work:
                 self._update(force_model=False)
             assert self._snapshot is not None

@@ -177,7 +177,7 @@ def _wanted_chunks(
     By default `as_of` is the KPI view's, as the API shows it; with the view on the data's
     clock (the default), that clock as the streams we never write tell it (`writeback_clock`).
     """
-    snapshot = store.snapshot()
+    snapshot = store.snapshot(fresh=True)
     extras = load_extras(database, target.connection_id, snapshot.version_id)
     moment = as_of or snapshot.as_of
     if as_of is None and store.as_of_setting == "data":  # our own writes must not move it

@@ -81,3 +81,18 @@ def test_a_state_change_reaches_the_view_and_its_answers(db: Database) -> None:
     assert after.generation > before.generation
     assert (team_before, after.deals[1].team) == ("North", "West")
     assert len(after.deals) == len(before.deals)
+
+
+def test_a_fresh_snapshot_sees_a_change_made_within_the_refresh_interval(db: Database) -> None:
+    build(db)
+    store = KpiStore(db, refresh_seconds=3600.0)
+    before = store.snapshot()
+    with db.session() as session:
+        session.execute(
+            update(OpportunityState)
+            .where(OpportunityState.opportunity_id == 1)
+            .values(team="West", updated_at=utcnow() + timedelta(seconds=1))
+        )
+    assert store.snapshot() is before, "answers between refreshes come from memory"
+    fresh = store.snapshot(fresh=True)  # what a write-back right after a pipeline pass asks
+    assert fresh.deals[1].team == "West"
