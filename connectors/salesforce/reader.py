@@ -35,6 +35,11 @@ __all__ = ["SalesforceReader", "parse_salesforce_datetime", "soql_datetime"]
 log = logging.getLogger(__name__)
 _DELETED_FEED_DAYS = timedelta(days=29)
 _DESCRIBE_EVERY = timedelta(hours=24)  # how long a describe of the fields is trusted
+_CHECKED = "deletions_checked_at"
+"""Resume key: the moment up to which deletions are known (a complete load, or the last
+deleted-records feed read). The next feed starts there, not at the newest record's time: a
+stream whose records rarely change would otherwise reach back past the feed's 30 days."""
+_CHECK_OVERLAP = timedelta(minutes=10)  # deletions committed late around the last check
 _BULK_PAGE = 10_000  # rows per Bulk API result page: bounded memory, few calls
 
 
@@ -136,7 +141,9 @@ class SalesforceReader:
             and total >= self._bulk_threshold
         )
 
-    def _bulk_pages(self, spec: StreamSpec, fields: list[str]) -> Iterator[Page]:
+    def _bulk_pages(
+        self, spec: StreamSpec, fields: list[str], cursor: CursorState
+    ) -> Iterator[Page]:
         """One job (`queryAll`, unordered so Salesforce can chunk it); the cursor moves once the
         last page is stored. A run stopped midway starts the load again: upserts are idempotent."""
         described = self._described[spec.object]
@@ -154,7 +161,7 @@ class SalesforceReader:
             if page.high_water is not None and (newest is None or page.high_water > newest):
                 newest = page.high_water
             yield Page(page.records, page.quarantined, high_water=None, resume={"bulk": True})
-        yield Page([], high_water=newest)
+        yield Page([], high_water=newest, resume={_CHECKED: cursor.signpost.isoformat()})
 
     def _fields(self, spec: StreamSpec, cursor: CursorState) -> tuple[list[str], datetime]:
         """The fields to read: remembered from an earlier run's describe while it is fresh (an
@@ -179,8 +186,10 @@ class SalesforceReader:
             "wanted": list(spec.fields),
             "described_at": described_at.isoformat(),
         }
+        checked = cursor.resume.get(_CHECKED)
+        kept = {_CHECKED: checked} if isinstance(checked, str) else {}
         for page in self._pages(spec, cursor, fields):
-            page.resume = {**page.resume, "describe": remembered}
+            page.resume = {**kept, **page.resume, "describe": remembered}
             yield page
 
     def _pages(self, spec: StreamSpec, cursor: CursorState, fields: list[str]) -> Iterator[Page]:
@@ -190,7 +199,7 @@ class SalesforceReader:
             lambda sf: sf.query(query, include_deleted=True, headers=headers)
         )
         if self._use_bulk(spec, cursor, int(result.get("totalSize") or 0)):
-            yield from self._bulk_pages(spec, fields)
+            yield from self._bulk_pages(spec, fields, cursor)
             return
         while True:
             rows = result.get("records")
@@ -206,12 +215,18 @@ class SalesforceReader:
             result = self.client.call(_query_more(next_url, headers))
         if spec.mode == "incremental" and cursor.start_value is not None:
             yield self._hard_deletions(spec, cursor)
+        elif spec.mode == "incremental":  # a complete first load knows every deletion so far
+            yield Page([], resume={_CHECKED: cursor.signpost.isoformat()})
 
     def _hard_deletions(self, spec: StreamSpec, cursor: CursorState) -> Page:
         """Records purged from the recycle bin never reach `queryAll`; the deleted-records
         feed (the last 30 days at most) still names them, as tombstones."""
         assert cursor.start_value is not None
-        start = max(cursor.start_value, cursor.signpost - _DELETED_FEED_DAYS)
+        since = cursor.start_value
+        checked = _when(cursor.resume.get(_CHECKED))
+        if checked is not None:
+            since = max(since, checked - _CHECK_OVERLAP)
+        start = max(since, cursor.signpost - _DELETED_FEED_DAYS)
         try:
             feed: dict[str, Any] = self.client.call(
                 lambda sf: getattr(sf, spec.object).deleted(start, cursor.signpost)
@@ -219,7 +234,7 @@ class SalesforceReader:
         except ConnectorError as error:
             log.info("no deleted-records feed", extra={"object": spec.object, "error": str(error)})
             return Page([])
-        if cursor.start_value < start:
+        if since < start:
             log.warning(
                 "deletions older than the feed's window cannot be seen; run a full sync",
                 extra={"object": spec.object, "since": start.isoformat()},
@@ -231,7 +246,14 @@ class SalesforceReader:
             except (KeyError, ValueError):
                 continue
             tombstones.append(Record(str(row["id"]), deleted_at, {}, deleted=True, tombstone=True))
-        return Page(tombstones)
+        return Page(tombstones, resume={_CHECKED: cursor.signpost.isoformat()})
+
+
+def _when(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _guarded(client: SalesforceClient, pages: Iterator[str]) -> Iterator[str]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.crypto import SecretBox, generate_key
 from app.db import Database
@@ -262,3 +263,45 @@ def test_a_record_deleted_in_the_crm_is_soft_deleted_and_keeps_its_payload(
     stored = _raw(db, "Task")[("Task", victim.external_id)]
     assert stored.deleted is True
     assert stored.payload["Subject"] == victim.payload["Subject"]
+
+
+def test_deletions_are_asked_for_since_the_last_check_not_since_the_newest_record(
+    db: Database, box: SecretBox, acme: str, server: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Users rarely change: their newest record is months old, yet the run before this one
+    read every deletion up to its start, so the deleted-records feed has no gap to report."""
+    _sync(db, box)
+    server.sandbox.advance(days=3)
+    started = datetime.now(UTC)
+    with caplog.at_level(logging.WARNING, logger="connectors.salesforce.reader"):
+        report = _sync(db, box)
+    assert report.status == "succeeded"
+    assert not [r for r in caplog.records if "cannot be seen" in r.getMessage()]
+    user = _cursor(db, "User")
+    assert user.last_value is not None
+    assert server.sandbox.now() - user.last_value > timedelta(days=30)
+    checked = datetime.fromisoformat(user.state["resume"]["deletions_checked_at"])
+    assert checked >= started - timedelta(seconds=1)
+
+
+def test_a_gap_longer_than_the_deleted_records_feed_is_reported(
+    db: Database, box: SecretBox, acme: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    _sync(db, box, streams=["User"])
+    user = _cursor(db, "User")
+    resume = dict(user.state["resume"])
+    resume["deletions_checked_at"] = (datetime.now(UTC) - timedelta(days=40)).isoformat()
+    with db.session() as session:
+        session.execute(
+            update(StreamCursor)
+            .where(StreamCursor.stream == "User")
+            .values(state={"resume": resume})
+        )
+    with caplog.at_level(logging.WARNING, logger="connectors.salesforce.reader"):
+        _sync(db, box, streams=["User"])
+    assert [r for r in caplog.records if "cannot be seen" in r.getMessage()]
+
+
+def _cursor(db: Database, stream: str) -> StreamCursor:
+    with db.sessions() as session:
+        return session.scalars(select(StreamCursor).where(StreamCursor.stream == stream)).one()
