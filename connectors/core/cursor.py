@@ -38,6 +38,15 @@ class CursorState:
         start = None if previous is None else previous - lookback
         return cls(start_value=start, last_value=previous, signpost=now, resume=resume or {})
 
+    def resume_time(self, key: str) -> datetime | None:
+        """A moment a reader kept in `resume` (ISO 8601, as JSON stores it); None when absent
+        or unreadable."""
+        value = self.resume.get(key)
+        try:
+            return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+        except ValueError:
+            return None
+
     @property
     def is_initial(self) -> bool:
         return self.start_value is None

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from connectors.core import ConfigError, CursorState, Page, Quarantined, Record, StreamSpec
 from connectors.exports.files import Crm, ExportFile, scan
@@ -40,13 +40,6 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment else None
 
 
-def _when(text: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text) if isinstance(text, str) and text else None
-    except ValueError:
-        return None
-
-
 class ExportReader:
     """`StreamReader` over one export's files."""
 
@@ -64,7 +57,7 @@ class ExportReader:
             return  # this very export is in the raw layer already
         same_files = resume.get("file") == fingerprint
         skip = int(resume.get("row", 0)) if same_files else 0
-        newest = _when(resume.get("newest")) if same_files else None
+        newest = cursor.resume_time("newest") if same_files else None
         records: list[Record] = []
         rejected: list[Quarantined] = []
         position = 0

@@ -223,7 +223,7 @@ class SalesforceReader:
         feed (the last 30 days at most) still names them, as tombstones."""
         assert cursor.start_value is not None
         since = cursor.start_value
-        checked = _when(cursor.resume.get(_CHECKED))
+        checked = cursor.resume_time(_CHECKED)
         if checked is not None:
             since = max(since, checked - _CHECK_OVERLAP)
         start = max(since, cursor.signpost - _DELETED_FEED_DAYS)
@@ -247,13 +247,6 @@ class SalesforceReader:
                 continue
             tombstones.append(Record(str(row["id"]), deleted_at, {}, deleted=True, tombstone=True))
         return Page(tombstones, resume={_CHECKED: cursor.signpost.isoformat()})
-
-
-def _when(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 def _guarded(client: SalesforceClient, pages: Iterator[str]) -> Iterator[str]:
