@@ -8,7 +8,7 @@ import base64
 import itertools
 import threading
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 from starlette.responses import Response
@@ -20,7 +20,7 @@ from connectors.sandbox.soql import SoqlError
 from connectors.sandbox.soql_eval import CompiledQuery, compile_query
 from connectors.sandbox.timefmt import sf_format
 
-__all__ = ["DELIMITERS", "LINE_ENDINGS", "add_bulk_routes"]
+__all__ = ["add_bulk_routes", "csv_format", "csv_format_names", "find_job"]
 
 DELIMITERS = {
     "COMMA": ",",
@@ -31,6 +31,31 @@ DELIMITERS = {
     "BACKQUOTE": "`",
 }
 LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
+_J = TypeVar("_J")
+
+
+def csv_format(body: dict[str, Any]) -> tuple[str, str]:
+    """The (delimiter, line ending) a job's create request asks for."""
+    delimiter = DELIMITERS.get(str(body.get("columnDelimiter", "COMMA")))
+    ending = LINE_ENDINGS.get(str(body.get("lineEnding", "LF")))
+    if delimiter is None or ending is None:
+        raise SalesforceError(400, "INVALIDJOB", "Invalid columnDelimiter or lineEnding")
+    return delimiter, ending
+
+
+def csv_format_names(delimiter: str, ending: str) -> dict[str, str]:
+    """A job's `lineEnding` and `columnDelimiter`, as its description names them."""
+    return {
+        "lineEnding": "CRLF" if ending == "\r\n" else "LF",
+        "columnDelimiter": next(k for k, v in DELIMITERS.items() if v == delimiter),
+    }
+
+
+def find_job(jobs: dict[str, _J], job_id: str) -> _J:
+    job = jobs.get(job_id)
+    if job is None:
+        raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
+    return job
 
 
 @dataclass
@@ -75,8 +100,7 @@ def add_bulk_routes(app: FastAPI, sandbox: Sandbox) -> None:
             "concurrencyMode": "Parallel",
             "contentType": "CSV",
             "apiVersion": float(job.version),
-            "lineEnding": "CRLF" if job.line_ending == "\r\n" else "LF",
-            "columnDelimiter": next(k for k, v in DELIMITERS.items() if v == job.delimiter),
+            **csv_format_names(job.delimiter, job.line_ending),
         }
         if job.state in ("InProgress", "JobComplete", "Aborted"):
             body.update(
@@ -89,12 +113,6 @@ def add_bulk_routes(app: FastAPI, sandbox: Sandbox) -> None:
             )
         return body
 
-    def job_of(job_id: str) -> _Job:
-        job = jobs.get(job_id)
-        if job is None:
-            raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
-        return job
-
     @app.post("/services/data/v{version}/jobs/query", name="bulk_query_create")
     async def create(request: Request, version: Version, _auth: Authed) -> Response:
         body = await app.state.json_body(request)
@@ -103,10 +121,7 @@ def add_bulk_routes(app: FastAPI, sandbox: Sandbox) -> None:
         operation = body.get("operation")
         if operation not in ("query", "queryAll"):
             raise SalesforceError(400, "INVALIDJOB", f"Invalid operation: {operation}")
-        delimiter = DELIMITERS.get(str(body.get("columnDelimiter", "COMMA")))
-        ending = LINE_ENDINGS.get(str(body.get("lineEnding", "LF")))
-        if delimiter is None or ending is None:
-            raise SalesforceError(400, "INVALIDJOB", "Invalid columnDelimiter or lineEnding")
+        delimiter, ending = csv_format(body)
         text = body.get("query")
         if not isinstance(text, str) or not text.strip():
             raise SalesforceError(400, "INVALIDJOB", "The query is required")
@@ -145,7 +160,7 @@ def add_bulk_routes(app: FastAPI, sandbox: Sandbox) -> None:
 
     @app.get("/services/data/v{version}/jobs/query/{job_id}", name="bulk_query_status")
     async def status(version: Version, job_id: str, _auth: Authed) -> Response:
-        job = job_of(job_id)
+        job = find_job(jobs, job_id)
         if job.state in ("UploadComplete", "InProgress"):
             job.polls += 1
             if job.polls > sandbox.config.sf_bulk_polls_before_complete:
@@ -158,7 +173,7 @@ def add_bulk_routes(app: FastAPI, sandbox: Sandbox) -> None:
 
     @app.patch("/services/data/v{version}/jobs/query/{job_id}", name="bulk_query_abort")
     async def abort(request: Request, version: Version, job_id: str, _auth: Authed) -> Response:
-        job = job_of(job_id)
+        job = find_job(jobs, job_id)
         body = await app.state.json_body(request)
         if not isinstance(body, dict) or body.get("state") != "Aborted":
             raise SalesforceError(400, "INVALIDJOB", "Invalid state for a query job; only Aborted")
@@ -169,14 +184,14 @@ def add_bulk_routes(app: FastAPI, sandbox: Sandbox) -> None:
 
     @app.delete("/services/data/v{version}/jobs/query/{job_id}", name="bulk_query_delete")
     async def delete(version: Version, job_id: str, _auth: Authed) -> Response:
-        job_of(job_id)
+        find_job(jobs, job_id)
         with lock:
             jobs.pop(job_id, None)
         return Response(status_code=204)
 
     @app.get("/services/data/v{version}/jobs/query/{job_id}/results", name="bulk_query_results")
     async def results(request: Request, version: Version, job_id: str, _auth: Authed) -> Response:
-        job = job_of(job_id)
+        job = find_job(jobs, job_id)
         if job.state != "JobComplete" or job.rows is None:
             raise SalesforceError(400, "API_ERROR", f"Job is not complete: {job.state}")
         try:

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from connectors.sandbox.errors import SalesforceError, json_response
 from connectors.sandbox.ids import KEY_PREFIXES, to18
 from connectors.sandbox.sandbox import Sandbox
-from connectors.sandbox.sf_bulk import DELIMITERS, LINE_ENDINGS
+from connectors.sandbox.sf_bulk import csv_format, csv_format_names, find_job
 from connectors.sandbox.sf_ingest_job import FINAL_STATES, IngestJob, abort_job, run_job
 from connectors.sandbox.timefmt import sf_format
 
@@ -64,8 +64,7 @@ def add_ingest_routes(app: FastAPI, sandbox: Sandbox) -> None:
             "contentType": "CSV",
             "apiVersion": float(job.version),
             "contentUrl": f"services/data/v{job.version}/jobs/ingest/{job.id}/batches",
-            "lineEnding": "CRLF" if job.line_ending == "\r\n" else "LF",
-            "columnDelimiter": next(k for k, v in DELIMITERS.items() if v == job.delimiter),
+            **csv_format_names(job.delimiter, job.line_ending),
         }
         if detail:
             body.update(
@@ -82,12 +81,6 @@ def add_ingest_routes(app: FastAPI, sandbox: Sandbox) -> None:
             if job.error_message:
                 body["errorMessage"] = job.error_message
         return body
-
-    def job_of(job_id: str) -> IngestJob:
-        job = jobs.get(job_id)
-        if job is None:
-            raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
-        return job
 
     def move(job: IngestJob, state: str) -> None:
         job.state = state
@@ -107,10 +100,7 @@ def add_ingest_routes(app: FastAPI, sandbox: Sandbox) -> None:
             )
         if str(body.get("contentType", "CSV")) != "CSV":
             raise SalesforceError(400, "INVALIDJOB", "contentType must be CSV")
-        delimiter = DELIMITERS.get(str(body.get("columnDelimiter", "COMMA")))
-        ending = LINE_ENDINGS.get(str(body.get("lineEnding", "LF")))
-        if delimiter is None or ending is None:
-            raise SalesforceError(400, "INVALIDJOB", "Invalid columnDelimiter or lineEnding")
+        delimiter, ending = csv_format(body)
         schema = sandbox.salesforce.schema(str(body.get("object") or ""))
         if schema is None:
             raise SalesforceError(400, "INVALIDJOB", f"Unable to find object: {body.get('object')}")
@@ -129,7 +119,7 @@ def add_ingest_routes(app: FastAPI, sandbox: Sandbox) -> None:
 
     @app.put(base + "/{job_id}/batches", name="bulk_ingest_upload")
     async def upload(request: Request, version: Version, job_id: str, _auth: Authed) -> Response:
-        job = job_of(job_id)
+        job = find_job(jobs, job_id)
         if not request.headers.get("content-type", "").lower().startswith("text/csv"):
             raise SalesforceError(400, "INVALIDCONTENTTYPE", "Content-Type must be text/csv")
         if job.state != "Open":
@@ -144,7 +134,7 @@ def add_ingest_routes(app: FastAPI, sandbox: Sandbox) -> None:
 
     @app.patch(base + "/{job_id}", name="bulk_ingest_state")
     async def change(request: Request, version: Version, job_id: str, _auth: Authed) -> Response:
-        job = job_of(job_id)
+        job = find_job(jobs, job_id)
         body = await app.state.json_body(request)
         wanted = body.get("state") if isinstance(body, dict) else None
         if wanted == "UploadComplete":
@@ -162,7 +152,7 @@ def add_ingest_routes(app: FastAPI, sandbox: Sandbox) -> None:
 
     @app.get(base + "/{job_id}", name="bulk_ingest_status")
     async def status(request: Request, version: Version, job_id: str, _auth: Authed) -> Response:
-        job = job_of(job_id)
+        job = find_job(jobs, job_id)
         if job.state in ("UploadComplete", "InProgress"):
             job.polls += 1
             if job.polls > sandbox.config.sf_bulk_polls_before_complete:
@@ -174,7 +164,7 @@ def add_ingest_routes(app: FastAPI, sandbox: Sandbox) -> None:
 
     @app.get(base + "/{job_id}/{results}", name="bulk_ingest_results")
     async def results(version: Version, job_id: str, results: str, _auth: Authed) -> Response:
-        job = job_of(job_id)
+        job = find_job(jobs, job_id)
         kind = _RESULTS.get(results)
         if kind is None:
             raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
@@ -184,7 +174,7 @@ def add_ingest_routes(app: FastAPI, sandbox: Sandbox) -> None:
 
     @app.delete(base + "/{job_id}", name="bulk_ingest_delete")
     async def delete(version: Version, job_id: str, _auth: Authed) -> Response:
-        job = job_of(job_id)
+        job = find_job(jobs, job_id)
         if job.state not in (*FINAL_STATES, "UploadComplete"):
             raise _conflict(f"A job in state {job.state} cannot be deleted; abort it first")
         with lock:
