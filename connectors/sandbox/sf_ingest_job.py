@@ -95,8 +95,7 @@ def _read(job: IngestJob) -> list[list[str]] | None:
 
 def abort_job(job: IngestJob) -> None:
     """Aborted before it ran: every uploaded row is unprocessed."""
-    job.state = "Aborted"
-    rows = _read(job) if job.data else None
+    rows = _read(job) if job.data else None  # a CSV that cannot be read leaves nothing to list
     job.state, job.error_message = "Aborted", None
     if rows:
         job.header, job.unprocessed = rows[0], rows[1:]
