@@ -289,6 +289,29 @@ def aj_sorted(durations: Floats, causes: Ints, wanted: Iterable[int] = (WON, LOS
 # -- conversion --------------------------------------------------------------------------------
 
 
+def _durations_causes(
+    cols: DealColumns, rows: Bools | Ints, position: int, target: int, as_of: float
+) -> tuple[Floats, Ints]:
+    """Days from reaching `position` to reaching `target` (or won), to closing without it, or
+    to `as_of` while open, and which of the three, for the deals in `rows` (a mask or indices)."""
+    start = cols.reach[:, position][rows]
+    closed_at = cols.closed[rows]
+    closed = cols.is_closed_by(as_of)[rows]
+    if target == WON_TARGET:
+        done = np.where(closed & (cols.outcome[rows] == _WON), closed_at, np.nan)
+    elif target >= cols.positions:
+        done = np.full(start.shape[0], np.nan)
+    else:
+        later = np.nan_to_num(cols.reach[rows][:, target:], nan=np.inf).min(axis=1)
+        done = np.where(later <= as_of, later, np.nan)
+    has_done = ~np.isnan(done)
+    failed = ~has_done & closed
+    end = np.where(has_done, done, np.where(failed, closed_at, as_of))
+    durations = np.maximum(0.0, (end - start) / DAY)
+    causes = np.where(has_done, REACHED, np.where(failed, FAILED, CENSORED)).astype(np.int64)
+    return durations, causes
+
+
 def conversion_columns(
     cols: DealColumns, mask: Bools, position: int, target: int, as_of: float
 ) -> Conversion:
@@ -299,29 +322,8 @@ def conversion_columns(
     keep = mask & ~np.isnan(start) & (start <= as_of)
     if not keep.any():
         return Conversion(None, 0, 0, 0, 0)
-    start = start[keep]
-    closed_at = cols.closed[keep]
-    closed = cols.is_closed_by(as_of)[keep]
-    if target == WON_TARGET:
-        done = np.where(closed & (cols.outcome[keep] == _WON), closed_at, np.nan)
-    elif target >= cols.positions:
-        done = np.full(start.shape[0], np.nan)
-    else:
-        later = np.nan_to_num(cols.reach[keep][:, target:], nan=np.inf).min(axis=1)
-        done = np.where(later <= as_of, later, np.nan)
-    has_done = ~np.isnan(done)
-    failed = ~has_done & closed
-    end = np.where(has_done, done, np.where(failed, closed_at, as_of))
-    durations = np.maximum(0.0, (end - start) / DAY)
-    causes = np.where(has_done, REACHED, np.where(failed, FAILED, CENSORED)).astype(np.int64)
-    curve = aj_arrays(durations, causes, (REACHED, FAILED))
-    return Conversion(
-        curve.eventual(REACHED),
-        curve.size,
-        curve.counts.get(REACHED, 0),
-        curve.counts.get(FAILED, 0),
-        curve.counts.get(CENSORED, 0),
-    )
+    durations, causes = _durations_causes(cols, keep, position, target, as_of)
+    return Conversion.of(aj_arrays(durations, causes, (REACHED, FAILED)))
 
 
 @dataclass
@@ -339,21 +341,7 @@ def presort_conversion(cols: DealColumns, position: int, target: int, as_of: flo
         return Presorted(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64))
     start = cols.reach[:, position]
     rows = np.nonzero(~np.isnan(start) & (start <= as_of))[0]
-    start = start[rows]
-    closed_at = cols.closed[rows]
-    closed = cols.is_closed_by(as_of)[rows]
-    if target == WON_TARGET:
-        done = np.where(closed & (cols.outcome[rows] == _WON), closed_at, np.nan)
-    elif target >= cols.positions:
-        done = np.full(rows.shape[0], np.nan)
-    else:
-        later = np.nan_to_num(cols.reach[rows][:, target:], nan=np.inf).min(axis=1)
-        done = np.where(later <= as_of, later, np.nan)
-    has_done = ~np.isnan(done)
-    failed = ~has_done & closed
-    end = np.where(has_done, done, np.where(failed, closed_at, as_of))
-    durations = np.maximum(0.0, (end - start) / DAY)
-    causes = np.where(has_done, REACHED, np.where(failed, FAILED, CENSORED)).astype(np.int64)
+    durations, causes = _durations_causes(cols, rows, position, target, as_of)
     order = np.argsort(durations, kind="stable")
     return Presorted(rows[order], durations[order], causes[order])
 
@@ -363,14 +351,7 @@ def conversion_presorted(table: Presorted, mask: Bools) -> Conversion:
     sel = mask[table.rows]
     if not sel.any():
         return Conversion(None, 0, 0, 0, 0)
-    curve = aj_sorted(table.durations[sel], table.causes[sel], (REACHED, FAILED))
-    return Conversion(
-        curve.eventual(REACHED),
-        curve.size,
-        curve.counts.get(REACHED, 0),
-        curve.counts.get(FAILED, 0),
-        curve.counts.get(CENSORED, 0),
-    )
+    return Conversion.of(aj_sorted(table.durations[sel], table.causes[sel], (REACHED, FAILED)))
 
 
 # -- the model ----------------------------------------------------------------------------------

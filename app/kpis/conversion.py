@@ -11,9 +11,10 @@ open without having reached j are censored at `as_of`. The raw counts are report
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from app.kpis.history import DealHistory, days_between
 from app.kpis.incidence import CENSORED, aalen_johansen_counts
@@ -25,6 +26,14 @@ REACHED = 1
 FAILED = 2
 
 
+class _Curve(Protocol):
+    @property
+    def size(self) -> int: ...
+    @property
+    def counts(self) -> Mapping[int, int]: ...
+    def eventual(self, cause: int) -> float: ...
+
+
 @dataclass(frozen=True)
 class Conversion:
     estimate: float | None
@@ -32,6 +41,17 @@ class Conversion:
     converted: int
     failed: int
     censored: int
+
+    @classmethod
+    def of(cls, curve: _Curve) -> Conversion:
+        """The conversion read off a reached-vs-failed incidence curve."""
+        return cls(
+            curve.eventual(REACHED),
+            curve.size,
+            curve.counts.get(REACHED, 0),
+            curve.counts.get(FAILED, 0),
+            curve.counts.get(CENSORED, 0),
+        )
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -67,11 +87,4 @@ def conversion(
         counts[key] = counts.get(key, 0) + 1
     if not counts:
         return Conversion(None, 0, 0, 0, 0)
-    curve = aalen_johansen_counts(counts, (REACHED, FAILED))
-    return Conversion(
-        curve.eventual(REACHED),
-        curve.size,
-        curve.counts.get(REACHED, 0),
-        curve.counts.get(FAILED, 0),
-        curve.counts.get(CENSORED, 0),
-    )
+    return Conversion.of(aalen_johansen_counts(counts, (REACHED, FAILED)))
