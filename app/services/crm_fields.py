@@ -53,16 +53,15 @@ class WritebackTarget:
     settings: SalesforceSettings | HubSpotSettings
     fields: FieldSet
     budget: ApiBudget
-    writer: FieldWriter | None = None
-    _box: SecretBox | None = None
-    _sealed: str = ""
+    _database: Database
+    _box: SecretBox
+    _sealed: str
     _retry: RetryPolicy | None = None
-    _database: Database | None = None
+    writer: FieldWriter | None = None
 
     def open(self) -> FieldWriter:
         """The writer, built (and logged in lazily) the first time it is needed."""
         if self.writer is None:
-            assert self._box is not None
             credentials = self._box.open(self._sealed)
             self.budget.max_share = self.settings.quota_share
             if isinstance(self.settings, SalesforceSettings):
@@ -70,11 +69,7 @@ class WritebackTarget:
                 self.writer = SalesforceWriter(client, self.settings.bulk_poll_seconds)
             else:
                 # a refreshed (possibly rotated) OAuth token is stored, as the sync does
-                vault = (
-                    StoredTokens(self._database, self._box, self.connection_id)
-                    if self._database is not None
-                    else None
-                )
+                vault = StoredTokens(self._database, self._box, self.connection_id)
                 hs_client = hubspot_client(
                     self.settings, credentials, self.budget, self._retry, vault
                 )
@@ -102,10 +97,10 @@ def open_target(
         settings,
         field_set(settings.kind, settings.writeback),
         ApiBudget(),
+        _database=database,
         _box=box,
         _sealed=connection.credentials_sealed,
         _retry=retry,
-        _database=database,
     )
 
 
