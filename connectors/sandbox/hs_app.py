@@ -454,13 +454,25 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
         return Response(orjson.dumps(answer), media_type="application/json")
 
     # batch ---------------------------------------------------------------------------------
-    def batch_inputs(body: dict[str, Any]) -> list[dict[str, Any]]:
+    def batch_inputs(body: dict[str, Any], limit: int = 100) -> list[dict[str, Any]]:
         inputs = body.get("inputs")
         if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
             raise _invalid("inputs must be a list of objects")
-        if len(inputs) > 100:
-            raise _invalid(f"Too many inputs: {len(inputs)}. The maximum batch size is 100.")
+        if len(inputs) > limit:
+            raise _invalid(f"Too many inputs: {len(inputs)}. The maximum batch size is {limit}.")
         return inputs
+
+    def batch_response(
+        results: list[dict[str, Any]], errors: list[dict[str, Any]], started: str
+    ) -> Response:
+        """200, or 207 when some inputs have errors."""
+        body: dict[str, Any] = {"status": "COMPLETE", "results": results}
+        if errors:
+            body["numErrors"] = len(errors)
+            body["errors"] = errors
+        body["startedAt"] = started
+        body["completedAt"] = hs_format(datetime.now(UTC))
+        return json_response(body, 207 if errors else 200)
 
     def batch_answer(
         results: list[dict[str, Any]],
@@ -470,7 +482,6 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
         refused: dict[tuple[str, str], list[str]] | None = None,
     ) -> Response:
         """200, or 207 with an error per cause naming its ids (`refused`: record faults)."""
-        body: dict[str, Any] = {"status": "COMPLETE", "results": results}
         errors = [
             {"status": "error", "category": category, "message": message, "context": {"ids": ids}}
             for (category, message), ids in (refused or {}).items()
@@ -486,12 +497,7 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
                     "context": {"ids": missing},
                 },
             )
-        if errors:
-            body["numErrors"] = len(errors)
-            body["errors"] = errors
-        body["startedAt"] = started
-        body["completedAt"] = hs_format(datetime.now(UTC))
-        return json_response(body, 207 if errors else 200)
+        return batch_response(results, errors, started)
 
     @app.post("/crm/v3/objects/{object_type}/batch/read", name="batch_read")
     async def batch_read(request: Request, object_type: str) -> Response:
@@ -562,12 +568,7 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
     async def associations_read(request: Request, from_type: str, to_type: str) -> Response:
         started = hs_format(datetime.now(UTC))
         source, target = _object_type(from_type), _object_type(to_type)
-        body = await json_body(request)
-        inputs = body.get("inputs")
-        if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
-            raise _invalid("inputs must be a list of objects")
-        if len(inputs) > 1000:
-            raise _invalid(f"Too many inputs: {len(inputs)}. The maximum batch size is 1000.")
+        inputs = batch_inputs(await json_body(request), limit=1000)
         moment = now_ms()
         results, errors = [], []
         with store.lock:
@@ -615,13 +616,7 @@ def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
                         ],
                     }
                 )
-        answer: dict[str, Any] = {"status": "COMPLETE", "results": results}
-        if errors:
-            answer["numErrors"] = len(errors)
-            answer["errors"] = errors
-        answer["startedAt"] = started
-        answer["completedAt"] = hs_format(datetime.now(UTC))
-        return json_response(answer, 207 if errors else 200)
+        return batch_response(results, errors, started)
 
     # properties --------------------------------------------------------------------------------
     @app.get("/crm/v3/properties/{object_type}", name="properties_list")
