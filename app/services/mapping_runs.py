@@ -24,10 +24,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection as DbConnection
-from sqlalchemy import Table, bindparam, delete, func, select, text, update
+from sqlalchemy import Select, Table, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.db import Database
@@ -74,6 +74,9 @@ so a record stamped by a writer whose clock lags, or committed late, is never mi
 (re-reading is idempotent)."""
 
 BATCH = 5000
+IN_CHUNK = 500
+"""Ids per `IN (...)` of one statement."""
+_T = TypeVar("_T")
 FULL_RUN_FROM = 20_000
 """An incremental run with more changed records than this (and over a quarter of all) runs in
 full instead."""
@@ -196,32 +199,14 @@ class _Writer:
     def existing(
         self, records: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], dict[EventKey, tuple[int, datetime]]]:
-        by_stream: dict[str, list[str]] = {}
-        for stream, external_id in records:
-            by_stream.setdefault(stream, []).append(external_id)
         found: dict[tuple[str, str], dict[EventKey, tuple[int, datetime]]] = {}
         table = MilestoneEvent
-        for stream, ids in by_stream.items():
-            for start in range(0, len(ids), 500):
-                rows = self.db.execute(
-                    select(
-                        table.id,
-                        table.opportunity_id,
-                        table.milestone_id,
-                        table.evidence_stream,
-                        table.evidence_external_id,
-                        table.rule_key,
-                        table.occurred_at,
-                    ).where(
-                        table.ruleset_version_id == self.runtime.version_id,
-                        table.evidence_connection_id == self.connection.id,
-                        table.evidence_stream == stream,
-                        table.evidence_external_id.in_(ids[start : start + 500]),
-                    )
-                )
-                for row in rows:
-                    key = (row[1], row[2], row[3], row[4], row[5])
-                    found.setdefault((row[3], row[4]), {})[key] = (row[0], row[6])
+        query = _existing_query(self.runtime.version_id, self.connection.id)
+        for stream, ids in _chunks_by_first(records):
+            rows = self.db.execute(
+                query.where(table.evidence_stream == stream, table.evidence_external_id.in_(ids))
+            )
+            _collect_existing(rows, found)
         return found
 
     def apply(
@@ -315,16 +300,15 @@ class _Writer:
 
     def _clear_candidates(self, records: Sequence[tuple[str, str]]) -> None:
         table = MappingCandidate
-        for stream, ids in _by_first(records).items():
-            for start in range(0, len(ids), 500):
-                self.db.execute(
-                    delete(table).where(
-                        table.ruleset_version_id == self.runtime.version_id,
-                        table.connection_id == self.connection.id,
-                        table.stream == stream,
-                        table.external_id.in_(ids[start : start + 500]),
-                    )
+        for stream, ids in _chunks_by_first(records):
+            self.db.execute(
+                delete(table).where(
+                    table.ruleset_version_id == self.runtime.version_id,
+                    table.connection_id == self.connection.id,
+                    table.stream == stream,
+                    table.external_id.in_(ids),
                 )
+            )
 
     def _write(
         self,
@@ -334,8 +318,8 @@ class _Writer:
         candidates: list[dict[str, Any]],
     ) -> None:
         events = _EVENTS
-        for start in range(0, len(deletes), 500):
-            self.db.execute(delete(events).where(events.c.id.in_(deletes[start : start + 500])))
+        for ids in _chunks(deletes):
+            self.db.execute(delete(events).where(events.c.id.in_(ids)))
         if moves:
             self.db.execute(
                 update(events)
@@ -408,11 +392,11 @@ class _Writer:
                     }
                 )
         table = OpportunityProcess
-        for start in range(0, len(unassigned), 500):
+        for ids in _chunks(unassigned):
             self.db.execute(
                 delete(table).where(
                     table.ruleset_version_id == self.runtime.version_id,
-                    table.opportunity_id.in_(unassigned[start : start + 500]),
+                    table.opportunity_id.in_(ids),
                 )
             )
         upsert(
@@ -544,28 +528,35 @@ def _project_all(db: DbConnection, connection_id: int, index: EntityIndex) -> in
 def _all_existing(
     db: DbConnection, version_id: int, connection_id: int
 ) -> dict[tuple[str, str], dict[EventKey, tuple[int, datetime]]]:
-    table = MilestoneEvent
     found: dict[tuple[str, str], dict[EventKey, tuple[int, datetime]]] = {}
-    rows = db.execute(
-        select(
-            table.id,
-            table.opportunity_id,
-            table.milestone_id,
-            table.evidence_stream,
-            table.evidence_external_id,
-            table.rule_key,
-            table.occurred_at,
-        ).where(
-            table.ruleset_version_id == version_id,
-            table.evidence_connection_id == connection_id,
-        )
-    )
-    for row in rows:
-        found.setdefault((row[3], row[4]), {})[(row[1], row[2], row[3], row[4], row[5])] = (
-            row[0],
-            row[6],
-        )
+    _collect_existing(db.execute(_existing_query(version_id, connection_id)), found)
     return found
+
+
+def _existing_query(version_id: int, connection_id: int) -> Select[tuple[Any, ...]]:
+    """The events a version derived from a connection's records, as `_collect_existing` reads."""
+    table = MilestoneEvent
+    return select(
+        table.id,
+        table.opportunity_id,
+        table.milestone_id,
+        table.evidence_stream,
+        table.evidence_external_id,
+        table.rule_key,
+        table.occurred_at,
+    ).where(
+        table.ruleset_version_id == version_id,
+        table.evidence_connection_id == connection_id,
+    )
+
+
+def _collect_existing(
+    rows: Iterable[Any], found: dict[tuple[str, str], dict[EventKey, tuple[int, datetime]]]
+) -> None:
+    """Each event under its evidence record: (id, occurred_at) by its `EventKey`."""
+    for row in rows:
+        key = (row[1], row[2], row[3], row[4], row[5])
+        found.setdefault((row[3], row[4]), {})[key] = (row[0], row[6])
 
 
 def _affected(
@@ -601,50 +592,57 @@ def _candidate_records(
 ) -> set[tuple[str, str]]:
     table = MappingCandidate
     found: set[tuple[str, str]] = set()
-    for kind, ids in _by_first(sorted(links)).items():
-        for start in range(0, len(ids), 500):
-            rows = db.execute(
-                select(table.stream, table.external_id)
-                .where(
-                    table.ruleset_version_id == version_id,
-                    table.connection_id == connection_id,
-                    table.link_kind == kind,
-                    table.link_id.in_(ids[start : start + 500]),
-                )
-                .distinct()
+    for kind, ids in _chunks_by_first(sorted(links)):
+        rows = db.execute(
+            select(table.stream, table.external_id)
+            .where(
+                table.ruleset_version_id == version_id,
+                table.connection_id == connection_id,
+                table.link_kind == kind,
+                table.link_id.in_(ids),
             )
-            found.update((row[0], row[1]) for row in rows)
+            .distinct()
+        )
+        found.update((row[0], row[1]) for row in rows)
     return found
 
 
-def _by_first(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+def _chunks(values: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """`values` in slices small enough for one `IN (...)`."""
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start : start + IN_CHUNK]
+
+
+def _chunks_by_first(pairs: Iterable[tuple[str, str]]) -> Iterator[tuple[str, Sequence[str]]]:
+    """The second items grouped by the first (in order of first appearance), in `_chunks`."""
     grouped: dict[str, list[str]] = {}
     for first, second in pairs:
         grouped.setdefault(first, []).append(second)
-    return grouped
+    for first, seconds in grouped.items():
+        for chunk in _chunks(seconds):
+            yield first, chunk
 
 
 def _raw_rows(
     db: DbConnection, connection_id: int, records: Sequence[tuple[str, str]]
 ) -> list[tuple[str, str, bool, Any]]:
     rows: list[tuple[str, str, bool, Any]] = []
-    for stream, ids in _by_first(records).items():
-        for start in range(0, len(ids), 500):
-            rows.extend(
-                (r[0], r[1], r[2], r[3])
-                for r in db.execute(
-                    select(
-                        RawRecord.stream,
-                        RawRecord.external_id,
-                        RawRecord.deleted,
-                        RawRecord.payload,
-                    ).where(
-                        RawRecord.connection_id == connection_id,
-                        RawRecord.stream == stream,
-                        RawRecord.external_id.in_(ids[start : start + 500]),
-                    )
+    for stream, ids in _chunks_by_first(records):
+        rows.extend(
+            (r[0], r[1], r[2], r[3])
+            for r in db.execute(
+                select(
+                    RawRecord.stream,
+                    RawRecord.external_id,
+                    RawRecord.deleted,
+                    RawRecord.payload,
+                ).where(
+                    RawRecord.connection_id == connection_id,
+                    RawRecord.stream == stream,
+                    RawRecord.external_id.in_(ids),
                 )
             )
+        )
     return rows
 
 
