@@ -22,7 +22,7 @@ from connectors.generator.hubspot_schema import (
 )
 from connectors.generator.model import Account, Activity, Contact, Deal, Lead, Rep, Story
 from connectors.generator.params import STAGES, GeneratorParams
-from connectors.generator.versions import deal_stamps, version_stamps
+from connectors.generator.versions import body_at, deal_stamps, edited_second, version_stamps
 from connectors.generator.writer import Export, Row, Table
 
 __all__ = [
@@ -346,7 +346,7 @@ class HubSpotRenderer:
         object_type, eid = engagement(a)
         stamps = version_stamps(a.logged_at, a.edited_at, a.deleted_at)
         archived_from = len(stamps) - 1 if a.deleted_at is not None and len(stamps) > 1 else 99
-        decided = a.edited_at is not None and len(stamps) > 1 and stamps[1] == a.edited_at
+        decided = edited_second(a, stamps)
         render = self._renderer(a, eid, stamps, archived_from, decided)
         self.tables[object_type].record(stamps, render)
         stamp = a.logged_at
@@ -382,9 +382,7 @@ class HubSpotRenderer:
             )
 
         def body(version: int) -> str:
-            if a.edit_note and decided and version >= 1:
-                return a.body + a.edit_note
-            return a.body
+            return body_at(a, decided, version)
 
         if kind == "email":
             if a.contact is not None:

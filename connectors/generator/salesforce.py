@@ -14,7 +14,7 @@ from connectors.generator.model import Account, Activity, Contact, Deal, Lead, R
 from connectors.generator.params import STAGES, GeneratorParams
 from connectors.generator.salesforce_schema import OBJECTS, header
 from connectors.generator.sfid import KEY_PREFIXES, salesforce_id
-from connectors.generator.versions import deal_stamps, version_stamps
+from connectors.generator.versions import body_at, deal_stamps, edited_second, version_stamps
 from connectors.generator.writer import Export, Row, Table
 
 __all__ = ["ADMIN_KEY", "FORECAST_API", "SalesforceRenderer", "evidence", "user_id"]
@@ -469,14 +469,12 @@ class SalesforceRenderer:
         is_call = kind == "call"
         task_id = salesforce_id(_P["Task"], a.key)
         activity_date = day(a.occurred_at)
-        edited = a.edited_at is not None and len(stamps) > 1 and stamps[1] == a.edited_at
+        edited = edited_second(a, stamps)
 
         def render(version: int) -> Row:
             stamp = created if version == 0 else dt(stamps[version])
             done = kind != "task" or (a.status == "COMPLETED" and edited and version >= 1)
-            body = a.body
-            if a.edit_note and edited and version >= 1:
-                body += a.edit_note
+            body = body_at(a, edited, version)
             return (
                 task_id,
                 who,
@@ -534,13 +532,11 @@ class SalesforceRenderer:
         task_id = salesforce_id(_P["Task"], a.key)
         message_date = dt(a.occurred_at)
         status = _EMAIL_STATUS[a.direction]
-        edited = a.edited_at is not None and len(stamps) > 1 and stamps[1] == a.edited_at
+        edited = edited_second(a, stamps)
 
         def render(version: int) -> Row:
             stamp = created if version == 0 else dt(stamps[version])
-            body = a.body
-            if a.edit_note and edited and version >= 1:
-                body += a.edit_note
+            body = body_at(a, edited, version)
             return (
                 email_id,
                 task_id,
@@ -574,7 +570,7 @@ class SalesforceRenderer:
         event_id = salesforce_id(_P["Event"], a.key)
         start, end = dt(a.occurred_at), dt(a.end_at)
         minutes = str(a.duration_s // 60)
-        decided = a.edited_at is not None and len(stamps) > 1 and stamps[1] == a.edited_at
+        decided = edited_second(a, stamps)
         outcome = _MEETING_OUTCOME.get(a.status, "Scheduled")
 
         def render(version: int) -> Row:

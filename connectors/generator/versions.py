@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from connectors.generator.model import Deal
+from connectors.generator.model import Activity, Deal
 
-__all__ = ["deal_stamps", "version_stamps"]
+__all__ = ["body_at", "deal_stamps", "edited_second", "version_stamps"]
 
 
 def version_stamps(created: int, *later: int | None) -> list[int]:
@@ -22,3 +22,15 @@ def deal_stamps(deal: Deal) -> list[int]:
     if deal.deleted_at is not None:
         stamps.append(max(deal.deleted_at, stamps[-1] + 1))
     return stamps
+
+
+def edited_second(activity: Activity, stamps: list[int]) -> bool:
+    """Whether the activity's second version is its edit (and not its deletion)."""
+    return activity.edited_at is not None and len(stamps) > 1 and stamps[1] == activity.edited_at
+
+
+def body_at(activity: Activity, edited: bool, version: int) -> str:
+    """The activity's body in a version: with its edit note from an edit's version on."""
+    if activity.edit_note and edited and version >= 1:
+        return activity.body + activity.edit_note
+    return activity.body
