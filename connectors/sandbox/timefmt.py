@@ -50,15 +50,18 @@ def parse_iso(text: str) -> datetime:
     return value
 
 
+def _utc_millis(value: datetime, zone: str) -> str:
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}{zone}"
+
+
 def sf_format(value: datetime) -> str:
     """Salesforce REST JSON datetime: millisecond precision, '+0000'."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+    return _utc_millis(value, "+0000")
 
 
 def sf_csv_format(value: datetime) -> str:
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return _utc_millis(value, "Z")
 
 
 def sf_to_csv(stored: str) -> str:
@@ -67,8 +70,7 @@ def sf_to_csv(stored: str) -> str:
 
 
 def hs_format(value: datetime) -> str:
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return _utc_millis(value, "Z")
 
 
 def epoch_ms(value: datetime | date) -> int:
