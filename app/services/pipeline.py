@@ -25,7 +25,7 @@ from app.services.mapping_runs import derive_active
 from app.services.sync import SyncReport, sync_connection
 from app.services.writeback import automatic_writeback
 
-__all__ = ["PipelineReport", "refresh_state", "run_pipeline", "write_back"]
+__all__ = ["PipelineReport", "run_pipeline"]
 
 log = logging.getLogger(__name__)
 
@@ -70,24 +70,6 @@ def _stopped(report: SyncReport) -> bool:
     return any(outcome.result.stopped == "stopped" for outcome in report.streams)
 
 
-def refresh_state(
-    database: Database, connection_id: int, touched: set[int]
-) -> dict[str, Any] | None:
-    """Stage 3: opportunity state and KPIs for the opportunities whose events moved.
-
-    The mapping run refreshes opportunity state in the transaction that writes the events
-    (`app.services.opportunity_state.refresh_states`), and every API process's KPI store reads
-    the changed state rows within seconds; this stage reports what moved.
-    """
-    return {"opportunities_refreshed": len(touched)}
-
-
-def write_back(database: Database, box: SecretBox, connection_id: int) -> dict[str, Any] | None:
-    """Stage 4: write the changed KPI fields back into the CRM (diff only, batched), unless
-    the connection's write-back is off (`app.services.writeback`); None when skipped."""
-    return automatic_writeback(database, box, connection_id)
-
-
 def run_pipeline(
     database: Database,
     box: SecretBox,
@@ -123,8 +105,13 @@ def run_pipeline(
                 touched |= run.touched
         except ConflictError as error:  # a mapping run started elsewhere covers these records
             log.info("mapping skipped", extra={"connection": connection, "reason": error.detail})
-        report.state = refresh_state(database, connection_id, touched)
-        report.writeback = write_back(database, box, connection_id)
+        # Opportunity state and KPIs were refreshed by the mapping run, in the transaction that
+        # wrote the events (`opportunity_state.refresh_states`); every API process's KPI store
+        # reads the changed rows within seconds. This stage only reports what moved.
+        report.state = {"opportunities_refreshed": len(touched)}
+        # Write the changed KPI fields back (diff only, batched) unless the connection's
+        # write-back is off; None when skipped.
+        report.writeback = automatic_writeback(database, box, connection_id)
         report.status = report.sync.status
         report.error = report.sync.error
     except MilestonesError as error:
