@@ -32,16 +32,13 @@ from app.services.kpi_store import DealInfo, ProcessInfo, Snapshot
 
 __all__ = [
     "Filters",
-    "find_opportunity",
     "forecast_kpi",
     "funnel",
     "movement",
     "opportunity_detail",
     "opportunity_page",
     "opportunity_row",
-    "opportunity_rows",
     "scorecard",
-    "stalled",
     "velocity",
 ]
 
@@ -82,13 +79,6 @@ class Filters:
     @property
     def periodic(self) -> bool:
         return self.start is not None or self.end is not None
-
-    def in_period(self, moment: datetime | None) -> bool:
-        if moment is None:
-            return False
-        if self.start is not None and moment < self.start:
-            return False
-        return self.end is None or moment < self.end
 
     def period_mask(self, moments: Floats) -> Bools:
         inside = ~np.isnan(moments)
@@ -457,40 +447,12 @@ def opportunity_page(
     return Page(data, int(rows.shape[0]), data[-1]["id"] if more and data else None)
 
 
-def opportunity_rows(
-    snapshot: Snapshot,
-    filters: Filters,
-    *,
-    outcome: str | None = None,
-    only_stalled: bool = False,
-) -> list[dict[str, Any]]:
-    return [
-        _row(snapshot, int(r))
-        for r in _selection(snapshot, filters, outcome, only_stalled).tolist()
-    ]
-
-
-def stalled(snapshot: Snapshot, filters: Filters) -> list[dict[str, Any]]:
-    return opportunity_rows(snapshot, filters, outcome="open", only_stalled=True)
-
-
 def opportunity_detail(snapshot: Snapshot, opportunity_id: int) -> dict[str, Any]:
     """The row of one opportunity in an active process (NotFoundError otherwise)."""
     row = snapshot.row_of.get(opportunity_id)
     if row is None or int(snapshot.columns.process[row]) not in snapshot.processes:
         raise NotFoundError(f"no opportunity with id {opportunity_id}")
     return _row(snapshot, row)
-
-
-def find_opportunity(
-    snapshot: Snapshot, opportunity_id: int
-) -> tuple[DealHistory, DealInfo, ProcessInfo]:
-    row = snapshot.row_of.get(opportunity_id)
-    deal = snapshot.history(row) if row is not None else None
-    process = snapshot.processes.get(deal.process) if deal and deal.process else None
-    if deal is None or process is None or row is None:
-        raise NotFoundError(f"no opportunity with id {opportunity_id}")
-    return deal, snapshot.deal_info(row), process
 
 
 def opportunity_row(
