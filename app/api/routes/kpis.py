@@ -68,12 +68,12 @@ def _filters(
     request: Request, principal: Principal, allowed: set[str], *, period: bool = True
 ) -> service.Filters:
     accepted = allowed | FILTERS | (PERIOD if period else set())
-    for name in request.query_params:
+    params = request.query_params
+    for name in params:
         if name not in accepted:
             raise InvalidRequestError(
                 f"{name}: unknown parameter; this endpoint takes {', '.join(sorted(accepted))}"
             )
-    params = request.query_params
     for name in params:
         if len(params.getlist(name)) > 1:
             raise InvalidRequestError(f"{name}: given more than once")
@@ -185,6 +185,29 @@ def _ok(
     return {**ok, **_PROBLEMS, **(extra or {})}
 
 
+Answer = tuple[tuple[Any, ...], Callable[[Any], Any]]
+"""A cache key (without the generation) and how to compute the answer from a snapshot."""
+
+
+def _funnel(filters: service.Filters) -> Answer:
+    return ("funnel", filters.key()), lambda s: service.funnel(s, filters)
+
+
+def _movement(filters: service.Filters, by: service.Bucket) -> Answer:
+    return ("movement", by, filters.key()), lambda s: service.movement(s, filters, by)
+
+
+def _velocity(filters: service.Filters) -> Answer:
+    return ("velocity", filters.key()), lambda s: service.velocity(s, filters)
+
+
+def _forecast(filters: service.Filters, months: int, new_pipeline: bool) -> Answer:
+    return (
+        ("forecast", months, new_pipeline, filters.key()),
+        lambda s: service.forecast_kpi(s, filters, months, new_pipeline),
+    )
+
+
 @router.get(
     "/funnel",
     summary="Reached per milestone, conversion to the next milestone and to won",
@@ -192,8 +215,7 @@ def _ok(
     openapi_extra={"parameters": _documented(ALL_FILTERS)},
 )
 async def funnel(request: Request, principal: Reader, store: KpiStoreDep) -> Response:
-    filters = _filters(request, principal, set())
-    return await _answer(store, ("funnel", filters.key()), lambda s: service.funnel(s, filters))
+    return await _answer(store, *_funnel(_filters(request, principal, set())))
 
 
 @router.get(
@@ -208,10 +230,7 @@ async def movement(
     store: KpiStoreDep,
     by: Annotated[Literal["week", "month"], Query(description="Bucket size.")] = "week",
 ) -> Response:
-    filters = _filters(request, principal, {"by"})
-    return await _answer(
-        store, ("movement", by, filters.key()), lambda s: service.movement(s, filters, by)
-    )
+    return await _answer(store, *_movement(_filters(request, principal, {"by"}), by))
 
 
 @router.get(
@@ -221,8 +240,7 @@ async def movement(
     openapi_extra={"parameters": _documented(ALL_FILTERS)},
 )
 async def velocity(request: Request, principal: Reader, store: KpiStoreDep) -> Response:
-    filters = _filters(request, principal, set())
-    return await _answer(store, ("velocity", filters.key()), lambda s: service.velocity(s, filters))
+    return await _answer(store, *_velocity(_filters(request, principal, set())))
 
 
 @router.get(
@@ -270,11 +288,7 @@ async def forecast(
     ] = True,
 ) -> Response:
     filters = _filters(request, principal, {"months", "new_pipeline"}, period=False)
-    return await _answer(
-        store,
-        ("forecast", months, new_pipeline, filters.key()),
-        lambda s: service.forecast_kpi(s, filters, months, new_pipeline),
-    )
+    return await _answer(store, *_forecast(filters, months, new_pipeline))
 
 
 @router.get(
@@ -398,12 +412,11 @@ def _precompute(store: KpiStore) -> Callable[[Any], None]:
 
     def warm(snapshot: Any) -> None:
         everyone = service.Filters()
-        key = everyone.key()
-        answers: list[tuple[tuple[Any, ...], Callable[[Any], Any]]] = [
-            (("funnel", key), lambda s: service.funnel(s, everyone)),
-            (("velocity", key), lambda s: service.velocity(s, everyone)),
-            (("movement", "week", key), lambda s: service.movement(s, everyone, "week")),
-            (("forecast", 3, True, key), lambda s: service.forecast_kpi(s, everyone, 3, True)),
+        answers = [
+            _funnel(everyone),
+            _velocity(everyone),
+            _movement(everyone, "week"),
+            _forecast(everyone, 3, True),
         ]
         for name, compute in answers:
             full = (snapshot.generation, *name)
