@@ -34,7 +34,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import numpy as np
 from sqlalchemy import func, select
@@ -90,7 +90,6 @@ CACHE_SIZE = 512
 FORECAST_MONTHS = 12
 CHUNK = 10_000
 SQLITE_SCAN_CACHE_KIB = 8192
-T = TypeVar("T")
 AsOf = Literal["data", "clock"] | datetime
 
 
@@ -658,21 +657,6 @@ class KpiStore:
             self._cache[key] = value
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
-
-    def cached(self, key: tuple[Any, ...], compute: Callable[[Snapshot], T]) -> T:
-        """`compute(snapshot)`, remembered until the snapshot's generation changes."""
-        snapshot = self.snapshot()
-        full = (snapshot.generation, *key)
-        with self._lock:
-            if full in self._cache:
-                self._cache.move_to_end(full)
-                return self._cache[full]  # type: ignore[no-any-return]
-        value = compute(snapshot)
-        with self._lock:
-            self._cache[full] = value
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return value
 
     # -- refresh --------------------------------------------------------------------------------
 
