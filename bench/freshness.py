@@ -64,15 +64,13 @@ from app.services.crm_fields import setup_fields
 from app.services.mapping_activation import activate_ruleset
 from app.services.writeback import run_writeback
 from app.worker import Worker
+from bench._database import POSTGRES_URL
 from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
 
 RULESET = Path(__file__).resolve().parent.parent / "mappings" / "examples" / "hubspot.yaml"
 LAST_ACTION = "ms_last_customer_action"
 """The HubSpot property write-back creates for `last_customer_action_date` (default name)."""
 STAGES = ("stored", "api", "crm")
-POSTGRES_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 def _free_port() -> int:

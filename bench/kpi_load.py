@@ -42,9 +42,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-POSTGRES_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+from bench._database import database_url, drop_schema
+
 SCHEMA = "bench_kpi_load"
 AS_OF = datetime(2025, 7, 1, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,30 +58,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _database_url(backend: str, workdir: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{workdir / 'kpi.db'}"
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        connection.execute(text(f"CREATE SCHEMA {SCHEMA}"))
-    admin.dispose()
-    return f"{POSTGRES_URL}?options=-csearch_path%3D{SCHEMA}"
-
-
-def _drop(backend: str) -> None:
-    if backend == "sqlite":
-        return
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-    admin.dispose()
 
 
 def _prepare(url: str, deals: int) -> dict[str, Any]:
@@ -244,7 +219,7 @@ def run_backend(backend: str, options: argparse.Namespace) -> list[dict[str, Any
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        url = _database_url(backend, workdir)
+        url = database_url(backend, workdir / "kpi.db", SCHEMA)
         try:
             started = time.perf_counter()
             world = _prepare(url, options.deals)
@@ -304,7 +279,7 @@ def run_backend(backend: str, options: argparse.Namespace) -> list[dict[str, Any
                 except subprocess.TimeoutExpired:
                     server.kill()
         finally:
-            _drop(backend)
+            drop_schema(backend, SCHEMA)
     common = {"backend": backend, "deals": world["deals"], "events": world["events"]}
     out = [{**common, **row} for row in rows]
     out.append(

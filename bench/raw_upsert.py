@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -24,9 +23,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-POSTGRES_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+from bench._database import database_url
+
 SCHEMA = "bench_raw_upsert"
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 TASK_URL = "/services/data/v59.0/sobjects/Task/"
@@ -67,26 +65,13 @@ def task_records(count: int) -> Iterator[Any]:
         )
 
 
-def _database_url(backend: str, workdir: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{workdir / 'bench.db'}"
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        connection.execute(text(f"CREATE SCHEMA {SCHEMA}"))
-    admin.dispose()
-    return f"{POSTGRES_URL}?options=-csearch_path%3D{SCHEMA}"
-
-
 def run_case(backend: str, rows: int, batch: int) -> dict[str, Any]:
     from app.db import Database, upgrade
     from app.models import Connection
     from app.services.raw_records import RawRecordWriter
 
     with tempfile.TemporaryDirectory() as workdir:
-        database = Database(_database_url(backend, Path(workdir)))
+        database = Database(database_url(backend, Path(workdir) / "bench.db", SCHEMA))
         upgrade(database.engine)
         with database.session() as session:
             connection_row = Connection(name="bench", kind="salesforce", credentials_sealed="-")

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import resource
 import subprocess
 import sys
@@ -37,9 +36,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-POSTGRES_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+from bench._database import database_url
+
 SCHEMA = "bench_sync_hubspot"
 OBJECTS = ("companies", "contacts", "deals", "emails", "meetings", "calls", "notes", "tasks")
 ACTIVITIES = ("emails", "meetings", "calls", "notes", "tasks")
@@ -54,19 +52,6 @@ EDITED = {
     "tasks": "hs_task_subject",
 }
 LINKED_TYPES = {"companies": 2, "contacts": 2, "deals": 2}
-
-
-def _database_url(backend: str, workdir: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{workdir / 'bench.db'}"
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        connection.execute(text(f"CREATE SCHEMA {SCHEMA}"))
-    admin.dispose()
-    return f"{POSTGRES_URL}?options=-csearch_path%3D{SCHEMA}"
 
 
 def child(url: str, key: str) -> dict[str, Any]:
@@ -173,7 +158,7 @@ def run(args: list[str]) -> list[dict[str, Any]]:
         activities = sum(len(sandbox.hubspot.objects[kind]) for kind in ACTIVITIES)
         records += len(sandbox.hubspot.owners) + len(sandbox.hubspot.pipelines)
         minimum = _minimum(sandbox)
-        url = _database_url(options.backend, Path(workdir))
+        url = database_url(options.backend, Path(workdir) / "bench.db", SCHEMA)
         database = Database(url)
         upgrade(database.engine)
         key = generate_key()

@@ -1,0 +1,36 @@
+"""The database a benchmark case runs on: a SQLite file, or a fresh PostgreSQL schema in
+BENCH_POSTGRES_URL (default: the local test server)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+POSTGRES_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def database_url(backend: str, sqlite_file: Path, schema: str) -> str:
+    """`sqlite_file` for backend `sqlite`; otherwise `schema` in POSTGRES_URL, dropped and
+    created empty, as the search path."""
+    if backend == "sqlite":
+        return f"sqlite:///{sqlite_file}"
+    _execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE", f"CREATE SCHEMA {schema}")
+    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+
+def drop_schema(backend: str, schema: str) -> None:
+    """Drops what `database_url` created (nothing on SQLite: the file goes with its folder)."""
+    if backend != "sqlite":
+        _execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def _execute(*statements: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+    admin.dispose()
