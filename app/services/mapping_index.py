@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Connection as DbConnection
@@ -39,6 +39,8 @@ __all__ = [
     "IndexCache",
     "RawFetcher",
     "build_index",
+    "chunks",
+    "chunks_by_first",
     "opportunity_row_ids",
     "project_opportunities",
     "project_owners",
@@ -50,6 +52,25 @@ Record = Mapping[str, Any]
 OWNER_STREAMS: dict[Source, str] = {"salesforce": "User", "hubspot": "owners"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _OVERLAP = timedelta(seconds=60)
+IN_CHUNK = 500
+"""Ids per `IN (...)` of one statement."""
+_T = TypeVar("_T")
+
+
+def chunks(values: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """`values` in slices small enough for one `IN (...)`."""
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start : start + IN_CHUNK]
+
+
+def chunks_by_first(pairs: Iterable[tuple[str, str]]) -> Iterator[tuple[str, Sequence[str]]]:
+    """The second items grouped by the first (in order of first appearance), in `chunks`."""
+    grouped: dict[str, list[str]] = {}
+    for first, second in pairs:
+        grouped.setdefault(first, []).append(second)
+    for first, seconds in grouped.items():
+        for chunk in chunks(seconds):
+            yield first, chunk
 
 
 class RawFetcher:
@@ -86,14 +107,9 @@ class RawFetcher:
             self._cache.popitem(last=False)
 
     def prefetch(self, keys: Iterable[tuple[str, str]]) -> None:
-        by_stream: dict[str, list[str]] = {}
-        for stream, external_id in keys:
-            if (stream, external_id) not in self._cache:
-                by_stream.setdefault(stream, []).append(external_id)
-        for stream, ids in by_stream.items():
-            unique = list(dict.fromkeys(ids))
-            for start in range(0, len(unique), 500):
-                self._load(stream, unique[start : start + 500])
+        missing = dict.fromkeys(key for key in keys if key not in self._cache)
+        for stream, ids in chunks_by_first(missing):
+            self._load(stream, ids)
 
     def __call__(self, stream: str, external_id: str) -> Record | None:
         key = (stream, external_id)
@@ -419,8 +435,7 @@ def opportunity_row_ids(
         return {row[0]: row[1] for row in db.execute(query)}
     wanted = sorted(set(external_ids))
     found: dict[str, int] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for chunk in chunks(wanted):
         found.update(
             (row[0], row[1]) for row in db.execute(query.where(Opportunity.external_id.in_(chunk)))
         )

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from sqlalchemy import Connection as DbConnection
 from sqlalchemy import Select, Table, bindparam, delete, func, select, text, update
@@ -45,6 +45,8 @@ from app.services.mapping_index import (
     CachedIndex,
     IndexCache,
     RawFetcher,
+    chunks,
+    chunks_by_first,
     max_synced_at,
     opportunity_row_ids,
     project_opportunities,
@@ -74,9 +76,6 @@ so a record stamped by a writer whose clock lags, or committed late, is never mi
 (re-reading is idempotent)."""
 
 BATCH = 5000
-IN_CHUNK = 500
-"""Ids per `IN (...)` of one statement."""
-_T = TypeVar("_T")
 FULL_RUN_FROM = 20_000
 """An incremental run with more changed records than this (and over a quarter of all) runs in
 full instead."""
@@ -202,7 +201,7 @@ class _Writer:
         found: dict[tuple[str, str], dict[EventKey, tuple[int, datetime]]] = {}
         table = MilestoneEvent
         query = _existing_query(self.runtime.version_id, self.connection.id)
-        for stream, ids in _chunks_by_first(records):
+        for stream, ids in chunks_by_first(records):
             rows = self.db.execute(
                 query.where(table.evidence_stream == stream, table.evidence_external_id.in_(ids))
             )
@@ -300,7 +299,7 @@ class _Writer:
 
     def _clear_candidates(self, records: Sequence[tuple[str, str]]) -> None:
         table = MappingCandidate
-        for stream, ids in _chunks_by_first(records):
+        for stream, ids in chunks_by_first(records):
             self.db.execute(
                 delete(table).where(
                     table.ruleset_version_id == self.runtime.version_id,
@@ -318,7 +317,7 @@ class _Writer:
         candidates: list[dict[str, Any]],
     ) -> None:
         events = _EVENTS
-        for ids in _chunks(deletes):
+        for ids in chunks(deletes):
             self.db.execute(delete(events).where(events.c.id.in_(ids)))
         if moves:
             self.db.execute(
@@ -392,7 +391,7 @@ class _Writer:
                     }
                 )
         table = OpportunityProcess
-        for ids in _chunks(unassigned):
+        for ids in chunks(unassigned):
             self.db.execute(
                 delete(table).where(
                     table.ruleset_version_id == self.runtime.version_id,
@@ -592,7 +591,7 @@ def _candidate_records(
 ) -> set[tuple[str, str]]:
     table = MappingCandidate
     found: set[tuple[str, str]] = set()
-    for kind, ids in _chunks_by_first(sorted(links)):
+    for kind, ids in chunks_by_first(sorted(links)):
         rows = db.execute(
             select(table.stream, table.external_id)
             .where(
@@ -607,27 +606,11 @@ def _candidate_records(
     return found
 
 
-def _chunks(values: Sequence[_T]) -> Iterator[Sequence[_T]]:
-    """`values` in slices small enough for one `IN (...)`."""
-    for start in range(0, len(values), IN_CHUNK):
-        yield values[start : start + IN_CHUNK]
-
-
-def _chunks_by_first(pairs: Iterable[tuple[str, str]]) -> Iterator[tuple[str, Sequence[str]]]:
-    """The second items grouped by the first (in order of first appearance), in `_chunks`."""
-    grouped: dict[str, list[str]] = {}
-    for first, second in pairs:
-        grouped.setdefault(first, []).append(second)
-    for first, seconds in grouped.items():
-        for chunk in _chunks(seconds):
-            yield first, chunk
-
-
 def _raw_rows(
     db: DbConnection, connection_id: int, records: Sequence[tuple[str, str]]
 ) -> list[tuple[str, str, bool, Any]]:
     rows: list[tuple[str, str, bool, Any]] = []
-    for stream, ids in _chunks_by_first(records):
+    for stream, ids in chunks_by_first(records):
         rows.extend(
             (r[0], r[1], r[2], r[3])
             for r in db.execute(

@@ -33,11 +33,10 @@ from app.models import (
     RulesetVersion,
 )
 from app.models.base import utcnow
-from app.services.mapping_index import upsert
+from app.services.mapping_index import chunks, upsert
 
 __all__ = ["rebuild_states", "refresh_states", "refresh_teams", "segment_of"]
 
-CHUNK = 500
 _STATES: Table = OpportunityState.__table__  # type: ignore[assignment]
 
 
@@ -190,8 +189,8 @@ def _state_rows(db: DbConnection, version: _Version, ids: Sequence[int]) -> list
 def _write(db: DbConnection, version: _Version, ids: Iterable[int]) -> int:
     ordered = sorted(set(ids))
     written = 0
-    for start in range(0, len(ordered), CHUNK):
-        rows = _state_rows(db, version, ordered[start : start + CHUNK])
+    for chunk in chunks(ordered):
+        rows = _state_rows(db, version, chunk)
         if rows:
             upsert(
                 db,
