@@ -85,6 +85,28 @@ class MonthForecast:
     p90_count: float
     new_pipeline_amount: float
 
+    @classmethod
+    def of(
+        cls,
+        month: date,
+        mean: float,
+        count: float,
+        var_amount: float,
+        var_count: float,
+        new_amount: float,
+    ) -> MonthForecast:
+        """The month's expectations with their P10-P90 band (normal approximation)."""
+        return cls(
+            month=month,
+            expected_amount=mean,
+            expected_count=count,
+            p10_amount=max(0.0, mean - Z90 * math.sqrt(var_amount)),
+            p90_amount=mean + Z90 * math.sqrt(var_amount),
+            p10_count=max(0.0, count - Z90 * math.sqrt(var_count)),
+            p90_count=count + Z90 * math.sqrt(var_count),
+            new_pipeline_amount=new_amount,
+        )
+
     def as_dict(self) -> dict[str, object]:
         return {
             "month": self.month.strftime("%Y-%m"),
@@ -178,16 +200,7 @@ def forecast(
                 var_amount[i] += expected_deals * creation.mean_square_amount
                 var_count[i] += expected_deals
     return [
-        MonthForecast(
-            month=w.month,
-            expected_amount=mean[i],
-            expected_count=count[i],
-            p10_amount=max(0.0, mean[i] - Z90 * math.sqrt(var_amount[i])),
-            p90_amount=mean[i] + Z90 * math.sqrt(var_amount[i]),
-            p10_count=max(0.0, count[i] - Z90 * math.sqrt(var_count[i])),
-            p90_count=count[i] + Z90 * math.sqrt(var_count[i]),
-            new_pipeline_amount=new_amount[i],
-        )
+        MonthForecast.of(w.month, mean[i], count[i], var_amount[i], var_count[i], new_amount[i])
         for i, w in enumerate(windows)
     ]
 

@@ -26,7 +26,7 @@ from app.kpis.columns import (
     instant,
 )
 from app.kpis.conversion import WON_TARGET
-from app.kpis.forecast import CREATION_WINDOW_DAYS, Z90, MonthForecast, month_windows
+from app.kpis.forecast import CREATION_WINDOW_DAYS, MonthForecast, month_windows
 from app.kpis.history import DAY, DealHistory, days_between
 from app.services.kpi_store import DealInfo, ProcessInfo, Snapshot
 
@@ -529,15 +529,13 @@ def forecast_kpi(
             var_amount = var_amount + sums * mean_square
             var_count = var_count + sums
     rows = [
-        MonthForecast(
-            month=w.month,
-            expected_amount=float(mean[i]),
-            expected_count=float(count[i]),
-            p10_amount=max(0.0, float(mean[i] - Z90 * np.sqrt(var_amount[i]))),
-            p90_amount=float(mean[i] + Z90 * np.sqrt(var_amount[i])),
-            p10_count=max(0.0, float(count[i] - Z90 * np.sqrt(var_count[i]))),
-            p90_count=float(count[i] + Z90 * np.sqrt(var_count[i])),
-            new_pipeline_amount=float(new_amount[i]),
+        MonthForecast.of(
+            w.month,
+            float(mean[i]),
+            float(count[i]),
+            float(var_amount[i]),
+            float(var_count[i]),
+            float(new_amount[i]),
         )
         for i, w in enumerate(windows)
     ]
