@@ -17,8 +17,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from app.crypto import SecretBox, generate_key
 from app.db import Database, upgrade
 from app.models import Base
+from connectors.generator import build_params, generate
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
@@ -88,6 +90,21 @@ def db(migrated_database: Database) -> Iterator[Database]:
 def empty_database_url(fresh_databases: FreshDatabases) -> str:
     """A database with no tables at all."""
     return fresh_databases.url("empty")
+
+
+@pytest.fixture(scope="session")
+def box() -> SecretBox:
+    """A key ring for sealing connection credentials (it holds no state: one per worker)."""
+    return SecretBox([generate_key().encode()])
+
+
+@pytest.fixture(scope="session")
+def sales_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small generated sales history (seed 5, 10 days of changes still to come) as an
+    export folder, generated once per worker; tests only read it."""
+    out = tmp_path_factory.mktemp("history")
+    generate(build_params(seed=5, size="small", future_days=10), out)
+    return out
 
 
 def backend_name(url: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.crypto import SecretBox, generate_key
+from app.crypto import SecretBox
 from app.db import Database
 from app.models import Connection
 from app.services.connection_check import check_connection
@@ -28,11 +28,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
     config = SandboxConfig(hs_search_per_second=None)
     with SandboxServer(Sandbox.from_export(export, config)) as running:
         yield running
-
-
-@pytest.fixture
-def box() -> SecretBox:
-    return SecretBox([generate_key().encode()])
 
 
 def _connection(db: Database, box: SecretBox, args: dict[str, Any]) -> Connection:

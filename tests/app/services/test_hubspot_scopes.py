@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.crypto import SecretBox, generate_key
+from app.crypto import SecretBox
 from app.db import Database
 from app.models import Connection, RawRecord, StreamCursor
 from app.services.connection_check import check_connection
@@ -38,11 +38,6 @@ def portal(portal_dir: Path) -> Iterator[SandboxServer]:
     config = SandboxConfig(hs_search_per_second=None, hs_ten_second_max=10_000)
     with SandboxServer(Sandbox.from_export(portal_dir, config)) as server:
         yield server
-
-
-@pytest.fixture
-def box() -> SecretBox:
-    return SecretBox([generate_key().encode()])
 
 
 def connect(db: Database, box: SecretBox, server: SandboxServer) -> Connection:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.crypto import Credentials, SecretBox, generate_key
+from app.crypto import Credentials, SecretBox
 from app.db import Database
 from app.models import Connection
 from app.services.connections import create_connection, hubspot_client, parse_settings
@@ -44,11 +44,6 @@ def serve(portal_dir: Path, **config: Any) -> SandboxServer:
 def portal(portal_dir: Path) -> Iterator[SandboxServer]:
     with serve(portal_dir) as server:
         yield server
-
-
-@pytest.fixture
-def box() -> SecretBox:
-    return SecretBox([generate_key().encode()])
 
 
 def connect(db: Database, box: SecretBox, server: SandboxServer) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from app.crypto import SecretBox, generate_key
+from app.crypto import SecretBox
 from app.db import Database
 from app.models import RawRecord, StreamCursor, SyncRun, SyncRunStream
 from app.services.connections import create_connection
@@ -37,11 +37,6 @@ def server(export_dir: Path) -> Iterator[SandboxServer]:
     sandbox = Sandbox.from_export(export_dir, SandboxConfig())
     with SandboxServer(sandbox) as running:
         yield running
-
-
-@pytest.fixture
-def box() -> SecretBox:
-    return SecretBox([generate_key().encode()])
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.crypto import SecretBox, generate_key
+from app.crypto import SecretBox
 from app.db import Database
 from app.errors import InvalidRequestError
 from app.models import Connection, QuarantinedRecord, RawRecord
@@ -45,11 +45,6 @@ def server(history_dir: Path) -> Iterator[SandboxServer]:
     config = SandboxConfig(hs_search_per_second=None, hs_ten_second_max=10_000)
     with SandboxServer(Sandbox.from_export(history_dir, config)) as running:
         yield running
-
-
-@pytest.fixture
-def box() -> SecretBox:
-    return SecretBox([generate_key().encode()])
 
 
 def add(db: Database, box: SecretBox, name: str, settings: dict[str, Any], **secrets: str) -> str:

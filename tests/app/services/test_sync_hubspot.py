@@ -28,7 +28,6 @@ from app.db import Database
 from app.models import Connection, QuarantinedRecord, RawRecord, StreamCursor
 from app.services.connections import create_connection, upsert_connection
 from app.services.sync import SyncReport, sync_connection
-from connectors.generator import build_params, generate
 from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
 from connectors.sandbox.faults import Fault
 from tests.connectors.hubspot.harness import FAST_RETRY, mismatches
@@ -37,13 +36,6 @@ from tests.connectors.hubspot.portal import email, write_portal
 STREAMS = ["owners", "pipelines", "companies", "contacts", "deals"]
 STREAMS += ["emails", "meetings", "calls", "notes", "tasks"]
 OBJECTS = STREAMS[2:]
-
-
-@pytest.fixture(scope="session")
-def history_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("history")
-    generate(build_params(seed=5, size="small", future_days=10), out)
-    return out
 
 
 @pytest.fixture(scope="session")
@@ -57,11 +49,6 @@ def big_portal_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_portal(root, emails=10_300, future_changes=10_250)
 
 
-@pytest.fixture
-def box() -> SecretBox:
-    return SecretBox([generate_key().encode()])
-
-
 @contextmanager
 def serve(directory: Path, **config: Any) -> Iterator[SandboxServer]:
     """The sandbox with room for back-to-back runs (a new run does not know the last one's
@@ -73,8 +60,8 @@ def serve(directory: Path, **config: Any) -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def history(history_dir: Path) -> Iterator[SandboxServer]:
-    with serve(history_dir) as server:
+def history(sales_history: Path) -> Iterator[SandboxServer]:
+    with serve(sales_history) as server:
         yield server
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.crypto import SecretBox, generate_key
+from app.crypto import SecretBox
 from app.db import Database
 from app.models import RawRecord
 from app.services.connections import create_connection
@@ -42,11 +42,6 @@ def portal(portal_dir: Path) -> Iterator[SandboxServer]:
     sandbox.hubspot.pipelines.append(renewals)
     with SandboxServer(sandbox) as server:
         yield server
-
-
-@pytest.fixture
-def box() -> SecretBox:
-    return SecretBox([generate_key().encode()])
 
 
 def sync(db: Database, box: SecretBox) -> SyncReport:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from app.crypto import SecretBox, generate_key
+from app.crypto import SecretBox
 from app.db import Database
 from app.errors import InvalidRequestError
 from app.kpis.history import days_between
@@ -30,7 +30,6 @@ from app.services.pipeline import run_pipeline
 from app.services.writeback import automatic_writeback, failing_records, list_runs
 from app.services.writeback_fields import OPPORTUNITY_FIELDS
 from connectors.core import MissingPermission
-from connectors.generator import build_params, generate
 from connectors.salesforce.writeback import SalesforceWriter
 from connectors.sandbox.faults import Fault
 from tests.conftest import FreshDatabases
@@ -40,20 +39,8 @@ FIELDS = [entry.salesforce for entry in OPPORTUNITY_FIELDS]
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("history")
-    generate(build_params(seed=5, size="small", future_days=10), out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def box() -> SecretBox:
-    return SecretBox([generate_key().encode()])
-
-
-@pytest.fixture(scope="module")
-def shared(fresh_databases: FreshDatabases, history: Path, box: SecretBox) -> Iterator[World]:
-    with shared_world(fresh_databases, history, "salesforce", box) as built:
+def shared(fresh_databases: FreshDatabases, sales_history: Path, box: SecretBox) -> Iterator[World]:
+    with shared_world(fresh_databases, sales_history, "salesforce", box) as built:
         yield built
 
 
@@ -64,9 +51,9 @@ def ready(shared: World) -> World:
 
 
 @pytest.fixture
-def world(db: Database, box: SecretBox, history: Path) -> Iterator[World]:
+def world(db: Database, box: SecretBox, sales_history: Path) -> Iterator[World]:
     """A fresh synced, mapped org without the write-back fields, for tests that change it."""
-    with crm_world(db, box, history, "salesforce") as built:
+    with crm_world(db, box, sales_history, "salesforce") as built:
         yield built
 
 

@@ -16,11 +16,10 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from app.crypto import SecretBox, generate_key
+from app.crypto import SecretBox
 from app.errors import InvalidRequestError
 from app.models import WritebackRecord
 from app.services.writeback_fields import OPPORTUNITY_FIELDS
-from connectors.generator import build_params, generate
 from connectors.sandbox.faults import Fault
 from tests.conftest import FreshDatabases
 from tests.support.writeback_world import World, shared_world
@@ -30,16 +29,8 @@ BULK = ("bulk_ingest_create", "bulk_ingest_upload", "bulk_ingest_state", "bulk_i
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("history")
-    generate(build_params(seed=5, size="small", future_days=10), out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def shared(fresh_databases: FreshDatabases, history: Path) -> Iterator[World]:
-    box = SecretBox([generate_key().encode()])
-    with shared_world(fresh_databases, history, "salesforce", box) as built:
+def shared(fresh_databases: FreshDatabases, sales_history: Path, box: SecretBox) -> Iterator[World]:
+    with shared_world(fresh_databases, sales_history, "salesforce", box) as built:
         yield built
 
 

@@ -15,14 +15,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from app.crypto import SecretBox, generate_key
+from app.crypto import SecretBox
 from app.db import Database
 from app.models import RawRecord, WritebackRecord
 from app.services import writeback as writeback_service
 from app.services.crm_fields import setup_fields
 from app.services.mapping_runs import derive_active
 from app.services.writeback_fields import OPPORTUNITY_FIELDS
-from connectors.generator import build_params, generate
 from connectors.sandbox.faults import Fault
 from tests.conftest import FreshDatabases
 from tests.support.writeback_world import World, crm_world, shared_world
@@ -31,20 +30,8 @@ PROPERTIES = [entry.hubspot for entry in OPPORTUNITY_FIELDS]
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("history")
-    generate(build_params(seed=5, size="small", future_days=10), out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def box() -> SecretBox:
-    return SecretBox([generate_key().encode()])
-
-
-@pytest.fixture(scope="module")
-def shared(fresh_databases: FreshDatabases, history: Path, box: SecretBox) -> Iterator[World]:
-    with shared_world(fresh_databases, history, "hubspot", box) as built:
+def shared(fresh_databases: FreshDatabases, sales_history: Path, box: SecretBox) -> Iterator[World]:
+    with shared_world(fresh_databases, sales_history, "hubspot", box) as built:
         yield built
 
 
@@ -67,9 +54,9 @@ def _time_passes(world: World) -> None:
 
 
 def test_setup_fields_creates_the_group_and_properties_once(
-    db: Database, box: SecretBox, history: Path
+    db: Database, box: SecretBox, sales_history: Path
 ) -> None:
-    with crm_world(db, box, history, "hubspot") as world:
+    with crm_world(db, box, sales_history, "hubspot") as world:
         calls = world.sandbox.calls
         dry = setup_fields(db, box, world.name, "dry_run")
         assert dry.ok and {f["status"] for f in dry.fields["deals"]} == {"to create"}
@@ -230,9 +217,9 @@ def test_deals_hubspot_refuses_alone_keep_its_message_and_are_retried_after_thei
 
 
 def test_our_own_writes_come_back_with_the_next_sync_and_change_nothing(
-    db: Database, box: SecretBox, history: Path
+    db: Database, box: SecretBox, sales_history: Path
 ) -> None:
-    with crm_world(db, box, history, "hubspot") as world:  # nothing written into it before
+    with crm_world(db, box, sales_history, "hubspot") as world:  # nothing written into it before
         assert setup_fields(db, box, world.name, "create").ok
         _our_writes_change_nothing(world)
 
