@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from connectors.sandbox import SandboxServer
+from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
 
-__all__ = ["hubspot_connection_args", "salesforce_connection_args"]
+__all__ = ["hubspot_connection_args", "salesforce_connection_args", "serve"]
+
+
+def serve(export: Path, **config: Any) -> SandboxServer:
+    """The sandbox serving `export`, to use as a context manager, with room for back-to-back
+    runs (no search pacing, 10,000 calls a 10-second window: a new run does not know the last
+    one's calls; in production its retries wait the window out); `config` overrides."""
+    config = {"hs_search_per_second": None, "hs_ten_second_max": 10_000, **config}
+    return SandboxServer(Sandbox.from_export(export, SandboxConfig(**config)))
 
 
 def salesforce_connection_args(server: SandboxServer, **settings: Any) -> dict[str, Any]:

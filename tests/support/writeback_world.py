@@ -29,8 +29,9 @@ from app.services.mapping_activation import activate_ruleset
 from app.services.sync import SyncReport, sync_connection
 from app.services.writeback import WritebackReport, run_writeback
 from connectors.core import RetryPolicy
-from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+from connectors.sandbox import Sandbox, SandboxServer
 from tests.conftest import FreshDatabases
+from tests.support.sandbox import serve
 
 __all__ = ["FAST_RETRY", "SALESFORCE_EXTRA", "World", "crm_world", "shared_world"]
 
@@ -183,9 +184,7 @@ def shared_world(
 def crm_world(
     db: Database, box: SecretBox, export: Path, crm: Crm, **settings: Any
 ) -> Iterator[World]:
-    config = SandboxConfig(hs_search_per_second=None, hs_ten_second_max=10_000)
-    sandbox = Sandbox.from_export(export, config)
-    with SandboxServer(sandbox) as server:
+    with serve(export) as server:
         store = KpiStore(db, refresh_seconds=0.0, model_seconds=1e9)
         world = World(db, box, server, crm, "acme", store, utcnow())
         world.connect(**settings)

@@ -18,11 +18,11 @@ from app.models import Connection, RawRecord, StreamCursor
 from app.services.connection_check import check_connection
 from app.services.connections import create_connection
 from app.services.sync import sync_connection
-from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+from connectors.sandbox import SandboxServer
 from connectors.sandbox.hs_auth import ALL_SCOPES
 from tests.connectors.hubspot.harness import FAST_RETRY
 from tests.connectors.hubspot.portal import write_portal
-from tests.support.sandbox import hubspot_connection_args
+from tests.support.sandbox import hubspot_connection_args, serve
 
 DEALS = "crm.objects.deals.read"
 OWNERS = "crm.objects.owners.read"
@@ -35,8 +35,7 @@ def portal_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def portal(portal_dir: Path) -> Iterator[SandboxServer]:
-    config = SandboxConfig(hs_search_per_second=None, hs_ten_second_max=10_000)
-    with SandboxServer(Sandbox.from_export(portal_dir, config)) as server:
+    with serve(portal_dir) as server:
         yield server
 
 

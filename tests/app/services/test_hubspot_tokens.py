@@ -24,20 +24,16 @@ from app.services.hubspot_tokens import EXPIRES_AT, StoredTokens
 from app.services.sync import SyncReport, sync_connection
 from connectors.core import ApiBudget, StreamResult
 from connectors.hubspot import HubSpotAuth
-from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+from connectors.sandbox import SandboxServer
 from connectors.sandbox.faults import Fault
 from tests.connectors.hubspot.harness import FAST_RETRY
 from tests.connectors.hubspot.portal import write_portal
+from tests.support.sandbox import serve
 
 
 @pytest.fixture(scope="module")
 def portal_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_portal(tmp_path_factory.mktemp("portal"), emails=250, future_changes=0)
-
-
-def serve(portal_dir: Path, **config: Any) -> SandboxServer:
-    settings = {"hs_search_per_second": None, "hs_ten_second_max": 10_000, **config}
-    return SandboxServer(Sandbox.from_export(portal_dir, SandboxConfig(**settings)))
 
 
 @pytest.fixture

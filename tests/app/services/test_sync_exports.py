@@ -23,8 +23,9 @@ from app.models import Connection, QuarantinedRecord, RawRecord
 from app.services.connections import create_connection
 from app.services.sync import SyncReport, sync_connection
 from connectors.generator import build_params, generate
-from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+from connectors.sandbox import SandboxServer
 from tests.connectors.hubspot.harness import FAST_RETRY
+from tests.support.sandbox import serve
 
 SALESFORCE = [
     "User", "Account", "Contact", "Lead", "Opportunity", "OpportunityHistory",
@@ -42,8 +43,7 @@ def history_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(history_dir: Path) -> Iterator[SandboxServer]:
-    config = SandboxConfig(hs_search_per_second=None, hs_ten_second_max=10_000)
-    with SandboxServer(Sandbox.from_export(history_dir, config)) as running:
+    with serve(history_dir) as running:
         yield running
 
 

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -28,10 +27,11 @@ from app.db import Database
 from app.models import Connection, QuarantinedRecord, RawRecord, StreamCursor
 from app.services.connections import create_connection, upsert_connection
 from app.services.sync import SyncReport, sync_connection
-from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+from connectors.sandbox import SandboxServer
 from connectors.sandbox.faults import Fault
 from tests.connectors.hubspot.harness import FAST_RETRY, mismatches
 from tests.connectors.hubspot.portal import email, write_portal
+from tests.support.sandbox import serve
 
 STREAMS = ["owners", "pipelines", "companies", "contacts", "deals"]
 STREAMS += ["emails", "meetings", "calls", "notes", "tasks"]
@@ -47,16 +47,6 @@ def portal_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def big_portal_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("big-portal")
     return write_portal(root, emails=10_300, future_changes=10_250)
-
-
-@contextmanager
-def serve(directory: Path, **config: Any) -> Iterator[SandboxServer]:
-    """The sandbox with room for back-to-back runs (a new run does not know the last one's
-    calls in the 10-second window; in production its retries wait the window out)."""
-    config = {"hs_search_per_second": None, "hs_ten_second_max": 10_000, **config}
-    sandbox = Sandbox.from_export(directory, SandboxConfig(**config))
-    with SandboxServer(sandbox) as running:
-        yield running
 
 
 @pytest.fixture
