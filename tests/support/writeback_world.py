@@ -31,7 +31,7 @@ from app.services.writeback import WritebackReport, run_writeback
 from connectors.core import RetryPolicy
 from connectors.sandbox import Sandbox, SandboxServer
 from tests.conftest import FreshDatabases
-from tests.support.sandbox import serve
+from tests.support.sandbox import hubspot_connection_args, salesforce_connection_args, serve
 
 __all__ = ["FAST_RETRY", "SALESFORCE_EXTRA", "World", "crm_world", "shared_world"]
 
@@ -74,30 +74,15 @@ class World:
 
     def connect(self, **settings: Any) -> None:
         """(Re)point the connection at the sandbox with these extra settings."""
-        info = self.server.connection_info()[self.crm]
         if self.crm == "salesforce":
-            base = {
-                "kind": "salesforce",
-                "auth_flow": "client_credentials",
-                "token_url": info["token_url"],
-                "client_id": info["client_id"],
-                "ca_file": info["ca_file"],
-                "extra_fields": SALESFORCE_EXTRA,
-            }
-            secrets = {"client_secret": info["client_secret"]}
-        else:
-            base = {
-                "kind": "hubspot",
-                "base_url": info["base_url"],
-                "portal_id": str(info["portal_id"]),
-                "search_per_second": 100,
-                "deletions_every_minutes": 0,
-            }
-            secrets = {"access_token": info["access_token"]}
-        with self.db.session() as session:
-            upsert_connection(
-                session, self.box, name=self.name, settings={**base, **settings}, secrets=secrets
+            args = salesforce_connection_args(
+                self.server, **{"extra_fields": SALESFORCE_EXTRA, **settings}
             )
+        else:
+            base = {"search_per_second": 100, "deletions_every_minutes": 0}
+            args = hubspot_connection_args(self.server, **{**base, **settings})
+        with self.db.session() as session:
+            upsert_connection(session, self.box, name=self.name, **args)
 
     def reset(self) -> World:
         """Back to the state right after `crm_world` (for a world shared by several tests):

@@ -25,7 +25,7 @@ from app.services.sync import SyncReport, sync_connection
 from connectors.generator import build_params, generate
 from connectors.sandbox import SandboxServer
 from tests.connectors.hubspot.harness import FAST_RETRY
-from tests.support.sandbox import serve
+from tests.support.sandbox import salesforce_connection_args, serve
 
 SALESFORCE = [
     "User", "Account", "Contact", "Lead", "Opportunity", "OpportunityHistory",
@@ -78,20 +78,8 @@ def test_a_salesforce_data_export_equals_what_the_rest_api_stores(
     report = sync(db, box, imported)
     assert report.status == "succeeded", report.as_dict()
     assert report.api_calls == 0 and report.bytes_received == 0
-    info = server.connection_info()["salesforce"]
-    api = add(
-        db,
-        box,
-        "org",
-        {
-            "kind": "salesforce",
-            "auth_flow": "client_credentials",
-            "token_url": info["token_url"],
-            "client_id": info["client_id"],
-            "ca_file": info["ca_file"],
-        },
-        client_secret=info["client_secret"],
-    )
+    args = salesforce_connection_args(server)
+    api = add(db, box, "org", args["settings"], **args["secrets"])
     assert sync(db, box, api).status == "succeeded"
     from_export, from_api = raw(db, imported), raw(db, api)
     assert set(from_export) == set(from_api)

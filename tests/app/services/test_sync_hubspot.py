@@ -31,7 +31,7 @@ from connectors.sandbox import SandboxServer
 from connectors.sandbox.faults import Fault
 from tests.connectors.hubspot.harness import FAST_RETRY, mismatches
 from tests.connectors.hubspot.portal import email, write_portal
-from tests.support.sandbox import serve
+from tests.support.sandbox import hubspot_connection_args, serve
 
 STREAMS = ["owners", "pipelines", "companies", "contacts", "deals"]
 STREAMS += ["emails", "meetings", "calls", "notes", "tasks"]
@@ -66,22 +66,9 @@ def connect(
 ) -> str:
     """A connection to the sandbox that reads the recycle bin every run (the default is hourly),
     so that each run's result can be compared with the sandbox as a whole."""
-    info = server.connection_info()["hubspot"]
+    settings = {"search_per_second": 100, "deletions_every_minutes": 0, **settings}
     with db.session() as session:
-        upsert_connection(
-            session,
-            box,
-            name=name,
-            settings={
-                "kind": "hubspot",
-                "base_url": info["base_url"],
-                "portal_id": str(info["portal_id"]),
-                "search_per_second": 100,
-                "deletions_every_minutes": 0,
-                **settings,
-            },
-            secrets={"access_token": info["access_token"]},
-        )
+        upsert_connection(session, box, name=name, **hubspot_connection_args(server, **settings))
     return name
 
 
