@@ -19,19 +19,19 @@ from sqlalchemy import select
 from app.crypto import SecretBox
 from app.db import Database
 from app.errors import InvalidRequestError
-from app.models import Connection, QuarantinedRecord, RawRecord
+from app.models import Connection, QuarantinedRecord
 from app.services.connections import create_connection
 from app.services.sync import SyncReport, sync_connection
 from connectors.generator import build_params, generate
 from connectors.sandbox import SandboxServer
 from tests.connectors.hubspot.harness import FAST_RETRY
+from tests.support.raw_layer import raw_rows
 from tests.support.sandbox import salesforce_connection_args, serve
 
 SALESFORCE = [
     "User", "Account", "Contact", "Lead", "Opportunity", "OpportunityHistory",
     "OpportunityContactRole", "OpportunityStage", "Task", "Event", "EmailMessage",
 ]  # fmt: skip
-Rows = dict[tuple[str, str], tuple[dict[str, Any], bool]]
 
 
 @pytest.fixture(scope="session")
@@ -61,16 +61,6 @@ def sync(db: Database, box: SecretBox, name: str, **kwargs: Any) -> SyncReport:
     return sync_connection(db, box, name, retry=FAST_RETRY, **kwargs)
 
 
-def raw(db: Database, name: str) -> Rows:
-    with db.sessions() as session:
-        rows = session.scalars(
-            select(RawRecord)
-            .join(Connection, Connection.id == RawRecord.connection_id)
-            .where(Connection.name == name)
-        )
-        return {(r.stream, r.external_id): (r.payload, r.deleted) for r in rows}
-
-
 def test_a_salesforce_data_export_equals_what_the_rest_api_stores(
     db: Database, box: SecretBox, history_dir: Path, server: SandboxServer
 ) -> None:
@@ -81,7 +71,7 @@ def test_a_salesforce_data_export_equals_what_the_rest_api_stores(
     args = salesforce_connection_args(server)
     api = add(db, box, "org", args["settings"], **args["secrets"])
     assert sync(db, box, api).status == "succeeded"
-    from_export, from_api = raw(db, imported), raw(db, api)
+    from_export, from_api = raw_rows(db, imported), raw_rows(db, api)
     assert set(from_export) == set(from_api)
     assert {key[0] for key in from_export} == set(SALESFORCE)
     for key, (payload, deleted) in from_api.items():
@@ -104,7 +94,7 @@ def test_a_hubspot_export_equals_what_the_v3_api_stores(
         access_token=info["access_token"],
     )
     assert sync(db, box, api).status == "succeeded"
-    from_export, from_api = raw(db, imported), raw(db, api)
+    from_export, from_api = raw_rows(db, imported), raw_rows(db, api)
     assert set(from_export) == set(from_api)
     for key, (payload, deleted) in from_api.items():
         mine, my_deleted = from_export[key]
@@ -138,7 +128,7 @@ def test_a_zipped_export_imports_like_the_folder_and_only_once(
     folder = export(db, box, "folder", history_dir, crm="salesforce")
     zipped = export(db, box, "zipped", data_export_zip(history_dir, tmp_path / "WE_00D_1.ZIP"))
     assert sync(db, box, folder).status == sync(db, box, zipped).status == "succeeded"
-    assert raw(db, zipped) == raw(db, folder)
+    assert raw_rows(db, zipped) == raw_rows(db, folder)
     again = sync(db, box, zipped)
     assert again.status == "succeeded" and all(o.result.pages == 0 for o in again.streams)
 
@@ -148,7 +138,7 @@ def test_a_newer_export_changes_only_what_changed(
 ) -> None:
     name = export(db, box, "weekly", data_export_zip(history_dir, tmp_path / "WE_1.ZIP"))
     assert sync(db, box, name).status == "succeeded"
-    opportunity = next(p for (s, _i), (p, _d) in raw(db, name).items() if s == "Opportunity")
+    opportunity = next(p for (s, _i), (p, _d) in raw_rows(db, name).items() if s == "Opportunity")
     row_start = f"{opportunity['Id']},{opportunity['Name']},"
     renamed = (row_start, f"{opportunity['Id']},Renamed,")
     newer = data_export_zip(history_dir, tmp_path / "WE_2.ZIP", Opportunity=renamed)
@@ -161,7 +151,7 @@ def test_a_newer_export_changes_only_what_changed(
         o.result.stream: o.result.records_new + o.result.records_changed for o in report.streams
     }
     assert changed == {stream: int(stream == "Opportunity") for stream in SALESFORCE}
-    assert raw(db, name)[("Opportunity", opportunity["Id"])][0]["Name"] == "Renamed"
+    assert raw_rows(db, name)[("Opportunity", opportunity["Id"])][0]["Name"] == "Renamed"
 
 
 def test_a_stopped_import_resumes_and_ends_equal_to_a_clean_one(
@@ -176,11 +166,11 @@ def test_a_stopped_import_resumes_and_ends_equal_to_a_clean_one(
         on_page=lambda result: pages.append(result.stream),
         should_stop=lambda: len(pages) >= 1,
     )
-    assert first.status == "partial" and len(raw(db, stopped)) == 2000
+    assert first.status == "partial" and len(raw_rows(db, stopped)) == 2000
     assert sync(db, box, stopped).status == "succeeded"
     clean = export(db, box, "clean", history_dir, crm="salesforce", streams=["Task"])
     assert sync(db, box, clean).status == "succeeded"
-    assert raw(db, stopped) == raw(db, clean)
+    assert raw_rows(db, stopped) == raw_rows(db, clean)
 
 
 def test_malformed_rows_are_quarantined_and_the_import_goes_on(
@@ -208,7 +198,7 @@ def test_malformed_rows_are_quarantined_and_the_import_goes_on(
         "hubspot/emails.csv row 3: unreadable hs_lastmodifieddate / updatedAt 'soon'",
         "hubspot/emails.csv row 4: 2 cells, header has 7",
     ]
-    assert list(raw(db, name)) == [("emails", "1")]
+    assert list(raw_rows(db, name)) == [("emails", "1")]
 
 
 def test_an_export_path_that_is_not_there_is_named(

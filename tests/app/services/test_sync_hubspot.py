@@ -24,13 +24,14 @@ from sqlalchemy import select
 
 from app.crypto import SecretBox, generate_key
 from app.db import Database
-from app.models import Connection, QuarantinedRecord, RawRecord, StreamCursor
+from app.models import QuarantinedRecord, StreamCursor
 from app.services.connections import create_connection, upsert_connection
 from app.services.sync import SyncReport, sync_connection
 from connectors.sandbox import SandboxServer
 from connectors.sandbox.faults import Fault
 from tests.connectors.hubspot.harness import FAST_RETRY, mismatches
 from tests.connectors.hubspot.portal import email, write_portal
+from tests.support.raw_layer import raw_rows
 from tests.support.sandbox import hubspot_connection_args, serve
 
 STREAMS = ["owners", "pipelines", "companies", "contacts", "deals"]
@@ -76,16 +77,6 @@ def sync(db: Database, box: SecretBox, name: str = "portal", **kwargs: Any) -> S
     return sync_connection(db, box, name, retry=FAST_RETRY, **kwargs)
 
 
-def raw(db: Database, name: str = "portal") -> dict[tuple[str, str], tuple[dict[str, Any], bool]]:
-    with db.sessions() as session:
-        rows = session.scalars(
-            select(RawRecord)
-            .join(Connection, Connection.id == RawRecord.connection_id)
-            .where(Connection.name == name)
-        )
-        return {(r.stream, r.external_id): (r.payload, r.deleted) for r in rows}
-
-
 def stream_calls(report: SyncReport) -> dict[str, int]:
     return {o.result.stream: o.result.api_calls for o in report.streams}
 
@@ -95,7 +86,7 @@ def test_a_first_sync_equals_the_sandbox_at_the_minimum_of_calls(
 ) -> None:
     report = sync(db, box, connect(db, box, history))
     assert report.status == "succeeded", report.as_dict()
-    assert mismatches(raw(db), history.sandbox, STREAMS) == []
+    assert mismatches(raw_rows(db, "portal"), history.sandbox, STREAMS) == []
     hub = history.sandbox.hubspot
     minimum = 0
     for stream in OBJECTS:
@@ -113,11 +104,11 @@ def test_an_incremental_sync_reads_what_changed_and_a_sweep_completes_the_links(
 ) -> None:
     name = connect(db, box, history)
     sync(db, box, name)
-    before = raw(db)
+    before = raw_rows(db, "portal")
     history.sandbox.advance(timedelta(days=10))
     report = sync(db, box, name)
     assert report.status == "succeeded", report.as_dict()
-    after = raw(db)
+    after = raw_rows(db, "portal")
     changed = {key for key, row in after.items() if before.get(key) != row}
     assert changed
     by_stream = {o.result.stream: o.result for o in report.streams}
@@ -135,7 +126,7 @@ def test_an_incremental_sync_reads_what_changed_and_a_sweep_completes_the_links(
     connect(db, box, history, association_sweep_hours=1e-9)
     swept = sync(db, box, name)
     assert swept.status == "succeeded", swept.as_dict()
-    assert mismatches(raw(db), history.sandbox, STREAMS) == []
+    assert mismatches(raw_rows(db, "portal"), history.sandbox, STREAMS) == []
 
 
 def test_a_stopped_sync_resumes_and_ends_equal_to_a_clean_one(
@@ -152,14 +143,14 @@ def test_a_stopped_sync_resumes_and_ends_equal_to_a_clean_one(
         should_stop=lambda: pages.count("emails") >= 2,
     )
     assert first.status == "partial"
-    assert sum(1 for key in raw(db, stopped) if key[0] == "emails") == 200
+    assert sum(1 for key in raw_rows(db, stopped) if key[0] == "emails") == 200
     with db.sessions() as session:
         cursor = session.scalars(select(StreamCursor).where(StreamCursor.stream == "emails")).one()
         assert cursor.last_value is None and cursor.state["resume"]["walk"]["after"]
     assert sync(db, box, stopped, streams=["deals", "emails"]).status == "succeeded"
     clean = connect(db, box, portal, "clean")
     assert sync(db, box, clean, streams=["deals", "emails"]).status == "succeeded"
-    assert raw(db, stopped) == raw(db, clean)
+    assert raw_rows(db, stopped) == raw_rows(db, clean)
 
 
 KILLABLE = """
@@ -188,18 +179,18 @@ def test_a_sync_killed_mid_walk_resumes_and_ends_equal_to_a_clean_one(
     child.stdin.write(key + "\n")
     child.stdin.close()
     deadline = time.monotonic() + 30
-    while sum(1 for k in raw(db, killed) if k[0] == "emails") < 100:
+    while sum(1 for k in raw_rows(db, killed) if k[0] == "emails") < 100:
         assert child.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
-    stored = sum(1 for k in raw(db, killed) if k[0] == "emails")
+    stored = sum(1 for k in raw_rows(db, killed) if k[0] == "emails")
     assert 100 <= stored < 250  # killed in the middle of the emails walk
     portal.sandbox.faults.clear()
     assert sync(db, box, killed).status == "succeeded"
     clean = connect(db, box, portal, "clean")
     assert sync(db, box, clean).status == "succeeded"
-    assert raw(db, killed) == raw(db, clean)
+    assert raw_rows(db, killed) == raw_rows(db, clean)
 
 
 def test_more_than_ten_thousand_changes_are_all_read(
@@ -214,7 +205,7 @@ def test_more_than_ten_thousand_changes_are_all_read(
         result = report.streams[0].result
         # 10,249 through search, the one in the recycle bin through the archived list
         assert (result.records_new, result.records_changed) == (1, 10_250)
-        assert mismatches(raw(db), server.sandbox, ["emails"]) == []
+        assert mismatches(raw_rows(db, "portal"), server.sandbox, ["emails"]) == []
         read = result.records_read
         assert result.api_calls <= 1.05 * (math.ceil(read / 200) + 3 * math.ceil(read / 1000)) + 2
         # a bulk update: 1,000 records at one and the same millisecond (more than a page; the
@@ -224,7 +215,7 @@ def test_more_than_ten_thousand_changes_are_all_read(
             server.sandbox.hubspot.update("emails", email(n), {"hs_email_text": "bulk"}, now)
         bulk = sync(db, box, name, streams=["emails"])
         assert bulk.streams[0].result.records_changed == 1_000  # one of them in the recycle bin
-        assert mismatches(raw(db), server.sandbox, ["emails"]) == []
+        assert mismatches(raw_rows(db, "portal"), server.sandbox, ["emails"]) == []
 
 
 @pytest.mark.parametrize("kind", ["rate_limit", "server_error", "unavailable", "reset", "slow"])
@@ -240,7 +231,7 @@ def test_transient_faults_are_retried_and_the_result_is_complete(
     assert report.status == "succeeded", report.as_dict()
     portal.sandbox.advance(timedelta(minutes=30))  # five emails change
     assert sync(db, box, name).status == "succeeded"
-    assert mismatches(raw(db), portal.sandbox, ["emails", "deals"]) == []
+    assert mismatches(raw_rows(db, "portal"), portal.sandbox, ["emails", "deals"]) == []
     assert sum(f.fired for f in portal.sandbox.faults.active()) >= 4
 
 
@@ -254,9 +245,9 @@ def test_an_expired_token_stops_the_run_with_a_clear_error_and_keeps_what_was_st
     report = sync(db, box, name, streams=["emails"])
     assert report.status == "failed"
     assert "HubSpot rejected the access token (EXPIRED_AUTHENTICATION" in (report.error or "")
-    assert sum(1 for key in raw(db) if key[0] == "emails") == 100
+    assert sum(1 for key in raw_rows(db, "portal") if key[0] == "emails") == 100
     assert sync(db, box, name, streams=["emails"]).status == "succeeded"
-    assert mismatches(raw(db), portal.sandbox, ["emails"]) == []
+    assert mismatches(raw_rows(db, "portal"), portal.sandbox, ["emails"]) == []
 
 
 def test_the_daily_limit_stops_the_run_and_the_next_run_resumes(
@@ -269,11 +260,11 @@ def test_the_daily_limit_stops_the_run_and_the_next_run_resumes(
     stopped = sync(db, box, name, streams=["emails"])
     assert stopped.status == "failed"
     assert "HubSpot daily API limit reached" in (stopped.error or "")
-    assert sum(1 for key in raw(db) if key[0] == "emails") == 100
+    assert sum(1 for key in raw_rows(db, "portal") if key[0] == "emails") == 100
     resumed = sync(db, box, name, streams=["emails"])
     assert resumed.status == "succeeded"
     assert resumed.api_calls == 2 + 1  # the rest of the walk, the archived list
-    assert mismatches(raw(db), portal.sandbox, ["emails"]) == []
+    assert mismatches(raw_rows(db, "portal"), portal.sandbox, ["emails"]) == []
 
 
 def test_the_run_stops_at_the_configured_share_of_the_daily_quota(
@@ -288,7 +279,7 @@ def test_the_run_stops_at_the_configured_share_of_the_daily_quota(
         server.sandbox.reset_accounting()  # a new day
         server.sandbox.config.hs_daily_max = 1_000
         assert sync(db, box, name).status == "succeeded"
-        assert mismatches(raw(db), server.sandbox, STREAMS) == []
+        assert mismatches(raw_rows(db, "portal"), server.sandbox, STREAMS) == []
 
 
 def test_malformed_records_are_quarantined_and_the_sync_goes_on(
@@ -306,7 +297,7 @@ def test_malformed_records_are_quarantined_and_the_sync_goes_on(
         rows = session.scalars(select(QuarantinedRecord)).all()
         assert sorted(r.external_id or "" for r in rows) == [email(7), email(8)]
         assert all("unreadable hs_lastmodifieddate" in r.reason for r in rows)
-    assert sum(1 for key in raw(db) if key[0] == "emails") == 248
+    assert sum(1 for key in raw_rows(db, "portal") if key[0] == "emails") == 248
 
 
 def test_wrong_credentials_fail_the_run_and_store_nothing(
@@ -324,4 +315,4 @@ def test_wrong_credentials_fail_the_run_and_store_nothing(
     report = sync(db, box, "portal")
     assert report.status == "failed"
     assert "HubSpot rejected the access token (INVALID_AUTHENTICATION" in (report.error or "")
-    assert raw(db) == {}
+    assert raw_rows(db, "portal") == {}

@@ -10,20 +10,18 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from app.crypto import SecretBox
 from app.db import Database
-from app.models import RawRecord
 from app.services.connections import create_connection
 from app.services.sync import SyncReport, sync_connection
 from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
 from connectors.sandbox.faults import Fault
 from tests.connectors.hubspot.harness import FAST_RETRY
 from tests.connectors.hubspot.portal import write_portal
+from tests.support.raw_layer import raw_rows
 from tests.support.sandbox import hubspot_connection_args
 
 STREAMS = ["owners", "pipelines"]
@@ -48,12 +46,6 @@ def sync(db: Database, box: SecretBox) -> SyncReport:
     return sync_connection(db, box, "portal", retry=FAST_RETRY, streams=STREAMS)
 
 
-def raw(db: Database) -> dict[tuple[str, str], tuple[dict[str, Any], bool]]:
-    with db.sessions() as session:
-        rows = session.scalars(select(RawRecord))
-        return {(r.stream, r.external_id): (r.payload, r.deleted) for r in rows}
-
-
 def deleted(report: SyncReport) -> dict[str, int]:
     return {o.result.stream: o.result.records_deleted for o in report.streams}
 
@@ -72,9 +64,9 @@ def test_a_pipeline_deleted_in_hubspot_is_soft_deleted_with_its_last_payload(
     synced.sandbox.hubspot.pipelines.pop()  # HubSpot lists only the pipelines that exist
     report = sync(db, box)
     assert deleted(report) == {"owners": 0, "pipelines": 1}
-    payload, is_deleted = raw(db)[("pipelines", "renewals")]
+    payload, is_deleted = raw_rows(db)[("pipelines", "renewals")]
     assert is_deleted and payload["label"] == "Renewals"
-    assert raw(db)[("pipelines", "default")][1] is False
+    assert raw_rows(db)[("pipelines", "default")][1] is False
     assert deleted(sync(db, box)) == {"owners": 0, "pipelines": 0}  # once
 
 
@@ -84,7 +76,7 @@ def test_a_removed_stage_leaves_its_pipelines_stored_stages(
     default = synced.sandbox.hubspot.pipelines[0]
     default["stages"] = [s for s in default["stages"] if s["id"] != "contractsent"]
     assert sync(db, box).status == "succeeded"
-    payload, is_deleted = raw(db)[("pipelines", "default")]
+    payload, is_deleted = raw_rows(db)[("pipelines", "default")]
     assert not is_deleted
     assert [s["id"] for s in payload["stages"]] == ["appointmentscheduled", "closedwon"]
 
@@ -95,7 +87,7 @@ def test_an_owner_removed_from_hubspot_is_soft_deleted(
     del synced.sandbox.hubspot.owners["61000001"]  # neither active nor archived any more
     report = sync(db, box)
     assert deleted(report) == {"owners": 1, "pipelines": 0}
-    payload, is_deleted = raw(db)[("owners", "61000001")]
+    payload, is_deleted = raw_rows(db)[("owners", "61000001")]
     assert is_deleted and payload["email"] == "ada@example.com"
 
 
@@ -106,7 +98,7 @@ def test_a_pipeline_that_comes_back_is_restored(
     sync(db, box)
     synced.sandbox.hubspot.pipelines.append(renewals)
     sync(db, box)
-    assert raw(db)[("pipelines", "renewals")][1] is False
+    assert raw_rows(db)[("pipelines", "renewals")][1] is False
 
 
 def test_an_incomplete_read_deletes_nothing(
@@ -118,4 +110,4 @@ def test_an_incomplete_read_deletes_nothing(
     report = sync(db, box)
     assert report.status == "partial"
     assert deleted(report) == {"owners": 0, "pipelines": 1}
-    assert raw(db)[("owners", "61000001")][1] is False
+    assert raw_rows(db)[("owners", "61000001")][1] is False
