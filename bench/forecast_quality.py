@@ -12,13 +12,12 @@ derives events and builds opportunity state), then runs `run_backtest`: at each 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.mapping_accuracy import EXAMPLES, load_export
+from bench.mapping_accuracy import EXAMPLES, generate_export, load_export
 
 
 def run(args: list[str]) -> list[dict[str, Any]]:
@@ -28,21 +27,13 @@ def run(args: list[str]) -> list[dict[str, Any]]:
     parser.add_argument("--crm", default="salesforce")
     parser.add_argument("--months", type=int, default=12)
     options = parser.parse_args(args)
-    import subprocess
-
     from app.db import Database, upgrade
     from app.services.backtest import run_backtest
     from app.services.mapping_activation import activate_ruleset
 
     with tempfile.TemporaryDirectory() as tmp:
         export = Path(tmp) / "export"
-        code = (
-            "import sys; from pathlib import Path; "
-            "from connectors.generator import build_params, generate; "
-            f"generate(build_params(seed={options.seed}, opportunities={options.opportunities}),"
-            " Path(sys.argv[1]), force=True)"
-        )
-        subprocess.run([sys.executable, "-c", code, str(export)], check=True)
+        generate_export(options.seed, "small", export, options.opportunities)
         database = Database(f"sqlite:///{Path(tmp) / 'q.db'}")
         upgrade(database.engine)
         load_export(database, export, options.crm)

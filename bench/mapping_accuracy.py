@@ -197,12 +197,14 @@ def score(
 # -- the benchmark ---------------------------------------------------------------------------------
 
 
-def generate_export(seed: int, size: str, out: Path) -> None:
-    """The generator runs in its own process, through its public entry point."""
+def generate_export(seed: int, size: str, out: Path, opportunities: int | None = None) -> None:
+    """The generator runs in its own process, through its public entry point (`opportunities`
+    overrides the size's count)."""
+    params = f"seed={seed}, size={size!r}, opportunities={opportunities!r}"
     code = (
         "import sys; from pathlib import Path; "
         "from connectors.generator import build_params, generate; "
-        f"generate(build_params(seed={seed}, size={size!r}), Path(sys.argv[1]), force=True)"
+        f"generate(build_params({params}), Path(sys.argv[1]), force=True)"
     )
     subprocess.run([sys.executable, "-c", code, str(out)], check=True, cwd=ROOT)
 

@@ -187,6 +187,8 @@ def run(args: list[str]) -> list[dict[str, Any]]:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--export", type=Path, default=None)
     options = parser.parse_args(args)
+    from bench.mapping_accuracy import generate_export
+
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         export = options.export
@@ -194,13 +196,7 @@ def run(args: list[str]) -> list[dict[str, Any]]:
             export = Path(tmp) / "export"
             opportunities = max(int(options.records / RECORDS_PER_OPPORTUNITY), 10)
             print(f"… generating {opportunities:,} opportunities", file=sys.stderr, flush=True)
-            code = (
-                "import sys; from pathlib import Path; "
-                "from connectors.generator import build_params, generate; "
-                f"generate(build_params(seed={options.seed}, opportunities={opportunities}), "
-                "Path(sys.argv[1]), force=True, workers=1)"
-            )
-            subprocess.run([sys.executable, "-c", code, str(export)], check=True)
+            generate_export(options.seed, "small", export, opportunities)
         url = f"sqlite:///{Path(tmp) / 'rederive.db'}"
         for phase in ("load", "activate", "full", "incremental"):
             print(f"… {phase}", file=sys.stderr, flush=True)
