@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from app.db import Database
+from app.core.database import Database
 from app.models import (
     Connection,
     CrmOwner,
@@ -33,7 +33,7 @@ from app.models import (
     Process,
     RulesetVersion,
 )
-from app.services.opportunity_state import rebuild_states
+from app.services.state.opportunities import rebuild_states
 
 PROCESSES = (
     ("smb", "SMB new business", "SMB", 4_000.0, 8.0),

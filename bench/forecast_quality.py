@@ -27,9 +27,9 @@ def run(args: list[str]) -> list[dict[str, Any]]:
     parser.add_argument("--crm", default="salesforce")
     parser.add_argument("--months", type=int, default=12)
     options = parser.parse_args(args)
-    from app.db import Database, upgrade
-    from app.services.backtest import run_backtest
-    from app.services.mapping_activation import activate_ruleset
+    from app.core.database import Database, upgrade
+    from app.services.kpis.backtest import run_backtest
+    from app.services.mapping.activation import activate_ruleset
 
     with tempfile.TemporaryDirectory() as tmp:
         export = Path(tmp) / "export"

@@ -53,19 +53,19 @@ import uvicorn
 from sqlalchemy import create_engine, select, text
 
 from app.api.main import create_app
-from app.config import Settings
-from app.crypto import SecretBox, generate_key
-from app.db import Database, upgrade
-from app.errors import ConflictError
+from app.core.crypto import SecretBox, generate_key
+from app.core.database import Database, upgrade
+from app.core.errors import ConflictError
+from app.core.settings import Settings
 from app.models import RawRecord
-from app.services.api_keys import create_key
-from app.services.connections import create_connection
-from app.services.crm_fields import setup_fields
-from app.services.mapping_activation import activate_ruleset
-from app.services.writeback import run_writeback
+from app.services.access.api_keys import create_key
+from app.services.connections.registry import create_connection
+from app.services.mapping.activation import activate_ruleset
+from app.services.writeback.crm_fields import setup_fields
+from app.services.writeback.runs import run_writeback
 from app.worker import Worker
 from bench._database import POSTGRES_URL
-from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
 
 RULESET = Path(__file__).resolve().parent.parent / "mappings" / "examples" / "hubspot.yaml"
 LAST_ACTION = "ms_last_customer_action"
@@ -465,7 +465,7 @@ def run(args: list[str]) -> list[dict[str, Any]]:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--size", default="small")
     options = parser.parse_args(args)
-    from connectors.sandbox.runner import RunOptions, prepare_export
+    from sandbox.crm.runner import RunOptions, prepare_export
 
     export = prepare_export(RunOptions(seed=options.seed, size=options.size))
     return [

@@ -29,7 +29,7 @@ ENGAGEMENTS = ("emails", "meetings", "calls", "notes", "tasks")
 
 
 def run_case(opportunities: int, workers: int, seed: int) -> dict[str, Any]:
-    from connectors.generator import build_params, generate
+    from sandbox.history import build_params, generate
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-generator-"))
     try:

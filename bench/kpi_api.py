@@ -42,10 +42,10 @@ def run(args: list[str]) -> list[dict[str, Any]]:
     from sqlalchemy import func, select
 
     from app.api.main import create_app
-    from app.config import Settings
-    from app.db import Database, upgrade
+    from app.core.database import Database, upgrade
+    from app.core.settings import Settings
     from app.models import MilestoneEvent
-    from app.services.api_keys import create_key
+    from app.services.access.api_keys import create_key
     from tests.support.kpi_world import build
 
     rows: list[dict[str, Any]] = []

@@ -63,9 +63,9 @@ def _free_port() -> int:
 def _prepare(url: str, deals: int) -> dict[str, Any]:
     from sqlalchemy import func, select
 
-    from app.db import Database, upgrade
+    from app.core.database import Database, upgrade
     from app.models import MilestoneEvent, RawRecord, StreamCursor
-    from app.services.api_keys import create_key
+    from app.services.access.api_keys import create_key
     from bench._kpi_history import build
 
     database = Database(url)

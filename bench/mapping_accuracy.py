@@ -203,7 +203,7 @@ def generate_export(seed: int, size: str, out: Path, opportunities: int | None =
     params = f"seed={seed}, size={size!r}, opportunities={opportunities!r}"
     code = (
         "import sys; from pathlib import Path; "
-        "from connectors.generator import build_params, generate; "
+        "from sandbox.history import build_params, generate; "
         f"generate(build_params({params}), Path(sys.argv[1]), force=True)"
     )
     subprocess.run([sys.executable, "-c", code, str(out)], check=True, cwd=ROOT)
@@ -212,7 +212,7 @@ def generate_export(seed: int, size: str, out: Path, opportunities: int | None =
 def load_export(database: Any, export: Path, crm: str) -> int:
     """Store the export's records of one CRM as a connection's raw records; returns its id."""
     from app.models import Connection
-    from app.services.raw_records import RawRecordWriter
+    from app.services.sync.raw_records import RawRecordWriter
     from connectors.core import Record
 
     with database.session() as session:
@@ -241,9 +241,9 @@ def load_export(database: Any, export: Path, crm: str) -> int:
 def run_crm(export: Path, crm: str, workdir: Path, tolerance: timedelta) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
-    from app.db import Database, upgrade
+    from app.core.database import Database, upgrade
     from app.models import Milestone, MilestoneEvent, Opportunity
-    from app.services.mapping_activation import activate_ruleset
+    from app.services.mapping.activation import activate_ruleset
 
     database = Database(f"sqlite:///{workdir / f'{crm}.db'}")
     upgrade(database.engine)

@@ -66,9 +66,9 @@ def task_records(count: int) -> Iterator[Any]:
 
 
 def run_case(backend: str, rows: int, batch: int) -> dict[str, Any]:
-    from app.db import Database, upgrade
+    from app.core.database import Database, upgrade
     from app.models import Connection
-    from app.services.raw_records import RawRecordWriter
+    from app.services.sync.raw_records import RawRecordWriter
 
     with tempfile.TemporaryDirectory() as workdir:
         database = Database(database_url(backend, Path(workdir) / "bench.db", SCHEMA))

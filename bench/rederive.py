@@ -41,9 +41,9 @@ def _peak_mb() -> float:
 
 
 def load(url: str, export: Path) -> dict[str, Any]:
-    from app.db import Database, upgrade
+    from app.core.database import Database, upgrade
     from app.models import Connection
-    from app.services.raw_records import RawRecordWriter
+    from app.services.sync.raw_records import RawRecordWriter
     from bench.mapping_accuracy import salesforce_records
     from connectors.core import Record
 
@@ -76,8 +76,8 @@ def load(url: str, export: Path) -> dict[str, Any]:
 
 
 def activate(url: str) -> dict[str, Any]:
-    from app.db import Database
-    from app.services.mapping_activation import activate_ruleset
+    from app.core.database import Database
+    from app.services.mapping.activation import activate_ruleset
 
     database = Database(url)
     path = Path(__file__).resolve().parent.parent / "mappings" / "examples" / "salesforce.yaml"
@@ -98,8 +98,8 @@ def activate(url: str) -> dict[str, Any]:
 
 
 def full_again(url: str) -> dict[str, Any]:
-    from app.db import Database
-    from app.services.mapping_runs import derive_active
+    from app.core.database import Database
+    from app.services.mapping.runs import derive_active
 
     database = Database(url)
     started, cpu = time.perf_counter(), time.process_time()
@@ -122,7 +122,7 @@ def _touch_one_percent(database: Any) -> None:
     from sqlalchemy import select
 
     from app.models import RawRecord
-    from app.services.raw_records import RawRecordWriter
+    from app.services.sync.raw_records import RawRecordWriter
     from connectors.core import Record
 
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
@@ -148,8 +148,8 @@ def _touch_one_percent(database: Any) -> None:
 def incremental(url: str) -> dict[str, Any]:
     """Two runs after two 1% changes: the first builds the entity index (a fresh process),
     the second finds it cached, as a long-running worker does."""
-    from app.db import Database
-    from app.services.mapping_runs import derive_changed
+    from app.core.database import Database
+    from app.services.mapping.runs import derive_changed
 
     database = Database(url)
     result: dict[str, Any] = {"phase": "incremental (1% changed)"}

@@ -28,7 +28,7 @@ TASK_FIELDS = (
 
 
 def _serve(folder: str, pipe: Connection) -> None:
-    from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+    from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
 
     config = SandboxConfig(hs_ten_second_max=10**9, hs_search_per_second=None)
     server = SandboxServer(Sandbox.from_export(folder, config)).start()
@@ -181,7 +181,7 @@ def run(args: list[str]) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="bench-sandbox-") as tmp:
         folder = options.from_dir
         if folder is None:
-            from connectors.generator import build_params, generate
+            from sandbox.history import build_params, generate
 
             folder = Path(tmp) / "export"
             generate(build_params(seed=options.seed, opportunities=options.opportunities), folder)

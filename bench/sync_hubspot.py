@@ -56,9 +56,9 @@ LINKED_TYPES = {"companies": 2, "contacts": 2, "deals": 2}
 
 def child(url: str, key: str) -> dict[str, Any]:
     """One sync of the connection `bench`, in this (fresh) process."""
-    from app.crypto import SecretBox
-    from app.db import Database
-    from app.services.sync import sync_connection
+    from app.core.crypto import SecretBox
+    from app.core.database import Database
+    from app.services.sync.runs import sync_connection
 
     database = Database(url)
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -133,11 +133,11 @@ def run(args: list[str]) -> list[dict[str, Any]]:
     parser.add_argument("--history", type=Path, help="generated history to reuse or keep")
     options = parser.parse_args(args)
 
-    from app.crypto import SecretBox, generate_key
-    from app.db import Database, upgrade
-    from app.services.connections import create_connection
-    from connectors.generator import build_params, generate
-    from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+    from app.core.crypto import SecretBox, generate_key
+    from app.core.database import Database, upgrade
+    from app.services.connections.registry import create_connection
+    from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
+    from sandbox.history import build_params, generate
 
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as workdir:

@@ -46,7 +46,7 @@ def _history(activities: int, seed: int) -> Path:
 
 
 def _serve(folder: str, pipe: Connection) -> None:
-    from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+    from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
 
     server = SandboxServer(Sandbox.from_export(folder, SandboxConfig())).start()
     pipe.send(server.connection_info()["salesforce"])
@@ -90,10 +90,10 @@ def _change_tasks(server: Any, share: float) -> int:
 
 def sync_case(url: str, info: dict[str, Any], bulk: bool, full: bool) -> dict[str, Any]:
     """One sync in this process; prints its figures as JSON."""
-    from app.crypto import SecretBox, generate_key
-    from app.db import Database, upgrade
-    from app.services.connections import upsert_connection
-    from app.services.sync import sync_connection
+    from app.core.crypto import SecretBox, generate_key
+    from app.core.database import Database, upgrade
+    from app.services.connections.registry import upsert_connection
+    from app.services.sync.runs import sync_connection
 
     database = Database(url)
     upgrade(database.engine)

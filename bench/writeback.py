@@ -48,7 +48,7 @@ def _stamp(moment: datetime) -> str:
 
 
 def _external_id(crm: str, index: int) -> str:
-    from connectors.sandbox.ids import to18
+    from sandbox.crm.ids import to18
 
     if crm == "salesforce":
         return to18(f"0065g{index:010d}")
@@ -118,7 +118,7 @@ def _state(database: Any, connection_id: int, crm: str, count: int) -> None:
         Process,
         RulesetVersion,
     )
-    from app.services.opportunity_state import rebuild_states
+    from app.services.state.opportunities import rebuild_states
 
     with database.session() as session:
         version = RulesetVersion(version=1, name="bench", source="", checksum="x", is_active=True)
@@ -193,7 +193,7 @@ def _state(database: Any, connection_id: int, crm: str, count: int) -> None:
 def _connect(
     database: Any, box: Any, server: Any, crm: str, bulk_threshold: int | None = None
 ) -> int:
-    from app.services.connections import create_connection
+    from app.services.connections.registry import create_connection
 
     info = server.connection_info()[crm]
     if crm == "salesforce":
@@ -222,13 +222,13 @@ def _case(
 ) -> list[dict[str, Any]]:
     from sqlalchemy import update
 
-    from app.crypto import SecretBox, generate_key
-    from app.db import Database, upgrade
+    from app.core.crypto import SecretBox, generate_key
+    from app.core.database import Database, upgrade
     from app.models import OpportunityState
-    from app.services.crm_fields import setup_fields
-    from app.services.kpi_store import KpiStore
-    from app.services.writeback import run_writeback
-    from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+    from app.services.kpis.store import KpiStore
+    from app.services.writeback.crm_fields import setup_fields
+    from app.services.writeback.runs import run_writeback
+    from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
 
     export = _export(workdir / "export", crm, count)
     database = Database(f"sqlite:///{workdir / 'bench.db'}")

@@ -12,6 +12,8 @@ language) -> `validate` (streams, fields, the seller-side guard; `catalog` knows
 `resolver`, `opportunities`) -> events.
 """
 
+from pathlib import Path
+
 from mappings.compiler import CompiledRuleset, compile_ruleset
 from mappings.diagnostics import Diagnostic, Position
 from mappings.engine import Derivation, DerivedEvent, Engine
@@ -20,7 +22,11 @@ from mappings.model import Ruleset
 from mappings.resolver import EntityIndex, Resolver
 from mappings.validate import ValidationReport, load_ruleset, validate
 
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+"""The shipped example processes, one rule file per CRM."""
+
 __all__ = [
+    "EXAMPLES",
     "CompiledRuleset",
     "Derivation",
     "DerivedEvent",

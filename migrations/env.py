@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-from app.config import get_settings
-from app.db import create_db_engine
+from app.core.database import create_db_engine
+from app.core.settings import get_settings
 from app.models import Base
 
 config = context.config

@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app.crypto import SecretBox, generate_key
-from app.db import Database, upgrade
+from app.core.crypto import SecretBox, generate_key
+from app.core.database import Database, upgrade
 from app.models import Base
-from connectors.generator import build_params, generate
+from sandbox.history import build_params, generate
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")

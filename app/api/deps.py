@@ -12,13 +12,13 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from app.config import Settings
-from app.crypto import SecretBox
-from app.db import Database
-from app.errors import ForbiddenError, UnauthorizedError
-from app.metrics import Metrics
-from app.services.api_keys import InvalidKeyError, Principal, authenticate, touch
-from app.services.kpi_store import KpiStore
+from app.core.crypto import SecretBox
+from app.core.database import Database
+from app.core.errors import ForbiddenError, UnauthorizedError
+from app.core.settings import Settings
+from app.services.access.api_keys import InvalidKeyError, Principal, authenticate, touch
+from app.services.jobs.metrics import Metrics
+from app.services.kpis.store import KpiStore
 
 __all__ = ["DatabaseDep", "MetricsDep", "SecretBoxDep", "SessionDep", "SettingsDep"]
 __all__ += ["KpiStoreDep", "PrincipalDep", "forget_verified_keys", "kpi_store_of", "require"]

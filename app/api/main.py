@@ -10,9 +10,9 @@ from app.api.middleware import request_context
 from app.api.problems import install_problem_handlers
 from app.api.routes import connections, health, keys, kpis, mappings, metrics, sync_runs, webhooks
 from app.api.routes import writeback as writeback_routes
-from app.config import Settings, get_settings
-from app.db import Database
-from app.logs import configure_logging
+from app.core.database import Database
+from app.core.logs import configure_logging
+from app.core.settings import Settings, get_settings
 
 __all__ = ["create_app"]
 

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import MilestonesError
+from app.core.errors import MilestonesError
 
 __all__ = ["PROBLEM_JSON", "install_problem_handlers", "problem_response"]
 

@@ -17,7 +17,7 @@ def backtest(
 ) -> None:
     """Replay history as of each past month start and report the WAPE, 1 and 3 months ahead,
     of the milestone forecast, the CRM's weighted pipeline and a naive run-rate."""
-    from app.services.backtest import run_backtest
+    from app.services.kpis.backtest import run_backtest
 
     result = run_backtest(open_database(), months)
     if as_json:

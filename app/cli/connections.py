@@ -71,7 +71,7 @@ def add(
     as_json: JsonOption = False,
 ) -> None:
     """Add a connection. Secrets are encrypted at rest and never printed."""
-    from app.services import connections as service
+    from app.services.connections import registry as service
 
     settings: dict[str, Any] = {
         "kind": kind,
@@ -128,7 +128,7 @@ def add(
 @app.command("list")
 def list_(as_json: JsonOption = False) -> None:
     """List connections."""
-    from app.services import connections as service
+    from app.services.connections import registry as service
 
     database = open_database()
     with database.sessions() as session:
@@ -157,8 +157,8 @@ def list_(as_json: JsonOption = False) -> None:
 @app.command("test")
 def test(name: str, as_json: JsonOption = False) -> None:
     """Check credentials and every object and field the sync reads."""
-    from app.services import connections as service
-    from app.services.connection_check import check_connection
+    from app.services.connections import registry as service
+    from app.services.connections.check import check_connection
 
     database = open_database()
     with database.sessions() as session:
@@ -191,7 +191,7 @@ def remove(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Remove a connection and everything synced from it."""
-    from app.services import connections as service
+    from app.services.connections import registry as service
 
     if not yes and sys.stdin.isatty():
         typer.confirm(f"remove {name} and all records synced from it?", abort=True)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from app.config import Settings, get_settings
-from app.crypto import SecretBox
-from app.db import Database
-from app.logs import configure_logging
+from app.core.crypto import SecretBox
+from app.core.database import Database
+from app.core.logs import configure_logging
+from app.core.settings import Settings, get_settings
 
 __all__ = ["open_database", "secret_box", "settings"]
 

@@ -8,7 +8,7 @@ import typer
 
 from app.cli.context import open_database
 from app.cli.output import console, emit_json
-from app.db import current_revision, downgrade, head_revision, redact_url, upgrade
+from app.core.database import current_revision, downgrade, head_revision, redact_url, upgrade
 
 app = typer.Typer(
     help="Database schema: upgrade, downgrade, show the revision.", no_args_is_help=True

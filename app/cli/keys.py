@@ -22,7 +22,7 @@ def create(
     as_json: JsonOption = False,
 ) -> None:
     """Create a key and print it once; it cannot be shown again."""
-    from app.services.api_keys import create_key, key_public
+    from app.services.access.api_keys import create_key, key_public
 
     database = open_database()
     with database.session() as session:
@@ -38,7 +38,7 @@ def create(
 @app.command("list")
 def list_command(as_json: JsonOption = False) -> None:
     """Every key (never the key itself)."""
-    from app.services.api_keys import list_keys
+    from app.services.access.api_keys import list_keys
 
     with open_database().session() as session:
         keys = list_keys(session)
@@ -68,7 +68,7 @@ def revoke(
     as_json: JsonOption = False,
 ) -> None:
     """Revoke a key: it stops working at once."""
-    from app.services.api_keys import revoke_key
+    from app.services.access.api_keys import revoke_key
 
     with open_database().session() as session:
         data = revoke_key(session, key)

@@ -8,14 +8,15 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.cli import backtest as backtest_command
-from app.cli import connections, db, keys, mappings, sandbox
+from app.cli import connections, db, keys, mappings
 from app.cli import sync as sync_command
 from app.cli import worker as worker_command
 from app.cli import writeback as writeback_command
 from app.cli.context import open_database, settings
+from app.cli.extras import SANDBOX_MISSING, sandbox_installed
 from app.cli.output import console, emit_json, error_line, fail
-from app.crypto import generate_key, load_keys
-from app.errors import ConfigurationError, MilestonesError
+from app.core.crypto import generate_key, load_keys
+from app.core.errors import ConfigurationError, MilestonesError
 
 app = typer.Typer(
     name="milestones",
@@ -29,7 +30,20 @@ app.command("sync")(sync_command.sync)
 app.command("worker")(worker_command.worker)
 app.command("status")(worker_command.status)
 app.command("trigger-token")(worker_command.trigger_token)
-app.add_typer(sandbox.app, name="sandbox")
+if sandbox_installed():
+    from app.cli import sandbox
+
+    app.add_typer(sandbox.app, name="sandbox")
+else:
+
+    @app.command(
+        "sandbox", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+    )
+    def sandbox_missing() -> None:
+        """The local sales history and sandbox CRM (the `sandbox` install extra)."""
+        fail(SANDBOX_MISSING, code=2)
+
+
 app.add_typer(mappings.app, name="mappings")
 app.add_typer(keys.app, name="keys")
 app.command("backtest")(backtest_command.backtest)
@@ -72,7 +86,9 @@ def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """The end-to-end demo: start everything and show it working."""
-    from app.demo import run_demo
+    if not sandbox_installed():
+        fail(SANDBOX_MISSING, code=2)
+    from app.cli.demo import run_demo
 
     run_demo(settings(), port=port, keep_running=not check, as_json=as_json)
 

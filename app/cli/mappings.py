@@ -12,17 +12,17 @@ from sqlalchemy.engine import make_url
 
 from app.cli.context import open_database, settings
 from app.cli.output import console, emit_json, error_line, fail
-from app.db import Database
-from app.errors import DatabaseError
-from app.services.mapping_activation import (
+from app.core.database import Database
+from app.core.errors import DatabaseError
+from app.services.mapping.activation import (
     activate_ruleset,
     activate_version,
     find_version,
     list_versions,
 )
-from app.services.mapping_preview import PreviewOptions, preview_file, validate_file
-from app.services.mapping_rulesets import RulesetRejected
-from app.services.mapping_runs import derive_active
+from app.services.mapping.preview import PreviewOptions, preview_file, validate_file
+from app.services.mapping.rulesets import RulesetRejected
+from app.services.mapping.runs import derive_active
 from mappings.diagnostics import Diagnostic
 
 app = typer.Typer(

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.cli.output import console, emit_json, fail
-from connectors.generator import SIZES, GeneratorError, GeneratorParams, build_params, generate
+from sandbox.history import SIZES, GeneratorError, GeneratorParams, build_params, generate
 
 app = typer.Typer(
     help="Generate a sales history and run the local sandbox CRM.", no_args_is_help=True
@@ -154,7 +154,7 @@ def up_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Run the sandbox CRM on loopback until Ctrl-C; print what a connection needs."""
-    from connectors.sandbox.runner import RunOptions, SandboxRunError, start_sandbox
+    from sandbox.crm.runner import RunOptions, SandboxRunError, start_sandbox
 
     options = RunOptions(
         seed=seed, size=size, from_dir=from_dir, faults=faults or [], port=port, speed=speed

@@ -12,7 +12,7 @@ from app.cli.context import open_database, secret_box
 from app.cli.output import console, emit_json
 
 if TYPE_CHECKING:
-    from app.services.sync import SyncReport
+    from app.services.sync.runs import SyncReport
     from connectors.core import StreamResult
 
 
@@ -46,9 +46,9 @@ def sync(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Sync one connection, or every enabled one, into the raw layer."""
-    from app.services import connections as service
-    from app.services.manual_sync import connection_lock
-    from app.services.sync import sync_connection
+    from app.services.connections import registry as service
+    from app.services.sync.manual import connection_lock
+    from app.services.sync.runs import sync_connection
 
     database = open_database()
     box = secret_box()

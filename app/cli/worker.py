@@ -28,7 +28,7 @@ def worker(
     On PostgreSQL any number of workers share the work; one of them leads the schedule. On
     SQLite one worker process serves the database.
     """
-    from app.errors import ConflictError
+    from app.core.errors import ConflictError
     from app.worker import Worker
 
     database = open_database()
@@ -92,7 +92,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Last run per connection and stream, lag, next run, errors, and whether a leader runs."""
-    from app.services.sync_status import sync_status
+    from app.services.sync.status import sync_status
 
     report = sync_status(open_database())
     if as_json:
@@ -107,9 +107,9 @@ def trigger_token(
 ) -> None:
     """The token a Salesforce Flow or Outbound Message sends to trigger a sync of CONNECTION."""
     from app.cli.context import settings
-    from app.crypto import load_keys
-    from app.services.connections import get_connection
-    from app.services.triggers import trigger_token as make_token
+    from app.core.crypto import load_keys
+    from app.services.connections.registry import get_connection
+    from app.services.sync.triggers import trigger_token as make_token
 
     config = settings()
     with open_database().sessions() as session:

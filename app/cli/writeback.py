@@ -13,8 +13,8 @@ from app.cli.context import open_database, secret_box, settings
 from app.cli.output import console, emit_json, fail
 
 if TYPE_CHECKING:
-    from app.services.crm_fields import FieldsReport
-    from app.services.writeback import WritebackReport
+    from app.services.writeback.crm_fields import FieldsReport
+    from app.services.writeback.runs import WritebackReport
 
 crm = typer.Typer(help="The CRM fields write-back writes into.", no_args_is_help=True)
 
@@ -51,7 +51,7 @@ def writeback(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Write the changed KPI fields onto opportunities (deals) and accounts in the CRM."""
-    from app.services.writeback import run_writebacks
+    from app.services.writeback.runs import run_writebacks
 
     as_of = settings().kpi_as_of_value
     reports = run_writebacks(
@@ -107,8 +107,8 @@ def setup_fields(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Create the write-back fields that are missing (idempotent), or check them."""
-    from app.services.crm_fields import SetupMode
-    from app.services.crm_fields import setup_fields as run_setup
+    from app.services.writeback.crm_fields import SetupMode
+    from app.services.writeback.crm_fields import setup_fields as run_setup
 
     if dry_run and check:
         fail("--dry-run and --check exclude each other", 2)

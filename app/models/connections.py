@@ -17,7 +17,7 @@ CONNECTION_KINDS: tuple[ConnectionKind, ...] = ("salesforce", "hubspot", "export
 
 
 class Connection(Base):
-    """One CRM org or portal. Credentials are stored sealed (see `app.crypto`), never in clear."""
+    """One CRM org or portal. Credentials are stored sealed (`app.core.crypto`), never in clear."""
 
     __tablename__ = "connections"
     __table_args__ = (CheckConstraint("kind IN ('salesforce', 'hubspot', 'export')", name="kind"),)

@@ -2,7 +2,7 @@
 
 A job is one pass of a connection's pipeline (sync -> mapping -> state -> write-back). The
 leader's schedule and the webhooks enqueue jobs; workers claim them with `FOR UPDATE SKIP
-LOCKED` and hold the connection's advisory lock while they run (see `app.services.sync_jobs`).
+LOCKED` and hold the connection's advisory lock while they run (see `app.services.jobs.queue`).
 At most one job per connection waits in the queue: new triggers merge into it.
 """
 

@@ -1,7 +1,7 @@
 """`milestones worker`: job slots that claim pipeline runs, and a bid for the leader's role.
 
 Every worker process runs `concurrency` slots. A slot claims a due job from the queue (see
-`app.services.sync_jobs`), runs the connection's pipeline under that connection's lock, records
+`app.services.jobs.queue`), runs the connection's pipeline under that connection's lock, records
 the outcome and claims the next. Each process also bids for the leader lock; the one that holds
 it runs the schedule (`app.worker.schedule`). When the leader dies, another process takes its
 role within `leader_check_seconds`.
@@ -30,11 +30,11 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.crypto import SecretBox
-from app.db import Database
-from app.services.locks import LockSession, ProcessLock
-from app.services.pipeline import run_pipeline
-from app.services.sync_jobs import ClaimedJob, JobQueue
+from app.core.crypto import SecretBox
+from app.core.database import Database
+from app.services.jobs.locks import LockSession, ProcessLock
+from app.services.jobs.pipeline import run_pipeline
+from app.services.jobs.queue import ClaimedJob, JobQueue
 from app.worker.schedule import Schedule
 
 __all__ = ["LEADER_LOCK", "Worker", "WorkerStats"]

@@ -18,11 +18,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import delete, func, select
 
-from app.db import Database
+from app.core.database import Database
 from app.models import Connection, SyncRun, SyncSchedule
 from app.models.base import utcnow
-from app.services.sync_jobs import enqueue, prune
-from app.services.webhooks import forget_receipts
+from app.services.jobs.queue import enqueue, prune
+from app.services.sync.webhooks import forget_receipts
 
 __all__ = ["Schedule"]
 

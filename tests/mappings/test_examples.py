@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from bench.mapping_accuracy import hubspot_records, salesforce_records, score, truth
-from connectors.generator import build_params, generate
 from mappings.compiler import compile_ruleset
 from mappings.engine import Engine
 from mappings.resolver import EntityIndex
 from mappings.validate import load_ruleset
+from sandbox.history import build_params, generate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "mappings" / "examples"
 

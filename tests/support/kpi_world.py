@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
-from app.db import Database
+from app.core.database import Database
 from app.models import (
     Connection,
     CrmOwner,
@@ -23,7 +23,7 @@ from app.models import (
     Process,
     RulesetVersion,
 )
-from app.services.opportunity_state import rebuild_states
+from app.services.state.opportunities import rebuild_states
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 START = NOW - timedelta(days=365)

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.db import Database
+from app.core.database import Database
 from app.models import Connection, RawRecord
 
 __all__ = ["RawRows", "raw_rows"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
 
 __all__ = ["hubspot_connection_args", "salesforce_connection_args", "serve"]
 

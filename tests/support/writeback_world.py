@@ -18,18 +18,18 @@ from typing import Any, Literal
 
 from sqlalchemy import delete, select
 
-from app.crypto import SecretBox
-from app.db import Database, upgrade
+from app.core.crypto import SecretBox
+from app.core.database import Database, upgrade
 from app.models import MilestoneEvent, OpportunityState, WritebackRecord, WritebackRun
 from app.models.base import utcnow
-from app.services.connections import upsert_connection
-from app.services.crm_fields import setup_fields
-from app.services.kpi_store import KpiStore
-from app.services.mapping_activation import activate_ruleset
-from app.services.sync import SyncReport, sync_connection
-from app.services.writeback import WritebackReport, run_writeback
+from app.services.connections.registry import upsert_connection
+from app.services.kpis.store import KpiStore
+from app.services.mapping.activation import activate_ruleset
+from app.services.sync.runs import SyncReport, sync_connection
+from app.services.writeback.crm_fields import setup_fields
+from app.services.writeback.runs import WritebackReport, run_writeback
 from connectors.core import RetryPolicy
-from connectors.sandbox import Sandbox, SandboxServer
+from sandbox.crm import Sandbox, SandboxServer
 from tests.conftest import FreshDatabases
 from tests.support.sandbox import hubspot_connection_args, salesforce_connection_args, serve
 

@@ -12,9 +12,9 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import DatabaseDep, SecretBoxDep, SessionDep
 from app.models import Connection
-from app.services import connections as service
-from app.services.connection_check import check_connection
-from app.services.sync_jobs import enqueue
+from app.services.connections import registry as service
+from app.services.connections.check import check_connection
+from app.services.jobs.queue import enqueue
 
 router = APIRouter(prefix="/api/v1/connections", tags=["connections"])
 

@@ -7,8 +7,8 @@ from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.deps import DatabaseDep
-from app.db import current_revision, head_revision
-from app.errors import DatabaseError
+from app.core.database import current_revision, head_revision
+from app.core.errors import DatabaseError
 
 router = APIRouter(tags=["health"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from app.api.deps import SessionDep, forget_verified_keys
-from app.services import api_keys as service
+from app.services.access import api_keys as service
 
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
 

@@ -25,11 +25,11 @@ from sqlalchemy import select
 
 from app.api import kpi_examples as examples
 from app.api.deps import DatabaseDep, KpiStoreDep, kpi_store_of, require
-from app.errors import ForbiddenError, InvalidRequestError, NotFoundError
+from app.core.errors import ForbiddenError, InvalidRequestError, NotFoundError
 from app.models import Milestone, MilestoneEvent
-from app.services import kpis as service
-from app.services.api_keys import Principal
-from app.services.kpi_store import KpiStore
+from app.services.access.api_keys import Principal
+from app.services.kpis import queries as service
+from app.services.kpis.store import KpiStore
 
 router = APIRouter(prefix="/api/v1", tags=["kpis"])
 
@@ -397,7 +397,7 @@ async def backtest(
     database: DatabaseDep,
     months: Annotated[int, Query(ge=1, le=36, description="How many origins.")] = 12,
 ) -> Response:
-    from app.services.backtest import run_backtest
+    from app.services.kpis.backtest import run_backtest
 
     if principal.role == "rep":
         raise ForbiddenError("the backtest covers every rep: it needs a manager key")

@@ -15,14 +15,14 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import DatabaseDep
 from app.api.problems import problem_response
-from app.services.mapping_activation import (
+from app.services.mapping.activation import (
     activate_ruleset,
     activate_version,
     find_version,
     list_versions,
 )
-from app.services.mapping_preview import PreviewOptions, preview_file, validate_file
-from app.services.mapping_rulesets import RulesetRejected
+from app.services.mapping.preview import PreviewOptions, preview_file, validate_file
+from app.services.mapping.rulesets import RulesetRejected
 
 router = APIRouter(prefix="/api/v1/mappings", tags=["mappings"])
 

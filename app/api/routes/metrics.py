@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import MetricsDep
-from app.metrics import CONTENT_TYPE_LATEST
+from app.services.jobs.metrics import CONTENT_TYPE_LATEST
 
 router = APIRouter(tags=["metrics"])
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from app.api.deps import DatabaseDep, SessionDep
 from app.models import RunStatus
-from app.services.sync_status import list_runs, sync_status
+from app.services.sync.status import list_runs, sync_status
 
 router = APIRouter(prefix="/api/v1", tags=["sync"])
 

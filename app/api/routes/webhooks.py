@@ -17,9 +17,9 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import DatabaseDep, MetricsDep, SecretBoxDep, SettingsDep
 from app.api.problems import problem_response
-from app.config import Settings
-from app.services.triggers import OUTBOUND_ACK
-from app.services.webhooks import receive_hubspot, receive_salesforce_trigger
+from app.core.settings import Settings
+from app.services.sync.triggers import OUTBOUND_ACK
+from app.services.sync.webhooks import receive_hubspot, receive_salesforce_trigger
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 

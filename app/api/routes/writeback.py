@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from app.api.deps import DatabaseDep, KpiStoreDep, SecretBoxDep
-from app.services.crm_fields import setup_fields
-from app.services.writeback import failing_records, list_runs, run_writeback
+from app.services.writeback.crm_fields import setup_fields
+from app.services.writeback.runs import failing_records, list_runs, run_writeback
 
 router = APIRouter(prefix="/api/v1/writeback", tags=["write-back"])
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from app.db import Database
-from app.services.api_keys import create_key
+from app.core.database import Database
+from app.services.access.api_keys import create_key
 
 Auth = Callable[..., dict[str, str]]
 

@@ -10,13 +10,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.api.main import create_app
-from app.config import Settings
-from app.crypto import SecretBox, generate_key
-from app.db import Database
+from app.core.crypto import SecretBox, generate_key
+from app.core.database import Database
+from app.core.settings import Settings
 from app.models import Connection
-from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
 from tests.app.api.conftest import Auth
-from tests.connectors.sandbox.export_fixture import write_export
+from tests.sandbox.crm.export_fixture import write_export
 from tests.support.sandbox import salesforce_connection_args
 
 

@@ -9,8 +9,8 @@ from fastapi import FastAPI, Query
 from fastapi.testclient import TestClient
 
 from app.api.main import create_app
-from app.config import Settings
-from app.db import Database
+from app.core.database import Database
+from app.core.settings import Settings
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api.main import create_app
-from app.config import Settings
-from app.db import Database
+from app.core.database import Database
+from app.core.settings import Settings
 from tests.app.api.conftest import Auth
-from tests.app.services.mapping_world import SALESFORCE_RULES, event_rows, seed_salesforce
+from tests.app.services.mapping.mapping_world import SALESFORCE_RULES, event_rows, seed_salesforce
 
 BROKEN = SALESFORCE_RULES.replace("stream: Event", "stream: Meetings", 1)
 

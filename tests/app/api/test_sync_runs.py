@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api.main import create_app
-from app.config import Settings
-from app.crypto import generate_key
-from app.db import Database
+from app.core.crypto import generate_key
+from app.core.database import Database
+from app.core.settings import Settings
 from app.models import Connection, SyncRun, SyncRunStream
 from app.models.base import utcnow
 from tests.app.api.conftest import Auth

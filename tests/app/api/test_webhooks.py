@@ -13,14 +13,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.api.main import create_app
-from app.config import Settings
-from app.crypto import SecretBox, generate_key, load_keys
-from app.db import Database
+from app.core.crypto import SecretBox, generate_key, load_keys
+from app.core.database import Database
+from app.core.settings import Settings
 from app.models import SyncJob
-from app.services.connections import create_connection
-from app.services.triggers import trigger_token
-from app.services.webhooks import hubspot_streams_for
-from connectors.sandbox.webhooks import sign_v3  # the sandbox's own signer: interoperability
+from app.services.connections.registry import create_connection
+from app.services.sync.triggers import trigger_token
+from app.services.sync.webhooks import hubspot_streams_for
+from sandbox.crm.webhooks import sign_v3  # the sandbox's own signer: interoperability
 from tests.app.api.conftest import Auth
 
 URI = "http://testserver/webhooks/hubspot"
@@ -185,7 +185,7 @@ def test_salesforce_trigger_needs_the_connections_token(
     assert bad.status_code == 401 and bad.json()["reason"] == "unauthorized"
     assert _jobs(db) == []
     with db.sessions() as session:
-        from app.services.connections import get_connection
+        from app.services.connections.registry import get_connection
 
         org_id = get_connection(session, "org").id
     token = trigger_token(load_keys(settings), "org", org_id)
@@ -210,7 +210,7 @@ def test_salesforce_outbound_message_is_acknowledged(
     client: TestClient, db: Database, settings: Settings
 ) -> None:
     with db.sessions() as session:
-        from app.services.connections import get_connection
+        from app.services.connections.registry import get_connection
 
         org_id = get_connection(session, "org").id
     token = trigger_token(load_keys(settings), "org", org_id)

@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api.main import create_app
-from app.config import Settings
-from app.crypto import SecretBox, generate_key
-from app.db import Database
-from connectors.generator import build_params, generate
+from app.core.crypto import SecretBox, generate_key
+from app.core.database import Database
+from app.core.settings import Settings
+from sandbox.history import build_params, generate
 from tests.app.api.conftest import Auth
 from tests.support.writeback_world import crm_world
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from app.crypto import generate_key
-from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+from app.core.crypto import generate_key
+from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
 from tests.app.cli.conftest import run
 from tests.conftest import FreshDatabases
-from tests.connectors.sandbox.export_fixture import TASK_COUNT, write_export
+from tests.sandbox.crm.export_fixture import TASK_COUNT, write_export
 
 
 @pytest.fixture(scope="module")
@@ -112,10 +112,10 @@ def test_a_manual_sync_waits_its_turn_while_a_worker_holds_the_connection(
 ) -> None:
     from sqlalchemy import select
 
-    from app.db import Database
+    from app.core.database import Database
     from app.models import Connection
-    from app.services.locks import LockSession, ProcessLock
-    from app.services.sync_jobs import sync_lock_name
+    from app.services.jobs.locks import LockSession, ProcessLock
+    from app.services.jobs.queue import sync_lock_name
 
     _add(admin_env, tmp_path, server)
     database = Database(admin_env["DATABASE_URL"])

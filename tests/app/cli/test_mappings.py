@@ -15,13 +15,14 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from app.cli.main import app
-from app.config import get_settings
-from app.db import Database, upgrade
+from app.core.database import Database, upgrade
+from app.core.settings import get_settings
+from mappings import EXAMPLES
 from tests.app.cli.conftest import run
-from tests.app.services.mapping_world import SALESFORCE_RULES, email, seed_salesforce, store
+from tests.app.services.mapping.mapping_world import SALESFORCE_RULES, email, seed_salesforce, store
 from tests.conftest import FreshDatabases
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "mappings" / "examples" / "salesforce.yaml"
+EXAMPLE = EXAMPLES / "salesforce.yaml"
 BROKEN = SALESFORCE_RULES.replace("stream: Event", "stream: Meetings", 1).replace(
     "kind: says", "kind: thinks", 1
 )

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from app.crypto import generate_key
-from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
-from connectors.sandbox.faults import Fault
+from app.core.crypto import generate_key
+from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
+from sandbox.crm.faults import Fault
 from tests.app.cli.conftest import MILESTONES, run
 from tests.conftest import FreshDatabases
-from tests.connectors.sandbox.export_fixture import TASK_COUNT, write_export
+from tests.sandbox.crm.export_fixture import TASK_COUNT, write_export
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from app.crypto import SecretBox, generate_key
-from app.db import Database, upgrade
-from connectors.generator import build_params, generate
+from app.core.crypto import SecretBox, generate_key
+from app.core.database import Database, upgrade
+from sandbox.history import build_params, generate
 from tests.app.cli.conftest import run
 from tests.conftest import FreshDatabases
 from tests.support.writeback_world import crm_world

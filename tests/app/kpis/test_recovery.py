@@ -36,7 +36,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[DealHistory]
     out = tmp_path_factory.mktemp("history") / "export"
     code = (
         "import sys; from pathlib import Path; "
-        "from connectors.generator import build_params, generate; "
+        "from sandbox.history import build_params, generate; "
         "generate(build_params(seed=5, opportunities=3000), Path(sys.argv[1]), force=True)"
     )
     subprocess.run([sys.executable, "-c", code, str(out)], check=True, cwd=ROOT)

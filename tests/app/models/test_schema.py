@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from app.db import Database
+from app.core.database import Database
 from app.models import (
     Connection,
     Milestone,

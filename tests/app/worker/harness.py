@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from connectors.sandbox import SandboxServer
+from sandbox.crm import SandboxServer
 
 __all__ = ["count_rows", "new_salesforce_task", "wait_for"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.db import Database
+from app.core.database import Database
 from bench.freshness import (
     activate_examples,
     customer_email,
@@ -20,8 +20,8 @@ from bench.freshness import (
     seconds_until_served,
     wait_first_sync,
 )
-from connectors.generator import build_params, generate
-from tests.connectors.sandbox.export_fixture import write_export
+from sandbox.history import build_params, generate
+from tests.sandbox.crm.export_fixture import write_export
 
 
 @pytest.fixture(scope="module")

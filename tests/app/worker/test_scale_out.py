@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from app.crypto import SecretBox, generate_key
-from app.db import Database, upgrade
-from app.services.connections import create_connection
-from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
-from connectors.sandbox.faults import Fault
+from app.core.crypto import SecretBox, generate_key
+from app.core.database import Database, upgrade
+from app.services.connections.registry import create_connection
+from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
+from sandbox.crm.faults import Fault
 from tests.app.cli.conftest import MILESTONES
 from tests.app.worker.harness import count_rows, wait_for
 from tests.conftest import ON_POSTGRES, FreshDatabases
-from tests.connectors.sandbox.export_fixture import TASK_COUNT, write_export
+from tests.sandbox.crm.export_fixture import TASK_COUNT, write_export
 from tests.support.sandbox import salesforce_connection_args
 
 CONNECTIONS = ("north", "south", "east", "west")

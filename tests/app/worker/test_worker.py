@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.crypto import SecretBox, generate_key
-from app.db import Database
-from app.errors import ConflictError
+from app.core.crypto import SecretBox, generate_key
+from app.core.database import Database
+from app.core.errors import ConflictError
 from app.models import RawRecord, SyncJob, SyncRun
-from app.services.connections import create_connection
-from app.services.locks import ProcessLock
-from app.services.sync_status import sync_status
+from app.services.connections.registry import create_connection
+from app.services.jobs.locks import ProcessLock
+from app.services.sync.status import sync_status
 from app.worker import Worker
-from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
 from tests.app.worker.harness import new_salesforce_task, wait_for
 from tests.conftest import ON_POSTGRES
-from tests.connectors.sandbox.export_fixture import write_export
+from tests.sandbox.crm.export_fixture import write_export
 from tests.support.sandbox import salesforce_connection_args
 
 INTERVAL = 2

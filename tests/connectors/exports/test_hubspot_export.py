@@ -13,7 +13,7 @@ from connectors.core import ConfigError, Quarantined, Record
 from connectors.exports import open_export, scan
 from connectors.exports.hubspot import HubSpotExport, object_type_of
 from connectors.hubspot import hubspot_streams
-from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
 from tests.connectors.hubspot.harness import MemoryStore, make_reader
 from tests.connectors.hubspot.portal import ARCHIVED_EMAIL, LATE_LINK, deal, email, write_portal
 

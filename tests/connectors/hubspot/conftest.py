@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
+from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
 from tests.connectors.hubspot.portal import write_portal
 
 

@@ -25,7 +25,7 @@ from connectors.core import (
     run_stream,
 )
 from connectors.hubspot import HubSpotAuth, HubSpotClient, HubSpotReader
-from connectors.sandbox import Sandbox, SandboxServer
+from sandbox.crm import Sandbox, SandboxServer
 
 __all__ = [
     "FAST_RETRY",

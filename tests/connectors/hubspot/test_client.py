@@ -10,8 +10,8 @@ import pytest
 
 from connectors.core import ApiBudget, AuthenticationError, MissingPermission, QuotaReached
 from connectors.hubspot import HubSpotAuth, HubSpotClient
-from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
-from connectors.sandbox.faults import Fault
+from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
+from sandbox.crm.faults import Fault
 from tests.connectors.hubspot.harness import FAST_RETRY
 
 SEARCH = {

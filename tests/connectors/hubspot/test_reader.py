@@ -12,8 +12,8 @@ from connectors.core import ApiBudget, ConfigError, Quarantined, Record
 from connectors.hubspot import hubspot_streams
 from connectors.hubspot.reader import HubSpotReader, parse_hubspot_datetime
 from connectors.hubspot.streams import stream_info
-from connectors.sandbox import Sandbox, SandboxServer
-from connectors.sandbox.hs_store import HsObject
+from sandbox.crm import Sandbox, SandboxServer
+from sandbox.crm.hs_store import HsObject
 from tests.connectors.hubspot.harness import MemoryStore, expected_associations, make_reader
 from tests.connectors.hubspot.portal import (
     ARCHIVED_DEAL,

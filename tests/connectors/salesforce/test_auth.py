@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connectors.core import AuthenticationError
 from connectors.salesforce import SalesforceAuth
-from connectors.sandbox import Sandbox, SandboxConfig, SandboxServer
-from tests.connectors.sandbox.export_fixture import write_export
+from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
+from tests.sandbox.crm.export_fixture import write_export
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 PRIVATE_PEM = KEY.private_bytes(

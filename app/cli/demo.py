@@ -1,0 +1,322 @@
+"""The end-to-end demo behind `make demo`; it grows with every capability the product gains.
+
+A generated sales history served by the sandbox CRM -> a connection to its Salesforce org ->
+a sync into the raw layer -> the shipped example processes turn customer actions into milestone
+events -> the API serves KPIs to a manager's key -> KPI fields are written back onto every
+opportunity -> a worker keeps it all fresh: the sandbox clock moves, customers act, and the
+worker syncs, maps, refreshes and writes back on its schedule.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+
+from app.api.main import create_app
+from app.cli.output import console, emit_json, fail
+from app.core.crypto import SecretBox
+from app.core.database import Database, current_revision, redact_url
+from app.core.settings import Settings
+from app.services.access.api_keys import create_key
+from app.services.connections.registry import upsert_connection
+from app.services.jobs.queue import ClaimedJob, enqueue
+from app.services.mapping.activation import activate_ruleset
+from app.services.sync.runs import SyncReport, sync_connection
+from app.services.sync.status import list_runs
+from app.services.writeback.crm_fields import setup_fields
+from app.services.writeback.runs import run_writeback
+from app.worker import Worker
+from mappings import EXAMPLES
+from sandbox.crm.runner import RunOptions, SandboxRunError, prepare_export, start_sandbox
+from sandbox.crm.server import SandboxServer
+
+__all__ = ["DEMO_CONNECTION", "run_demo"]
+
+
+DEMO_CONNECTION = "sandbox-salesforce"
+
+
+@dataclass
+class DemoReport:
+    quiet: bool = False
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+    def step(self, name: str, **facts: Any) -> None:
+        self.steps.append({"step": name, **facts})
+        if self.quiet:
+            return
+        detail = ", ".join(f"{key}={value}" for key, value in facts.items())
+        console.print(f"[green]✓[/] {name}" + (f"  [dim]{detail}[/]" if detail else ""))
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _start_api(settings: Settings, database: Database, port: int) -> uvicorn.Server:
+    config = uvicorn.Config(
+        create_app(settings, database),
+        host=settings.host,
+        port=port,
+        log_config=None,
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    threading.Thread(target=server.run, name="api", daemon=True).start()
+    return server
+
+
+def _wait_ready(base_url: str, timeout: float = 20.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    last_error = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(f"{base_url}/readyz", timeout=2.0)
+            if response.status_code == 200:
+                ready: dict[str, Any] = response.json()
+                return ready
+            last_error = response.text
+        except httpx.TransportError as exc:
+            last_error = str(exc)
+        time.sleep(0.1)
+    fail(f"the API did not become ready within {timeout:.0f} s: {last_error}")
+
+
+def _start_crm(settings: Settings, seed: int, size: str, speed: float) -> SandboxServer:
+    options = RunOptions(seed=seed, size=size, speed=speed, cache_dir=settings.data_dir / "sandbox")
+    try:
+        return start_sandbox(options)
+    except SandboxRunError as error:
+        fail(f"the sandbox CRM cannot start: {error}")
+
+
+def _history(settings: Settings, seed: int, size: str) -> dict[str, Any]:
+    """Generate (once; cached by seed and size) the sales history the sandbox serves."""
+    options = RunOptions(seed=seed, size=size, cache_dir=settings.data_dir / "sandbox")
+    try:
+        folder = prepare_export(options)
+    except SandboxRunError as error:
+        fail(f"the sales history cannot be generated: {error}")
+    counts = json.loads((folder / "manifest.json").read_text()).get("counts", {})
+    salesforce = counts.get("salesforce", {})
+    return {
+        "folder": str(folder),
+        "opportunities": salesforce.get("Opportunity"),
+        "activities": sum(salesforce.get(name, 0) for name in ("Task", "Event", "EmailMessage")),
+    }
+
+
+def _connect(database: Database, box: SecretBox, server: SandboxServer, interval: int) -> int:
+    info = server.connection_info()["salesforce"]
+    with database.session() as session:
+        connection = upsert_connection(
+            session,
+            box,
+            name=DEMO_CONNECTION,
+            settings={
+                "kind": "salesforce",
+                "auth_flow": "client_credentials",
+                "token_url": info["token_url"],
+                "client_id": info["client_id"],
+                "ca_file": info["ca_file"],
+                # the org's custom fields that the example processes read
+                "extra_fields": {"Opportunity": ["Segment__c"], "Event": ["Meeting_Outcome__c"]},
+                "bulk_poll_seconds": 0.2,
+                # the first write-back (every opportunity) goes out as a Bulk API 2.0 job, as
+                # in a large org; the worker's later ones, a few records, as sObject Collections
+                "writeback_bulk_threshold": 200,
+            },
+            secrets={"client_secret": info["client_secret"]},
+        )
+        connection.sync_interval_seconds = interval
+        return connection.id
+
+
+def _start_worker(database: Database, box: SecretBox, connection_id: int) -> dict[str, Any]:
+    """Start the worker and run one pipeline pass through its queue, to show it working."""
+    done = threading.Event()
+    seen: dict[str, Any] = {}
+
+    def on_job(_job: ClaimedJob, result: dict[str, Any]) -> None:
+        seen.update(result)
+        done.set()
+
+    worker = Worker(
+        database, box, concurrency=2, poll_seconds=0.5, leader_check_seconds=1.0, on_job=on_job
+    ).start()
+    enqueue(database, connection_id, "demo")
+    if not done.wait(60):
+        fail("the worker did not finish its first job within 60 s")
+    sync = seen.get("sync") or {}
+    return {
+        "worker": worker,
+        "leader": worker.is_leader,
+        "status": seen.get("status"),
+        "new": sync.get("records_new"),
+        "changed": sync.get("records_changed"),
+    }
+
+
+def _activate_rules(database: Database) -> dict[str, Any]:
+    """The shipped Salesforce example processes become the active ruleset (events derived)."""
+    path = EXAMPLES / "salesforce.yaml"
+    result = activate_ruleset(database, path.read_text(), str(path), created_by="demo")
+    return {
+        "ruleset": result.name,
+        "version": result.version,
+        "events": sum(run.events_added for run in result.runs),
+        "opportunities": sum(run.opportunities for run in result.runs),
+    }
+
+
+def _manager_key(database: Database) -> str:
+    with database.session() as session:
+        _row, secret = create_key(session, "demo manager", "manager")
+    return secret
+
+
+def _funnel_facts(base_url: str, key: str) -> dict[str, Any]:
+    """What a manager sees first: per process, opportunities created and won."""
+    response = httpx.get(
+        f"{base_url}/api/v1/funnel", headers={"Authorization": f"Bearer {key}"}, timeout=120
+    )
+    if response.status_code != 200:
+        fail(f"GET /api/v1/funnel answered {response.status_code}: {response.text[:300]}")
+    facts: dict[str, Any] = {"api_key": key}
+    for process in response.json().get("processes", []):
+        steps = process.get("milestones", [])
+        if steps:
+            facts[process["process"]] = (
+                f"{steps[0]['reached']} created -> {steps[-1]['reached']} {steps[-1]['milestone']}"
+            )
+    return facts
+
+
+def _write_back(database: Database, box: SecretBox, crm: SandboxServer) -> dict[str, Any]:
+    fields = setup_fields(database, box, DEMO_CONNECTION)
+    if not fields.ok:
+        fail("write-back fields could not be set up: " + "; ".join(fields.problems))
+    written = run_writeback(database, box, DEMO_CONNECTION)
+    return {
+        "fields_created": len(fields.created),
+        "status": written.status,
+        "written": written.records_written,
+        "write_calls": written.write_calls,
+        "bulk_jobs": written.bulk_jobs,
+    }
+
+
+def _print_latest(database: Database, after: int) -> int:
+    """One line per sync the worker finished since run `after`; the newest run id."""
+    with database.sessions() as session:
+        runs = [run for run in list_runs(session, limit=10) if run["id"] > after]
+    for run in reversed(runs):
+        if run["status"] == "running":
+            continue
+        console.print(
+            f"[dim]{time.strftime('%H:%M:%S')}[/] {run['trigger']} sync: "
+            f"{run['records_new']} new, {run['records_changed']} changed, "
+            f"{run['api_calls']} API calls ({run['status']})"
+        )
+        after = max(after, run["id"])
+    return after
+
+
+def _sync_facts(report: SyncReport) -> dict[str, Any]:
+    streams = report.as_dict()["streams"]
+    return {
+        "status": report.status,
+        "records": sum(row["read"] for row in streams),
+        "new": sum(row["new"] for row in streams),
+        "changed": sum(row["changed"] for row in streams),
+        "api_calls": report.api_calls,
+    }
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    port: int,
+    keep_running: bool,
+    as_json: bool,
+    seed: int = 1,
+    size: str = "small",
+    speed: float = 1440.0,
+    resync_seconds: float = 30.0,
+) -> None:
+    report = DemoReport(quiet=as_json)
+    if not _port_free(settings.host, port):
+        fail(f"port {port} on {settings.host} is in use: pass --port to pick another")
+
+    started = time.perf_counter()
+    report.step("sales history ready", seed=seed, size=size, **_history(settings, seed, size))
+    crm = _start_crm(settings, seed, size, speed)
+    report.step(
+        "sandbox CRM up",
+        salesforce=crm.salesforce_url,
+        hubspot=crm.hubspot_url,
+        seconds=round(time.perf_counter() - started, 1),
+    )
+
+    database = Database(settings.effective_database_url)
+    database.check_reachable()
+    database.upgrade()
+    report.step(
+        "database migrated",
+        database=redact_url(database.url),
+        revision=current_revision(database.engine),
+    )
+
+    box = SecretBox.from_settings(settings)
+    connection_id = _connect(database, box, crm, int(resync_seconds))
+    synced = sync_connection(database, box, DEMO_CONNECTION, trigger="demo")
+    report.step("Salesforce org synced into the raw layer", **_sync_facts(synced))
+    report.step("milestone rules activated", **_activate_rules(database))
+
+    base_url = f"http://{settings.host}:{port}"
+    api = _start_api(settings, database, port)
+    ready = _wait_ready(base_url)
+    report.step("API ready", url=base_url, readyz=ready["status"], docs=f"{base_url}/docs")
+    key = _manager_key(database)
+    report.step("KPIs served to managers", **_funnel_facts(base_url, key))
+    report.step("KPI fields written back into the CRM", **_write_back(database, box, crm))
+
+    started_worker = _start_worker(database, box, connection_id)
+    worker: Worker = started_worker.pop("worker")
+    report.step("worker running", **started_worker)
+
+    if as_json:
+        emit_json({"api": base_url, "steps": report.steps})
+    try:
+        if not keep_running:
+            return
+        console.print(
+            f"\nAPI docs: {base_url}/docs — the sandbox clock runs at {speed:g}x "
+            f"(a day a minute at 1440x), so customers keep acting; the worker syncs every "
+            f"{resync_seconds:g} s (`milestones status` shows it). Ctrl-C to stop."
+        )
+        last = synced.run_id
+        while not api.should_exit:
+            time.sleep(2.0)
+            last = _print_latest(database, last)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        worker.stop()
+        worker.join(30)
+        api.should_exit = True
+        crm.stop()
+        time.sleep(0.3)

@@ -1,0 +1,121 @@
+"""One pass of a connection's pipeline, as a worker runs it for a job.
+
+    incremental sync -> mapping of the new records -> opportunity state and KPIs -> write-back
+
+Each stage starts only when the one before it completed; a sync stopped on request (SIGTERM,
+or the worker lost its lock) ends the pass at once, and the job is queued again to resume from
+the last committed page. The mapping run is incremental and idempotent, so a pass that is
+repeated derives nothing twice.
+
+    report = run_pipeline(database, box, "acme", streams=None, trigger="schedule")
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.crypto import SecretBox
+from app.core.database import Database
+from app.core.errors import ConflictError, MilestonesError
+from app.services.mapping.runs import derive_active
+from app.services.sync.runs import SyncReport, sync_connection
+from app.services.writeback.runs import automatic_writeback
+
+__all__ = ["PipelineReport", "run_pipeline"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PipelineReport:
+    connection: str
+    connection_id: int
+    status: str = "running"
+    sync: SyncReport | None = None
+    mapping: list[dict[str, Any]] = field(default_factory=list)
+    state: dict[str, Any] | None = None
+    writeback: dict[str, Any] | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def sync_run_id(self) -> int | None:
+        return self.sync.run_id if self.sync is not None else None
+
+    def as_dict(self) -> dict[str, Any]:
+        sync = self.sync.as_dict() if self.sync is not None else None
+        if sync is not None:
+            streams = sync.pop("streams")
+            sync["records_read"] = sum(row["read"] for row in streams)
+            sync["records_new"] = sum(row["new"] for row in streams)
+            sync["records_changed"] = sum(row["changed"] for row in streams)
+            sync["records_deleted"] = sum(row["deleted"] for row in streams)
+        return {
+            "connection": self.connection,
+            "status": self.status,
+            "sync": sync,
+            "mapping": self.mapping,
+            "state": self.state,
+            "writeback": self.writeback,
+            "error": self.error,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _stopped(report: SyncReport) -> bool:
+    return any(outcome.result.stopped == "stopped" for outcome in report.streams)
+
+
+def run_pipeline(
+    database: Database,
+    box: SecretBox,
+    connection: str,
+    connection_id: int,
+    *,
+    streams: Sequence[str] | None = None,
+    trigger: str = "schedule",
+    should_stop: Callable[[], bool] = lambda: False,
+) -> PipelineReport:
+    """Run every stage for one connection; the report's status is the job's outcome."""
+    started = time.perf_counter()
+    report = PipelineReport(connection, connection_id)
+    try:
+        report.sync = sync_connection(
+            database,
+            box,
+            connection,
+            streams=list(streams) if streams is not None else None,
+            trigger=trigger,
+            should_stop=should_stop,
+        )
+        if _stopped(report.sync):
+            report.status = "stopped"
+            return report
+        if report.sync.status == "failed":
+            report.status, report.error = "failed", report.sync.error or "every stream failed"
+            return report
+        touched: set[int] = set()
+        try:
+            for run in derive_active(database, connection_id):
+                report.mapping.append(run.as_dict())
+                touched |= run.touched
+        except ConflictError as error:  # a mapping run started elsewhere covers these records
+            log.info("mapping skipped", extra={"connection": connection, "reason": error.detail})
+        # Opportunity state and KPIs were refreshed by the mapping run, in the transaction that
+        # wrote the events (`opportunity_state.refresh_states`); every API process's KPI store
+        # reads the changed rows within seconds. This stage only reports what moved.
+        report.state = {"opportunities_refreshed": len(touched)}
+        # Write the changed KPI fields back (diff only, batched) unless the connection's
+        # write-back is off; None when skipped.
+        report.writeback = automatic_writeback(database, box, connection_id)
+        report.status = report.sync.status
+        report.error = report.sync.error
+    except MilestonesError as error:
+        report.status, report.error = "failed", error.detail
+    finally:
+        report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,593 @@
+"""The KPIs of DESIGN.md over a `Snapshot` of opportunity state, with the filters every KPI
+takes (process, segment, owner, team, connection, period). Pure reads: the API and the CLI
+call these and shape the answer; the math lives in `app.kpis`.
+
+Each KPI turns the filters into a mask over the snapshot's columns and sums what the snapshot
+already holds per opportunity (position, days at it, win probability, monthly P(won)), so an
+answer over 100,000 opportunities takes milliseconds. "Now" is the snapshot's `as_of`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+import numpy as np
+
+from app.core.errors import NotFoundError
+from app.kpis.columns import (
+    Bools,
+    Floats,
+    Ints,
+    aj_arrays,
+    conversion_presorted,
+    epoch,
+    instant,
+)
+from app.kpis.conversion import WON_TARGET
+from app.kpis.forecast import CREATION_WINDOW_DAYS, MonthForecast, month_windows
+from app.kpis.history import DAY, DealHistory, days_between
+from app.services.kpis.store import DealInfo, ProcessInfo, Snapshot
+
+__all__ = [
+    "Filters",
+    "forecast_kpi",
+    "funnel",
+    "movement",
+    "opportunity_detail",
+    "opportunity_page",
+    "opportunity_row",
+    "scorecard",
+    "velocity",
+]
+
+Bucket = Literal["week", "month"]
+CENSORING_NOTE = (
+    "Open opportunities are censored, not counted as failures: conversion is the plateau of "
+    "an Aalen-Johansen cumulative incidence from the day each opportunity reached the "
+    "milestone, reaching the target competing with closing without it."
+)
+AS_OF_NOTE = (
+    "as_of is the data's own clock: the CRM's time as last synced (the wall clock for a live "
+    "CRM, the history's end for a replayed one), unless MILESTONES_KPI_AS_OF sets it."
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    process: str | None = None
+    segment: str | None = None
+    owner: str | None = None
+    """The owner's CRM id (Salesforce user id, HubSpot owner id)."""
+    team: str | None = None
+    connection: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def key(self) -> tuple[Any, ...]:
+        return (
+            self.process,
+            self.segment,
+            self.owner,
+            self.team,
+            self.connection,
+            self.start,
+            self.end,
+        )
+
+    @property
+    def periodic(self) -> bool:
+        return self.start is not None or self.end is not None
+
+    def period_mask(self, moments: Floats) -> Bools:
+        inside = ~np.isnan(moments)
+        if self.start is not None:
+            inside &= moments >= epoch(self.start)
+        if self.end is not None:
+            inside &= moments < epoch(self.end)
+        return inside
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "process": self.process,
+            "segment": self.segment,
+            "owner": self.owner,
+            "team": self.team,
+            "connection": self.connection,
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+        }
+
+
+def _mask(snapshot: Snapshot, filters: Filters) -> Bools:
+    """Deals matching every filter but the period, with a process in the active version."""
+    cols, labels = snapshot.columns, snapshot.labels
+    mask: Bools = np.isin(cols.process, np.array(list(snapshot.processes), dtype=np.int64))
+    if filters.process is not None:
+        found = snapshot.process_by_key(filters.process)
+        mask &= cols.process == (found.id if found is not None else -2)
+    if filters.segment is not None:
+        wanted = filters.segment.lower()
+        segments = [i for i, s in enumerate(labels.segments) if s.lower() == wanted]
+        mask &= np.isin(cols.segment, segments)
+    if filters.team is not None:
+        mask &= np.isin(cols.team, [i for i, t in enumerate(labels.teams) if t == filters.team])
+    if filters.owner is not None:
+        mask &= np.isin(cols.owner, labels.owners_with_external_id(filters.owner))
+    if filters.connection is not None:
+        names = labels.connection_names
+        mask &= np.isin(
+            cols.connection, [i for i, c in enumerate(names) if c == filters.connection]
+        )
+    return mask
+
+
+def _processes(snapshot: Snapshot, filters: Filters) -> list[ProcessInfo]:
+    ordered = sorted(snapshot.processes.values(), key=lambda p: p.key)
+    if filters.process is not None:
+        return [p for p in ordered if p.key == filters.process]
+    return ordered
+
+
+# -- funnel ---------------------------------------------------------------------------------------
+
+
+def funnel(snapshot: Snapshot, filters: Filters) -> dict[str, Any]:
+    now = snapshot.as_of
+    cols = snapshot.columns
+    mask = _mask(snapshot, filters)
+    result = []
+    for process in _processes(snapshot, filters):
+        members = mask & (cols.process == process.id)
+        steps: list[dict[str, Any]] = []
+        positions = [(0, None)] + [(m.position, m) for m in process.milestones]
+        for index, (position, milestone) in enumerate(positions):
+            if position >= cols.positions:
+                cohort = np.zeros(len(cols), dtype=bool)
+            else:
+                at = cols.reach[:, position]
+                cohort = members & ~np.isnan(at)
+                if filters.periodic:
+                    cohort &= filters.period_mask(at)
+            following = positions[index + 1] if index + 1 < len(positions) else None
+            to_next = (
+                conversion_presorted(
+                    snapshot.conversion_table(position, following[0]), cohort
+                ).as_dict()
+                if following
+                else None
+            )
+            to_won = conversion_presorted(snapshot.conversion_table(position, WON_TARGET), cohort)
+            steps.append(
+                {
+                    "milestone": milestone.key if milestone else "created",
+                    "name": milestone.name if milestone else "Opportunity created",
+                    "position": position,
+                    "kind": milestone.kind if milestone else None,
+                    "reached": int(cohort.sum()),
+                    "conversion_to_next": to_next,
+                    "next_milestone": following[1].key if following and following[1] else None,
+                    "conversion_to_won": to_won.as_dict(),
+                }
+            )
+        result.append({"process": process.key, "name": process.name, "milestones": steps})
+    return {
+        "filters": filters.as_dict(),
+        "as_of": now.isoformat(),
+        "as_of_source": AS_OF_NOTE,
+        "method": "aalen-johansen",
+        "censoring": CENSORING_NOTE,
+        "processes": result,
+    }
+
+
+# -- movement -------------------------------------------------------------------------------------
+
+
+def bucket_start(moment: datetime, by: Bucket) -> date:
+    day = moment.date()
+    if by == "week":
+        return day - timedelta(days=day.weekday())
+    return date(day.year, day.month, 1)
+
+
+def _bucket_days(moments: Floats, by: Bucket) -> Ints:
+    """Days since the epoch of each instant's week (Monday) or month start."""
+    days = np.floor(moments / DAY).astype(np.int64)
+    if by == "week":
+        return days - (days + 3) % 7
+    months = days.astype("datetime64[D]").astype("datetime64[M]")
+    return months.astype("datetime64[D]").astype(np.int64)
+
+
+def default_period(by: Bucket, now: datetime) -> tuple[datetime, datetime]:
+    if by == "week":
+        start = bucket_start(now, "week") - timedelta(weeks=7)
+    else:
+        first = bucket_start(now, "month")
+        month = first.month - 5
+        start = date(first.year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
+    return datetime(start.year, start.month, start.day, tzinfo=UTC), now + timedelta(seconds=1)
+
+
+@dataclass
+class _Advances:
+    row: Ints
+    position: Ints
+    at: Floats
+    gain: Floats
+
+
+def _advances(snapshot: Snapshot, mask: Bools, start: float, end: float) -> _Advances:
+    """Milestones first reached in [start, end) above every earlier one, with their value."""
+    cols, model = snapshot.columns, snapshot.model
+    records = cols.records()
+    previous = np.zeros(len(cols), dtype=np.int64)
+    parts: list[tuple[Ints, Ints, Floats, Floats]] = []
+    wins: dict[tuple[int, int], float] = {}
+
+    def win(process: int, position: int) -> float:
+        if (process, position) not in wins:
+            wins[(process, position)] = model.win(process, position).value
+        return wins[(process, position)]
+
+    for p in range(1, cols.positions):
+        at = cols.reach[:, p]
+        hit = mask & records[:, p] & (at >= start) & (at < end)
+        rows = np.nonzero(hit)[0]
+        if rows.shape[0]:
+            processes = cols.process[rows]
+            before = previous[rows]
+            pairs, inverse = np.unique(
+                np.stack([processes, before], axis=1), axis=0, return_inverse=True
+            )
+            delta = np.array([win(q, p) - win(q, b) for q, b in pairs.tolist()])
+            gain = delta[inverse.reshape(-1)] * cols.amount[rows]
+            parts.append((rows, np.full(rows.shape[0], p, dtype=np.int64), at[rows], gain))
+        previous = np.where(records[:, p], p, previous)
+    if not parts:
+        empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0)
+        return _Advances(empty_i, empty_i, empty_f, empty_f)
+    return _Advances(*(np.concatenate([part[k] for part in parts]) for k in range(4)))
+
+
+def movement(snapshot: Snapshot, filters: Filters, by: Bucket) -> dict[str, Any]:
+    now = snapshot.as_of
+    start, end = filters.start, filters.end
+    if start is None or end is None:
+        default_start, default_end = default_period(by, now)
+        start, end = start or default_start, end or default_end
+    cols, labels = snapshot.columns, snapshot.labels
+    found = _advances(snapshot, _mask(snapshot, filters), epoch(start), epoch(end))
+    buckets = _bucket_days(found.at, by)
+    keys = {p.id: p.key for p in snapshot.processes.values()}
+
+    def rows(group: str) -> list[dict[str, Any]]:
+        if group == "rep":
+            index = cols.owner[found.row]
+        elif group == "team":
+            index = cols.team[found.row]
+        else:
+            index = cols.process[found.row]
+        if not index.shape[0]:
+            return []
+        pairs, inverse = np.unique(np.stack([buckets, index], axis=1), axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        counts = np.bincount(inverse, minlength=pairs.shape[0])
+        values = np.bincount(inverse, weights=found.gain, minlength=pairs.shape[0])
+        out = []
+        for (day, i), count, value in zip(
+            pairs.tolist(), counts.tolist(), values.tolist(), strict=True
+        ):
+            label: str | None
+            if group == "rep":
+                label = labels.owner_external[i] if i >= 0 else None
+            elif group == "team":
+                label = labels.teams[i] if i >= 0 else None
+            else:
+                label = keys.get(i)
+            row: dict[str, Any] = {
+                "period": (date(1970, 1, 1) + timedelta(days=day)).isoformat(),
+                group: label,
+                "advances": int(count),
+                "progress_value": round(value, 2),
+            }
+            if group == "rep":
+                row["rep_name"] = labels.owner_names[i] if i >= 0 else None
+            out.append(row)
+        out.sort(key=lambda r: (r["period"], r[group] or ""))
+        return out
+
+    return {
+        "filters": filters.as_dict(),
+        "by": by,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "as_of": now.isoformat(),
+        "progress_value": "sum over milestone advances of (P(win | new milestone) - "
+        "P(win | previous milestone)) * amount",
+        "per_rep": rows("rep"),
+        "per_team": rows("team"),
+        "per_process": rows("process"),
+    }
+
+
+# -- velocity -------------------------------------------------------------------------------------
+
+
+def velocity(snapshot: Snapshot, filters: Filters) -> dict[str, Any]:
+    now = snapshot.as_of
+    cols = snapshot.columns
+    rows = np.nonzero(_mask(snapshot, filters))[0]
+    stays = cols.stays(epoch(now), rows)
+    keep = filters.period_mask(stays.start) if filters.periodic else None
+    causes = np.select([stays.ending == 3, stays.ending == 0], [1, 0], 2).astype(np.int64)
+    durations = np.round(np.maximum(0.0, (stays.end - stays.start) / DAY) * 4) / 4
+    process_of = cols.process[stays.row]
+    result = []
+    for process in _processes(snapshot, filters):
+        steps = []
+        positions = [(0, "created")] + [(m.position, m.key) for m in process.milestones]
+        for index, (position, key) in enumerate(positions[:-1]):
+            sel = (process_of == process.id) & (stays.position == position)
+            if keep is not None:
+                sel &= keep
+            curve = aj_arrays(durations[sel], causes[sel], (1, 2)) if sel.any() else None
+            steps.append(
+                {
+                    "from": key,
+                    "to": positions[index + 1][1],
+                    "median_days": curve.quantile(1, 0.5, among_cause=True) if curve else None,
+                    "p80_days": curve.quantile(1, 0.8, among_cause=True) if curve else None,
+                    "sample": curve.size if curve else 0,
+                    "advanced": curve.counts.get(1, 0) if curve else 0,
+                    "closed_without_advancing": curve.counts.get(2, 0) if curve else 0,
+                    "open_censored": curve.counts.get(0, 0) if curve else 0,
+                }
+            )
+        result.append({"process": process.key, "name": process.name, "steps": steps})
+    return {
+        "filters": filters.as_dict(),
+        "as_of": now.isoformat(),
+        "method": "Days from reaching a milestone to reaching a later one, among opportunities "
+        "that advance: quantiles of the Aalen-Johansen cumulative incidence of advancing "
+        "(closing without advancing competes; open opportunities are censored).",
+        "processes": result,
+    }
+
+
+# -- stalled and opportunities --------------------------------------------------------------------
+
+
+def _row(snapshot: Snapshot, row: int) -> dict[str, Any]:
+    cols, labels, derived = snapshot.columns, snapshot.labels, snapshot.derived
+    process = snapshot.processes[int(cols.process[row])]
+    position = int(derived.position[row])
+    days_at = float(derived.days_at[row])
+    current = process.at(position)
+    following = process.after(position)
+    probability = float(derived.win[row])
+    amount = float(cols.amount[row])
+    threshold = float(derived.threshold[row])
+    owner, team, segment, connection = (
+        int(cols.owner[row]),
+        int(cols.team[row]),
+        int(cols.segment[row]),
+        int(cols.connection[row]),
+    )
+    last = float(snapshot.last_action[row])
+    return {
+        "id": int(cols.key[row]),
+        "external_id": snapshot.external_ids[row],
+        "name": snapshot.names[row],
+        "connection": labels.connection_names[connection] if connection >= 0 else None,
+        "process": process.key,
+        "segment": labels.segments[segment] if segment >= 0 else None,
+        "owner": labels.owner_external[owner] if owner >= 0 else None,
+        "owner_name": labels.owner_names[owner] if owner >= 0 else None,
+        "team": labels.teams[team] if team >= 0 else None,
+        "outcome": ("open", "won", "lost")[int(cols.outcome[row])],
+        "amount": amount,
+        "milestone": current.key if current else "created",
+        "position": position,
+        "days_at_milestone": round(days_at, 1),
+        "last_customer_action_at": None if np.isnan(last) else instant(last).isoformat(),
+        "win_probability": round(probability, 4),
+        "expected_value": round(probability * amount, 2),
+        "stalled": bool(derived.stalled[row]),
+        "stall_threshold_days": None if np.isnan(threshold) else threshold,
+        "next_milestone": following.key if following else None,
+        "guidance": current.guidance if current else (following.guidance if following else ""),
+    }
+
+
+def _selection(
+    snapshot: Snapshot,
+    filters: Filters,
+    outcome: str | None = None,
+    only_stalled: bool = False,
+) -> Ints:
+    """Rows matching, in id order."""
+    cols = snapshot.columns
+    mask = _mask(snapshot, filters)
+    if outcome is not None:
+        mask &= cols.outcome == ("open", "won", "lost").index(outcome)
+    if filters.periodic:
+        mask &= filters.period_mask(cols.created)
+    if only_stalled:
+        mask &= snapshot.derived.stalled
+    rows = np.nonzero(mask)[0]
+    return rows[np.argsort(cols.key[rows], kind="stable")]
+
+
+@dataclass
+class Page:
+    data: list[dict[str, Any]]
+    total: int
+    next_after: int | None
+
+
+def opportunity_page(
+    snapshot: Snapshot,
+    filters: Filters,
+    *,
+    outcome: str | None = None,
+    only_stalled: bool = False,
+    limit: int = 100,
+    after: int = 0,
+) -> Page:
+    """One page of opportunity rows in id order, after the id `after`."""
+    rows = _selection(snapshot, filters, outcome, only_stalled)
+    keys = snapshot.columns.key[rows]
+    start = int(np.searchsorted(keys, after, side="right"))
+    chosen = rows[start : start + limit]
+    more = start + limit < rows.shape[0]
+    data = [_row(snapshot, int(r)) for r in chosen.tolist()]
+    return Page(data, int(rows.shape[0]), data[-1]["id"] if more and data else None)
+
+
+def opportunity_detail(snapshot: Snapshot, opportunity_id: int) -> dict[str, Any]:
+    """The row of one opportunity in an active process (NotFoundError otherwise)."""
+    row = snapshot.row_of.get(opportunity_id)
+    if row is None or int(snapshot.columns.process[row]) not in snapshot.processes:
+        raise NotFoundError(f"no opportunity with id {opportunity_id}")
+    return _row(snapshot, row)
+
+
+def opportunity_row(
+    snapshot: Snapshot, deal: DealHistory, info: DealInfo, process: ProcessInfo, now: datetime
+) -> dict[str, Any]:
+    """One opportunity's row at any `now`, from its history (write-back computes with this)."""
+    position, _ = deal.position_at(now)
+    days_at = days_between(info.current_since, now)
+    current = process.at(position)
+    following = process.after(position)
+    if deal.is_open:
+        probability = snapshot.model.win(deal.process, position, days_at).value
+    else:
+        probability = 1.0 if deal.outcome == "won" else 0.0
+    threshold = snapshot.model.stall_threshold(deal.process, position) if deal.is_open else None
+    return {
+        "id": deal.key,
+        "external_id": info.external_id,
+        "name": info.name,
+        "connection": info.connection,
+        "process": process.key,
+        "segment": deal.segment,
+        "owner": info.owner_external_id,
+        "owner_name": info.owner_name,
+        "team": deal.team,
+        "outcome": deal.outcome,
+        "amount": deal.amount,
+        "milestone": current.key if current else "created",
+        "position": position,
+        "days_at_milestone": round(days_at, 1),
+        "last_customer_action_at": deal.last_action_at.isoformat() if deal.last_action_at else None,
+        "win_probability": round(probability, 4),
+        "expected_value": round(probability * deal.amount, 2),
+        "stalled": threshold is not None and days_at > threshold,
+        "stall_threshold_days": threshold,
+        "next_milestone": following.key if following else None,
+        "guidance": current.guidance if current else (following.guidance if following else ""),
+    }
+
+
+# -- forecast -------------------------------------------------------------------------------------
+
+
+def forecast_kpi(
+    snapshot: Snapshot, filters: Filters, months: int, new_pipeline: bool = True
+) -> dict[str, Any]:
+    now = snapshot.as_of
+    moment = epoch(now)
+    cols, derived = snapshot.columns, snapshot.derived
+    windows = month_windows(now, months)
+    mask = _mask(snapshot, filters)
+    open_rows = np.nonzero(mask & (cols.outcome == 0))[0]
+    amount = cols.amount[open_rows]
+    p = derived.month_p[open_rows, :months]
+    mean = amount @ p
+    count = p.sum(axis=0)
+    var_amount = (amount * amount) @ (p * (1.0 - p))
+    var_count = (p * (1.0 - p)).sum(axis=0)
+    new_amount = np.zeros(months)
+    if new_pipeline:
+        recent = (
+            mask & (cols.created > moment - CREATION_WINDOW_DAYS * DAY) & (cols.created <= moment)
+        )
+        for process in np.unique(cols.process[recent]).tolist():
+            chosen = cols.amount[recent & (cols.process == process)]
+            n = chosen.shape[0]
+            per_day = n / CREATION_WINDOW_DAYS
+            mean_amount = float(chosen.sum()) / n
+            mean_square = float((chosen * chosen).sum()) / n
+            sums = derived.new_pipeline.get(process, np.zeros(months))[:months] * per_day
+            mean = mean + sums * mean_amount
+            new_amount += sums * mean_amount
+            count = count + sums
+            var_amount = var_amount + sums * mean_square
+            var_count = var_count + sums
+    rows = [
+        MonthForecast.of(
+            w.month,
+            float(mean[i]),
+            float(count[i]),
+            float(var_amount[i]),
+            float(var_count[i]),
+            float(new_amount[i]),
+        )
+        for i, w in enumerate(windows)
+    ]
+    months_index = {w.month.year * 12 + w.month.month - 1: i for i, w in enumerate(windows)}
+    weighted = amount * np.nan_to_num(snapshot.stage_probability[open_rows], nan=0.0) / 100.0
+    baseline = [0.0] * months
+    closing = snapshot.close_month[open_rows]
+    for month, i in months_index.items():
+        baseline[i] = float(weighted[closing == month].sum())
+    return {
+        "filters": filters.as_dict(),
+        "as_of": now.isoformat(),
+        "open_opportunities": int(open_rows.shape[0]),
+        "includes_new_pipeline": new_pipeline,
+        "method": "Sum over open opportunities of amount * P(won in the month | milestone, days "
+        "at it), from history (won and lost competing); plus expected wins of opportunities "
+        "not yet created at the last 90 days' creation rate. Band: normal approximation of "
+        "independent outcomes, P10-P90. No close dates, no stage probabilities.",
+        "baseline_method": "CRM weighted pipeline: amount * stage probability of open "
+        "opportunities whose close date falls in the month.",
+        "months": [
+            {**row.as_dict(), "baseline_weighted_pipeline": round(baseline[i], 2)}
+            for i, row in enumerate(rows)
+        ],
+    }
+
+
+# -- scorecard ------------------------------------------------------------------------------------
+
+
+def scorecard(snapshot: Snapshot, owner: str) -> dict[str, Any]:
+    now = snapshot.as_of
+    mask = _mask(snapshot, Filters(owner=owner))
+    owners = snapshot.labels.owners_with_external_id(owner)
+    if not mask.any() and not owners:
+        raise NotFoundError(f"no rep with id {owner!r}")
+    week = bucket_start(now, "week")
+    month = bucket_start(now, "month")
+    periods = {
+        "week": datetime(week.year, week.month, week.day, tzinfo=UTC),
+        "month": datetime(month.year, month.month, month.day, tzinfo=UTC),
+    }
+    name = snapshot.labels.owner_names[owners[0]] if owners and mask.any() else None
+    card: dict[str, Any] = {"rep": owner, "as_of": now.isoformat(), "rep_name": name}
+    end = epoch(now + timedelta(seconds=1))
+    for label, start in periods.items():
+        found = _advances(snapshot, mask, epoch(start), end)
+        card[f"progress_value_{label}"] = round(float(found.gain.sum()), 2)
+        card[f"advances_{label}"] = int(found.row.shape[0])
+    open_rows = _selection(snapshot, Filters(owner=owner), outcome="open")
+    rows = [_row(snapshot, int(r)) for r in open_rows.tolist()]
+    card["open_opportunities"] = len(rows)
+    card["expected_value_open"] = round(sum(r["expected_value"] for r in rows), 2)
+    card["stalled"] = [r for r in rows if r["stalled"]]
+    return card

@@ -1,0 +1,133 @@
+"""Activating a ruleset version: re-derive every event from stored records, then swap.
+
+The new version's events are derived from the raw layer (no CRM call) while the active
+version keeps serving and being updated; records stored meanwhile are caught up; then one
+transaction makes the new version the active one. A file with errors is rejected before
+anything is stored, so the active version keeps running. Earlier versions and their events
+stay, for comparison and for rolling back (`activate_version` of an earlier one re-derives
+it from today's records, then swaps).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import case, select, update
+
+from app.core.database import Database
+from app.core.errors import NotFoundError
+from app.models import Connection, RulesetVersion
+from app.models.base import utcnow
+from app.services.mapping.preview import checked_ruleset
+from app.services.mapping.rulesets import store_version
+from app.services.mapping.runs import RunReport, derive_all, derive_changed
+from app.services.state.opportunities import rebuild_states
+from mappings.diagnostics import Diagnostic
+
+__all__ = ["ActivationResult", "activate_ruleset", "activate_version", "list_versions"]
+
+
+@dataclass
+class ActivationResult:
+    version_id: int
+    version: int
+    name: str
+    previous_version: int | None
+    runs: list[RunReport] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "version_id": self.version_id,
+            "name": self.name,
+            "previous_version": self.previous_version,
+            "events": sum(r.events_added - r.events_removed for r in self.runs),
+            "runs": [run.as_dict() for run in self.runs],
+            "warnings": [w.to_json() for w in self.warnings],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def activate_ruleset(
+    database: Database,
+    text: str,
+    file: str,
+    created_by: str | None = None,
+    note: str | None = None,
+) -> ActivationResult:
+    """Validate, store (once per distinct text), derive and activate a rule file."""
+    report, _ = checked_ruleset(database, text, file)
+    assert report.ruleset is not None
+    with database.session() as session:
+        version = store_version(session, report.ruleset, text, created_by, note)
+        version_id = version.id
+    result = activate_version(database, version_id)
+    result.warnings = report.warnings
+    return result
+
+
+def activate_version(database: Database, version_id: int) -> ActivationResult:
+    """Re-derive a stored version over every connection and make it the active one."""
+    started = time.perf_counter()
+    with database.session() as session:
+        version = session.get(RulesetVersion, version_id)
+        if version is None:
+            raise NotFoundError(f"no ruleset version with id {version_id}")
+        previous = session.scalar(
+            select(RulesetVersion.version).where(RulesetVersion.is_active.is_(True))
+        )
+        result = ActivationResult(version.id, version.version, version.name, previous)
+        connection_ids = list(session.scalars(select(Connection.id).order_by(Connection.id)))
+    result.runs = [derive_all(database, version_id, cid) for cid in connection_ids]
+    for cid in connection_ids:  # what was stored while the full runs went on
+        derive_changed(database, version_id, cid, lookback=timedelta(0))
+    with database.session() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(
+                select(RulesetVersion.id).order_by(RulesetVersion.id).with_for_update()
+            ).all()
+        session.execute(
+            update(RulesetVersion)
+            .where(RulesetVersion.is_active.is_(True) | (RulesetVersion.id == version_id))
+            .values(
+                is_active=case((RulesetVersion.id == version_id, True), else_=False),
+                activated_at=case(
+                    (RulesetVersion.id == version_id, utcnow()),
+                    else_=RulesetVersion.activated_at,
+                ),
+            )
+        )
+        rebuild_states(session.connection(), version_id)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def find_version(database: Database, number: int) -> int:
+    with database.session() as session:
+        found = session.scalar(select(RulesetVersion.id).where(RulesetVersion.version == number))
+    if found is None:
+        raise NotFoundError(f"no ruleset version {number}")
+    return found
+
+
+def list_versions(database: Database) -> list[dict[str, Any]]:
+    with database.session() as session:
+        rows = session.scalars(select(RulesetVersion).order_by(RulesetVersion.version))
+        return [
+            {
+                "version": v.version,
+                "name": v.name,
+                "checksum": v.checksum,
+                "active": v.is_active,
+                "created_at": v.created_at.isoformat(),
+                "activated_at": v.activated_at.isoformat() if v.activated_at else None,
+                "created_by": v.created_by,
+                "note": v.note,
+            }
+            for v in rows
+        ]

@@ -1,0 +1,98 @@
+"""The KPI view's clock and its refresh from state changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+
+from app.core.database import Database
+from app.models import Connection, OpportunityState, RawRecord, StreamCursor
+from app.models.base import utcnow
+from app.services.kpis.store import KpiStore, data_clock
+from tests.support.kpi_world import build
+
+HISTORY_END = datetime(2025, 7, 1, tzinfo=UTC)
+
+
+def _connection(db: Database, kind: str, modified: datetime, synced: datetime) -> None:
+    with db.session() as session:
+        connection = Connection(name=f"crm-{kind}", kind=kind, credentials_sealed="-")
+        session.add(connection)
+        session.flush()
+        session.add(StreamCursor(connection_id=connection.id, stream="Task", last_value=modified))
+        for i, at in enumerate((modified - timedelta(days=3), modified)):
+            session.add(
+                RawRecord(
+                    connection_id=connection.id,
+                    stream="Task",
+                    external_id=f"00T{i}",
+                    modified_at=at,
+                    payload={},
+                    payload_hash="-",
+                    synced_at=synced,
+                )
+            )
+
+
+def test_the_clock_of_a_replayed_history_is_its_end_moving_on_with_real_time(
+    db: Database,
+) -> None:
+    now = utcnow()
+    _connection(db, "salesforce", HISTORY_END, now - timedelta(hours=1))
+    with db.session() as session:
+        clock = data_clock(session, "data", now)
+        assert abs(clock - (HISTORY_END + timedelta(hours=1))) < timedelta(seconds=1)
+        assert data_clock(session, "clock", now) == now
+        assert data_clock(session, HISTORY_END, now) == HISTORY_END
+
+
+def test_a_live_crm_runs_on_the_wall_clock_and_an_export_stops_where_it_was_taken(
+    db: Database,
+) -> None:
+    now = utcnow()
+    _connection(db, "export", HISTORY_END, now)
+    with db.session() as session:
+        assert data_clock(session, "data", now) == HISTORY_END
+    _connection(db, "hubspot", now - timedelta(minutes=2), now - timedelta(minutes=1))
+    with db.session() as session:
+        assert now - data_clock(session, "data", now) < timedelta(minutes=2)
+
+
+def test_without_raw_records_the_view_uses_the_wall_clock(db: Database) -> None:
+    build(db)
+    store = KpiStore(db)
+    assert utcnow() - store.snapshot().as_of < timedelta(minutes=1)
+
+
+def test_a_state_change_reaches_the_view_and_its_answers(db: Database) -> None:
+    build(db)
+    store = KpiStore(db, refresh_seconds=0.0)
+    before = store.snapshot()
+    assert before.info[1].name == "Deal 0"
+    team_before = before.deals[1].team
+    with db.session() as session:
+        session.execute(
+            update(OpportunityState)
+            .where(OpportunityState.opportunity_id == 1)
+            .values(team="West", updated_at=utcnow() + timedelta(seconds=1))
+        )
+    after = store.snapshot()
+    assert after.generation > before.generation
+    assert (team_before, after.deals[1].team) == ("North", "West")
+    assert len(after.deals) == len(before.deals)
+
+
+def test_a_fresh_snapshot_sees_a_change_made_within_the_refresh_interval(db: Database) -> None:
+    build(db)
+    store = KpiStore(db, refresh_seconds=3600.0)
+    before = store.snapshot()
+    with db.session() as session:
+        session.execute(
+            update(OpportunityState)
+            .where(OpportunityState.opportunity_id == 1)
+            .values(team="West", updated_at=utcnow() + timedelta(seconds=1))
+        )
+    assert store.snapshot() is before, "answers between refreshes come from memory"
+    fresh = store.snapshot(fresh=True)  # what a write-back right after a pipeline pass asks
+    assert fresh.deals[1].team == "West"

@@ -1,0 +1,250 @@
+"""Activation swaps versions atomically, keeps earlier ones, and never takes a broken file;
+preview and validation look at the stored records without changing anything."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from app.core.database import Database
+from app.models import MilestoneEvent, RulesetVersion
+from app.services.mapping.activation import activate_ruleset, activate_version, list_versions
+from app.services.mapping.preview import PreviewOptions, preview_file, validate_file
+from app.services.mapping.rulesets import RulesetRejected
+from tests.app.services.mapping.mapping_world import (
+    HUBSPOT_RULES,
+    SALESFORCE_RULES,
+    add_connection,
+    count_events,
+    email,
+    event_rows,
+    seed_salesforce,
+    store,
+)
+
+# The same processes, but a reply must mention a meeting: the first reply no longer counts.
+STRICTER = SALESFORCE_RULES.replace(
+    'TextBody: {not_contains: ["decided not to move forward", "not interested"]}',
+    "TextBody: {contains: meeting}",
+    1,
+).replace("name: Brightwave sales processes (Salesforce)", "name: Stricter replies")
+
+
+def _active(db: Database) -> list[int]:
+    with db.session() as session:
+        return list(session.scalars(select(RulesetVersion.version).where(RulesetVersion.is_active)))
+
+
+def test_a_new_version_replaces_the_active_one_and_the_old_one_stays(db: Database) -> None:
+    seed_salesforce(db)
+    first = activate_ruleset(db, SALESFORCE_RULES, "salesforce.yaml")
+    assert (first.version, first.previous_version, _active(db)) == (1, None, [1])
+    second = activate_ruleset(db, STRICTER, "stricter.yaml", note="replies must mention a meeting")
+    assert (second.version, second.previous_version, _active(db)) == (2, 1, [2])
+    assert len(event_rows(db, first.version_id)) == 1  # kept for comparison and rollback
+    assert event_rows(db, second.version_id) == []
+    rollback = activate_version(db, first.version_id)
+    assert (rollback.version, rollback.previous_version, _active(db)) == (1, 2, [1])
+    versions = list_versions(db)
+    assert [(v["version"], v["active"], v["note"]) for v in versions] == [
+        (1, True, None),
+        (2, False, "replies must mention a meeting"),
+    ]
+
+
+def test_the_same_text_is_the_same_version(db: Database) -> None:
+    seed_salesforce(db)
+    first = activate_ruleset(db, SALESFORCE_RULES, "salesforce.yaml")
+    again = activate_ruleset(db, SALESFORCE_RULES, "copy.yaml")
+    assert again.version == first.version and again.previous_version == first.version
+    assert count_events(db) == 1
+
+
+def test_a_broken_file_is_never_stored_and_the_active_version_keeps_running(db: Database) -> None:
+    connection_id = seed_salesforce(db)
+    activate_ruleset(db, SALESFORCE_RULES, "salesforce.yaml")
+    broken = SALESFORCE_RULES.replace("stream: Event", "stream: Meetings", 1)
+    with pytest.raises(RulesetRejected) as rejected:
+        activate_ruleset(db, broken, "broken.yaml")
+    (error,) = [d for d in rejected.value.diagnostics if d.severity == "error"]
+    assert (error.code, error.position.file, error.position.line) == (
+        "unknown-stream",
+        "broken.yaml",
+        57,
+    )
+    assert str(rejected.value).startswith("broken.yaml:57:21: error: unknown stream 'Meetings'")
+    assert _active(db) == [1]
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(RulesetVersion)) == 1
+    store(
+        db,
+        connection_id,
+        "EmailMessage",
+        email("02sNEW", TextBody="Send a quote please", MessageDate="2025-03-09T09:00:00.000+0000"),
+    )
+    from app.services.mapping.runs import derive_active
+
+    (report,) = derive_active(db)
+    assert report.events_added == 2
+
+
+def test_fields_are_checked_against_the_connections_stored_data(db: Database) -> None:
+    seed_salesforce(db)
+    custom = SALESFORCE_RULES.replace(
+        "  Event: [Meeting_Outcome__c]\n",
+        "  Event: [Meeting_Outcome__c]\n  EmailMessage: [Sentiment__c]\n",
+    ).replace(
+        "              HasAttachment: true\n",
+        "              HasAttachment: true\n              Sentiment__c: positive\n",
+        1,
+    )
+    assert validate_file(None, custom, "custom.yaml").ok  # declared: fine on the catalog alone
+    report = validate_file(db, custom, "custom.yaml")
+    (error,) = report.errors
+    assert error.message == (
+        "unknown field 'Sentiment__c' for stream EmailMessage according to the stored data of acme"
+    )
+
+
+def test_validation_warns_about_milestones_no_stored_record_ever_matched(db: Database) -> None:
+    seed_salesforce(db)
+    report = validate_file(db, SALESFORCE_RULES, "salesforce.yaml")
+    assert report.ok
+    never = {d.message.split("'")[1] for d in report.warnings if d.code == "never-matched"}
+    assert "reply" not in never
+    assert {"meeting_held", "signed", "verbal_yes"} <= never
+    offline = validate_file(db, SALESFORCE_RULES, "salesforce.yaml", with_data=False)
+    assert offline.warnings == []
+
+
+def test_preview_counts_examples_and_differences_without_writing(db: Database) -> None:
+    connection_id = seed_salesforce(db)
+    activate_ruleset(db, SALESFORCE_RULES, "salesforce.yaml")
+    store(
+        db,
+        connection_id,
+        "EmailMessage",
+        email(
+            "02sMEET",
+            TextBody="A meeting next week works.",
+            MessageDate="2025-03-07T09:00:00.000+0000",
+        ),
+    )
+    before = count_events(db)
+    result = preview_file(db, STRICTER, "stricter.yaml", PreviewOptions(limit=2))
+    assert count_events(db) == before
+    assert result["active_version"] == 1 and result["records_scanned"] > 0
+    smb = next(p for p in result["processes"] if p["key"] == "smb_new_business")
+    reply = next(m for m in smb["milestones"] if m["key"] == "reply")
+    assert (reply["records_matched"], reply["events"], reply["opportunities"]) == (1, 1, 1)
+    (example,) = reply["examples"]
+    assert example["evidence"] == {
+        "connection": "acme",
+        "stream": "EmailMessage",
+        "external_id": "02sMEET",
+        "url": "https://acme.my.salesforce.com/lightning/r/EmailMessage/02sMEET/view",
+    }
+    assert example["opportunity"] == {"external_id": "006A", "name": "Deal 006A"}
+    # The active version has not mapped 02sMEET yet (no run since it was stored): added; the
+    # old first reply no longer counts: removed.
+    assert reply["difference"] == {"added": 1, "removed": 1, "moved": 0}
+    assert result["difference"]["removed"] == 1
+    assert result["difference"]["examples"]["removed"][0]["evidence"]["external_id"] == "02sREPLY"
+
+
+def test_preview_rejects_a_broken_file(db: Database) -> None:
+    seed_salesforce(db)
+    with pytest.raises(RulesetRejected):
+        preview_file(db, "name: x\nprocesses: []\n", "x.yaml")
+
+
+def test_a_hubspot_portal_maps_with_the_hubspot_example(db: Database) -> None:
+    connection_id = add_connection(db, "portal", "hubspot")
+
+    def hs(
+        record_id: str, properties: dict[str, str | None], **associations: list[str]
+    ) -> dict[str, object]:
+        record: dict[str, object] = {
+            "id": record_id,
+            "properties": properties,
+            "createdAt": "2025-01-10T09:00:00.000Z",
+            "updatedAt": "2025-01-10T09:00:00.000Z",
+            "archived": False,
+        }
+        if associations:
+            record["associations"] = {
+                k: {"results": [{"id": i, "type": "x"} for i in v]} for k, v in associations.items()
+            }
+        return record
+
+    store(
+        db,
+        connection_id,
+        "owners",
+        {
+            "id": "61",
+            "email": "jana@brightwave.example",
+            "firstName": "Jana",
+            "lastName": "Schmidt",
+            "archived": False,
+            "teams": [{"id": "1", "name": "SMB North", "primary": True}],
+        },
+    )
+    store(
+        db,
+        connection_id,
+        "deals",
+        hs(
+            "12",
+            {
+                "dealname": "Prospect - Starter",
+                "dealtype": "newbusiness",
+                "segment": "smb",
+                "amount": "6500",
+                "hubspot_owner_id": "61",
+                "hs_is_closed": "false",
+                "hs_is_closed_won": "false",
+                "createdate": "2025-01-10T09:00:00.000Z",
+            },
+            contacts=["20"],
+            companies=["18"],
+        ),
+    )
+    store(
+        db,
+        connection_id,
+        "meetings",
+        hs(
+            "41",
+            {
+                "hs_meeting_title": "Introduction call",
+                "hs_meeting_outcome": "COMPLETED",
+                "hs_meeting_start_time": "2025-03-04T10:00:00.000Z",
+                "hs_timestamp": "2025-03-04T10:00:00.000Z",
+            },
+            deals=["12"],
+        ),
+    )
+    store(
+        db,
+        connection_id,
+        "meetings",
+        hs(
+            "42",
+            {
+                "hs_meeting_title": None,
+                "hs_meeting_outcome": "NO_SHOW",
+                "hs_meeting_start_time": "2025-03-05T10:00:00.000Z",
+            },
+            deals=["12"],
+        ),
+    )
+    result = activate_ruleset(db, HUBSPOT_RULES, "hubspot.yaml")
+    assert event_rows(db, result.version_id) == [
+        ("12", "meeting_held", "meetings", "41", datetime(2025, 3, 4, 10, tzinfo=UTC))
+    ]
+    with db.session() as session:
+        url = session.scalar(select(MilestoneEvent.evidence_url))
+    assert url == "https://app.hubspot.com/contacts/4242/record/0-47/41"
