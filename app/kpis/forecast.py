@@ -28,12 +28,14 @@ from app.kpis.model import Model
 
 __all__ = [
     "CREATION_WINDOW_DAYS",
+    "FORECAST_HORIZON_MONTHS",
     "Creation",
     "MonthForecast",
     "OpenDeal",
     "PipelineDeal",
     "creation_rates",
     "forecast",
+    "forecast_close_month",
     "month_windows",
     "weighted_pipeline",
 ]
@@ -216,3 +218,33 @@ def weighted_pipeline(deals: Iterable[PipelineDeal], windows: Sequence[Window]) 
         if i is not None:
             totals[i] += deal.amount * deal.probability_percent / 100.0
     return totals
+
+
+FORECAST_HORIZON_MONTHS = 24
+"""How far ahead a forecast close month is looked for."""
+
+
+def forecast_close_month(
+    model: Model,
+    process: int | None,
+    position: int,
+    days_at: float,
+    as_of: datetime,
+    horizon_months: int = FORECAST_HORIZON_MONTHS,
+) -> date | None:
+    """The month by which, if it is won, the deal is more likely won than not.
+
+    The median of the forecast distribution of the month of winning (won and lost competing,
+    as the forecast uses it): the first month whose cumulative P(won by its end) reaches half
+    of P(won eventually). None when history gives the deal no chance, or the median lies
+    beyond the horizon. Never the rep's close date.
+    """
+    eventual = model.win(process, position, days_at).value
+    if eventual <= 0.0:
+        return None
+    half = eventual / 2.0
+    for window in month_windows(as_of, horizon_months):
+        end = days_between(as_of, window.end)
+        if model.win_between(process, position, days_at, 0.0, end) >= half - 1e-12:
+            return window.month
+    return None

@@ -26,7 +26,12 @@ from app.kpis.columns import (
     instant,
 )
 from app.kpis.conversion import WON_TARGET
-from app.kpis.forecast import CREATION_WINDOW_DAYS, MonthForecast, month_windows
+from app.kpis.forecast import (
+    CREATION_WINDOW_DAYS,
+    MonthForecast,
+    forecast_close_month,
+    month_windows,
+)
 from app.kpis.history import DAY, DealHistory, days_between
 from app.services.kpis.store import DealInfo, ProcessInfo, Snapshot
 
@@ -377,6 +382,8 @@ def _row(snapshot: Snapshot, row: int) -> dict[str, Any]:
         int(cols.connection[row]),
     )
     last = float(snapshot.last_action[row])
+    outcome = ("open", "won", "lost")[int(cols.outcome[row])]
+    closed = None if np.isnan(cols.closed[row]) else instant(float(cols.closed[row]))
     return {
         "id": int(cols.key[row]),
         "external_id": snapshot.external_ids[row],
@@ -387,11 +394,15 @@ def _row(snapshot: Snapshot, row: int) -> dict[str, Any]:
         "owner": labels.owner_external[owner] if owner >= 0 else None,
         "owner_name": labels.owner_names[owner] if owner >= 0 else None,
         "team": labels.teams[team] if team >= 0 else None,
-        "outcome": ("open", "won", "lost")[int(cols.outcome[row])],
+        "outcome": outcome,
         "amount": amount,
         "milestone": current.key if current else "created",
+        "milestone_name": current.name if current else None,
         "position": position,
         "days_at_milestone": round(days_at, 1),
+        "forecast_close_month": _close_month(
+            snapshot, process.id, position, days_at, snapshot.as_of, outcome, closed
+        ),
         "last_customer_action_at": None if np.isnan(last) else instant(last).isoformat(),
         "win_probability": round(probability, 4),
         "expected_value": round(probability * amount, 2),
@@ -400,6 +411,25 @@ def _row(snapshot: Snapshot, row: int) -> dict[str, Any]:
         "next_milestone": following.key if following else None,
         "guidance": current.guidance if current else (following.guidance if following else ""),
     }
+
+
+def _close_month(
+    snapshot: Snapshot,
+    process: int | None,
+    position: int,
+    days_at: float,
+    now: datetime,
+    outcome: str,
+    closed_at: datetime | None,
+) -> str | None:
+    """The forecast month of winning (open), the month it was won, or None (lost)."""
+    if outcome == "open":
+        month = forecast_close_month(snapshot.model, process, position, days_at, now)
+    elif outcome == "won" and closed_at is not None:
+        month = date(closed_at.year, closed_at.month, 1)
+    else:
+        month = None
+    return month.isoformat() if month is not None else None
 
 
 def _selection(
@@ -460,7 +490,8 @@ def opportunity_row(
 ) -> dict[str, Any]:
     """One opportunity's row at any `now`, from its history (write-back computes with this)."""
     position, _ = deal.position_at(now)
-    days_at = days_between(info.current_since, now)
+    until = now if deal.is_open or deal.closed_at is None else min(now, deal.closed_at)
+    days_at = max(0.0, days_between(info.current_since, until))  # closed deals stop ageing
     current = process.at(position)
     following = process.after(position)
     if deal.is_open:
@@ -481,8 +512,12 @@ def opportunity_row(
         "outcome": deal.outcome,
         "amount": deal.amount,
         "milestone": current.key if current else "created",
+        "milestone_name": current.name if current else None,
         "position": position,
         "days_at_milestone": round(days_at, 1),
+        "forecast_close_month": _close_month(
+            snapshot, deal.process, position, days_at, now, deal.outcome, deal.closed_at
+        ),
         "last_customer_action_at": deal.last_action_at.isoformat() if deal.last_action_at else None,
         "win_probability": round(probability, 4),
         "expected_value": round(probability * deal.amount, 2),

@@ -16,7 +16,7 @@ readers keep the previous snapshot meanwhile; `start()` loads and fits before th
 request. KPI answers are cached per snapshot generation.
 
 The view's "now" (`Snapshot.as_of`) is the data's clock, not necessarily the wall clock:
-see `data_clock`.
+see `app.services.state.clock`.
 
     store = KpiStore(database, background=True).start()
     snapshot = store.snapshot()        # columns, processes, model, as_of, generation
@@ -34,7 +34,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
@@ -63,11 +63,10 @@ from app.models import (
     Opportunity,
     OpportunityState,
     Process,
-    RawRecord,
     RulesetVersion,
-    StreamCursor,
 )
 from app.models.base import utcnow
+from app.services.state.clock import AsOf, data_clock
 from app.services.state.opportunities import segment_of
 
 __all__ = [
@@ -90,7 +89,6 @@ CACHE_SIZE = 512
 FORECAST_MONTHS = 12
 CHUNK = 10_000
 SQLITE_SCAN_CACHE_KIB = 8192
-AsOf = Literal["data", "clock"] | datetime
 
 
 @dataclass(frozen=True)
@@ -320,57 +318,6 @@ class _Infos(Mapping[int, DealInfo]):
         return self.snapshot.deal_info(self.snapshot.row_of[key])
 
 
-# -- the data's clock ------------------------------------------------------------------------------
-
-
-def data_clock(session: Any, setting: AsOf = "data", now: datetime | None = None) -> datetime:
-    """The instant KPIs are computed as of.
-
-    `clock`: the wall clock. A fixed instant: that. `data` (the default): the CRMs' own clock
-    as the raw layer has seen it. For each connection, the newest record's CRM modification
-    time L was stored at wall time S; the CRM's clock now is L + (now - S). With a live CRM
-    that is the wall clock (minus the sync lag); with the sandbox or any replayed history it
-    is the history's own "now" (the generator's as-of, moving on with real time); for an
-    export connection (a file, not a live CRM) it is L. The view takes the latest over the
-    connections; with no raw records at all, the wall clock.
-    """
-    now = now or utcnow()
-    if isinstance(setting, datetime):
-        return setting.astimezone(UTC)
-    if setting == "clock":
-        return now
-    latest: datetime | None = None
-    connections = session.execute(select(Connection.id, Connection.kind)).all()
-    for connection_id, kind in connections:
-        streams = session.scalars(
-            select(StreamCursor.stream).where(StreamCursor.connection_id == connection_id)
-        ).all()
-        modified = [
-            session.scalar(
-                select(func.max(RawRecord.modified_at)).where(
-                    RawRecord.connection_id == connection_id, RawRecord.stream == stream
-                )
-            )
-            for stream in streams
-        ]
-        modified_at = max((m for m in modified if m is not None), default=None)
-        if modified_at is None:
-            continue
-        modified_at = _aware(modified_at)
-        if kind == "export":
-            clock = modified_at
-        else:
-            synced = session.scalar(
-                select(func.max(RawRecord.synced_at)).where(
-                    RawRecord.connection_id == connection_id
-                )
-            )
-            lag = max(timedelta(0), _aware(synced) - modified_at) if synced else timedelta(0)
-            clock = min(now, now - lag)
-        latest = clock if latest is None or clock > latest else latest
-    return latest or now
-
-
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -401,8 +348,9 @@ def derive(snapshot_columns: DealColumns, model: Model, as_of: datetime) -> Deri
     moment = epoch(as_of)
     n = len(cols)
     position, since = cols.position_at(moment)
-    days_at = np.maximum(0.0, (moment - since) / DAY)
     is_open = cols.outcome == 0
+    until = np.where(is_open | np.isnan(cols.closed), moment, np.fmin(cols.closed, moment))
+    days_at = np.maximum(0.0, (until - since) / DAY)  # a closed deal stops ageing at its close
     win = np.where(cols.outcome == 1, 1.0, 0.0)
     threshold = np.full(n, np.nan)
     windows = month_windows(as_of, FORECAST_MONTHS)
@@ -605,7 +553,8 @@ class KpiStore:
 
     def snapshot(self, fresh: bool = False) -> Snapshot:
         """The current view; refreshed from state changes at most every `refresh_seconds`,
-        or now when `fresh` (a write-back must see the state its own pass just changed)."""
+        or now when `fresh`: a write-back must see the state its own pass just changed, with
+        the model refitted on it, so that it writes what a view started now would answer."""
         now = time.monotonic()
         current = self._snapshot
         if current is None:
@@ -620,7 +569,7 @@ class KpiStore:
         self._checked = now
         if fresh or not self.background:
             with self._work:
-                self._update(force_model=False)
+                self._update(force_model=fresh)
             assert self._snapshot is not None
             return self._snapshot
         with self._lock:

@@ -46,17 +46,17 @@ from app.models import Connection, WritebackRecord, WritebackRun
 from app.models.base import utcnow
 from app.services.connections.registry import SalesforceSettings, get_connection
 from app.services.jobs.locks import LockSession
-from app.services.kpis.store import AsOf, KpiStore
+from app.services.kpis.store import KpiStore
 from app.services.mapping.index import upsert
+from app.services.state.clock import AsOf
 from app.services.writeback.batches import isolate, stream_batches, whole_call
 from app.services.writeback.crm_fields import WritebackTarget, check_target, open_target
-from app.services.writeback.fields import OBJECTS, ObjectFields, crm_value
+from app.services.writeback.fields import ObjectFields, crm_value
 from app.services.writeback.values import (
     OpportunityValues,
     account_values,
     iter_opportunity_values,
     load_extras,
-    writeback_clock,
 )
 from connectors.core import AuthenticationError, ConnectorError, QuotaReached, RetryPolicy
 from connectors.core.prefetch import prefetched
@@ -174,16 +174,12 @@ def _wanted_chunks(
     """Every record's field values at `as_of`, formatted for the CRM, with their hash: the
     opportunities in id order, `CHUNK` at a time, then the accounts.
 
-    By default `as_of` is the KPI view's, as the API shows it; with the view on the data's
-    clock (the default), that clock as the streams we never write tell it (`writeback_clock`).
+    By default `as_of` is the KPI view's data clock (`app.services.state.clock`), the instant
+    the API answers as of: a field and the API never disagree about "now".
     """
     snapshot = store.snapshot(fresh=True)
     extras = load_extras(database, target.connection_id, snapshot.version_id)
     moment = as_of or snapshot.as_of
-    if as_of is None and store.as_of_setting == "data":  # our own writes must not move it
-        written = [fields.object_type for fields in target.fields.objects()]
-        written += [o for o in OBJECTS[target.settings.kind] if o not in written]
-        moment = writeback_clock(database, target.connection_id, written) or moment
     crm = target.settings.kind
 
     def wanted(fields: ObjectFields, external_id: str, values: dict[str, Any]) -> _Wanted:

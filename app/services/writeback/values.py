@@ -18,33 +18,25 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from app.core.database import Database
-from app.kpis.forecast import month_windows
-from app.kpis.history import days_between
-from app.kpis.model import Model
-from app.models import Opportunity, OpportunityState, RawRecord, StreamCursor
-from app.models.base import utcnow
+from app.models import Opportunity, OpportunityState
 from app.services.kpis.queries import opportunity_row
 from app.services.kpis.store import Snapshot
 
 __all__ = [
-    "FORECAST_HORIZON_MONTHS",
     "OpportunityExtras",
     "OpportunityValues",
     "account_values",
-    "forecast_close_month",
+    "crm_values",
     "iter_opportunity_values",
     "load_extras",
     "opportunity_values",
-    "writeback_clock",
 ]
-
-FORECAST_HORIZON_MONTHS = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,71 +56,6 @@ class OpportunityValues:
     position: int
     values: dict[str, Any]
     """By field key (`app.services.writeback.fields.FieldKey`), CRM-neutral JSON values."""
-
-
-def forecast_close_month(
-    model: Model,
-    process: int | None,
-    position: int,
-    days_at: float,
-    as_of: datetime,
-    horizon_months: int = FORECAST_HORIZON_MONTHS,
-) -> date | None:
-    """The month by which, if it is won, the deal is more likely won than not.
-
-    The median of the forecast distribution of the month of winning (won and lost competing,
-    as the forecast uses it): the first month whose cumulative P(won by its end) reaches half
-    of P(won eventually). None when history gives the deal no chance, or the median lies
-    beyond the horizon. Never the rep's close date.
-    """
-    eventual = model.win(process, position, days_at).value
-    if eventual <= 0.0:
-        return None
-    half = eventual / 2.0
-    for window in month_windows(as_of, horizon_months):
-        end = days_between(as_of, window.end)
-        if model.win_between(process, position, days_at, 0.0, end) >= half - 1e-12:
-            return window.month
-    return None
-
-
-def writeback_clock(
-    database: Database,
-    connection_id: int,
-    written: Iterable[str],
-    now: datetime | None = None,
-) -> datetime | None:
-    """The CRM's clock for write-back values, read only from streams write-back never writes.
-
-    Like the KPI view's data clock (`app.services.kpis.store.data_clock`): the newest record's
-    CRM modification time L, stored at wall time S, says the CRM's clock now is L + (now - S).
-    But the opportunities (deals) and accounts (companies) we write come back with the next
-    sync stamped with the CRM's time of our write, which would move that clock by itself and
-    with it the values; activities, contacts and the rest move only with the CRM. None when
-    nothing was synced from them.
-    """
-    now = now or utcnow()
-    skip = set(written)
-    best: datetime | None = None
-    with database.sessions() as session:
-        streams = session.scalars(
-            select(StreamCursor.stream).where(StreamCursor.connection_id == connection_id)
-        ).all()
-        for stream in streams:
-            if stream in skip:
-                continue
-            newest = session.execute(
-                select(RawRecord.modified_at, RawRecord.synced_at)
-                .where(RawRecord.connection_id == connection_id, RawRecord.stream == stream)
-                .order_by(RawRecord.modified_at.desc())
-                .limit(1)
-            ).first()
-            if newest is None:
-                continue
-            lag = max(timedelta(0), newest.synced_at - newest.modified_at)
-            clock = min(now, now - lag)
-            best = clock if best is None or clock > best else best
-    return best
 
 
 def load_extras(
@@ -180,38 +107,34 @@ def iter_opportunity_values(
         process = snapshot.processes.get(deal.process)
         if process is None:
             continue
-        info = infos[key]
-        row = opportunity_row(snapshot, deal, info, process, now)
-        position = int(row["position"])
-        current = process.at(position)
-        percent = round(float(row["win_probability"]) * 100)
-        if deal.is_open:
-            days = days_between(info.current_since, now)
-            month = forecast_close_month(snapshot.model, deal.process, position, days, now)
-            guidance = str(row["guidance"] or "") or None
-        else:
-            closed = deal.closed_at or now
-            days = days_between(info.current_since, max(closed, info.current_since))
-            won = deal.outcome == "won" and deal.closed_at is not None
-            month = date(closed.year, closed.month, 1) if won else None
-            guidance = None
-        values: dict[str, Any] = {
-            "milestone_name": current.name if current is not None else None,
-            "milestone_number": position,
-            "last_customer_action_date": deal.last_action_at.date().isoformat()
-            if deal.last_action_at is not None
-            else None,
-            "last_customer_action_kind": extra.last_action_kind,
-            "days_at_milestone": math.floor(days),
-            "win_probability": percent,
-            "expected_value": round(deal.amount * percent / 100),
-            "forecast_close_month": month.isoformat() if month is not None else None,
-            "stalled": bool(row["stalled"]),
-            "next_step": guidance,
-        }
+        row = opportunity_row(snapshot, deal, infos[key], process, now)
         yield OpportunityValues(
-            key, info.external_id, extra.account_external_id, deal.is_open, position, values
+            key,
+            infos[key].external_id,
+            extra.account_external_id,
+            deal.is_open,
+            int(row["position"]),
+            crm_values(row, extra.last_action_kind),
         )
+
+
+def crm_values(row: dict[str, Any], last_action_kind: str | None) -> dict[str, Any]:
+    """The fields of one opportunity as the CRM shows them: its KPI row (what the API answers
+    for it), rounded the way a rep reads it — never computed a second time."""
+    percent = round(float(row["win_probability"]) * 100)
+    last_action = row["last_customer_action_at"]
+    return {
+        "milestone_name": row["milestone_name"],
+        "milestone_number": int(row["position"]),
+        "last_customer_action_date": last_action[:10] if last_action else None,
+        "last_customer_action_kind": last_action_kind,
+        "days_at_milestone": math.floor(float(row["days_at_milestone"])),
+        "win_probability": percent,
+        "expected_value": round(float(row["amount"]) * percent / 100),
+        "forecast_close_month": row["forecast_close_month"],
+        "stalled": bool(row["stalled"]),
+        "next_step": (str(row["guidance"] or "") or None) if row["outcome"] == "open" else None,
+    }
 
 
 def account_values(opportunities: Iterable[OpportunityValues]) -> dict[str, dict[str, Any]]:

@@ -9,7 +9,8 @@ from sqlalchemy import update
 from app.core.database import Database
 from app.models import Connection, OpportunityState, RawRecord, StreamCursor
 from app.models.base import utcnow
-from app.services.kpis.store import KpiStore, data_clock
+from app.services.kpis.store import KpiStore
+from app.services.state.clock import data_clock
 from tests.support.kpi_world import build
 
 HISTORY_END = datetime(2025, 7, 1, tzinfo=UTC)

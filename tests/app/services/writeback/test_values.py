@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from app.core.database import Database
+from app.kpis.forecast import forecast_close_month
 from app.kpis.history import DealHistory, days_between
 from app.kpis.model import fit_model
 from app.services.kpis.queries import opportunity_row
@@ -21,7 +22,6 @@ from app.services.writeback.fields import (
 from app.services.writeback.values import (
     OpportunityValues,
     account_values,
-    forecast_close_month,
     load_extras,
     opportunity_values,
 )

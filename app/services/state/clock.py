@@ -1,0 +1,80 @@
+"""The data clock: the one "now" that KPIs, write-back, backtests and status all read.
+
+`MILESTONES_KPI_AS_OF` chooses it: `clock` is the wall clock, a fixed instant is that instant,
+and `data` (the default) is the CRMs' own clock as the raw layer has seen it. For a live
+connection, the newest record of a stream was modified in the CRM at L and stored here at S,
+so the CRM's clock now is L + (now - S): the wall clock minus the sync lag. With the sandbox
+or any replayed history that is the history's own "now", moving on with real time; for an
+export connection (a file, not a live CRM) it is L.
+
+Streams that write-back writes (opportunities and accounts, deals and companies) are not
+read: our own writes come back with the next sync stamped with the CRM's time of the write,
+which would move the clock by itself, and with it every value we write. The view takes the
+latest clock over the connections; with no raw records at all, the wall clock.
+
+    as_of = data_clock(session, "data")
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Connection, RawRecord, StreamCursor
+from app.models.base import utcnow
+from app.services.writeback.fields import OBJECTS
+
+__all__ = ["AsOf", "connection_clock", "data_clock"]
+
+AsOf = Literal["data", "clock"] | datetime
+"""What "now" is: the CRMs' clock (`data`), the wall clock (`clock`), or a fixed instant."""
+
+
+def data_clock(session: Session, setting: AsOf = "data", now: datetime | None = None) -> datetime:
+    """The instant every KPI, field value and backtest is computed as of."""
+    now = now or utcnow()
+    if isinstance(setting, datetime):
+        return setting.astimezone(UTC)
+    if setting == "clock":
+        return now
+    clocks = (
+        connection_clock(session, connection_id, now)
+        for connection_id in session.scalars(select(Connection.id))
+    )
+    return max((clock for clock in clocks if clock is not None), default=now)
+
+
+def connection_clock(session: Session, connection_id: int, now: datetime) -> datetime | None:
+    """One connection's CRM clock, or None when nothing was synced from it yet."""
+    kind = session.scalar(select(Connection.kind).where(Connection.id == connection_id))
+    streams = set(
+        session.scalars(
+            select(StreamCursor.stream).where(StreamCursor.connection_id == connection_id)
+        )
+    )
+    written = next((set(objects) for crm, objects in OBJECTS.items() if crm == kind), set())
+    read_only = sorted(streams - written) or sorted(streams)
+    best: datetime | None = None
+    for stream in read_only:
+        newest = session.execute(
+            select(RawRecord.modified_at, RawRecord.synced_at)
+            .where(RawRecord.connection_id == connection_id, RawRecord.stream == stream)
+            .order_by(RawRecord.modified_at.desc())
+            .limit(1)
+        ).first()
+        if newest is None:
+            continue
+        modified_at, synced_at = _aware(newest[0]), _aware(newest[1])
+        if kind == "export":
+            clock = modified_at
+        else:
+            clock = min(now, now - max(timedelta(0), synced_at - modified_at))
+        best = clock if best is None or clock > best else best
+    return best
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
