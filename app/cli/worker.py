@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from app.cli.context import open_database, secret_box
+from app.cli.context import open_database, secret_box, settings
 from app.cli.output import console, emit_json, fail
 
 
@@ -94,7 +94,7 @@ def status(
     """Last run per connection and stream, lag, next run, errors, and whether a leader runs."""
     from app.services.sync.status import sync_status
 
-    report = sync_status(open_database())
+    report = sync_status(open_database(), settings().kpi_as_of_value)
     if as_json:
         emit_json(report)
     else:

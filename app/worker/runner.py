@@ -32,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.crypto import SecretBox
 from app.core.database import Database
-from app.services.jobs.locks import LockSession, ProcessLock
+from app.services.jobs.locks import LEADER_LOCK, LockSession, ProcessLock
 from app.services.jobs.pipeline import run_pipeline
 from app.services.jobs.queue import ClaimedJob, JobQueue
 from app.worker.schedule import Schedule
@@ -41,7 +41,6 @@ __all__ = ["LEADER_LOCK", "Worker", "WorkerStats"]
 
 log = logging.getLogger(__name__)
 
-LEADER_LOCK = "leader"
 LOCK_CHECK_SECONDS = 2.0
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from app.api.deps import DatabaseDep, SessionDep
+from app.api.deps import DatabaseDep, SessionDep, SettingsDep
 from app.models import RunStatus
 from app.services.sync.status import list_runs, sync_status
 
@@ -74,5 +74,5 @@ def sync_runs(
     "/sync-status",
     summary="Per connection: last run and per-stream runs, lag, next run, errors; the scheduler",
 )
-def sync_status_route(database: DatabaseDep) -> dict[str, Any]:
-    return sync_status(database)
+def sync_status_route(database: DatabaseDep, settings: SettingsDep) -> dict[str, Any]:
+    return sync_status(database, settings.kpi_as_of_value)

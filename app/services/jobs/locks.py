@@ -9,6 +9,9 @@ database never block each other.
 On SQLite one worker process serves a database file (`ProcessLock`, an flock beside it), and
 the locks are held in that process's memory.
 
+Every lock is named here (`LEADER_LOCK`, `sync_lock_name`, `mapping_lock_name`) and keyed by
+`lock_key`, so that `held_locks` (and with it `milestones status`) sees each one.
+
     locks = LockSession.open(database)
     if locks.try_lock("sync:42"):
         ...                                  # nobody else syncs connection 42 now
@@ -22,6 +25,7 @@ import fcntl
 import hashlib
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -34,7 +38,30 @@ from sqlalchemy.pool import NullPool
 from app.core.database import Database, create_db_engine
 from app.core.errors import ConflictError
 
-__all__ = ["LockSession", "ProcessLock", "held_locks", "lock_key"]
+__all__ = [
+    "LEADER_LOCK",
+    "LockSession",
+    "ProcessLock",
+    "advisory_lock",
+    "held_locks",
+    "lock_key",
+    "mapping_lock_name",
+    "sync_lock_name",
+]
+
+LEADER_LOCK = "leader"
+"""Held by the one worker that runs the schedule."""
+
+
+def sync_lock_name(connection_id: int) -> str:
+    """Held by the worker syncing a connection."""
+    return f"sync:{connection_id}"
+
+
+def mapping_lock_name(version_id: int, connection_id: int) -> str:
+    """Held by the mapping run deriving a connection's events for a ruleset version."""
+    return f"mapping:{version_id}:{connection_id}"
+
 
 # Dead peers: first probe after 10 s idle, then every 5 s, given up after 4 unanswered.
 _KEEPALIVES = (
@@ -52,6 +79,25 @@ def lock_key(schema: str, name: str) -> int:
 
 def _schema(connection: DbConnection) -> str:
     return str(connection.execute(text("SELECT current_schema()")).scalar_one())
+
+
+@contextlib.contextmanager
+def advisory_lock(db: DbConnection, name: str, busy: str) -> Iterator[None]:
+    """Hold lock `name` on this connection for the block (PostgreSQL; SQLite serialises
+    writers itself); `ConflictError(busy)` when another session holds it."""
+    if db.dialect.name != "postgresql":
+        yield
+        return
+    with db.begin():
+        key = lock_key(_schema(db), name)
+        acquired = db.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+    if not acquired:
+        raise ConflictError(busy)
+    try:
+        yield
+    finally:
+        with db.begin():
+            db.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
 
 
 class _LocalRegistry:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.core.database import Database
 from app.models import Connection, SyncJob, SyncRun, SyncRunStream, WritebackRun
 from app.models.base import utcnow
-from app.services.jobs.locks import held_locks
+from app.services.jobs.locks import LEADER_LOCK, held_locks
 
 __all__ = ["CONTENT_TYPE_LATEST", "DatabaseCollector", "Metrics"]
 
@@ -171,7 +171,7 @@ class DatabaseCollector(Collector):
             leader = GaugeMetricFamily(
                 "milestones_scheduler_leader", "Whether a worker leads the schedule."
             )
-            leader.add_metric([], 1 if held_locks(self.database, ["leader"])["leader"] else 0)
+            leader.add_metric([], 1 if held_locks(self.database, [LEADER_LOCK])[LEADER_LOCK] else 0)
             yield leader
         up = GaugeMetricFamily("milestones_database_up", "Whether the database answered.")
         up.add_metric([], 1)

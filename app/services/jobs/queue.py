@@ -36,7 +36,7 @@ from sqlalchemy.exc import OperationalError
 from app.core.database import Database
 from app.models import Connection, SyncJob, SyncRun
 from app.models.base import utcnow
-from app.services.jobs.locks import LockSession
+from app.services.jobs.locks import LockSession, sync_lock_name
 
 __all__ = [
     "ClaimedJob",
@@ -45,7 +45,6 @@ __all__ = [
     "merge_streams",
     "prune",
     "queue_depth",
-    "sync_lock_name",
 ]
 
 log = logging.getLogger(__name__)
@@ -54,10 +53,6 @@ T = TypeVar("T")
 
 ORPHAN_SCAN_SECONDS = 5.0
 """How often a worker looks for jobs whose worker died (takeover well within 2 minutes)."""
-
-
-def sync_lock_name(connection_id: int) -> str:
-    return f"sync:{connection_id}"
 
 
 def merge_streams(first: Sequence[str] | None, second: Sequence[str] | None) -> list[str] | None:

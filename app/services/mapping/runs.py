@@ -18,20 +18,19 @@ the events that depend on it.
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Connection as DbConnection
-from sqlalchemy import Select, Table, bindparam, delete, func, select, text, update
+from sqlalchemy import Select, Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.core.database import Database
-from app.core.errors import ConflictError, NotFoundError
+from app.core.errors import NotFoundError
 from app.models import (
     Connection,
     MappingCandidate,
@@ -41,6 +40,7 @@ from app.models import (
     RawRecord,
 )
 from app.models.base import utcnow
+from app.services.jobs.locks import advisory_lock, mapping_lock_name
 from app.services.mapping.index import (
     CachedIndex,
     IndexCache,
@@ -139,31 +139,16 @@ class RunReport:
         }
 
 
-@contextmanager
-def _exclusive(db: DbConnection, version_id: int, connection_id: int) -> Iterator[None]:
-    """One run per (version, connection) at a time across processes (PostgreSQL advisory lock,
-    keyed by schema too: advisory locks are database-wide; SQLite serialises writers itself)."""
-    if db.dialect.name != "postgresql":
-        yield
-        return
-    with db.begin():
-        schema = db.execute(text("SELECT current_schema()")).scalar() or ""
-    digest = hashlib.blake2b(
-        f"{schema}:mapping:{version_id}:{connection_id}".encode(), digest_size=8
+def _exclusive(
+    db: DbConnection, version_id: int, connection_id: int
+) -> AbstractContextManager[None]:
+    """One run per (version, connection) at a time across processes."""
+    return advisory_lock(
+        db,
+        mapping_lock_name(version_id, connection_id),
+        f"a mapping run for connection {connection_id} and ruleset version {version_id} "
+        "is already in progress",
     )
-    key = int.from_bytes(digest.digest(), "big", signed=True)
-    with db.begin():
-        acquired = db.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-    if not acquired:
-        raise ConflictError(
-            f"a mapping run for connection {connection_id} and ruleset version {version_id} "
-            "is already in progress"
-        )
-    try:
-        yield
-    finally:
-        with db.begin():
-            db.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
 
 
 def _connection(db: DbConnection, connection_id: int) -> tuple[ConnectionInfo, datetime]:

@@ -8,8 +8,7 @@ from contextlib import contextmanager
 
 from app.core.database import Database
 from app.core.errors import ConflictError
-from app.services.jobs.locks import LockSession, ProcessLock
-from app.services.jobs.queue import sync_lock_name
+from app.services.jobs.locks import LockSession, ProcessLock, sync_lock_name
 
 __all__ = ["connection_lock"]
 

@@ -17,10 +17,24 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.core.database import Database
-from app.models import Connection, StreamCursor, SyncJob, SyncRun, SyncRunStream, SyncSchedule
+from app.models import (
+    Connection,
+    RulesetVersion,
+    StreamCursor,
+    SyncJob,
+    SyncRun,
+    SyncRunStream,
+    SyncSchedule,
+)
 from app.models.base import utcnow
-from app.services.jobs.locks import ProcessLock, held_locks
-from app.services.jobs.queue import sync_lock_name
+from app.services.jobs.locks import (
+    LEADER_LOCK,
+    ProcessLock,
+    held_locks,
+    mapping_lock_name,
+    sync_lock_name,
+)
+from app.services.state.clock import AsOf, data_clock
 
 __all__ = ["list_runs", "run_public", "sync_status"]
 
@@ -118,20 +132,26 @@ def _last_stream_runs(session: Session) -> dict[tuple[int, str], tuple[SyncRun, 
     return {(run.connection_id, stream.stream): (run, stream) for run, stream in rows}
 
 
-def _workers(database: Database, connection_ids: list[int]) -> dict[str, Any]:
-    names = ["leader", *(sync_lock_name(cid) for cid in connection_ids)]
+def _workers(
+    database: Database, connection_ids: list[int], version_ids: list[int]
+) -> dict[str, Any]:
+    """Who holds which lock: the schedule's leader, syncs and mapping runs in progress."""
     if database.is_sqlite:
         running = ProcessLock(database).held_elsewhere()
-        return {"leader_alive": running, "syncing": None}
-    held = held_locks(database, names)
+        return {"leader_alive": running, "syncing": None, "mapping": None}
+    syncs = [sync_lock_name(cid) for cid in connection_ids]
+    mappings = [mapping_lock_name(v, c) for v in version_ids for c in connection_ids]
+    held = held_locks(database, [LEADER_LOCK, *syncs, *mappings])
     return {
-        "leader_alive": held["leader"] is not None,
-        "syncing": sum(1 for name in names[1:] if held[name] is not None),
+        "leader_alive": held[LEADER_LOCK] is not None,
+        "syncing": sum(1 for name in syncs if held[name] is not None),
+        "mapping": sum(1 for name in mappings if held[name] is not None),
     }
 
 
-def sync_status(database: Database) -> dict[str, Any]:
-    """Per connection: last run, per-stream last runs and cursors, lag, next run, errors."""
+def sync_status(database: Database, as_of: AsOf = "data") -> dict[str, Any]:
+    """Per connection: last run, per-stream last runs and cursors, lag, next run, errors;
+    and the data clock every KPI is computed as of (`as_of`: the KPI as-of setting)."""
     now = utcnow()
     with database.sessions() as session:
         connections = list(session.scalars(select(Connection).order_by(Connection.name)))
@@ -167,8 +187,12 @@ def sync_status(database: Database) -> dict[str, Any]:
             .order_by(SyncRun.id.desc())
             .limit(100)
         ).all()
+        versions = list(
+            session.scalars(select(RulesetVersion.id).order_by(RulesetVersion.id.desc()).limit(50))
+        )
+        clock = data_clock(session, as_of, now)
     leader = next((row.leader for row in schedules.values() if row.leader), None)
-    workers = _workers(database, [c.id for c in connections])
+    workers = _workers(database, [c.id for c in connections], versions)
     out: list[dict[str, Any]] = []
     for connection in connections:
         mine = [job for job in jobs if job.connection_id == connection.id]
@@ -235,6 +259,7 @@ def sync_status(database: Database) -> dict[str, Any]:
         )
     return {
         "now": _iso(now),
+        "data_clock": _iso(clock),
         "scheduler": {"leader": leader if workers["leader_alive"] else None, **workers},
         "queue": {
             "queued": sum(1 for job in jobs if job.status == "queued"),

@@ -87,14 +87,16 @@ def test_serve_migrates_an_embedded_database_and_becomes_ready(
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         response = None
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline:  # up, then ready once migrated and loaded
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                break
+                response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+                if response.status_code == 200:
+                    break
             except httpx.TransportError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         assert response is not None and response.status_code == 200, response
         assert response.json()["status"] == "ready"
     finally:

@@ -114,8 +114,7 @@ def test_a_manual_sync_waits_its_turn_while_a_worker_holds_the_connection(
 
     from app.core.database import Database
     from app.models import Connection
-    from app.services.jobs.locks import LockSession, ProcessLock
-    from app.services.jobs.queue import sync_lock_name
+    from app.services.jobs.locks import LockSession, ProcessLock, sync_lock_name
 
     _add(admin_env, tmp_path, server)
     database = Database(admin_env["DATABASE_URL"])

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from app.core.database import Database
 from app.models import Connection, SyncJob, SyncRun
 from app.models.base import utcnow
-from app.services.jobs.locks import LockSession, held_locks
-from app.services.jobs.queue import JobQueue, enqueue, merge_streams, sync_lock_name
+from app.services.jobs.locks import LockSession, held_locks, sync_lock_name
+from app.services.jobs.queue import JobQueue, enqueue, merge_streams
 
 
 def _connection(db: Database, name: str = "acme") -> int:
