@@ -59,9 +59,12 @@ def _ago(seconds: float | None) -> str:
 def _print(status: dict[str, Any]) -> None:
     scheduler = status["scheduler"]
     leader = scheduler["leader"] or ("running" if scheduler["leader_alive"] else "none")
+    mapping = scheduler.get("mapping")
     console.print(
         f"scheduler: {leader}  ·  queue: {status['queue']['queued']} queued, "
         f"{status['queue']['running']} running"
+        + (f"  ·  mapping runs: {mapping}" if mapping is not None else "")
+        + f"  ·  data clock: {(status['data_clock'] or '—').replace('T', ' ')[:19]}"
     )
     table = Table("connection", "last run", "lag", "next run", "running", "errors")
     for row in status["connections"]:
