@@ -141,3 +141,15 @@ def test_secret_key_prints_a_usable_key(env: dict[str, str], tmp_path: Path) -> 
     env["MILESTONES_ENVIRONMENT"] = "production"
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'prod.db'}"
     assert run(["db", "upgrade"], env, tmp_path).returncode == 0
+
+
+def test_status_tells_the_data_clock_every_kpi_is_computed_as_of(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert run(["db", "upgrade"], env, tmp_path).returncode == 0
+    env = {**env, "MILESTONES_KPI_AS_OF": "2025-07-01T09:00:00Z"}
+    report = json.loads(run(["status", "--json"], env, tmp_path).stdout)
+    assert report["data_clock"] == "2025-07-01T09:00:00Z"
+    assert report["scheduler"]["mapping"] is None  # SQLite: one writer, no lock to count
+    text = run(["status"], env, tmp_path)
+    assert text.returncode == 0 and "data clock: 2025-07-01 09:00:00" in text.stdout
