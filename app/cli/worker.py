@@ -64,7 +64,9 @@ def _print(status: dict[str, Any]) -> None:
         f"scheduler: {leader}  ·  queue: {status['queue']['queued']} queued, "
         f"{status['queue']['running']} running"
         + (f"  ·  mapping runs: {mapping}" if mapping is not None else "")
-        + f"  ·  data clock: {(status['data_clock'] or '—').replace('T', ' ')[:19]}"
+    )
+    console.print(
+        f"data clock (KPIs as of): {(status['data_clock'] or '—').replace('T', ' ')[:19]}"
     )
     table = Table("connection", "last run", "lag", "next run", "running", "errors")
     for row in status["connections"]:

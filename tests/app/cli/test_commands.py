@@ -152,4 +152,4 @@ def test_status_tells_the_data_clock_every_kpi_is_computed_as_of(
     assert report["data_clock"] == "2025-07-01T09:00:00Z"
     assert report["scheduler"]["mapping"] is None  # SQLite: one writer, no lock to count
     text = run(["status"], env, tmp_path)
-    assert text.returncode == 0 and "data clock: 2025-07-01 09:00:00" in text.stdout
+    assert text.returncode == 0 and "data clock (KPIs as of): 2025-07-01 09:00:00" in text.stdout
