@@ -49,28 +49,15 @@ from connectors.core import (
 from connectors.hubspot.associations import canonical_associations
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.streams import SEARCH_PAGE, HubSpotStream, stream_info
+from crm import parse_instant
 
-__all__ = ["HubSpotReader", "epoch_ms", "parse_hubspot_datetime"]
+__all__ = ["HubSpotReader", "epoch_ms"]
 
 log = logging.getLogger(__name__)
 
 HISTORY_BATCH = 50
 ASSOCIATION_BATCH = 1000
 OWNERS_PAGE = 500
-
-
-def parse_hubspot_datetime(value: Any) -> datetime:
-    """`2025-03-04T10:15:00.123Z` (or epoch milliseconds) as an aware UTC datetime."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, UTC)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"not a timestamp: {value!r}")
-    if value.isdigit():
-        return datetime.fromtimestamp(int(value) / 1000, UTC)
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def epoch_ms(moment: datetime) -> int:
@@ -83,7 +70,7 @@ def _iso(moment: datetime) -> str:
 
 def _when(value: Any) -> datetime | None:
     try:
-        return parse_hubspot_datetime(value) if value else None
+        return parse_instant(value) if value else None
     except ValueError:
         return None
 

@@ -29,8 +29,9 @@ from connectors.core import (
 )
 from connectors.salesforce.bulk import bulk_rows
 from connectors.salesforce.client import SalesforceClient
+from crm import parse_instant
 
-__all__ = ["SalesforceReader", "parse_salesforce_datetime", "soql_datetime"]
+__all__ = ["SalesforceReader", "soql_datetime"]
 
 log = logging.getLogger(__name__)
 _DELETED_FEED_DAYS = timedelta(days=29)
@@ -41,17 +42,6 @@ deleted-records feed read). The next feed starts there, not at the newest record
 stream whose records rarely change would otherwise reach back past the feed's 30 days."""
 _CHECK_OVERLAP = timedelta(minutes=10)  # deletions committed late around the last check
 _BULK_PAGE = 10_000  # rows per Bulk API result page: bounded memory, few calls
-
-
-def parse_salesforce_datetime(value: str) -> datetime:
-    """`2025-03-04T10:15:00.000+0000` (REST) or `...Z` (Bulk) as an aware UTC datetime."""
-    text = value.replace("Z", "+00:00")
-    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":
-        text = f"{text[:-2]}:{text[-2:]}"
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def soql_datetime(value: datetime) -> str:
@@ -122,7 +112,7 @@ class SalesforceReader:
                 quarantined.append(Quarantined(external_id, f"missing {missing}", row))
                 continue
             try:
-                modified = parse_salesforce_datetime(stamp)
+                modified = parse_instant(stamp)
             except ValueError:
                 reason = f"unreadable {spec.cursor_field} {stamp!r}"
                 quarantined.append(Quarantined(external_id, reason, row))
@@ -242,7 +232,7 @@ class SalesforceReader:
         tombstones = []
         for row in feed.get("deletedRecords") or []:
             try:
-                deleted_at = parse_salesforce_datetime(str(row["deletedDate"]))
+                deleted_at = parse_instant(str(row["deletedDate"]))
             except (KeyError, ValueError):
                 continue
             tombstones.append(Record(str(row["id"]), deleted_at, {}, deleted=True, tombstone=True))
