@@ -5,6 +5,6 @@ may not import each other; so both read this package, which imports nothing of o
 sandbox CRM does not read it: a mistake here must not hide itself from the tests.
 """
 
-from crm.instants import EPOCH_MS_FROM, InstantError, parse_instant
+from crm.instants import EPOCH_MS_FROM, InstantError, instant_or_none, parse_instant
 
-__all__ = ["EPOCH_MS_FROM", "InstantError", "parse_instant"]
+__all__ = ["EPOCH_MS_FROM", "InstantError", "instant_or_none", "parse_instant"]

@@ -14,8 +14,9 @@ connector's cursor, an export's import and a mapping rule never disagree about a
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
-__all__ = ["EPOCH_MS_FROM", "InstantError", "parse_instant"]
+__all__ = ["EPOCH_MS_FROM", "InstantError", "instant_or_none", "parse_instant"]
 
 EPOCH_MS_FROM = 100_000_000_000
 """Epoch numbers from here on are milliseconds (1973-03-03 as milliseconds, the year 5138 as
@@ -52,6 +53,17 @@ def parse_instant(value: str | int | float | datetime | date) -> datetime:
         return _utc(datetime.fromisoformat(text))
     except ValueError:
         raise InstantError(f"{value!r} is not a date and time") from None
+
+
+def instant_or_none(value: Any) -> datetime | None:
+    """`parse_instant`, for values that may hold nothing: None when `value` is empty or not a
+    moment (a record's optional field, a rule's operand)."""
+    if value is None or value == "":
+        return None
+    try:
+        return parse_instant(value)
+    except InstantError:
+        return None
 
 
 def _from_epoch(number: int | float) -> datetime:

@@ -10,23 +10,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from crm import InstantError, parse_instant
+from crm import instant_or_none
 
 __all__ = ["as_text", "to_bool", "to_datetime", "to_number"]
 
 
-def to_datetime(value: Any) -> datetime | None:
-    """`value` as an aware UTC datetime (see `crm.parse_instant`); None when it is empty or not
-    an instant, since a rule's condition on such a value is simply not met."""
-    if value is None or value == "":
-        return None
-    try:
-        return parse_instant(value)
-    except InstantError:
-        return None
+to_datetime = instant_or_none
+"""A value as an aware UTC datetime; None when it is empty or not an instant, since a rule's
+condition on such a value is simply not met."""
 
 
 def to_number(value: Any) -> float | None:

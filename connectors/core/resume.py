@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol, Self
 
-from crm import InstantError, parse_instant
+from crm import instant_or_none
 
 __all__ = [
     "ResumeState",
@@ -41,12 +41,7 @@ class ResumeState(Protocol):
 
 def stored_time(value: Any) -> datetime | None:
     """A moment kept as ISO 8601 text, as an aware UTC datetime; None when absent or unreadable."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return parse_instant(value)
-    except InstantError:
-        return None
+    return instant_or_none(value) if isinstance(value, str) else None
 
 
 def time_text(moment: datetime | None) -> str | None:

@@ -51,7 +51,7 @@ from connectors.hubspot.associations import canonical_associations
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.resume import ArchivedTail, DescribedProperties, HubSpotResume, ListWalk
 from connectors.hubspot.streams import SEARCH_PAGE, HubSpotStream, stream_info
-from crm import parse_instant
+from crm import instant_or_none
 
 __all__ = ["HubSpotReader", "epoch_ms"]
 
@@ -64,13 +64,6 @@ OWNERS_PAGE = 500
 
 def epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
-
-
-def _when(value: Any) -> datetime | None:
-    try:
-        return parse_instant(value) if value else None
-    except ValueError:
-        return None
 
 
 def _results(body: dict[str, Any], what: str) -> list[Any]:
@@ -157,13 +150,13 @@ class HubSpotReader:
         if not isinstance(properties, dict):
             return Quarantined(str(external_id), "missing properties object", obj)
         stamp = properties.get(spec.cursor_field) or obj.get("updatedAt")
-        modified = _when(stamp)
+        modified = instant_or_none(stamp)
         if modified is None:
             reason = f"missing or unreadable {spec.cursor_field} / updatedAt {stamp!r}"
             return Quarantined(str(external_id), reason, obj)
         deleted = obj.get("archived") is True
         if deleted:
-            archived_at = _when(obj.get("archivedAt"))
+            archived_at = instant_or_none(obj.get("archivedAt"))
             if archived_at is not None and archived_at > modified:
                 modified = archived_at
         payload = dict(obj)
@@ -261,7 +254,7 @@ class HubSpotReader:
         )
         for obj in _results(body, f"{spec.object} search"):
             if isinstance(obj, dict) and isinstance(obj.get("properties"), dict):
-                newest = _when(obj["properties"].get(spec.cursor_field))
+                newest = instant_or_none(obj["properties"].get(spec.cursor_field))
                 if newest is not None:
                     return newest
         return None
@@ -374,7 +367,7 @@ class HubSpotReader:
         for obj in _results(body, f"{spec.object} search"):
             stamp = None
             if isinstance(obj, dict) and isinstance(obj.get("properties"), dict):
-                stamp = _when(obj["properties"].get(spec.cursor_field))
+                stamp = instant_or_none(obj["properties"].get(spec.cursor_field))
             if stamp is None or not isinstance(obj, dict) or obj.get("id") in (None, ""):
                 built = self.to_record(spec, obj)
                 if isinstance(built, Quarantined):
@@ -501,7 +494,9 @@ class HubSpotReader:
             return Quarantined(
                 None, "owner without an id", owner if isinstance(owner, dict) else None
             )
-        modified = _when(owner.get("updatedAt")) or _when(owner.get("createdAt"))
+        modified = instant_or_none(owner.get("updatedAt")) or instant_or_none(
+            owner.get("createdAt")
+        )
         if modified is None:
             return Quarantined(str(owner["id"]), "owner without a readable updatedAt", owner)
         return Record(str(owner["id"]), modified, owner, owner.get("archived") is True)
@@ -531,8 +526,11 @@ class HubSpotReader:
                 continue
             stages = pipeline.get("stages")
             stages = stages if isinstance(stages, list) else []
-            stamps = [_when(pipeline.get("updatedAt")), _when(pipeline.get("createdAt"))]
-            stamps += [_when(s.get("updatedAt")) for s in stages if isinstance(s, dict)]
+            stamps = [
+                instant_or_none(pipeline.get("updatedAt")),
+                instant_or_none(pipeline.get("createdAt")),
+            ]
+            stamps += [instant_or_none(s.get("updatedAt")) for s in stages if isinstance(s, dict)]
             modified = max((s for s in stamps if s is not None), default=None)
             if modified is None:
                 rejected.append(
