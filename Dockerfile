@@ -4,6 +4,7 @@ WORKDIR /src
 COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY connectors ./connectors
+COPY crm ./crm
 COPY mappings ./mappings
 COPY migrations ./migrations
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .

@@ -1,10 +1,11 @@
 """What the engine knows about each CRM's streams: fields, times, links and whose side they are.
 
 The catalog is the built-in description of the standard Salesforce objects and HubSpot object
-types that connectors store. Validation checks field names against it (or, better, against the
-connection's own describe / properties data when the app passes it), the guard uses each
-stream's *sides* to refuse milestones that only seller-side records could satisfy, and the
-engine reads default times and links from it.
+types that connectors store. Field names come from `crm`, the list the connectors read from, so
+a rule can name every field a sync brings in. Validation checks field names against it (or,
+better, against the connection's own describe / properties data when the app passes it), the
+guard uses each stream's *sides* to refuse milestones that only seller-side records could
+satisfy, and the engine reads default times and links from it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+
+from crm.hubspot import HUBSPOT_PROPERTIES
+from crm.salesforce import SALESFORCE_OBJECTS
 
 __all__ = [
     "HUBSPOT",
@@ -79,19 +83,12 @@ def _facet(name: str, values: str, meaning: str) -> Facet:
     return Facet(name, frozenset(v.lower() for v in values.split("|")), meaning)
 
 
-_SF_AUDIT = "Id IsDeleted CreatedDate CreatedById LastModifiedDate LastModifiedById SystemModstamp"
 _SF_AUDIT_TIMES = _f("CreatedDate LastModifiedDate SystemModstamp")
-_SF_ACTIVITY = (
-    "WhoId WhatId AccountId OwnerId Subject ActivityDate Description Type IsArchived "
-    "IsRecurrence ReminderDateTime IsReminderSet WhoCount WhatCount RecurrenceActivityId "
-    "IsHighPriority IsVisibleInSelfService"
-)
 
 
 def _sf(
     name: str,
     role: Role,
-    fields: str,
     *,
     datetimes: str = "",
     dates: str = "",
@@ -105,7 +102,7 @@ def _sf(
         source=SALESFORCE,
         name=name,
         role=role,
-        fields=_f(f"{_SF_AUDIT} {fields}") | {"attributes"},
+        fields=SALESFORCE_OBJECTS[name].fields | {"attributes"},
         datetime_fields=_SF_AUDIT_TIMES | _f(datetimes),
         date_fields=_f(dates),
         time_fields=times,
@@ -120,11 +117,6 @@ _SALESFORCE_STREAMS: tuple[StreamInfo, ...] = (
     _sf(
         "EmailMessage",
         "activity",
-        "ParentId ActivityId RelatedToId ReplyToEmailMessageId ThreadIdentifier "
-        "MessageIdentifier Subject TextBody HtmlBody Headers FromName FromAddress ToAddress "
-        "CcAddress BccAddress ToIds CcIds BccIds ValidatedFromAddress Incoming HasAttachment "
-        "Status MessageDate IsBounced IsExternallyVisible IsClientManaged IsTracked IsOpened "
-        "FirstOpenedDate LastOpenedDate EmailTemplateId IsPrivateDraft",
         datetimes="MessageDate FirstOpenedDate LastOpenedDate",
         times=("MessageDate", "CreatedDate"),
         customer=(_facet("Incoming", "true", "mail the customer sent"),),
@@ -137,8 +129,6 @@ _SALESFORCE_STREAMS: tuple[StreamInfo, ...] = (
     _sf(
         "Task",
         "activity",
-        f"{_SF_ACTIVITY} Status Priority IsClosed TaskSubtype CallType CallDurationInSeconds "
-        "CallDisposition CallObject CompletedDateTime",
         datetimes="CompletedDateTime ReminderDateTime",
         dates="ActivityDate",
         times=("ActivityDate", "CompletedDateTime", "CreatedDate"),
@@ -159,9 +149,6 @@ _SALESFORCE_STREAMS: tuple[StreamInfo, ...] = (
     _sf(
         "Event",
         "activity",
-        f"{_SF_ACTIVITY} Location StartDateTime EndDateTime ActivityDateTime "
-        "DurationInMinutes IsAllDayEvent ShowAs EventSubtype IsPrivate IsChild IsGroupEvent "
-        "GroupEventType",
         datetimes="StartDateTime EndDateTime ActivityDateTime ReminderDateTime",
         dates="ActivityDate",
         times=("StartDateTime", "ActivityDateTime", "ActivityDate"),
@@ -178,12 +165,6 @@ _SALESFORCE_STREAMS: tuple[StreamInfo, ...] = (
     _sf(
         "Opportunity",
         "opportunity",
-        "Name AccountId OwnerId RecordTypeId StageName Amount CloseDate Probability "
-        "ExpectedRevenue TotalOpportunityQuantity ForecastCategory ForecastCategoryName IsClosed "
-        "IsWon Type LeadSource NextStep Description CampaignId Pricebook2Id "
-        "HasOpportunityLineItem FiscalQuarter FiscalYear Fiscal LastActivityDate "
-        "LastStageChangeDate ContactId CurrencyIsoCode IsPrivate LastViewedDate "
-        "LastReferencedDate HasOpenActivity HasOverdueTask",
         datetimes="LastStageChangeDate LastViewedDate LastReferencedDate",
         dates="CloseDate LastActivityDate",
         seller_only="opportunity fields and stages that reps set",
@@ -191,73 +172,52 @@ _SALESFORCE_STREAMS: tuple[StreamInfo, ...] = (
     _sf(
         "OpportunityHistory",
         "other",
-        "OpportunityId StageName Amount ExpectedRevenue CloseDate Probability "
-        "ForecastCategory PrevAmount PrevCloseDate",
         dates="CloseDate PrevCloseDate",
         seller_only="stage changes a rep makes",
     ),
     _sf(
         "OpportunityContactRole",
         "link",
-        "OpportunityId ContactId Role IsPrimary",
         seller_only="contact roles reps record",
     ),
     _sf(
         "OpportunityStage",
         "other",
-        "MasterLabel ApiName DefaultProbability ForecastCategory ForecastCategoryName IsClosed "
-        "IsWon IsActive SortOrder Description",
         seller_only="stage definitions",
     ),
     _sf(
         "Account",
         "account",
-        "Name Type RecordTypeId ParentId Industry AnnualRevenue NumberOfEmployees "
-        "BillingStreet BillingCity BillingState BillingPostalCode BillingCountry ShippingStreet "
-        "ShippingCity ShippingState ShippingPostalCode ShippingCountry Phone Fax Website "
-        "Description OwnerId AccountSource Rating Ownership Sic TickerSymbol AccountNumber Site "
-        "CurrencyIsoCode LastActivityDate",
         dates="LastActivityDate",
         seller_only="account records reps maintain",
     ),
     _sf(
         "Contact",
         "contact",
-        "AccountId FirstName LastName Name Salutation Email Title Department Phone MobilePhone "
-        "HomePhone OtherPhone MailingStreet MailingCity MailingState MailingPostalCode "
-        "MailingCountry LeadSource OwnerId ReportsToId HasOptedOutOfEmail IsEmailBounced "
-        "EmailBouncedDate EmailBouncedReason Birthdate Description DoNotCall LastActivityDate",
         datetimes="EmailBouncedDate",
         dates="Birthdate LastActivityDate",
     ),
     _sf(
         "Lead",
         "other",
-        "FirstName LastName Name Salutation Company Title Email Phone MobilePhone Status "
-        "LeadSource Industry Rating NumberOfEmployees AnnualRevenue IsConverted ConvertedDate "
-        "ConvertedAccountId ConvertedContactId ConvertedOpportunityId OwnerId Street City State "
-        "PostalCode Country Website Description IsUnreadByOwner HasOptedOutOfEmail",
         dates="ConvertedDate",
     ),
     _sf(
         "User",
         "other",
-        "Username FirstName LastName Name Alias Email IsActive Title Department Division "
-        "ManagerId UserRoleId ProfileId UserType TimeZoneSidKey CompanyName",
         seller_only="the seller's own users",
     ),
 )
 
 _HS_RECORD = "id createdAt updatedAt archived archivedAt associations properties"
-_HS_ENGAGEMENT = "hs_timestamp hs_createdate hs_lastmodifieddate hubspot_owner_id hs_object_id"
 _HS_TIMES = _f("createdAt updatedAt archivedAt hs_timestamp hs_createdate hs_lastmodifieddate")
 
 
 def _hs(
     name: str,
     role: Role,
-    fields: str,
     *,
+    fields: str | None = None,
     type_id: str,
     datetimes: str = "",
     dates: str = "",
@@ -268,12 +228,12 @@ def _hs(
     hint: str = "",
     properties: bool = True,
 ) -> StreamInfo:
-    engagement = _HS_ENGAGEMENT if role == "activity" else "hs_object_id hs_lastmodifieddate"
+    names = HUBSPOT_PROPERTIES[name] if fields is None else tuple(fields.split())
     return StreamInfo(
         source=HUBSPOT,
         name=name,
         role=role,
-        fields=_f(f"{_HS_RECORD} {engagement} {fields}"),
+        fields=_f(_HS_RECORD) | set(names),
         datetime_fields=_HS_TIMES | _f(datetimes),
         date_fields=_f(dates),
         time_fields=times,
@@ -291,11 +251,6 @@ _HUBSPOT_STREAMS: tuple[StreamInfo, ...] = (
     _hs(
         "emails",
         "activity",
-        "hs_email_direction hs_email_status hs_email_subject hs_email_text hs_email_html "
-        "hs_email_from_email hs_email_from_firstname hs_email_from_lastname hs_email_to_email "
-        "hs_email_to_firstname hs_email_to_lastname hs_email_cc_email hs_email_bcc_email "
-        "hs_email_headers hs_email_sender_email hs_email_thread_id hs_email_message_id "
-        "hs_email_logged_from hs_attachment_ids hs_body_preview",
         type_id="0-49",
         customer=(_facet("hs_email_direction", "INCOMING_EMAIL", "mail the customer sent"),),
         seller=(
@@ -306,9 +261,6 @@ _HUBSPOT_STREAMS: tuple[StreamInfo, ...] = (
     _hs(
         "meetings",
         "activity",
-        "hs_meeting_title hs_meeting_body hs_internal_meeting_notes hs_meeting_external_url "
-        "hs_meeting_location hs_meeting_start_time hs_meeting_end_time hs_meeting_outcome "
-        "hs_activity_type hs_attachment_ids",
         type_id="0-47",
         datetimes="hs_meeting_start_time hs_meeting_end_time",
         times=("hs_meeting_start_time", "hs_timestamp", "createdAt"),
@@ -325,9 +277,6 @@ _HUBSPOT_STREAMS: tuple[StreamInfo, ...] = (
     _hs(
         "calls",
         "activity",
-        "hs_call_title hs_call_body hs_call_direction hs_call_status hs_call_duration "
-        "hs_call_disposition hs_call_from_number hs_call_to_number hs_call_recording_url "
-        "hs_activity_type hs_attachment_ids",
         type_id="0-48",
         customer=(
             _facet("hs_call_direction", "INBOUND", "calls the customer made"),
@@ -356,15 +305,12 @@ _HUBSPOT_STREAMS: tuple[StreamInfo, ...] = (
     _hs(
         "notes",
         "activity",
-        "hs_note_body hs_attachment_ids",
         type_id="0-46",
         seller_only="internal notes",
     ),
     _hs(
         "tasks",
         "activity",
-        "hs_task_subject hs_task_body hs_task_status hs_task_priority hs_task_type "
-        "hs_task_completion_date hs_task_reminders hs_task_is_completed",
         type_id="0-27",
         datetimes="hs_task_completion_date",
         seller_only="rep-created tasks",
@@ -372,12 +318,6 @@ _HUBSPOT_STREAMS: tuple[StreamInfo, ...] = (
     _hs(
         "deals",
         "opportunity",
-        "dealname amount dealstage pipeline closedate createdate hubspot_owner_id dealtype "
-        "hs_deal_stage_probability hs_manual_forecast_category hs_forecast_category "
-        "hs_forecast_probability hs_is_closed hs_is_closed_won hs_closed_amount "
-        "hs_analytics_source description hs_priority hs_next_step num_associated_contacts "
-        "days_to_close closed_lost_reason closed_won_reason hs_acv hs_arr hs_mrr hs_tcv "
-        "deal_currency_code hs_createdate notes_last_contacted notes_last_updated",
         type_id="0-3",
         datetimes="closedate createdate notes_last_contacted notes_last_updated",
         times=("closedate", "createdAt"),
@@ -386,12 +326,6 @@ _HUBSPOT_STREAMS: tuple[StreamInfo, ...] = (
     _hs(
         "contacts",
         "contact",
-        "firstname lastname email jobtitle phone mobilephone company associatedcompanyid "
-        "hubspot_owner_id lifecyclestage hs_lead_status createdate lastmodifieddate city state "
-        "country website industry recent_conversion_date recent_conversion_event_name "
-        "first_conversion_date first_conversion_event_name num_conversion_events "
-        "hs_analytics_source hs_email_last_reply_date hs_sales_email_last_replied hs_email_bounce "
-        "notes_last_contacted",
         type_id="0-1",
         datetimes="createdate lastmodifieddate recent_conversion_date first_conversion_date "
         "hs_email_last_reply_date hs_sales_email_last_replied notes_last_contacted",
@@ -400,9 +334,6 @@ _HUBSPOT_STREAMS: tuple[StreamInfo, ...] = (
     _hs(
         "companies",
         "account",
-        "name domain industry numberofemployees annualrevenue city state country phone website "
-        "hubspot_owner_id lifecyclestage type description createdate num_associated_contacts "
-        "num_associated_deals hs_lead_status",
         type_id="0-2",
         datetimes="createdate",
         times=("createdate", "createdAt"),
@@ -411,7 +342,7 @@ _HUBSPOT_STREAMS: tuple[StreamInfo, ...] = (
     _hs(
         "owners",
         "other",
-        "email firstName lastName userId teams",
+        fields="hs_object_id hs_lastmodifieddate email firstName lastName userId teams",
         type_id="",
         times=("createdAt",),
         seller_only="the seller's own users",

@@ -179,14 +179,3 @@ def walk(condition: Condition) -> list[Condition]:
     elif isinstance(condition, NotOf):
         found.extend(walk(condition.item))
     return found
-
-
-def parse_datetime_literal(value: Any) -> datetime | None:
-    """A YAML date / datetime, or ISO text, as an aware UTC datetime; None if it is neither."""
-    from mappings.values import to_datetime
-
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, datetime | date | str):
-        return to_datetime(value)
-    return None

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import orjson
 
 from mappings.catalog import HUBSPOT, Source
-from mappings.links import association_ids, contact_account
+from mappings.links import ENTITY_STREAMS, association_ids, contact_account
 from mappings.opportunities import OpportunityFacts, is_deleted, read_opportunity
 
 __all__ = ["ENTITY_STREAM_NAMES", "EntityIndex", "Fetch", "Resolver"]
@@ -28,10 +28,15 @@ __all__ = ["ENTITY_STREAM_NAMES", "EntityIndex", "Fetch", "Resolver"]
 Record = Mapping[str, Any]
 Fetch = Callable[[str, str], Record | None]
 
-ENTITY_STREAM_NAMES: dict[Source, frozenset[str]] = {
-    "salesforce": frozenset({"Opportunity", "OpportunityContactRole", "Contact", "Account"}),
-    "hubspot": frozenset({"deals", "contacts", "companies"}),
+_LINK_STREAMS: dict[Source, frozenset[str]] = {
+    "salesforce": frozenset({"OpportunityContactRole"}),
+    "hubspot": frozenset(),  # deals, contacts and companies carry their associations
 }
+ENTITY_STREAM_NAMES: dict[Source, frozenset[str]] = {
+    source: frozenset(streams.values()) | _LINK_STREAMS[source]
+    for source, streams in ENTITY_STREAMS.items()
+}
+"""The streams an `EntityIndex` is filled from: the entities and the records linking them."""
 
 
 class Resolver(Protocol):
@@ -92,12 +97,10 @@ class EntityIndex:
         self._contact_payloads: dict[str, bytes] = {}
         self._contact_opps = _Reverse()
         self._account_opps = _Reverse()
-        names = (
-            ("deals", "contacts", "companies")
-            if source == HUBSPOT
-            else ("Opportunity", "Contact", "Account")
-        )
-        self.opportunity_stream, self.contact_stream, self.account_stream = names
+        streams = ENTITY_STREAMS[source]
+        self.opportunity_stream = streams["opportunity"]
+        self.contact_stream = streams["contact"]
+        self.account_stream = streams["account"]
 
     # -- filling -----------------------------------------------------------------------------------
 

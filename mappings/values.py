@@ -10,40 +10,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from typing import Any
+
+from crm import instant_or_none
 
 __all__ = ["as_text", "to_bool", "to_datetime", "to_number"]
 
-_EPOCH_MS_FROM = 100_000_000_000  # numbers above this are milliseconds (after 1973-03-03)
 
-
-def to_datetime(value: Any) -> datetime | None:
-    """An aware UTC datetime, or None when the value is empty or not an instant."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if isinstance(value, int | float):
-        seconds = value / 1000 if abs(value) >= _EPOCH_MS_FROM else value
-        try:
-            return datetime.fromtimestamp(seconds, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        if text.isdigit():
-            return to_datetime(int(text))
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return None
+to_datetime = instant_or_none
+"""A value as an aware UTC datetime; None when it is empty or not an instant, since a rule's
+condition on such a value is simply not met."""
 
 
 def to_number(value: Any) -> float | None:

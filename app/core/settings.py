@@ -6,7 +6,7 @@ message naming the setting, so a misconfigured deployment stops before it touche
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from app.core.errors import ConfigurationError
+from crm import parse_instant
 
 __all__ = ["Settings", "get_settings", "load_settings"]
 
@@ -75,7 +76,7 @@ class Settings(BaseSettings):
         if value in ("data", "clock"):
             return value
         try:
-            datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parse_instant(value)
         except ValueError:
             raise ValueError("must be `data`, `clock` or an ISO 8601 instant") from None
         return value
@@ -84,8 +85,7 @@ class Settings(BaseSettings):
     def kpi_as_of_value(self) -> Literal["data", "clock"] | datetime:
         if self.kpi_as_of in ("data", "clock"):
             return self.kpi_as_of  # type: ignore[return-value]
-        moment = datetime.fromisoformat(self.kpi_as_of.replace("Z", "+00:00"))
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        return parse_instant(self.kpi_as_of)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -27,6 +27,7 @@ from connectors.core.errors import (
     TransientError,
 )
 from connectors.core.records import Record
+from connectors.core.resume import ResumeState
 from connectors.core.retry import RetryPolicy
 from connectors.core.streams import StreamSpec
 
@@ -44,6 +45,7 @@ __all__ = [
     "QuotaReached",
     "RateLimited",
     "Record",
+    "ResumeState",
     "RetryPolicy",
     "StreamReader",
     "StreamResult",

@@ -5,6 +5,8 @@
 - `last_value`: advances with every committed page; the next run starts from it.
 - `signpost`: the run's start time. `last_value` never passes it, so a record that changes
   while a sync runs is read again next time rather than skipped.
+- `resume`: where the reader stands within its stream (a paging token, a file row, when
+  deletions were last read), as its typed state's JSON (see `connectors.core.resume`).
 
     cursor = CursorState.begin(previous_last_value, lookback=timedelta(minutes=10), now=now)
     cursor.advance(max_modified_in_page)
@@ -25,6 +27,8 @@ class CursorState:
     last_value: datetime | None
     signpost: datetime
     resume: dict[str, Any] = field(default_factory=dict)
+    """The reader's own typed state (`SalesforceResume`, `HubSpotResume`, `ExportResume`) in
+    the JSON form the database stores; each reader loads it with its model's `from_json`."""
 
     @classmethod
     def begin(
@@ -37,15 +41,6 @@ class CursorState:
     ) -> CursorState:
         start = None if previous is None else previous - lookback
         return cls(start_value=start, last_value=previous, signpost=now, resume=resume or {})
-
-    def resume_time(self, key: str) -> datetime | None:
-        """A moment a reader kept in `resume` (ISO 8601, as JSON stores it); None when absent
-        or unreadable."""
-        value = self.resume.get(key)
-        try:
-            return datetime.fromisoformat(value) if isinstance(value, str) and value else None
-        except ValueError:
-            return None
 
     @property
     def is_initial(self) -> bool:

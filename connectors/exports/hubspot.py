@@ -31,7 +31,7 @@ from typing import Any
 
 from connectors.core import ConfigError, Quarantined, Record, StreamSpec
 from connectors.exports.files import ExportFile
-from connectors.exports.values import CellError, hs_datetime, parse_instant
+from connectors.exports.values import CellError, cell_instant, hs_datetime
 from connectors.hubspot.associations import (
     SINGULAR,
     canonical_associations,
@@ -173,7 +173,7 @@ class _Properties:
             if cell == "":
                 return None
             if kind == "datetime" or (kind == "date" and len(cell.strip()) > 10):
-                moment = parse_instant(cell)
+                moment = cell_instant(cell)
                 return hs_datetime(moment) if kind == "datetime" else moment.date().isoformat()
             if kind == "bool":
                 lowered = cell.strip().lower()
@@ -341,7 +341,7 @@ class HubSpotExport:
             if cells.get("property") not in names:
                 continue
             try:
-                moment = parse_instant(cells.get("timestamp", ""))
+                moment = cell_instant(cells.get("timestamp", ""))
             except CellError as error:
                 raise ConfigError(f"{item.name} row {number}: timestamp {error}") from None
             entry: dict[str, Any] = {
@@ -484,7 +484,7 @@ class HubSpotExport:
     ) -> Record | Quarantined:
         stamp = obj["properties"].get(cursor_field) or obj.get("updatedAt")
         try:
-            modified = parse_instant(str(stamp or ""))
+            modified = cell_instant(str(stamp or ""))
         except CellError:
             return Quarantined(
                 obj["id"], f"{where}: unreadable {cursor_field} / updatedAt {stamp!r}", obj
@@ -492,7 +492,7 @@ class HubSpotExport:
         deleted = obj["archived"] is True
         if deleted and obj.get("archivedAt"):
             with suppress(CellError):
-                modified = max(modified, parse_instant(obj["archivedAt"]))
+                modified = max(modified, cell_instant(obj["archivedAt"]))
         return Record(obj["id"], modified, obj, deleted)
 
     def _owners(self) -> Iterator[Record | Quarantined]:
@@ -528,7 +528,7 @@ class HubSpotExport:
                 yield Quarantined(None, f"{where}: owner without an id", cells)
                 continue
             try:
-                modified = parse_instant(str(owner["updatedAt"] or owner["createdAt"] or ""))
+                modified = cell_instant(str(owner["updatedAt"] or owner["createdAt"] or ""))
             except CellError:
                 yield Quarantined(
                     owner["id"], f"{where}: owner without a readable updatedAt", cells
@@ -556,7 +556,7 @@ class HubSpotExport:
             moments = []
             for stamp in stamps:
                 try:
-                    moments.append(parse_instant(str(stamp or "")))
+                    moments.append(cell_instant(str(stamp or "")))
                 except CellError:
                     continue
             if not moments:

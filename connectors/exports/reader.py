@@ -13,13 +13,13 @@ never lets an older version overwrite a newer one).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
 from connectors.core import ConfigError, CursorState, Page, Quarantined, Record, StreamSpec
 from connectors.exports.files import Crm, ExportFile, scan
 from connectors.exports.hubspot import HubSpotExport, object_type_of
+from connectors.exports.resume import ExportResume
 from connectors.exports.salesforce import SalesforceExport
 from connectors.salesforce.streams import SALESFORCE_STREAMS
 
@@ -36,10 +36,6 @@ class ExportSource(Protocol):
     def rows(self, stream: str) -> Iterator[Record | Quarantined]: ...
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat() if moment else None
-
-
 class ExportReader:
     """`StreamReader` over one export's files."""
 
@@ -52,12 +48,10 @@ class ExportReader:
 
     def pages(self, spec: StreamSpec, cursor: CursorState) -> Iterator[Page]:
         fingerprint = self.source.fingerprint(spec.name)
-        resume = cursor.resume
-        if resume.get("imported") == fingerprint and cursor.last_value is not None:
+        state = ExportResume.from_json(cursor.resume)
+        if state.imported == fingerprint and cursor.last_value is not None:
             return  # this very export is in the raw layer already
-        same_files = resume.get("file") == fingerprint
-        skip = int(resume.get("row", 0)) if same_files else 0
-        newest = cursor.resume_time("newest") if same_files else None
+        skip, newest = state.position_in(fingerprint)
         records: list[Record] = []
         rejected: list[Quarantined] = []
         position = 0
@@ -71,13 +65,11 @@ class ExportReader:
             else:
                 rejected.append(item)
             if len(records) + len(rejected) >= spec.page_size:
-                yield Page(
-                    records,
-                    rejected,
-                    resume={"file": fingerprint, "row": position, "newest": _iso(newest)},
-                )
+                under_way = ExportResume(file=fingerprint, row=position, newest=newest)
+                yield Page(records, rejected, resume=under_way.to_json())
                 records, rejected = [], []
-        yield Page(records, rejected, high_water=newest, resume={"imported": fingerprint})
+        done = ExportResume(imported=fingerprint)
+        yield Page(records, rejected, high_water=newest, resume=done.to_json())
 
 
 def detect_crm(files: Sequence[ExportFile], path: Path) -> Crm:

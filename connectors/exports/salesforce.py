@@ -23,7 +23,7 @@ from typing import Any
 
 from connectors.core import ConfigError, Quarantined, Record, StreamSpec
 from connectors.exports.files import ExportFile
-from connectors.exports.values import CellError, parse_instant, sf_value_converter
+from connectors.exports.values import CellError, cell_instant, sf_value_converter
 from connectors.salesforce.streams import SALESFORCE_STREAMS
 
 __all__ = ["SalesforceExport"]
@@ -208,7 +208,7 @@ class SalesforceExport:
             reason = f"{where}: no SystemModstamp, LastModifiedDate or CreatedDate"
             return Quarantined(external_id, reason, dict(raw))
         try:
-            modified = parse_instant(stamp)
+            modified = cell_instant(stamp)
         except CellError as error:
             return Quarantined(external_id, f"{where}: {error}", dict(raw))
         return Record(external_id, modified, payload, payload.get("IsDeleted") is True)

@@ -12,15 +12,16 @@ API's shapes, so imported payloads take them too.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from crm import InstantError, parse_instant
+
 __all__ = [
     "CellError",
+    "cell_instant",
     "hs_datetime",
-    "parse_instant",
     "sf_datetime",
     "sf_value_converter",
     "to_sf_value",
@@ -28,36 +29,19 @@ __all__ = [
 
 _TRUE = {"true", "1", "yes", "y", "on", "checked"}
 _FALSE = {"false", "0", "no", "n", "off", "unchecked"}
-_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$")
 
 
 class CellError(ValueError):
     """A cell that does not hold a value of its field's type."""
 
 
-def parse_instant(text: str) -> datetime:
-    """An instant in any of the forms exports use, as an aware UTC datetime.
-
-    ISO 8601 with `Z`, `+0000` or `+00:00`, with or without milliseconds, `T` or a space;
-    a bare date (midnight UTC); or epoch milliseconds. Instants without a zone are UTC.
-    """
-    value = text.strip()
-    if not value:
-        raise CellError("empty")
-    if value.isdigit() and len(value) >= 11:
-        return datetime.fromtimestamp(int(value) / 1000, UTC)
-    value = value.replace(" ", "T", 1) if len(value) > 10 else value
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    else:
-        value = _OFFSET.sub(r"\1\2:\3", value) if "T" in value else value
+def cell_instant(text: str) -> datetime:
+    """An export cell's instant (any form `crm.parse_instant` reads); a cell that holds none is
+    a `CellError` like any other unreadable cell."""
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise CellError(f"{text!r} is not a date and time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        return parse_instant(text)
+    except InstantError as error:
+        raise CellError(str(error)) from None
 
 
 def sf_datetime(moment: datetime) -> str:
@@ -105,7 +89,7 @@ def _integer(text: str) -> int:
 
 _CONVERTERS: dict[str, Callable[[str], Any]] = {
     "boolean": _boolean,
-    "datetime": lambda text: sf_datetime(parse_instant(text)),
+    "datetime": lambda text: sf_datetime(cell_instant(text)),
     "date": _date,
     "int": _integer,
     "double": _number,

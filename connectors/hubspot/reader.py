@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,9 +49,11 @@ from connectors.core import (
 )
 from connectors.hubspot.associations import canonical_associations
 from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.resume import ArchivedTail, DescribedProperties, HubSpotResume, ListWalk
 from connectors.hubspot.streams import SEARCH_PAGE, HubSpotStream, stream_info
+from crm import instant_or_none
 
-__all__ = ["HubSpotReader", "epoch_ms", "parse_hubspot_datetime"]
+__all__ = ["HubSpotReader", "epoch_ms"]
 
 log = logging.getLogger(__name__)
 
@@ -59,33 +62,8 @@ ASSOCIATION_BATCH = 1000
 OWNERS_PAGE = 500
 
 
-def parse_hubspot_datetime(value: Any) -> datetime:
-    """`2025-03-04T10:15:00.123Z` (or epoch milliseconds) as an aware UTC datetime."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, UTC)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"not a timestamp: {value!r}")
-    if value.isdigit():
-        return datetime.fromtimestamp(int(value) / 1000, UTC)
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
 def epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
-
-
-def _when(value: Any) -> datetime | None:
-    try:
-        return parse_hubspot_datetime(value) if value else None
-    except ValueError:
-        return None
 
 
 def _results(body: dict[str, Any], what: str) -> list[Any]:
@@ -172,13 +150,13 @@ class HubSpotReader:
         if not isinstance(properties, dict):
             return Quarantined(str(external_id), "missing properties object", obj)
         stamp = properties.get(spec.cursor_field) or obj.get("updatedAt")
-        modified = _when(stamp)
+        modified = instant_or_none(stamp)
         if modified is None:
             reason = f"missing or unreadable {spec.cursor_field} / updatedAt {stamp!r}"
             return Quarantined(str(external_id), reason, obj)
         deleted = obj.get("archived") is True
         if deleted:
-            archived_at = _when(obj.get("archivedAt"))
+            archived_at = instant_or_none(obj.get("archivedAt"))
             if archived_at is not None and archived_at > modified:
                 modified = archived_at
         payload = dict(obj)
@@ -223,53 +201,48 @@ class HubSpotReader:
         else:
             yield from self._object_pages(spec, cursor)
 
-    def _due(self, stamp: Any, every: timedelta | None, now: datetime) -> bool:
+    def _due(self, last: datetime | None, every: timedelta | None, now: datetime) -> bool:
         if every is None:
             return False
-        last = _when(stamp)
         return last is None or now - last >= every
 
-    def _properties(self, spec: StreamSpec, kept: dict[str, Any], fresh: bool) -> list[str]:
+    def _properties(
+        self, spec: StreamSpec, kept: HubSpotResume, fresh: bool
+    ) -> tuple[list[str], HubSpotResume]:
         """The properties to read: described afresh for a new walk (and kept in the stream's
         state), else as last described, so that an incremental run spends no call on them."""
-        described = kept.get("described")
-        wanted = [*spec.fields, *(f"-{name}" for name in sorted(self._exclude))]
-        if (
-            not fresh
-            and isinstance(described, dict)
-            and described.get("for") == wanted
-            and isinstance(described.get("names"), list)
-        ):
-            return [str(name) for name in described["names"]]
+        described = kept.described
+        wanted = (*spec.fields, *(f"-{name}" for name in sorted(self._exclude)))
+        if not fresh and described is not None and described.wanted == wanted:
+            return list(described.names), kept
         names = self.resolve_properties(spec)
-        kept["described"] = {"for": wanted, "names": names}
-        return names
+        return names, replace(kept, described=DescribedProperties(wanted, tuple(names)))
 
     def _object_pages(self, spec: StreamSpec, cursor: CursorState) -> Iterator[Page]:
         info = stream_info(spec.name)
-        state = dict(cursor.resume)
-        kept = {k: state[k] for k in ("swept_at", "archived_at", "described") if k in state}
+        state = HubSpotResume.from_json(cursor.resume)
         now = cursor.signpost
-        if "walk" in state:
-            properties = self._properties(spec, kept, fresh=False)
-            yield from self._walk(spec, info, properties, state["walk"], kept, now)
+        if state.walk is not None:
+            properties, kept = self._properties(spec, state.kept(), fresh=False)
+            yield from self._walk(spec, info, properties, state.walk, kept, now)
             return
         start = cursor.start_value
-        new_walk = start is None or self._due(kept.get("swept_at"), self._sweep, now)
-        properties = self._properties(spec, kept, fresh=new_walk)
+        new_walk = start is None or self._due(state.swept_at, self._sweep, now)
+        properties, kept = self._properties(spec, state.kept(), fresh=new_walk)
         if new_walk or start is None:
-            walk = {"archived": False, "after": None, "mark": self._newest(spec)}
+            walk = ListWalk(mark=self._newest(spec))
             yield from self._walk(spec, info, properties, walk, kept, now)
             return
-        if "tail" not in state:
+        tail = state.tail
+        if tail is None:
             yield from self._search(spec, info, properties, start, kept)
-            if not self._due(kept.get("archived_at"), self._deletions_every, now):
+            if not self._due(kept.archived_at, self._deletions_every, now):
                 return
-            state["tail"] = {"after": None}
-        yield from self._archived_tail(spec, info, properties, state["tail"], kept, now)
+            tail = ArchivedTail()
+        yield from self._archived_tail(spec, info, properties, tail, kept, now)
 
     # -- list walks -----------------------------------------------------------------------------
-    def _newest(self, spec: StreamSpec) -> str | None:
+    def _newest(self, spec: StreamSpec) -> datetime | None:
         """The newest modification time in the portal now (the mark a walk ends at)."""
         body = self.client.search(
             spec.object,
@@ -281,9 +254,9 @@ class HubSpotReader:
         )
         for obj in _results(body, f"{spec.object} search"):
             if isinstance(obj, dict) and isinstance(obj.get("properties"), dict):
-                newest = _when(obj["properties"].get(spec.cursor_field))
+                newest = instant_or_none(obj["properties"].get(spec.cursor_field))
                 if newest is not None:
-                    return _iso(newest)
+                    return newest
         return None
 
     def _list(
@@ -332,14 +305,11 @@ class HubSpotReader:
         spec: StreamSpec,
         info: HubSpotStream,
         properties: list[str],
-        walk: dict[str, Any],
-        kept: dict[str, Any],
+        walk: ListWalk,
+        kept: HubSpotResume,
         now: datetime,
     ) -> Iterator[Page]:
-        archived = bool(walk.get("archived"))
-        after: str | None = walk.get("after")
-        mark: str | None = walk.get("mark")
-        seen: datetime | None = _when(walk.get("seen"))
+        archived, after, seen = walk.archived, walk.after, walk.seen
         while True:
             objects, links, next_after = self._list(spec, info, properties, after, archived)
             page = self._page(spec, objects, links)
@@ -348,19 +318,12 @@ class HubSpotReader:
                 seen = newest
             if next_after is not None or not archived:
                 after, archived = (next_after, archived) if next_after else (None, True)
-                page.resume = {
-                    **kept,
-                    "walk": {
-                        "archived": archived,
-                        "after": after,
-                        "mark": mark,
-                        "seen": _iso(seen) if seen else None,
-                    },
-                }
+                under_way = ListWalk(archived, after, walk.mark, seen)
+                page.resume = replace(kept, walk=under_way).to_json()
                 yield page
                 continue
-            page.high_water = _when(mark) or seen
-            page.resume = {**kept, "swept_at": _iso(now), "archived_at": _iso(now)}
+            page.high_water = walk.mark or seen
+            page.resume = replace(kept, swept_at=now, archived_at=now).to_json()
             yield page
             return
 
@@ -369,19 +332,19 @@ class HubSpotReader:
         spec: StreamSpec,
         info: HubSpotStream,
         properties: list[str],
-        tail: dict[str, Any],
-        kept: dict[str, Any],
+        tail: ArchivedTail,
+        kept: HubSpotResume,
         now: datetime,
     ) -> Iterator[Page]:
-        after: str | None = tail.get("after")
+        after = tail.after
         while True:
             objects, links, next_after = self._list(spec, info, properties, after, True)
             page = self._page(spec, objects, links)
             if next_after is None:
-                page.resume = {**kept, "archived_at": _iso(now)}
+                page.resume = replace(kept, archived_at=now).to_json()
                 yield page
                 return
-            page.resume = {**kept, "tail": {"after": next_after}}
+            page.resume = replace(kept, tail=ArchivedTail(next_after)).to_json()
             yield page
             after = next_after
 
@@ -404,7 +367,7 @@ class HubSpotReader:
         for obj in _results(body, f"{spec.object} search"):
             stamp = None
             if isinstance(obj, dict) and isinstance(obj.get("properties"), dict):
-                stamp = _when(obj["properties"].get(spec.cursor_field))
+                stamp = instant_or_none(obj["properties"].get(spec.cursor_field))
             if stamp is None or not isinstance(obj, dict) or obj.get("id") in (None, ""):
                 built = self.to_record(spec, obj)
                 if isinstance(built, Quarantined):
@@ -473,7 +436,7 @@ class HubSpotReader:
         info: HubSpotStream,
         properties: list[str],
         start: datetime,
-        kept: dict[str, Any],
+        kept: HubSpotResume,
     ) -> Iterator[Page]:
         wanted = [spec.cursor_field] if info.history else properties
         buffered: list[tuple[int, dict[str, Any]]] = []
@@ -495,7 +458,7 @@ class HubSpotReader:
         properties: list[str],
         found: list[tuple[int, dict[str, Any]]],
         rejected: list[Quarantined],
-        kept: dict[str, Any],
+        kept: HubSpotResume,
     ) -> Page:
         """Search results as a page: with history re-read where needed, and associations."""
         high_water = (
@@ -522,7 +485,7 @@ class HubSpotReader:
                     if ident in links:
                         links[ident][to_type] = {"results": items}
         return self._page(
-            spec, objects, links, high_water=high_water, resume=dict(kept), quarantined=rejected
+            spec, objects, links, high_water=high_water, resume=kept.to_json(), quarantined=rejected
         )
 
     # -- reference data -------------------------------------------------------------------------
@@ -531,7 +494,9 @@ class HubSpotReader:
             return Quarantined(
                 None, "owner without an id", owner if isinstance(owner, dict) else None
             )
-        modified = _when(owner.get("updatedAt")) or _when(owner.get("createdAt"))
+        modified = instant_or_none(owner.get("updatedAt")) or instant_or_none(
+            owner.get("createdAt")
+        )
         if modified is None:
             return Quarantined(str(owner["id"]), "owner without a readable updatedAt", owner)
         return Record(str(owner["id"]), modified, owner, owner.get("archived") is True)
@@ -561,8 +526,11 @@ class HubSpotReader:
                 continue
             stages = pipeline.get("stages")
             stages = stages if isinstance(stages, list) else []
-            stamps = [_when(pipeline.get("updatedAt")), _when(pipeline.get("createdAt"))]
-            stamps += [_when(s.get("updatedAt")) for s in stages if isinstance(s, dict)]
+            stamps = [
+                instant_or_none(pipeline.get("updatedAt")),
+                instant_or_none(pipeline.get("createdAt")),
+            ]
+            stamps += [instant_or_none(s.get("updatedAt")) for s in stages if isinstance(s, dict)]
             modified = max((s for s in stamps if s is not None), default=None)
             if modified is None:
                 rejected.append(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,29 +30,16 @@ from connectors.core import (
 )
 from connectors.salesforce.bulk import bulk_rows
 from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.resume import DescribedFields, SalesforceResume
+from crm import parse_instant
 
-__all__ = ["SalesforceReader", "parse_salesforce_datetime", "soql_datetime"]
+__all__ = ["SalesforceReader", "soql_datetime"]
 
 log = logging.getLogger(__name__)
 _DELETED_FEED_DAYS = timedelta(days=29)
 _DESCRIBE_EVERY = timedelta(hours=24)  # how long a describe of the fields is trusted
-_CHECKED = "deletions_checked_at"
-"""Resume key: the moment up to which deletions are known (a complete load, or the last
-deleted-records feed read). The next feed starts there, not at the newest record's time: a
-stream whose records rarely change would otherwise reach back past the feed's 30 days."""
 _CHECK_OVERLAP = timedelta(minutes=10)  # deletions committed late around the last check
 _BULK_PAGE = 10_000  # rows per Bulk API result page: bounded memory, few calls
-
-
-def parse_salesforce_datetime(value: str) -> datetime:
-    """`2025-03-04T10:15:00.000+0000` (REST) or `...Z` (Bulk) as an aware UTC datetime."""
-    text = value.replace("Z", "+00:00")
-    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":
-        text = f"{text[:-2]}:{text[-2:]}"
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def soql_datetime(value: datetime) -> str:
@@ -122,7 +110,7 @@ class SalesforceReader:
                 quarantined.append(Quarantined(external_id, f"missing {missing}", row))
                 continue
             try:
-                modified = parse_salesforce_datetime(stamp)
+                modified = parse_instant(stamp)
             except ValueError:
                 reason = f"unreadable {spec.cursor_field} {stamp!r}"
                 quarantined.append(Quarantined(external_id, reason, row))
@@ -142,7 +130,7 @@ class SalesforceReader:
         )
 
     def _bulk_pages(
-        self, spec: StreamSpec, fields: list[str], cursor: CursorState
+        self, spec: StreamSpec, fields: list[str], cursor: CursorState, state: SalesforceResume
     ) -> Iterator[Page]:
         """One job (`queryAll`, unordered so Salesforce can chunk it); the cursor moves once the
         last page is stored. A run stopped midway starts the load again: upserts are idempotent."""
@@ -160,46 +148,39 @@ class SalesforceReader:
             page = self._to_page(spec, rows)
             if page.high_water is not None and (newest is None or page.high_water > newest):
                 newest = page.high_water
-            yield Page(page.records, page.quarantined, high_water=None, resume={"bulk": True})
-        yield Page([], high_water=newest, resume={_CHECKED: cursor.signpost.isoformat()})
+            yield Page(page.records, page.quarantined, resume=replace(state, bulk=True).to_json())
+        checked = replace(state, deletions_checked_at=cursor.signpost)
+        yield Page([], high_water=newest, resume=checked.to_json())
 
-    def _fields(self, spec: StreamSpec, cursor: CursorState) -> tuple[list[str], datetime]:
+    def _fields(
+        self, spec: StreamSpec, cursor: CursorState, state: SalesforceResume
+    ) -> DescribedFields:
         """The fields to read: remembered from an earlier run's describe while it is fresh (an
         incremental run then spends no describe call), else described now."""
-        cached = cursor.resume.get("describe")
-        if not cursor.is_initial and isinstance(cached, dict):
-            try:
-                described_at = datetime.fromisoformat(str(cached["described_at"]))
-                fields = [str(name) for name in cached["fields"]]
-            except (KeyError, TypeError, ValueError):
-                pass
-            else:
-                fresh = cursor.signpost - described_at < _DESCRIBE_EVERY
-                if fresh and cached.get("wanted") == list(spec.fields):
-                    return fields, described_at
-        return self.resolve_fields(spec), cursor.signpost
+        cached = state.describe
+        if not cursor.is_initial and cached is not None:
+            fresh = cursor.signpost - cached.described_at < _DESCRIBE_EVERY
+            if fresh and cached.wanted == spec.fields:
+                return cached
+        return DescribedFields(tuple(self.resolve_fields(spec)), spec.fields, cursor.signpost)
 
     def pages(self, spec: StreamSpec, cursor: CursorState) -> Iterator[Page]:
-        fields, described_at = self._fields(spec, cursor)
-        remembered = {
-            "fields": fields,
-            "wanted": list(spec.fields),
-            "described_at": described_at.isoformat(),
-        }
-        checked = cursor.resume.get(_CHECKED)
-        kept = {_CHECKED: checked} if isinstance(checked, str) else {}
-        for page in self._pages(spec, cursor, fields):
-            page.resume = {**kept, **page.resume, "describe": remembered}
-            yield page
+        stored = SalesforceResume.from_json(cursor.resume)
+        described = self._fields(spec, cursor, stored)
+        state = SalesforceResume(stored.deletions_checked_at, described)
+        yield from self._pages(spec, cursor, list(described.fields), state)
 
-    def _pages(self, spec: StreamSpec, cursor: CursorState, fields: list[str]) -> Iterator[Page]:
+    def _pages(
+        self, spec: StreamSpec, cursor: CursorState, fields: list[str], state: SalesforceResume
+    ) -> Iterator[Page]:
+        """The stream's pages, each carrying `state` (what the run keeps) as its resume."""
         query = self.soql(spec, fields, cursor)
         headers = {"Sforce-Query-Options": f"batchSize={spec.page_size}"}
         result: dict[str, Any] = self.client.call(
             lambda sf: sf.query(query, include_deleted=True, headers=headers)
         )
         if self._use_bulk(spec, cursor, int(result.get("totalSize") or 0)):
-            yield from self._bulk_pages(spec, fields, cursor)
+            yield from self._bulk_pages(spec, fields, cursor, state)
             return
         while True:
             rows = result.get("records")
@@ -208,22 +189,27 @@ class SalesforceReader:
                     f"Salesforce query page for {spec.object} has no 'records' list: "
                     f"{str(result)[:200]}"
                 )
-            yield self._to_page(spec, rows)
+            page = self._to_page(spec, rows)
+            page.resume = state.to_json()
+            yield page
             next_url = result.get("nextRecordsUrl")
             if result.get("done", True) or not next_url:
                 break
             result = self.client.call(_query_more(next_url, headers))
+        checked = replace(state, deletions_checked_at=cursor.signpost)
         if spec.mode == "incremental" and cursor.start_value is not None:
-            yield self._hard_deletions(spec, cursor)
+            yield self._hard_deletions(spec, cursor, state)
         elif spec.mode == "incremental":  # a complete first load knows every deletion so far
-            yield Page([], resume={_CHECKED: cursor.signpost.isoformat()})
+            yield Page([], resume=checked.to_json())
 
-    def _hard_deletions(self, spec: StreamSpec, cursor: CursorState) -> Page:
+    def _hard_deletions(
+        self, spec: StreamSpec, cursor: CursorState, state: SalesforceResume
+    ) -> Page:
         """Records purged from the recycle bin never reach `queryAll`; the deleted-records
         feed (the last 30 days at most) still names them, as tombstones."""
         assert cursor.start_value is not None
         since = cursor.start_value
-        checked = cursor.resume_time(_CHECKED)
+        checked = state.deletions_checked_at
         if checked is not None:
             since = max(since, checked - _CHECK_OVERLAP)
         start = max(since, cursor.signpost - _DELETED_FEED_DAYS)
@@ -233,7 +219,7 @@ class SalesforceReader:
             )
         except ConnectorError as error:
             log.info("no deleted-records feed", extra={"object": spec.object, "error": str(error)})
-            return Page([])
+            return Page([], resume=state.to_json())
         if since < start:
             log.warning(
                 "deletions older than the feed's window cannot be seen; run a full sync",
@@ -242,11 +228,12 @@ class SalesforceReader:
         tombstones = []
         for row in feed.get("deletedRecords") or []:
             try:
-                deleted_at = parse_salesforce_datetime(str(row["deletedDate"]))
+                deleted_at = parse_instant(str(row["deletedDate"]))
             except (KeyError, ValueError):
                 continue
             tombstones.append(Record(str(row["id"]), deleted_at, {}, deleted=True, tombstone=True))
-        return Page(tombstones, resume={_CHECKED: cursor.signpost.isoformat()})
+        checked_now = replace(state, deletions_checked_at=cursor.signpost)
+        return Page(tombstones, resume=checked_now.to_json())
 
 
 def _guarded(client: SalesforceClient, pages: Iterator[str]) -> Iterator[str]:

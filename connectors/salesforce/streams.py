@@ -1,4 +1,4 @@
-"""The Salesforce streams, declared: object, default fields, cursor and page size.
+"""The Salesforce streams, declared: object, cursor and page size (fields: `crm.salesforce`).
 
 Field lists can be extended per connection (custom fields); they are validated against the
 object's describe before a sync reads anything.
@@ -9,104 +9,39 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from connectors.core import StreamSpec
+from crm.salesforce import SALESFORCE_OBJECTS
 
 __all__ = ["SALESFORCE_STREAMS", "salesforce_streams"]
 
-_SYSTEM = ("Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp")
 
-
-def _spec(name: str, *fields: str, mode: str = "incremental") -> StreamSpec:
+def _spec(name: str) -> StreamSpec:
     return StreamSpec(
         name=name,
         object=name,
         cursor_field="SystemModstamp",
         primary_key="Id",
-        fields=(*_SYSTEM, *fields),
+        fields=SALESFORCE_OBJECTS[name].read,
         page_size=2000,
-        mode="full_refresh" if mode == "full_refresh" else "incremental",
+        mode="incremental",
         required_fields=("Id", "SystemModstamp"),
     )
 
 
-SALESFORCE_STREAMS: tuple[StreamSpec, ...] = (
-    _spec("User", "Name", "Email", "IsActive", "UserRoleId", "ManagerId", "Department"),
-    _spec("Account", "Name", "Industry", "Type", "AnnualRevenue", "NumberOfEmployees", "OwnerId"),
-    _spec("Contact", "FirstName", "LastName", "Email", "Title", "AccountId", "OwnerId"),
-    _spec("Lead", "FirstName", "LastName", "Email", "Company", "Status", "OwnerId", "IsConverted"),
-    _spec(
+SALESFORCE_STREAMS: tuple[StreamSpec, ...] = tuple(
+    _spec(name)
+    for name in (
+        "User",
+        "Account",
+        "Contact",
+        "Lead",
         "Opportunity",
-        "Name",
-        "AccountId",
-        "OwnerId",
-        "StageName",
-        "Amount",
-        "CloseDate",
-        "Probability",
-        "ForecastCategoryName",
-        "IsClosed",
-        "IsWon",
-        "Type",
-        "LeadSource",
-    ),
-    _spec(
         "OpportunityHistory",
-        "OpportunityId",
-        "StageName",
-        "Amount",
-        "CloseDate",
-        "Probability",
-        "ForecastCategory",
-        "CreatedById",
-    ),
-    _spec("OpportunityContactRole", "OpportunityId", "ContactId", "Role", "IsPrimary"),
-    _spec(
+        "OpportunityContactRole",
         "OpportunityStage",
-        "MasterLabel",
-        "ApiName",
-        "DefaultProbability",
-        "ForecastCategoryName",
-        "IsClosed",
-        "IsWon",
-        "IsActive",
-        "SortOrder",
-    ),
-    _spec(
         "Task",
-        "Subject",
-        "TaskSubtype",
-        "Status",
-        "WhoId",
-        "WhatId",
-        "OwnerId",
-        "ActivityDate",
-        "CallType",
-        "CallDurationInSeconds",
-        "CallDisposition",
-        "Description",
-    ),
-    _spec(
         "Event",
-        "Subject",
-        "StartDateTime",
-        "EndDateTime",
-        "WhoId",
-        "WhatId",
-        "OwnerId",
-        "Description",
-    ),
-    _spec(
         "EmailMessage",
-        "Subject",
-        "Incoming",
-        "FromAddress",
-        "ToAddress",
-        "MessageDate",
-        "RelatedToId",
-        "HasAttachment",
-        "Status",
-        "ActivityId",
-        "TextBody",
-    ),
+    )
 )
 
 

@@ -30,6 +30,7 @@ from app.models import Milestone, MilestoneEvent
 from app.services.access.api_keys import Principal
 from app.services.kpis import queries as service
 from app.services.kpis.store import KpiStore
+from crm import parse_instant
 
 router = APIRouter(prefix="/api/v1", tags=["kpis"])
 
@@ -54,7 +55,7 @@ def _instant(name: str, text: str | None) -> datetime | None:
         if len(text) == 10:
             day = date.fromisoformat(text)
             return datetime(day.year, day.month, day.day, tzinfo=UTC)
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = parse_instant(text)
     except ValueError:
         raise InvalidRequestError(
             f"{name}: {text!r} is not a date (YYYY-MM-DD) or an ISO 8601 instant"

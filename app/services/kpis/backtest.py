@@ -19,6 +19,7 @@ from app.kpis.history import DealHistory
 from app.models import Opportunity, RawRecord
 from app.models.base import utcnow
 from app.services.kpis.store import KpiStore, Snapshot
+from crm import parse_instant
 
 __all__ = ["FieldHistory", "run_backtest"]
 
@@ -26,11 +27,8 @@ __all__ = ["FieldHistory", "run_backtest"]
 def _instant(text: Any) -> datetime | None:
     if not isinstance(text, str) or not text:
         return None
-    text = text.replace("Z", "+00:00")
-    if text.endswith("+0000"):
-        text = text[:-5] + "+00:00"
     try:
-        return datetime.fromisoformat(text)
+        return parse_instant(text)
     except ValueError:
         return None
 

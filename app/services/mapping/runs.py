@@ -551,23 +551,20 @@ def _affected(
     opportunities: set[str] = set()
     source = index.source
     for stream, external_id, _deleted, payload in source_rows:
-        if stream == index.opportunity_stream:
-            opportunities.add(external_id)
-            links.add(("opportunity", external_id))
-            found = record_links(source, stream, payload, index)
-            links.update(("account", a) for a in found.accounts)
-            links.update(("contact", c) for c in found.contacts)
-        elif stream == index.account_stream:
+        if stream == index.account_stream:
             links.add(("account", external_id))
             opportunities.update(index.account_opportunities(external_id))
         elif stream == index.contact_stream:
             links.add(("contact", external_id))
             links.update(("account", a) for a in index.contact_accounts(external_id))
-        elif stream == "OpportunityContactRole":
-            for name, kind in (("OpportunityId", "opportunity"), ("ContactId", "contact")):
-                value = payload.get(name)
-                if isinstance(value, str) and value:
-                    links.add((kind, value))
+        elif index.handles(stream):  # the opportunity itself, or a contact role
+            if stream == index.opportunity_stream:
+                opportunities.add(external_id)
+                links.add(("opportunity", external_id))
+            found = record_links(source, stream, payload, index)
+            links.update(("opportunity", o) for o in found.opportunities)
+            links.update(("account", a) for a in found.accounts)
+            links.update(("contact", c) for c in found.contacts)
     return links, opportunities
 
 

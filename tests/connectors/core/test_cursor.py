@@ -43,16 +43,3 @@ def test_the_start_value_stays_frozen_while_pages_advance() -> None:
     start = cursor.start_value
     cursor.advance(NOW - timedelta(minutes=1))
     assert cursor.start_value == start
-
-
-def test_a_moment_kept_in_resume_reads_back_or_is_none() -> None:
-    cursor = CursorState.begin(
-        None,
-        lookback=timedelta(0),
-        now=datetime(2026, 1, 1, tzinfo=UTC),
-        resume={"checked": "2025-12-31T23:00:00+00:00", "bad": "yesterday", "none": None},
-    )
-    assert cursor.resume_time("checked") == datetime(2025, 12, 31, 23, tzinfo=UTC)
-    assert cursor.resume_time("bad") is None
-    assert cursor.resume_time("none") is None
-    assert cursor.resume_time("absent") is None

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.exports.values import CellError, hs_datetime, parse_instant, to_sf_value
+from connectors.exports.values import CellError, cell_instant, hs_datetime, to_sf_value
 
 MOMENT = datetime(2025, 3, 4, 10, 15, 0, 123000, tzinfo=UTC)
 
@@ -22,13 +22,13 @@ MOMENT = datetime(2025, 3, 4, 10, 15, 0, 123000, tzinfo=UTC)
     ],
 )
 def test_instants_in_every_export_form(text: str) -> None:
-    assert parse_instant(text) == MOMENT
+    assert cell_instant(text) == MOMENT
 
 
 def test_a_bare_date_is_midnight_utc_and_nonsense_is_refused() -> None:
-    assert parse_instant("2025-03-04") == datetime(2025, 3, 4, tzinfo=UTC)
+    assert cell_instant("2025-03-04") == datetime(2025, 3, 4, tzinfo=UTC)
     with pytest.raises(CellError, match="is not a date and time"):
-        parse_instant("next week")
+        cell_instant("next week")
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,9 @@ import pytest
 
 from connectors.core import ApiBudget, ConfigError, Quarantined, Record
 from connectors.hubspot import hubspot_streams
-from connectors.hubspot.reader import HubSpotReader, parse_hubspot_datetime
+from connectors.hubspot.reader import HubSpotReader
 from connectors.hubspot.streams import stream_info
+from crm import parse_instant
 from sandbox.crm import Sandbox, SandboxServer
 from sandbox.crm.hs_store import HsObject
 from tests.connectors.hubspot.harness import MemoryStore, expected_associations, make_reader
@@ -64,14 +65,14 @@ def test_a_first_sync_equals_the_portal(sandbox: Sandbox, server: SandboxServer)
     empty = 3  # tasks, calls, notes: properties, probe, one empty list, one empty archived list
     assert budget.calls == object_calls + 4 * empty + 2 + 1
     cursor, resume = store.cursors["emails"]
-    assert cursor == parse_hubspot_datetime(hs_time(max(_email_stamps(sandbox))))
+    assert cursor == parse_instant(hs_time(max(_email_stamps(sandbox))))
     assert set(resume) == {"swept_at", "archived_at", "described"}
     assert "hs_email_direction" in resume["described"]["names"]
 
 
 def _email_stamps(sandbox: Sandbox) -> list[datetime]:
     return [
-        parse_hubspot_datetime(o.properties["hs_lastmodifieddate"])
+        parse_instant(o.properties["hs_lastmodifieddate"])
         for o in sandbox.hubspot.objects["emails"].values()
         if not o.archived
     ]
@@ -202,7 +203,7 @@ def test_records_without_an_id_or_properties_are_refused() -> None:
     ]
     deleted = built[-1]
     assert isinstance(deleted, Record) and deleted.deleted
-    assert deleted.modified_at == parse_hubspot_datetime("2025-03-02T10:00:00Z")
+    assert deleted.modified_at == parse_instant("2025-03-02T10:00:00Z")
     assert isinstance(built[2], Quarantined) and built[2].reason == "missing properties object"
 
 

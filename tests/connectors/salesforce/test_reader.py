@@ -5,11 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from connectors.core import CursorState, StreamSpec
-from connectors.salesforce.reader import (
-    SalesforceReader,
-    parse_salesforce_datetime,
-    soql_datetime,
-)
+from connectors.salesforce.reader import SalesforceReader, soql_datetime
 from connectors.salesforce.streams import salesforce_streams
 
 TASK = StreamSpec("Task", "Task", "SystemModstamp", fields=("Id", "SystemModstamp", "Subject"))
@@ -18,13 +14,6 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 def reader() -> SalesforceReader:
     return SalesforceReader(client=None)  # type: ignore[arg-type]
-
-
-def test_salesforce_datetimes_parse_in_rest_and_bulk_forms() -> None:
-    expected = datetime(2025, 3, 4, 10, 15, 0, 123000, tzinfo=UTC)
-    assert parse_salesforce_datetime("2025-03-04T10:15:00.123+0000") == expected
-    assert parse_salesforce_datetime("2025-03-04T10:15:00.123Z") == expected
-    assert parse_salesforce_datetime("2025-03-04T12:15:00.123+0200") == expected
 
 
 def test_soql_literals_are_utc_with_milliseconds() -> None:
