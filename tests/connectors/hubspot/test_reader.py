@@ -13,7 +13,7 @@ from connectors.hubspot import hubspot_streams
 from connectors.hubspot.reader import HubSpotReader, parse_hubspot_datetime
 from connectors.hubspot.streams import stream_info
 from sandbox.crm import Sandbox, SandboxServer
-from sandbox.crm.hs_store import HsObject
+from sandbox.crm.hubspot.store import HsObject
 from tests.connectors.hubspot.harness import MemoryStore, expected_associations, make_reader
 from tests.connectors.hubspot.portal import (
     ARCHIVED_DEAL,
