@@ -20,7 +20,7 @@ from sandbox.crm.errors import HubSpotError, SalesforceError, SandboxError
 from sandbox.crm.faults import Fault
 from sandbox.crm.sandbox import Sandbox
 
-__all__ = ["ADMIN_PREFIX", "ApiMiddleware"]
+__all__ = ["ADMIN_PREFIX", "ApiMiddleware", "HeaderHook"]
 
 ADMIN_PREFIX = "/__sandbox"
 HeaderHook = Callable[[Scope], list[tuple[bytes, bytes]]]

@@ -8,7 +8,7 @@
     GET   /crm/v3/properties/{type}[/...], POST         (properties)
     GET   /crm/v3/pipelines/{type}[/{id}[/stages]]      (pipelines)
     GET   /crm/v3/owners[/{id}]                         (owners)
-    /__sandbox/...                                      (sandbox.crm.admin)
+    /__sandbox/...      (the admin endpoints, added by sandbox.crm.api_app)
 
 Every response carries X-HubSpot-RateLimit-* headers (search answers omit them, as HubSpot's
 do); past the 10-second window, the daily allowance or the search rate, 429 with HubSpot's
@@ -22,7 +22,7 @@ from fastapi import APIRouter, FastAPI, Request
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from sandbox.crm import admin
+from sandbox.crm.api_app import build_api_app
 from sandbox.crm.errors import HubSpotError, SandboxError
 from sandbox.crm.hubspot import (
     associations,
@@ -36,7 +36,7 @@ from sandbox.crm.hubspot import (
 )
 from sandbox.crm.hubspot.gate import check_request, rate_headers
 from sandbox.crm.hubspot.search_cache import SearchCache
-from sandbox.crm.middleware import ApiMiddleware, hubspot_fault
+from sandbox.crm.middleware import hubspot_fault
 from sandbox.crm.sandbox import Sandbox
 
 __all__ = ["build_hubspot_app"]
@@ -50,7 +50,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     properties.router,
     pipelines.router,
     owners.router,
-    admin.router,
 )
 
 
@@ -71,28 +70,14 @@ async def _unexpected(_request: Request, _error: Exception) -> Response:
 
 
 def build_hubspot_app(sandbox: Sandbox) -> FastAPI:
-    app = FastAPI(
-        openapi_url=None,
-        docs_url=None,
-        redoc_url=None,
-        redirect_slashes=False,
-        exception_handlers={
-            SandboxError: _sandbox_error,
-            HTTPException: _http_error,
-            Exception: _unexpected,
-        },
-    )
-    app.state.sandbox = sandbox
-    app.state.search_cache = SearchCache()
-    for router in ROUTERS:
-        app.include_router(router)
-    app.add_middleware(
-        ApiMiddleware,
-        sandbox=sandbox,
-        api="hubspot",
-        routes=[route for router in ROUTERS for route in router.routes],
-        fault_response=lambda fault, _scope: hubspot_fault(fault, sandbox),
+    app = build_api_app(
+        sandbox,
+        "hubspot",
+        ROUTERS,
+        {SandboxError: _sandbox_error, HTTPException: _http_error, Exception: _unexpected},
         headers=lambda scope: rate_headers(sandbox, scope),
+        fault_response=lambda fault, _scope: hubspot_fault(fault, sandbox),
         gate=lambda scope, endpoint: check_request(sandbox, scope, endpoint),
     )
+    app.state.search_cache = SearchCache()
     return app

@@ -10,7 +10,7 @@ PATCH .../composite/sobjects   (sObject Collections update, <= 200)     (composi
 .../jobs/query...              (Bulk API 2.0 query jobs)                (bulk_query)
 .../jobs/ingest...             (Bulk API 2.0 ingest jobs)               (bulk_ingest)
 POST .../tooling/sobjects/CustomField                                   (tooling)
-/__sandbox/...                 (the admin endpoints)                    (sandbox.crm.admin)
+/__sandbox/...                 (the admin endpoints, added by sandbox.crm.api_app)
 
 The routers are included in this order, which is the order routes match in: the fixed
 sub-resources of an sObject (describe, updated, deleted) before its `{id}`.
@@ -24,9 +24,9 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import Scope
 
-from sandbox.crm import admin
+from sandbox.crm.api_app import build_api_app
 from sandbox.crm.errors import SandboxError, json_response
-from sandbox.crm.middleware import ApiMiddleware, salesforce_fault
+from sandbox.crm.middleware import salesforce_fault
 from sandbox.crm.salesforce import (
     bulk_ingest,
     bulk_query,
@@ -59,7 +59,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     bulk_query.router,
     bulk_ingest.router,
     tooling.router,
-    admin.router,
 )
 
 
@@ -89,35 +88,24 @@ async def _validation_error(_request: Request, _error: RequestValidationError) -
 
 
 def build_salesforce_app(sandbox: Sandbox) -> FastAPI:
-    app = FastAPI(
-        openapi_url=None,
-        docs_url=None,
-        redoc_url=None,
-        redirect_slashes=False,
-        exception_handlers={
+    def headers(_scope: Scope) -> list[tuple[bytes, bytes]]:
+        usage = f"api-usage={sandbox.sf_api_used}/{sandbox.config.sf_daily_api_max}"
+        return [(b"sforce-limit-info", usage.encode())]
+
+    app = build_api_app(
+        sandbox,
+        "salesforce",
+        ROUTERS,
+        {
             SandboxError: _sandbox_error,
             HTTPException: _http_error,
             Exception: _unexpected,
             RequestValidationError: _validation_error,
         },
+        headers=headers,
+        fault_response=lambda fault, _scope: salesforce_fault(fault, sandbox),
     )
-    app.state.sandbox = sandbox
     app.state.cursors = QueryCursors()
     app.state.query_jobs = JobRegistry[QueryJob](marker="9Z")
     app.state.ingest_jobs = JobRegistry[IngestJob](marker="8Z")
-    for router in ROUTERS:
-        app.include_router(router)
-
-    def headers(_scope: Scope) -> list[tuple[bytes, bytes]]:
-        usage = f"api-usage={sandbox.sf_api_used}/{sandbox.config.sf_daily_api_max}"
-        return [(b"sforce-limit-info", usage.encode())]
-
-    app.add_middleware(
-        ApiMiddleware,
-        sandbox=sandbox,
-        api="salesforce",
-        routes=[route for router in ROUTERS for route in router.routes],
-        fault_response=lambda fault, _scope: salesforce_fault(fault, sandbox),
-        headers=headers,
-    )
     return app

@@ -24,6 +24,7 @@ from sandbox.crm.errors import SalesforceError, json_response
 from sandbox.crm.salesforce.bulk_csv import csv_format
 from sandbox.crm.salesforce.deps import Authed, IngestJobs, StoreDep, Version
 from sandbox.crm.salesforce.ingest_job import FINAL_STATES, IngestJob, abort_job, run_job
+from sandbox.crm.salesforce.jobs import read_job_request
 from sandbox.crm.salesforce.wire import not_found, read_json
 from sandbox.crm.timefmt import sf_format
 
@@ -53,9 +54,7 @@ async def create(
     store: StoreDep,
     jobs: IngestJobs,
 ) -> Response:
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise SalesforceError(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of job")
+    body = await read_job_request(request)
     operation = body.get("operation")
     if operation not in _OPERATIONS:
         raise SalesforceError(400, "INVALIDJOB", f"Invalid operation: {operation}")

@@ -19,6 +19,7 @@ from sandbox.crm.deps import SandboxDep
 from sandbox.crm.errors import SalesforceError, json_response
 from sandbox.crm.salesforce.bulk_csv import csv_format
 from sandbox.crm.salesforce.deps import Authed, QueryJobs, StoreDep, Version
+from sandbox.crm.salesforce.jobs import read_job_request
 from sandbox.crm.salesforce.query_job import QueryJob
 from sandbox.crm.salesforce.soql import SoqlError
 from sandbox.crm.salesforce.soql_eval import compile_query
@@ -39,9 +40,7 @@ async def create(
     store: StoreDep,
     jobs: QueryJobs,
 ) -> Response:
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise SalesforceError(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of job")
+    body = await read_job_request(request)
     operation = body.get("operation")
     if operation not in ("query", "queryAll"):
         raise SalesforceError(400, "INVALIDJOB", f"Invalid operation: {operation}")

@@ -5,7 +5,7 @@
     jobs.find(job_id)            # 404 NOT_FOUND when there is none
 
 Ids are 18-character job ids ('750...'); the marker keeps the two kinds' ids apart.
-`description_head` is what every job's description starts with, whatever its kind.
+`read_job_request` and `description_head` are how every job is asked for and described.
 """
 
 from __future__ import annotations
@@ -15,10 +15,13 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
-from sandbox.crm.ids import KEY_PREFIXES, to18
-from sandbox.crm.salesforce.wire import not_found
+from fastapi import Request
 
-__all__ = ["JobRegistry", "description_head"]
+from sandbox.crm.errors import SalesforceError
+from sandbox.crm.ids import KEY_PREFIXES, to18
+from sandbox.crm.salesforce.wire import not_found, read_json
+
+__all__ = ["JobRegistry", "description_head", "read_job_request"]
 
 J = TypeVar("J")
 
@@ -50,6 +53,14 @@ class JobRegistry(Generic[J]):
 
     def all(self) -> list[J]:
         return list(self._jobs.values())
+
+
+async def read_job_request(request: Request) -> dict[str, Any]:
+    """A create request's body: a JSON object describing the job."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise SalesforceError(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of job")
+    return body
 
 
 class _Job(Protocol):
