@@ -16,10 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sandbox.crm.hs_schema import OBJECT_TYPES, infer_property, resolve_object_type
-from sandbox.crm.hs_store import HistoryEntry, HsObject, HubSpotStore, iso_ms
+from sandbox.crm.hubspot.schema import OBJECT_TYPES, infer_property, resolve_object_type
+from sandbox.crm.hubspot.store import HistoryEntry, HsObject, HubSpotStore, iso_ms
 from sandbox.crm.ids import KEY_PREFIXES
-from sandbox.crm.sf_schema import (
+from sandbox.crm.salesforce.schema import (
     FIELD_TYPES,
     FieldType,
     ObjectSchema,
@@ -27,7 +27,7 @@ from sandbox.crm.sf_schema import (
     make_field,
     standard_schema,
 )
-from sandbox.crm.sf_store import CellError, SalesforceStore, convert_cell
+from sandbox.crm.salesforce.store import CellError, SalesforceStore, convert_cell
 from sandbox.crm.timefmt import parse_iso
 
 __all__ = ["EXPORT_FORMAT", "ExportError", "LoadedExport", "Manifest", "load_export"]

@@ -10,17 +10,17 @@ import asyncio
 import contextlib
 import socket
 import struct
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.crm.errors import HubSpotError, SalesforceError, SandboxError
 from sandbox.crm.faults import Fault
 from sandbox.crm.sandbox import Sandbox
 
-__all__ = ["ADMIN_PREFIX", "ApiMiddleware"]
+__all__ = ["ADMIN_PREFIX", "ApiMiddleware", "HeaderHook"]
 
 ADMIN_PREFIX = "/__sandbox"
 HeaderHook = Callable[[Scope], list[tuple[bytes, bytes]]]
@@ -37,7 +37,7 @@ class ApiMiddleware:
         *,
         sandbox: Sandbox,
         api: str,
-        router: Any,
+        routes: Sequence[BaseRoute],
         fault_response: Callable[[Fault, Scope], SandboxError | None],
         headers: HeaderHook,
         gate: Callable[[Scope, str], Awaitable[SandboxError | None]] | None = None,
@@ -45,13 +45,14 @@ class ApiMiddleware:
         self.app = app
         self.sandbox = sandbox
         self.api = api
-        self.router = router
+        self.routes = routes
         self.fault_response = fault_response
         self.headers = headers
         self.gate = gate
 
     def route_name(self, scope: Scope) -> str:
-        for route in self.router.routes:
+        """The name of the route that will answer (`routes`: the app's routes, in order)."""
+        for route in self.routes:
             match, _ = route.matches(scope)
             if match == Match.FULL:
                 return str(getattr(route, "name", "unknown"))

@@ -18,12 +18,12 @@ from sandbox.crm.accounting import CallCounter, RollingWindow
 from sandbox.crm.clock import SandboxClock
 from sandbox.crm.config import SandboxConfig
 from sandbox.crm.faults import FaultPlan
-from sandbox.crm.hs_auth import HubSpotTokens
-from sandbox.crm.hs_store import HubSpotStore
+from sandbox.crm.hubspot.auth import HubSpotTokens
+from sandbox.crm.hubspot.store import HubSpotStore
+from sandbox.crm.hubspot.webhooks import WebhookDispatcher
 from sandbox.crm.loader import Manifest, load_export
-from sandbox.crm.sf_auth import SessionRegistry
-from sandbox.crm.sf_store import Record, SalesforceStore, ValidationRule
-from sandbox.crm.webhooks import WebhookDispatcher
+from sandbox.crm.salesforce.auth import SessionRegistry
+from sandbox.crm.salesforce.store import Record, SalesforceStore, ValidationRule
 
 __all__ = ["Sandbox"]
 

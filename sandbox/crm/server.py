@@ -23,9 +23,9 @@ from typing import Any
 import requests
 import uvicorn
 
-from sandbox.crm.hs_app import build_hubspot_app
+from sandbox.crm.hubspot.app import build_hubspot_app
+from sandbox.crm.salesforce.app import build_salesforce_app
 from sandbox.crm.sandbox import Sandbox
-from sandbox.crm.sf_app import build_salesforce_app
 from sandbox.crm.tls import TlsFiles, make_tls_files
 
 __all__ = ["SandboxServer"]

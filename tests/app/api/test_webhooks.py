@@ -20,7 +20,7 @@ from app.models import SyncJob
 from app.services.connections.registry import create_connection
 from app.services.sync.triggers import trigger_token
 from app.services.sync.webhooks import hubspot_streams_for
-from sandbox.crm.webhooks import sign_v3  # the sandbox's own signer: interoperability
+from sandbox.crm.hubspot.webhooks import sign_v3  # the sandbox's own signer: interoperability
 from tests.app.api.conftest import Auth
 
 URI = "http://testserver/webhooks/hubspot"

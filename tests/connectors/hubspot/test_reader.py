@@ -14,7 +14,7 @@ from connectors.hubspot.reader import HubSpotReader
 from connectors.hubspot.streams import stream_info
 from crm import parse_instant
 from sandbox.crm import Sandbox, SandboxServer
-from sandbox.crm.hs_store import HsObject
+from sandbox.crm.hubspot.store import HsObject
 from tests.connectors.hubspot.harness import MemoryStore, expected_associations, make_reader
 from tests.connectors.hubspot.portal import (
     ARCHIVED_DEAL,

@@ -75,7 +75,7 @@ def test_deleted_window_lists_deleted_rows(server: SandboxServer, sandbox: Sandb
         session_id=server.access_token(),
         session=server.requests_session(),
     )
-    from sandbox.crm.sf_store import convert_cell
+    from sandbox.crm.salesforce.store import convert_cell
 
     row = sandbox.salesforce.tables["Opportunity"][OPPS[3]]
     row["IsDeleted"] = True

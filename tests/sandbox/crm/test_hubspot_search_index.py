@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.crm.hs_schema import PropertyDef
-from sandbox.crm.hs_search import TimeIndex, compile_filter_groups, lower_bound
-from sandbox.crm.hs_store import HsObject
+from sandbox.crm.hubspot.schema import PropertyDef
+from sandbox.crm.hubspot.search_filters import TimeIndex, compile_filter_groups, lower_bound
+from sandbox.crm.hubspot.store import HsObject
 
 PROPS = {
     "hs_lastmodifieddate": PropertyDef("hs_lastmodifieddate", "datetime", "date"),

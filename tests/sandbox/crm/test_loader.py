@@ -10,7 +10,7 @@ import pytest
 
 from sandbox.crm import Sandbox
 from sandbox.crm.loader import ExportError, load_export
-from sandbox.crm.soql_eval import compile_query
+from sandbox.crm.salesforce.soql_eval import compile_query
 from tests.sandbox.crm.export_fixture import NOW, TASK_COUNT
 
 

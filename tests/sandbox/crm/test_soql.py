@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from sandbox.crm import Sandbox
-from sandbox.crm.soql import SoqlError, parse
-from sandbox.crm.soql_eval import compile_query
+from sandbox.crm.salesforce.soql import SoqlError, parse
+from sandbox.crm.salesforce.soql_eval import compile_query
 from tests.sandbox.crm.export_fixture import ACCOUNTS, NOW, OPPS, TASK_COUNT
 
 

@@ -19,7 +19,7 @@ from app.services.connections.check import check_connection
 from app.services.connections.registry import create_connection
 from app.services.sync.runs import sync_connection
 from sandbox.crm import SandboxServer
-from sandbox.crm.hs_auth import ALL_SCOPES
+from sandbox.crm.hubspot.auth import ALL_SCOPES
 from tests.connectors.hubspot.harness import FAST_RETRY
 from tests.connectors.hubspot.portal import write_portal
 from tests.support.sandbox import hubspot_connection_args, serve

@@ -25,8 +25,8 @@ import httpx
 import orjson
 
 from sandbox.crm.config import SandboxConfig
-from sandbox.crm.hs_schema import OBJECT_TYPES
-from sandbox.crm.hs_store import ChangeEvent, HubSpotStore
+from sandbox.crm.hubspot.schema import OBJECT_TYPES
+from sandbox.crm.hubspot.store import ChangeEvent, HubSpotStore
 
 __all__ = ["Delivery", "WebhookDispatcher", "sign_v3"]
 

@@ -14,9 +14,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sandbox.crm.ids import to18, valid_id
-from sandbox.crm.sf_schema import NAME_OBJECT_FIELDS, NUMERIC_TYPES, ObjectSchema, SfField
-from sandbox.crm.sf_store import SalesforceStore
-from sandbox.crm.soql import (
+from sandbox.crm.salesforce.schema import NAME_OBJECT_FIELDS, NUMERIC_TYPES, ObjectSchema, SfField
+from sandbox.crm.salesforce.soql import (
     And,
     Compare,
     Condition,
@@ -29,6 +28,7 @@ from sandbox.crm.soql import (
     SoqlError,
     parse,
 )
+from sandbox.crm.salesforce.store import SalesforceStore
 from sandbox.crm.timefmt import parse_iso, sf_format, sf_to_csv
 
 __all__ = ["CompiledQuery", "compile_query"]

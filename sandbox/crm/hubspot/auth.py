@@ -25,7 +25,7 @@ from starlette.responses import Response
 
 from sandbox.crm.config import SandboxConfig
 from sandbox.crm.errors import HubSpotError, SandboxError, json_response
-from sandbox.crm.hs_schema import resolve_object_type
+from sandbox.crm.hubspot.schema import resolve_object_type
 
 __all__ = ["ALL_SCOPES", "HubSpotTokens", "OAuthFailure", "required_scopes"]
 

@@ -1,10 +1,10 @@
 """One Bulk API 2.0 ingest job of the sandbox: its state, its CSV, and running it.
 
-A job runs (all at once) when a poll first finds it complete, like query jobs (`sf_bulk`).
+A job runs (all at once) when a poll first finds it complete, like query jobs (`query_job`).
 Its CSV is read as Salesforce reads it: the header names fields of the job's object (a name
 the object does not have fails the whole job, as real Salesforce does), an empty cell leaves
 the field as it is and `#N/A` clears it. Each row is then saved exactly as an sObject
-Collections record is (`sf_writes.save_updates`): same checks, same per-record errors, same
+Collections record is (`writes.save_updates`): same checks, same per-record errors, same
 SystemModstamp bumps. Results keep the uploaded columns, behind `sf__Id` and `sf__Created`
 (successes) or `sf__Id` and `sf__Error` (failures, `CODE:message:fields --`).
 """
@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.crm.ids import to18, valid_id
+from sandbox.crm.salesforce.bulk_csv import csv_format_names
+from sandbox.crm.salesforce.jobs import description_head
+from sandbox.crm.salesforce.store import CellError, JsonValueError, RecordError, convert_cell
+from sandbox.crm.salesforce.writes import PlannedUpdate, save_updates
 from sandbox.crm.sandbox import Sandbox
-from sandbox.crm.sf_store import CellError, JsonValueError, RecordError, convert_cell
-from sandbox.crm.sf_writes import PlannedUpdate, save_updates
 
 __all__ = ["FINAL_STATES", "IngestJob", "abort_job", "run_job"]
 
@@ -46,6 +48,28 @@ class IngestJob:
     processed: int = 0
     error_message: str | None = None
     modstamp: str = ""
+
+    def describe(self, user_id: str, *, detail: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            **description_head(self, user_id, self.modstamp or self.created),
+            "contentUrl": f"services/data/v{self.version}/jobs/ingest/{self.id}/batches",
+            **csv_format_names(self.delimiter, self.line_ending),
+        }
+        if detail:
+            body.update(
+                {
+                    "jobType": "V2Ingest",
+                    "numberRecordsProcessed": self.processed,
+                    "numberRecordsFailed": len(self.failed),
+                    "retries": 0,
+                    "totalProcessingTime": 10 if self.state in FINAL_STATES else 0,
+                    "apiActiveProcessingTime": 5 if self.state in FINAL_STATES else 0,
+                    "apexProcessingTime": 0,
+                }
+            )
+            if self.error_message:
+                body["errorMessage"] = self.error_message
+        return body
 
     def rows_of(self, kind: str) -> tuple[list[str], list[list[str]]]:
         """The header and rows of one result set: successful, failed or unprocessed."""

@@ -10,11 +10,18 @@ import bisect
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.crm.errors import HubSpotError
-from sandbox.crm.hs_schema import PropertyDef
-from sandbox.crm.hs_store import HsObject, iso_ms
+from sandbox.crm.hubspot.schema import PropertyDef
+from sandbox.crm.hubspot.store import HsObject, iso_ms
+from sandbox.crm.hubspot.wire import invalid
 
-__all__ = ["OPERATORS", "TimeIndex", "compile_filter_groups", "lower_bound", "search_sort_key"]
+__all__ = [
+    "OPERATORS",
+    "Matcher",
+    "TimeIndex",
+    "compile_filter_groups",
+    "lower_bound",
+    "search_sort_key",
+]
 
 OPERATORS = frozenset(
     {"EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY"}
@@ -23,10 +30,6 @@ OPERATORS = frozenset(
 MAX_GROUPS = 5
 MAX_FILTERS = 25
 Matcher = Callable[[HsObject], bool]
-
-
-def _invalid(message: str) -> HubSpotError:
-    return HubSpotError(400, "VALIDATION_ERROR", message)
 
 
 def _caster(prop: PropertyDef | None) -> Callable[[str], Any]:
@@ -51,19 +54,19 @@ def _filter(flt: dict[str, Any], props: dict[str, PropertyDef]) -> Matcher:
     name = flt.get("propertyName")
     operator = str(flt.get("operator", "EQ")).upper()
     if not isinstance(name, str) or not name:
-        raise _invalid("Filter propertyName is required")
+        raise invalid("Filter propertyName is required")
     if operator not in OPERATORS:
-        raise _invalid(f"Invalid filter operator: {operator}")
+        raise invalid(f"Invalid filter operator: {operator}")
     prop = props.get(name)
     if prop is None and name != "hs_object_id":
-        raise _invalid(f"Property '{name}' does not exist")
+        raise invalid(f"Property '{name}' does not exist")
     cast = _caster(prop) if name != "hs_object_id" else float
 
     def typed(raw: Any) -> Any:
         try:
             return cast(str(raw).lower() if isinstance(raw, bool) else str(raw))
         except ValueError as error:
-            raise _invalid(f"Invalid value '{raw}' for property '{name}'") from error
+            raise invalid(f"Invalid value '{raw}' for property '{name}'") from error
 
     if operator == "HAS_PROPERTY":
         return lambda obj: _value(obj, name) is not None
@@ -72,7 +75,7 @@ def _filter(flt: dict[str, Any], props: dict[str, PropertyDef]) -> Matcher:
     if operator in ("IN", "NOT_IN"):
         values = flt.get("values")
         if not isinstance(values, list) or not values:
-            raise _invalid(f"{operator} needs a non-empty 'values' list")
+            raise invalid(f"{operator} needs a non-empty 'values' list")
         allowed = {typed(v) for v in values}
         inside = operator == "IN"
 
@@ -88,11 +91,11 @@ def _filter(flt: dict[str, Any], props: dict[str, PropertyDef]) -> Matcher:
         contains = operator == "CONTAINS_TOKEN"
         return lambda obj: (token in (_value(obj, name) or "").casefold()) == contains
     if "value" not in flt:
-        raise _invalid(f"{operator} needs a 'value'")
+        raise invalid(f"{operator} needs a 'value'")
     target = typed(flt["value"])
     if operator == "BETWEEN":
         if "highValue" not in flt:
-            raise _invalid("BETWEEN needs a 'highValue'")
+            raise invalid("BETWEEN needs a 'highValue'")
         high = typed(flt["highValue"])
         return lambda obj: (v := _value(obj, name)) is not None and target <= cast(v) <= high
     if operator == "NEQ":
@@ -121,12 +124,12 @@ def compile_filter_groups(groups: Any, props: dict[str, PropertyDef]) -> Matcher
         and all(isinstance(f, dict) for f in g.get("filters") or [])
         for g in groups
     ):
-        raise _invalid("filterGroups must be a list of objects, each with a list of filters")
+        raise invalid("filterGroups must be a list of objects, each with a list of filters")
     if len(groups) > MAX_GROUPS:
-        raise _invalid(f"Too many filter groups: {len(groups)} (max {MAX_GROUPS})")
+        raise invalid(f"Too many filter groups: {len(groups)} (max {MAX_GROUPS})")
     total = sum(len(g.get("filters") or []) for g in groups)
     if total > MAX_FILTERS:
-        raise _invalid(f"Too many filters: {total} (max {MAX_FILTERS})")
+        raise invalid(f"Too many filters: {total} (max {MAX_FILTERS})")
     compiled = [[_filter(f, props) for f in (g.get("filters") or [])] for g in groups]
     return lambda obj: any(all(f(obj) for f in group) for group in compiled)
 

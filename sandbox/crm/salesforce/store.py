@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sandbox.crm.ids import KEY_PREFIXES, IdFactory, to18, valid_id
-from sandbox.crm.sf_schema import (
+from sandbox.crm.salesforce.schema import (
     NUMERIC_TYPES,
     FieldType,
     ObjectSchema,

@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
 
-from sandbox.crm.hs_schema import (
+from sandbox.crm.hubspot.schema import (
     OBJECT_TYPES,
     PropertyDef,
     catalog_properties,

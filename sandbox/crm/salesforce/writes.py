@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.crm.salesforce.store import RecordError
 from sandbox.crm.sandbox import Sandbox
-from sandbox.crm.sf_store import RecordError
 
 __all__ = ["PlannedUpdate", "save_updates"]
 
