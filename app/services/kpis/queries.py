@@ -28,7 +28,7 @@ from app.kpis.columns import (
 from app.kpis.conversion import WON_TARGET
 from app.kpis.forecast import CREATION_WINDOW_DAYS, MonthForecast, month_windows
 from app.kpis.history import DAY, DealHistory, days_between
-from app.services.kpis.store import DealInfo, ProcessInfo, Snapshot
+from app.services.kpis.snapshot import DealInfo, ProcessInfo, Snapshot
 
 __all__ = [
     "Filters",

@@ -30,7 +30,7 @@ from app.kpis.model import Model
 from app.models import Opportunity, OpportunityState, RawRecord, StreamCursor
 from app.models.base import utcnow
 from app.services.kpis.queries import opportunity_row
-from app.services.kpis.store import Snapshot
+from app.services.kpis.snapshot import Snapshot
 
 __all__ = [
     "FORECAST_HORIZON_MONTHS",
