@@ -17,7 +17,7 @@ from datetime import datetime
 import numpy as np
 
 from app.kpis.columns import Bools, DealColumns, Floats, Ints, epoch
-from app.kpis.forecast import month_windows
+from app.kpis.forecast import month_windows, new_deal_wins, window_offsets
 from app.kpis.history import DAY
 from app.kpis.incidence import WON
 from app.kpis.model import Model, landmark_for
@@ -86,10 +86,7 @@ def derive(columns: DealColumns, model: Model, as_of: datetime) -> Derived:
     win = np.where(cols.outcome == 1, 1.0, 0.0)
     threshold = np.full(n, np.nan)
     windows = month_windows(as_of, FORECAST_MONTHS)
-    offsets = [
-        ((w.start - as_of).total_seconds() / DAY, (w.end - as_of).total_seconds() / DAY)
-        for w in windows
-    ]
+    offsets = window_offsets(as_of, windows)
     month_p = np.zeros((n, FORECAST_MONTHS))
     landmarks = np.array([landmark_for(d) for d in days_at.tolist()], dtype=np.int64)
     live = is_open & (cols.process >= 0)
@@ -122,17 +119,8 @@ def derive(columns: DealColumns, model: Model, as_of: datetime) -> Derived:
                 )
                 month_p[members, i] = np.where(alive > 0.0, np.maximum(0.0, gained / safe), 0.0)
     stalled = live & ~np.isnan(threshold) & (days_at > np.nan_to_num(threshold, nan=np.inf))
-    new_pipeline: dict[int, Floats] = {}
-    horizon = int(np.ceil(offsets[-1][1]))
-    for process in np.unique(cols.process[cols.process >= 0]).tolist():
-        sums = np.zeros(FORECAST_MONTHS)
-        for day in range(horizon):
-            created = day + 0.5
-            for i, (start, end) in enumerate(offsets):
-                if end <= created:
-                    continue
-                p = model.win_between(process, 0, 0.0, max(0.0, start - created), end - created)
-                if p > 0.0:
-                    sums[i] += p
-        new_pipeline[process] = sums
+    new_pipeline = {
+        process: np.array(new_deal_wins(model, process, offsets), dtype=np.float64)
+        for process in np.unique(cols.process[cols.process >= 0]).tolist()
+    }
     return Derived(position, since, days_at, win, threshold, stalled, month_p, new_pipeline)
