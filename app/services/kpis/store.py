@@ -27,7 +27,6 @@ import gc
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,6 +35,7 @@ from typing import Any, Literal
 import numpy as np
 from sqlalchemy import func, select
 
+from app.core.caching import BoundedCache
 from app.core.database import Database
 from app.kpis.columns import DealColumns, epoch, fit_model_columns
 from app.kpis.derived import derive
@@ -152,7 +152,12 @@ class KpiStore:
     _model_at: float = 0.0
     _busy: bool = False
     _labels: Labels = field(default_factory=Labels)
-    _cache: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
+    _answers: BoundedCache[tuple[Any, ...], Any] = field(
+        default_factory=lambda: BoundedCache(
+            "encoded KPI answers: a dashboard asks the same ones until state changes",
+            size=CACHE_SIZE,
+        )
+    )
     _warmers: list[Callable[[Snapshot], None]] = field(default_factory=list)
 
     def start(self) -> KpiStore:
@@ -218,17 +223,11 @@ class KpiStore:
         return self._snapshot is not None
 
     def remembered(self, key: tuple[Any, ...]) -> Any:
-        with self._lock:
-            found = self._cache.get(key)
-            if found is not None:
-                self._cache.move_to_end(key)
-            return found
+        """The answer kept for `key` (which starts with the snapshot's generation), or None."""
+        return self._answers.get(key)
 
     def remember(self, key: tuple[Any, ...], value: Any) -> None:
-        with self._lock:
-            self._cache[key] = value
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+        self._answers.put(key, value)
 
     # -- refresh --------------------------------------------------------------------------------
 
@@ -283,7 +282,7 @@ class KpiStore:
             self._watermark = high
             if refit:
                 self._model_at = time.monotonic()
-            self._cache.clear()
+        self._answers.clear()  # keys carry the generation: this only frees the memory
         self._ready.set()
         if current is None:
             _release_memory()
