@@ -196,7 +196,8 @@ def load_state_rows(
     out = _Rows()
     connection = session.connection()
     with _one_off_scan(connection):
-        result = connection.execution_options(yield_per=CHUNK).execute(query)
+        # a statement option: on the connection it would stay set for the session's later queries
+        result = connection.execute(query.execution_options(yield_per=CHUNK))
         for row in result:
             (
                 opportunity_id,
