@@ -56,8 +56,7 @@ def test_threads_asking_at_once_share_one_value() -> None:
 
     found: list[object] = []
     threads = [
-        threading.Thread(target=lambda: found.append(cache.get_or_put("k", make)))
-        for _ in range(8)
+        threading.Thread(target=lambda: found.append(cache.get_or_put("k", make))) for _ in range(8)
     ]
     for thread in threads:
         thread.start()
