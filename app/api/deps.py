@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
@@ -12,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
+from app.core.caching import BoundedCache
 from app.core.crypto import SecretBox
 from app.core.database import Database
 from app.core.errors import ForbiddenError, UnauthorizedError
@@ -24,8 +24,11 @@ __all__ = ["DatabaseDep", "MetricsDep", "SecretBoxDep", "SessionDep", "SettingsD
 __all__ += ["KpiStoreDep", "PrincipalDep", "forget_verified_keys", "kpi_store_of", "require"]
 
 TOUCH_SECONDS = 60.0
-_touched: dict[int, float] = {}
-_touch_lock = threading.Lock()
+_touched = BoundedCache[int, bool](
+    "keys whose last use was recorded lately: one write per key a minute, not per request",
+    size=10_000,
+    ttl=TOUCH_SECONDS,
+)
 
 
 def get_database(request: Request) -> Database:
@@ -65,14 +68,16 @@ def get_metrics(request: Request) -> Metrics:
 
 KEY_CACHE_SECONDS = 10.0
 """How long a verified key is taken on trust in this process (a revocation elsewhere waits)."""
-_verified: dict[str, tuple[float, Principal]] = {}
-_verified_lock = threading.Lock()
+_verified = BoundedCache[str, Principal](
+    "verified API keys by digest: a dashboard's every request would cost a key lookup",
+    size=10_000,
+    ttl=KEY_CACHE_SECONDS,
+)
 
 
 def forget_verified_keys() -> None:
     """Drop every remembered key verification (after a key is revoked here)."""
-    with _verified_lock:
-        _verified.clear()
+    _verified.clear()
 
 
 def _verify(database: Database, key: str) -> Principal:
@@ -81,12 +86,7 @@ def _verify(database: Database, key: str) -> Principal:
             principal = authenticate(session, key)
         except InvalidKeyError:
             raise UnauthorizedError("the API key is malformed, unknown or revoked") from None
-        now = time.monotonic()
-        with _touch_lock:
-            due = now - _touched.get(principal.key_id, -TOUCH_SECONDS) >= TOUCH_SECONDS
-            if due:
-                _touched[principal.key_id] = now
-        if due:
+        if _touched.add(principal.key_id, True):
             touch(session, principal.key_id)
     return principal
 
@@ -109,16 +109,10 @@ async def get_principal(request: Request) -> Principal:
             "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
         )
     digest = hashlib.sha256(key.encode()).hexdigest()
-    now = time.monotonic()
-    remembered = _verified.get(digest)
-    if remembered is not None and remembered[0] > now:
-        principal = remembered[1]
-    else:
+    principal = _verified.get(digest)
+    if principal is None:
         principal = await run_in_threadpool(_verify, request.app.state.database, key)
-        with _verified_lock:
-            if len(_verified) > 10_000:
-                _verified.clear()
-            _verified[digest] = (now + KEY_CACHE_SECONDS, principal)
+        _verified.put(digest, principal)
     request.state.principal = principal
     return principal
 

@@ -6,11 +6,12 @@ message naming the setting, so a misconfigured deployment stops before it touche
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from cachetools import LRUCache, cached
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -152,6 +153,8 @@ def load_settings() -> Settings:
         raise ConfigurationError("; ".join(lines)) from None
 
 
-@lru_cache(maxsize=1)
+# One entry: the environment does not change under a running process (tests call cache_clear).
+@cached(LRUCache(maxsize=1), lock=threading.Lock(), info=True)
 def get_settings() -> Settings:
+    """This process's settings, read from the environment on first use."""
     return load_settings()

@@ -17,7 +17,7 @@ the reference and are what the backtest replays.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,6 +109,31 @@ class DealColumns:
     @property
     def positions(self) -> int:
         return int(self.reach.shape[1])
+
+    # -- rows ----------------------------------------------------------------------------------
+
+    def take(self, rows: Ints) -> DealColumns:
+        """A copy holding `rows`, in that order."""
+        return DealColumns(**{name: getattr(self, name)[rows] for name in _FIELDS})
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[DealColumns]) -> DealColumns:
+        """The rows of every part, one after the other (all as wide as each other)."""
+        return cls(
+            **{name: np.concatenate([getattr(part, name) for part in parts]) for name in _FIELDS}
+        )
+
+    def assign(self, rows: Ints, source: DealColumns, source_rows: Ints) -> None:
+        """Overwrite `rows`, in place, with `source`'s `source_rows`."""
+        for name in _FIELDS:
+            getattr(self, name)[rows] = getattr(source, name)[source_rows]
+
+    def widened(self, width: int) -> DealColumns:
+        """As wide as `width` positions at least: the new positions never reached (NaN)."""
+        if self.positions >= width:
+            return self
+        pad = np.full((len(self), width - self.positions), np.nan)
+        return replace(self, reach=np.concatenate([self.reach, pad], axis=1))
 
     @classmethod
     def from_histories(
@@ -204,6 +229,9 @@ class DealColumns:
                 )
             )
         return Stays(*(np.concatenate([part[k] for part in parts]) for k in range(5)))
+
+
+_FIELDS = tuple(f.name for f in fields(DealColumns))
 
 
 # -- Aalen-Johansen over arrays --------------------------------------------------------------

@@ -37,7 +37,9 @@ __all__ = [
     "forecast",
     "forecast_close_month",
     "month_windows",
+    "new_deal_wins",
     "weighted_pipeline",
+    "window_offsets",
 ]
 
 CREATION_WINDOW_DAYS = 90
@@ -139,6 +141,33 @@ def month_windows(as_of: datetime, months: int) -> list[Window]:
     return windows
 
 
+def window_offsets(as_of: datetime, windows: Sequence[Window]) -> list[tuple[float, float]]:
+    """Each window as (start, end) in days after `as_of`."""
+    return [(days_between(as_of, w.start), days_between(as_of, w.end)) for w in windows]
+
+
+def new_deal_wins(
+    model: Model, process: int, offsets: Sequence[tuple[float, float]]
+) -> list[float]:
+    """Per window: Σ over the days ahead of P(a deal of `process` created that day (at noon)
+    is won inside the window).
+
+    Times the process's creation rate (deals per day), that is the expected number of wins
+    in each window from deals not yet created; times their mean amount, the expected amount.
+    """
+    wins = [0.0] * len(offsets)
+    horizon = math.ceil(offsets[-1][1]) if offsets else 0
+    for day in range(horizon):
+        created = day + 0.5
+        for i, (start, end) in enumerate(offsets):
+            if end <= created:
+                continue
+            p = model.win_between(process, 0, 0.0, max(0.0, start - created), end - created)
+            if p > 0.0:
+                wins[i] += p
+    return wins
+
+
 def creation_rates(
     deals: Iterable[DealHistory], as_of: datetime, window_days: int = CREATION_WINDOW_DAYS
 ) -> list[Creation]:
@@ -166,8 +195,7 @@ def forecast(
 ) -> list[MonthForecast]:
     if not windows:
         return []
-    as_of = windows[0].start
-    offsets = [(days_between(as_of, w.start), days_between(as_of, w.end)) for w in windows]
+    offsets = window_offsets(windows[0].start, windows)
     mean = [0.0] * len(windows)
     count = [0.0] * len(windows)
     var_amount = [0.0] * len(windows)
@@ -183,24 +211,14 @@ def forecast(
             var_amount[i] += deal.amount * deal.amount * p * (1.0 - p)
             var_count[i] += p * (1.0 - p)
     for creation in new_pipeline:
-        horizon = math.ceil(offsets[-1][1])
-        for day in range(horizon):
-            created = day + 0.5
-            for i, (start, end) in enumerate(offsets):
-                if end <= created:
-                    continue
-                p = model.win_between(
-                    creation.process, 0, 0.0, max(0.0, start - created), end - created
-                )
-                if p <= 0.0:
-                    continue
-                expected_deals = creation.per_day * p
-                amount = expected_deals * creation.mean_amount
-                mean[i] += amount
-                new_amount[i] += amount
-                count[i] += expected_deals
-                var_amount[i] += expected_deals * creation.mean_square_amount
-                var_count[i] += expected_deals
+        for i, wins in enumerate(new_deal_wins(model, creation.process, offsets)):
+            expected_deals = creation.per_day * wins
+            amount = expected_deals * creation.mean_amount
+            mean[i] += amount
+            new_amount[i] += amount
+            count[i] += expected_deals
+            var_amount[i] += expected_deals * creation.mean_square_amount
+            var_count[i] += expected_deals
     return [
         MonthForecast.of(w.month, mean[i], count[i], var_amount[i], var_count[i], new_amount[i])
         for i, w in enumerate(windows)

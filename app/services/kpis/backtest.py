@@ -18,7 +18,8 @@ from app.kpis.forecast import PipelineDeal
 from app.kpis.history import DealHistory
 from app.models import Opportunity, RawRecord
 from app.models.base import utcnow
-from app.services.kpis.store import KpiStore, Snapshot
+from app.services.kpis.snapshot import Snapshot
+from app.services.kpis.store import KpiStore
 from crm import parse_instant
 
 __all__ = ["FieldHistory", "run_backtest"]

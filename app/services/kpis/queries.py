@@ -33,7 +33,7 @@ from app.kpis.forecast import (
     month_windows,
 )
 from app.kpis.history import DAY, DealHistory, days_between
-from app.services.kpis.store import DealInfo, ProcessInfo, Snapshot
+from app.services.kpis.snapshot import DealInfo, ProcessInfo, Snapshot
 
 __all__ = [
     "Filters",

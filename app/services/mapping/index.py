@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from app.core.caching import BoundedCache
 from app.models import CrmOwner, Opportunity, RawRecord
 from app.models.base import utcnow
 from app.services.mapping.rulesets import ConnectionInfo
@@ -53,6 +53,8 @@ OWNER_STREAMS: dict[Source, str] = {"salesforce": "User", "hubspot": "owners"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _OVERLAP = timedelta(seconds=60)
 IN_CHUNK = 500
+INDEXES_KEPT = 64
+"""Connections whose entity index a process keeps between runs (the least recently run go)."""
 """Ids per `IN (...)` of one statement."""
 _T = TypeVar("_T")
 
@@ -82,8 +84,10 @@ class RawFetcher:
     def __init__(self, connection_id: int, size: int = 10_000) -> None:
         self.connection_id = connection_id
         self.db: DbConnection | None = None
-        self._cache: OrderedDict[tuple[str, str], Record | None] = OrderedDict()
-        self._size = size
+        self._cache = BoundedCache[tuple[str, str], Record | None](
+            "stored records the rules look up (an email's task): one query per batch",
+            size=size,
+        )
 
     def _sql(self, count: int) -> str:
         assert self.db is not None, "RawFetcher used outside a run"
@@ -102,9 +106,7 @@ class RawFetcher:
             if not deleted:
                 found[external_id] = orjson.loads(payload) if isinstance(payload, str) else payload
         for external_id, record in found.items():
-            self._cache[(stream, external_id)] = record
-        while len(self._cache) > self._size:
-            self._cache.popitem(last=False)
+            self._cache.put((stream, external_id), record)
 
     def prefetch(self, keys: Iterable[tuple[str, str]]) -> None:
         missing = dict.fromkeys(key for key in keys if key not in self._cache)
@@ -115,12 +117,11 @@ class RawFetcher:
         key = (stream, external_id)
         if key not in self._cache:
             self._load(stream, [external_id])
-        self._cache.move_to_end(key)
-        return self._cache[key]
+        return self._cache.get(key)
 
     def forget(self, keys: Iterable[tuple[str, str]]) -> None:
         for key in keys:
-            self._cache.pop(key, None)
+            self._cache.discard(key)
 
 
 _SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -253,9 +254,11 @@ class IndexCache:
     removed and re-created never sees the old one's index.
     """
 
-    def __init__(self) -> None:
-        self._entries: dict[tuple[str, int, str], CachedIndex] = {}
-        self._lock = threading.Lock()
+    def __init__(self, size: int = INDEXES_KEPT) -> None:
+        self._entries = BoundedCache[tuple[str, int, str], CachedIndex](
+            "a connection's entity index: rebuilding it reads every entity record again",
+            size=size,
+        )
 
     def entry(
         self, db: DbConnection, connection: ConnectionInfo, created_at: datetime
@@ -265,15 +268,15 @@ class IndexCache:
         Hold `entry.lock` while refreshing or using it.
         """
         assert connection.source is not None
+        source = connection.source
         key = (str(db.engine.url), connection.id, created_at.isoformat())
-        with self._lock:
-            cached = self._entries.get(key)
-            if cached is None:
-                fetcher = RawFetcher(connection.id)
-                index = EntityIndex(connection.source, fetch=fetcher, keep_contacts=False)
-                cached = CachedIndex(index, fetcher, None, threading.Lock(), fresh=True)
-                self._entries[key] = cached
-            return cached
+
+        def build() -> CachedIndex:
+            fetcher = RawFetcher(connection.id)
+            index = EntityIndex(source, fetch=fetcher, keep_contacts=False)
+            return CachedIndex(index, fetcher, None, threading.Lock(), fresh=True)
+
+        return self._entries.get_or_put(key, build)
 
     def refresh(self, entry: CachedIndex, db: DbConnection, connection: ConnectionInfo) -> int:
         """Load the entity records stored since the last refresh; returns how many."""
@@ -290,8 +293,7 @@ class IndexCache:
         return count
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
 
 
 # -- projections --------------------------------------------------------------------------------

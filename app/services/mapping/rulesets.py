@@ -8,7 +8,6 @@ and milestone keys to row ids.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ from sqlalchemy import Connection as DbConnection
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from app.core.caching import BoundedCache
 from app.core.errors import InvalidRequestError, NotFoundError
 from app.models import Connection, Milestone, Process, RawRecord, RulesetVersion
 from mappings.catalog import SOURCES, STREAMS, Source
@@ -249,8 +249,10 @@ class VersionRuntime:
         return {process.source for process in self.ruleset.processes}
 
 
-_RUNTIMES: dict[tuple[str, int, str], VersionRuntime] = {}
-_RUNTIMES_LOCK = threading.Lock()
+_RUNTIMES = BoundedCache[tuple[str, int, str], VersionRuntime](
+    "compiled ruleset versions: every mapping run and preview would compile its version again",
+    size=32,
+)
 
 
 def version_runtime(session: Session, version_id: int) -> VersionRuntime:
@@ -262,8 +264,7 @@ def version_runtime(session: Session, version_id: int) -> VersionRuntime:
         version.id,
         f"{version.checksum}@{version.created_at.isoformat()}",
     )
-    with _RUNTIMES_LOCK:
-        cached = _RUNTIMES.get(key)
+    cached = _RUNTIMES.get(key)
     if cached is not None:
         return cached
     ruleset, diagnostics = parse_ruleset(version.source, f"ruleset version {version.version}")
@@ -288,8 +289,5 @@ def version_runtime(session: Session, version_id: int) -> VersionRuntime:
         process_ids,
         milestone_ids,
     )
-    with _RUNTIMES_LOCK:
-        if len(_RUNTIMES) > 32:
-            _RUNTIMES.clear()
-        _RUNTIMES[key] = runtime
+    _RUNTIMES.put(key, runtime)
     return runtime

@@ -27,7 +27,7 @@ from app.models import Connection, RawRecord, StreamCursor
 from app.models.base import utcnow
 from app.services.writeback.fields import OBJECTS
 
-__all__ = ["AsOf", "connection_clock", "data_clock"]
+__all__ = ["AsOf", "as_utc", "connection_clock", "data_clock"]
 
 AsOf = Literal["data", "clock"] | datetime
 """What "now" is: the CRMs' clock (`data`), the wall clock (`clock`), or a fixed instant."""
@@ -67,7 +67,7 @@ def connection_clock(session: Session, connection_id: int, now: datetime) -> dat
         ).first()
         if newest is None:
             continue
-        modified_at, synced_at = _aware(newest[0]), _aware(newest[1])
+        modified_at, synced_at = as_utc(newest[0]), as_utc(newest[1])
         if kind == "export":
             clock = modified_at
         else:
@@ -76,5 +76,6 @@ def connection_clock(session: Session, connection_id: int, now: datetime) -> dat
     return best
 
 
-def _aware(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
+    """The database hands back naive instants on SQLite: they are UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

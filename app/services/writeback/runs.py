@@ -28,9 +28,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
-import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,6 +37,7 @@ from typing import Any, cast
 import orjson
 from sqlalchemy import Table, delete, desc, select, update
 
+from app.core.caching import BoundedCache
 from app.core.crypto import SecretBox
 from app.core.database import Database
 from app.core.errors import ConflictError, MilestonesError
@@ -82,19 +81,16 @@ FIELDS_RECHECK = timedelta(hours=1)
 """After a run found the fields missing, automatic runs skip (no API call) this long, unless
 the connection's settings change; `milestones writeback` always runs."""
 _RECORDS = cast(Table, WritebackRecord.__table__)
-_stores: weakref.WeakKeyDictionary[Database, KpiStore] = weakref.WeakKeyDictionary()
-_stores_lock = threading.Lock()
+_stores = BoundedCache[Database, KpiStore](
+    "KPI views by database: a write-back refreshes its view instead of reloading all state",
+    size=8,
+)
 
 
 def shared_store(database: Database, as_of_setting: AsOf = "data") -> KpiStore:
     """This process's KPI view of `database` (`as_of_setting`: the KPI as-of setting, as the
     API uses it): refreshed from state changes, not reloaded."""
-    with _stores_lock:
-        store = _stores.get(database)
-        if store is None:
-            store = KpiStore(database, as_of_setting=as_of_setting)
-            _stores[database] = store
-        return store
+    return _stores.get_or_put(database, lambda: KpiStore(database, as_of_setting=as_of_setting))
 
 
 @dataclass

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from app.core.database import Database
 from app.models import Opportunity, OpportunityState
 from app.services.kpis.queries import opportunity_row
-from app.services.kpis.store import Snapshot
+from app.services.kpis.snapshot import Snapshot
 
 __all__ = [
     "OpportunityExtras",

@@ -145,3 +145,21 @@ def test_aalen_johansen_over_arrays_equals_the_reference() -> None:
     assert got.survival.tolist() == pytest.approx(list(want.survival), abs=1e-12)
     assert got.eventual(1) == pytest.approx(want.eventual(1), abs=1e-12)
     assert got.quantile(1, 0.5, among_cause=True) == want.quantile(1, 0.5, among_cause=True)
+
+
+def test_rows_are_taken_assigned_joined_and_widened_column_by_column() -> None:
+    deals = random_deals(6, 9)
+    cols = DealColumns.from_histories(deals, 5)
+    picked = cols.take(np.array([4, 1], dtype=np.int64))
+    assert picked.key.tolist() == [5, 2]
+    assert np.array_equal(picked.reach, cols.reach[[4, 1]], equal_nan=True)
+    copy = cols.take(np.arange(len(cols)))
+    copy.assign(np.array([0], dtype=np.int64), picked, np.array([1], dtype=np.int64))
+    assert copy.key.tolist() == [2, 2, 3, 4, 5, 6] and cols.key[0] == 1
+    assert copy.amount[0] == cols.amount[1]
+    joined = DealColumns.concatenate([cols, picked])
+    assert joined.key.tolist() == [1, 2, 3, 4, 5, 6, 5, 2]
+    wide = picked.widened(7)
+    assert wide.positions == 7 and np.isnan(wide.reach[:, 5:]).all()
+    assert np.array_equal(wide.reach[:, :5], picked.reach, equal_nan=True)
+    assert picked.widened(3) is picked
