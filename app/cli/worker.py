@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from app.cli.context import open_database, secret_box
 from app.cli.output import console, emit_json, fail
+
+if TYPE_CHECKING:
+    from app.services.sync.public import SyncStatus
 
 
 def worker(
@@ -56,33 +59,32 @@ def _ago(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _print(status: dict[str, Any]) -> None:
-    scheduler = status["scheduler"]
-    leader = scheduler["leader"] or ("running" if scheduler["leader_alive"] else "none")
+def _print(status: SyncStatus) -> None:
+    scheduler = status.scheduler
+    leader = scheduler.leader or ("running" if scheduler.leader_alive else "none")
     console.print(
-        f"scheduler: {leader}  ·  queue: {status['queue']['queued']} queued, "
-        f"{status['queue']['running']} running"
+        f"scheduler: {leader}  ·  queue: {status.queue.queued} queued, "
+        f"{status.queue.running} running"
     )
     table = Table("connection", "last run", "lag", "next run", "running", "errors")
-    for row in status["connections"]:
-        last = row["last_run"]
-        running = row["running"]
+    for row in status.connections:
+        last, running, next_run = row.last_run, row.running, row.next_run_at
         table.add_row(
-            row["name"] + ("" if row["enabled"] else " (disabled)"),
-            f"{last['status']} ({last['trigger']})" if last else "—",
-            _ago(row["lag_seconds"]),
-            (row["next_run_at"] or "—").replace("T", " ")[:19],
-            running["worker"] if running else "",
-            row["errors"][0]["error"][:60] if row["errors"] else "",
+            row.name + ("" if row.enabled else " (disabled)"),
+            f"{last.status} ({last.trigger})" if last else "—",
+            _ago(row.lag_seconds),
+            next_run.isoformat(" ")[:19] if next_run else "—",
+            (running.worker or "") if running else "",
+            (row.errors[0].error or "")[:60] if row.errors else "",
         )
     console.print(table)
     streams = Table("connection", "stream", "status", "new", "changed", "cursor", "error")
-    for row in status["connections"]:
-        for stream in row["streams"]:
+    for row in status.connections:
+        for stream in row.streams:
             streams.add_row(
-                row["name"], stream["stream"], stream["status"], str(stream["new"]),
-                str(stream["changed"]), (stream["cursor"] or "—")[:19],
-                (stream["error"] or "")[:50],
+                row.name, stream.stream, stream.status, str(stream.new), str(stream.changed),
+                stream.cursor.isoformat()[:19] if stream.cursor else "—",
+                (stream.error or "")[:50],
             )  # fmt: skip
     if streams.row_count:
         console.print(streams)

@@ -47,7 +47,7 @@ class PipelineReport:
         return self.sync.run_id if self.sync is not None else None
 
     def as_dict(self) -> dict[str, Any]:
-        sync = self.sync.as_dict() if self.sync is not None else None
+        sync = self.sync.model_dump(mode="json") if self.sync is not None else None
         if sync is not None:
             streams = sync.pop("streams")
             sync["records_read"] = sum(row["read"] for row in streams)
@@ -67,7 +67,7 @@ class PipelineReport:
 
 
 def _stopped(report: SyncReport) -> bool:
-    return any(outcome.result.stopped == "stopped" for outcome in report.streams)
+    return any(summary.stopped == "stopped" for summary in report.streams)
 
 
 def run_pipeline(

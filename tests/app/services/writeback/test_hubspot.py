@@ -228,7 +228,7 @@ def _our_writes_change_nothing(ready: World) -> None:
     first = ready.writeback(crm_clock=True)
     events, states = ready.events(), ready.states()
     synced = ready.sync()
-    changed = {o.result.stream: o.result.records_changed for o in synced.streams}
+    changed = {o.stream: o.changed for o in synced.streams}
     assert changed["deals"] >= first.records_written
     with ready.db.sessions() as session:
         payloads = session.scalars(select(RawRecord.payload).where(RawRecord.stream == "deals"))

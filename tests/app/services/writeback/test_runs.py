@@ -348,7 +348,7 @@ def test_our_own_writes_come_back_with_the_next_sync_and_change_nothing(world: W
     calls = ready.write_calls
 
     synced = ready.sync()
-    changed = {o.result.stream: o.result.records_changed for o in synced.streams}
+    changed = {o.stream: o.changed for o in synced.streams}
     assert changed["Opportunity"] >= first.records_written  # our writes moved SystemModstamp
     with ready.db.sessions() as session:
         payloads = session.scalars(
@@ -380,7 +380,7 @@ def test_the_pipeline_writes_back_after_each_pass_and_its_next_pass_writes_nothi
     events = ready.events()
     second = run_pipeline(ready.db, ready.box, ready.name, connection_id)
     assert second.sync is not None and second.writeback is not None
-    repulled = {o.result.stream: o.result.records_changed for o in second.sync.streams}
+    repulled = {o.stream: o.changed for o in second.sync.streams}
     assert repulled["Opportunity"] >= first.writeback["records_written"]
     assert ready.events() == events
     assert second.writeback["records_written"] == second.writeback["write_calls"] == 0
