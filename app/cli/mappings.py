@@ -21,6 +21,7 @@ from app.services.mapping.activation import (
     list_versions,
 )
 from app.services.mapping.preview import PreviewOptions, preview_file, validate_file
+from app.services.mapping.public import FileValidation, ValidationPublic
 from app.services.mapping.rulesets import RulesetRejected
 from app.services.mapping.runs import derive_active
 from mappings.diagnostics import Diagnostic
@@ -103,15 +104,8 @@ def validate_command(
     report = validate_file(database, text, str(file), connection)
     against = "stored data" if database is not None else f"built-in catalog ({why})"
     if as_json:
-        emit_json(
-            {
-                "file": str(file),
-                "ok": report.ok,
-                "checked_against": against,
-                "errors": [d.to_json() for d in report.errors],
-                "warnings": [d.to_json() for d in report.warnings],
-            }
-        )
+        checked = ValidationPublic.of(report)
+        emit_json(FileValidation(**dict(checked), file=str(file), checked_against=against))
     else:
         for diagnostic in report.diagnostics:
             console.print(_diagnostic_line(diagnostic), soft_wrap=True)
@@ -213,17 +207,17 @@ def activate_command(
     except RulesetRejected as exc:
         _rejected(exc, as_json)
         return
-    data = result.as_dict()
+    summary = result.summary()
     if as_json:
-        emit_json(data)
+        emit_json(summary)
         return
     for warning in result.warnings:
         console.print(_diagnostic_line(warning), soft_wrap=True)
-    previous = f" (was version {data['previous_version']})" if data["previous_version"] else ""
+    previous = f" (was version {summary.previous_version})" if summary.previous_version else ""
     console.print(
-        f'version {data["version"]} "{escape(data["name"])}" is active{previous}: '
-        f"{data['events']:,} events from "
-        f"{sum(r['records_read'] for r in data['runs']):,} records in {data['seconds']} s"
+        f'version {summary.version} "{escape(summary.name)}" is active{previous}: '
+        f"{summary.events:,} events from "
+        f"{sum(r.records_read for r in summary.runs):,} records in {summary.seconds} s"
     )
 
 
@@ -237,7 +231,7 @@ def run_command(
 ) -> None:
     """Map the records stored since the last run with the active version (or all, --full)."""
     database = open_database()
-    reports = [report.as_dict() for report in derive_active(database, connection_id, full)]
+    reports = [report.summary() for report in derive_active(database, connection_id, full)]
     if as_json:
         emit_json({"runs": reports})
         return
@@ -245,9 +239,9 @@ def run_command(
         console.print("no active ruleset version: run `milestones mappings activate FILE`")
     for report in reports:
         console.print(
-            f"connection {report['connection_id']}: {report['records_read']:,} records, "
-            f"+{report['events_added']} -{report['events_removed']} ~{report['events_moved']} "
-            f"events in {report['seconds']} s{' (full)' if report['full'] else ''}"
+            f"connection {report.connection_id}: {report.records_read:,} records, "
+            f"+{report.events_added} -{report.events_removed} ~{report.events_moved} "
+            f"events in {report.seconds} s{' (full)' if report.full else ''}"
         )
 
 
@@ -263,11 +257,11 @@ def versions_command(as_json: JsonOption = False) -> None:
         table.add_column(column)
     for v in versions:
         table.add_row(
-            str(v["version"]),
-            escape(v["name"]),
-            "yes" if v["active"] else "",
-            v["created_at"][:19],
-            (v["activated_at"] or "")[:19],
-            escape(v["note"] or ""),
+            str(v.version),
+            escape(v.name),
+            "yes" if v.active else "",
+            v.created_at.isoformat()[:19],
+            v.activated_at.isoformat()[:19] if v.activated_at else "",
+            escape(v.note or ""),
         )
     console.print(table)

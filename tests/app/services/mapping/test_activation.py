@@ -48,7 +48,7 @@ def test_a_new_version_replaces_the_active_one_and_the_old_one_stays(db: Databas
     rollback = activate_version(db, first.version_id)
     assert (rollback.version, rollback.previous_version, _active(db)) == (1, 2, [1])
     versions = list_versions(db)
-    assert [(v["version"], v["active"], v["note"]) for v in versions] == [
+    assert [(v.version, v.active, v.note) for v in versions] == [
         (1, True, None),
         (2, False, "replies must mention a meeting"),
     ]
