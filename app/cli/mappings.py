@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -21,10 +21,12 @@ from app.services.mapping.activation import (
     list_versions,
 )
 from app.services.mapping.preview import PreviewOptions, preview_file, validate_file
+from app.services.mapping.preview_report import PreviewReport
 from app.services.mapping.public import FileValidation, ValidationPublic
 from app.services.mapping.rulesets import RulesetRejected
 from app.services.mapping.runs import derive_active
 from mappings.diagnostics import Diagnostic
+from mappings.validate import ValidationReport
 
 app = typer.Typer(
     help="Mapping rules: validate, preview and activate rule files.", no_args_is_help=True
@@ -53,13 +55,7 @@ def _diagnostic_line(diagnostic: Diagnostic) -> str:
 
 def _rejected(exc: RulesetRejected, as_json: bool) -> None:
     if as_json:
-        emit_json(
-            {
-                "ok": False,
-                "errors": [d.to_json() for d in exc.diagnostics if d.severity == "error"],
-                "warnings": [d.to_json() for d in exc.diagnostics if d.severity == "warning"],
-            }
-        )
+        emit_json(ValidationPublic.of(ValidationReport(None, exc.diagnostics)))
     else:
         for diagnostic in exc.diagnostics:
             console.print(_diagnostic_line(diagnostic), soft_wrap=True)
@@ -144,42 +140,42 @@ def preview_command(
     _print_preview(result)
 
 
-def _print_preview(result: dict[str, Any]) -> None:
-    for warning in result["warnings"]:
+def _print_preview(result: PreviewReport) -> None:
+    for warning in result.warnings:
         console.print(
-            f"[yellow]{escape(warning['file'])}:{warning['line']}:{warning['column']}: warning: "
-            f"{escape(warning['message'])}[/]",
+            f"[yellow]{escape(warning.file)}:{warning.line}:{warning.column}: warning: "
+            f"{escape(warning.message)}[/]",
             soft_wrap=True,
         )
-    compared = result["active_version"]
+    compared = result.active_version
     table = Table(
-        title=f"{result['ruleset']} — {result['records_scanned']:,} stored records",
+        title=f"{result.ruleset} — {result.records_scanned:,} stored records",
         caption=f"difference from active version {compared}" if compared else "no active version",
     )
     for column in ("process", "milestone", "kind", "records", "events", "opportunities"):
         table.add_column(column, justify="right" if column in ("records", "events") else "left")
     table.add_column("added / removed / moved", justify="right")
-    for process in result["processes"]:
-        for milestone in process["milestones"]:
-            diff = milestone["difference"]
+    for process in result.processes:
+        for milestone in process.milestones:
+            diff = milestone.difference
             table.add_row(
-                process["key"],
-                milestone["key"],
-                milestone["kind"],
-                f"{milestone['records_matched']:,}",
-                f"{milestone['events']:,}",
-                f"{milestone['opportunities']:,}",
-                f"{diff['added']:,} / {diff['removed']:,} / {diff['moved']:,}",
+                process.key,
+                milestone.key,
+                milestone.kind,
+                f"{milestone.records_matched:,}",
+                f"{milestone.events:,}",
+                f"{milestone.opportunities:,}",
+                f"{diff.added:,} / {diff.removed:,} / {diff.moved:,}",
             )
     console.print(table)
-    for process in result["processes"]:
-        for milestone in process["milestones"]:
-            for example in milestone["examples"]:
-                evidence = example["evidence"]
+    for process in result.processes:
+        for milestone in process.milestones:
+            for example in milestone.examples:
+                evidence = example.evidence
                 console.print(
-                    f"  {process['key']}/{milestone['key']}: {example['occurred_at']} "
-                    f"{escape(str(example['opportunity']['name']))} ← {evidence['stream']} "
-                    f"{evidence['external_id']} {escape(evidence['url'])}",
+                    f"  {process.key}/{milestone.key}: {example.occurred_at.isoformat()} "
+                    f"{escape(str(example.opportunity.name))} ← {evidence.stream} "
+                    f"{evidence.external_id} {escape(evidence.url)}",
                     soft_wrap=True,
                 )
 

@@ -22,6 +22,7 @@ from app.services.mapping.activation import (
     list_versions,
 )
 from app.services.mapping.preview import PreviewOptions, preview_file, validate_file
+from app.services.mapping.preview_report import PreviewReport
 from app.services.mapping.public import (
     ActivationSummary,
     ValidationPublic,
@@ -75,10 +76,13 @@ def validate(body: RulesetSubmission, database: DatabaseDep) -> ValidationPublic
 
 @router.post(
     "/preview",
+    response_model=PreviewReport,
     summary="What a rule file would match in the stored records, against the active version",
     responses=_INVALID,
 )
-def preview(request: Request, body: PreviewRequest, database: DatabaseDep) -> Any:
+def preview(
+    request: Request, body: PreviewRequest, database: DatabaseDep
+) -> PreviewReport | JSONResponse:
     try:
         return preview_file(
             database, body.rules, body.file, PreviewOptions(body.connection, body.limit)
@@ -93,7 +97,9 @@ def preview(request: Request, body: PreviewRequest, database: DatabaseDep) -> An
     summary="Store a rule file as a new version, re-derive all events and make it active",
     responses=_INVALID,
 )
-def activate(request: Request, body: ActivationRequest, database: DatabaseDep) -> Any:
+def activate(
+    request: Request, body: ActivationRequest, database: DatabaseDep
+) -> ActivationSummary | JSONResponse:
     try:
         result = activate_ruleset(database, body.rules, body.file, note=body.note)
     except RulesetRejected as exc:
