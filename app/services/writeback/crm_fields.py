@@ -15,15 +15,9 @@ an administrator creates by hand.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    Field,
-    SerializerFunctionWrapHandler,
-    computed_field,
-    model_serializer,
-)
+from pydantic import BaseModel, Field, computed_field
 from sqlalchemy import update
 
 from app.core.crypto import SecretBox
@@ -120,20 +114,11 @@ class FieldStatus(BaseModel):
     name: str
     label: str
     kind: FieldKind
-    length: int | None = None
-    description: str = ""
+    length: int | None = Field(default=None, exclude_if=lambda length: length is None)
+    description: str = Field(default="", exclude_if=lambda description: not description)
     status: str
     crm_type: str | None = None
     problem: str | None = None
-
-    @model_serializer(mode="wrap")
-    def _without_empty_details(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        if self.length is None:
-            data.pop("length", None)
-        if not self.description:
-            data.pop("description", None)
-        return data
 
 
 class FieldsReport(BaseModel):
