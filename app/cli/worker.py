@@ -111,18 +111,18 @@ def trigger_token(
     from app.cli.context import settings
     from app.core.crypto import load_keys
     from app.services.connections.registry import get_connection
-    from app.services.sync.triggers import trigger_token as make_token
+    from app.services.sync.triggers import trigger_endpoint
 
     config = settings()
     with open_database().sessions() as session:
         found = get_connection(session, connection)
     if found.kind != "salesforce":
         fail(f"{connection} is a {found.kind} connection; trigger tokens are for Salesforce")
-    token = make_token(load_keys(config), found.name, found.id)
     base = config.public_url or f"http://{config.host}:{config.port}"
-    url = f"{base}/webhooks/salesforce/{found.name}"
+    endpoint = trigger_endpoint(load_keys(config), found.name, found.id, base)
     if as_json:
-        emit_json({"connection": found.name, "token": token, "url": url})
+        emit_json(endpoint)
     else:
+        url, token = endpoint.url, endpoint.token
         console.print(f"Flow (HTTP callout): POST {url}\n  Authorization: Bearer {token}")
         console.print(f"Outbound Message endpoint URL: {url}?token={token}")
