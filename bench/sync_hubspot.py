@@ -65,7 +65,12 @@ def child(url: str, key: str) -> dict[str, Any]:
     report = sync_connection(database, SecretBox([key.encode()]), "bench")
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     database.dispose()
-    return {"report": report.as_dict(), "seconds": seconds, "cpu": cpu, "peak_rss_mb": _peak_mb()}
+    return {
+        "report": report.model_dump(mode="json"),
+        "seconds": seconds,
+        "cpu": cpu,
+        "peak_rss_mb": _peak_mb(),
+    }
 
 
 def _peak_mb() -> float:

@@ -115,7 +115,7 @@ def sync_case(url: str, info: dict[str, Any], bulk: bool, full: bool) -> dict[st
     started = time.perf_counter()
     report = sync_connection(database, box, "bench", full=full)
     seconds = time.perf_counter() - started
-    streams = report.as_dict()["streams"]
+    streams = report.model_dump(mode="json")["streams"]
     return {
         "status": report.status,
         "records": sum(row["read"] for row in streams),

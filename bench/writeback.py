@@ -248,7 +248,7 @@ def _case(
             started = time.perf_counter()
             report = run_writeback(database, box, "bench", as_of=NOW, store=store)
             seconds = time.perf_counter() - started
-            assert report.status == "succeeded", report.as_dict()
+            assert report.status == "succeeded", report
             bulk = bulk_threshold is not None and report.records_changed >= bulk_threshold
             rows.append(
                 {

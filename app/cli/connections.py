@@ -72,6 +72,7 @@ def add(
 ) -> None:
     """Add a connection. Secrets are encrypted at rest and never printed."""
     from app.services.connections import registry as service
+    from app.services.connections.public import connection_public
 
     settings: dict[str, Any] = {
         "kind": kind,
@@ -107,18 +108,19 @@ def add(
     elif kind == "export":
         settings = {"kind": "export", "path": str(path) if path else None}
     database = open_database()
+    box = secret_box()
     with database.session() as session:
         connection = service.create_connection(
             session,
-            secret_box(),
+            box,
             name=name,
             settings=settings,
             secrets={key: value for key, value in secrets.items() if value},
             sync_interval_seconds=interval,
         )
-        summary = {"name": connection.name, "kind": connection.kind, "id": connection.id}
+        added = connection_public(connection, box)
     if as_json:
-        emit_json(summary)
+        emit_json(added)
     else:
         console.print(
             f"added {kind} connection {name}; check it with `milestones connections test {name}`"
@@ -129,28 +131,21 @@ def add(
 def list_(as_json: JsonOption = False) -> None:
     """List connections."""
     from app.services.connections import registry as service
+    from app.services.connections.public import ConnectionsPublic, connection_public
 
     database = open_database()
+    box = secret_box()
     with database.sessions() as session:
-        rows = [
-            {
-                "name": c.name,
-                "kind": c.kind,
-                "enabled": c.enabled,
-                "sync_interval_seconds": c.sync_interval_seconds,
-            }
-            for c in service.list_connections(session)
-        ]
+        rows = [connection_public(c, box) for c in service.list_connections(session)]
     if as_json:
-        emit_json({"data": rows, "count": len(rows)})
+        emit_json(ConnectionsPublic(data=rows, count=len(rows)))
         return
     if not rows:
         console.print("no connections yet; add one with `milestones connections add`")
         return
     table = Table("name", "kind", "enabled", "every")
     for row in rows:
-        every = f"{row['sync_interval_seconds']} s"
-        table.add_row(str(row["name"]), str(row["kind"]), str(row["enabled"]), every)
+        table.add_row(row.name, row.kind, str(row.enabled), f"{row.sync_interval_seconds} s")
     console.print(table)
 
 
@@ -165,7 +160,7 @@ def test(name: str, as_json: JsonOption = False) -> None:
         connection = service.get_connection(session, name)
     report = check_connection(connection, secret_box(), database=database)
     if as_json:
-        emit_json(report.as_dict())
+        emit_json(report)
     else:
         if not report.authenticated:
             fail(f"{name}: cannot log in: {report.error}")

@@ -222,26 +222,26 @@ def _write_back(database: Database, box: SecretBox, crm: SandboxServer) -> dict[
 def _print_latest(database: Database, after: int) -> int:
     """One line per sync the worker finished since run `after`; the newest run id."""
     with database.sessions() as session:
-        runs = [run for run in list_runs(session, limit=10) if run["id"] > after]
+        runs = [run for run in list_runs(session, limit=10) if run.id > after]
     for run in reversed(runs):
-        if run["status"] == "running":
+        if run.status == "running":
             continue
         console.print(
-            f"[dim]{time.strftime('%H:%M:%S')}[/] {run['trigger']} sync: "
-            f"{run['records_new']} new, {run['records_changed']} changed, "
-            f"{run['api_calls']} API calls ({run['status']})"
+            f"[dim]{time.strftime('%H:%M:%S')}[/] {run.trigger} sync: "
+            f"{run.records_new} new, {run.records_changed} changed, "
+            f"{run.api_calls} API calls ({run.status})"
         )
-        after = max(after, run["id"])
+        after = max(after, run.id)
     return after
 
 
 def _sync_facts(report: SyncReport) -> dict[str, Any]:
-    streams = report.as_dict()["streams"]
+    streams = report.streams
     return {
         "status": report.status,
-        "records": sum(row["read"] for row in streams),
-        "new": sum(row["new"] for row in streams),
-        "changed": sum(row["changed"] for row in streams),
+        "records": sum(row.read for row in streams),
+        "new": sum(row.new for row in streams),
+        "changed": sum(row.changed for row in streams),
         "api_calls": report.api_calls,
     }
 

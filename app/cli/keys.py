@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -14,6 +15,10 @@ app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
+def _moment(moment: datetime | None) -> str:
+    return moment.isoformat()[:19] if moment is not None else ""
+
+
 @app.command("create")
 def create(
     name: Annotated[str, typer.Option(help="What the key is for.")],
@@ -22,16 +27,17 @@ def create(
     as_json: JsonOption = False,
 ) -> None:
     """Create a key and print it once; it cannot be shown again."""
-    from app.services.access.api_keys import create_key, key_public
+    from app.services.access.api_keys import create_key
+    from app.services.access.public import key_created
 
     database = open_database()
     with database.session() as session:
         row, secret = create_key(session, name, role, owner)
-        data = {**key_public(row), "key": secret}
+        created = key_created(row, secret)
     if as_json:
-        emit_json(data)
+        emit_json(created)
     else:
-        console.print(f"{data['role']} key {data['prefix']} created; store it now, it is not kept:")
+        console.print(f"{created.role} key {created.prefix} created; store it now, it is not kept:")
         console.print(secret)
 
 
@@ -50,14 +56,14 @@ def list_command(as_json: JsonOption = False) -> None:
         table.add_column(column)
     for k in keys:
         table.add_row(
-            str(k["id"]),
-            k["prefix"],
-            k["name"],
-            k["role"],
-            k["owner"] or "",
-            k["created_at"][:19],
-            (k["last_used_at"] or "")[:19],
-            (k["revoked_at"] or "")[:19],
+            str(k.id),
+            k.prefix,
+            k.name,
+            k.role,
+            k.owner or "",
+            _moment(k.created_at),
+            _moment(k.last_used_at),
+            _moment(k.revoked_at),
         )
     console.print(table)
 
@@ -71,8 +77,8 @@ def revoke(
     from app.services.access.api_keys import revoke_key
 
     with open_database().session() as session:
-        data = revoke_key(session, key)
+        revoked = revoke_key(session, key)
     if as_json:
-        emit_json(data)
+        emit_json(revoked)
     else:
-        console.print(f"key {data['prefix']} ({data['name']}) revoked")
+        console.print(f"key {revoked.prefix} ({revoked.name}) revoked")

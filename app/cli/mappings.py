@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -21,9 +21,12 @@ from app.services.mapping.activation import (
     list_versions,
 )
 from app.services.mapping.preview import PreviewOptions, preview_file, validate_file
+from app.services.mapping.preview_report import PreviewReport
+from app.services.mapping.public import FileValidation, ValidationPublic
 from app.services.mapping.rulesets import RulesetRejected
 from app.services.mapping.runs import derive_active
 from mappings.diagnostics import Diagnostic
+from mappings.validate import ValidationReport
 
 app = typer.Typer(
     help="Mapping rules: validate, preview and activate rule files.", no_args_is_help=True
@@ -52,13 +55,7 @@ def _diagnostic_line(diagnostic: Diagnostic) -> str:
 
 def _rejected(exc: RulesetRejected, as_json: bool) -> None:
     if as_json:
-        emit_json(
-            {
-                "ok": False,
-                "errors": [d.to_json() for d in exc.diagnostics if d.severity == "error"],
-                "warnings": [d.to_json() for d in exc.diagnostics if d.severity == "warning"],
-            }
-        )
+        emit_json(ValidationPublic.of(ValidationReport(None, exc.diagnostics)))
     else:
         for diagnostic in exc.diagnostics:
             console.print(_diagnostic_line(diagnostic), soft_wrap=True)
@@ -103,15 +100,8 @@ def validate_command(
     report = validate_file(database, text, str(file), connection)
     against = "stored data" if database is not None else f"built-in catalog ({why})"
     if as_json:
-        emit_json(
-            {
-                "file": str(file),
-                "ok": report.ok,
-                "checked_against": against,
-                "errors": [d.to_json() for d in report.errors],
-                "warnings": [d.to_json() for d in report.warnings],
-            }
-        )
+        checked = ValidationPublic.of(report)
+        emit_json(FileValidation(**dict(checked), file=str(file), checked_against=against))
     else:
         for diagnostic in report.diagnostics:
             console.print(_diagnostic_line(diagnostic), soft_wrap=True)
@@ -150,42 +140,42 @@ def preview_command(
     _print_preview(result)
 
 
-def _print_preview(result: dict[str, Any]) -> None:
-    for warning in result["warnings"]:
+def _print_preview(result: PreviewReport) -> None:
+    for warning in result.warnings:
         console.print(
-            f"[yellow]{escape(warning['file'])}:{warning['line']}:{warning['column']}: warning: "
-            f"{escape(warning['message'])}[/]",
+            f"[yellow]{escape(warning.file)}:{warning.line}:{warning.column}: warning: "
+            f"{escape(warning.message)}[/]",
             soft_wrap=True,
         )
-    compared = result["active_version"]
+    compared = result.active_version
     table = Table(
-        title=f"{result['ruleset']} — {result['records_scanned']:,} stored records",
+        title=f"{result.ruleset} — {result.records_scanned:,} stored records",
         caption=f"difference from active version {compared}" if compared else "no active version",
     )
     for column in ("process", "milestone", "kind", "records", "events", "opportunities"):
         table.add_column(column, justify="right" if column in ("records", "events") else "left")
     table.add_column("added / removed / moved", justify="right")
-    for process in result["processes"]:
-        for milestone in process["milestones"]:
-            diff = milestone["difference"]
+    for process in result.processes:
+        for milestone in process.milestones:
+            diff = milestone.difference
             table.add_row(
-                process["key"],
-                milestone["key"],
-                milestone["kind"],
-                f"{milestone['records_matched']:,}",
-                f"{milestone['events']:,}",
-                f"{milestone['opportunities']:,}",
-                f"{diff['added']:,} / {diff['removed']:,} / {diff['moved']:,}",
+                process.key,
+                milestone.key,
+                milestone.kind,
+                f"{milestone.records_matched:,}",
+                f"{milestone.events:,}",
+                f"{milestone.opportunities:,}",
+                f"{diff.added:,} / {diff.removed:,} / {diff.moved:,}",
             )
     console.print(table)
-    for process in result["processes"]:
-        for milestone in process["milestones"]:
-            for example in milestone["examples"]:
-                evidence = example["evidence"]
+    for process in result.processes:
+        for milestone in process.milestones:
+            for example in milestone.examples:
+                evidence = example.evidence
                 console.print(
-                    f"  {process['key']}/{milestone['key']}: {example['occurred_at']} "
-                    f"{escape(str(example['opportunity']['name']))} ← {evidence['stream']} "
-                    f"{evidence['external_id']} {escape(evidence['url'])}",
+                    f"  {process.key}/{milestone.key}: {example.occurred_at.isoformat()} "
+                    f"{escape(str(example.opportunity.name))} ← {evidence.stream} "
+                    f"{evidence.external_id} {escape(evidence.url)}",
                     soft_wrap=True,
                 )
 
@@ -213,17 +203,17 @@ def activate_command(
     except RulesetRejected as exc:
         _rejected(exc, as_json)
         return
-    data = result.as_dict()
+    summary = result.summary()
     if as_json:
-        emit_json(data)
+        emit_json(summary)
         return
     for warning in result.warnings:
         console.print(_diagnostic_line(warning), soft_wrap=True)
-    previous = f" (was version {data['previous_version']})" if data["previous_version"] else ""
+    previous = f" (was version {summary.previous_version})" if summary.previous_version else ""
     console.print(
-        f'version {data["version"]} "{escape(data["name"])}" is active{previous}: '
-        f"{data['events']:,} events from "
-        f"{sum(r['records_read'] for r in data['runs']):,} records in {data['seconds']} s"
+        f'version {summary.version} "{escape(summary.name)}" is active{previous}: '
+        f"{summary.events:,} events from "
+        f"{sum(r.records_read for r in summary.runs):,} records in {summary.seconds} s"
     )
 
 
@@ -237,7 +227,7 @@ def run_command(
 ) -> None:
     """Map the records stored since the last run with the active version (or all, --full)."""
     database = open_database()
-    reports = [report.as_dict() for report in derive_active(database, connection_id, full)]
+    reports = [report.summary() for report in derive_active(database, connection_id, full)]
     if as_json:
         emit_json({"runs": reports})
         return
@@ -245,9 +235,9 @@ def run_command(
         console.print("no active ruleset version: run `milestones mappings activate FILE`")
     for report in reports:
         console.print(
-            f"connection {report['connection_id']}: {report['records_read']:,} records, "
-            f"+{report['events_added']} -{report['events_removed']} ~{report['events_moved']} "
-            f"events in {report['seconds']} s{' (full)' if report['full'] else ''}"
+            f"connection {report.connection_id}: {report.records_read:,} records, "
+            f"+{report.events_added} -{report.events_removed} ~{report.events_moved} "
+            f"events in {report.seconds} s{' (full)' if report.full else ''}"
         )
 
 
@@ -263,11 +253,11 @@ def versions_command(as_json: JsonOption = False) -> None:
         table.add_column(column)
     for v in versions:
         table.add_row(
-            str(v["version"]),
-            escape(v["name"]),
-            "yes" if v["active"] else "",
-            v["created_at"][:19],
-            (v["activated_at"] or "")[:19],
-            escape(v["note"] or ""),
+            str(v.version),
+            escape(v.name),
+            "yes" if v.active else "",
+            v.created_at.isoformat()[:19],
+            v.activated_at.isoformat()[:19] if v.activated_at else "",
+            escape(v.note or ""),
         )
     console.print(table)

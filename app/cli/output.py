@@ -1,12 +1,18 @@
-"""How CLI commands speak: rich text for people, one JSON object for scripts, errors on stderr."""
+"""How CLI commands speak: rich text for people, one JSON object for scripts, errors on stderr.
+
+`--json` prints the same result model the API returns, serialised the same way
+(`model_dump(mode="json")`), so a script sees one shape whichever door it uses.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import is_dataclass
 from typing import Any, NoReturn
 
 import typer
+from pydantic import BaseModel, TypeAdapter
 from rich.console import Console
 from rich.markup import escape
 
@@ -16,8 +22,20 @@ console = Console(stderr=False, highlight=False)
 _errors = Console(stderr=True, highlight=False)
 
 
-def emit_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, default=str, sort_keys=True) + "\n")
+def _jsonable(value: object) -> Any:
+    """A result model or dataclass as JSON data; anything else (a bare datetime) as text."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if is_dataclass(value) and not isinstance(value, type):
+        return TypeAdapter(type(value)).dump_python(value, mode="json")
+    return str(value)
+
+
+def emit_json(payload: object) -> None:
+    """One JSON object on stdout: a result model, or a mapping that holds result models."""
+    is_result = isinstance(payload, BaseModel) or is_dataclass(payload)
+    data = _jsonable(payload) if is_result else payload
+    sys.stdout.write(json.dumps(data, default=_jsonable, sort_keys=True) + "\n")
 
 
 def error_line(message: str) -> None:

@@ -21,12 +21,12 @@ def _print(report: SyncReport) -> None:
         "stream", "read", "new", "changed", "deleted", "quarantined", "calls", "MB", "s", "note",
         title=f"{report.connection}: {report.status} ({report.api_calls} API calls)",
     )  # fmt: skip
-    for row in report.as_dict()["streams"]:
-        note = row["error"] or ("" if row["stopped"] == "done" else row["stopped"])
+    for row in report.streams:
+        note = row.error or ("" if row.stopped == "done" else row.stopped)
         table.add_row(
-            row["stream"], *(str(row[k]) for k in ("read", "new", "changed", "deleted")),
-            str(row["quarantined"]), str(row["api_calls"]),
-            f"{row['bytes_received'] / 1e6:.1f}", f"{row['seconds']:.1f}", note,
+            row.stream, *(str(n) for n in (row.read, row.new, row.changed, row.deleted)),
+            str(row.quarantined), str(row.api_calls),
+            f"{row.bytes_received / 1e6:.1f}", f"{row.seconds:.1f}", note,
         )  # fmt: skip
     console.print(table)
     if report.error:
@@ -78,7 +78,7 @@ def sync(
                 )
             progress.remove_task(task)
     if as_json:
-        emit_json({"runs": [report.as_dict() for report in reports]})
+        emit_json({"runs": reports})
     else:
         for report in reports:
             _print(report)

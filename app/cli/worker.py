@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from app.cli.context import open_database, secret_box, settings
 from app.cli.output import console, emit_json, fail
+
+if TYPE_CHECKING:
+    from app.services.sync.public import SyncStatus
 
 
 def worker(
@@ -56,38 +59,34 @@ def _ago(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _print(status: dict[str, Any]) -> None:
-    scheduler = status["scheduler"]
-    leader = scheduler["leader"] or ("running" if scheduler["leader_alive"] else "none")
-    mapping = scheduler.get("mapping")
+def _print(status: SyncStatus) -> None:
+    scheduler = status.scheduler
+    leader = scheduler.leader or ("running" if scheduler.leader_alive else "none")
     console.print(
-        f"scheduler: {leader}  ·  queue: {status['queue']['queued']} queued, "
-        f"{status['queue']['running']} running"
-        + (f"  ·  mapping runs: {mapping}" if mapping is not None else "")
+        f"scheduler: {leader}  ·  queue: {status.queue.queued} queued, "
+        f"{status.queue.running} running"
+        + (f"  ·  mapping runs: {scheduler.mapping}" if scheduler.mapping is not None else "")
     )
-    console.print(
-        f"data clock (KPIs as of): {(status['data_clock'] or '—').replace('T', ' ')[:19]}"
-    )
+    console.print(f"data clock (KPIs as of): {status.data_clock.isoformat(' ')[:19]}")
     table = Table("connection", "last run", "lag", "next run", "running", "errors")
-    for row in status["connections"]:
-        last = row["last_run"]
-        running = row["running"]
+    for row in status.connections:
+        last, running, next_run = row.last_run, row.running, row.next_run_at
         table.add_row(
-            row["name"] + ("" if row["enabled"] else " (disabled)"),
-            f"{last['status']} ({last['trigger']})" if last else "—",
-            _ago(row["lag_seconds"]),
-            (row["next_run_at"] or "—").replace("T", " ")[:19],
-            running["worker"] if running else "",
-            row["errors"][0]["error"][:60] if row["errors"] else "",
+            row.name + ("" if row.enabled else " (disabled)"),
+            f"{last.status} ({last.trigger})" if last else "—",
+            _ago(row.lag_seconds),
+            next_run.isoformat(" ")[:19] if next_run else "—",
+            (running.worker or "") if running else "",
+            (row.errors[0].error or "")[:60] if row.errors else "",
         )
     console.print(table)
     streams = Table("connection", "stream", "status", "new", "changed", "cursor", "error")
-    for row in status["connections"]:
-        for stream in row["streams"]:
+    for row in status.connections:
+        for stream in row.streams:
             streams.add_row(
-                row["name"], stream["stream"], stream["status"], str(stream["new"]),
-                str(stream["changed"]), (stream["cursor"] or "—")[:19],
-                (stream["error"] or "")[:50],
+                row.name, stream.stream, stream.status, str(stream.new), str(stream.changed),
+                stream.cursor.isoformat()[:19] if stream.cursor else "—",
+                (stream.error or "")[:50],
             )  # fmt: skip
     if streams.row_count:
         console.print(streams)
@@ -114,18 +113,18 @@ def trigger_token(
     from app.cli.context import settings
     from app.core.crypto import load_keys
     from app.services.connections.registry import get_connection
-    from app.services.sync.triggers import trigger_token as make_token
+    from app.services.sync.triggers import trigger_endpoint
 
     config = settings()
     with open_database().sessions() as session:
         found = get_connection(session, connection)
     if found.kind != "salesforce":
         fail(f"{connection} is a {found.kind} connection; trigger tokens are for Salesforce")
-    token = make_token(load_keys(config), found.name, found.id)
     base = config.public_url or f"http://{config.host}:{config.port}"
-    url = f"{base}/webhooks/salesforce/{found.name}"
+    endpoint = trigger_endpoint(load_keys(config), found.name, found.id, base)
     if as_json:
-        emit_json({"connection": found.name, "token": token, "url": url})
+        emit_json(endpoint)
     else:
+        url, token = endpoint.url, endpoint.token
         console.print(f"Flow (HTTP callout): POST {url}\n  Authorization: Bearer {token}")
         console.print(f"Outbound Message endpoint URL: {url}?token={token}")

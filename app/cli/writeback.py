@@ -32,11 +32,10 @@ def _print_run(report: WritebackReport) -> None:
     )
     for failure in report.failures[:10]:
         console.print(
-            f"  [yellow]{escape(failure['object'])} {escape(failure['id'])}[/]: "
-            f"{escape(failure['error'])}"
+            f"  [yellow]{escape(failure.object)} {escape(failure.id)}[/]: {escape(failure.error)}"
         )
     for change in report.changes[:10]:
-        console.print(f"  {escape(change['object'])} {escape(change['id'])}: {change['values']}")
+        console.print(f"  {escape(change.object)} {escape(change.id)}: {change.values}")
     if report.error:
         console.print(f"[red]{escape(report.error)}[/]")
 
@@ -58,7 +57,7 @@ def writeback(
         open_database(), secret_box(), connection, dry_run=dry_run, as_of_setting=as_of
     )
     if as_json:
-        emit_json({"runs": [report.as_dict() for report in reports]})
+        emit_json({"runs": reports})
     else:
         if not reports:
             console.print("no Salesforce or HubSpot connection to write to")
@@ -77,10 +76,10 @@ def _print_fields(report: FieldsReport) -> None:
         for entry in fields:
             table.add_row(
                 object_type,
-                entry["name"],
-                entry["kind"],
-                entry["status"],
-                entry["problem"] or "",
+                entry.name,
+                entry.kind,
+                entry.status,
+                entry.problem or "",
             )
     console.print(table)
     if report.created:
@@ -115,7 +114,7 @@ def setup_fields(
     mode: SetupMode = "check" if check else "dry_run" if dry_run else "create"
     report = run_setup(open_database(), secret_box(), connection, mode)
     if as_json:
-        emit_json(report.as_dict())
+        emit_json(report)
     else:
         _print_fields(report)
     if not report.ok:

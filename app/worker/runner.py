@@ -215,7 +215,7 @@ class Worker:
                 trigger=job.trigger,
                 should_stop=should_stop,
             )
-            result = report.as_dict()
+            result = report.model_dump(mode="json")
             status, error, run_id = report.status, report.error, report.sync_run_id
         except Exception as failure:  # the job fails; the worker goes on
             log.exception("job failed", extra={"job": job.id, "connection": job.connection})

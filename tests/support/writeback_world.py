@@ -99,7 +99,7 @@ class World:
 
     def sync(self) -> SyncReport:
         report = sync_connection(self.db, self.box, self.name, retry=FAST_RETRY)
-        assert report.status == "succeeded", report.as_dict()
+        assert report.status == "succeeded", report
         return report
 
     def writeback(
@@ -159,7 +159,7 @@ def shared_world(
     try:
         with crm_world(database, box, export, crm) as world:
             report = setup_fields(database, box, world.name, "create", retry=FAST_RETRY)
-            assert report.ok, report.as_dict()
+            assert report.ok, report
             yield world
     finally:
         database.dispose()

@@ -11,9 +11,13 @@ from fastapi import APIRouter, Body, status
 from pydantic import BaseModel, Field
 
 from app.api.deps import DatabaseDep, SecretBoxDep, SessionDep
-from app.models import Connection
 from app.services.connections import registry as service
-from app.services.connections.check import check_connection
+from app.services.connections.check import CheckReport, check_connection
+from app.services.connections.public import (
+    ConnectionPublic,
+    ConnectionsPublic,
+    connection_public,
+)
 from app.services.jobs.queue import enqueue
 
 router = APIRouter(prefix="/api/v1/connections", tags=["connections"])
@@ -35,43 +39,15 @@ class ConnectionCreate(BaseModel):
     sync_interval_seconds: int = Field(default=300, ge=30, le=86_400)
 
 
-class ConnectionPublic(BaseModel):
-    name: str
-    kind: str
-    enabled: bool
-    sync_interval_seconds: int
-    settings: dict[str, Any]
-    secrets_set: list[str]
-
-
-class ConnectionsPublic(BaseModel):
-    data: list[ConnectionPublic]
-    count: int
-
-
 class SyncQueued(BaseModel):
     connection: str
     job_id: int
     status: str = "queued"
 
 
-def _public(connection: Connection, box: Any) -> ConnectionPublic:
-    return ConnectionPublic(
-        name=connection.name,
-        kind=connection.kind,
-        enabled=connection.enabled,
-        sync_interval_seconds=connection.sync_interval_seconds,
-        settings=connection.settings,
-        secrets_set=sorted(  # the names given, not what the sync keeps (a refreshed token)
-            set(box.open(connection.credentials_sealed))
-            & set(service.SECRET_NAMES[connection.kind])
-        ),
-    )
-
-
 @router.get("", response_model=ConnectionsPublic, summary="List connections")
 def list_connections(session: SessionDep, box: SecretBoxDep) -> ConnectionsPublic:
-    rows = [_public(connection, box) for connection in service.list_connections(session)]
+    rows = [connection_public(connection, box) for connection in service.list_connections(session)]
     return ConnectionsPublic(data=rows, count=len(rows))
 
 
@@ -92,12 +68,12 @@ def create_connection(
         secrets=body.secrets,
         sync_interval_seconds=body.sync_interval_seconds,
     )
-    return _public(connection, box)
+    return connection_public(connection, box)
 
 
 @router.get("/{name}", response_model=ConnectionPublic, summary="One connection")
 def get_connection(name: str, session: SessionDep, box: SecretBoxDep) -> ConnectionPublic:
-    return _public(service.get_connection(session, name), box)
+    return connection_public(service.get_connection(session, name), box)
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a connection")
@@ -105,12 +81,16 @@ def remove_connection(name: str, session: SessionDep) -> None:
     service.remove_connection(session, name)
 
 
-@router.post("/{name}/test", summary="Check credentials and object/field permissions")
+@router.post(
+    "/{name}/test",
+    response_model=CheckReport,
+    summary="Check credentials and object/field permissions",
+)
 def test_connection(
     name: str, session: SessionDep, box: SecretBoxDep, database: DatabaseDep
-) -> dict[str, Any]:
+) -> CheckReport:
     connection = service.get_connection(session, name)
-    return check_connection(connection, box, database=database).as_dict()
+    return check_connection(connection, box, database=database)
 
 
 @router.post(

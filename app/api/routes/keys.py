@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from app.api.deps import SessionDep, forget_verified_keys
 from app.services.access import api_keys as service
+from app.services.access.public import KeyCreated, KeyPublic, KeysPublic, key_created
 
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
 
@@ -21,42 +20,22 @@ class KeyCreate(BaseModel):
     )
 
 
-class KeyPublic(BaseModel):
-    id: int
-    name: str
-    prefix: str
-    role: str
-    owner: str | None
-    created_at: str
-    last_used_at: str | None
-    revoked_at: str | None
-
-
-class KeyCreated(KeyPublic):
-    key: str = Field(description="The key itself: shown this once, never stored.")
-
-
-class KeysPublic(BaseModel):
-    data: list[KeyPublic]
-    count: int
-
-
 @router.get("", response_model=KeysPublic, summary="List API keys (never the keys themselves)")
 def list_keys(session: SessionDep) -> KeysPublic:
-    rows = [KeyPublic(**row) for row in service.list_keys(session)]
+    rows = service.list_keys(session)
     return KeysPublic(data=rows, count=len(rows))
 
 
 @router.post(
     "", response_model=KeyCreated, status_code=status.HTTP_201_CREATED, summary="Create a key"
 )
-def create_key(body: KeyCreate, session: SessionDep) -> Any:
+def create_key(body: KeyCreate, session: SessionDep) -> KeyCreated:
     row, secret = service.create_key(session, body.name, body.role, body.owner)
-    return {**service.key_public(row), "key": secret}
+    return key_created(row, secret)
 
 
 @router.delete("/{key}", response_model=KeyPublic, summary="Revoke a key (by id or prefix)")
-def revoke_key(key: str, session: SessionDep) -> Any:
+def revoke_key(key: str, session: SessionDep) -> KeyPublic:
     revoked = service.revoke_key(session, key)
     forget_verified_keys()
     return revoked

@@ -22,6 +22,12 @@ from app.services.mapping.activation import (
     list_versions,
 )
 from app.services.mapping.preview import PreviewOptions, preview_file, validate_file
+from app.services.mapping.preview_report import PreviewReport
+from app.services.mapping.public import (
+    ActivationSummary,
+    ValidationPublic,
+    VersionsPublic,
+)
 from app.services.mapping.rulesets import RulesetRejected
 
 router = APIRouter(prefix="/api/v1/mappings", tags=["mappings"])
@@ -50,63 +56,6 @@ class ActivationRequest(RulesetSubmission):
     note: str | None = Field(default=None, max_length=2000)
 
 
-class DiagnosticPublic(BaseModel):
-    severity: str
-    code: str
-    message: str
-    expected: str | None
-    file: str
-    line: int
-    column: int
-
-
-class ValidationPublic(BaseModel):
-    ok: bool
-    errors: list[DiagnosticPublic]
-    warnings: list[DiagnosticPublic]
-
-
-class RunPublic(BaseModel):
-    ruleset_version_id: int
-    connection_id: int
-    full: bool
-    records_read: int
-    records_matched: int
-    events_added: int
-    events_removed: int
-    events_moved: int
-    opportunities: int
-    opportunities_touched: int
-    seconds: float
-
-
-class ActivationPublic(BaseModel):
-    version: int
-    version_id: int
-    name: str
-    previous_version: int | None
-    events: int
-    runs: list[RunPublic]
-    warnings: list[DiagnosticPublic]
-    seconds: float
-
-
-class VersionPublic(BaseModel):
-    version: int
-    name: str
-    checksum: str
-    active: bool
-    created_at: str
-    activated_at: str | None
-    created_by: str | None
-    note: str | None
-
-
-class VersionsPublic(BaseModel):
-    data: list[VersionPublic]
-    count: int
-
-
 def _invalid(request: Request, exc: RulesetRejected) -> JSONResponse:
     return problem_response(
         request,
@@ -122,19 +71,18 @@ def _invalid(request: Request, exc: RulesetRejected) -> JSONResponse:
 @router.post("/validate", response_model=ValidationPublic, summary="Check a rule file")
 def validate(body: RulesetSubmission, database: DatabaseDep) -> ValidationPublic:
     report = validate_file(database, body.rules, body.file, body.connection)
-    return ValidationPublic(
-        ok=report.ok,
-        errors=[DiagnosticPublic(**d.to_json()) for d in report.errors],
-        warnings=[DiagnosticPublic(**d.to_json()) for d in report.warnings],
-    )
+    return ValidationPublic.of(report)
 
 
 @router.post(
     "/preview",
+    response_model=PreviewReport,
     summary="What a rule file would match in the stored records, against the active version",
     responses=_INVALID,
 )
-def preview(request: Request, body: PreviewRequest, database: DatabaseDep) -> Any:
+def preview(
+    request: Request, body: PreviewRequest, database: DatabaseDep
+) -> PreviewReport | JSONResponse:
     try:
         return preview_file(
             database, body.rules, body.file, PreviewOptions(body.connection, body.limit)
@@ -145,28 +93,30 @@ def preview(request: Request, body: PreviewRequest, database: DatabaseDep) -> An
 
 @router.post(
     "/activate",
-    response_model=ActivationPublic,
+    response_model=ActivationSummary,
     summary="Store a rule file as a new version, re-derive all events and make it active",
     responses=_INVALID,
 )
-def activate(request: Request, body: ActivationRequest, database: DatabaseDep) -> Any:
+def activate(
+    request: Request, body: ActivationRequest, database: DatabaseDep
+) -> ActivationSummary | JSONResponse:
     try:
         result = activate_ruleset(database, body.rules, body.file, note=body.note)
     except RulesetRejected as exc:
         return _invalid(request, exc)
-    return result.as_dict()
+    return result.summary()
 
 
 @router.get("/versions", response_model=VersionsPublic, summary="Stored ruleset versions")
 def versions(database: DatabaseDep) -> VersionsPublic:
-    found = [VersionPublic(**v) for v in list_versions(database)]
+    found = list_versions(database)
     return VersionsPublic(data=found, count=len(found))
 
 
 @router.post(
     "/versions/{version}/activate",
-    response_model=ActivationPublic,
+    response_model=ActivationSummary,
     summary="Make an earlier version active again (its events re-derived from stored records)",
 )
-def reactivate(version: int, database: DatabaseDep) -> Any:
-    return activate_version(database, find_version(database, version)).as_dict()
+def reactivate(version: int, database: DatabaseDep) -> ActivationSummary:
+    return activate_version(database, find_version(database, version)).summary()

@@ -2,53 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from app.api.deps import DatabaseDep, SessionDep, SettingsDep
 from app.models import RunStatus
+from app.services.sync.public import SyncRunsPublic, SyncStatus
 from app.services.sync.status import list_runs, sync_status
 
 router = APIRouter(prefix="/api/v1", tags=["sync"])
-
-
-class SyncRunStreamPublic(BaseModel):
-    stream: str
-    read: int
-    new: int
-    changed: int
-    deleted: int
-    quarantined: int
-    api_calls: int
-    bytes_received: int
-    duration_ms: int
-    error: str | None
-
-
-class SyncRunPublic(BaseModel):
-    id: int
-    connection: str
-    trigger: str
-    full: bool
-    status: str
-    started_at: str | None
-    finished_at: str | None
-    api_calls: int
-    bytes_received: int
-    records_read: int
-    records_new: int
-    records_changed: int
-    records_deleted: int
-    error: str | None
-    streams: list[SyncRunStreamPublic]
-
-
-class SyncRunsPublic(BaseModel):
-    data: list[SyncRunPublic]
-    count: int
-    next_before: int | None
 
 
 @router.get("/sync-runs", response_model=SyncRunsPublic, summary="Sync runs, newest first")
@@ -62,17 +23,17 @@ def sync_runs(
     ),
     limit: int = Query(default=50, ge=1, le=500),
 ) -> SyncRunsPublic:
-    rows = list_runs(
+    data = list_runs(
         session, connection=connection, status=status, trigger=trigger, before=before, limit=limit
     )
-    data = [SyncRunPublic.model_validate(row) for row in rows]
     next_before = data[-1].id if len(data) == limit else None
     return SyncRunsPublic(data=data, count=len(data), next_before=next_before)
 
 
 @router.get(
     "/sync-status",
+    response_model=SyncStatus,
     summary="Per connection: last run and per-stream runs, lag, next run, errors; the scheduler",
 )
-def sync_status_route(database: DatabaseDep, settings: SettingsDep) -> dict[str, Any]:
+def sync_status_route(database: DatabaseDep, settings: SettingsDep) -> SyncStatus:
     return sync_status(database, settings.kpi_as_of_value)

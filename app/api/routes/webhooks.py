@@ -99,6 +99,7 @@ async def hubspot_webhook(
 
 @router.post(
     "/salesforce/{connection}",
+    response_model=WebhookAccepted,
     responses=_REJECTED,
     summary="Salesforce Flow or Outbound Message: queue an immediate sync of the connection",
 )

@@ -3,63 +3,35 @@ the CRM refused, and check or create the CRM fields it writes into."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from app.api.deps import DatabaseDep, KpiStoreDep, SecretBoxDep
-from app.services.writeback.crm_fields import setup_fields
+from app.services.writeback.crm_fields import FieldsReport, setup_fields
+from app.services.writeback.public import (
+    FailingRecordsPublic,
+    WritebackReport,
+    WritebackRunsPublic,
+)
 from app.services.writeback.runs import failing_records, list_runs, run_writeback
 
 router = APIRouter(prefix="/api/v1/writeback", tags=["write-back"])
 
 
-class WritebackRunPublic(BaseModel):
-    id: int
-    connection: str
-    dry_run: bool
-    status: str
-    started_at: str
-    finished_at: str | None
-    records_checked: int
-    records_changed: int
-    records_written: int
-    records_failed: int
-    records_deferred: int
-    """Changed, but not sent: still waiting for their retry time after earlier failures."""
-    api_calls: int
-    error: str | None
-
-
-class WritebackRunsPublic(BaseModel):
-    data: list[WritebackRunPublic]
-    count: int
-
-
-class FailingRecordPublic(BaseModel):
-    object: str
-    id: str
-    failures: int
-    last_error: str | None
-    next_attempt_at: str | None
-    written_at: str | None
-
-
-class FailingRecordsPublic(BaseModel):
-    data: list[FailingRecordPublic]
-    count: int
-
-
-@router.post("/{connection}", summary="Write the changed KPI fields into the CRM now")
+@router.post(
+    "/{connection}",
+    response_model=WritebackReport,
+    summary="Write the changed KPI fields into the CRM now",
+)
 def run(
     connection: str,
     database: DatabaseDep,
     box: SecretBoxDep,
     store: KpiStoreDep,
     dry_run: bool = Query(default=False, description="Compare only; write nothing."),
-) -> dict[str, Any]:
-    return run_writeback(database, box, connection, dry_run=dry_run, store=store).as_dict()
+) -> WritebackReport:
+    return run_writeback(database, box, connection, dry_run=dry_run, store=store)
 
 
 @router.get("/runs", response_model=WritebackRunsPublic, summary="Write-back runs, newest first")
@@ -68,9 +40,7 @@ def runs(
     connection: str | None = Query(default=None, description="Only this connection (name)."),
     limit: int = Query(default=50, ge=1, le=500),
 ) -> WritebackRunsPublic:
-    data = [
-        WritebackRunPublic.model_validate(row) for row in list_runs(database, connection, limit)
-    ]
+    data = list_runs(database, connection, limit)
     return WritebackRunsPublic(data=data, count=len(data))
 
 
@@ -84,18 +54,19 @@ def failures(
     database: DatabaseDep,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> FailingRecordsPublic:
-    data = [
-        FailingRecordPublic.model_validate(row)
-        for row in failing_records(database, connection, limit)
-    ]
+    data = failing_records(database, connection, limit)
     return FailingRecordsPublic(data=data, count=len(data))
 
 
-@router.post("/{connection}/fields", summary="Check, or create, the write-back fields")
+@router.post(
+    "/{connection}/fields",
+    response_model=FieldsReport,
+    summary="Check, or create, the write-back fields",
+)
 def fields(
     connection: str,
     database: DatabaseDep,
     box: SecretBoxDep,
     mode: Literal["check", "dry_run", "create"] = Query(default="check"),
-) -> dict[str, Any]:
-    return setup_fields(database, box, connection, mode).as_dict()
+) -> FieldsReport:
+    return setup_fields(database, box, connection, mode)

@@ -16,7 +16,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import get_args
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from app.core.errors import InvalidRequestError, NotFoundError
 from app.models import ApiKey, Role
 from app.models.base import utcnow
+from app.services.access.public import KeyPublic, key_public
 
 __all__ = [
     "ROLES",
@@ -90,28 +91,11 @@ def authenticate(session: Session, key: str) -> Principal:
     return Principal(row.id, row.name, row.role, row.owner_external_id)
 
 
-def _public(row: ApiKey) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "prefix": row.prefix,
-        "role": row.role,
-        "owner": row.owner_external_id,
-        "created_at": row.created_at.isoformat(),
-        "last_used_at": row.last_used_at.isoformat() if row.last_used_at else None,
-        "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
-    }
+def list_keys(session: Session) -> list[KeyPublic]:
+    return [key_public(row) for row in session.scalars(select(ApiKey).order_by(ApiKey.id))]
 
 
-def key_public(row: ApiKey) -> dict[str, Any]:
-    return _public(row)
-
-
-def list_keys(session: Session) -> list[dict[str, Any]]:
-    return [_public(row) for row in session.scalars(select(ApiKey).order_by(ApiKey.id))]
-
-
-def revoke_key(session: Session, key: str) -> dict[str, Any]:
+def revoke_key(session: Session, key: str) -> KeyPublic:
     """Revoke by id or prefix."""
     query = select(ApiKey)
     query = (
@@ -122,7 +106,7 @@ def revoke_key(session: Session, key: str) -> dict[str, Any]:
         raise NotFoundError(f"no API key {key!r}")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-    return _public(row)
+    return key_public(row)
 
 
 def touch(session: Session, key_id: int) -> None:

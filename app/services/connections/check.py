@@ -6,8 +6,7 @@ field-level security), so an admin can fix the permission set without guessing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from pydantic import BaseModel, Field, computed_field
 
 from app.core.crypto import SecretBox
 from app.core.database import Database
@@ -36,38 +35,29 @@ from connectors.salesforce import salesforce_streams
 __all__ = ["CheckReport", "StreamCheck", "check_connection"]
 
 
-@dataclass
-class StreamCheck:
+class StreamCheck(BaseModel):
     stream: str
     readable: bool
-    missing_fields: list[str] = field(default_factory=list)
+    missing_fields: list[str] = Field(default_factory=list)
     error: str | None = None
-    missing_scopes: list[str] = field(default_factory=list)
+    missing_scopes: list[str] = Field(default_factory=list)
 
 
-@dataclass
-class CheckReport:
+class CheckReport(BaseModel):
+    """What `connections test` found; `ok` only when every stream reads every field it needs."""
+
     connection: str
     authenticated: bool
     error: str | None = None
-    streams: list[StreamCheck] = field(default_factory=list)
+    streams: list[StreamCheck] = Field(default_factory=list)
     api_calls: int = 0
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
         return self.authenticated and all(
             check.readable and not check.missing_fields for check in self.streams
         )
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "connection": self.connection,
-            "ok": self.ok,
-            "authenticated": self.authenticated,
-            "error": self.error,
-            "api_calls": self.api_calls,
-            "streams": [vars(check) for check in self.streams],
-        }
 
 
 def check_connection(
@@ -100,11 +90,15 @@ def check_connection(
             try:
                 described = client.describe_fields(spec.object)
             except ConnectorError as error:
-                report.streams.append(StreamCheck(spec.name, readable=False, error=str(error)))
+                report.streams.append(
+                    StreamCheck(stream=spec.name, readable=False, error=str(error))
+                )
                 continue
             wanted = set(spec.required_fields) | set(settings.extra_fields.get(spec.name, ()))
             missing = [name for name in spec.fields if name in wanted and name not in described]
-            report.streams.append(StreamCheck(spec.name, readable=True, missing_fields=missing))
+            report.streams.append(
+                StreamCheck(stream=spec.name, readable=True, missing_fields=missing)
+            )
         return report
     finally:
         report.api_calls = budget.calls
@@ -113,7 +107,7 @@ def check_connection(
 
 def _unreadable(stream: str, error: ConnectorError) -> StreamCheck:
     scopes = list(error.missing) if isinstance(error, MissingPermission) else []
-    return StreamCheck(stream, readable=False, error=str(error), missing_scopes=scopes)
+    return StreamCheck(stream=stream, readable=False, error=str(error), missing_scopes=scopes)
 
 
 def _check_hubspot(
@@ -133,7 +127,7 @@ def _check_hubspot(
     try:
         try:  # the login: owners are readable with any valid token, or 403 for the scope
             client.owners_page(limit=1, after=None, archived=False)
-            owners = StreamCheck("owners", readable=True)
+            owners = StreamCheck(stream="owners", readable=True)
         except AuthenticationError as error:
             report.error = str(error)
             return report
@@ -160,7 +154,9 @@ def _check_hubspot(
                 report.streams.append(_unreadable(spec.name, error))
                 continue
             missing = [name for name in wanted if name not in known]
-            report.streams.append(StreamCheck(spec.name, readable=True, missing_fields=missing))
+            report.streams.append(
+                StreamCheck(stream=spec.name, readable=True, missing_fields=missing)
+            )
         return report
     finally:
         report.api_calls = budget.calls

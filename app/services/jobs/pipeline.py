@@ -15,30 +15,41 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import BaseModel, Field, field_serializer
 
 from app.core.crypto import SecretBox
 from app.core.database import Database
 from app.core.errors import ConflictError, MilestonesError
+from app.services.mapping.public import MappingRunSummary
 from app.services.mapping.runs import derive_active
 from app.services.sync.runs import SyncReport, sync_connection
+from app.services.writeback.public import WritebackReport, WritebackSkipped
 from app.services.writeback.runs import automatic_writeback
 
-__all__ = ["PipelineReport", "run_pipeline"]
+__all__ = ["PipelineReport", "StateRefresh", "run_pipeline"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class PipelineReport:
+class StateRefresh(BaseModel):
+    opportunities_refreshed: int
+
+
+class PipelineReport(BaseModel):
+    """One pass for one connection; kept as the job's result.
+
+    The result holds the sync's totals (not its per-stream rows) and the write-back's counts
+    (not its preview of changes)."""
+
     connection: str
-    connection_id: int
+    connection_id: int = Field(exclude=True)
     status: str = "running"
     sync: SyncReport | None = None
-    mapping: list[dict[str, Any]] = field(default_factory=list)
-    state: dict[str, Any] | None = None
-    writeback: dict[str, Any] | None = None
+    mapping: list[MappingRunSummary] = Field(default_factory=list)
+    state: StateRefresh | None = None
+    writeback: WritebackReport | WritebackSkipped | None = None
     error: str | None = None
     seconds: float = 0.0
 
@@ -46,28 +57,28 @@ class PipelineReport:
     def sync_run_id(self) -> int | None:
         return self.sync.run_id if self.sync is not None else None
 
-    def as_dict(self) -> dict[str, Any]:
-        sync = self.sync.as_dict() if self.sync is not None else None
-        if sync is not None:
-            streams = sync.pop("streams")
-            sync["records_read"] = sum(row["read"] for row in streams)
-            sync["records_new"] = sum(row["new"] for row in streams)
-            sync["records_changed"] = sum(row["changed"] for row in streams)
-            sync["records_deleted"] = sum(row["deleted"] for row in streams)
-        return {
-            "connection": self.connection,
-            "status": self.status,
-            "sync": sync,
-            "mapping": self.mapping,
-            "state": self.state,
-            "writeback": self.writeback,
-            "error": self.error,
-            "seconds": round(self.seconds, 3),
-        }
+    @field_serializer("sync")
+    def _sync_totals(self, sync: SyncReport | None) -> dict[str, Any] | None:
+        if sync is None:
+            return None
+        totals = sync.model_dump(mode="json", exclude={"streams"})
+        totals["records_read"] = sum(row.read for row in sync.streams)
+        totals["records_new"] = sum(row.new for row in sync.streams)
+        totals["records_changed"] = sum(row.changed for row in sync.streams)
+        totals["records_deleted"] = sum(row.deleted for row in sync.streams)
+        return totals
+
+    @field_serializer("writeback")
+    def _writeback_counts(
+        self, writeback: WritebackReport | WritebackSkipped | None
+    ) -> dict[str, Any] | None:
+        if isinstance(writeback, WritebackReport):
+            return writeback.model_dump(mode="json", exclude={"changes"})
+        return writeback.model_dump(mode="json") if writeback is not None else None
 
 
 def _stopped(report: SyncReport) -> bool:
-    return any(outcome.result.stopped == "stopped" for outcome in report.streams)
+    return any(summary.stopped == "stopped" for summary in report.streams)
 
 
 def run_pipeline(
@@ -82,7 +93,7 @@ def run_pipeline(
 ) -> PipelineReport:
     """Run every stage for one connection; the report's status is the job's outcome."""
     started = time.perf_counter()
-    report = PipelineReport(connection, connection_id)
+    report = PipelineReport(connection=connection, connection_id=connection_id)
     try:
         report.sync = sync_connection(
             database,
@@ -101,14 +112,14 @@ def run_pipeline(
         touched: set[int] = set()
         try:
             for run in derive_active(database, connection_id):
-                report.mapping.append(run.as_dict())
+                report.mapping.append(run.summary())
                 touched |= run.touched
         except ConflictError as error:  # a mapping run started elsewhere covers these records
             log.info("mapping skipped", extra={"connection": connection, "reason": error.detail})
         # Opportunity state and KPIs were refreshed by the mapping run, in the transaction that
         # wrote the events (`opportunity_state.refresh_states`); every API process's KPI store
         # reads the changed rows within seconds. This stage only reports what moved.
-        report.state = {"opportunities_refreshed": len(touched)}
+        report.state = StateRefresh(opportunities_refreshed=len(touched))
         # Write the changed KPI fields back (diff only, batched) unless the connection's
         # write-back is off; None when skipped.
         report.writeback = automatic_writeback(database, box, connection_id)
@@ -117,5 +128,5 @@ def run_pipeline(
     except MilestonesError as error:
         report.status, report.error = "failed", error.detail
     finally:
-        report.seconds = time.perf_counter() - started
+        report.seconds = round(time.perf_counter() - started, 3)
     return report

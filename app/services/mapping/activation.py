@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import case, select, update
 
@@ -22,6 +21,7 @@ from app.core.errors import NotFoundError
 from app.models import Connection, RulesetVersion
 from app.models.base import utcnow
 from app.services.mapping.preview import checked_ruleset
+from app.services.mapping.public import ActivationSummary, DiagnosticPublic, VersionPublic
 from app.services.mapping.rulesets import store_version
 from app.services.mapping.runs import RunReport, derive_all, derive_changed
 from app.services.state.opportunities import rebuild_states
@@ -40,17 +40,17 @@ class ActivationResult:
     warnings: list[Diagnostic] = field(default_factory=list)
     seconds: float = 0.0
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "version_id": self.version_id,
-            "name": self.name,
-            "previous_version": self.previous_version,
-            "events": sum(r.events_added - r.events_removed for r in self.runs),
-            "runs": [run.as_dict() for run in self.runs],
-            "warnings": [w.to_json() for w in self.warnings],
-            "seconds": round(self.seconds, 3),
-        }
+    def summary(self) -> ActivationSummary:
+        return ActivationSummary(
+            version=self.version,
+            version_id=self.version_id,
+            name=self.name,
+            previous_version=self.previous_version,
+            events=sum(r.events_added - r.events_removed for r in self.runs),
+            runs=[run.summary() for run in self.runs],
+            warnings=[DiagnosticPublic.of(w) for w in self.warnings],
+            seconds=round(self.seconds, 3),
+        )
 
 
 def activate_ruleset(
@@ -115,19 +115,19 @@ def find_version(database: Database, number: int) -> int:
     return found
 
 
-def list_versions(database: Database) -> list[dict[str, Any]]:
+def list_versions(database: Database) -> list[VersionPublic]:
     with database.session() as session:
         rows = session.scalars(select(RulesetVersion).order_by(RulesetVersion.version))
         return [
-            {
-                "version": v.version,
-                "name": v.name,
-                "checksum": v.checksum,
-                "active": v.is_active,
-                "created_at": v.created_at.isoformat(),
-                "activated_at": v.activated_at.isoformat() if v.activated_at else None,
-                "created_by": v.created_by,
-                "note": v.note,
-            }
+            VersionPublic(
+                version=v.version,
+                name=v.name,
+                checksum=v.checksum,
+                active=v.is_active,
+                created_at=v.created_at,
+                activated_at=v.activated_at,
+                created_by=v.created_by,
+                note=v.note,
+            )
             for v in rows
         ]

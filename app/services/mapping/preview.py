@@ -12,13 +12,26 @@ import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 
 from app.core.database import Database
 from app.models import Milestone, MilestoneEvent, Opportunity, Process
 from app.services.mapping.index import build_index, scan_raw
+from app.services.mapping.preview_report import (
+    ChangeCounts,
+    EventChange,
+    EventExample,
+    EvidenceLink,
+    EvidenceRef,
+    MilestonePreview,
+    OpportunityRef,
+    PreviewChanges,
+    PreviewDifference,
+    PreviewReport,
+    ProcessPreview,
+)
+from app.services.mapping.public import DiagnosticPublic
 from app.services.mapping.rulesets import (
     ConnectionInfo,
     RulesetRejected,
@@ -127,7 +140,7 @@ class _MilestoneTally:
     records: int = 0
     events: int = 0
     opportunities: set[str] = field(default_factory=set)
-    examples: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)
+    examples: list[tuple[str, int, EventExample]] = field(default_factory=list)
     added: int = 0
     removed: int = 0
     moved: int = 0
@@ -167,7 +180,7 @@ def _active_events(
 
 def preview_file(
     database: Database, text: str, file: str, options: PreviewOptions | None = None
-) -> dict[str, Any]:
+) -> PreviewReport:
     """What the file would derive from the stored records, and the change from the active one."""
     options = options or PreviewOptions()
     report, connections = checked_ruleset(database, text, file, options.connection)
@@ -202,20 +215,19 @@ def preview_file(
                 derived[key] = event.occurred_at
             facts = engine.resolver.opportunity(event.opportunity_id)
             order += 1
-            example = {
-                "occurred_at": event.occurred_at.isoformat(),
-                "rule": event.rule_key,
-                "opportunity": {
-                    "external_id": event.opportunity_id,
-                    "name": facts.name if facts else None,
-                },
-                "evidence": {
-                    "connection": connection.name,
-                    "stream": stream,
-                    "external_id": external_id,
-                    "url": deep_link(engine.source, stream, external_id, connection.link_settings),
-                },
-            }
+            example = EventExample(
+                occurred_at=event.occurred_at,
+                rule=event.rule_key,
+                opportunity=OpportunityRef(
+                    external_id=event.opportunity_id, name=facts.name if facts else None
+                ),
+                evidence=EvidenceLink(
+                    connection=connection.name,
+                    stream=stream,
+                    external_id=external_id,
+                    url=deep_link(engine.source, stream, external_id, connection.link_settings),
+                ),
+            )
             entry = (event.occurred_at.isoformat(), order, example)
             if len(tally.examples) < options.limit:
                 heapq.heappush(tally.examples, entry)
@@ -235,73 +247,65 @@ def preview_file(
                 setattr(tally, kind, getattr(tally, kind) + 1)
     matched = {key: tally.records for key, tally in tallies.items()}
     warnings = report.warnings + unmatched_warnings(ruleset, matched, seen)
-    return {
-        "ruleset": ruleset.name,
-        "checksum": ruleset.checksum,
-        "connections": [c.name for c in connections if c.source],
-        "records_scanned": seen,
-        "active_version": active,
-        "warnings": [w.to_json() for w in warnings],
-        "processes": _processes(ruleset, tallies),
-        "difference": {
-            "compared_with": active,
-            "added": len(added),
-            "removed": len(removed),
-            "moved": len(moved),
-            "examples": {
-                "added": [_diff_row(k, derived[k], None) for k in sorted(added)[: options.limit]],
-                "removed": [
-                    _diff_row(k, None, before[k]) for k in sorted(removed)[: options.limit]
-                ],
-                "moved": [
-                    _diff_row(k, derived[k], before[k]) for k in sorted(moved)[: options.limit]
-                ],
-            },
-        },
-    }
+    limit = options.limit
+    return PreviewReport(
+        ruleset=ruleset.name,
+        checksum=ruleset.checksum,
+        connections=[c.name for c in connections if c.source],
+        records_scanned=seen,
+        active_version=active,
+        warnings=[DiagnosticPublic.of(w) for w in warnings],
+        processes=_processes(ruleset, tallies),
+        difference=PreviewDifference(
+            compared_with=active,
+            added=len(added),
+            removed=len(removed),
+            moved=len(moved),
+            examples=PreviewChanges(
+                added=[_change(k, derived[k], None) for k in sorted(added)[:limit]],
+                removed=[_change(k, None, before[k]) for k in sorted(removed)[:limit]],
+                moved=[_change(k, derived[k], before[k]) for k in sorted(moved)[:limit]],
+            ),
+        ),
+    )
 
 
-def _diff_row(key: DiffKey, now: datetime | None, before: datetime | None) -> dict[str, Any]:
-    return {
-        "opportunity": key[0],
-        "process": key[1],
-        "milestone": key[2],
-        "evidence": {"stream": key[3], "external_id": key[4]},
-        "occurred_at": now.isoformat() if now else None,
-        "was": before.isoformat() if before else None,
-    }
+def _change(key: DiffKey, now: datetime | None, before: datetime | None) -> EventChange:
+    return EventChange(
+        opportunity=key[0],
+        process=key[1],
+        milestone=key[2],
+        evidence=EvidenceRef(stream=key[3], external_id=key[4]),
+        occurred_at=now,
+        was=before,
+    )
 
 
 def _processes(
     ruleset: Ruleset, tallies: dict[tuple[str, str], _MilestoneTally]
-) -> list[dict[str, Any]]:
+) -> list[ProcessPreview]:
     result = []
     for process in ruleset.processes:
         milestones = []
         for milestone in process.milestones:
             tally = tallies[(process.key, milestone.key)]
             milestones.append(
-                {
-                    "key": milestone.key,
-                    "name": milestone.name,
-                    "kind": milestone.kind,
-                    "records_matched": tally.records,
-                    "events": tally.events,
-                    "opportunities": len(tally.opportunities),
-                    "examples": [e for _, _, e in sorted(tally.examples, reverse=True)],
-                    "difference": {
-                        "added": tally.added,
-                        "removed": tally.removed,
-                        "moved": tally.moved,
-                    },
-                }
+                MilestonePreview(
+                    key=milestone.key,
+                    name=milestone.name,
+                    kind=milestone.kind,
+                    records_matched=tally.records,
+                    events=tally.events,
+                    opportunities=len(tally.opportunities),
+                    examples=[e for _, _, e in sorted(tally.examples, reverse=True)],
+                    difference=ChangeCounts(
+                        added=tally.added, removed=tally.removed, moved=tally.moved
+                    ),
+                )
             )
         result.append(
-            {
-                "key": process.key,
-                "name": process.name,
-                "source": process.source,
-                "milestones": milestones,
-            }
+            ProcessPreview(
+                key=process.key, name=process.name, source=process.source, milestones=milestones
+            )
         )
     return result

@@ -55,6 +55,7 @@ from app.services.mapping.index import (
     sqlite_time,
     upsert,
 )
+from app.services.mapping.public import MappingRunSummary
 from app.services.mapping.rulesets import (
     ConnectionInfo,
     VersionRuntime,
@@ -123,20 +124,20 @@ class RunReport:
     touched: set[int] = field(default_factory=set)
     """Opportunity ids whose events changed: what opportunity state must look at again."""
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "ruleset_version_id": self.ruleset_version_id,
-            "connection_id": self.connection_id,
-            "full": self.full,
-            "records_read": self.records_read,
-            "records_matched": self.records_matched,
-            "events_added": self.events_added,
-            "events_removed": self.events_removed,
-            "events_moved": self.events_moved,
-            "opportunities": self.opportunities,
-            "opportunities_touched": len(self.touched),
-            "seconds": round(self.seconds, 3),
-        }
+    def summary(self) -> MappingRunSummary:
+        return MappingRunSummary(
+            ruleset_version_id=self.ruleset_version_id,
+            connection_id=self.connection_id,
+            full=self.full,
+            records_read=self.records_read,
+            records_matched=self.records_matched,
+            events_added=self.events_added,
+            events_removed=self.events_removed,
+            events_moved=self.events_moved,
+            opportunities=self.opportunities,
+            opportunities_touched=len(self.touched),
+            seconds=round(self.seconds, 3),
+        )
 
 
 def _exclusive(

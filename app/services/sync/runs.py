@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection as SqlConnection
 from sqlalchemy import bindparam, insert, update
 
@@ -52,54 +53,59 @@ from connectors.core import (
     SyncSink,
     run_stream,
 )
+from connectors.core.engine import StopReason
 
-__all__ = ["DatabaseSink", "StreamOutcome", "SyncReport", "sync_connection"]
+__all__ = ["DatabaseSink", "StreamSyncSummary", "SyncReport", "sync_connection"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class StreamOutcome:
-    result: StreamResult
+class StreamSyncSummary(BaseModel):
+    """What one stream of a sync run read and stored, and why it stopped."""
+
+    stream: str
+    read: int = 0
+    new: int = 0
+    changed: int = 0
+    deleted: int = 0
+    quarantined: int = 0
+    pages: int = 0
+    api_calls: int = 0
+    bytes_received: int = 0
+    seconds: float = 0.0
+    stopped: StopReason = "done"
     error: str | None = None
+    duration_ms: int = Field(default=0, exclude=True)  # unrounded, for the run's stream row
+
+    @classmethod
+    def of(cls, result: StreamResult, error: str | None = None) -> StreamSyncSummary:
+        return cls(
+            stream=result.stream,
+            read=result.records_read,
+            new=result.records_new,
+            changed=result.records_changed,
+            deleted=result.records_deleted,
+            quarantined=result.records_quarantined,
+            pages=result.pages,
+            api_calls=result.api_calls,
+            bytes_received=result.bytes_received,
+            seconds=round(result.seconds, 3),
+            stopped=result.stopped,
+            error=error,
+            duration_ms=int(result.seconds * 1000),
+        )
 
 
-@dataclass
-class SyncReport:
+class SyncReport(BaseModel):
+    """One sync run of a connection: what `milestones sync --json` prints per run."""
+
     connection: str
     run_id: int
     status: str
-    streams: list[StreamOutcome] = field(default_factory=list)
+    streams: list[StreamSyncSummary] = Field(default_factory=list)
     api_calls: int = 0
     bytes_received: int = 0
     error: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "connection": self.connection,
-            "run_id": self.run_id,
-            "status": self.status,
-            "api_calls": self.api_calls,
-            "bytes_received": self.bytes_received,
-            "error": self.error,
-            "streams": [
-                {
-                    "stream": outcome.result.stream,
-                    "read": outcome.result.records_read,
-                    "new": outcome.result.records_new,
-                    "changed": outcome.result.records_changed,
-                    "deleted": outcome.result.records_deleted,
-                    "quarantined": outcome.result.records_quarantined,
-                    "pages": outcome.result.pages,
-                    "api_calls": outcome.result.api_calls,
-                    "bytes_received": outcome.result.bytes_received,
-                    "seconds": round(outcome.result.seconds, 3),
-                    "stopped": outcome.result.stopped,
-                    "error": outcome.error,
-                }
-                for outcome in self.streams
-            ],
-        }
 
 
 class DatabaseSink:
@@ -329,7 +335,7 @@ def _run(
             )
             if whole is not None and result.stopped == "done":
                 _soft_delete_vanished(database, sink, connection.id, spec, cursor, whole, result)
-            report.streams.append(StreamOutcome(result))
+            report.streams.append(StreamSyncSummary.of(result))
             if result.stopped != "done":
                 report.error = (
                     f"stopped at the configured quota share ({budget.describe()})"
@@ -338,14 +344,14 @@ def _run(
                 )
                 break
         except (AuthenticationError, QuotaReached) as error:
-            report.streams.append(StreamOutcome(StreamResult(spec.name), str(error)))
+            report.streams.append(StreamSyncSummary(stream=spec.name, error=str(error)))
             report.error = str(error)
             break
         except (ConfigError, MissingPermission, ConnectorError) as error:
             log.warning("stream failed", extra={"stream": spec.name, "error": str(error)})
-            report.streams.append(StreamOutcome(StreamResult(spec.name), str(error)))
+            report.streams.append(StreamSyncSummary(stream=spec.name, error=str(error)))
     report.api_calls, report.bytes_received = budget.calls, budget.bytes_received
-    failed = [outcome for outcome in report.streams if outcome.error]
+    failed = [summary for summary in report.streams if summary.error]
     if report.streams and len(failed) == len(report.streams):
         report.status = "failed"
     elif report.error or failed or len(report.streams) < len(plan.specs):
@@ -386,13 +392,13 @@ def _finish_run(database: Database, report: SyncReport) -> None:
                 error=report.error,
             )
         )
-        for outcome in report.streams:
-            row = session.get(SyncRunStream, (report.run_id, outcome.result.stream))
+        for summary in report.streams:
+            row = session.get(SyncRunStream, (report.run_id, summary.stream))
             if row is None:
-                row = SyncRunStream(sync_run_id=report.run_id, stream=outcome.result.stream)
+                row = SyncRunStream(sync_run_id=report.run_id, stream=summary.stream)
                 session.add(row)
-            row.api_calls = outcome.result.api_calls
-            row.bytes_received = outcome.result.bytes_received
-            row.duration_ms = int(outcome.result.seconds * 1000)
-            row.error = outcome.error
+            row.api_calls = summary.api_calls
+            row.bytes_received = summary.bytes_received
+            row.duration_ms = summary.duration_ms
+            row.error = summary.error
         session.flush()

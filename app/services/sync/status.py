@@ -5,13 +5,12 @@ Prometheus metrics; everything comes from the database, so any API process or CL
 machine sees the same picture.
 
     status = sync_status(database)
-    status["connections"][0]["lag_seconds"]
+    status.connections[0].lag_seconds
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -35,53 +34,61 @@ from app.services.jobs.locks import (
     sync_lock_name,
 )
 from app.services.state.clock import AsOf, data_clock
+from app.services.sync.public import (
+    ConnectionFreshness,
+    LastRun,
+    QueueDepth,
+    RecentError,
+    RunningJob,
+    SchedulerState,
+    StreamFreshness,
+    SyncRunPublic,
+    SyncRunStreamPublic,
+    SyncStatus,
+)
 
 __all__ = ["list_runs", "run_public", "sync_status"]
 
 FINISHED_OK = ("succeeded", "partial")
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
-
-
 def _seconds(since: datetime | None, now: datetime) -> float | None:
     return round((now - since).total_seconds(), 1) if since is not None else None
 
 
-def _stream_public(row: SyncRunStream) -> dict[str, Any]:
-    return {
-        "stream": row.stream,
-        "read": row.records_read,
-        "new": row.records_new,
-        "changed": row.records_changed,
-        "deleted": row.records_deleted,
-        "quarantined": row.records_quarantined,
-        "api_calls": row.api_calls,
-        "bytes_received": row.bytes_received,
-        "duration_ms": row.duration_ms,
-        "error": row.error,
-    }
+def _stream_public(row: SyncRunStream) -> SyncRunStreamPublic:
+    return SyncRunStreamPublic(
+        stream=row.stream,
+        read=row.records_read,
+        new=row.records_new,
+        changed=row.records_changed,
+        deleted=row.records_deleted,
+        quarantined=row.records_quarantined,
+        api_calls=row.api_calls,
+        bytes_received=row.bytes_received,
+        duration_ms=row.duration_ms,
+        error=row.error,
+    )
 
 
-def run_public(run: SyncRun, connection: str, streams: list[SyncRunStream]) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "connection": connection,
-        "trigger": run.trigger,
-        "full": run.full,
-        "status": run.status,
-        "started_at": _iso(run.started_at),
-        "finished_at": _iso(run.finished_at),
-        "api_calls": run.api_calls,
-        "bytes_received": run.bytes_received,
-        "records_read": sum(row.records_read for row in streams),
-        "records_new": sum(row.records_new for row in streams),
-        "records_changed": sum(row.records_changed for row in streams),
-        "records_deleted": sum(row.records_deleted for row in streams),
-        "error": run.error,
-        "streams": [_stream_public(row) for row in sorted(streams, key=lambda r: r.stream)],
-    }
+def run_public(run: SyncRun, connection: str, streams: list[SyncRunStream]) -> SyncRunPublic:
+    return SyncRunPublic(
+        id=run.id,
+        connection=connection,
+        trigger=run.trigger,
+        full=run.full,
+        status=run.status,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        api_calls=run.api_calls,
+        bytes_received=run.bytes_received,
+        records_read=sum(row.records_read for row in streams),
+        records_new=sum(row.records_new for row in streams),
+        records_changed=sum(row.records_changed for row in streams),
+        records_deleted=sum(row.records_deleted for row in streams),
+        error=run.error,
+        streams=[_stream_public(row) for row in sorted(streams, key=lambda r: r.stream)],
+    )
 
 
 def list_runs(
@@ -92,7 +99,7 @@ def list_runs(
     trigger: str | None = None,
     before: int | None = None,
     limit: int = 50,
-) -> list[dict[str, Any]]:
+) -> list[SyncRunPublic]:
     """Sync runs, newest first; `before` (a run id) pages back through history."""
     query = select(SyncRun, Connection.name).join(
         Connection, Connection.id == SyncRun.connection_id
@@ -132,24 +139,29 @@ def _last_stream_runs(session: Session) -> dict[tuple[int, str], tuple[SyncRun, 
     return {(run.connection_id, stream.stream): (run, stream) for run, stream in rows}
 
 
-def _workers(
-    database: Database, connection_ids: list[int], version_ids: list[int]
-) -> dict[str, Any]:
-    """Who holds which lock: the schedule's leader, syncs and mapping runs in progress."""
+def _scheduler(
+    database: Database, connection_ids: list[int], version_ids: list[int], leader: str | None
+) -> SchedulerState:
+    """Who holds which lock: the schedule's leader (its published name counts only while the
+    lock is held), syncs and mapping runs in progress."""
     if database.is_sqlite:
         running = ProcessLock(database).held_elsewhere()
-        return {"leader_alive": running, "syncing": None, "mapping": None}
+        return SchedulerState(
+            leader=leader if running else None, leader_alive=running, syncing=None, mapping=None
+        )
     syncs = [sync_lock_name(cid) for cid in connection_ids]
     mappings = [mapping_lock_name(v, c) for v in version_ids for c in connection_ids]
     held = held_locks(database, [LEADER_LOCK, *syncs, *mappings])
-    return {
-        "leader_alive": held[LEADER_LOCK] is not None,
-        "syncing": sum(1 for name in syncs if held[name] is not None),
-        "mapping": sum(1 for name in mappings if held[name] is not None),
-    }
+    alive = held[LEADER_LOCK] is not None
+    return SchedulerState(
+        leader=leader if alive else None,
+        leader_alive=alive,
+        syncing=sum(1 for name in syncs if held[name] is not None),
+        mapping=sum(1 for name in mappings if held[name] is not None),
+    )
 
 
-def sync_status(database: Database, as_of: AsOf = "data") -> dict[str, Any]:
+def sync_status(database: Database, as_of: AsOf = "data") -> SyncStatus:
     """Per connection: last run, per-stream last runs and cursors, lag, next run, errors;
     and the data clock every KPI is computed as of (`as_of`: the KPI as-of setting)."""
     now = utcnow()
@@ -192,8 +204,8 @@ def sync_status(database: Database, as_of: AsOf = "data") -> dict[str, Any]:
         )
         clock = data_clock(session, as_of, now)
     leader = next((row.leader for row in schedules.values() if row.leader), None)
-    workers = _workers(database, [c.id for c in connections], versions)
-    out: list[dict[str, Any]] = []
+    scheduler = _scheduler(database, [c.id for c in connections], versions, leader)
+    out: list[ConnectionFreshness] = []
     for connection in connections:
         mine = [job for job in jobs if job.connection_id == connection.id]
         running = next((job for job in mine if job.status == "running"), None)
@@ -209,61 +221,61 @@ def sync_status(database: Database, as_of: AsOf = "data") -> dict[str, Any]:
                 continue
             cursor = cursors.get((cid, stream))
             stream_rows.append(
-                {
-                    "stream": stream,
-                    "last_run_id": run.id,
-                    "status": "failed" if row.error else run.status,
-                    "started_at": _iso(run.started_at),
-                    "read": row.records_read,
-                    "new": row.records_new,
-                    "changed": row.records_changed,
-                    "deleted": row.records_deleted,
-                    "error": row.error,
-                    "cursor": _iso(cursor.last_value) if cursor is not None else None,
-                }
+                StreamFreshness(
+                    stream=stream,
+                    last_run_id=run.id,
+                    status="failed" if row.error else run.status,
+                    started_at=run.started_at,
+                    read=row.records_read,
+                    new=row.records_new,
+                    changed=row.records_changed,
+                    deleted=row.records_deleted,
+                    error=row.error,
+                    cursor=cursor.last_value if cursor is not None else None,
+                )
             )
         out.append(
-            {
-                "name": connection.name,
-                "kind": connection.kind,
-                "enabled": connection.enabled,
-                "interval_seconds": connection.sync_interval_seconds,
-                "last_run": None
+            ConnectionFreshness(
+                name=connection.name,
+                kind=connection.kind,
+                enabled=connection.enabled,
+                interval_seconds=connection.sync_interval_seconds,
+                last_run=None
                 if last is None
-                else {
-                    "id": last.id,
-                    "status": last.status,
-                    "trigger": last.trigger,
-                    "started_at": _iso(last.started_at),
-                    "finished_at": _iso(last.finished_at),
-                    "error": last.error,
-                },
-                "lag_seconds": _seconds(last_ok.get(connection.id), now),
-                "next_run_at": _iso(next_run),
-                "running": None
+                else LastRun(
+                    id=last.id,
+                    status=last.status,
+                    trigger=last.trigger,
+                    started_at=last.started_at,
+                    finished_at=last.finished_at,
+                    error=last.error,
+                ),
+                lag_seconds=_seconds(last_ok.get(connection.id), now),
+                next_run_at=next_run,
+                running=None
                 if running is None
-                else {
-                    "job": running.id,
-                    "worker": running.worker,
-                    "trigger": running.trigger,
-                    "started_at": _iso(running.started_at),
-                    "attempts": running.attempts,
-                },
-                "errors": [
-                    {"run_id": run_id, "at": _iso(at), "error": error}
+                else RunningJob(
+                    job=running.id,
+                    worker=running.worker,
+                    trigger=running.trigger,
+                    started_at=running.started_at,
+                    attempts=running.attempts,
+                ),
+                errors=[
+                    RecentError(run_id=run_id, at=at, error=error)
                     for cid, run_id, at, error in recent_errors
                     if cid == connection.id
                 ][:5],
-                "streams": stream_rows,
-            }
+                streams=stream_rows,
+            )
         )
-    return {
-        "now": _iso(now),
-        "data_clock": _iso(clock),
-        "scheduler": {"leader": leader if workers["leader_alive"] else None, **workers},
-        "queue": {
-            "queued": sum(1 for job in jobs if job.status == "queued"),
-            "running": sum(1 for job in jobs if job.status == "running"),
-        },
-        "connections": out,
-    }
+    return SyncStatus(
+        now=now,
+        data_clock=clock,
+        scheduler=scheduler,
+        queue=QueueDepth(
+            queued=sum(1 for job in jobs if job.status == "queued"),
+            running=sum(1 for job in jobs if job.status == "running"),
+        ),
+        connections=out,
+    )

@@ -18,9 +18,13 @@ import hmac
 import re
 from collections.abc import Iterable, Sequence
 
+from pydantic import BaseModel
+
 __all__ = [
     "OUTBOUND_ACK",
+    "TriggerEndpoint",
     "outbound_message_streams",
+    "trigger_endpoint",
     "trigger_token",
     "trigger_token_valid",
 ]
@@ -39,6 +43,24 @@ _SOBJECT_TYPE = re.compile(rb'<(?:\w+:)?sObject\b[^>]*\btype="(?:\w+:)?(\w+)"')
 
 def trigger_token(keys: Sequence[bytes], connection: str, connection_id: int) -> str:
     return _token(keys[0], connection, connection_id)
+
+
+class TriggerEndpoint(BaseModel):
+    """Where a connection's Flow or Outbound Message calls, and the token it presents."""
+
+    connection: str
+    token: str
+    url: str
+
+
+def trigger_endpoint(
+    keys: Sequence[bytes], connection: str, connection_id: int, base_url: str
+) -> TriggerEndpoint:
+    return TriggerEndpoint(
+        connection=connection,
+        token=trigger_token(keys, connection, connection_id),
+        url=f"{base_url}/webhooks/salesforce/{connection}",
+    )
 
 
 def _token(key: bytes, connection: str, connection_id: int) -> str:

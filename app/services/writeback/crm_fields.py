@@ -14,9 +14,10 @@ an administrator creates by hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
+from pydantic import BaseModel, Field, computed_field
 from sqlalchemy import update
 
 from app.core.crypto import SecretBox
@@ -35,7 +36,7 @@ from app.services.connections.registry import (
 )
 from app.services.writeback.fields import FieldSet, field_set
 from connectors.core import ApiBudget, ConnectorError, MissingPermission, RetryPolicy
-from connectors.core.writes import FieldCheck, FieldWriter
+from connectors.core.writes import FieldCheck, FieldKind, FieldWriter
 from connectors.hubspot.writeback import HubSpotWriter
 from connectors.salesforce.writeback import SalesforceWriter
 
@@ -104,34 +105,39 @@ def open_target(
     )
 
 
-@dataclass
-class FieldsReport:
+class FieldStatus(BaseModel):
+    """One write-back field as the CRM has it: ok, missing, problem, created, to create.
+
+    `length` and `description` are left out when the field has none, as in the definition
+    an administrator copies."""
+
+    name: str
+    label: str
+    kind: FieldKind
+    length: int | None = Field(default=None, exclude_if=lambda length: length is None)
+    description: str = Field(default="", exclude_if=lambda description: not description)
+    status: str
+    crm_type: str | None = None
+    problem: str | None = None
+
+
+class FieldsReport(BaseModel):
+    """What `setup_fields` checked, created, or left for an administrator to create."""
+
     connection: str
     crm: str
     mode: SetupMode
-    fields: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    """Per CRM object, each field with its status: ok, missing, problem, created, to create."""
-    created: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    manual_steps: list[str] = field(default_factory=list)
+    fields: dict[str, list[FieldStatus]] = Field(default_factory=dict)
+    """Per CRM object, each field with its status."""
+    created: list[str] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list)
+    manual_steps: list[str] = Field(default_factory=list)
     api_calls: int = 0
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
         return not self.problems
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "connection": self.connection,
-            "crm": self.crm,
-            "mode": self.mode,
-            "ok": self.ok,
-            "fields": self.fields,
-            "created": self.created,
-            "problems": self.problems,
-            "manual_steps": self.manual_steps,
-            "api_calls": self.api_calls,
-        }
 
 
 def _status(check: FieldCheck) -> str:
@@ -151,12 +157,16 @@ def check_target(target: WritebackTarget) -> list[FieldCheck]:
 
 def _record(report: FieldsReport, object_type: str, checks: list[FieldCheck], note: str) -> None:
     report.fields[object_type] = [
-        {
-            **check.definition.as_dict(),
-            "status": note if not check.exists and note else _status(check),
-            "crm_type": check.crm_type,
-            "problem": check.problem,
-        }
+        FieldStatus(
+            name=check.definition.name,
+            label=check.definition.label,
+            kind=check.definition.kind,
+            length=check.definition.length,
+            description=check.definition.description,
+            status=note if not check.exists and note else _status(check),
+            crm_type=check.crm_type,
+            problem=check.problem,
+        )
         for check in checks
     ]
 
@@ -171,7 +181,7 @@ def setup_fields(
     with database.sessions() as session:
         connection = get_connection(session, name)
     target = open_target(database, connection, box, retry)
-    report = FieldsReport(connection.name, target.settings.kind, mode)
+    report = FieldsReport(connection=connection.name, crm=target.settings.kind, mode=mode)
     writer = target.open()
     try:
         _setup(report, target, writer, mode)
@@ -221,6 +231,6 @@ def _setup(
         after = writer.check_fields(object_type, fields.definitions)
         _record(report, object_type, after, "")
         for entry in report.fields[object_type]:
-            if f"{object_type}.{entry['name']}" in report.created and entry["status"] == "ok":
-                entry["status"] = "created"
+            if f"{object_type}.{entry.name}" in report.created and entry.status == "ok":
+                entry.status = "created"
         report.problems += [c.problem for c in after if c.problem]

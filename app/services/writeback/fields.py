@@ -190,12 +190,6 @@ class FieldSet:
     def objects(self) -> list[ObjectFields]:
         return [o for o in (self.opportunity, self.account) if o is not None and o.fields]
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            o.object_type: [{"key": f.key, **f.definition.as_dict()} for f in o.fields]
-            for o in self.objects()
-        }
-
 
 def _resolve(
     crm: Crm,

@@ -30,7 +30,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -51,6 +51,14 @@ from app.services.state.clock import AsOf
 from app.services.writeback.batches import isolate, stream_batches, whole_call
 from app.services.writeback.crm_fields import WritebackTarget, check_target, open_target
 from app.services.writeback.fields import ObjectFields, crm_value
+from app.services.writeback.public import (
+    FailingRecordPublic,
+    RefusedRecord,
+    ValueChange,
+    WritebackReport,
+    WritebackRunPublic,
+    WritebackSkipped,
+)
 from app.services.writeback.values import (
     OpportunityValues,
     account_values,
@@ -91,52 +99,6 @@ def shared_store(database: Database, as_of_setting: AsOf = "data") -> KpiStore:
     """This process's KPI view of `database` (`as_of_setting`: the KPI as-of setting, as the
     API uses it): refreshed from state changes, not reloaded."""
     return _stores.get_or_put(database, lambda: KpiStore(database, as_of_setting=as_of_setting))
-
-
-@dataclass
-class WritebackReport:
-    connection: str
-    connection_id: int
-    crm: str
-    dry_run: bool
-    run_id: int | None = None
-    status: str = "running"
-    records_checked: int = 0
-    records_changed: int = 0
-    records_written: int = 0
-    records_failed: int = 0
-    records_deferred: int = 0
-    """Changed, but waiting for a retry time after earlier failures."""
-    api_calls: int = 0
-    write_calls: int = 0
-    bulk_jobs: int = 0
-    """Salesforce Bulk API 2.0 ingest jobs among the writes (above `writeback_bulk_threshold`)."""
-    seconds: float = 0.0
-    error: str | None = None
-    failures: list[dict[str, str]] = field(default_factory=list)
-    changes: list[dict[str, Any]] = field(default_factory=list)
-    """A preview of what changed (dry runs)."""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "connection": self.connection,
-            "crm": self.crm,
-            "run_id": self.run_id,
-            "status": self.status,
-            "dry_run": self.dry_run,
-            "records_checked": self.records_checked,
-            "records_changed": self.records_changed,
-            "records_written": self.records_written,
-            "records_failed": self.records_failed,
-            "records_deferred": self.records_deferred,
-            "api_calls": self.api_calls,
-            "write_calls": self.write_calls,
-            "bulk_jobs": self.bulk_jobs,
-            "seconds": round(self.seconds, 3),
-            "error": self.error,
-            "failures": self.failures,
-            "changes": self.changes,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,11 +279,11 @@ class _Recorder:
             )
             if len(self.report.failures) < PREVIEW:
                 self.report.failures.append(
-                    {
-                        "object": wanted.object_type,
-                        "id": wanted.external_id,
-                        "error": outcome.error or "rejected",
-                    }
+                    RefusedRecord(
+                        object=wanted.object_type,
+                        id=wanted.external_id,
+                        error=outcome.error or "rejected",
+                    )
                 )
         self.report.records_written += len(written)
         self.report.records_failed += len(failed)
@@ -426,17 +388,17 @@ def _settle(
 
 def _preview(
     wanted: Sequence[_Wanted], stored: dict[tuple[str, str], _Stored]
-) -> list[dict[str, Any]]:
+) -> list[ValueChange]:
     changes = []
     for item in wanted[:PREVIEW]:
         before = stored.get((item.object_type, item.external_id))
         old = before.values if before else {}
         changes.append(
-            {
-                "object": item.object_type,
-                "id": item.external_id,
-                "values": {k: v for k, v in item.payload.items() if old.get(k, object()) != v},
-            }
+            ValueChange(
+                object=item.object_type,
+                id=item.external_id,
+                values={k: v for k, v in item.payload.items() if old.get(k, object()) != v},
+            )
         )
     return changes
 
@@ -562,7 +524,12 @@ def run_writeback(
     with database.sessions() as session:
         connection = get_connection(session, name)
     target = open_target(database, connection, box, retry)
-    report = WritebackReport(connection.name, connection.id, target.settings.kind, dry_run)
+    report = WritebackReport(
+        connection=connection.name,
+        connection_id=connection.id,
+        crm=target.settings.kind,
+        dry_run=dry_run,
+    )
     locks = LockSession.open(database)
     try:
         if not locks.try_lock(f"writeback:{connection.id}"):
@@ -591,11 +558,11 @@ def run_writeback(
         finally:
             report.api_calls = target.budget.calls
             target.close()
-            report.seconds = time.perf_counter() - started
+            report.seconds = round(time.perf_counter() - started, 3)
             _finish(database, report)
     finally:
         locks.close()
-    log.info("write-back run", extra={k: v for k, v in report.as_dict().items() if k != "changes"})
+    log.info("write-back run", extra=report.model_dump(exclude={"changes"}))
     return report
 
 
@@ -634,7 +601,7 @@ def run_writebacks(
 
 def automatic_writeback(
     database: Database, box: SecretBox, connection_id: int
-) -> dict[str, Any] | None:
+) -> WritebackReport | WritebackSkipped | None:
     """The pipeline's last stage: write back this connection if its settings say so."""
     with database.sessions() as session:
         connection = session.get(Connection, connection_id)
@@ -655,14 +622,11 @@ def automatic_writeback(
         and utcnow() - last.started_at < FIELDS_RECHECK
         and last.started_at >= _settings_changed(database, connection_id)
     ):
-        return {"status": "skipped", "error": last.error}
+        return WritebackSkipped(error=last.error)
     try:
-        report = run_writeback(database, box, name)
+        return run_writeback(database, box, name)
     except ConflictError as error:
-        return {"status": "skipped", "error": error.detail}
-    result = report.as_dict()
-    result.pop("changes")
-    return result
+        return WritebackSkipped(error=error.detail)
 
 
 def _settings_changed(database: Database, connection_id: int) -> datetime:
@@ -673,7 +637,7 @@ def _settings_changed(database: Database, connection_id: int) -> datetime:
 
 def list_runs(
     database: Database, connection: str | None = None, limit: int = 50
-) -> list[dict[str, Any]]:
+) -> list[WritebackRunPublic]:
     with database.sessions() as session:
         query = (
             select(WritebackRun, Connection.name)
@@ -684,26 +648,28 @@ def list_runs(
         if connection is not None:
             query = query.where(Connection.id == get_connection(session, connection).id)
         return [
-            {
-                "id": run.id,
-                "connection": name,
-                "dry_run": run.dry_run,
-                "status": run.status,
-                "started_at": run.started_at.isoformat(),
-                "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-                "records_checked": run.records_checked,
-                "records_changed": run.records_changed,
-                "records_written": run.records_written,
-                "records_failed": run.records_failed,
-                "records_deferred": run.records_deferred,
-                "api_calls": run.api_calls,
-                "error": run.error,
-            }
+            WritebackRunPublic(
+                id=run.id,
+                connection=name,
+                dry_run=run.dry_run,
+                status=run.status,
+                started_at=run.started_at,
+                finished_at=run.finished_at,
+                records_checked=run.records_checked,
+                records_changed=run.records_changed,
+                records_written=run.records_written,
+                records_failed=run.records_failed,
+                records_deferred=run.records_deferred,
+                api_calls=run.api_calls,
+                error=run.error,
+            )
             for run, name in session.execute(query)
         ]
 
 
-def failing_records(database: Database, connection: str, limit: int = 100) -> list[dict[str, Any]]:
+def failing_records(
+    database: Database, connection: str, limit: int = 100
+) -> list[FailingRecordPublic]:
     """Records the CRM refused, with its message and when they are tried again."""
     with database.sessions() as session:
         connection_id = get_connection(session, connection).id
@@ -717,13 +683,13 @@ def failing_records(database: Database, connection: str, limit: int = 100) -> li
             .limit(limit)
         )
         return [
-            {
-                "object": row.object_type,
-                "id": row.external_id,
-                "failures": row.failures,
-                "last_error": row.last_error,
-                "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
-                "written_at": row.written_at.isoformat() if row.written_at else None,
-            }
+            FailingRecordPublic(
+                object=row.object_type,
+                id=row.external_id,
+                failures=row.failures,
+                last_error=row.last_error,
+                next_attempt_at=row.next_attempt_at,
+                written_at=row.written_at,
+            )
             for row in rows
         ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -148,3 +149,20 @@ def test_a_hubspot_oauth_token_refreshed_by_a_check_is_stored_but_never_shown(
     assert shown.json()["secrets_set"] == ["access_token", "client_secret", "refresh_token"]
     for text in (check.text, shown.text):
         assert not [v for v in (*stored.values(), info["client_secret"]) if v in text]
+
+
+def test_the_cli_lists_connections_in_the_shape_the_api_does(
+    client: TestClient,
+    server: SandboxServer,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app.cli import connections as cli
+
+    _create(client, server)
+    box = SecretBox.from_settings(client.app.state.settings)  # type: ignore[attr-defined]
+    monkeypatch.setattr(cli, "open_database", lambda: db)
+    monkeypatch.setattr(cli, "secret_box", lambda: box)
+    cli.list_(as_json=True)
+    assert json.loads(capsys.readouterr().out) == client.get("/api/v1/connections").json()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -89,3 +91,29 @@ def test_mappings_need_an_ops_or_admin_key(client: TestClient, auth: Auth) -> No
     assert client.get("/api/v1/mappings/versions", headers=auth("manager")).status_code == 403
     anonymous = client.get("/api/v1/mappings/versions", headers={"Authorization": ""})
     assert anonymous.status_code == 401
+
+
+def test_the_cli_previews_and_lists_versions_in_the_shapes_the_api_does(
+    client: TestClient,
+    db: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app.cli import mappings as cli
+
+    monkeypatch.setattr(cli, "open_database", lambda: db)
+    rules = tmp_path / "sf.yaml"
+    rules.write_text(SALESFORCE_RULES)
+    cli.preview_command(rules, connection=None, limit=2, as_json=True)
+    printed = json.loads(capsys.readouterr().out)
+    body = {"rules": SALESFORCE_RULES, "file": str(rules), "limit": 2}
+    answered = client.post("/api/v1/mappings/preview", json=body).json()
+    assert printed == answered
+    [example] = [e for p in printed["processes"] for m in p["milestones"] for e in m["examples"]]
+    assert example["occurred_at"].endswith("+00:00")
+
+    client.post("/api/v1/mappings/activate", json={"rules": SALESFORCE_RULES, "note": "first"})
+    cli.versions_command(as_json=True)
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["versions"] == client.get("/api/v1/mappings/versions").json()["data"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -71,6 +72,25 @@ def test_sync_status_shows_lag_streams_and_errors(client: TestClient) -> None:
     assert acme["errors"][0]["error"] == "Task: boom"
     assert acme["streams"][0]["stream"] == "Task" and acme["streams"][0]["new"] == 2
     assert status["queue"] == {"queued": 0, "running": 0}
+    assert status["now"].endswith("Z") and acme["last_run"]["started_at"].endswith("Z")
+
+
+def test_milestones_status_prints_what_the_api_answers(
+    client: TestClient,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app.cli import worker as cli
+
+    monkeypatch.setattr(cli, "open_database", lambda: db)
+    cli.status(as_json=True)
+    printed = json.loads(capsys.readouterr().out)
+    answered = client.get("/api/v1/sync-status").json()
+    for status in (printed, answered):  # the only values that move between the two reads
+        status.pop("now")
+        status["connections"][0].pop("lag_seconds")
+    assert printed == answered
 
 
 def test_metrics_expose_syncs_calls_errors_and_lag(client: TestClient) -> None:

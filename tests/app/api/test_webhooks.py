@@ -232,3 +232,27 @@ def test_salesforce_outbound_message_is_acknowledged(
     assert "<Ack>true</Ack>" in response.text
     [job] = _jobs(db)
     assert job.streams == ["Task"]
+
+
+def test_the_endpoint_milestones_trigger_token_prints_is_the_one_that_queues_a_sync(
+    client: TestClient,
+    db: Database,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app.cli import context
+    from app.cli import worker as cli
+
+    monkeypatch.setattr(cli, "open_database", lambda: db)
+    monkeypatch.setattr(
+        context, "settings", lambda: settings.model_copy(update={"public_url": "http://testserver"})
+    )
+    cli.trigger_token("org", as_json=True)
+    endpoint = orjson.loads(capsys.readouterr().out)
+    assert endpoint["connection"] == "org" and endpoint["url"].startswith("http://testserver/")
+    response = client.post(
+        endpoint["url"], headers={"Authorization": f"Bearer {endpoint['token']}"}
+    )
+    assert response.status_code == 200, response.text
+    assert len(_jobs(db)) == 1

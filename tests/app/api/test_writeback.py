@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,3 +64,30 @@ def test_ops_check_and_create_fields_run_write_back_and_read_runs(
     manager = client.post("/api/v1/writeback/acme", headers=auth("manager"))
     assert manager.status_code == 403
     assert client.get("/api/v1/writeback/runs", headers={"Authorization": ""}).status_code == 401
+
+
+def test_the_cli_reports_fields_and_runs_in_the_shapes_the_api_does(
+    client: TestClient,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app.cli import writeback as cli
+
+    box = SecretBox.from_settings(client.app.state.settings)  # type: ignore[attr-defined]
+    monkeypatch.setattr(cli, "open_database", lambda: db)
+    monkeypatch.setattr(cli, "secret_box", lambda: box)
+    answered = client.post("/api/v1/writeback/acme/fields", params={"mode": "dry_run"}).json()
+    cli.setup_fields("acme", dry_run=True, check=False, as_json=True)
+    printed = json.loads(capsys.readouterr().out)
+    opportunity = printed["fields"]["Opportunity"]
+    assert printed == answered and "length" in opportunity[0]
+    assert any("length" not in field for field in opportunity)  # left out, never null
+
+    answered = client.post("/api/v1/writeback/acme", params={"dry_run": True}).json()
+    monkeypatch.setattr(cli, "settings", lambda: client.app.state.settings)  # type: ignore[attr-defined]
+    cli.writeback("acme", dry_run=True, as_json=True)
+    [printed] = json.loads(capsys.readouterr().out)["runs"]
+    for report in (printed, answered):  # what differs from one run to the next
+        del report["run_id"], report["seconds"]
+    assert printed == answered and printed["changes"][0]["values"]

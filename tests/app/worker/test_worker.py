@@ -76,10 +76,11 @@ def test_scheduled_runs_store_a_new_customer_action_within_an_interval_plus_10_s
     finally:
         worker.stop()
         worker.join(30)
-    [acme] = status["connections"]
-    assert status["scheduler"]["leader"] == worker.name
-    assert acme["next_run_at"] is not None and acme["lag_seconds"] < INTERVAL + 10
-    assert {row["stream"] for row in acme["streams"]} == {"Task", "Opportunity"}
+    [acme] = status.connections
+    assert status.scheduler.leader == worker.name
+    assert acme.next_run_at is not None and acme.lag_seconds is not None
+    assert acme.lag_seconds < INTERVAL + 10
+    assert {row.stream for row in acme.streams} == {"Task", "Opportunity"}
     with db.sessions() as session:
         jobs = session.scalars(select(SyncJob)).all()
     assert jobs and all(job.trigger == "schedule" for job in jobs)

@@ -39,7 +39,7 @@ def test_a_healthy_hubspot_portal_is_ready(
     db: Database, box: SecretBox, server: SandboxServer
 ) -> None:
     report = check_connection(_connection(db, box, hubspot_connection_args(server)), box, FAST)
-    assert report.ok, report.as_dict()
+    assert report.ok, report
     assert {"deals", "emails", "contacts"} <= {check.stream for check in report.streams}
 
 

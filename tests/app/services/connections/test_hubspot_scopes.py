@@ -88,7 +88,7 @@ def test_a_sync_without_a_scope_names_it_and_leaves_nothing_of_the_streams_that_
     connect(db, box, portal)
     report = sync_connection(db, box, "portal", retry=FAST_RETRY, streams=["owners", "deals"])
     assert report.status == "partial"
-    errors = {outcome.result.stream: outcome.error for outcome in report.streams}
+    errors = {outcome.stream: outcome.error for outcome in report.streams}
     assert errors["owners"] is None
     assert f"the app lacks the scope {DEALS}" in (errors["deals"] or "")
     assert "add it to the app's scopes" in (errors["deals"] or "")

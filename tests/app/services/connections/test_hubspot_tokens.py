@@ -140,8 +140,8 @@ def test_a_401_mid_sync_refreshes_once_and_the_stream_completes(
         Fault("expire_session", api="hubspot", path="/crm/v3/objects/emails", after=2)
     )
     report = sync(db, box, streams=["emails"])
-    assert report.status == "succeeded", report.as_dict()
-    assert report.streams[0].result.records_read == 250
+    assert report.status == "succeeded", report
+    assert report.streams[0].read == 250
     assert token_calls(portal) == 2
 
 

@@ -27,9 +27,9 @@ def test_a_mapping_run_holds_a_lock_that_status_and_other_sessions_see(db: Datab
     with db.engine.connect() as holder, _exclusive(holder, version_id, connection_id):
         status = sync_status(db)
         if db.is_sqlite:  # one writer at a time; SQLite has no lock to see
-            assert status["scheduler"]["mapping"] is None
+            assert status.scheduler.mapping is None
             return
-        assert status["scheduler"]["mapping"] == 1
+        assert status.scheduler.mapping == 1
         assert held_locks(db, [name])[name] is not None
         other = LockSession.open(db)
         try:
@@ -43,7 +43,7 @@ def test_a_mapping_run_holds_a_lock_that_status_and_other_sessions_see(db: Datab
         ):
             pass
     assert held_locks(db, [name])[name] is None
-    assert sync_status(db)["scheduler"]["mapping"] == 0
+    assert sync_status(db).scheduler.mapping == 0
 
 
 def test_an_advisory_lock_is_released_when_its_block_fails(db: Database) -> None:

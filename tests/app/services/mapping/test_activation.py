@@ -48,7 +48,7 @@ def test_a_new_version_replaces_the_active_one_and_the_old_one_stays(db: Databas
     rollback = activate_version(db, first.version_id)
     assert (rollback.version, rollback.previous_version, _active(db)) == (1, 2, [1])
     versions = list_versions(db)
-    assert [(v["version"], v["active"], v["note"]) for v in versions] == [
+    assert [(v.version, v.active, v.note) for v in versions] == [
         (1, True, None),
         (2, False, "replies must mention a meeting"),
     ]
@@ -133,7 +133,8 @@ def test_preview_counts_examples_and_differences_without_writing(db: Database) -
         ),
     )
     before = count_events(db)
-    result = preview_file(db, STRICTER, "stricter.yaml", PreviewOptions(limit=2))
+    report = preview_file(db, STRICTER, "stricter.yaml", PreviewOptions(limit=2))
+    result = report.model_dump(mode="json")  # as the API and `mappings preview --json` print it
     assert count_events(db) == before
     assert result["active_version"] == 1 and result["records_scanned"] > 0
     smb = next(p for p in result["processes"] if p["key"] == "smb_new_business")

@@ -43,7 +43,7 @@ def test_imported_exports_map_to_the_true_milestones(db: Database, export: Path,
             secrets={},
         )
     report = sync_connection(db, box, f"{crm}-export")
-    assert report.as_dict()
+    assert report.model_dump(mode="json")
     result = activate_ruleset(db, (EXAMPLES / f"{crm}.yaml").read_text(), f"{crm}.yaml")
     first: dict[tuple[str, str], datetime] = {}
     with db.session() as session:

@@ -47,7 +47,7 @@ def sync(db: Database, box: SecretBox) -> SyncReport:
 
 
 def deleted(report: SyncReport) -> dict[str, int]:
-    return {o.result.stream: o.result.records_deleted for o in report.streams}
+    return {o.stream: o.deleted for o in report.streams}
 
 
 @pytest.fixture

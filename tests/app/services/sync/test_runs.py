@@ -62,13 +62,13 @@ def test_a_first_sync_loads_every_record_of_every_stream(
     db: Database, box: SecretBox, acme: str, server: SandboxServer
 ) -> None:
     report = _sync(db, box)
-    assert report.status == "succeeded", report.as_dict()
+    assert report.status == "succeeded", report
     tasks = _raw(db, "Task")
     assert len(tasks) == TASK_COUNT
     assert sum(row.deleted for row in tasks.values()) == 1
     stored = next(iter(tasks.values()))
     assert stored.payload["attributes"]["type"] == "Task"
-    assert {outcome.result.stream for outcome in report.streams} == {
+    assert {outcome.stream for outcome in report.streams} == {
         "User", "Account", "Contact", "Lead", "Opportunity", "OpportunityHistory",
         "OpportunityContactRole", "OpportunityStage", "Task", "Event", "EmailMessage",
     }  # fmt: skip
@@ -94,7 +94,7 @@ def test_an_incremental_sync_rereads_only_the_lookback_and_changes_nothing(
     before = {key: row.payload_hash for key, row in _raw(db).items()}
     report = _sync(db, box)
     assert report.status == "succeeded"
-    assert all(o.result.records_new == o.result.records_changed == 0 for o in report.streams)
+    assert all(o.new == o.changed == 0 for o in report.streams)
     assert {key: row.payload_hash for key, row in _raw(db).items()} == before
 
 
@@ -116,9 +116,9 @@ def test_changes_in_the_crm_arrive_with_the_next_incremental_sync(
     _sync(db, box)
     server.sandbox.advance(timedelta(hours=2))
     report = _sync(db, box)
-    by_stream = {o.result.stream: o.result for o in report.streams}
-    assert by_stream["Task"].records_new == 1
-    assert by_stream["Opportunity"].records_changed == 1
+    by_stream = {o.stream: o for o in report.streams}
+    assert by_stream["Task"].new == 1
+    assert by_stream["Opportunity"].changed == 1
     opportunities = [row.payload for row in _raw(db, "Opportunity").values()]
     assert "Proposal" in {payload["StageName"] for payload in opportunities}
 
@@ -164,7 +164,7 @@ def test_transient_faults_are_retried(
     fault = Fault(kind, api="salesforce", path="/query", times=2, retry_after=0.01)  # type: ignore[arg-type]
     server.sandbox.faults.add(fault)
     report = _sync(db, box, streams=["Task"])
-    assert report.status == "succeeded", report.as_dict()
+    assert report.status == "succeeded", report
     assert len(_raw(db, "Task")) == TASK_COUNT
 
 
@@ -225,17 +225,17 @@ def test_large_first_loads_use_bulk_and_store_the_same_payloads_as_rest(
         args = salesforce_connection_args(server, bulk_threshold=1000, bulk_poll_seconds=0.05)
         create_connection(session, box, name="acme", **args)
     bulk = _sync(db, box)
-    assert bulk.status == "succeeded", bulk.as_dict()
-    tasks = {o.result.stream: o.result for o in bulk.streams}["Task"]
-    assert tasks.records_read == TASK_COUNT
+    assert bulk.status == "succeeded", bulk
+    tasks = {o.stream: o for o in bulk.streams}["Task"]
+    assert tasks.read == TASK_COUNT
     with db.sessions() as session:
         cursor = session.scalars(select(StreamCursor).where(StreamCursor.stream == "Task")).one()
         assert cursor.last_value is not None
     # a REST full read of the same org finds nothing to change: the payloads are identical
     rest = _sync(db, box, full=True)
-    by_stream = {o.result.stream: o.result for o in rest.streams}
-    assert by_stream["Task"].records_changed == 0, "bulk and REST payloads must be identical"
-    assert by_stream["Task"].records_new == 0
+    by_stream = {o.stream: o for o in rest.streams}
+    assert by_stream["Task"].changed == 0, "bulk and REST payloads must be identical"
+    assert by_stream["Task"].new == 0
 
 
 def test_a_record_deleted_in_the_crm_is_soft_deleted_and_keeps_its_payload(
@@ -253,7 +253,7 @@ def test_a_record_deleted_in_the_crm_is_soft_deleted_and_keeps_its_payload(
     client.close()
     server.sandbox.calls.reset()
     report = _sync(db, box, streams=["Task"])
-    assert report.streams[0].result.records_deleted == 1
+    assert report.streams[0].deleted == 1
     assert server.sandbox.calls["salesforce.deleted"] == 1, "the deleted-records feed is read"
     stored = _raw(db, "Task")[("Task", victim.external_id)]
     assert stored.deleted is True

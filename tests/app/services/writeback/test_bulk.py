@@ -68,14 +68,14 @@ def _time_passes(world: World) -> None:
 def test_above_the_threshold_one_job_writes_what_collections_would_write(ready: World) -> None:
     calls = ready.sandbox.calls.total("salesforce")
     bulk = ready.writeback()
-    assert bulk.status == "succeeded", bulk.as_dict()
+    assert bulk.status == "succeeded", bulk
     assert bulk.records_written == bulk.records_changed > 200
     assert _calls(ready, "collections_update") == 0
     assert _calls(ready, "bulk_ingest_create", "bulk_ingest_upload") == 2  # one job
     assert _calls(ready, "bulk_ingest_results") == 0  # every record saved: no result read
     job_calls = _calls(ready, *BULK)
     assert bulk.write_calls == job_calls == 6  # create, upload, close, two polls, job info
-    assert (bulk.bulk_jobs, bulk.as_dict()["bulk_jobs"]) == (1, 1)
+    assert (bulk.bulk_jobs, bulk.model_dump(mode="json")["bulk_jobs"]) == (1, 1)
     assert bulk.api_calls == ready.sandbox.calls.total("salesforce") - calls == job_calls + 2
     by_bulk, records_by_bulk = _fields(ready), ready.records()
     assert any(v["Milestone__c"] for v in by_bulk.values())

@@ -59,7 +59,7 @@ def test_setup_fields_creates_the_group_and_properties_once(
     with crm_world(db, box, sales_history, "hubspot") as world:
         calls = world.sandbox.calls
         dry = setup_fields(db, box, world.name, "dry_run")
-        assert dry.ok and {f["status"] for f in dry.fields["deals"]} == {"to create"}
+        assert dry.ok and {f.status for f in dry.fields["deals"]} == {"to create"}
         assert any('"groupName": "milestone_sync"' in step for step in dry.manual_steps)
         assert calls["hubspot.properties_create"] == 0
 
@@ -79,7 +79,7 @@ def test_setup_fields_creates_the_group_and_properties_once(
 
 def test_every_deal_gets_its_kpis_in_batches_of_100_then_no_call(ready: World) -> None:
     first = ready.writeback()
-    assert first.status == "succeeded", first.as_dict()
+    assert first.status == "succeeded", first
     assert first.records_written == first.records_checked > 100
     assert ready.write_calls == first.write_calls == math.ceil(first.records_written / 100)
     assert first.api_calls == first.write_calls + 1  # the property list
@@ -228,7 +228,7 @@ def _our_writes_change_nothing(ready: World) -> None:
     first = ready.writeback(crm_clock=True)
     events, states = ready.events(), ready.states()
     synced = ready.sync()
-    changed = {o.result.stream: o.result.records_changed for o in synced.streams}
+    changed = {o.stream: o.changed for o in synced.streams}
     assert changed["deals"] >= first.records_written
     with ready.db.sessions() as session:
         payloads = session.scalars(select(RawRecord.payload).where(RawRecord.stream == "deals"))
@@ -244,14 +244,14 @@ def test_company_fields_when_switched_on(ready: World) -> None:
     ready.connect(writeback={"account_fields": True})
     created = setup_fields(ready.db, ready.box, ready.name, "create")
     assert created.ok, created.problems
-    assert [f["name"] for f in created.fields["companies"]] == [
+    assert [f.name for f in created.fields["companies"]] == [
         "ms_open_deals",
         "ms_expected_value",
         "ms_stalled_deals",
         "ms_furthest_milestone",
     ]
     report = ready.writeback()
-    assert report.status == "succeeded", report.as_dict()
+    assert report.status == "succeeded", report
     with ready.db.sessions() as session:
         companies = session.scalars(
             select(WritebackRecord).where(WritebackRecord.object_type == "companies")

@@ -28,6 +28,7 @@ from app.services.mapping.runs import derive_active
 from app.services.writeback import runs as writeback_service
 from app.services.writeback.crm_fields import setup_fields
 from app.services.writeback.fields import OPPORTUNITY_FIELDS
+from app.services.writeback.public import WritebackReport
 from app.services.writeback.runs import automatic_writeback, failing_records, list_runs
 from connectors.core import MissingPermission
 from connectors.salesforce.writeback import SalesforceWriter
@@ -79,7 +80,7 @@ def _row(world: World, opportunity_id: str) -> dict[str, Any]:
 def test_setup_fields_lists_creates_once_and_checks(world: World) -> None:
     dry = setup_fields(world.db, world.box, world.name, "dry_run")
     assert dry.ok and dry.created == []
-    assert [f["status"] for f in dry.fields["Opportunity"]] == ["to create"] * len(FIELDS)
+    assert [f.status for f in dry.fields["Opportunity"]] == ["to create"] * len(FIELDS)
     assert world.sandbox.calls["salesforce.tooling_custom_field"] == 0
     assert any(
         "Win_Probability__c" in step and '"type": "Percent"' in step for step in dry.manual_steps
@@ -92,7 +93,7 @@ def test_setup_fields_lists_creates_once_and_checks(world: World) -> None:
     created = setup_fields(world.db, world.box, world.name, "create")
     assert created.ok, created.problems
     assert created.created == [f"Opportunity.{name}" for name in FIELDS]
-    assert {f["status"] for f in created.fields["Opportunity"]} == {"created"}
+    assert {f.status for f in created.fields["Opportunity"]} == {"created"}
     assert world.sandbox.calls["salesforce.tooling_custom_field"] == len(FIELDS)
 
     again = setup_fields(world.db, world.box, world.name, "create")
@@ -113,12 +114,12 @@ def test_a_missing_or_read_only_field_is_named_and_nothing_is_written(ready: Wor
     assert ready.write_calls == 0
     calls = ready.sandbox.calls.total("salesforce")
     skipped = automatic_writeback(ready.db, ready.box, _connection_id(ready))
-    assert skipped is not None and skipped["status"] == "skipped"  # for a while, at no cost
+    assert skipped is not None and skipped.status == "skipped"  # for a while, at no cost
     assert ready.sandbox.calls.total("salesforce") == calls
 
     ready.connect()  # changed settings: the next automatic run looks again
     again = automatic_writeback(ready.db, ready.box, _connection_id(ready))
-    assert again is not None and again["status"] == "succeeded"
+    assert again is not None and again.status == "succeeded"
     schema = ready.sandbox.salesforce.schema("Opportunity")
     assert schema is not None
     field = schema.field("Win_Probability__c")
@@ -132,7 +133,7 @@ def test_a_missing_or_read_only_field_is_named_and_nothing_is_written(ready: Wor
         ]
         later = ready.writeback(now=ready.now + timedelta(days=3))  # changes to write
         assert later.status == "failed" and "Win_Probability__c is not writable" in str(later.error)
-        assert ready.write_calls == again["write_calls"]
+        assert ready.write_calls == again.write_calls
     finally:
         field.updateable = True
 
@@ -141,7 +142,7 @@ def test_every_opportunity_gets_its_kpis_in_calls_of_200_and_an_unchanged_run_ca
     ready: World,
 ) -> None:
     first = ready.writeback()
-    assert first.status == "succeeded", first.as_dict()
+    assert first.status == "succeeded", first
     assert first.records_checked == first.records_changed == first.records_written > 200
     assert ready.write_calls == first.write_calls == math.ceil(first.records_written / 200)
     assert first.api_calls == first.write_calls + 2  # a login and one describe
@@ -182,7 +183,7 @@ def test_every_opportunity_gets_its_kpis_in_calls_of_200_and_an_unchanged_run_ca
             (first.records_written, first.api_calls),
             (0, 0),
         ]
-    assert [run["records_written"] for run in list_runs(ready.db, "acme")] == [
+    assert [run.records_written for run in list_runs(ready.db, "acme")] == [
         0,
         first.records_written,
     ]
@@ -227,7 +228,7 @@ def test_refused_records_keep_the_crm_message_and_are_retried_later(world: World
     assert records[ids[3]].failures == 1 and records[ids[3]].values_hash is None
     assert records[ids[3]].next_attempt_at == ready.now + timedelta(minutes=5)
     assert records[ids[4]].failures == 0 and records[ids[4]].values_hash is not None
-    assert {f["id"] for f in failing_records(ready.db, "acme")} == {*refused, deleted}
+    assert {f.id for f in failing_records(ready.db, "acme")} == {*refused, deleted}
 
     calls = ready.write_calls
     waiting = ready.writeback()  # too early to retry: nothing is sent, nothing re-sent
@@ -290,7 +291,7 @@ def test_locked_hidden_and_invalid_records_keep_the_crm_message_and_wait_their_t
     waiting = ready.writeback()
     assert (waiting.records_deferred, waiting.api_calls) == (3, 0) and ready.write_calls == calls
     runs = list_runs(ready.db, "acme")
-    assert [run["records_deferred"] for run in runs] == [3, 0]  # stored with the run
+    assert [run.records_deferred for run in runs] == [3, 0]  # stored with the run
     with ready.db.sessions() as session:
         stored = session.scalars(select(WritebackRun).order_by(WritebackRun.id)).all()
         assert [run.records_deferred for run in stored] == [0, 3]
@@ -348,7 +349,7 @@ def test_our_own_writes_come_back_with_the_next_sync_and_change_nothing(world: W
     calls = ready.write_calls
 
     synced = ready.sync()
-    changed = {o.result.stream: o.result.records_changed for o in synced.streams}
+    changed = {o.stream: o.changed for o in synced.streams}
     assert changed["Opportunity"] >= first.records_written  # our writes moved SystemModstamp
     with ready.db.sessions() as session:
         payloads = session.scalars(
@@ -375,15 +376,19 @@ def test_the_pipeline_writes_back_after_each_pass_and_its_next_pass_writes_nothi
     monkeypatch.setattr(writeback_service, "shared_store", lambda _database: store)
     connection_id = _connection_id(ready)
     first = run_pipeline(ready.db, ready.box, ready.name, connection_id)
-    assert first.status == "succeeded" and first.writeback is not None
-    assert first.writeback["records_written"] > 200
+    assert first.status == "succeeded" and isinstance(first.writeback, WritebackReport)
+    assert first.writeback.records_written > 200
+    kept = first.model_dump(mode="json")  # the job's result: totals, not rows or previews
+    assert "changes" not in kept["writeback"] and "streams" not in kept["sync"]
+    assert first.sync is not None
+    assert kept["sync"]["records_read"] == sum(o.read for o in first.sync.streams)
     events = ready.events()
     second = run_pipeline(ready.db, ready.box, ready.name, connection_id)
-    assert second.sync is not None and second.writeback is not None
-    repulled = {o.result.stream: o.result.records_changed for o in second.sync.streams}
-    assert repulled["Opportunity"] >= first.writeback["records_written"]
+    assert second.sync is not None and isinstance(second.writeback, WritebackReport)
+    repulled = {o.stream: o.changed for o in second.sync.streams}
+    assert repulled["Opportunity"] >= first.writeback.records_written
     assert ready.events() == events
-    assert second.writeback["records_written"] == second.writeback["write_calls"] == 0
+    assert second.writeback.records_written == second.writeback.write_calls == 0
 
     ready.connect(writeback={"enabled": False})
     assert run_pipeline(ready.db, ready.box, ready.name, connection_id).writeback is None
@@ -393,7 +398,7 @@ def test_a_dry_run_compares_and_writes_nothing(ready: World) -> None:
     report = ready.writeback(dry_run=True)
     assert report.dry_run and report.records_changed == report.records_checked > 0
     assert report.api_calls == 0 and ready.write_calls == 0
-    assert len(report.changes) == 20 and set(report.changes[0]["values"]) <= set(FIELDS)
+    assert len(report.changes) == 20 and set(report.changes[0].values) <= set(FIELDS)
     assert ready.records() == {}
 
 
