@@ -29,6 +29,7 @@ from app.services.jobs.pipeline import run_pipeline
 from app.services.state import clock
 from app.services.writeback.crm_fields import setup_fields
 from app.services.writeback.fields import WritebackSettings, crm_value, field_set
+from app.services.writeback.public import WritebackReport
 from tests.support.writeback_world import FAST_RETRY, Crm, World, crm_world
 
 
@@ -75,10 +76,11 @@ def _crm_record(world: World, external_id: str) -> dict[str, Any]:
     return {name: "" if value is None else value for name, value in properties.items()}
 
 
-def _pass(world: World, connection_id: int) -> dict[str, Any]:
+def _pass(world: World, connection_id: int) -> WritebackReport:
     report = run_pipeline(world.db, world.box, world.name, connection_id)
-    assert report.status == "succeeded", report.as_dict()
-    assert report.writeback is not None and report.writeback["status"] == "succeeded"
+    assert report.status == "succeeded", report
+    assert isinstance(report.writeback, WritebackReport), report.writeback
+    assert report.writeback.status == "succeeded", report.writeback
     return report.writeback
 
 
@@ -93,7 +95,7 @@ def test_every_written_kpi_field_equals_the_api_answer_for_that_deal(world: Worl
     first = _pass(world, connection_id)
     world.sandbox.advance(days=3)  # customers act: emails, meetings, wins arrive
     second = _pass(world, connection_id)
-    assert first["records_written"] > 100 and second["records_written"] > 0
+    assert first.records_written > 100 and second.records_written > 0
 
     fields = field_set(crm, settings).opportunity.fields
     with world.db.sessions() as session:

@@ -202,7 +202,7 @@ def sync_status(database: Database, as_of: AsOf = "data") -> SyncStatus:
         versions = list(
             session.scalars(select(RulesetVersion.id).order_by(RulesetVersion.id.desc()).limit(50))
         )
-        clock = data_clock(session, as_of, now)
+        clock = data_clock(session, as_of)
     leader = next((row.leader for row in schedules.values() if row.leader), None)
     scheduler = _scheduler(database, [c.id for c in connections], versions, leader)
     out: list[ConnectionFreshness] = []

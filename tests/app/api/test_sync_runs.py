@@ -82,8 +82,11 @@ def test_milestones_status_prints_what_the_api_answers(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from app.cli import worker as cli
+    from app.services.state import clock
 
     monkeypatch.setattr(cli, "open_database", lambda: db)
+    still = clock.utcnow()
+    monkeypatch.setattr(clock, "utcnow", lambda: still)  # the data clock reads it both times
     cli.status(as_json=True)
     printed = json.loads(capsys.readouterr().out)
     answered = client.get("/api/v1/sync-status").json()
