@@ -7,9 +7,10 @@
   the caller has it, else in the built-in catalog plus the custom fields the file declares;
 - `occurred_at` names a date or time field;
 - **the guard**: a milestone is something the customer does, says or writes. A rule that can
-  only match seller-side records (outgoing emails, rep-created tasks, logged call attempts,
-  stage changes a rep makes) is an error unless its milestone is marked as an exception with a
-  reason; a rule that matches both sides draws a warning saying what to add.
+  match seller-side records (outgoing emails, rep-created tasks, logged call attempts, stage
+  changes a rep makes) — only them, or them as well as the customer's, such as an email rule
+  with no direction — is an error that says what to add, unless its milestone is marked as an
+  exception with a reason.
 
 `unmatched_warnings` adds, from match counts over stored records, a warning for every
 milestone that no stored record has ever matched.
@@ -229,11 +230,15 @@ class _Checker:
             )
         for rule, side, why in sides:
             if side == "mixed":
-                self.warn(
+                hint = STREAMS[(process.source, rule.stream)].side_hint
+                self.error(
                     "both-sides",
-                    f"rule {rule.key!r} may also match seller-side records ({why})",
+                    f"rule {rule.key!r} can also match seller-side records ({why}): "
+                    "a milestone is something the customer does, says or writes",
                     rule.position,
-                    STREAMS[(process.source, rule.stream)].side_hint or None,
+                    f"{hint}, or `exception: <reason>` on the milestone"
+                    if hint
+                    else "`exception: <reason>` on the milestone",
                 )
 
     def _unknown_stream(self, source: Source, rule: Rule) -> None:

@@ -161,12 +161,26 @@ def test_a_seller_side_rule_beside_customer_rules_is_still_an_error() -> None:
     assert "rule 'sent'" in error.message
 
 
-def test_rules_that_match_both_sides_draw_a_warning_with_the_fix() -> None:
+def test_a_rule_that_can_also_match_seller_side_records_is_an_error_with_the_fix() -> None:
+    """An email rule with no direction matches the rep's own "Proposal" mail too."""
     report = validate(one_rule("EmailMessage", "HasAttachment: true"), "rules.yaml")
-    assert report.ok
-    (warning,) = report.warnings
-    assert warning.code == "both-sides"
-    assert warning.expected == "add `Incoming: true` (mail the customer sent)"
+    assert not report.ok
+    (error,) = report.errors
+    assert error.code == "both-sides"
+    assert "can also match seller-side records" in error.message
+    assert error.expected == (
+        "add `Incoming: true` (mail the customer sent), or `exception: <reason>` on the milestone"
+    )
+
+
+def test_an_exception_with_a_reason_lets_a_rule_on_both_sides_through() -> None:
+    text = one_rule("EmailMessage", "HasAttachment: true").replace(
+        "        kind: writes\n",
+        "        kind: writes\n"
+        "        exception: Only the buyer's procurement portal sends attachments to this inbox.\n",
+    )
+    report = validate(text, "rules.yaml")
+    assert report.ok and report.diagnostics == []
 
 
 @pytest.mark.parametrize(
