@@ -100,7 +100,9 @@ MOVEMENT: dict[str, Any] = {
     "end": "2025-07-01T00:00:01+00:00",
     "as_of": _AS_OF,
     "progress_value": "sum over milestone advances of (P(win | new milestone) - "
-    "P(win | previous milestone)) * amount",
+    "P(win | previous milestone)) * amount, P(win | milestone) being the win probability "
+    "on arrival, non-decreasing along the process (isotonic): a step forward never "
+    "lowers it",
     "per_rep": [
         {
             "period": "2025-06-23",

@@ -101,6 +101,7 @@ class Model:
     )
     _curves: dict[Group, IncidenceCurve] = field(default_factory=dict)
     _leaves: dict[tuple[int | None, int], IncidenceCurve] = field(default_factory=dict)
+    _arrivals: dict[int | None, dict[int, float]] = field(default_factory=dict)
 
     def _curve(self, group: Group) -> IncidenceCurve | None:
         curve = self._curves.get(group)
@@ -136,6 +137,33 @@ class Model:
         return Estimate(
             curve.conditional_eventual(WON, days_at - landmark), curve.size, source, landmark
         )
+
+    def arrival_win(self, process: int | None, position: int) -> float:
+        """P(won eventually | just arrived at `position`), made non-decreasing along the
+        process's milestones (isotonic, weighted by each milestone's sample): a customer's step
+        forward never lowers a deal's chance, so it never lowers a rep's progress value. Where
+        history has one milestone win less often than the one before (noise, or a milestone
+        that adds no information), the two share their pooled probability."""
+        if process not in self._arrivals:
+            self._arrivals[process] = self._isotonic_arrivals(process)
+        fitted = self._arrivals[process]
+        if position in fitted:
+            return fitted[position]
+        below = [p for p in fitted if p < position]
+        return fitted[max(below)] if below else self.win(process, position).value
+
+    def _isotonic_arrivals(self, process: int | None) -> dict[int, float]:
+        positions = sorted(
+            {pos for (owner, pos, landmark) in self.outcome_counts if owner == process}
+        )
+        blocks: list[tuple[float, float, list[int]]] = []  # (mean, weight, positions)
+        for position in positions:
+            estimate = self.win(process, position)
+            blocks.append((estimate.value, float(max(estimate.sample, 1)), [position]))
+            while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:  # pool adjacent violators
+                (m1, w1, p1), (m2, w2, p2) = blocks[-2], blocks[-1]
+                blocks[-2:] = [((m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, p1 + p2)]
+        return {position: mean for mean, _, members in blocks for position in members}
 
     def win_between(
         self, process: int | None, position: int, days_at: float, start: float, end: float

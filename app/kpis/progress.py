@@ -2,8 +2,9 @@
 
 For every milestone reached in the period that moved the deal forward (a position above any
 it had reached before), (P(win | new position) - P(win | previous position)) * amount, with
-P(win | position) the model's eventual win probability on arriving there. It rises the day
-the customer acts, long before anything is won.
+P(win | position) the model's eventual win probability on arriving there, non-decreasing along
+the process (`Model.arrival_win`). It rises the day the customer acts, long before anything
+is won, and a step forward never lowers it.
 
     advances(deal, start, end)          # [(position, previous position, when), ...]
     progress_value(deal, model, start, end)
@@ -44,7 +45,7 @@ def advances(deal: DealHistory, start: datetime, end: datetime) -> list[Advance]
 def progress_value(deal: DealHistory, model: Model, start: datetime, end: datetime) -> float:
     total = 0.0
     for step in advances(deal, start, end):
-        gained = model.win(deal.process, step.position).value
-        lost = model.win(deal.process, step.previous).value
+        gained = model.arrival_win(deal.process, step.position)
+        lost = model.arrival_win(deal.process, step.previous)
         total += (gained - lost) * deal.amount
     return total

@@ -234,7 +234,7 @@ def _advances(snapshot: Snapshot, mask: Bools, start: float, end: float) -> _Adv
 
     def win(process: int, position: int) -> float:
         if (process, position) not in wins:
-            wins[(process, position)] = model.win(process, position).value
+            wins[(process, position)] = model.arrival_win(process, position)
         return wins[(process, position)]
 
     for p in range(1, cols.positions):
@@ -311,7 +311,9 @@ def movement(snapshot: Snapshot, filters: Filters, by: Bucket) -> dict[str, Any]
         "end": end.isoformat(),
         "as_of": now.isoformat(),
         "progress_value": "sum over milestone advances of (P(win | new milestone) - "
-        "P(win | previous milestone)) * amount",
+        "P(win | previous milestone)) * amount, P(win | milestone) being the win probability "
+        "on arrival, non-decreasing along the process (isotonic): a step forward never "
+        "lowers it",
         "per_rep": rows("rep"),
         "per_team": rows("team"),
         "per_process": rows("process"),

@@ -105,6 +105,37 @@ def test_progress_value_is_the_gain_in_win_probability_times_amount() -> None:
     assert progress_value(deal, model, T0, day(30)) == pytest.approx(100.0)
 
 
+def test_win_on_arrival_is_non_decreasing_along_the_process_and_pools_violators() -> None:
+    # 8 deals: K, L lost at creation; of the 6 reaching 1, E and G won (P(1) = 2/6); of the 4
+    # reaching 2, only G won (P(2) = 1/4); at creation 2 of 8 won (P(0) = 1/4). Raw, a step
+    # 1 -> 2 would lower the deal's chance.
+    deals = [
+        DealHistory(5, 1, T0, ((1, day(1)),), "won", day(5), 100.0),
+        DealHistory(6, 1, T0, ((1, day(1)),), "lost", day(5), 100.0),
+        DealHistory(7, 1, T0, ((1, day(1)), (2, day(2))), "won", day(5), 100.0),
+        *(
+            DealHistory(n, 1, T0, ((1, day(1)), (2, day(2))), "lost", day(5), 100.0)
+            for n in (8, 9, 10)
+        ),
+        *(DealHistory(n, 1, T0, (), "lost", day(3), 100.0) for n in (11, 12)),
+    ]
+    model = fit_model(deals, AS_OF, min_sample=1)
+    raw = [model.win(1, p).value for p in (0, 1, 2)]
+    assert raw == pytest.approx([1 / 4, 1 / 3, 1 / 4])
+    # 1 and 2 pool, weighted by their samples (6 deals arrived at 1, 4 at 2): 0.3
+    fitted = [model.arrival_win(1, p) for p in (0, 1, 2)]
+    assert fitted == pytest.approx([1 / 4, 0.3, 0.3])
+    stepped = DealHistory(13, 1, T0, ((1, day(1)), (2, day(3))), "open", None, 1000.0)
+    assert progress_value(stepped, model, day(2), day(4)) == pytest.approx(0.0)
+    assert progress_value(stepped, model, T0, day(4)) == pytest.approx((0.3 - 0.25) * 1000)
+
+
+def test_win_on_arrival_keeps_a_history_that_is_already_monotone() -> None:
+    model = fit_model(DEALS, AS_OF, min_sample=1)
+    assert model.arrival_win(1, 0) == pytest.approx(model.win(1, 0).value)
+    assert model.arrival_win(1, 1) == pytest.approx(model.win(1, 1).value)
+
+
 def test_a_step_below_the_highest_reached_is_not_an_advance() -> None:
     deal = DealHistory(9, 1, T0, ((2, day(1)), (1, day(2)), (3, day(3))), "open", None, 10.0)
     steps = advances(deal, T0, day(10))
