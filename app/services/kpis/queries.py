@@ -1,6 +1,7 @@
 """The KPIs of DESIGN.md over a `Snapshot` of opportunity state, with the filters every KPI
-takes (process, segment, owner, team, connection, period). Pure reads: the API and the CLI
-call these and shape the answer; the math lives in `app.kpis`.
+takes (process, segment, owner, team, connection, period). Pure reads that answer with the
+typed models of `answers` and `rows`, which the API and the CLI print as they are; the math
+lives in `app.kpis`.
 
 Each KPI turns the filters into a mask over the snapshot's columns and sums what the snapshot
 already holds per opportunity (position, days at it, win probability, monthly P(won)), so an
