@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +49,10 @@ def run(args: list[str]) -> list[dict[str, Any]]:
             "crm": options.crm,
             "seed": options.seed,
             "opportunities": options.opportunities,
-            "origins": len(result["origins"]),
-            **row,
-            "baseline_values": result["baseline_values"],
+            "origins": len(result.origins),
+            **asdict(row),
+            "baseline_values": getattr(result, "baseline_values", ""),
             "backtest_s": round(seconds, 1),
         }
-        for row in result["horizons"]
+        for row in result.horizons
     ]

@@ -164,8 +164,10 @@ OPPORTUNITY_ROW: dict[str, Any] = {
     "outcome": "open",
     "amount": 12000.0,
     "milestone": "meeting_attended",
+    "milestone_name": "Meeting attended",
     "position": 2,
     "days_at_milestone": 23.4,
+    "forecast_close_month": "2025-09-01",
     "last_customer_action_at": "2025-06-07T14:30:00+00:00",
     "win_probability": 0.3817,
     "expected_value": 4580.4,
@@ -242,6 +244,7 @@ SCORECARD: dict[str, Any] = {
 
 BACKTEST: dict[str, Any] = {
     "history_until": _AS_OF,
+    "as_of": _AS_OF,
     "computed_at": "2025-07-01T00:00:05+00:00",
     "origins": ["2024-04-01", "2024-05-01"],
     "baseline_values": "CRM field history as of each origin",

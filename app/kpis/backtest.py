@@ -29,7 +29,7 @@ from app.kpis.forecast import (
 from app.kpis.history import DealHistory, days_between
 from app.kpis.model import fit_model
 
-__all__ = ["HORIZONS", "BacktestPoint", "backtest", "month_starts", "summarise"]
+__all__ = ["HORIZONS", "BacktestPoint", "HorizonSummary", "backtest", "month_starts", "summarise"]
 
 HORIZONS = (1, 3)
 PipelineAt = Callable[[DealHistory, datetime], PipelineDeal | None]
@@ -46,6 +46,22 @@ class BacktestPoint:
     p90: float
     baseline: float
     naive: float
+
+
+@dataclass(frozen=True, slots=True)
+class HorizonSummary:
+    """One horizon's errors over every origin, rounded as reported."""
+
+    horizon_months: int
+    origins: int
+    actual_won: float
+    wape_milestone_forecast: float | None
+    wape_weighted_pipeline: float | None
+    wape_naive_run_rate: float | None
+    improvement_vs_baseline: float | None
+    """1 - WAPE of the forecast / WAPE of the weighted pipeline: above 0, the forecast wins."""
+    band_coverage_p10_p90: float | None
+    """Share of the origins whose actual fell inside the P10-P90 band (0.8 is nominal)."""
 
 
 def month_starts(first: datetime, last: datetime) -> list[datetime]:
@@ -130,9 +146,9 @@ def backtest(
     return points
 
 
-def summarise(points: Sequence[BacktestPoint]) -> list[dict[str, object]]:
+def summarise(points: Sequence[BacktestPoint]) -> list[HorizonSummary]:
     """WAPE per horizon of the milestone forecast, the baseline and the naive run-rate."""
-    out: list[dict[str, object]] = []
+    out: list[HorizonSummary] = []
     for h in sorted({p.horizon for p in points}):
         mine = [p for p in points if p.horizon == h]
         actual = [p.actual for p in mine]
@@ -140,18 +156,18 @@ def summarise(points: Sequence[BacktestPoint]) -> list[dict[str, object]]:
         baseline_wape = wape(actual, [p.baseline for p in mine])
         inside = sum(1 for p in mine if p.p10 <= p.actual <= p.p90)
         out.append(
-            {
-                "horizon_months": h,
-                "origins": len(mine),
-                "actual_won": round(sum(actual), 2),
-                "wape_milestone_forecast": _r(forecast_wape),
-                "wape_weighted_pipeline": _r(baseline_wape),
-                "wape_naive_run_rate": _r(wape(actual, [p.naive for p in mine])),
-                "improvement_vs_baseline": _r(1 - forecast_wape / baseline_wape)
+            HorizonSummary(
+                horizon_months=h,
+                origins=len(mine),
+                actual_won=round(sum(actual), 2),
+                wape_milestone_forecast=_r(forecast_wape),
+                wape_weighted_pipeline=_r(baseline_wape),
+                wape_naive_run_rate=_r(wape(actual, [p.naive for p in mine])),
+                improvement_vs_baseline=_r(1 - forecast_wape / baseline_wape)
                 if forecast_wape is not None and baseline_wape
                 else None,
-                "band_coverage_p10_p90": round(inside / len(mine), 3) if mine else None,
-            }
+                band_coverage_p10_p90=round(inside / len(mine), 3) if mine else None,
+            )
         )
     return out
 

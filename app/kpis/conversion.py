@@ -53,15 +53,6 @@ class Conversion:
             curve.counts.get(CENSORED, 0),
         )
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "estimate": None if self.estimate is None else round(self.estimate, 4),
-            "cohort": self.reached,
-            "converted": self.converted,
-            "closed_without": self.failed,
-            "open_censored": self.censored,
-        }
-
 
 def conversion(
     deals: Iterable[DealHistory], position: int, target: int, as_of: datetime

@@ -111,18 +111,6 @@ class MonthForecast:
             new_pipeline_amount=new_amount,
         )
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "month": self.month.strftime("%Y-%m"),
-            "expected_amount": round(self.expected_amount, 2),
-            "expected_count": round(self.expected_count, 2),
-            "p10_amount": round(self.p10_amount, 2),
-            "p90_amount": round(self.p90_amount, 2),
-            "p10_count": round(self.p10_count, 2),
-            "p90_count": round(self.p90_count, 2),
-            "new_pipeline_amount": round(self.new_pipeline_amount, 2),
-        }
-
 
 def _next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)

@@ -72,14 +72,6 @@ class Estimate:
     source: Source
     landmark: int
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "value": round(self.value, 4),
-            "sample": self.sample,
-            "source": self.source,
-            "landmark_days": self.landmark,
-        }
-
 
 @dataclass(frozen=True)
 class Velocity:

@@ -46,14 +46,6 @@ class FieldDefinition:
     length: int | None = None
     """Maximum characters of text fields."""
 
-    def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"name": self.name, "label": self.label, "kind": self.kind}
-        if self.length is not None:
-            body["length"] = self.length
-        if self.description:
-            body["description"] = self.description
-        return body
-
 
 @dataclass(frozen=True)
 class FieldCheck:

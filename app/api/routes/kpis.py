@@ -14,6 +14,7 @@ import csv
 import io
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import fields
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -21,15 +22,29 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlalchemy import select
+from pydantic import BaseModel
 
 from app.api import kpi_examples as examples
 from app.api.deps import DatabaseDep, KpiStoreDep, kpi_store_of, require
 from app.core.errors import ForbiddenError, InvalidRequestError, NotFoundError
-from app.models import Milestone, MilestoneEvent
 from app.services.access.api_keys import Principal
 from app.services.kpis import queries as service
+from app.services.kpis.answers import (
+    ForecastAnswer,
+    FunnelAnswer,
+    MovementAnswer,
+    Scorecard,
+    VelocityAnswer,
+)
+from app.services.kpis.backtest import BacktestReport, NoBacktest, run_backtest
+from app.services.kpis.rows import (
+    OpportunityDetail,
+    OpportunityKpis,
+    OpportunityPage,
+    OpportunityTable,
+)
 from app.services.kpis.store import KpiStore
+from app.services.kpis.timeline import opportunity_timeline
 from crm import parse_instant
 
 router = APIRouter(prefix="/api/v1", tags=["kpis"])
@@ -99,6 +114,10 @@ def _filters(
 
 
 def _json(value: Any) -> bytes:
+    """Answers are dataclasses, which orjson writes natively; a pydantic answer is dumped
+    first, by its aliases, as `model_dump(mode="json")` prints it everywhere else."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json", by_alias=True)
     return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
@@ -131,7 +150,14 @@ def _cursor(cursor: str | None) -> int:
         raise InvalidRequestError("cursor: not a cursor this API returned") from None
 
 
-def _table(page: service.Page, fmt: str, name: str) -> Any:
+COLUMNS = [f.name for f in fields(OpportunityKpis)]
+
+
+def _cell(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _table(page: OpportunityPage, fmt: str, name: str) -> Any:
     next_cursor = (
         base64.urlsafe_b64encode(str(page.next_after).encode()).decode()
         if page.next_after is not None
@@ -139,16 +165,15 @@ def _table(page: service.Page, fmt: str, name: str) -> Any:
     )
     if fmt == "csv":
         out = io.StringIO()
-        columns = list(page.data[0]) if page.data else ["id"]
-        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(page.data)
+        writer = csv.writer(out)
+        writer.writerow(COLUMNS if page.data else ["id"])
+        writer.writerows([_cell(getattr(row, c)) for c in COLUMNS] for row in page.data)
         headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
         if next_cursor:
             headers["X-Next-Cursor"] = next_cursor
         return out.getvalue().encode(), "text/csv; charset=utf-8", headers
-    body = {"data": page.data, "count": len(page.data), "total": page.total}
-    return _json({**body, "next_cursor": next_cursor}), "application/json", {}
+    table = OpportunityTable(page.data, len(page.data), page.total, next_cursor)
+    return _json(table), "application/json", {}
 
 
 LimitQuery = Annotated[int, Query(ge=1, le=1000, description="Rows per page.")]
@@ -211,6 +236,7 @@ def _forecast(filters: service.Filters, months: int, new_pipeline: bool) -> Answ
 
 @router.get(
     "/funnel",
+    response_model=FunnelAnswer,
     summary="Reached per milestone, conversion to the next milestone and to won",
     responses=_ok(examples.FUNNEL),
     openapi_extra={"parameters": _documented(ALL_FILTERS)},
@@ -221,6 +247,7 @@ async def funnel(request: Request, principal: Reader, store: KpiStoreDep) -> Res
 
 @router.get(
     "/movement",
+    response_model=MovementAnswer,
     summary="Milestone advances and progress value per rep, team and process",
     responses=_ok(examples.MOVEMENT),
     openapi_extra={"parameters": _documented(ALL_FILTERS)},
@@ -236,6 +263,7 @@ async def movement(
 
 @router.get(
     "/velocity",
+    response_model=VelocityAnswer,
     summary="Median and 80th-percentile days between milestones, open deals censored",
     responses=_ok(examples.VELOCITY),
     openapi_extra={"parameters": _documented(ALL_FILTERS)},
@@ -246,6 +274,7 @@ async def velocity(request: Request, principal: Reader, store: KpiStoreDep) -> R
 
 @router.get(
     "/stalled",
+    response_model=OpportunityTable,
     summary="Open opportunities stalled beyond the historical 80th percentile, with guidance",
     responses=_ok(examples.OPPORTUNITIES),
     openapi_extra={"parameters": _documented(NO_PERIOD)},
@@ -275,6 +304,7 @@ async def stalled(
 
 @router.get(
     "/forecast",
+    response_model=ForecastAnswer,
     summary="Expected won amount and count per month with a P10-P90 band, and the baseline",
     responses=_ok(examples.FORECAST),
     openapi_extra={"parameters": _documented(NO_PERIOD)},
@@ -294,6 +324,7 @@ async def forecast(
 
 @router.get(
     "/opportunities",
+    response_model=OpportunityTable,
     summary="Opportunities with their milestone, win probability and expected value",
     responses=_ok(examples.OPPORTUNITIES),
     openapi_extra={"parameters": _documented(ALL_FILTERS)},
@@ -322,6 +353,7 @@ async def opportunities(
 
 @router.get(
     "/opportunities/{opportunity_id}",
+    response_model=OpportunityDetail,
     summary="One opportunity: timeline of milestone events with evidence, win probability, "
     "expected value, the next step",
     responses=_ok(examples.OPPORTUNITY, {404: {"description": "Not found (or another rep's)"}}),
@@ -329,53 +361,20 @@ async def opportunities(
 async def opportunity(
     opportunity_id: int, principal: Reader, store: KpiStoreDep, database: DatabaseDep
 ) -> Response:
-    def compute(snapshot: Any) -> dict[str, Any]:
+    def compute(snapshot: Any) -> OpportunityDetail:
         row = service.opportunity_detail(snapshot, opportunity_id)
-        if principal.role == "rep" and row["owner"] != principal.owner:
+        if principal.role == "rep" and row.owner != principal.owner:
             raise NotFoundError(f"no opportunity with id {opportunity_id}")
-        row["as_of"] = snapshot.as_of.isoformat()
-        row["timeline"] = _timeline(database, opportunity_id, snapshot.version_id)
-        return row
+        timeline = opportunity_timeline(database, opportunity_id, snapshot.version_id)
+        return OpportunityDetail.of(row, snapshot.as_of, timeline)
 
     owner = principal.owner if principal.role == "rep" else None
     return await _answer(store, ("opportunity", opportunity_id, owner), compute)
 
 
-def _timeline(database: Any, opportunity_id: int, version_id: int | None) -> list[dict[str, Any]]:
-    with database.session() as session:
-        events = session.execute(
-            select(
-                MilestoneEvent.occurred_at,
-                Milestone.key,
-                Milestone.name,
-                Milestone.kind,
-                MilestoneEvent.rule_key,
-                MilestoneEvent.evidence_stream,
-                MilestoneEvent.evidence_external_id,
-                MilestoneEvent.evidence_url,
-            )
-            .join(Milestone, Milestone.id == MilestoneEvent.milestone_id)
-            .where(
-                MilestoneEvent.opportunity_id == opportunity_id,
-                MilestoneEvent.ruleset_version_id == version_id,
-            )
-            .order_by(MilestoneEvent.occurred_at)
-        ).all()
-    return [
-        {
-            "occurred_at": e[0].isoformat(),
-            "milestone": e[1],
-            "name": e[2],
-            "kind": e[3],
-            "rule": e[4],
-            "evidence": {"stream": e[5], "external_id": e[6], "url": e[7]},
-        }
-        for e in events
-    ]
-
-
 @router.get(
     "/reps/{rep}/scorecard",
+    response_model=Scorecard,
     summary="A rep's own KPIs: progress value this week and month, movement, stalled deals",
     responses=_ok(examples.SCORECARD, {404: {"description": "No such rep"}}),
 )
@@ -387,6 +386,7 @@ async def scorecard(rep: str, principal: Reader, store: KpiStoreDep) -> Response
 
 @router.get(
     "/backtest",
+    response_model=BacktestReport | NoBacktest,
     summary="WAPE of the milestone forecast, the weighted pipeline and a naive run-rate, "
     "1 and 3 months ahead, replaying history as of each past month start",
     responses=_ok(examples.BACKTEST),
@@ -398,8 +398,6 @@ async def backtest(
     database: DatabaseDep,
     months: Annotated[int, Query(ge=1, le=36, description="How many origins.")] = 12,
 ) -> Response:
-    from app.services.kpis.backtest import run_backtest
-
     if principal.role == "rep":
         raise ForbiddenError("the backtest covers every rep: it needs a manager key")
     _filters(request, principal, {"months"}, period=False)

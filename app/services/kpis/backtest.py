@@ -7,13 +7,16 @@ today's values stand in, and the answer says so.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from app.core.database import Database
-from app.kpis.backtest import backtest, month_starts, summarise
+from app.core.timestamps import IsoDateTime
+from app.kpis.backtest import BacktestPoint, HorizonSummary, backtest, month_starts, summarise
 from app.kpis.forecast import PipelineDeal
 from app.kpis.history import DealHistory
 from app.models import Opportunity, RawRecord
@@ -22,7 +25,61 @@ from app.services.kpis.snapshot import Snapshot
 from app.services.kpis.store import KpiStore
 from crm import parse_instant
 
-__all__ = ["FieldHistory", "run_backtest"]
+__all__ = ["BacktestReport", "FieldHistory", "NoBacktest", "ReplayPoint", "run_backtest"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayPoint:
+    """One origin and horizon: what was won in the month beside what each method expected."""
+
+    origin: date
+    horizon_months: int
+    month: str
+    """`YYYY-MM`."""
+    actual: float
+    forecast: float
+    p10: float
+    p90: float
+    baseline: float
+    naive: float
+
+    @classmethod
+    def of(cls, point: BacktestPoint) -> ReplayPoint:
+        return cls(
+            origin=point.origin,
+            horizon_months=point.horizon,
+            month=point.month.isoformat()[:7],
+            actual=round(point.actual, 2),
+            forecast=round(point.forecast, 2),
+            p10=round(point.p10, 2),
+            p90=round(point.p90, 2),
+            baseline=round(point.baseline, 2),
+            naive=round(point.naive, 2),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestReport:
+    """The backtest as the API and `milestones backtest --json` print it."""
+
+    history_until: IsoDateTime
+    as_of: IsoDateTime
+    computed_at: IsoDateTime
+    origins: list[date]
+    baseline_values: str
+    """Where the weighted pipeline at each origin comes from."""
+    method: str
+    horizons: list[HorizonSummary]
+    points: list[ReplayPoint]
+
+
+@dataclass(frozen=True, slots=True)
+class NoBacktest:
+    """The answer while no opportunity is in a sales process yet."""
+
+    origins: list[date]
+    horizons: list[HorizonSummary]
+    note: str
 
 
 def _instant(text: Any) -> datetime | None:
@@ -94,7 +151,7 @@ class FieldHistory:
         return self.values[deal.key][i] if i >= 0 else None
 
 
-def _current(snapshot: Snapshot) -> Any:
+def _current(snapshot: Snapshot) -> Callable[[DealHistory, datetime], PipelineDeal | None]:
     def at(deal: DealHistory, moment: datetime) -> PipelineDeal | None:
         info = snapshot.info.get(deal.key)
         if info is None:
@@ -109,13 +166,13 @@ def run_backtest(
     months: int = 12,
     store: KpiStore | None = None,
     new_pipeline: bool = True,
-) -> dict[str, Any]:
+) -> BacktestReport | NoBacktest:
     """WAPE of the forecast, the baseline and a naive run-rate over the last `months` origins
     whose 3-month horizon is complete."""
     snapshot = (store or KpiStore(database)).snapshot()
     deals = [d for d in snapshot.deals.values() if d.process is not None]
     if not deals:
-        return {"origins": [], "horizons": [], "note": "no opportunity history yet"}
+        return NoBacktest(origins=[], horizons=[], note="no opportunity history yet")
     first = min(d.created_at for d in deals)
     history_until = max(
         max(d.created_at for d in deals),
@@ -129,30 +186,17 @@ def run_backtest(
     history = FieldHistory.load(database)
     at = history.at if len(history) else _current(snapshot)
     points = backtest(deals, eligible, at, new_pipeline=new_pipeline)
-    return {
-        "history_until": history_until.isoformat(),
-        "as_of": now.isoformat(),
-        "computed_at": utcnow().isoformat(),
-        "origins": [o.date().isoformat() for o in eligible],
-        "baseline_values": "CRM field history as of each origin"
+    return BacktestReport(
+        history_until=history_until,
+        as_of=now,
+        computed_at=utcnow(),
+        origins=[o.date() for o in eligible],
+        baseline_values="CRM field history as of each origin"
         if len(history)
         else "today's amount, stage probability and close date (no field history stored)",
-        "method": "As-of replay: at each origin the model is fitted only on what was known "
+        method="As-of replay: at each origin the model is fitted only on what was known "
         "then; horizon h is the h-th calendar month from the origin; WAPE = sum|actual - "
         "forecast| / sum actual over all origins.",
-        "horizons": summarise(points),
-        "points": [
-            {
-                "origin": p.origin.isoformat(),
-                "horizon_months": p.horizon,
-                "month": p.month.isoformat()[:7],
-                "actual": round(p.actual, 2),
-                "forecast": round(p.forecast, 2),
-                "p10": round(p.p10, 2),
-                "p90": round(p.p90, 2),
-                "baseline": round(p.baseline, 2),
-                "naive": round(p.naive, 2),
-            }
-            for p in points
-        ],
-    }
+        horizons=summarise(points),
+        points=[ReplayPoint.of(p) for p in points],
+    )

@@ -1,6 +1,7 @@
 """The KPIs of DESIGN.md over a `Snapshot` of opportunity state, with the filters every KPI
-takes (process, segment, owner, team, connection, period). Pure reads: the API and the CLI
-call these and shape the answer; the math lives in `app.kpis`.
+takes (process, segment, owner, team, connection, period). Pure reads that answer with the
+typed models of `answers` and `rows`, which the API and the CLI print as they are; the math
+lives in `app.kpis`.
 
 Each KPI turns the filters into a mask over the snapshot's columns and sums what the snapshot
 already holds per opportunity (position, days at it, win probability, monthly P(won)), so an
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
 
 import numpy as np
 
@@ -33,9 +33,29 @@ from app.kpis.forecast import (
     month_windows,
 )
 from app.kpis.history import DAY, DealHistory, days_between
+from app.services.kpis.answers import (
+    Bucket,
+    ConversionAnswer,
+    ForecastAnswer,
+    ForecastMonth,
+    FunnelAnswer,
+    FunnelStep,
+    MovementAnswer,
+    ProcessFunnel,
+    ProcessMovement,
+    ProcessVelocity,
+    RepMovement,
+    Scorecard,
+    TeamMovement,
+    VelocityAnswer,
+    VelocityStep,
+)
+from app.services.kpis.filters import Filters
+from app.services.kpis.rows import OpportunityKpis, OpportunityPage
 from app.services.kpis.snapshot import DealInfo, ProcessInfo, Snapshot
 
 __all__ = [
+    "Bucket",
     "Filters",
     "forecast_kpi",
     "funnel",
@@ -47,7 +67,8 @@ __all__ = [
     "velocity",
 ]
 
-Bucket = Literal["week", "month"]
+EPOCH_DAY = date(1970, 1, 1)
+
 CENSORING_NOTE = (
     "Open opportunities are censored, not counted as failures: conversion is the plateau of "
     "an Aalen-Johansen cumulative incidence from the day each opportunity reached the "
@@ -57,52 +78,6 @@ AS_OF_NOTE = (
     "as_of is the data's own clock: the CRM's time as last synced (the wall clock for a live "
     "CRM, the history's end for a replayed one), unless MILESTONES_KPI_AS_OF sets it."
 )
-
-
-@dataclass(frozen=True)
-class Filters:
-    process: str | None = None
-    segment: str | None = None
-    owner: str | None = None
-    """The owner's CRM id (Salesforce user id, HubSpot owner id)."""
-    team: str | None = None
-    connection: str | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-
-    def key(self) -> tuple[Any, ...]:
-        return (
-            self.process,
-            self.segment,
-            self.owner,
-            self.team,
-            self.connection,
-            self.start,
-            self.end,
-        )
-
-    @property
-    def periodic(self) -> bool:
-        return self.start is not None or self.end is not None
-
-    def period_mask(self, moments: Floats) -> Bools:
-        inside = ~np.isnan(moments)
-        if self.start is not None:
-            inside &= moments >= epoch(self.start)
-        if self.end is not None:
-            inside &= moments < epoch(self.end)
-        return inside
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "process": self.process,
-            "segment": self.segment,
-            "owner": self.owner,
-            "team": self.team,
-            "connection": self.connection,
-            "start": self.start.isoformat() if self.start else None,
-            "end": self.end.isoformat() if self.end else None,
-        }
 
 
 def _mask(snapshot: Snapshot, filters: Filters) -> Bools:
@@ -138,14 +113,13 @@ def _processes(snapshot: Snapshot, filters: Filters) -> list[ProcessInfo]:
 # -- funnel ---------------------------------------------------------------------------------------
 
 
-def funnel(snapshot: Snapshot, filters: Filters) -> dict[str, Any]:
-    now = snapshot.as_of
+def funnel(snapshot: Snapshot, filters: Filters) -> FunnelAnswer:
     cols = snapshot.columns
     mask = _mask(snapshot, filters)
     result = []
     for process in _processes(snapshot, filters):
         members = mask & (cols.process == process.id)
-        steps: list[dict[str, Any]] = []
+        steps: list[FunnelStep] = []
         positions = [(0, None)] + [(m.position, m) for m in process.milestones]
         for index, (position, milestone) in enumerate(positions):
             if position >= cols.positions:
@@ -157,34 +131,34 @@ def funnel(snapshot: Snapshot, filters: Filters) -> dict[str, Any]:
                     cohort &= filters.period_mask(at)
             following = positions[index + 1] if index + 1 < len(positions) else None
             to_next = (
-                conversion_presorted(
-                    snapshot.conversion_table(position, following[0]), cohort
-                ).as_dict()
+                ConversionAnswer.of(
+                    conversion_presorted(snapshot.conversion_table(position, following[0]), cohort)
+                )
                 if following
                 else None
             )
             to_won = conversion_presorted(snapshot.conversion_table(position, WON_TARGET), cohort)
             steps.append(
-                {
-                    "milestone": milestone.key if milestone else "created",
-                    "name": milestone.name if milestone else "Opportunity created",
-                    "position": position,
-                    "kind": milestone.kind if milestone else None,
-                    "reached": int(cohort.sum()),
-                    "conversion_to_next": to_next,
-                    "next_milestone": following[1].key if following and following[1] else None,
-                    "conversion_to_won": to_won.as_dict(),
-                }
+                FunnelStep(
+                    milestone=milestone.key if milestone else "created",
+                    name=milestone.name if milestone else "Opportunity created",
+                    position=position,
+                    kind=milestone.kind if milestone else None,
+                    reached=int(cohort.sum()),
+                    conversion_to_next=to_next,
+                    next_milestone=following[1].key if following and following[1] else None,
+                    conversion_to_won=ConversionAnswer.of(to_won),
+                )
             )
-        result.append({"process": process.key, "name": process.name, "milestones": steps})
-    return {
-        "filters": filters.as_dict(),
-        "as_of": now.isoformat(),
-        "as_of_source": AS_OF_NOTE,
-        "method": "aalen-johansen",
-        "censoring": CENSORING_NOTE,
-        "processes": result,
-    }
+        result.append(ProcessFunnel(process.key, process.name, steps))
+    return FunnelAnswer(
+        filters=filters,
+        as_of=snapshot.as_of,
+        as_of_source=AS_OF_NOTE,
+        method="aalen-johansen",
+        censoring=CENSORING_NOTE,
+        processes=result,
+    )
 
 
 # -- movement -------------------------------------------------------------------------------------
@@ -257,7 +231,23 @@ def _advances(snapshot: Snapshot, mask: Bools, start: float, end: float) -> _Adv
     return _Advances(*(np.concatenate([part[k] for part in parts]) for k in range(4)))
 
 
-def movement(snapshot: Snapshot, filters: Filters, by: Bucket) -> dict[str, Any]:
+def _grouped(found: _Advances, buckets: Ints, index: Ints) -> list[tuple[date, int, int, float]]:
+    """(period, group, advances, progress value) of each period and group with an advance."""
+    if not index.shape[0]:
+        return []
+    pairs, inverse = np.unique(np.stack([buckets, index], axis=1), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    counts = np.bincount(inverse, minlength=pairs.shape[0])
+    values = np.bincount(inverse, weights=found.gain, minlength=pairs.shape[0])
+    return [
+        (EPOCH_DAY + timedelta(days=day), i, int(count), round(value, 2))
+        for (day, i), count, value in zip(
+            pairs.tolist(), counts.tolist(), values.tolist(), strict=True
+        )
+    ]
+
+
+def movement(snapshot: Snapshot, filters: Filters, by: Bucket) -> MovementAnswer:
     now = snapshot.as_of
     start, end = filters.start, filters.end
     if start is None or end is None:
@@ -267,63 +257,47 @@ def movement(snapshot: Snapshot, filters: Filters, by: Bucket) -> dict[str, Any]
     found = _advances(snapshot, _mask(snapshot, filters), epoch(start), epoch(end))
     buckets = _bucket_days(found.at, by)
     keys = {p.id: p.key for p in snapshot.processes.values()}
-
-    def rows(group: str) -> list[dict[str, Any]]:
-        if group == "rep":
-            index = cols.owner[found.row]
-        elif group == "team":
-            index = cols.team[found.row]
-        else:
-            index = cols.process[found.row]
-        if not index.shape[0]:
-            return []
-        pairs, inverse = np.unique(np.stack([buckets, index], axis=1), axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        counts = np.bincount(inverse, minlength=pairs.shape[0])
-        values = np.bincount(inverse, weights=found.gain, minlength=pairs.shape[0])
-        out = []
-        for (day, i), count, value in zip(
-            pairs.tolist(), counts.tolist(), values.tolist(), strict=True
-        ):
-            label: str | None
-            if group == "rep":
-                label = labels.owner_external[i] if i >= 0 else None
-            elif group == "team":
-                label = labels.teams[i] if i >= 0 else None
-            else:
-                label = keys.get(i)
-            row: dict[str, Any] = {
-                "period": (date(1970, 1, 1) + timedelta(days=day)).isoformat(),
-                group: label,
-                "advances": int(count),
-                "progress_value": round(value, 2),
-            }
-            if group == "rep":
-                row["rep_name"] = labels.owner_names[i] if i >= 0 else None
-            out.append(row)
-        out.sort(key=lambda r: (r["period"], r[group] or ""))
-        return out
-
-    return {
-        "filters": filters.as_dict(),
-        "by": by,
-        "start": start.isoformat(),
-        "end": end.isoformat(),
-        "as_of": now.isoformat(),
-        "progress_value": "sum over milestone advances of (P(win | new milestone) - "
+    per_rep = [
+        RepMovement(
+            period,
+            labels.owner_external[i] if i >= 0 else None,
+            count,
+            value,
+            labels.owner_names[i] if i >= 0 else None,
+        )
+        for period, i, count, value in _grouped(found, buckets, cols.owner[found.row])
+    ]
+    per_team = [
+        TeamMovement(period, labels.teams[i] if i >= 0 else None, count, value)
+        for period, i, count, value in _grouped(found, buckets, cols.team[found.row])
+    ]
+    per_process = [
+        ProcessMovement(period, keys.get(i), count, value)
+        for period, i, count, value in _grouped(found, buckets, cols.process[found.row])
+    ]
+    per_rep.sort(key=lambda r: (r.period, r.rep or ""))
+    per_team.sort(key=lambda r: (r.period, r.team or ""))
+    per_process.sort(key=lambda r: (r.period, r.process or ""))
+    return MovementAnswer(
+        filters=filters,
+        by=by,
+        start=start,
+        end=end,
+        as_of=now,
+        progress_value="sum over milestone advances of (P(win | new milestone) - "
         "P(win | previous milestone)) * amount, P(win | milestone) being the win probability "
         "on arrival, non-decreasing along the process (isotonic): a step forward never "
         "lowers it",
-        "per_rep": rows("rep"),
-        "per_team": rows("team"),
-        "per_process": rows("process"),
-    }
+        per_rep=per_rep,
+        per_team=per_team,
+        per_process=per_process,
+    )
 
 
 # -- velocity -------------------------------------------------------------------------------------
 
 
-def velocity(snapshot: Snapshot, filters: Filters) -> dict[str, Any]:
+def velocity(snapshot: Snapshot, filters: Filters) -> VelocityAnswer:
     now = snapshot.as_of
     cols = snapshot.columns
     rows = np.nonzero(_mask(snapshot, filters))[0]
@@ -342,32 +316,32 @@ def velocity(snapshot: Snapshot, filters: Filters) -> dict[str, Any]:
                 sel &= keep
             curve = aj_arrays(durations[sel], causes[sel], (1, 2)) if sel.any() else None
             steps.append(
-                {
-                    "from": key,
-                    "to": positions[index + 1][1],
-                    "median_days": curve.quantile(1, 0.5, among_cause=True) if curve else None,
-                    "p80_days": curve.quantile(1, 0.8, among_cause=True) if curve else None,
-                    "sample": curve.size if curve else 0,
-                    "advanced": curve.counts.get(1, 0) if curve else 0,
-                    "closed_without_advancing": curve.counts.get(2, 0) if curve else 0,
-                    "open_censored": curve.counts.get(0, 0) if curve else 0,
-                }
+                VelocityStep(
+                    from_=key,
+                    to=positions[index + 1][1],
+                    median_days=curve.quantile(1, 0.5, among_cause=True) if curve else None,
+                    p80_days=curve.quantile(1, 0.8, among_cause=True) if curve else None,
+                    sample=curve.size if curve else 0,
+                    advanced=curve.counts.get(1, 0) if curve else 0,
+                    closed_without_advancing=curve.counts.get(2, 0) if curve else 0,
+                    open_censored=curve.counts.get(0, 0) if curve else 0,
+                )
             )
-        result.append({"process": process.key, "name": process.name, "steps": steps})
-    return {
-        "filters": filters.as_dict(),
-        "as_of": now.isoformat(),
-        "method": "Days from reaching a milestone to reaching a later one, among opportunities "
+        result.append(ProcessVelocity(process=process.key, name=process.name, steps=steps))
+    return VelocityAnswer(
+        filters=filters,
+        as_of=now,
+        method="Days from reaching a milestone to reaching a later one, among opportunities "
         "that advance: quantiles of the Aalen-Johansen cumulative incidence of advancing "
         "(closing without advancing competes; open opportunities are censored).",
-        "processes": result,
-    }
+        processes=result,
+    )
 
 
 # -- stalled and opportunities --------------------------------------------------------------------
 
 
-def _row(snapshot: Snapshot, row: int) -> dict[str, Any]:
+def _row(snapshot: Snapshot, row: int) -> OpportunityKpis:
     cols, labels, derived = snapshot.columns, snapshot.labels, snapshot.derived
     process = snapshot.processes[int(cols.process[row])]
     position = int(derived.position[row])
@@ -386,33 +360,33 @@ def _row(snapshot: Snapshot, row: int) -> dict[str, Any]:
     last = float(snapshot.last_action[row])
     outcome = ("open", "won", "lost")[int(cols.outcome[row])]
     closed = None if np.isnan(cols.closed[row]) else instant(float(cols.closed[row]))
-    return {
-        "id": int(cols.key[row]),
-        "external_id": snapshot.external_ids[row],
-        "name": snapshot.names[row],
-        "connection": labels.connection_names[connection] if connection >= 0 else None,
-        "process": process.key,
-        "segment": labels.segments[segment] if segment >= 0 else None,
-        "owner": labels.owner_external[owner] if owner >= 0 else None,
-        "owner_name": labels.owner_names[owner] if owner >= 0 else None,
-        "team": labels.teams[team] if team >= 0 else None,
-        "outcome": outcome,
-        "amount": amount,
-        "milestone": current.key if current else "created",
-        "milestone_name": current.name if current else None,
-        "position": position,
-        "days_at_milestone": round(days_at, 1),
-        "forecast_close_month": _close_month(
+    return OpportunityKpis(
+        id=int(cols.key[row]),
+        external_id=snapshot.external_ids[row],
+        name=snapshot.names[row],
+        connection=labels.connection_names[connection] if connection >= 0 else None,
+        process=process.key,
+        segment=labels.segments[segment] if segment >= 0 else None,
+        owner=labels.owner_external[owner] if owner >= 0 else None,
+        owner_name=labels.owner_names[owner] if owner >= 0 else None,
+        team=labels.teams[team] if team >= 0 else None,
+        outcome=outcome,
+        amount=amount,
+        milestone=current.key if current else "created",
+        milestone_name=current.name if current else None,
+        position=position,
+        days_at_milestone=round(days_at, 1),
+        forecast_close_month=_close_month(
             snapshot, process.id, position, days_at, snapshot.as_of, outcome, closed
         ),
-        "last_customer_action_at": None if np.isnan(last) else instant(last).isoformat(),
-        "win_probability": round(probability, 4),
-        "expected_value": round(probability * amount, 2),
-        "stalled": bool(derived.stalled[row]),
-        "stall_threshold_days": None if np.isnan(threshold) else threshold,
-        "next_milestone": following.key if following else None,
-        "guidance": current.guidance if current else (following.guidance if following else ""),
-    }
+        last_customer_action_at=None if np.isnan(last) else instant(last),
+        win_probability=round(probability, 4),
+        expected_value=round(probability * amount, 2),
+        stalled=bool(derived.stalled[row]),
+        stall_threshold_days=None if np.isnan(threshold) else threshold,
+        next_milestone=following.key if following else None,
+        guidance=current.guidance if current else (following.guidance if following else ""),
+    )
 
 
 def _close_month(
@@ -423,7 +397,7 @@ def _close_month(
     now: datetime,
     outcome: str,
     closed_at: datetime | None,
-) -> str | None:
+) -> date | None:
     """The forecast month of winning (open), the month it was won, or None (lost)."""
     if outcome == "open":
         month = forecast_close_month(snapshot.model, process, position, days_at, now)
@@ -431,7 +405,7 @@ def _close_month(
         month = date(closed_at.year, closed_at.month, 1)
     else:
         month = None
-    return month.isoformat() if month is not None else None
+    return month
 
 
 def _selection(
@@ -453,13 +427,6 @@ def _selection(
     return rows[np.argsort(cols.key[rows], kind="stable")]
 
 
-@dataclass
-class Page:
-    data: list[dict[str, Any]]
-    total: int
-    next_after: int | None
-
-
 def opportunity_page(
     snapshot: Snapshot,
     filters: Filters,
@@ -468,7 +435,7 @@ def opportunity_page(
     only_stalled: bool = False,
     limit: int = 100,
     after: int = 0,
-) -> Page:
+) -> OpportunityPage:
     """One page of opportunity rows in id order, after the id `after`."""
     rows = _selection(snapshot, filters, outcome, only_stalled)
     keys = snapshot.columns.key[rows]
@@ -476,10 +443,10 @@ def opportunity_page(
     chosen = rows[start : start + limit]
     more = start + limit < rows.shape[0]
     data = [_row(snapshot, int(r)) for r in chosen.tolist()]
-    return Page(data, int(rows.shape[0]), data[-1]["id"] if more and data else None)
+    return OpportunityPage(data, int(rows.shape[0]), data[-1].id if more and data else None)
 
 
-def opportunity_detail(snapshot: Snapshot, opportunity_id: int) -> dict[str, Any]:
+def opportunity_detail(snapshot: Snapshot, opportunity_id: int) -> OpportunityKpis:
     """The row of one opportunity in an active process (NotFoundError otherwise)."""
     row = snapshot.row_of.get(opportunity_id)
     if row is None or int(snapshot.columns.process[row]) not in snapshot.processes:
@@ -489,7 +456,7 @@ def opportunity_detail(snapshot: Snapshot, opportunity_id: int) -> dict[str, Any
 
 def opportunity_row(
     snapshot: Snapshot, deal: DealHistory, info: DealInfo, process: ProcessInfo, now: datetime
-) -> dict[str, Any]:
+) -> OpportunityKpis:
     """One opportunity's row at any `now`, from its history (write-back computes with this)."""
     position, _ = deal.position_at(now)
     until = now if deal.is_open or deal.closed_at is None else min(now, deal.closed_at)
@@ -501,33 +468,33 @@ def opportunity_row(
     else:
         probability = 1.0 if deal.outcome == "won" else 0.0
     threshold = snapshot.model.stall_threshold(deal.process, position) if deal.is_open else None
-    return {
-        "id": deal.key,
-        "external_id": info.external_id,
-        "name": info.name,
-        "connection": info.connection,
-        "process": process.key,
-        "segment": deal.segment,
-        "owner": info.owner_external_id,
-        "owner_name": info.owner_name,
-        "team": deal.team,
-        "outcome": deal.outcome,
-        "amount": deal.amount,
-        "milestone": current.key if current else "created",
-        "milestone_name": current.name if current else None,
-        "position": position,
-        "days_at_milestone": round(days_at, 1),
-        "forecast_close_month": _close_month(
+    return OpportunityKpis(
+        id=deal.key,
+        external_id=info.external_id,
+        name=info.name,
+        connection=info.connection,
+        process=process.key,
+        segment=deal.segment,
+        owner=info.owner_external_id,
+        owner_name=info.owner_name,
+        team=deal.team,
+        outcome=deal.outcome,
+        amount=deal.amount,
+        milestone=current.key if current else "created",
+        milestone_name=current.name if current else None,
+        position=position,
+        days_at_milestone=round(days_at, 1),
+        forecast_close_month=_close_month(
             snapshot, deal.process, position, days_at, now, deal.outcome, deal.closed_at
         ),
-        "last_customer_action_at": deal.last_action_at.isoformat() if deal.last_action_at else None,
-        "win_probability": round(probability, 4),
-        "expected_value": round(probability * deal.amount, 2),
-        "stalled": threshold is not None and days_at > threshold,
-        "stall_threshold_days": threshold,
-        "next_milestone": following.key if following else None,
-        "guidance": current.guidance if current else (following.guidance if following else ""),
-    }
+        last_customer_action_at=deal.last_action_at,
+        win_probability=round(probability, 4),
+        expected_value=round(probability * deal.amount, 2),
+        stalled=threshold is not None and days_at > threshold,
+        stall_threshold_days=threshold,
+        next_milestone=following.key if following else None,
+        guidance=current.guidance if current else (following.guidance if following else ""),
+    )
 
 
 # -- forecast -------------------------------------------------------------------------------------
@@ -535,7 +502,7 @@ def opportunity_row(
 
 def forecast_kpi(
     snapshot: Snapshot, filters: Filters, months: int, new_pipeline: bool = True
-) -> dict[str, Any]:
+) -> ForecastAnswer:
     now = snapshot.as_of
     moment = epoch(now)
     cols, derived = snapshot.columns, snapshot.derived
@@ -582,49 +549,50 @@ def forecast_kpi(
     closing = snapshot.close_month[open_rows]
     for month, i in months_index.items():
         baseline[i] = float(weighted[closing == month].sum())
-    return {
-        "filters": filters.as_dict(),
-        "as_of": now.isoformat(),
-        "open_opportunities": int(open_rows.shape[0]),
-        "includes_new_pipeline": new_pipeline,
-        "method": "Sum over open opportunities of amount * P(won in the month | milestone, days "
+    return ForecastAnswer(
+        filters=filters,
+        as_of=now,
+        open_opportunities=int(open_rows.shape[0]),
+        includes_new_pipeline=new_pipeline,
+        method="Sum over open opportunities of amount * P(won in the month | milestone, days "
         "at it), from history (won and lost competing); plus expected wins of opportunities "
         "not yet created at the last 90 days' creation rate. Band: normal approximation of "
         "independent outcomes, P10-P90. No close dates, no stage probabilities.",
-        "baseline_method": "CRM weighted pipeline: amount * stage probability of open "
+        baseline_method="CRM weighted pipeline: amount * stage probability of open "
         "opportunities whose close date falls in the month.",
-        "months": [
-            {**row.as_dict(), "baseline_weighted_pipeline": round(baseline[i], 2)}
-            for i, row in enumerate(rows)
-        ],
-    }
+        months=[ForecastMonth.of(row, baseline[i]) for i, row in enumerate(rows)],
+    )
 
 
 # -- scorecard ------------------------------------------------------------------------------------
 
 
-def scorecard(snapshot: Snapshot, owner: str) -> dict[str, Any]:
+def scorecard(snapshot: Snapshot, owner: str) -> Scorecard:
     now = snapshot.as_of
     mask = _mask(snapshot, Filters(owner=owner))
     owners = snapshot.labels.owners_with_external_id(owner)
     if not mask.any() and not owners:
         raise NotFoundError(f"no rep with id {owner!r}")
-    week = bucket_start(now, "week")
-    month = bucket_start(now, "month")
-    periods = {
-        "week": datetime(week.year, week.month, week.day, tzinfo=UTC),
-        "month": datetime(month.year, month.month, month.day, tzinfo=UTC),
-    }
-    name = snapshot.labels.owner_names[owners[0]] if owners and mask.any() else None
-    card: dict[str, Any] = {"rep": owner, "as_of": now.isoformat(), "rep_name": name}
     end = epoch(now + timedelta(seconds=1))
-    for label, start in periods.items():
+    progress: list[tuple[float, int]] = []
+    buckets: tuple[Bucket, ...] = ("week", "month")
+    for by in buckets:
+        day = bucket_start(now, by)
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         found = _advances(snapshot, mask, epoch(start), end)
-        card[f"progress_value_{label}"] = round(float(found.gain.sum()), 2)
-        card[f"advances_{label}"] = int(found.row.shape[0])
+        progress.append((round(float(found.gain.sum()), 2), int(found.row.shape[0])))
+    (week_value, week_advances), (month_value, month_advances) = progress
     open_rows = _selection(snapshot, Filters(owner=owner), outcome="open")
     rows = [_row(snapshot, int(r)) for r in open_rows.tolist()]
-    card["open_opportunities"] = len(rows)
-    card["expected_value_open"] = round(sum(r["expected_value"] for r in rows), 2)
-    card["stalled"] = [r for r in rows if r["stalled"]]
-    return card
+    return Scorecard(
+        rep=owner,
+        as_of=now,
+        rep_name=snapshot.labels.owner_names[owners[0]] if owners and mask.any() else None,
+        progress_value_week=week_value,
+        advances_week=week_advances,
+        progress_value_month=month_value,
+        advances_month=month_advances,
+        open_opportunities=len(rows),
+        expected_value_open=round(sum(r.expected_value for r in rows), 2),
+        stalled=[r for r in rows if r.stalled],
+    )

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from app.core.database import Database
 from app.models import Opportunity, OpportunityState
 from app.services.kpis.queries import opportunity_row
+from app.services.kpis.rows import OpportunityKpis
 from app.services.kpis.snapshot import Snapshot
 
 __all__ = [
@@ -113,27 +114,28 @@ def iter_opportunity_values(
             infos[key].external_id,
             extra.account_external_id,
             deal.is_open,
-            int(row["position"]),
+            row.position,
             crm_values(row, extra.last_action_kind),
         )
 
 
-def crm_values(row: dict[str, Any], last_action_kind: str | None) -> dict[str, Any]:
+def crm_values(row: OpportunityKpis, last_action_kind: str | None) -> dict[str, Any]:
     """The fields of one opportunity as the CRM shows them: its KPI row (what the API answers
     for it), rounded the way a rep reads it — never computed a second time."""
-    percent = round(float(row["win_probability"]) * 100)
-    last_action = row["last_customer_action_at"]
+    percent = round(row.win_probability * 100)
+    last_action = row.last_customer_action_at
+    close_month = row.forecast_close_month
     return {
-        "milestone_name": row["milestone_name"],
-        "milestone_number": int(row["position"]),
-        "last_customer_action_date": last_action[:10] if last_action else None,
+        "milestone_name": row.milestone_name,
+        "milestone_number": row.position,
+        "last_customer_action_date": last_action.date().isoformat() if last_action else None,
         "last_customer_action_kind": last_action_kind,
-        "days_at_milestone": math.floor(float(row["days_at_milestone"])),
+        "days_at_milestone": math.floor(row.days_at_milestone),
         "win_probability": percent,
-        "expected_value": round(float(row["amount"]) * percent / 100),
-        "forecast_close_month": row["forecast_close_month"],
-        "stalled": bool(row["stalled"]),
-        "next_step": (str(row["guidance"] or "") or None) if row["outcome"] == "open" else None,
+        "expected_value": round(row.amount * percent / 100),
+        "forecast_close_month": close_month.isoformat() if close_month else None,
+        "stalled": row.stalled,
+        "next_step": (row.guidance or None) if row.outcome == "open" else None,
     }
 
 

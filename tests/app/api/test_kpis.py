@@ -5,15 +5,39 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
 
 from app.api.main import create_app
+from app.api.routes.kpis import router
 from app.core.database import Database
 from app.core.settings import Settings
 from tests.app.api.conftest import Auth
 from tests.support.kpi_world import build
 
 KPIS = ("funnel", "movement", "velocity", "stalled", "forecast", "opportunities")
+ANSWERS = {
+    "/api/v1/funnel": "/api/v1/funnel",
+    "/api/v1/movement": "/api/v1/movement",
+    "/api/v1/velocity": "/api/v1/velocity",
+    "/api/v1/stalled": "/api/v1/stalled",
+    "/api/v1/forecast": "/api/v1/forecast",
+    "/api/v1/opportunities": "/api/v1/opportunities",
+    "/api/v1/opportunities/{opportunity_id}": "/api/v1/opportunities/4",
+    "/api/v1/reps/{rep}/scorecard": "/api/v1/reps/005A/scorecard",
+    "/api/v1/backtest": "/api/v1/backtest?months=3",
+}
+
+
+def _printed(route: APIRoute, body: object) -> object:
+    """`body` read into the route's answer model and printed again, as JSON data."""
+    model: TypeAdapter[object] = TypeAdapter(route.response_model)
+    return model.dump_python(model.validate_python(body), mode="json", by_alias=True)
+
+
+def _routes() -> list[APIRoute]:
+    return [r for r in router.routes if isinstance(r, APIRoute)]
 
 
 @pytest.fixture
@@ -174,3 +198,17 @@ def test_backtest_over_the_api(client: TestClient, auth: Auth) -> None:
     rep = client.get("/api/v1/backtest", headers=auth("rep", "005A"))
     assert rep.status_code == 403
     assert client.get("/api/v1/backtest", params={"months": 99}).status_code == 422
+
+
+def test_each_documented_example_is_what_its_answer_model_prints() -> None:
+    routes = _routes()
+    assert {r.path for r in routes} == set(ANSWERS)
+    for route in routes:
+        example = route.responses[200]["content"]["application/json"]["example"]
+        assert _printed(route, example) == example, route.path
+
+
+def test_each_answer_is_exactly_its_documented_model(client: TestClient) -> None:
+    for route in _routes():
+        body = client.get(ANSWERS[route.path]).json()
+        assert _printed(route, body) == body, route.path

@@ -66,8 +66,8 @@ def test_summary_wape_by_hand() -> None:
         BacktestPoint(date(2024, 2, 1), 1, date(2024, 2, 1), 50.0, 70.0, 0, 60, 50.0, 80.0),
     ]
     (row,) = summarise(points)
-    assert row["wape_milestone_forecast"] == pytest.approx(0.2)  # (10 + 20) / 150
-    assert row["wape_weighted_pipeline"] == pytest.approx(50 / 150, abs=1e-4)
-    assert row["wape_naive_run_rate"] == pytest.approx(50 / 150, abs=1e-4)
-    assert row["improvement_vs_baseline"] == pytest.approx(0.4)
-    assert row["band_coverage_p10_p90"] == 1.0
+    assert row.wape_milestone_forecast == pytest.approx(0.2)  # (10 + 20) / 150
+    assert row.wape_weighted_pipeline == pytest.approx(50 / 150, abs=1e-4)
+    assert row.wape_naive_run_rate == pytest.approx(50 / 150, abs=1e-4)
+    assert row.improvement_vs_baseline == pytest.approx(0.4)
+    assert row.band_coverage_p10_p90 == 1.0

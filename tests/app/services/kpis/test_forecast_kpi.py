@@ -7,6 +7,7 @@ import pytest
 
 from app.core.database import Database
 from app.kpis.forecast import OpenDeal, creation_rates, forecast, month_windows
+from app.services.kpis.answers import ForecastMonth
 from app.services.kpis.queries import Filters, forecast_kpi
 from app.services.kpis.store import KpiStore
 from tests.support.kpi_world import build
@@ -29,10 +30,10 @@ def test_the_snapshot_forecast_equals_the_pure_forecast(db: Database) -> None:
     rates = creation_rates(snapshot.deals.values(), snapshot.as_of)
     assert rates, "the world creates deals in the window, so new pipeline counts"
     windows = month_windows(snapshot.as_of, 4)
-    want = [m.as_dict() for m in forecast(open_deals, snapshot.model, windows, rates)]
-    got = forecast_kpi(snapshot, Filters(), 4)["months"]
-    assert all(m["new_pipeline_amount"] > 0 for m in got[1:]), "deals not yet created count"
+    want = [ForecastMonth.of(m, 0.0) for m in forecast(open_deals, snapshot.model, windows, rates)]
+    got = forecast_kpi(snapshot, Filters(), 4).months
+    assert all(m.new_pipeline_amount > 0 for m in got[1:]), "deals not yet created count"
     for mine, theirs in zip(got, want, strict=True):
-        assert mine["month"] == theirs["month"]
+        assert mine.month == theirs.month
         for key in ("expected_amount", "new_pipeline_amount", "p10_amount", "p90_amount"):
-            assert mine[key] == pytest.approx(theirs[key], abs=0.02), key
+            assert getattr(mine, key) == pytest.approx(getattr(theirs, key), abs=0.02), key

@@ -157,16 +157,16 @@ def test_every_opportunity_gets_its_kpis_in_calls_of_200_and_an_unchanged_run_ca
     assert deal.process is not None
     kpis = opportunity_row(snapshot, deal, info, snapshot.processes[deal.process], ready.now)
     row = _row(ready, info.external_id)
-    milestone = snapshot.processes[deal.process].at(int(kpis["position"]))
+    milestone = snapshot.processes[deal.process].at(kpis.position)
     assert milestone is not None
     assert row["Milestone__c"] == milestone.name
-    assert row["Milestone_Number__c"] == kpis["position"]
-    assert row["Win_Probability__c"] == round(kpis["win_probability"] * 100)
+    assert row["Milestone_Number__c"] == kpis.position
+    assert row["Win_Probability__c"] == round(kpis.win_probability * 100)
     assert row["Expected_Value__c"] == round(deal.amount * row["Win_Probability__c"] / 100)
     assert row["Days_At_Milestone__c"] == math.floor(days_between(info.current_since, ready.now))
-    assert abs(row["Days_At_Milestone__c"] - kpis["days_at_milestone"]) < 1.1
-    assert row["Stalled__c"] is kpis["stalled"]
-    assert row["Next_Step_Guidance__c"] == kpis["guidance"]
+    assert abs(row["Days_At_Milestone__c"] - kpis.days_at_milestone) < 1.1
+    assert row["Stalled__c"] is kpis.stalled
+    assert row["Next_Step_Guidance__c"] == kpis.guidance
     assert deal.last_action_at is not None
     assert row["Last_Customer_Action__c"] == deal.last_action_at.date().isoformat()
     assert row["Last_Customer_Action_Kind__c"] in ("does", "says", "writes")

@@ -98,11 +98,11 @@ def test_opportunity_values_come_from_state_and_the_kpi_service(db: Database) ->
     assert values["milestone_name"] == "Proposal" and values["milestone_number"] == 3
     assert values["last_customer_action_kind"] == "says"
     assert values["last_customer_action_date"] == deal.last_action_at.date().isoformat()  # type: ignore[union-attr]
-    percent = round(kpis["win_probability"] * 100)
+    percent = round(kpis.win_probability * 100)
     assert values["win_probability"] == percent
     assert values["expected_value"] == round(deal.amount * percent / 100)
     assert values["days_at_milestone"] == math.floor(days_between(info.current_since, now))
-    assert values["stalled"] is kpis["stalled"]
+    assert values["stalled"] is kpis.stalled
     assert values["next_step"] == "Next: get the proposal"
 
     won = rows[4].values  # i = 3: three milestones, 3 % 3 == 0: won 17 days after creation

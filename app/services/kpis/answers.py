@@ -1,0 +1,233 @@
+"""What each KPI answers: funnel, movement, velocity, forecast and a rep's scorecard.
+
+The API writes these with orjson (dataclasses natively, fast) and documents them as its
+`response_model`; values are rounded here, once, to what the answer shows. Velocity is a
+pydantic model because one of its fields is called `from`, which no dataclass can name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.timestamps import IsoDateTime
+from app.kpis.conversion import Conversion
+from app.kpis.forecast import MonthForecast
+from app.services.kpis.filters import Filters
+from app.services.kpis.rows import OpportunityKpis
+
+__all__ = [
+    "Bucket",
+    "ConversionAnswer",
+    "ForecastAnswer",
+    "ForecastMonth",
+    "FunnelAnswer",
+    "FunnelStep",
+    "MovementAnswer",
+    "ProcessFunnel",
+    "ProcessMovement",
+    "ProcessVelocity",
+    "RepMovement",
+    "Scorecard",
+    "TeamMovement",
+    "VelocityAnswer",
+    "VelocityStep",
+]
+
+Bucket = Literal["week", "month"]
+
+
+# -- funnel ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionAnswer:
+    """Conversion from a milestone, open deals censored, with the counts beside the estimate."""
+
+    estimate: float | None
+    cohort: int
+    converted: int
+    closed_without: int
+    open_censored: int
+
+    @classmethod
+    def of(cls, conversion: Conversion) -> ConversionAnswer:
+        estimate = conversion.estimate
+        return cls(
+            None if estimate is None else round(estimate, 4),
+            conversion.reached,
+            conversion.converted,
+            conversion.failed,
+            conversion.censored,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelStep:
+    milestone: str
+    """The milestone's key, or `created` for the step every opportunity starts at."""
+    name: str
+    position: int
+    kind: str | None
+    reached: int
+    conversion_to_next: ConversionAnswer | None
+    next_milestone: str | None
+    conversion_to_won: ConversionAnswer
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessFunnel:
+    process: str
+    name: str
+    milestones: list[FunnelStep]
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelAnswer:
+    filters: Filters
+    as_of: IsoDateTime
+    as_of_source: str
+    method: str
+    censoring: str
+    processes: list[ProcessFunnel]
+
+
+# -- movement -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RepMovement:
+    period: date
+    """The first day of the week (Monday) or month."""
+    rep: str | None
+    advances: int
+    progress_value: float
+    rep_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TeamMovement:
+    period: date
+    team: str | None
+    advances: int
+    progress_value: float
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessMovement:
+    period: date
+    process: str | None
+    advances: int
+    progress_value: float
+
+
+@dataclass(frozen=True, slots=True)
+class MovementAnswer:
+    filters: Filters
+    by: Bucket
+    start: IsoDateTime
+    end: IsoDateTime
+    as_of: IsoDateTime
+    progress_value: str
+    """How progress value is computed."""
+    per_rep: list[RepMovement]
+    per_team: list[TeamMovement]
+    per_process: list[ProcessMovement]
+
+
+# -- velocity -------------------------------------------------------------------------------------
+
+
+class VelocityStep(BaseModel):
+    model_config = ConfigDict(frozen=True, serialize_by_alias=True, validate_by_name=True)
+
+    from_: str = Field(alias="from")
+    to: str
+    median_days: float | None
+    p80_days: float | None
+    sample: int
+    advanced: int
+    closed_without_advancing: int
+    open_censored: int
+
+
+class ProcessVelocity(BaseModel):
+    model_config = ConfigDict(frozen=True, serialize_by_alias=True)
+
+    process: str
+    name: str
+    steps: list[VelocityStep]
+
+
+class VelocityAnswer(BaseModel):
+    model_config = ConfigDict(frozen=True, serialize_by_alias=True)
+
+    filters: Filters
+    as_of: IsoDateTime
+    method: str
+    processes: list[ProcessVelocity]
+
+
+# -- forecast -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastMonth:
+    month: str
+    """`YYYY-MM`."""
+    expected_amount: float
+    expected_count: float
+    p10_amount: float
+    p90_amount: float
+    p10_count: float
+    p90_count: float
+    new_pipeline_amount: float
+    baseline_weighted_pipeline: float
+
+    @classmethod
+    def of(cls, forecast: MonthForecast, baseline: float) -> ForecastMonth:
+        """The month's forecast as the answer shows it, beside the CRM's weighted pipeline."""
+        return cls(
+            forecast.month.strftime("%Y-%m"),
+            round(forecast.expected_amount, 2),
+            round(forecast.expected_count, 2),
+            round(forecast.p10_amount, 2),
+            round(forecast.p90_amount, 2),
+            round(forecast.p10_count, 2),
+            round(forecast.p90_count, 2),
+            round(forecast.new_pipeline_amount, 2),
+            round(baseline, 2),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastAnswer:
+    filters: Filters
+    as_of: IsoDateTime
+    open_opportunities: int
+    includes_new_pipeline: bool
+    method: str
+    baseline_method: str
+    months: list[ForecastMonth]
+
+
+# -- scorecard ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scorecard:
+    """A rep's own KPIs: progress this week and month, the open pipeline, the stalled deals."""
+
+    rep: str
+    as_of: IsoDateTime
+    rep_name: str | None
+    progress_value_week: float
+    advances_week: int
+    progress_value_month: float
+    advances_month: int
+    open_opportunities: int
+    expected_value_open: float
+    stalled: list[OpportunityKpis]
