@@ -196,15 +196,18 @@ class Model:
             curve.counts.get(CENSORED, 0),
         )
 
-    def stall_threshold(self, process: int | None, position: int) -> float | None:
-        """80th percentile of days until a deal leaves `position` (advances or closes)."""
+    def stall_threshold(
+        self, process: int | None, position: int, quantile: float = 0.8
+    ) -> float | None:
+        """The `quantile` (80th percentile) of days until a deal leaves `position` (advances
+        or closes)."""
         curve = self._leave(process, position)
         if curve is None or curve.size < self.min_sample:
             curve = self._leave(None, position)
         if curve is None:
             return None
         for t, alive in zip(curve.times, curve.survival, strict=True):
-            if 1.0 - alive >= 0.8 - 1e-12:
+            if 1.0 - alive >= quantile - 1e-12:
                 return t
         return None
 

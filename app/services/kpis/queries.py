@@ -60,6 +60,7 @@ __all__ = [
     "forecast_kpi",
     "funnel",
     "movement",
+    "next_step",
     "opportunity_detail",
     "opportunity_page",
     "opportunity_row",
@@ -68,6 +69,9 @@ __all__ = [
 ]
 
 EPOCH_DAY = date(1970, 1, 1)
+DORMANT_QUANTILE = 0.95
+"""A deal longer at its milestone than this share of deals ever stayed is told to revive or
+close, not given the milestone's usual method."""
 
 CENSORING_NOTE = (
     "Open opportunities are censored, not counted as failures: conversion is the plateau of "
@@ -384,9 +388,28 @@ def _row(snapshot: Snapshot, row: int) -> OpportunityKpis:
         expected_value=round(probability * amount, 2),
         stalled=bool(derived.stalled[row]),
         stall_threshold_days=None if np.isnan(threshold) else threshold,
-        next_milestone=following.key if following else None,
-        guidance=current.guidance if current else (following.guidance if following else ""),
+        next_milestone=following.key if following and outcome == "open" else None,
+        guidance=next_step(snapshot, process, position, outcome, days_at),
     )
+
+
+def next_step(
+    snapshot: Snapshot, process: ProcessInfo, position: int, outcome: str, days_at: float
+) -> str:
+    """What to do next: the milestone's method (the HOW); for a deal stalled far beyond the
+    time in which nearly every deal at its milestone moved on or closed, revive or close; for
+    a closed deal, nothing."""
+    if outcome != "open":
+        return ""
+    dormant = snapshot.model.stall_threshold(process.id, position, quantile=DORMANT_QUANTILE)
+    if dormant is not None and days_at > dormant:
+        return (
+            f"No customer movement for {days_at:.0f} days, far beyond the {dormant:.0f} days in "
+            f"which {DORMANT_QUANTILE:.0%} of deals at this milestone moved on or closed: revive "
+            "it with a direct question to the decision-maker, or close it as lost."
+        )
+    current, following = process.at(position), process.after(position)
+    return current.guidance if current else (following.guidance if following else "")
 
 
 def _close_month(
@@ -492,8 +515,8 @@ def opportunity_row(
         expected_value=round(probability * deal.amount, 2),
         stalled=threshold is not None and days_at > threshold,
         stall_threshold_days=threshold,
-        next_milestone=following.key if following else None,
-        guidance=current.guidance if current else (following.guidance if following else ""),
+        next_milestone=following.key if following and deal.is_open else None,
+        guidance=next_step(snapshot, process, position, deal.outcome, days_at),
     )
 
 

@@ -93,8 +93,9 @@ def test_movement_velocity_and_stalled(client: TestClient) -> None:
     assert (reply["from"], reply["to"]) == ("created", "reply")
     assert reply["median_days"] == pytest.approx(4.0)
     stalled = client.get("/api/v1/stalled").json()
-    for row in stalled["data"]:
-        assert row["stalled"] and row["guidance"].startswith("Next")
+    for row in stalled["data"]:  # the milestone's method, or, long past it, revive or close
+        assert row["stalled"]
+        assert row["guidance"].startswith("Next") or row["guidance"].endswith("close it as lost.")
 
 
 def test_pagination_and_csv(client: TestClient) -> None:
