@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.api.deps import DatabaseDep
+from app.api.deps import DatabaseDep, KpiStoreDep
 from app.core.database import current_revision, head_revision
 from app.core.errors import DatabaseError
 
@@ -22,6 +24,11 @@ class Readiness(BaseModel):
     database: str
     schema_revision: str | None
     expected_revision: str
+    kpi_view_as_of: datetime | None = None
+    """The data clock the KPI view answers as of (null while it loads)."""
+    kpi_view_age_seconds: float | None = None
+    """Seconds since the KPI view last matched the database: a watching view stays under a
+    second behind every finished pipeline pass."""
 
 
 @router.get("/healthz", response_model=Health, summary="The process is up")
@@ -35,7 +42,7 @@ def healthz() -> Health:
     summary="The database is reachable and its schema is at the latest migration",
     responses={503: {"description": "Not ready", "content": {"application/problem+json": {}}}},
 )
-def readyz(database: DatabaseDep) -> Readiness:
+def readyz(database: DatabaseDep, store: KpiStoreDep) -> Readiness:
     database.check_reachable()
     try:
         revision = current_revision(database.engine)
@@ -52,4 +59,6 @@ def readyz(database: DatabaseDep) -> Readiness:
         database=database.engine.dialect.name,
         schema_revision=revision,
         expected_revision=expected,
+        kpi_view_as_of=store.current.as_of if store.current is not None else None,
+        kpi_view_age_seconds=store.age_seconds,
     )

@@ -432,7 +432,10 @@ async def _start_view(app: Any) -> AsyncIterator[None]:
     if not store.ready:
         store.on_snapshot(_precompute(store))
         store.start()
-    yield
+    try:
+        yield
+    finally:
+        store.stop()
 
 
 router.lifespan_context = _start_view

@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,8 +38,9 @@ from sqlalchemy import func, select
 from app.core.caching import BoundedCache
 from app.core.database import Database
 from app.kpis.columns import DealColumns, epoch, fit_model_columns
-from app.kpis.derived import derive
-from app.models import OpportunityState, RulesetVersion
+from app.kpis.derived import Derived, derive
+from app.kpis.model import Model
+from app.models import OpportunityState, RulesetVersion, SyncRun
 from app.models.base import utcnow
 from app.services.kpis.loader import StateRows, load_processes, load_state_rows
 from app.services.kpis.snapshot import Labels, Snapshot
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 2.0
 MODEL_SECONDS = 60.0
+WATCH_SECONDS = 0.5
+"""How often a watching view (the API's) looks for a finished pipeline pass."""
 OVERLAP = timedelta(minutes=2)
 CACHE_SIZE = 512
 
@@ -104,12 +107,50 @@ class KpiStore:
         )
     )
     _warmers: list[Callable[[Snapshot], None]] = field(default_factory=list)
+    watch_seconds: float = WATCH_SECONDS
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _watching: bool = False
+    _caught_up: float | None = None
+    _last_sync: datetime | None = None
 
     def start(self) -> KpiStore:
-        """Load and fit on a thread now, so that the first request finds it ready."""
+        """Load and fit on a thread now, so that the first request finds it ready; then, for a
+        background view, watch the database and take in every finished pipeline pass within
+        `watch_seconds`, so that no answer waits for a request to notice it (pushed, not
+        pulled)."""
         _tune_malloc()
         threading.Thread(target=self._first_load, daemon=True, name="kpi-load").start()
+        if self.background:
+            self._watching = True
+            threading.Thread(target=self._watch, daemon=True, name="kpi-watch").start()
         return self
+
+    def stop(self) -> None:
+        """Stop watching (the API's shutdown); reads then refresh on request again."""
+        self._watching = False
+        self._stop.set()
+
+    def _watch(self) -> None:
+        self._ready.wait()
+        while not self._stop.wait(self.watch_seconds):
+            try:
+                with self._work:
+                    if self._update(force_model=False) and self._snapshot is not None:
+                        self._refit()
+            except Exception:
+                log.exception("KPI view: catching up failed")
+
+    @property
+    def current(self) -> Snapshot | None:
+        """The published snapshot as it is (never waits, never refreshes)."""
+        return self._snapshot
+
+    @property
+    def age_seconds(self) -> float | None:
+        """Seconds since the view last matched the database (None before the first load)."""
+        if self._caught_up is None:
+            return None
+        return max(0.0, time.monotonic() - self._caught_up)
 
     def on_snapshot(self, warm: Callable[[Snapshot], None]) -> None:
         """Call `warm(snapshot)` on the refresh thread after each new snapshot (precompute)."""
@@ -138,7 +179,7 @@ class KpiStore:
                     self._checked = time.monotonic()
             assert self._snapshot is not None
             return self._snapshot
-        if not fresh and now - self._checked < self.refresh_seconds:
+        if not fresh and (self._watching or now - self._checked < self.refresh_seconds):
             return current
         self._checked = now
         if fresh or not self.background:
@@ -177,16 +218,27 @@ class KpiStore:
 
     # -- refresh --------------------------------------------------------------------------------
 
-    def _update(self, force_model: bool) -> None:
+    def _update(self, force_model: bool) -> bool:
+        """Take in what changed since the last look; whether opportunity state changed. A
+        finished sync that changed no state still moves the data clock: the view is derived
+        again at the new instant."""
+        checked = time.monotonic()
         with self.database.session() as session:
             version_id = session.scalar(
                 select(RulesetVersion.id).where(RulesetVersion.is_active.is_(True))
             )
             current = self._snapshot
             high = session.scalar(select(func.max(OpportunityState.updated_at)))
+            last_sync = session.scalar(select(func.max(SyncRun.finished_at)))
             if current is not None and current.version_id == version_id:
                 if high is None or (self._watermark is not None and high <= self._watermark):
-                    return
+                    if last_sync != self._last_sync:
+                        as_of = data_clock(session, self.as_of_setting)
+                        self._last_sync = last_sync
+                        if as_of != current.as_of:
+                            self._publish(current, current.model, as_of, refit=False)
+                    self._caught_up = checked
+                    return False
                 since = (self._watermark or high) - OVERLAP
                 processes = current.processes
                 width = current.columns.positions
@@ -204,8 +256,6 @@ class KpiStore:
         stale = time.monotonic() - self._model_at > self.model_seconds
         refit = current is None or force_model or stale
         model = fit_model_columns(cols, epoch(as_of)) if refit or current is None else current.model
-        derived = derive(cols, model, as_of)
-        generation = (self._snapshot.generation + 1) if self._snapshot else 1
         snapshot = Snapshot(
             version_id,
             processes,
@@ -219,19 +269,53 @@ class KpiStore:
             row_of=row_of,
             model=model,
             as_of=as_of,
-            derived=derived,
-            generation=generation,
+            derived=derive(cols, model, as_of),
+            generation=0,
             loaded_at=utcnow(),
         )
         with self._lock:
-            self._snapshot = snapshot
             self._watermark = high
+            self._last_sync = last_sync
+        self._publish(snapshot, model, as_of, refit=refit, derived=snapshot.derived)
+        self._caught_up = checked
+        if current is None:
+            _release_memory()
+        return True
+
+    def _refit(self) -> None:
+        """Fit the model again on the published state (a watching view, after state changed):
+        the view then answers what a write-back of this pass wrote."""
+        current = self._snapshot
+        assert current is not None
+        model = fit_model_columns(current.columns, epoch(current.as_of))
+        self._publish(current, model, current.as_of, refit=True)
+
+    def _publish(
+        self,
+        base: Snapshot,
+        model: Model,
+        as_of: datetime,
+        *,
+        refit: bool,
+        derived: Derived | None = None,
+    ) -> None:
+        """Swap in `base` with this model, instant and a new generation; warm its answers."""
+        generation = (self._snapshot.generation + 1) if self._snapshot else 1
+        snapshot = replace(
+            base,
+            model=model,
+            as_of=as_of,
+            derived=derived if derived is not None else derive(base.columns, model, as_of),
+            generation=generation,
+            loaded_at=utcnow(),
+            _presorted={},  # sorted as of the old instant
+        )
+        with self._lock:
+            self._snapshot = snapshot
             if refit:
                 self._model_at = time.monotonic()
         self._answers.clear()  # keys carry the generation: this only frees the memory
         self._ready.set()
-        if current is None:
-            _release_memory()
         for warm in self._warmers:
             try:
                 warm(snapshot)
