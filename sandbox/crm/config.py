@@ -43,6 +43,10 @@ class SandboxConfig:
     hs_search_per_second: int | None = 5
     hs_daily_max: int = 1_000_000
     hs_search_result_cap: int = 10_000
+    # search filters: groups, filters per group, filters in all (HubSpot's current reference)
+    hs_search_max_filter_groups: int = 5
+    hs_search_max_filters_per_group: int = 6
+    hs_search_max_filters: int = 18
     # Webhooks (HubSpot v3 signatures)
     webhook_url: str | None = None
     webhook_batch_size: int = 100
