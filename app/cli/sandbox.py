@@ -147,13 +147,16 @@ def up_command(
         list[str] | None,
         typer.Option("--faults", help="kind[:key=value,...], e.g. rate_limit:api=hubspot,every=5"),
     ] = None,
-    port: Annotated[int, typer.Option(help="Salesforce (HTTPS) port; HubSpot gets port+1.")] = 0,
+    port: Annotated[
+        int,
+        typer.Option(help="Salesforce (HTTPS) port, 0 a free one; HubSpot gets the next port."),
+    ] = 0,
     speed: Annotated[
         float, typer.Option(help="Sandbox seconds per real second (0 freezes).")
     ] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Run the sandbox CRM on loopback until Ctrl-C; print what a connection needs."""
+    """Run the sandbox CRM on loopback until Ctrl-C or SIGTERM; print what a connection needs."""
     from sandbox.crm.runner import RunOptions, SandboxRunError, start_sandbox
 
     options = RunOptions(
@@ -163,6 +166,7 @@ def up_command(
         server = start_sandbox(options)
     except SandboxRunError as error:
         fail(str(error), code=2)
+    server.catch_stop_signals()
     info = server.connection_info()
     if as_json:
         emit_json(info)
@@ -174,4 +178,5 @@ def up_command(
         console.print(f"  CA file {sf['ca_file']}")
         console.print(f"[bold]HubSpot[/] {hs['base_url']}  access token {hs['access_token']}")
         console.print("Ctrl-C stops the sandbox.")
-    server.wait()
+    received = server.wait()
+    typer.echo(f"Sandbox stopped ({received or 'servers ended'}).", err=True)

@@ -197,6 +197,16 @@ class _Properties:
         return convert
 
 
+# HubSpot serves a primary association beside its unlabeled twin; so does an export read.
+_PRIMARY_NAMES = frozenset(
+    {"contact_to_company", "company_to_contact", "deal_to_company", "company_to_deal"}
+)
+
+
+def _with_unlabeled(name: str) -> tuple[str, ...]:
+    return (name, f"{name}_unlabeled") if name in _PRIMARY_NAMES else (name,)
+
+
 class HubSpotExport:
     """The object types, owners and pipelines of one HubSpot export, as v3-shaped records."""
 
@@ -324,8 +334,10 @@ class HubSpotExport:
                 )
             else:
                 continue
-            name = type_name(kind, None, object_type, other_type)
-            links.setdefault(own, {}).setdefault(other_type, []).append({"id": other, "type": name})
+            group = links.setdefault(own, {}).setdefault(other_type, [])
+            for name in _with_unlabeled(type_name(kind, None, object_type, other_type)):
+                if {"id": other, "type": name} not in group:
+                    group.append({"id": other, "type": name})
         return links
 
     def _history(self, object_type: str) -> dict[str, dict[str, list[dict[str, Any]]]]:

@@ -24,7 +24,10 @@ class SandboxConfig:
     sf_daily_api_max: int = 1_000_000
     sf_daily_bulk_query_jobs_max: int = 10_000
     sf_query_page_size: int = 2000
+    # Bulk API 2.0 jobs answer InProgress to this many polls, plus one for every
+    # `sf_bulk_records_per_poll` records they hold, before they finish
     sf_bulk_polls_before_complete: int = 1
+    sf_bulk_records_per_poll: int = 10_000
     sf_min_api_version: float = 31.0
     sf_max_api_version: float = 62.0
     # HubSpot private app
@@ -43,8 +46,16 @@ class SandboxConfig:
     hs_search_per_second: int | None = 5
     hs_daily_max: int = 1_000_000
     hs_search_result_cap: int = 10_000
+    # search filters: groups, filters per group, filters in all (HubSpot's current reference)
+    hs_search_max_filter_groups: int = 5
+    hs_search_max_filters_per_group: int = 6
+    hs_search_max_filters: int = 18
     # Webhooks (HubSpot v3 signatures)
     webhook_url: str | None = None
     webhook_batch_size: int = 100
     # misc
     extra: dict[str, str] = field(default_factory=dict)
+
+    def bulk_polls(self, records: int) -> int:
+        """The InProgress polls a Bulk job of `records` records answers before it finishes."""
+        return self.sf_bulk_polls_before_complete + records // max(1, self.sf_bulk_records_per_poll)

@@ -74,8 +74,8 @@ def start_sandbox(options: RunOptions) -> SandboxServer:
     for fault in faults:
         sandbox.faults.add(fault)
     hubspot_port = options.hubspot_port
-    if hubspot_port is None:
-        hubspot_port = options.port + 1 if options.port else 0
+    if hubspot_port is None and options.port:
+        hubspot_port = options.port + 1  # asked for: taken is an error, not a surprise
     try:
         server = SandboxServer(
             sandbox,
@@ -86,5 +86,5 @@ def start_sandbox(options: RunOptions) -> SandboxServer:
         return server.start()
     except OSError as error:
         raise SandboxRunError(
-            f"cannot listen on port {options.port}/{hubspot_port}: {error}"
+            f"cannot listen on port {options.port}/{hubspot_port or 'next'}: {error}"
         ) from error

@@ -1,6 +1,7 @@
 """Runs the sandbox on loopback: Salesforce over HTTPS on one port, HubSpot over HTTP on another.
 
     with SandboxServer(sandbox) as server:        # random free ports
+                                                  # (hubspot_port=None: Salesforce's + 1)
         server.salesforce_url                     # https://127.0.0.1:PORT (instance_url)
         server.hubspot_url                        # http://127.0.0.1:PORT
         server.ca_file                            # trust this for the Salesforce listener
@@ -12,12 +13,13 @@ Both uvicorn servers run on one event loop in a background thread; the admin end
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import tempfile
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 import requests
@@ -41,6 +43,14 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _bind_next_to(host: str, port: int) -> socket.socket:
+    """The port after `port` when it is free (where users look for HubSpot), else any free one."""
+    try:
+        return _bind(host, port + 1)
+    except OSError:
+        return _bind(host, 0)
+
+
 class SandboxServer:
     def __init__(
         self,
@@ -48,7 +58,7 @@ class SandboxServer:
         *,
         host: str = "127.0.0.1",
         salesforce_port: int = 0,
-        hubspot_port: int = 0,
+        hubspot_port: int | None = 0,
         tls_dir: Path | None = None,
     ) -> None:
         self.sandbox = sandbox
@@ -59,7 +69,10 @@ class SandboxServer:
             tls_dir = Path(self._tmp.name)
         self.tls: TlsFiles = make_tls_files(tls_dir)
         self._sf_sock = _bind(host, salesforce_port)
-        self._hs_sock = _bind(host, hubspot_port)
+        if hubspot_port is None:
+            self._hs_sock = _bind_next_to(host, self._sf_sock.getsockname()[1])
+        else:
+            self._hs_sock = _bind(host, hubspot_port)
         self.salesforce_port: int = self._sf_sock.getsockname()[1]
         self.hubspot_port: int = self._hs_sock.getsockname()[1]
         common: dict[str, Any] = {
@@ -81,6 +94,9 @@ class SandboxServer:
         self._hs = uvicorn.Server(uvicorn.Config(self.hubspot_app, **common))
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._stopping = threading.Event()
+        self._received: list[str] = []
+        self._previous_handlers: dict[signal.Signals, Any] = {}
 
     # urls and credentials -----------------------------------------------------------------
     @property
@@ -172,15 +188,39 @@ class SandboxServer:
         if self._tmp is not None:
             self._tmp.cleanup()
 
-    def wait(self) -> None:
-        """Block until the servers stop (Ctrl-C stops them)."""
+    def catch_stop_signals(self) -> None:
+        """From now on SIGINT and SIGTERM stop `wait` (main thread only).
+
+        Needed because a shell that starts a command in the background gives it SIGINT
+        ignored, and SIGTERM would otherwise end the process without closing the listeners.
+        Call it before announcing the server, so that no signal falls between the two.
+        """
+        if self._previous_handlers or threading.current_thread() is not threading.main_thread():
+            return
+
+        def handle(signum: int, _frame: FrameType | None) -> None:
+            self._received.append(signal.Signals(signum).name)
+            self._stopping.set()
+
+        for which in (signal.SIGINT, signal.SIGTERM):
+            self._previous_handlers[which] = signal.signal(which, handle)
+
+    def wait(self) -> str | None:
+        """Block until the servers stop, or SIGINT or SIGTERM arrives; the signal's name."""
+        self.catch_stop_signals()
         try:
-            while self._thread is not None and self._thread.is_alive():
-                self._thread.join(0.5)
+            while (
+                self._thread is not None and self._thread.is_alive() and not self._stopping.is_set()
+            ):
+                self._stopping.wait(0.5)
         except KeyboardInterrupt:
-            pass
+            self._received.append("SIGINT")
         finally:
+            for which, handler in self._previous_handlers.items():
+                signal.signal(which, handler)
+            self._previous_handlers.clear()
             self.stop()
+        return self._received[0] if self._received else None
 
     def __enter__(self) -> SandboxServer:
         return self.start()

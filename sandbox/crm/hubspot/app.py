@@ -8,6 +8,7 @@
     GET   /crm/v3/properties/{type}[/...], POST         (properties)
     GET   /crm/v3/pipelines/{type}[/{id}[/stages]]      (pipelines)
     GET   /crm/v3/owners[/{id}]                         (owners)
+    GET   /crm/v3/schemas                               (custom_schemas: none)
     /__sandbox/...      (the admin endpoints, added by sandbox.crm.api_app)
 
 Every response carries X-HubSpot-RateLimit-* headers (search answers omit them, as HubSpot's
@@ -27,6 +28,7 @@ from sandbox.crm.errors import HubSpotError, SandboxError
 from sandbox.crm.hubspot import (
     associations,
     batch,
+    custom_schemas,
     oauth,
     objects,
     owners,
@@ -50,6 +52,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     properties.router,
     pipelines.router,
     owners.router,
+    custom_schemas.router,
 )
 
 

@@ -1,5 +1,7 @@
 """POST /crm/v4/associations/{from}/{to}/batch/read: each input's associated objects with
-their association types (Primary labelled), or an error naming the inputs that have none."""
+their association types (Primary labelled, beside the unlabeled type HubSpot always adds), or
+an error naming the inputs that have none. `toObjectId` is a string, as HubSpot's spec and
+hubspot-api-client's model (`MultiAssociatedObjectWithLabel.to_object_id: str`) declare it."""
 
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ def _linked(from_id: str, found: dict[str, list[int]]) -> dict[str, Any]:
         "from": {"id": from_id},
         "to": [
             {
-                "toObjectId": int(to_id),
+                "toObjectId": to_id,
                 "associationTypes": [
                     {
                         "category": "HUBSPOT_DEFINED",

@@ -18,6 +18,7 @@ __all__ = [
     "inverse_type_id",
     "resolve_object_type",
     "singular",
+    "with_unlabeled",
 ]
 
 PropertyType = Literal["string", "number", "date", "datetime", "enumeration", "bool"]
@@ -32,6 +33,17 @@ OBJECT_TYPES: dict[str, tuple[str, str]] = {
     "meetings": ("meeting", "0-47"),
     "calls": ("call", "0-48"),
     "emails": ("email", "0-49"),
+    # Standard types the export does not carry: served (empty), as a portal without them is.
+    "tickets": ("ticket", "0-5"),
+    "products": ("product", "0-7"),
+    "line_items": ("line_item", "0-8"),
+    "quotes": ("quote", "0-14"),
+    "communications": ("communication", "0-18"),
+    "feedback_submissions": ("feedback_submission", "0-19"),
+    "invoices": ("invoice", "0-53"),
+    "marketing_events": ("marketing_event", "0-54"),
+    "postal_mail": ("postal_mail", "0-116"),
+    "leads": ("lead", "0-136"),
 }
 _ALIASES: dict[str, str] = {}
 for _name, (_one, _type_id) in OBJECT_TYPES.items():
@@ -258,8 +270,14 @@ _GROUPS = {
 }
 
 
+def _group(object_type: str) -> str:
+    if object_type in _GROUPS or object_type in _CATALOG:
+        return _GROUPS.get(object_type, "engagement")
+    return f"{singular(object_type)}information"
+
+
 def catalog_properties(object_type: str) -> list[PropertyDef]:
-    group = _GROUPS.get(object_type, "engagement")
+    group = _group(object_type)
     out = []
     for template in _COMMON + _CATALOG.get(object_type, []):
         prop = PropertyDef(**{**template.__dict__, "options": list(template.options)})
@@ -285,7 +303,7 @@ def infer_property(object_type: str, name: str, values: Iterable[str]) -> Proper
     elif sample and all(_NUM.match(v) for v in sample):
         type_ = "number"
     prop = _p(name, type_)
-    prop.group_name = _GROUPS.get(object_type, "engagement")
+    prop.group_name = _group(object_type)
     prop.hubspot_defined = name.startswith("hs_")
     return prop
 
@@ -319,6 +337,14 @@ for _a, _a_label, _b, _b_label in _PAIRS:
     _INVERSE[_a], _INVERSE[_b] = _b, _a
     _LABELS[_a], _LABELS[_b] = _a_label, _b_label
 PRIMARY_TYPE_IDS = frozenset({1, 5})
+# A primary association always comes with the unlabeled one beside it (both directions).
+_UNLABELED_BESIDE: dict[int, int] = {1: 279, 2: 280, 5: 341, 6: 342}
+
+
+def with_unlabeled(type_id: int) -> tuple[int, ...]:
+    """The association types one link carries: a primary type brings its unlabeled twin."""
+    twin = _UNLABELED_BESIDE.get(type_id)
+    return (type_id,) if twin is None else (type_id, twin)
 
 
 def inverse_type_id(type_id: int) -> int:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from sandbox.crm.deps import SandboxDep
 from sandbox.crm.hubspot.deps import ObjectKind, SearchCacheDep, StoreDep
 from sandbox.crm.hubspot.render import render, wanted_properties
-from sandbox.crm.hubspot.search_filters import compile_filter_groups
+from sandbox.crm.hubspot.search_filters import FilterLimits, compile_filter_groups
 from sandbox.crm.hubspot.wire import invalid, read_json
 from sandbox.crm.timefmt import epoch_ms
 
@@ -46,7 +46,13 @@ async def search(
     if after + limit > cap:
         raise invalid(f"Paging is limited to {cap} results; narrow the search with filters.")
     filter_groups = body.get("filterGroups")
-    matcher = compile_filter_groups(filter_groups, store.properties[kind])
+    config = sandbox.config
+    limits = FilterLimits(
+        config.hs_search_max_filter_groups,
+        config.hs_search_max_filters_per_group,
+        config.hs_search_max_filters,
+    )
+    matcher = compile_filter_groups(filter_groups, store.properties[kind], limits)
     sorts: Any = body.get("sorts") or []
     if not isinstance(sorts, list) or len(sorts) > 1:
         raise invalid("Only one sort is supported")

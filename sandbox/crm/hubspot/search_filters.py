@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sandbox.crm.hubspot.schema import PropertyDef
@@ -16,6 +17,7 @@ from sandbox.crm.hubspot.wire import invalid
 
 __all__ = [
     "OPERATORS",
+    "FilterLimits",
     "Matcher",
     "TimeIndex",
     "compile_filter_groups",
@@ -27,9 +29,18 @@ OPERATORS = frozenset(
     {"EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY"}
     | {"NOT_HAS_PROPERTY", "CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"}
 )
-MAX_GROUPS = 5
-MAX_FILTERS = 25
 Matcher = Callable[[HsObject], bool]
+
+
+@dataclass(frozen=True)
+class FilterLimits:
+    """How many filters a search may carry: HubSpot's current reference says five groups of at
+    most six filters, eighteen in all (a 2024 changelog announced ten per group, 25 in all;
+    the stricter, later-documented figures are kept so a connector never relies on more)."""
+
+    groups: int = 5
+    per_group: int = 6
+    total: int = 18
 
 
 def _caster(prop: PropertyDef | None) -> Callable[[str], Any]:
@@ -115,7 +126,23 @@ def _filter(flt: dict[str, Any], props: dict[str, PropertyDef]) -> Matcher:
     return match
 
 
-def compile_filter_groups(groups: Any, props: dict[str, PropertyDef]) -> Matcher | None:
+def _check_limits(groups: list[dict[str, Any]], limits: FilterLimits) -> None:
+    if len(groups) > limits.groups:
+        raise invalid(f"Too many filter groups: {len(groups)} (max {limits.groups})")
+    for index, group in enumerate(groups):
+        count = len(group.get("filters") or [])
+        if count > limits.per_group:
+            raise invalid(
+                f"Too many filters in filter group {index}: {count} (max {limits.per_group})"
+            )
+    total = sum(len(g.get("filters") or []) for g in groups)
+    if total > limits.total:
+        raise invalid(f"Too many filters: {total} (max {limits.total})")
+
+
+def compile_filter_groups(
+    groups: Any, props: dict[str, PropertyDef], limits: FilterLimits | None = None
+) -> Matcher | None:
     if groups in (None, []):
         return None
     if not isinstance(groups, list) or not all(
@@ -125,11 +152,7 @@ def compile_filter_groups(groups: Any, props: dict[str, PropertyDef]) -> Matcher
         for g in groups
     ):
         raise invalid("filterGroups must be a list of objects, each with a list of filters")
-    if len(groups) > MAX_GROUPS:
-        raise invalid(f"Too many filter groups: {len(groups)} (max {MAX_GROUPS})")
-    total = sum(len(g.get("filters") or []) for g in groups)
-    if total > MAX_FILTERS:
-        raise invalid(f"Too many filters: {total} (max {MAX_FILTERS})")
+    _check_limits(groups, limits or FilterLimits())
     compiled = [[_filter(f, props) for f in (g.get("filters") or [])] for g in groups]
     return lambda obj: any(all(f(obj) for f in group) for group in compiled)
 

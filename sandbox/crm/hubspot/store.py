@@ -19,6 +19,7 @@ from sandbox.crm.hubspot.schema import (
     PropertyDef,
     catalog_properties,
     inverse_type_id,
+    with_unlabeled,
 )
 from sandbox.crm.timefmt import epoch_ms, from_epoch_ms, hs_format, parse_iso
 
@@ -349,14 +350,15 @@ class HubSpotStore:
         type_id: int,
         visible_from_ms: int | None = None,
     ) -> None:
-        for a_type, a_id, b_type, b_id, t in (
-            (from_type, from_id, to_type, to_id, type_id),
-            (to_type, to_id, from_type, from_id, inverse_type_id(type_id)),
-        ):
-            targets = self.associations.setdefault((a_type, a_id), {}).setdefault(b_type, {})
-            links = targets.setdefault(b_id, [])
-            if all(link.type_id != t for link in links):
-                links.append(Association(b_id, t, visible_from_ms))
+        for kind in with_unlabeled(type_id):
+            for a_type, a_id, b_type, b_id, t in (
+                (from_type, from_id, to_type, to_id, kind),
+                (to_type, to_id, from_type, from_id, inverse_type_id(kind)),
+            ):
+                targets = self.associations.setdefault((a_type, a_id), {}).setdefault(b_type, {})
+                links = targets.setdefault(b_id, [])
+                if all(link.type_id != t for link in links):
+                    links.append(Association(b_id, t, visible_from_ms))
 
     def associated(
         self, from_type: str, from_id: str, to_type: str, now_ms: int

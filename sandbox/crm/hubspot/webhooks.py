@@ -1,7 +1,11 @@
-"""HubSpot webhooks: change events POSTed, v3-signed, to the configured URL.
+"""HubSpot webhooks: change events POSTed, signed as HubSpot signs them, to the configured URL.
 
     X-HubSpot-Signature-v3 = base64(HMAC-SHA256(client_secret, method + uri + body + timestamp))
     X-HubSpot-Request-Timestamp = the milliseconds that went into the signature
+    X-HubSpot-Signature = hex(SHA-256(client_secret + body)), X-HubSpot-Signature-Version: v1
+
+HubSpot keeps sending the legacy v1 signature beside v3 for CRM object subscriptions, so a
+receiver that checks only one of them is tested against both.
 
 Events for contacts, companies and deals are '<object>.creation|deletion|propertyChange'; other
 objects use 'object.<kind>' with an objectTypeId, as HubSpot's generic subscriptions do. A
@@ -28,9 +32,13 @@ from sandbox.crm.config import SandboxConfig
 from sandbox.crm.hubspot.schema import OBJECT_TYPES
 from sandbox.crm.hubspot.store import ChangeEvent, HubSpotStore
 
-__all__ = ["Delivery", "WebhookDispatcher", "sign_v3"]
+__all__ = ["Delivery", "WebhookDispatcher", "sign_v1", "sign_v3"]
 
 _NAMED = {"contacts", "companies", "deals"}
+
+
+def sign_v1(secret: str, body: bytes) -> str:
+    return hashlib.sha256(secret.encode() + body).hexdigest()
 
 
 def sign_v3(secret: str, method: str, uri: str, body: bytes, timestamp: str) -> str:
@@ -134,6 +142,8 @@ class WebhookDispatcher:
                     self.config.hs_client_secret, "POST", url, body, timestamp
                 ),
                 "X-HubSpot-Request-Timestamp": timestamp,
+                "X-HubSpot-Signature": sign_v1(self.config.hs_client_secret, body),
+                "X-HubSpot-Signature-Version": "v1",
                 "User-Agent": "HubSpot Connect 2.0 (http://dev.hubspot.com/) (sandbox)",
             }
             try:

@@ -10,7 +10,7 @@
 
 A state change the real API refuses (uploading to a closed job, closing an aborted one,
 reading results of a running one, deleting an open one) answers 409 INVALIDJOBSTATE. The job
-runs when a poll first finds it complete after `sf_bulk_polls_before_complete` polls
+runs when a poll first finds it complete after `SandboxConfig.bulk_polls(rows)` polls
 (`ingest_job.run_job`), so it sees the data of that moment.
 """
 
@@ -141,7 +141,7 @@ async def status(
     job = jobs.find(job_id)
     if job.state in ("UploadComplete", "InProgress"):
         job.polls += 1
-        if job.polls > sandbox.config.sf_bulk_polls_before_complete:
+        if job.polls > sandbox.config.bulk_polls(job.record_count()):
             run_job(sandbox, job, request.url.path)
         else:
             job.state = "InProgress"

@@ -88,14 +88,13 @@ async def status(
     jobs: QueryJobs,
 ) -> Response:
     job = jobs.find(job_id)
+    if job.state == "UploadComplete":
+        with store.lock:
+            job.rows = job.query.run(include_deleted=job.operation == "queryAll")
+        job.polls_needed = sandbox.config.bulk_polls(len(job.rows))
     if job.state in ("UploadComplete", "InProgress"):
         job.polls += 1
-        if job.polls > sandbox.config.sf_bulk_polls_before_complete:
-            with store.lock:
-                job.rows = job.query.run(include_deleted=job.operation == "queryAll")
-            job.state = "JobComplete"
-        else:
-            job.state = "InProgress"
+        job.state = "JobComplete" if job.polls > job.polls_needed else "InProgress"
     return json_response(job.describe(sandbox.config.sf_user_id))
 
 

@@ -1,6 +1,7 @@
 """One Bulk API 2.0 ingest job of the sandbox: its state, its CSV, and running it.
 
-A job runs (all at once) when a poll first finds it complete, like query jobs (`query_job`).
+A job runs (all at once) when a poll first finds it complete, after more polls the more
+records it holds, like query jobs (`query_job`).
 Its CSV is read as Salesforce reads it: the header names fields of the job's object (a name
 the object does not have fails the whole job, as real Salesforce does), an empty cell leaves
 the field as it is and `#N/A` clears it. Each row is then saved exactly as an sObject
@@ -70,6 +71,10 @@ class IngestJob:
             if self.error_message:
                 body["errorMessage"] = self.error_message
         return body
+
+    def record_count(self) -> int:
+        """The uploaded records, counted by lines (what sizes the job's processing time)."""
+        return max(0, len((self.data or "").strip().splitlines()) - 1)
 
     def rows_of(self, kind: str) -> tuple[list[str], list[list[str]]]:
         """The header and rows of one result set: successful, failed or unprocessed."""

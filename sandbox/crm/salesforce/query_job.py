@@ -1,7 +1,9 @@
 """One Bulk API 2.0 query job of the sandbox: its state, its description and its CSV pages.
 
-A job runs its query when a poll first finds it complete (after `sf_bulk_polls_before_complete`
-polls), so it sees the data of that moment, as a real asynchronous job would.
+A job runs its query when the first poll finds it queued, so it sees the data of that moment
+as a real job does when it starts processing; it then answers InProgress, with a growing
+`numberRecordsProcessed`, for more polls the more records it holds
+(`SandboxConfig.bulk_polls`), and JobComplete after them.
 """
 
 from __future__ import annotations
@@ -34,7 +36,14 @@ class QueryJob:
     version: str
     state: str = "UploadComplete"
     polls: int = 0
+    polls_needed: int = 0
     rows: list[dict[str, Any]] | None = None
+
+    def processed(self) -> int:
+        total = len(self.rows or [])
+        if self.state != "InProgress" or self.polls_needed == 0:
+            return total
+        return total * (self.polls - 1) // self.polls_needed
 
     def describe(self, user_id: str) -> dict[str, Any]:
         body = {
@@ -45,7 +54,7 @@ class QueryJob:
             body.update(
                 {
                     "jobType": "V2Query",
-                    "numberRecordsProcessed": len(self.rows or []),
+                    "numberRecordsProcessed": self.processed(),
                     "retries": 0,
                     "totalProcessingTime": 10,
                 }

@@ -1,4 +1,5 @@
-"""Webhooks: changes through the API and through the clock reach a configured URL, v3-signed."""
+"""Webhooks: changes through the API and through the clock reach a configured URL, signed v3
+and, beside it, with HubSpot's legacy v1 signature."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import requests
 from hubspot.utils.signature import Signature
 
 from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
+from sandbox.crm.hubspot.webhooks import sign_v1
 
 
 class Receiver:
@@ -74,6 +76,13 @@ def test_api_writes_are_posted_with_a_valid_v3_signature(
         signature_version="v3",
         timestamp=request["headers"]["X-HubSpot-Request-Timestamp"],
     )
+    assert request["headers"]["X-HubSpot-Signature-Version"] == "v1"
+    assert Signature.is_valid(
+        signature=request["headers"]["X-HubSpot-Signature"],
+        client_secret=sandbox.config.hs_client_secret,
+        request_body=request["body"],
+        signature_version="v1",
+    )
     [event] = json.loads(request["body"])
     assert event["subscriptionType"] == "deal.propertyChange"
     assert (event["objectId"], event["propertyName"], event["propertyValue"]) == (
@@ -93,3 +102,14 @@ def test_clock_driven_changes_are_posted_too(sandbox: Sandbox, receiver: Receive
     }
     assert ("object.creation", "0-49", 599) in kinds
     assert ("deal.propertyChange", None, 400) in kinds
+
+
+def test_the_v1_signature_is_hubspots_documented_one() -> None:
+    body = (
+        b'[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,'
+        b'"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,'
+        b'"changeSource":"CRM","changeFlag":"NEW","appId":54321}]'
+    )
+    secret = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"
+    expected = "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de"
+    assert sign_v1(secret, body) == expected
