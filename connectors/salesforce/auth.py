@@ -29,6 +29,13 @@ TOKEN_TIMEOUT = (CONNECT_TIMEOUT, 30.0)
 """Seconds to connect to the token endpoint, and to wait for its answer."""
 
 
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class SalesforceToken:
     access_token: str = field(repr=False)
@@ -86,13 +93,12 @@ class SalesforceAuth:
             raise connection_failure(error, "Salesforce", self.token_url) from None
         status = response.status_code
         if status == 429 or status == 408 or status >= 500:
-            retry_after = response.headers.get("Retry-After")
             raise http_failure(
                 "Salesforce",
                 status,
                 "the login",
                 response.text[:200],
-                float(retry_after) if retry_after and retry_after.isdigit() else None,
+                _seconds(response.headers.get("Retry-After")),
             )
         try:
             body = response.json()

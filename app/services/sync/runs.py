@@ -5,8 +5,9 @@ transaction (`DatabaseSink`), so a run killed at any moment resumes from its las
 the raw layer ends up exactly as a clean run would leave it.
 
 A failure that says the CRM cannot serve this run (credentials refused, the host unreachable
-or untrusted, faults that outlasted their retries, the quota) ends the run at once with that
-one line as its error, instead of failing again for every stream; the next run tries again.
+or untrusted, the quota) ends the run at once with that one line as its error, instead of
+failing again for every stream; the next run tries again. Faults that outlast their retries
+on one endpoint fail that stream only.
 A stop asked while a call waits to be retried ends the run as a stop: the job resumes.
 """
 
@@ -52,13 +53,11 @@ from connectors.core import (
     Page,
     PageCounts,
     QuotaReached,
-    RateLimited,
     RetryPolicy,
     StreamReader,
     StreamResult,
     StreamSpec,
     SyncSink,
-    TransientError,
     Unreachable,
     run_stream,
 )
@@ -68,7 +67,7 @@ __all__ = ["DatabaseSink", "StreamSyncSummary", "SyncReport", "sync_connection"]
 
 log = logging.getLogger(__name__)
 
-_RUN_ENDING = (AuthenticationError, QuotaReached, Unreachable, TransientError, RateLimited)
+_RUN_ENDING = (AuthenticationError, QuotaReached, Unreachable)
 """Failures of the CRM rather than of one stream: every other stream would meet them too."""
 _STOPPED = "stopped on request; the next run resumes from the last page"
 
