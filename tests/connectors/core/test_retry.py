@@ -41,9 +41,11 @@ class Flaky:
     def __init__(self, failures: list[Exception]) -> None:
         self.failures = failures
         self.calls = 0
+        self.called = threading.Event()
 
     def __call__(self) -> str:
         self.calls += 1
+        self.called.set()
         if self.failures:
             raise self.failures.pop(0)
         return "page"
@@ -133,9 +135,7 @@ def test_setting_the_stop_wakes_a_waiting_retry_at_once() -> None:
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    deadline = threading.Event()
-    while flaky.calls == 0 and not deadline.wait(0.01):
-        pass
+    assert flaky.called.wait(timeout=30)
     stop.set()
     thread.join(timeout=30)  # a hang guard: the wait is ten minutes long
     assert not thread.is_alive()
