@@ -7,8 +7,10 @@ it runs the schedule (`app.worker.schedule`). When the leader dies, another proc
 role within `leader_check_seconds`.
 
 SIGTERM (or `stop()`): every slot finishes the page it is storing, checkpoints, queues its job
-again for whoever comes next, and the process exits. SIGKILL: the database frees the dead
-process's locks, and another worker takes over its jobs from their last committed page.
+again for whoever comes next, and the process exits. A slot whose CRM call is waiting to be
+retried (a rate limit, a 503) wakes at once: every retry waits on the worker's stop event.
+SIGKILL: the database frees the dead process's locks, and another worker takes over its jobs
+from their last committed page.
 
     worker = Worker(database, box, concurrency=2)
     worker.install_signal_handlers()
@@ -36,6 +38,7 @@ from app.services.jobs.locks import LEADER_LOCK, LockSession, ProcessLock
 from app.services.jobs.pipeline import run_pipeline
 from app.services.jobs.queue import ClaimedJob, JobQueue
 from app.worker.schedule import Schedule
+from connectors.core import RetryPolicy
 
 __all__ = ["LEADER_LOCK", "Worker", "WorkerStats"]
 
@@ -78,6 +81,7 @@ class Worker:
         self.stats = WorkerStats()
         self.schedule = Schedule(database, self.name, reconcile_seconds)
         self._stop = threading.Event()
+        self.retry = RetryPolicy(stop=self._stop)
         self._stats_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._process_lock: ProcessLock | None = None
@@ -214,6 +218,7 @@ class Worker:
                 streams=job.streams,
                 trigger=job.trigger,
                 should_stop=should_stop,
+                retry=self.retry,
             )
             result = report.model_dump(mode="json")
             status, error, run_id = report.status, report.error, report.sync_run_id

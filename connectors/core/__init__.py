@@ -20,11 +20,13 @@ from connectors.core.errors import (
     AuthenticationError,
     ConfigError,
     ConnectorError,
+    Interrupted,
     MalformedResponse,
     MissingPermission,
     QuotaReached,
     RateLimited,
     TransientError,
+    Unreachable,
 )
 from connectors.core.records import Record
 from connectors.core.resume import ResumeState
@@ -37,6 +39,7 @@ __all__ = [
     "ConfigError",
     "ConnectorError",
     "CursorState",
+    "Interrupted",
     "MalformedResponse",
     "MissingPermission",
     "Page",
@@ -52,5 +55,6 @@ __all__ = [
     "StreamSpec",
     "SyncSink",
     "TransientError",
+    "Unreachable",
     "run_stream",
 ]

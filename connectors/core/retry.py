@@ -1,27 +1,26 @@
-"""Bounded retries with exponential backoff and jitter, honouring Retry-After.
+"""Bounded retries with exponential backoff and jitter, honouring Retry-After, and stoppable.
 
-    policy = RetryPolicy(attempts=5)
+    policy = RetryPolicy(attempts=5, stop=worker_stopping)      # a threading.Event
     page = policy.call(fetch_page)
 
-Only `RateLimited` and `TransientError` are retried; everything else is a real answer.
+What is retried is decided by `classify.retry_class`: rate limits and transient faults with
+backoff (`attempts` in all), an unreachable host once more at once (`quick_attempts`), and
+nothing else — a permanent failure is a real answer. Every wait is a wait on `stop`: a process
+asked to stop wakes at once and raises `Interrupted` instead of making another attempt.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from tenacity import RetryCallState, Retrying, wait_exponential_jitter
 
-from connectors.core.errors import RateLimited, TransientError
+from connectors.core.classify import retry_class
+from connectors.core.errors import Interrupted, RateLimited
 
 __all__ = ["RetryPolicy"]
 
@@ -35,9 +34,41 @@ class RetryPolicy:
     initial_wait: float = 0.5
     max_wait: float = 30.0
     jitter: float = 0.5
+    quick_attempts: int = 2
+    quick_wait: float = 1.0
+    stop: threading.Event | None = field(default=None, compare=False)
+
+    def with_stop(self, stop: threading.Event | None) -> RetryPolicy:
+        """This policy, waking from its waits when `stop` is set."""
+        return RetryPolicy(
+            self.attempts,
+            self.initial_wait,
+            self.max_wait,
+            self.jitter,
+            self.quick_attempts,
+            self.quick_wait,
+            stop,
+        )
+
+    @staticmethod
+    def _error(state: RetryCallState) -> BaseException | None:
+        return state.outcome.exception() if state.outcome else None
+
+    def _retry(self, state: RetryCallState) -> bool:
+        error = self._error(state)
+        if error is None:
+            return False
+        kind = retry_class(error)
+        if kind == "backoff":
+            return state.attempt_number < self.attempts
+        if kind == "quick":
+            return state.attempt_number < self.quick_attempts
+        return False
 
     def _wait(self, state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
+        error = self._error(state)
+        if error is not None and retry_class(error) == "quick":
+            return self.quick_wait
         if isinstance(error, RateLimited) and error.retry_after is not None:
             return min(error.retry_after, self.max_wait * 4)
         backoff = wait_exponential_jitter(
@@ -45,19 +76,27 @@ class RetryPolicy:
         )
         return float(backoff(state))
 
+    def _sleep(self, seconds: float) -> None:
+        stop = self.stop or threading.Event()
+        if stop.wait(seconds):
+            raise Interrupted("stopped on request while waiting to retry a CRM call")
+
     @staticmethod
     def _log(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         log.warning(
-            "retrying after a transient CRM error",
+            "retrying after a CRM error",
             extra={"attempt": state.attempt_number, "error": str(error)},
         )
 
     def call(self, fn: Callable[[], T]) -> T:
+        if self.stop is not None and self.stop.is_set():
+            raise Interrupted("stopped on request before a CRM call")
         retrying = Retrying(
-            retry=retry_if_exception_type((RateLimited, TransientError)),
-            stop=stop_after_attempt(self.attempts),
+            retry=self._retry,
+            stop=lambda _state: False,  # `_retry` bounds the attempts of each class
             wait=self._wait,
+            sleep=self._sleep,
             before_sleep=self._log,
             reraise=True,
         )

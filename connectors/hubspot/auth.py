@@ -27,7 +27,8 @@ from hubspot import HubSpot
 from hubspot.oauth.exceptions import ApiException
 from urllib3.util.retry import Retry
 
-from connectors.core.errors import AuthenticationError, TransientError
+from connectors.core.classify import CONNECT_TIMEOUT, connection_failure, http_failure
+from connectors.core.errors import AuthenticationError
 
 __all__ = ["EARLY", "HubSpotAuth", "OAuthTokens", "TokenVault"]
 
@@ -118,16 +119,21 @@ class HubSpotAuth:
                 client_secret=self.client_secret,
                 refresh_token=refresh_token,
                 _preload_content=False,
+                _request_timeout=(CONNECT_TIMEOUT, 30.0),
             )
             body = json.loads(response.data)
         except urllib3.exceptions.HTTPError as error:
-            raise TransientError(f"HubSpot token endpoint unreachable: {error}") from None
+            raise connection_failure(error, "HubSpot", self.oauth_base_url) from None
         except ValueError:
             raise AuthenticationError("HubSpot token endpoint sent an unreadable answer") from None
         except ApiException as error:
             status = error.status
-            if isinstance(status, int) and (status == 0 or status >= 500):
-                raise TransientError(f"HubSpot token endpoint answered {status}") from None
+            if not status:  # the generated client's name for a TLS failure
+                raise connection_failure(error, "HubSpot", self.oauth_base_url) from None
+            if status in (408, 429) or status >= 500:
+                raise http_failure(
+                    "HubSpot", status, "the token refresh", str(error.reason)
+                ) from None
             raw = error.body or b""
             try:
                 detail = json.loads(raw)

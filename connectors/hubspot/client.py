@@ -14,7 +14,9 @@ Errors become the connector hierarchy: 401 → one OAuth refresh (when configure
 else `AuthenticationError` (an OAuth token near its expiry is refreshed before the call);
 403 → `MissingPermission` naming the scopes a MISSING_SCOPES answer lists; 429 DAILY →
 `QuotaReached`; other 429s → `RateLimited` with Retry-After (or a share of the 10-second
-window); 5xx and resets → `TransientError`.
+window); other answers and failed connections as `connectors.core.classify` says (5xx, timeouts
+and resets are retried; a host that cannot be reached or trusted fails at once, a refused
+connection after one more quick attempt).
 """
 
 from __future__ import annotations
@@ -35,15 +37,14 @@ from hubspot.crm.properties.exceptions import ApiException as PropertiesApiError
 from urllib3.util.retry import Retry
 
 from connectors.core.budget import ApiBudget
+from connectors.core.classify import CONNECT_TIMEOUT, connection_failure, http_failure
 from connectors.core.errors import (
     AuthenticationError,
     ConfigError,
-    ConnectorError,
     MalformedResponse,
     MissingPermission,
     QuotaReached,
     RateLimited,
-    TransientError,
 )
 from connectors.core.retry import RetryPolicy
 from connectors.hubspot.associations import v4_links
@@ -125,7 +126,7 @@ class HubSpotClient:
         self.auth = auth
         self.budget = budget
         self.retry = retry or RetryPolicy()
-        self.timeout = timeout
+        self.timeout = (CONNECT_TIMEOUT, timeout)
         # No urllib3 retries: every call is counted, and RetryPolicy retries POSTs too.
         no_retries = Retry(total=0, redirect=0, raise_on_status=False, raise_on_redirect=False)
         hubspot = HubSpot(access_token=auth.access_token, host=self.base_url, retry=no_retries)
@@ -194,8 +195,6 @@ class HubSpotClient:
                 window = (interval or 10_000) / 1000
                 retry_after = 1.0 if policy == "SECONDLY" else window / 5
             return RateLimited(f"HubSpot rate limit ({policy or 'unknown'}) on {what}", retry_after)
-        if status == 0 or status >= 500:
-            return TransientError(f"HubSpot answered {status} on {what}: {message or category}")
         if status == 403:
             scopes = _required_scopes(body)
             if scopes:
@@ -212,19 +211,23 @@ class HubSpotClient:
             )
         if status == 414 or (status == 400 and "propert" in message.lower()):
             return ConfigError(f"HubSpot rejected {what}: {message}")
-        return ConnectorError(f"HubSpot error {status} on {what} ({category}): {message}")
+        detail = f"{message} ({category})" if category else message
+        return http_failure("HubSpot", status, what, detail)
 
     def _once(self, lane: Lane, what: str, send: Callable[[], Any]) -> tuple[dict[str, Any], int]:
         self.pacers[lane].wait()
         try:
             response = send()
         except _API_ERRORS as error:
+            if not error.status:  # the generated client's name for a TLS failure
+                self.budget.record(0)
+                raise connection_failure(error, "HubSpot", self.base_url) from None
             raw = error.body or b""
             self._account(error.headers, len(raw), lane)
-            raise self._translate(int(error.status or 0), error.headers, raw, what) from None
+            raise self._translate(int(error.status), error.headers, raw, what) from None
         except urllib3.exceptions.HTTPError as error:
             self.budget.record(0)
-            raise TransientError(f"connection to HubSpot failed on {what}: {error}") from None
+            raise connection_failure(error, "HubSpot", self.base_url) from None
         data: bytes = response.data
         response.release_conn()
         self._account(response.headers, len(data), lane)

@@ -154,7 +154,10 @@ class HubSpotWriter:
                 self._send(
                     self._groups,
                     lambda: self._groups.create(
-                        object_type, group, _preload_content=False, _request_timeout=60
+                        object_type,
+                        group,
+                        _preload_content=False,
+                        _request_timeout=self.client.timeout,
                     ),
                 ),
             )
@@ -169,7 +172,7 @@ class HubSpotWriter:
                 object_type,
                 body,
                 _preload_content=False,
-                _request_timeout=60,
+                _request_timeout=self.client.timeout,
             )
             try:
                 self.client.call(
@@ -214,7 +217,10 @@ class HubSpotWriter:
                 self._send(
                     self._batch,
                     lambda: self._batch.update(
-                        object_type, request, _preload_content=False, _request_timeout=60
+                        object_type,
+                        request,
+                        _preload_content=False,
+                        _request_timeout=self.client.timeout,
                     ),
                 ),
             )

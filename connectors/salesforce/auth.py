@@ -18,12 +18,22 @@ from typing import Literal
 import jwt
 import requests
 
-from connectors.core.errors import AuthenticationError, TransientError
+from connectors.core.classify import CONNECT_TIMEOUT, connection_failure, http_failure
+from connectors.core.errors import AuthenticationError
 
 __all__ = ["JWT_GRANT", "AuthFlow", "SalesforceAuth", "SalesforceToken"]
 
 AuthFlow = Literal["client_credentials", "refresh_token", "jwt", "password"]
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+TOKEN_TIMEOUT = (CONNECT_TIMEOUT, 30.0)
+"""Seconds to connect to the token endpoint, and to wait for its answer."""
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -78,11 +88,18 @@ class SalesforceAuth:
     def fetch(self, session: requests.Session) -> SalesforceToken:
         """Exchange the credentials for an access token and the org's instance URL."""
         try:
-            response = session.post(self.token_url, data=self._form(), timeout=30)
-        except requests.RequestException as exc:
-            raise TransientError(f"Salesforce token endpoint unreachable: {exc}") from None
-        if response.status_code >= 500:
-            raise TransientError(f"Salesforce token endpoint answered {response.status_code}")
+            response = session.post(self.token_url, data=self._form(), timeout=TOKEN_TIMEOUT)
+        except requests.RequestException as error:
+            raise connection_failure(error, "Salesforce", self.token_url) from None
+        status = response.status_code
+        if status == 429 or status == 408 or status >= 500:
+            raise http_failure(
+                "Salesforce",
+                status,
+                "the login",
+                response.text[:200],
+                _seconds(response.headers.get("Retry-After")),
+            )
         try:
             body = response.json()
         except ValueError:

@@ -2,8 +2,10 @@
 
 Every response passes a `requests` hook that counts the call and its bytes into the run's
 `ApiBudget` and reads `Sforce-Limit-Info` (the org's daily API usage). Errors become the
-connector hierarchy: an expired session triggers one fresh login and a retry; 5xx, dropped
-connections and rate limits are retried with backoff; REQUEST_LIMIT_EXCEEDED stops the run.
+connector hierarchy (`connectors.core.classify`): an expired session triggers one fresh login and
+a retry; 5xx, dropped connections and rate limits are retried with backoff; a host that cannot
+be reached or trusted fails at once (a refused connection after one more quick attempt);
+REQUEST_LIMIT_EXCEEDED stops the run. Every request has a connect and a read timeout.
 
     client = SalesforceClient(auth, budget, ca_file=...)
     page = client.call(lambda sf: sf.query("SELECT Id FROM Task"))
@@ -12,21 +14,22 @@ connections and rate limits are retried with backoff; REQUEST_LIMIT_EXCEEDED sto
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import requests
+from requests.adapters import HTTPAdapter
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceError,
     SalesforceExpiredSession,
-    SalesforceGeneralError,
     SalesforceMalformedRequest,
     SalesforceRefusedRequest,
     SalesforceResourceNotFound,
 )
 
 from connectors.core.budget import ApiBudget
+from connectors.core.classify import CONNECT_TIMEOUT, connection_failure, http_failure
 from connectors.core.errors import (
     AuthenticationError,
     ConfigError,
@@ -35,7 +38,6 @@ from connectors.core.errors import (
     MissingPermission,
     QuotaReached,
     RateLimited,
-    TransientError,
 )
 from connectors.core.retry import RetryPolicy
 from connectors.salesforce.auth import SalesforceAuth
@@ -56,11 +58,35 @@ def _first_error(content: Any) -> tuple[str, str]:
     return "", str(content)[:300]
 
 
+def _what(error: SalesforceError) -> str:
+    """The resource an error answered for (not its URL: SOQL in a query string is long)."""
+    return str(error.resource_name or "a request")
+
+
 def _seconds(value: str | None) -> float | None:
     try:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+class _Timeouts(HTTPAdapter):
+    """Gives every request without one a (connect, read) timeout: simple-salesforce sets none."""
+
+    def __init__(self, timeout: tuple[float, float]) -> None:
+        super().__init__()
+        self._timeout = timeout
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        return super().send(request, stream, timeout or self._timeout, verify, cert, proxies)
 
 
 class SalesforceClient:
@@ -83,7 +109,9 @@ class SalesforceClient:
         if ca_file:
             self.session.verify = ca_file
         self.session.hooks["response"].append(self._account)
-        self._timeout = timeout
+        adapter = _Timeouts((CONNECT_TIMEOUT, timeout))
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
         self._sf: Salesforce | None = None
         self._retry_after: float | None = None
 
@@ -95,7 +123,11 @@ class SalesforceClient:
         self._retry_after = _seconds(response.headers.get("Retry-After"))
 
     def login(self) -> Salesforce:
-        token = self.retry.call(lambda: self.auth.fetch(self.session))
+        """Log in (retried as any call is): a session for the calls that follow."""
+        return self.retry.call(self._login)
+
+    def _login(self) -> Salesforce:
+        token = self.auth.fetch(self.session)
         self._sf = Salesforce(
             instance_url=token.instance_url,
             session_id=token.access_token,
@@ -103,10 +135,6 @@ class SalesforceClient:
             version=self.api_version,
         )
         return self._sf
-
-    @property
-    def sf(self) -> Salesforce:
-        return self._sf or self.login()
 
     def translate(self, error: SalesforceError) -> ConnectorError:
         """The connector error a simple-salesforce error stands for."""
@@ -133,16 +161,20 @@ class SalesforceClient:
             return MalformedResponse(f"Salesforce rejected the request ({code}): {message}")
         if isinstance(error, SalesforceResourceNotFound):
             return MissingPermission(f"Salesforce: not found or not visible ({code}): {message}")
-        if isinstance(error, SalesforceGeneralError) and status >= 500:
-            return TransientError(f"Salesforce answered {status}: {message or code}")
-        return ConnectorError(f"Salesforce error {status} ({code}): {message}")
+        detail = f"{message} ({code})" if code else message
+        return http_failure("Salesforce", status, _what(error), detail, self._retry_after)
+
+    def unreachable(self, error: requests.RequestException) -> ConnectorError:
+        """The connector error a failed connection stands for (see `connectors.core.classify`)."""
+        url = self._sf.base_url if self._sf is not None else self.auth.token_url
+        return connection_failure(error, "Salesforce", url)
 
     def _attempt(self, operation: Callable[[Salesforce], T]) -> T:
         try:
             try:
-                return operation(self.sf)
+                return operation(self._sf or self._login())
             except SalesforceExpiredSession:
-                return operation(self.login())  # the session expired: log in again, once
+                return operation(self._login())  # the session expired: log in again, once
         except SalesforceExpiredSession as error:
             _code, message = _first_error(error.content)
             raise AuthenticationError(
@@ -151,7 +183,7 @@ class SalesforceClient:
         except SalesforceError as error:
             raise self.translate(error) from None
         except requests.RequestException as error:
-            raise TransientError(f"connection to Salesforce failed: {error}") from None
+            raise self.unreachable(error) from None
         except ValueError as error:  # a body that is not JSON
             raise MalformedResponse(f"Salesforce sent an unreadable response: {error}") from None
 

@@ -26,7 +26,6 @@ from connectors.core import (
     Quarantined,
     Record,
     StreamSpec,
-    TransientError,
 )
 from connectors.salesforce.bulk import bulk_rows
 from connectors.salesforce.client import SalesforceClient
@@ -247,9 +246,7 @@ def _guarded(client: SalesforceClient, pages: Iterator[str]) -> Iterator[str]:
         except SalesforceError as error:
             raise client.translate(error) from None
         except requests.RequestException as error:
-            raise TransientError(
-                f"connection to Salesforce failed during a bulk query: {error}"
-            ) from None
+            raise client.unreachable(error) from None
         yield page
 
 

@@ -4,8 +4,9 @@
 
 Each stage starts only when the one before it completed; a sync stopped on request (SIGTERM,
 or the worker lost its lock) ends the pass at once, and the job is queued again to resume from
-the last committed page. The mapping run is incremental and idempotent, so a pass that is
-repeated derives nothing twice.
+the last committed page. The worker's `retry` policy carries its stop event, so a call waiting
+to be retried (a rate limit, a CRM answering 503) wakes at once when the worker is stopped.
+The mapping run is incremental and idempotent, so a pass that is repeated derives nothing twice.
 
     report = run_pipeline(database, box, "acme", streams=None, trigger="schedule")
 """
@@ -27,6 +28,7 @@ from app.services.mapping.runs import derive_active
 from app.services.sync.runs import SyncReport, sync_connection
 from app.services.writeback.public import WritebackReport, WritebackSkipped
 from app.services.writeback.runs import automatic_writeback
+from connectors.core import RetryPolicy
 
 __all__ = ["PipelineReport", "StateRefresh", "run_pipeline"]
 
@@ -90,6 +92,7 @@ def run_pipeline(
     streams: Sequence[str] | None = None,
     trigger: str = "schedule",
     should_stop: Callable[[], bool] = lambda: False,
+    retry: RetryPolicy | None = None,
 ) -> PipelineReport:
     """Run every stage for one connection; the report's status is the job's outcome."""
     started = time.perf_counter()
@@ -102,6 +105,7 @@ def run_pipeline(
             streams=list(streams) if streams is not None else None,
             trigger=trigger,
             should_stop=should_stop,
+            retry=retry,
         )
         if _stopped(report.sync):
             report.status = "stopped"
@@ -122,7 +126,7 @@ def run_pipeline(
         report.state = StateRefresh(opportunities_refreshed=len(touched))
         # Write the changed KPI fields back (diff only, batched) unless the connection's
         # write-back is off; None when skipped.
-        report.writeback = automatic_writeback(database, box, connection_id)
+        report.writeback = automatic_writeback(database, box, connection_id, retry)
         report.status = report.sync.status
         report.error = report.sync.error
     except MilestonesError as error:

@@ -3,6 +3,12 @@
 Each page is stored with its cursor, quarantined rows and the run's counters in one
 transaction (`DatabaseSink`), so a run killed at any moment resumes from its last page and
 the raw layer ends up exactly as a clean run would leave it.
+
+A failure that says the CRM cannot serve this run (credentials refused, the host unreachable
+or untrusted, the quota) ends the run at once with that one line as its error, instead of
+failing again for every stream; the next run tries again. Faults that outlast their retries
+on one endpoint fail that stream only.
+A stop asked while a call waits to be retried ends the run as a stop: the job resumes.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from connectors.core import (
     ConfigError,
     ConnectorError,
     CursorState,
+    Interrupted,
     MissingPermission,
     Page,
     PageCounts,
@@ -51,6 +58,7 @@ from connectors.core import (
     StreamResult,
     StreamSpec,
     SyncSink,
+    Unreachable,
     run_stream,
 )
 from connectors.core.engine import StopReason
@@ -58,6 +66,10 @@ from connectors.core.engine import StopReason
 __all__ = ["DatabaseSink", "StreamSyncSummary", "SyncReport", "sync_connection"]
 
 log = logging.getLogger(__name__)
+
+_RUN_ENDING = (AuthenticationError, QuotaReached, Unreachable)
+"""Failures of the CRM rather than of one stream: every other stream would meet them too."""
+_STOPPED = "stopped on request; the next run resumes from the last page"
 
 
 class StreamSyncSummary(BaseModel):
@@ -340,10 +352,15 @@ def _run(
                 report.error = (
                     f"stopped at the configured quota share ({budget.describe()})"
                     if result.stopped == "quota"
-                    else "stopped on request; the next run resumes from the last page"
+                    else _STOPPED
                 )
                 break
-        except (AuthenticationError, QuotaReached) as error:
+        except Interrupted:
+            report.streams.append(StreamSyncSummary(stream=spec.name, stopped="stopped"))
+            report.error = _STOPPED
+            break
+        except _RUN_ENDING as error:
+            log.warning("sync failed", extra={"connection": name, "error": str(error)})
             report.streams.append(StreamSyncSummary(stream=spec.name, error=str(error)))
             report.error = str(error)
             break

@@ -65,7 +65,14 @@ from app.services.writeback.values import (
     iter_opportunity_values,
     load_extras,
 )
-from connectors.core import AuthenticationError, ConnectorError, QuotaReached, RetryPolicy
+from connectors.core import (
+    AuthenticationError,
+    ConnectorError,
+    Interrupted,
+    QuotaReached,
+    RetryPolicy,
+    Unreachable,
+)
 from connectors.core.prefetch import prefetched
 from connectors.core.writes import BulkFieldWriter, PayloadRefused, RecordUpdate, WriteOutcome
 
@@ -478,6 +485,9 @@ def _send(
             else:
                 recorder.commit(batch.items, _failed(batch.items, whole_call(refused)))
                 error = refused
+        except Interrupted:  # unsent records stay due, with no failure counted against them
+            report.error = "stopped on request; the next run writes the rest"
+            return
         except ConnectorError as rejected:
             recorder.commit(batch.items, _failed(batch.items, whole_call(rejected)))
             error = rejected
@@ -486,7 +496,7 @@ def _send(
             recorder.commit(batch.items, outcomes)
             continue
         rejected_in_a_row += 1
-        if isinstance(error, AuthenticationError | QuotaReached):
+        if isinstance(error, AuthenticationError | QuotaReached | Unreachable):
             report.error = str(error)
         elif rejected_in_a_row >= MAX_REJECTED_CALLS:
             report.error = f"stopped after {MAX_REJECTED_CALLS} rejected calls in a row"
@@ -600,7 +610,7 @@ def run_writebacks(
 
 
 def automatic_writeback(
-    database: Database, box: SecretBox, connection_id: int
+    database: Database, box: SecretBox, connection_id: int, retry: RetryPolicy | None = None
 ) -> WritebackReport | WritebackSkipped | None:
     """The pipeline's last stage: write back this connection if its settings say so."""
     with database.sessions() as session:
@@ -624,7 +634,7 @@ def automatic_writeback(
     ):
         return WritebackSkipped(error=last.error)
     try:
-        return run_writeback(database, box, name)
+        return run_writeback(database, box, name, retry=retry)
     except ConflictError as error:
         return WritebackSkipped(error=error.detail)
 

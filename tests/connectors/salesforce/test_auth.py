@@ -10,7 +10,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from connectors.core import AuthenticationError
+from connectors.core import AuthenticationError, Unreachable
 from connectors.salesforce import SalesforceAuth
 from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
 from tests.sandbox.crm.export_fixture import write_export
@@ -80,9 +80,7 @@ def test_a_refused_grant_is_an_authentication_error_naming_the_flow(
         _auth(server, flow, **override).fetch(_session(server))
 
 
-def test_an_unreachable_token_endpoint_is_transient(tmp_path: Path) -> None:
-    from connectors.core import TransientError
-
+def test_a_token_endpoint_with_nothing_listening_is_unreachable(tmp_path: Path) -> None:
     auth = SalesforceAuth("client_credentials", "https://127.0.0.1:1/services/oauth2/token", "id")
-    with pytest.raises(TransientError, match="unreachable"):
+    with pytest.raises(Unreachable, match=r"Salesforce at 127\.0\.0\.1:1 .* connection refused"):
         auth.fetch(requests.Session())
