@@ -16,7 +16,13 @@ from app.core.crypto import SecretBox
 from app.core.database import Database
 from app.core.errors import ForbiddenError, UnauthorizedError
 from app.core.settings import Settings
-from app.services.access.api_keys import InvalidKeyError, Principal, authenticate, touch
+from app.services.access.api_keys import (
+    InvalidKeyError,
+    Principal,
+    authenticate,
+    is_revoked,
+    touch,
+)
 from app.services.jobs.metrics import Metrics
 from app.services.kpis.store import KpiStore
 
@@ -66,10 +72,11 @@ def get_metrics(request: Request) -> Metrics:
         return metrics
 
 
-KEY_CACHE_SECONDS = 10.0
-"""How long a verified key is taken on trust in this process (a revocation elsewhere waits)."""
+KEY_CACHE_SECONDS = 300.0
+"""How long a verified key's role and owner are kept in this process; whether it is revoked
+is read on every request, so a revocation anywhere stops it at once."""
 _verified = BoundedCache[str, Principal](
-    "verified API keys by digest: a dashboard's every request would cost a key lookup",
+    "verified API keys by digest: the key's hash and role are not looked up on every request",
     size=10_000,
     ttl=KEY_CACHE_SECONDS,
 )
@@ -78,6 +85,11 @@ _verified = BoundedCache[str, Principal](
 def forget_verified_keys() -> None:
     """Drop every remembered key verification (after a key is revoked here)."""
     _verified.clear()
+
+
+def _still_valid(database: Database, principal: Principal) -> bool:
+    with database.session() as session:
+        return not is_revoked(session, principal.key_id)
 
 
 def _verify(database: Database, key: str) -> Principal:
@@ -94,8 +106,9 @@ def _verify(database: Database, key: str) -> Principal:
 async def get_principal(request: Request) -> Principal:
     """The caller, from `Authorization: Bearer <key>` or `X-API-Key: <key>`.
 
-    A key verified in the last `KEY_CACHE_SECONDS` is not looked up again: a dashboard's
-    every request would otherwise cost a database round trip.
+    A key verified in the last `KEY_CACHE_SECONDS` is not hashed and looked up again; only
+    whether it was revoked since is read (one primary-key read), so revocation is immediate
+    in every API process.
     """
     header = request.headers.get("authorization", "")
     key = request.headers.get("x-api-key", "")
@@ -109,10 +122,14 @@ async def get_principal(request: Request) -> Principal:
             "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
         )
     digest = hashlib.sha256(key.encode()).hexdigest()
+    database = request.app.state.database
     principal = _verified.get(digest)
     if principal is None:
-        principal = await run_in_threadpool(_verify, request.app.state.database, key)
+        principal = await run_in_threadpool(_verify, database, key)
         _verified.put(digest, principal)
+    elif not await run_in_threadpool(_still_valid, database, principal):
+        _verified.discard(digest)
+        raise UnauthorizedError("the API key is malformed, unknown or revoked")
     request.state.principal = principal
     return principal
 

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["Base", "BigId", "JSONDocument", "UTCDateTime", "utcnow"]
+__all__ = ["MAX_BIGINT", "MAX_INT", "Base", "BigId", "JSONDocument", "UTCDateTime", "utcnow"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -23,6 +23,10 @@ NAMING_CONVENTION = {
 
 # BIGINT on PostgreSQL; INTEGER on SQLite so that the primary key stays the rowid alias.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+MAX_BIGINT = 2**63 - 1
+"""The largest id a `BigId` column holds: a larger number can name no row."""
+MAX_INT = 2**31 - 1
+"""The largest value an `Integer` column holds (PostgreSQL)."""
 
 
 def utcnow() -> datetime:

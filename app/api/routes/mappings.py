@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from app.api.deps import DatabaseDep
 from app.api.problems import problem_response
+from app.models.base import MAX_INT
 from app.services.mapping.activation import (
     activate_ruleset,
     activate_version,
@@ -118,5 +119,5 @@ def versions(database: DatabaseDep) -> VersionsPublic:
     response_model=ActivationSummary,
     summary="Make an earlier version active again (its events re-derived from stored records)",
 )
-def reactivate(version: int, database: DatabaseDep) -> ActivationSummary:
+def reactivate(database: DatabaseDep, version: int = Path(ge=1, le=MAX_INT)) -> ActivationSummary:
     return activate_version(database, find_version(database, version)).summary()

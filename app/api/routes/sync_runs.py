@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import DatabaseDep, SessionDep, SettingsDep
 from app.models import RunStatus
+from app.models.base import MAX_BIGINT
 from app.services.sync.public import SyncRunsPublic, SyncStatus
 from app.services.sync.status import list_runs, sync_status
 
@@ -19,7 +20,7 @@ def sync_runs(
     status: RunStatus | None = Query(default=None),
     trigger: str | None = Query(default=None, max_length=32, examples=["webhook"]),
     before: int | None = Query(
-        default=None, ge=1, description="Page back: runs older than this id."
+        default=None, ge=1, le=MAX_BIGINT, description="Page back: runs older than this id."
     ),
     limit: int = Query(default=50, ge=1, le=500),
 ) -> SyncRunsPublic:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.core.errors import InvalidRequestError, NotFoundError
 from app.models import ApiKey, Role
-from app.models.base import utcnow
+from app.models.base import MAX_BIGINT, utcnow
 from app.services.access.public import KeyPublic, key_public
 
 __all__ = [
@@ -98,6 +98,8 @@ def list_keys(session: Session) -> list[KeyPublic]:
 def revoke_key(session: Session, key: str) -> KeyPublic:
     """Revoke by id or prefix."""
     query = select(ApiKey)
+    if key.isdigit() and int(key) > MAX_BIGINT:  # no such id; the database would overflow
+        raise NotFoundError(f"no API key {key!r}")
     query = (
         query.where(ApiKey.id == int(key)) if key.isdigit() else query.where(ApiKey.prefix == key)
     )
@@ -107,6 +109,12 @@ def revoke_key(session: Session, key: str) -> KeyPublic:
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     return key_public(row)
+
+
+def is_revoked(session: Session, key_id: int) -> bool:
+    """Whether the key is revoked (or gone): one primary-key read, made on every request."""
+    row = session.execute(select(ApiKey.revoked_at).where(ApiKey.id == key_id)).first()
+    return row is None or row[0] is not None
 
 
 def touch(session: Session, key_id: int) -> None:

@@ -49,3 +49,35 @@ def test_the_cli_lists_keys_in_the_shape_the_api_does(
     monkeypatch.setattr(cli, "open_database", lambda: db)
     cli.list_command(as_json=True)
     assert json.loads(capsys.readouterr().out)["keys"] == client.get("/api/v1/keys").json()["data"]
+
+
+def test_a_key_revoked_elsewhere_stops_working_at_once(client: TestClient, db: Database) -> None:
+    """`milestones keys revoke` runs in another process: this server learns nothing of it but
+    what the database says, and the very next request is refused."""
+    from app.services.access.api_keys import create_key, revoke_key
+
+    with db.session() as session:
+        _, secret = create_key(session, "dashboard", "ops", None)
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/sync-runs", headers=headers).status_code == 200  # now cached
+    with db.session() as session:
+        revoke_key(session, secret.split("_")[1])  # msk_<prefix>_<secret>
+    refused = client.get("/api/v1/sync-runs", headers=headers)
+    assert refused.status_code == 401
+    assert "revoked" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/sync-runs?before=9223372036854775808"),
+        ("post", "/api/v1/mappings/versions/9223372036854775808/activate"),
+        ("delete", "/api/v1/keys/9223372036854775808"),
+    ],
+)
+def test_numbers_no_row_can_have_are_a_clear_answer_not_a_server_error(
+    client: TestClient, method: str, path: str
+) -> None:
+    answer = getattr(client, method)(path)
+    assert answer.status_code in (404, 422), answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
