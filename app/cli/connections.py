@@ -107,7 +107,7 @@ def add(
         secrets["access_token"] = _secret(access_token, "access token", True)
     elif kind == "export":
         settings = {"kind": "export", "path": str(path) if path else None}
-    database = open_database()
+    database = open_database(writes=True)
     box = secret_box()
     with database.session() as session:
         connection = service.create_connection(

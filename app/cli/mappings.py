@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.engine import make_url
 
-from app.cli.context import open_database, settings
+from app.cli.context import open_database
 from app.cli.output import console, emit_json, error_line, fail
 from app.core.database import Database
 from app.core.errors import DatabaseError
@@ -64,20 +63,11 @@ def _rejected(exc: RulesetRejected, as_json: bool) -> None:
 
 
 def _database_if_ready() -> tuple[Database | None, str]:
-    """The database when it is there and migrated; otherwise None and why."""
-    url = settings().effective_database_url
-    parsed = make_url(url)
-    database_file = parsed.database or ""
-    on_sqlite = parsed.get_backend_name() == "sqlite" and database_file not in ("", ":memory:")
-    if on_sqlite and not Path(database_file).exists():
-        return None, "no database yet"
+    """The database when it is there (never created here) and migrated; otherwise None and why."""
     try:
-        database = open_database()
+        return open_database(), ""
     except DatabaseError as exc:
         return None, exc.detail
-    if not database.is_at_head():
-        return None, "the database schema is not at the latest revision"
-    return database, ""
 
 
 @app.command("validate")
@@ -193,7 +183,7 @@ def activate_command(
     call) and make it the active version in one step. A file with errors is never activated."""
     if (file is None) == (version is None):
         fail("give either a rule FILE or --version N")
-    database = open_database()
+    database = open_database(writes=True)
     try:
         if file is not None:
             result = activate_ruleset(database, _read(file), str(file), note=note)
@@ -226,7 +216,7 @@ def run_command(
     as_json: JsonOption = False,
 ) -> None:
     """Map the records stored since the last run with the active version (or all, --full)."""
-    database = open_database()
+    database = open_database(writes=True)
     reports = [report.summary() for report in derive_active(database, connection_id, full)]
     if as_json:
         emit_json({"runs": reports})
