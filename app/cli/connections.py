@@ -269,7 +269,7 @@ def update(
         return
     console.print(f"updated {name}")
     if updated.reread_streams:
-        console.print(_reread_note(name, updated.reread_streams))
+        console.print(_reread_note(name, updated.reread_streams), soft_wrap=True)
 
 
 @app.command("list")
