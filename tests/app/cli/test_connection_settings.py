@@ -152,7 +152,7 @@ def test_a_hubspot_private_app_keeps_its_client_secret_and_its_webhooks_are_acce
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["secrets_set"] == ["access_token", "client_secret"]
 
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         log_level="WARNING",
         secret_key=admin_env["MILESTONES_SECRET_KEY"],
         data_dir=tmp_path,
