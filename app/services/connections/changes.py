@@ -25,6 +25,7 @@ from app.services.connections.registry import (
     SECRET_NAMES,
     AnySettings,
     ExportSettings,
+    HubSpotSettings,
     check_export_path,
     connection_settings,
     get_connection,
@@ -50,8 +51,11 @@ class ConnectionChange:
 
 
 def pulled_fields(settings: AnySettings) -> dict[str, set[str]] | None:
-    """The fields a sync reads, per stream; None for an export (it keeps every column)."""
+    """The fields a sync reads, per stream; None when it reads whatever is there: an export
+    keeps every column, a HubSpot portal read with `custom_properties` every property."""
     if isinstance(settings, ExportSettings):
+        return None
+    if isinstance(settings, HubSpotSettings) and settings.custom_properties:
         return None
     catalog = salesforce_streams if settings.kind == "salesforce" else hubspot_streams
     return {spec.name: set(spec.fields) for spec in catalog(None, settings.extra_fields)}
