@@ -54,7 +54,7 @@ def writeback(
 
     as_of = settings().kpi_as_of_value
     reports = run_writebacks(
-        open_database(writes=not dry_run),
+        open_database(),  # needs a connection: never creates a database
         secret_box(),
         connection,
         dry_run=dry_run,
