@@ -35,6 +35,7 @@ def admin_env(env: dict[str, str], fresh_databases: FreshDatabases) -> dict[str,
     env["DATABASE_URL"] = fresh_databases.url("cli_settings")
     env["MILESTONES_SECRET_KEY"] = generate_key()
     env["MILESTONES_CRM_CLIENT_SECRET"] = "app-secret"
+    assert run(["db", "upgrade"], env, Path(env["MILESTONES_DATA_DIR"]).parent).returncode == 0
     return env
 
 

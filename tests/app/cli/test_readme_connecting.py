@@ -33,6 +33,7 @@ def test_the_connecting_a_crm_commands_run_as_written(
     env["DATABASE_URL"] = fresh_databases.url("readme")
     env["MILESTONES_SECRET_KEY"] = generate_key()
     env["MILESTONES_CRM_CLIENT_SECRET"] = "from-the-prompt"  # what "asks for the secret" gets
+    assert run(["db", "upgrade"], env, tmp_path).returncode == 0  # PostgreSQL: the operator's step
     commands = [c for c in _section_commands("Connecting a CRM") if " ".join(c[:2]) in OFFLINE]
     assert [c[:2] for c in commands] == [["connections", "add"], ["connections", "update"]]
     for command in commands:
