@@ -1,4 +1,4 @@
-"""`milestones connections ...`: add, list, test and remove CRM connections.
+"""`milestones connections ...`: add, update, list, test and remove CRM connections.
 
 Services are imported inside the commands, so `milestones --help` stays fast.
 """
@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel
 from rich.table import Table
 
+from app.cli import connection_options as opt
 from app.cli.context import open_database, secret_box
 from app.cli.output import console, emit_json, fail
 
-app = typer.Typer(help="CRM connections: add, list, test, remove.", no_args_is_help=True)
+app = typer.Typer(help="CRM connections: add, update, list, test, remove.", no_args_is_help=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
@@ -29,85 +31,142 @@ def _secret(value: str | None, label: str, needed: bool) -> str | None:
     return secret
 
 
+ClientSecret = Annotated[
+    str | None,
+    typer.Option(
+        envvar="MILESTONES_CRM_CLIENT_SECRET",
+        help="Client secret (Salesforce app; HubSpot app: OAuth refresh and webhook signatures).",
+    ),
+]
+RefreshToken = Annotated[
+    str | None, typer.Option(envvar="MILESTONES_CRM_REFRESH_TOKEN", help="Refresh token.")
+]
+Password = Annotated[
+    str | None, typer.Option(envvar="MILESTONES_CRM_PASSWORD", help="Password (+ token).")
+]
+PrivateKeyFile = Annotated[
+    Path | None, typer.Option(help="PEM private key for the Salesforce JWT bearer flow.")
+]
+AccessToken = Annotated[
+    str | None,
+    typer.Option(envvar="MILESTONES_CRM_ACCESS_TOKEN", help="HubSpot private-app token."),
+]
+Interval = Annotated[int | None, typer.Option(help="Seconds between scheduled syncs [300].")]
+
+
+def _secrets(
+    kind: str, settings: dict[str, Any], given: dict[str, str | None], prompt: bool
+) -> dict[str, str]:
+    """The secrets this kind keeps, asking for the ones it cannot work without (when adding).
+
+    A HubSpot private app keeps its client secret too: webhooks are verified with it.
+    """
+    from app.services.connections.registry import SECRET_NAMES
+
+    flow = settings.get("auth_flow")
+    oauth_app = kind == "hubspot" and bool(settings.get("client_id"))
+    needed = {
+        "client_secret": oauth_app or (kind == "salesforce" and flow != "jwt"),
+        "refresh_token": oauth_app or (kind == "salesforce" and flow == "refresh_token"),
+        "password": kind == "salesforce" and flow == "password",
+        "access_token": kind == "hubspot" and not oauth_app,
+    }
+    secrets = {
+        name: _secret(given.get(name), name.replace("_", " "), prompt and needed.get(name, False))
+        for name in SECRET_NAMES[kind]
+        if name != "private_key"
+    }
+    if kind == "salesforce" and "private_key" in given:
+        secrets["private_key"] = given["private_key"]
+    if prompt and kind == "salesforce" and flow == "jwt" and not secrets.get("private_key"):
+        fail("--private-key-file is required for the jwt flow")
+    return {name: value for name, value in secrets.items() if value}
+
+
+def _model(kind: str) -> type[BaseModel]:
+    from app.services.connections.registry import (
+        ExportSettings,
+        HubSpotSettings,
+        SalesforceSettings,
+    )
+
+    models: dict[str, type[BaseModel]] = {
+        "salesforce": SalesforceSettings,
+        "hubspot": HubSpotSettings,
+        "export": ExportSettings,
+    }
+    if kind not in models:
+        fail(f"--kind {kind!r}: use salesforce, hubspot or export")
+    return models[kind]
+
+
+def _reread_note(name: str, streams: list[str]) -> str:
+    flags = " ".join(f"--stream {stream}" for stream in streams)
+    return (
+        f"{', '.join(streams)} gained fields: the next sync reads "
+        f"{'it' if len(streams) == 1 else 'them'} whole — run `milestones sync {name} {flags}` "
+        "now, or let the worker do it"
+    )
+
+
 @app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="A short name, e.g. acme-salesforce.")],
     kind: Annotated[str, typer.Option(help="salesforce, hubspot or export.")] = "salesforce",
-    token_url: Annotated[
-        str | None, typer.Option(help="Salesforce OAuth token URL (My Domain or login host).")
-    ] = None,
-    client_id: Annotated[
-        str | None, typer.Option(help="Connected app consumer key; HubSpot: the OAuth app's id.")
-    ] = None,
-    auth_flow: Annotated[
-        str, typer.Option(help="client_credentials, refresh_token, jwt or password.")
-    ] = "client_credentials",
-    username: Annotated[str, typer.Option(help="Integration user (jwt, password).")] = "",
-    client_secret: Annotated[
-        str | None, typer.Option(envvar="MILESTONES_CRM_CLIENT_SECRET", help="Client secret.")
-    ] = None,
-    refresh_token: Annotated[
-        str | None, typer.Option(envvar="MILESTONES_CRM_REFRESH_TOKEN", help="Refresh token.")
-    ] = None,
-    password: Annotated[
-        str | None, typer.Option(envvar="MILESTONES_CRM_PASSWORD", help="Password (+ token).")
-    ] = None,
-    private_key_file: Annotated[
-        Path | None, typer.Option(help="PEM private key for the JWT bearer flow.")
-    ] = None,
-    access_token: Annotated[
-        str | None,
-        typer.Option(envvar="MILESTONES_CRM_ACCESS_TOKEN", help="HubSpot private-app token."),
-    ] = None,
-    base_url: Annotated[str | None, typer.Option(help="HubSpot API base URL.")] = None,
-    path: Annotated[Path | None, typer.Option(help="Export folder or zip (kind export).")] = None,
-    ca_file: Annotated[Path | None, typer.Option(help="Extra CA bundle to trust.")] = None,
-    lookback_minutes: Annotated[int, typer.Option(help="Incremental overlap.")] = 10,
-    quota_share: Annotated[
-        float, typer.Option(help="Stop at this share of the daily API quota.")
-    ] = 0.8,
-    page_size: Annotated[int, typer.Option(help="Salesforce query batch size.")] = 2000,
-    interval: Annotated[int, typer.Option(help="Seconds between scheduled syncs.")] = 300,
+    client_secret: ClientSecret = None,
+    refresh_token: RefreshToken = None,
+    password: Password = None,
+    private_key_file: PrivateKeyFile = None,
+    access_token: AccessToken = None,
+    interval: Interval = None,
+    lookback_minutes: opt.LookbackMinutes = None,
+    quota_share: opt.QuotaShare = None,
+    streams: opt.Streams = None,
+    extra_fields: opt.ExtraFields = None,
+    auth_flow: opt.AuthFlow = None,
+    token_url: opt.TokenUrl = None,
+    client_id: opt.ClientId = None,
+    username: opt.Username = None,
+    api_version: opt.ApiVersion = None,
+    ca_file: opt.CaFile = None,
+    page_size: opt.PageSize = None,
+    bulk_threshold: opt.BulkThreshold = None,
+    bulk_poll_seconds: opt.BulkPollSeconds = None,
+    writeback_bulk_threshold: opt.WritebackBulkThreshold = None,
+    writeback: opt.Writeback = None,
+    base_url: opt.BaseUrl = None,
+    portal_id: opt.PortalId = None,
+    oauth_base_url: opt.OauthBaseUrl = None,
+    search_per_second: opt.SearchPerSecond = None,
+    association_sweep_hours: opt.AssociationSweepHours = None,
+    deletions_every_minutes: opt.DeletionsEveryMinutes = None,
+    custom_properties: opt.CustomProperties = None,
+    path: opt.ExportPath = None,
+    crm: opt.Crm = None,
+    encoding: opt.Encoding = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Add a connection. Secrets are encrypted at rest and never printed."""
+    """Add a connection. Secrets are encrypted at rest and never printed.
+
+    Every setting the API takes has an option; a salesforce connection's --auth-flow defaults
+    to client_credentials. Secrets missing for the chosen login are asked for (hidden)."""
     from app.services.connections import registry as service
     from app.services.connections.public import connection_public
 
-    settings: dict[str, Any] = {
-        "kind": kind,
-        "lookback_minutes": lookback_minutes,
-        "quota_share": quota_share,
-    }
-    secrets: dict[str, str | None] = {}
+    options = {key: value for key, value in locals().items() if key in opt.SETTING_OPTIONS}
+    settings = {"kind": kind, **opt.given_settings(_model(kind), kind, options)}
     if kind == "salesforce":
-        settings |= {
-            "auth_flow": auth_flow,
-            "token_url": token_url,
-            "client_id": client_id,
-            "username": username,
-            "ca_file": str(ca_file) if ca_file else None,
-            "page_size": page_size,
-        }
-        secrets["client_secret"] = _secret(client_secret, "client secret", auth_flow != "jwt")
-        secrets["refresh_token"] = _secret(
-            refresh_token, "refresh token", auth_flow == "refresh_token"
-        )
-        secrets["password"] = _secret(password, "password", auth_flow == "password")
-        if auth_flow == "jwt":
-            if private_key_file is None:
-                fail("--private-key-file is required for the jwt flow")
-            secrets["private_key"] = private_key_file.read_text()
-    elif kind == "hubspot" and client_id:  # an OAuth app: tokens come from its refresh token
-        settings |= {"base_url": base_url or "https://api.hubapi.com", "client_id": client_id}
-        secrets["client_secret"] = _secret(client_secret, "client secret", True)
-        secrets["refresh_token"] = _secret(refresh_token, "refresh token", True)
-    elif kind == "hubspot":
-        settings["base_url"] = base_url or "https://api.hubapi.com"
-        secrets["access_token"] = _secret(access_token, "access token", True)
-    elif kind == "export":
-        settings = {"kind": "export", "path": str(path) if path else None}
-    database = open_database()
+        settings.setdefault("auth_flow", "client_credentials")
+    private_key = private_key_file.read_text() if private_key_file else None
+    given = {
+        "client_secret": client_secret,
+        "refresh_token": refresh_token,
+        "password": password,
+        "access_token": access_token,
+        "private_key": private_key,
+    }
+    secrets = _secrets(kind, settings, given, prompt=True)
+    database = open_database(writes=True)
     box = secret_box()
     with database.session() as session:
         connection = service.create_connection(
@@ -115,8 +174,8 @@ def add(
             box,
             name=name,
             settings=settings,
-            secrets={key: value for key, value in secrets.items() if value},
-            sync_interval_seconds=interval,
+            secrets=secrets,
+            sync_interval_seconds=interval or 300,
         )
         added = connection_public(connection, box)
     if as_json:
@@ -125,6 +184,92 @@ def add(
         console.print(
             f"added {kind} connection {name}; check it with `milestones connections test {name}`"
         )
+
+
+@app.command("update")
+def update(
+    name: Annotated[str, typer.Argument(help="The connection to change.")],
+    client_secret: ClientSecret = None,
+    refresh_token: RefreshToken = None,
+    password: Password = None,
+    private_key_file: PrivateKeyFile = None,
+    access_token: AccessToken = None,
+    interval: Interval = None,
+    enabled: Annotated[
+        bool | None,
+        typer.Option("--enable/--disable", help="Scheduled syncs on or off.", show_default=False),
+    ] = None,
+    lookback_minutes: opt.LookbackMinutes = None,
+    quota_share: opt.QuotaShare = None,
+    streams: opt.Streams = None,
+    extra_fields: opt.ExtraFields = None,
+    auth_flow: opt.AuthFlow = None,
+    token_url: opt.TokenUrl = None,
+    client_id: opt.ClientId = None,
+    username: opt.Username = None,
+    api_version: opt.ApiVersion = None,
+    ca_file: opt.CaFile = None,
+    page_size: opt.PageSize = None,
+    bulk_threshold: opt.BulkThreshold = None,
+    bulk_poll_seconds: opt.BulkPollSeconds = None,
+    writeback_bulk_threshold: opt.WritebackBulkThreshold = None,
+    writeback: opt.Writeback = None,
+    base_url: opt.BaseUrl = None,
+    portal_id: opt.PortalId = None,
+    oauth_base_url: opt.OauthBaseUrl = None,
+    search_per_second: opt.SearchPerSecond = None,
+    association_sweep_hours: opt.AssociationSweepHours = None,
+    deletions_every_minutes: opt.DeletionsEveryMinutes = None,
+    custom_properties: opt.CustomProperties = None,
+    path: opt.ExportPath = None,
+    crm: opt.Crm = None,
+    encoding: opt.Encoding = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a connection's settings or secrets; only the options given change.
+
+    --extra-field adds to the fields a stream already reads; a stream that gains fields is read
+    whole at its next sync (its stored records lack them)."""
+    from app.services.connections import registry as service
+    from app.services.connections.changes import update_connection
+    from app.services.connections.public import connection_updated
+
+    options = {key: value for key, value in locals().items() if key in opt.SETTING_OPTIONS}
+    database = open_database()
+    box = secret_box()
+    with database.session() as session:
+        current = service.get_connection(session, name)
+        changes = opt.given_settings(_model(current.kind), current.kind, options)
+        if "extra_fields" in changes:  # added to what the streams read already
+            merged = {k: list(v) for k, v in (current.settings.get("extra_fields") or {}).items()}
+            for stream, names in changes["extra_fields"].items():
+                merged[stream] = list(dict.fromkeys([*merged.get(stream, []), *names]))
+            changes["extra_fields"] = merged
+        given = {
+            "client_secret": client_secret,
+            "refresh_token": refresh_token,
+            "password": password,
+            "access_token": access_token,
+            "private_key": private_key_file.read_text() if private_key_file else None,
+        }
+        kept = {**current.settings, **changes}
+        secrets = _secrets(current.kind, kept, given, prompt=False)
+        change = update_connection(
+            session,
+            box,
+            name,
+            settings=changes,
+            secrets=secrets,
+            sync_interval_seconds=interval,
+            enabled=enabled,
+        )
+        updated = connection_updated(change, box)
+    if as_json:
+        emit_json(updated)
+        return
+    console.print(f"updated {name}")
+    if updated.reread_streams:
+        console.print(_reread_note(name, updated.reread_streams), soft_wrap=True)
 
 
 @app.command("list")

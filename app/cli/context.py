@@ -1,9 +1,18 @@
-"""What every command needs first: validated settings and a reachable database."""
+"""What every command needs first: validated settings and a database at the latest schema.
+
+The database comes from the settings alone (`DATABASE_URL`, else `<MILESTONES_DATA_DIR>/
+milestones.db`). A command that writes creates the embedded database on first use; a command
+that only reads never creates one where none exists: it says where it looked instead. Either
+way an embedded database is migrated on first use (`Database.prepare_schema`, as `serve` does).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from app.core.crypto import SecretBox
-from app.core.database import Database
+from app.core.database import Database, sqlite_file
+from app.core.errors import ConfigurationError, DatabaseError
 from app.core.logs import configure_logging
 from app.core.settings import Settings, get_settings
 
@@ -20,7 +29,41 @@ def secret_box() -> SecretBox:
     return SecretBox.from_settings(settings())
 
 
-def open_database() -> Database:
-    database = Database(settings().effective_database_url)
+def _embedded_file_ready(config: Settings, file: Path, writes: bool) -> None:
+    """Refuse a missing folder or (for a reader) a missing file; a writer makes the data dir."""
+    if config.database_url and not file.parent.is_dir():
+        raise ConfigurationError(
+            f"DATABASE_URL: the folder {file.parent} does not exist: create it "
+            f"(mkdir -p {file.parent}) or point DATABASE_URL at another place"
+        )
+    if file.exists():
+        return
+    if not writes:
+        origin = (
+            "DATABASE_URL"
+            if config.database_url
+            else f"MILESTONES_DATA_DIR={config.data_dir} (default: data in the working directory)"
+        )
+        raise DatabaseError(
+            f"no database at {file} ({origin}): run from the folder that holds one, point "
+            "MILESTONES_DATA_DIR or DATABASE_URL at it, or create one with `milestones db upgrade`"
+        )
+    file.parent.mkdir(parents=True, exist_ok=True)
+
+
+def open_database(*, writes: bool = False, migrate: bool = True) -> Database:
+    """The configured database, reachable and (unless `migrate=False`) at the latest schema.
+
+    `writes`: the command stores something, so it may create an embedded database. `migrate`
+    is off only for `milestones db`, which manages the schema itself.
+    """
+    config = settings()
+    url = config.effective_database_url
+    file = sqlite_file(url)
+    if file is not None:
+        _embedded_file_ready(config, file, writes)
+    database = Database(url)
     database.check_reachable()
+    if migrate:
+        database.prepare_schema()
     return database

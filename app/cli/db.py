@@ -23,7 +23,7 @@ def upgrade_command(
     as_json: JsonOption = False,
 ) -> None:
     """Apply migrations up to REVISION (default: the latest)."""
-    database = open_database()
+    database = open_database(writes=True, migrate=False)
     before = current_revision(database.engine)
     upgrade(database.engine, revision)
     after = current_revision(database.engine)
@@ -39,7 +39,7 @@ def downgrade_command(
     as_json: JsonOption = False,
 ) -> None:
     """Revert migrations down to REVISION."""
-    database = open_database()
+    database = open_database(migrate=False)
     before = current_revision(database.engine)
     downgrade(database.engine, revision)
     after = current_revision(database.engine)
@@ -52,7 +52,7 @@ def downgrade_command(
 @app.command("current")
 def current_command(as_json: JsonOption = False) -> None:
     """Show the schema revision of the database and the latest one available."""
-    database = open_database()
+    database = open_database(migrate=False)
     current, head = current_revision(database.engine), head_revision()
     if as_json:
         emit_json(

@@ -30,7 +30,7 @@ def create(
     from app.services.access.api_keys import create_key
     from app.services.access.public import key_created
 
-    database = open_database()
+    database = open_database(writes=True)
     with database.session() as session:
         row, secret = create_key(session, name, role, owner)
         created = key_created(row, secret)

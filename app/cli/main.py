@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -14,7 +15,7 @@ from app.cli import worker as worker_command
 from app.cli import writeback as writeback_command
 from app.cli.context import open_database, settings
 from app.cli.extras import SANDBOX_MISSING, sandbox_installed
-from app.cli.output import console, emit_json, error_line, fail
+from app.cli.output import console, emit_json, error_line, errors_as_json, fail, wants_json
 from app.core.crypto import generate_key, load_keys
 from app.core.errors import ConfigurationError, MilestonesError
 
@@ -63,11 +64,7 @@ def serve(
 
     config = settings()
     load_keys(config)  # fail now, not at the first credential, if the key is unusable
-    database = open_database()
-    if database.is_sqlite:
-        database.upgrade()
-    elif not database.is_at_head():
-        fail("the database schema is not at the latest revision: run `milestones db upgrade`")
+    database = open_database(writes=True)  # migrates an embedded database on first use
     uvicorn.run(
         create_app(config, database),
         host=host or config.host,
@@ -105,12 +102,28 @@ def secret_key(
         console.print(key)
 
 
+def _run_for_scripts() -> None:
+    """Under `--json`, usage errors too become one JSON object (click would print text)."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # usage errors
+        error_line(exc.format_message(), exc.exit_code)
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        error_line("aborted")
+        raise SystemExit(1) from None
+    if isinstance(code, int) and code:
+        raise SystemExit(code)
+
+
 def main() -> None:
     """Entry point: domain and database errors become one line and a non-zero exit."""
+    scripted = wants_json(sys.argv[1:])
+    errors_as_json(scripted)
     try:
-        app()
+        _run_for_scripts() if scripted else app()
     except ConfigurationError as exc:
-        error_line(exc.detail)
+        error_line(exc.detail, 2)
         raise SystemExit(2) from None
     except MilestonesError as exc:
         error_line(exc.detail)

@@ -8,15 +8,17 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.engine import make_url
 
-from app.cli.context import open_database, settings
+from app.cli.context import open_database, secret_box
 from app.cli.output import console, emit_json, error_line, fail
 from app.core.database import Database
 from app.core.errors import DatabaseError
 from app.services.mapping.activation import (
+    FieldsToAdd,
     activate_ruleset,
     activate_version,
+    add_fields,
+    fields_to_add,
     find_version,
     list_versions,
 )
@@ -64,20 +66,11 @@ def _rejected(exc: RulesetRejected, as_json: bool) -> None:
 
 
 def _database_if_ready() -> tuple[Database | None, str]:
-    """The database when it is there and migrated; otherwise None and why."""
-    url = settings().effective_database_url
-    parsed = make_url(url)
-    database_file = parsed.database or ""
-    on_sqlite = parsed.get_backend_name() == "sqlite" and database_file not in ("", ":memory:")
-    if on_sqlite and not Path(database_file).exists():
-        return None, "no database yet"
+    """The database when it is there (never created here) and migrated; otherwise None and why."""
     try:
-        database = open_database()
+        return open_database(), ""
     except DatabaseError as exc:
         return None, exc.detail
-    if not database.is_at_head():
-        return None, "the database schema is not at the latest revision"
-    return database, ""
 
 
 @app.command("validate")
@@ -180,6 +173,32 @@ def _print_preview(result: PreviewReport) -> None:
                 )
 
 
+def _missing_line(needed: list[FieldsToAdd]) -> str:
+    pulled = "; ".join(
+        f"{item.connection} does not pull "
+        + ", ".join(f"{stream}.{name}" for stream, names in item.fields.items() for name in names)
+        for item in needed
+    )
+    return (
+        f"{pulled} — fields the rules declare under `fields:`. Run again with --add-fields to "
+        "add them to the connection's extra fields (its next sync reads those streams whole), "
+        "or remove them from the file; nothing was activated"
+    )
+
+
+def _added_lines(added: list[FieldsToAdd]) -> list[str]:
+    lines = []
+    for item in added:
+        names = ", ".join(f"{s}.{n}" for s, names in item.fields.items() for n in names)
+        flags = " ".join(f"--stream {stream}" for stream in item.reread)
+        lines.append(
+            f"{item.connection}: now pulls {names}; a sync must follow to bring them in — run "
+            f"`milestones sync {item.connection} {flags}` (it reads those streams whole), then "
+            "`milestones mappings run`; the worker does both on its next pass"
+        )
+    return lines
+
+
 @app.command("activate")
 def activate_command(
     file: Annotated[Path | None, typer.Argument(help="The rule file (YAML).")] = None,
@@ -187,16 +206,31 @@ def activate_command(
         int | None, typer.Option("--version", help="Re-activate an earlier version instead.")
     ] = None,
     note: Annotated[str | None, typer.Option(help="Why, kept with the version.")] = None,
+    add_fields_too: Annotated[
+        bool,
+        typer.Option(
+            "--add-fields",
+            help="Add the fields the file declares (`fields:`) to each connection that does "
+            "not pull them yet; their streams are read whole at the next sync.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Store the file as a new version, re-derive every event from stored records (no CRM
-    call) and make it the active version in one step. A file with errors is never activated."""
+    call) and make it the active version in one step. A file with errors is never activated,
+    nor one whose declared fields a connection does not pull (see --add-fields)."""
     if (file is None) == (version is None):
         fail("give either a rule FILE or --version N")
-    database = open_database()
+    database = open_database(writes=True)
+    added: list[FieldsToAdd] = []
     try:
         if file is not None:
-            result = activate_ruleset(database, _read(file), str(file), note=note)
+            text = _read(file)
+            added = fields_to_add(database, text, str(file))
+            if added and not add_fields_too:
+                fail(_missing_line(added))
+            add_fields(database, secret_box(), added)
+            result = activate_ruleset(database, text, str(file), note=note)
         else:
             assert version is not None
             result = activate_version(database, find_version(database, version))
@@ -205,7 +239,7 @@ def activate_command(
         return
     summary = result.summary()
     if as_json:
-        emit_json(summary)
+        emit_json({**summary.model_dump(mode="json"), "fields_added": added})
         return
     for warning in result.warnings:
         console.print(_diagnostic_line(warning), soft_wrap=True)
@@ -215,6 +249,8 @@ def activate_command(
         f"{summary.events:,} events from "
         f"{sum(r.records_read for r in summary.runs):,} records in {summary.seconds} s"
     )
+    for line in _added_lines(added):
+        console.print(escape(line), soft_wrap=True)
 
 
 @app.command("run")
@@ -226,7 +262,7 @@ def run_command(
     as_json: JsonOption = False,
 ) -> None:
     """Map the records stored since the last run with the active version (or all, --full)."""
-    database = open_database()
+    database = open_database(writes=True)
     reports = [report.summary() for report in derive_active(database, connection_id, full)]
     if as_json:
         emit_json({"runs": reports})

@@ -156,11 +156,20 @@ def up_command(
     ] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Run the sandbox CRM on loopback until Ctrl-C or SIGTERM; print what a connection needs."""
+    """Run the sandbox CRM on loopback until Ctrl-C or SIGTERM; print what a connection needs.
+
+    Its generated histories and TLS files live in `<MILESTONES_DATA_DIR>/sandbox`."""
+    from app.cli.context import settings
     from sandbox.crm.runner import RunOptions, SandboxRunError, start_sandbox
 
     options = RunOptions(
-        seed=seed, size=size, from_dir=from_dir, faults=faults or [], port=port, speed=speed
+        seed=seed,
+        size=size,
+        from_dir=from_dir,
+        faults=faults or [],
+        port=port,
+        speed=speed,
+        cache_dir=settings().data_dir / "sandbox",
     )
     try:
         server = start_sandbox(options)

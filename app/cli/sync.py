@@ -50,7 +50,7 @@ def sync(
     from app.services.sync.manual import connection_lock
     from app.services.sync.runs import sync_connection
 
-    database = open_database()
+    database = open_database(writes=True)
     box = secret_box()
     with database.sessions() as session:
         chosen = (

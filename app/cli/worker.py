@@ -34,11 +34,7 @@ def worker(
     from app.core.errors import ConflictError
     from app.worker import Worker
 
-    database = open_database()
-    if database.is_sqlite:
-        database.upgrade()
-    elif not database.is_at_head():
-        fail("the database schema is not at the latest revision: run `milestones db upgrade`")
+    database = open_database(writes=True)  # migrates an embedded database on first use
     runner = Worker(
         database, secret_box(), concurrency=concurrency, poll_seconds=poll, lead=lead, name=name
     )

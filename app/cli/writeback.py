@@ -54,7 +54,11 @@ def writeback(
 
     as_of = settings().kpi_as_of_value
     reports = run_writebacks(
-        open_database(), secret_box(), connection, dry_run=dry_run, as_of_setting=as_of
+        open_database(),  # needs a connection: never creates a database
+        secret_box(),
+        connection,
+        dry_run=dry_run,
+        as_of_setting=as_of,
     )
     if as_json:
         emit_json({"runs": reports})

@@ -1,7 +1,9 @@
 """Engine, sessions and schema migrations.
 
 Alembic owns the schema: `upgrade()` is how a database gets its tables, in tests, in the CLI
-and when `milestones serve` starts on an embedded SQLite file.
+and when `milestones serve` starts on an embedded SQLite file. `Database.prepare_schema()` is
+the one rule every entry point follows: an embedded SQLite file is migrated on first use; a
+PostgreSQL schema is upgraded by its operator (`milestones db upgrade`), never behind their back.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,6 +34,7 @@ __all__ = [
     "downgrade",
     "head_revision",
     "redact_url",
+    "sqlite_file",
     "upgrade",
 ]
 
@@ -43,6 +47,16 @@ def redact_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except SQLAlchemyError:
         return "<unparseable URL>"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names; None for PostgreSQL and in-memory databases."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:":
+        return None
+    return Path(parsed.database).expanduser().resolve()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -140,6 +154,30 @@ class Database:
 
     def upgrade(self) -> None:
         upgrade(self.engine)
+
+    def prepare_schema(self) -> None:
+        """Bring the schema to the latest revision where that is ours to do, or say what to run.
+
+        SQLite (embedded, one machine) is migrated on first use; on PostgreSQL a schema that is
+        behind is an operator's decision, so it raises one line naming `milestones db upgrade`.
+        """
+        current, head = current_revision(self.engine), head_revision()
+        if current == head:
+            return
+        if self.is_sqlite:
+            try:
+                self.upgrade()
+            except CommandError as exc:  # a revision this version does not know: newer
+                raise DatabaseError(
+                    f"cannot migrate {redact_url(self.url)}: {_first_line(exc)} — it was made "
+                    "by a newer version of milestones; upgrade milestones"
+                ) from None
+            return
+        state = "has no tables yet" if current is None else f"is at revision {current}"
+        raise DatabaseError(
+            f"the database schema at {redact_url(self.url)} {state}, this version needs "
+            f"{head}: run `milestones db upgrade`"
+        )
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(
         default=Path("data"),
-        description="Where the embedded SQLite database and the generated secret key live.",
+        description="Where the embedded SQLite database, the generated development key and the "
+        "sandbox's files live; a relative path is taken from the working directory.",
     )
     database_url: str | None = Field(
         default=None,
@@ -135,7 +136,10 @@ class Settings(BaseSettings):
 
 
 def _env_name(field: str) -> str:
-    return "DATABASE_URL" if field == "database_url" else f"MILESTONES_{field.upper()}"
+    """The variable a user sets for a field (errors name it by its alias or by its field name)."""
+    if field.lower() == "database_url":
+        return "DATABASE_URL"
+    return f"MILESTONES_{field.upper()}"
 
 
 def load_settings() -> Settings:

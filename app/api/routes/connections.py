@@ -12,11 +12,14 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import DatabaseDep, SecretBoxDep, SessionDep
 from app.services.connections import registry as service
+from app.services.connections.changes import update_connection
 from app.services.connections.check import CheckReport, check_connection
 from app.services.connections.public import (
     ConnectionPublic,
     ConnectionsPublic,
+    ConnectionUpdated,
     connection_public,
+    connection_updated,
 )
 from app.services.jobs.queue import enqueue
 
@@ -37,6 +40,17 @@ class ConnectionCreate(BaseModel):
     )
     secrets: dict[str, str] = Field(default_factory=dict, examples=[{"client_secret": "..."}])
     sync_interval_seconds: int = Field(default=300, ge=30, le=86_400)
+
+
+class ConnectionUpdate(BaseModel):
+    """What to change; what is left out stays. Each settings key given replaces the stored one."""
+
+    settings: dict[str, Any] = Field(
+        default_factory=dict, examples=[{"extra_fields": {"Opportunity": ["Segment__c"]}}]
+    )
+    secrets: dict[str, str] = Field(default_factory=dict, examples=[{"client_secret": "..."}])
+    sync_interval_seconds: int | None = Field(default=None, ge=30, le=86_400)
+    enabled: bool | None = None
 
 
 class SyncQueued(BaseModel):
@@ -74,6 +88,26 @@ def create_connection(
 @router.get("/{name}", response_model=ConnectionPublic, summary="One connection")
 def get_connection(name: str, session: SessionDep, box: SecretBoxDep) -> ConnectionPublic:
     return connection_public(service.get_connection(session, name), box)
+
+
+@router.patch(
+    "/{name}",
+    response_model=ConnectionUpdated,
+    summary="Change settings or secrets (streams that gain fields are read whole next sync)",
+)
+def patch_connection(
+    name: str, body: ConnectionUpdate, session: SessionDep, box: SecretBoxDep
+) -> ConnectionUpdated:
+    change = update_connection(
+        session,
+        box,
+        name,
+        settings=body.settings,
+        secrets=body.secrets,
+        sync_interval_seconds=body.sync_interval_seconds,
+        enabled=body.enabled,
+    )
+    return connection_updated(change, box)
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a connection")

@@ -1,7 +1,9 @@
 """`connections test`: can we log in, and can we read every object and field we need?
 
 The answer names exactly what is missing (an object the user cannot see, a field hidden by
-field-level security), so an admin can fix the permission set without guessing.
+field-level security), so an admin can fix the permission set without guessing. For an export
+connection "logging in" is finding the export's files, and each stream's files are read up to
+their first row.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from app.core.errors import InvalidRequestError
 from app.models import Connection
 from app.services.connections.hubspot_tokens import StoredTokens
 from app.services.connections.registry import (
+    ExportSettings,
     HubSpotSettings,
-    SalesforceSettings,
     connection_settings,
+    export_reader,
     hubspot_client,
     salesforce_client,
 )
@@ -72,10 +75,8 @@ def check_connection(
     if isinstance(settings, HubSpotSettings):
         vault = StoredTokens(database, box, connection.id) if database is not None else None
         return _check_hubspot(connection, settings, box, retry, vault)
-    if not isinstance(settings, SalesforceSettings):
-        raise InvalidRequestError(
-            f"{connection.kind} connections read files and need no check; sync one to import it"
-        )
+    if isinstance(settings, ExportSettings):
+        return _check_export(connection, settings)
     budget = ApiBudget()
     client = salesforce_client(settings, box.open(connection.credentials_sealed), budget, retry)
     report = CheckReport(connection=connection.name, authenticated=False)
@@ -103,6 +104,24 @@ def check_connection(
     finally:
         report.api_calls = budget.calls
         client.close()
+
+
+def _check_export(connection: Connection, settings: ExportSettings) -> CheckReport:
+    report = CheckReport(connection=connection.name, authenticated=False)
+    try:
+        reader, specs = export_reader(settings)
+    except InvalidRequestError as error:
+        report.error = error.detail
+        return report
+    report.authenticated = True
+    for spec in specs:
+        try:
+            next(iter(reader.source.rows(spec.name)), None)
+        except (ConnectorError, OSError, ValueError) as error:
+            report.streams.append(StreamCheck(stream=spec.name, readable=False, error=str(error)))
+        else:
+            report.streams.append(StreamCheck(stream=spec.name, readable=True))
+    return report
 
 
 def _unreadable(stream: str, error: ConnectorError) -> StreamCheck:

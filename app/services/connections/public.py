@@ -6,13 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.core.crypto import SecretBox
 from app.models import Connection
+from app.services.connections.changes import ConnectionChange
 from app.services.connections.registry import SECRET_NAMES
 
-__all__ = ["ConnectionPublic", "ConnectionsPublic", "connection_public"]
+__all__ = [
+    "ConnectionPublic",
+    "ConnectionUpdated",
+    "ConnectionsPublic",
+    "connection_public",
+    "connection_updated",
+]
 
 
 class ConnectionPublic(BaseModel):
@@ -23,6 +30,13 @@ class ConnectionPublic(BaseModel):
     sync_interval_seconds: int
     settings: dict[str, Any]
     secrets_set: list[str]
+
+
+class ConnectionUpdated(ConnectionPublic):
+    reread_streams: list[str] = Field(
+        default_factory=list,
+        description="Streams that gained fields: the next sync reads them whole.",
+    )
 
 
 class ConnectionsPublic(BaseModel):
@@ -42,3 +56,8 @@ def connection_public(connection: Connection, box: SecretBox) -> ConnectionPubli
         settings=connection.settings,
         secrets_set=sorted(given),
     )
+
+
+def connection_updated(change: ConnectionChange, box: SecretBox) -> ConnectionUpdated:
+    public = connection_public(change.connection, box)
+    return ConnectionUpdated(**public.model_dump(), reread_streams=change.reread)

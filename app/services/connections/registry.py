@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
@@ -33,6 +34,7 @@ __all__ = [
     "ExportSettings",
     "HubSpotSettings",
     "SalesforceSettings",
+    "check_export_path",
     "create_connection",
     "export_reader",
     "get_connection",
@@ -154,6 +156,15 @@ def parse_settings(raw: dict[str, Any]) -> AnySettings:
         raise InvalidRequestError(f"invalid connection settings: {problems}") from None
 
 
+def check_export_path(settings: AnySettings) -> None:
+    """An export connection must point at files that are there (a typo is caught at once)."""
+    if isinstance(settings, ExportSettings) and not Path(settings.path).expanduser().exists():
+        raise InvalidRequestError(
+            f"export path {settings.path} does not exist: give the folder or .zip file of "
+            "a Salesforce Data Export or HubSpot export"
+        )
+
+
 def create_connection(
     session: Session,
     box: SecretBox,
@@ -164,6 +175,7 @@ def create_connection(
     sync_interval_seconds: int = 300,
 ) -> Connection:
     parsed = parse_settings(settings)
+    check_export_path(parsed)
     unknown = sorted(set(secrets) - set(SECRET_NAMES[parsed.kind]))
     if unknown:
         raise InvalidRequestError(

@@ -16,18 +16,30 @@ from datetime import timedelta
 
 from sqlalchemy import case, select, update
 
+from app.core.crypto import SecretBox
 from app.core.database import Database
-from app.core.errors import NotFoundError
+from app.core.errors import InvalidRequestError, NotFoundError
 from app.models import Connection, RulesetVersion
 from app.models.base import utcnow
+from app.services.connections.changes import add_extra_fields, missing_fields
+from app.services.connections.registry import connection_settings
 from app.services.mapping.preview import checked_ruleset
 from app.services.mapping.public import ActivationSummary, DiagnosticPublic, VersionPublic
 from app.services.mapping.rulesets import store_version
 from app.services.mapping.runs import RunReport, derive_all, derive_changed
 from app.services.state.opportunities import rebuild_states
 from mappings.diagnostics import Diagnostic
+from mappings.validate import validate
 
-__all__ = ["ActivationResult", "activate_ruleset", "activate_version", "list_versions"]
+__all__ = [
+    "ActivationResult",
+    "FieldsToAdd",
+    "activate_ruleset",
+    "activate_version",
+    "add_fields",
+    "fields_to_add",
+    "list_versions",
+]
 
 
 @dataclass
@@ -51,6 +63,49 @@ class ActivationResult:
             warnings=[DiagnosticPublic.of(w) for w in self.warnings],
             seconds=round(self.seconds, 3),
         )
+
+
+@dataclass
+class FieldsToAdd:
+    """Fields a rule file declares (`fields:`) that a connection's sync does not read."""
+
+    connection: str
+    fields: dict[str, list[str]]
+    reread: list[str] = field(default_factory=list)
+    """Once added: the streams the next sync reads whole to bring the fields in."""
+
+
+def fields_to_add(database: Database, text: str, file: str) -> list[FieldsToAdd]:
+    """Per connection of the file's CRM, the declared fields its sync does not pull yet.
+
+    Without them a rule on such a field is refused once records are stored, or (before the
+    first sync) matches nothing, ever."""
+    ruleset = validate(text, file).ruleset
+    if ruleset is None:
+        return []  # activation reports the file's errors
+    found: list[FieldsToAdd] = []
+    with database.sessions() as session:
+        for connection in session.scalars(select(Connection).order_by(Connection.name)):
+            needed = {
+                stream: names
+                for (source, stream), names in ruleset.custom_fields.items()
+                if source == connection.kind
+            }
+            try:
+                settings = connection_settings(connection)
+            except InvalidRequestError:
+                continue  # settings no sync can use: nothing to add fields to
+            missing = missing_fields(settings, needed) if needed else {}
+            if missing:
+                found.append(FieldsToAdd(connection.name, missing))
+    return found
+
+
+def add_fields(database: Database, box: SecretBox, wanted: list[FieldsToAdd]) -> None:
+    """Add the fields to each connection's extra fields; `reread` names what to sync whole."""
+    with database.session() as session:
+        for item in wanted:
+            item.reread = add_extra_fields(session, box, item.connection, item.fields).reread
 
 
 def activate_ruleset(

@@ -124,6 +124,7 @@ def connection_fields(
     connection carries one, else from the stored records of that stream (a recent sample).
 
     Streams with no data here are absent, so validation falls back to the built-in catalog.
+    A stream's extra fields count as its own even before a sync has brought them in.
     """
     catalog: dict[tuple[Source, str], dict[str, str]] = {}
     for info in connections:
@@ -166,6 +167,11 @@ def connection_fields(
                         else ""
                     )
                     target.setdefault(name, kind)
+        extra = (connection.settings or {}).get("extra_fields") if connection else None
+        for stream, names in (extra if isinstance(extra, Mapping) else {}).items():
+            if (info.source, stream) in catalog:  # pulled from the next sync on
+                for name in names or ():
+                    catalog[(info.source, stream)].setdefault(str(name), "")
     return catalog
 
 

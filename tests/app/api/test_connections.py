@@ -166,3 +166,48 @@ def test_the_cli_lists_connections_in_the_shape_the_api_does(
     monkeypatch.setattr(cli, "secret_box", lambda: box)
     cli.list_(as_json=True)
     assert json.loads(capsys.readouterr().out) == client.get("/api/v1/connections").json()
+
+
+def test_a_patch_adds_extra_fields_and_the_stream_is_read_whole_at_the_next_sync(
+    client: TestClient, server: SandboxServer, db: Database
+) -> None:
+    from app.models import StreamCursor
+
+    created = _create(client, server)
+    with db.session() as session:
+        for stream in ("Opportunity", "Task"):
+            session.add(StreamCursor(connection_id=created["id"], stream=stream))
+    patch = {"settings": {"extra_fields": {"Opportunity": ["Segment__c"]}, "page_size": 500}}
+    response = client.patch("/api/v1/connections/acme", json=patch)
+    assert response.status_code == 200, response.text
+    changed = response.json()
+    assert changed["settings"]["extra_fields"] == {"Opportunity": ["Segment__c"]}
+    assert changed["settings"]["page_size"] == 500
+    assert changed["settings"]["client_id"]  # what the patch left out stays
+    assert changed["reread_streams"] == ["Opportunity"]
+    with db.sessions() as session:
+        assert list(session.scalars(select(StreamCursor.stream))) == ["Task"]
+    again = client.patch("/api/v1/connections/acme", json=patch).json()
+    assert again["reread_streams"] == []  # nothing new to read
+
+
+def test_a_patch_changes_secrets_interval_and_the_switch_but_never_the_kind(
+    client: TestClient, server: SandboxServer
+) -> None:
+    _create(client, server)
+    body = {"secrets": {"refresh_token": "r"}, "sync_interval_seconds": 600, "enabled": False}
+    changed = client.patch("/api/v1/connections/acme", json=body).json()
+    assert changed["secrets_set"] == ["client_secret", "refresh_token"]
+    assert (changed["sync_interval_seconds"], changed["enabled"]) == (600, False)
+    refused = client.patch("/api/v1/connections/acme", json={"settings": {"kind": "hubspot"}})
+    assert refused.status_code == 422
+    assert "stays one" in refused.json()["detail"]
+
+
+def test_an_export_connection_must_point_at_files_that_are_there(
+    client: TestClient, tmp_path: Path
+) -> None:
+    body = {"name": "files", "settings": {"kind": "export", "path": str(tmp_path / "nope")}}
+    refused = client.post("/api/v1/connections", json=body)
+    assert refused.status_code == 422
+    assert "does not exist" in refused.json()["detail"]

@@ -73,9 +73,22 @@ def test_a_salesforce_field_hidden_from_the_user_is_named(
     assert report.authenticated and not report.ok
 
 
-def test_export_connections_need_no_check(db: Database, box: SecretBox, tmp_path: Path) -> None:
-    from app.core.errors import InvalidRequestError
+def test_an_export_is_ready_when_every_stream_file_reads(
+    db: Database, box: SecretBox, tmp_path: Path
+) -> None:
+    export = write_export(tmp_path / "export")
+    args = {"settings": {"kind": "export", "path": str(export), "crm": "salesforce"}, "secrets": {}}
+    report = check_connection(_connection(db, box, args), box, FAST)
+    assert report.ok and report.api_calls == 0
+    assert {check.stream for check in report.streams} >= {"Task", "Opportunity"}
 
-    args = {"settings": {"kind": "export", "path": str(tmp_path)}, "secrets": {}}
-    with pytest.raises(InvalidRequestError, match="read files"):
-        check_connection(_connection(db, box, args), box, FAST)
+
+def test_an_export_whose_files_cannot_be_read_says_why(
+    db: Database, box: SecretBox, tmp_path: Path
+) -> None:
+    broken = tmp_path / "WE_00D_1.ZIP"
+    broken.write_bytes(b"not a zip")
+    args = {"settings": {"kind": "export", "path": str(broken)}, "secrets": {}}
+    report = check_connection(_connection(db, box, args), box, FAST)
+    assert not report.ok and not report.authenticated
+    assert report.error is not None and "not a readable zip file" in report.error

@@ -202,6 +202,9 @@ def test_malformed_rows_are_quarantined_and_the_import_goes_on(
 def test_an_export_path_that_is_not_there_is_named(
     db: Database, box: SecretBox, tmp_path: Path
 ) -> None:
-    name = export(db, box, "nothing", tmp_path / "missing.zip")
+    gone = tmp_path / "missing.zip"
+    gone.write_bytes(b"")  # there when the connection was added, moved away since
+    name = export(db, box, "nothing", gone)
+    gone.unlink()
     with pytest.raises(InvalidRequestError, match=r"missing\.zip does not exist"):
         sync(db, box, name)
