@@ -18,12 +18,14 @@ from typing import Any
 
 import httpx
 import uvicorn
+from sqlalchemy import delete, func, select
 
 from app.api.main import create_app
 from app.cli.output import console, emit_json, fail
 from app.core.crypto import SecretBox
 from app.core.database import Database, current_revision, redact_url
 from app.core.settings import Settings
+from app.models import MilestoneEvent, WritebackRecord
 from app.services.access.api_keys import create_key
 from app.services.connections.registry import upsert_connection
 from app.services.jobs.queue import ClaimedJob, enqueue
@@ -142,6 +144,10 @@ def _connect(database: Database, box: SecretBox, server: SandboxServer, interval
             secrets={"client_secret": info["client_secret"]},
         )
         connection.sync_interval_seconds = interval
+        # every demo run serves a new sandbox CRM: what an earlier run wrote is not there
+        session.execute(
+            delete(WritebackRecord).where(WritebackRecord.connection_id == connection.id)
+        )
         return connection.id
 
 
@@ -174,10 +180,16 @@ def _activate_rules(database: Database) -> dict[str, Any]:
     """The shipped Salesforce example processes become the active ruleset (events derived)."""
     path = EXAMPLES / "salesforce.yaml"
     result = activate_ruleset(database, path.read_text(), str(path), created_by="demo")
+    with database.sessions() as session:  # all of them: a second demo run adds none
+        events = session.scalar(
+            select(func.count(MilestoneEvent.id)).where(
+                MilestoneEvent.ruleset_version_id == result.version_id
+            )
+        )
     return {
         "ruleset": result.name,
         "version": result.version,
-        "events": sum(run.events_added for run in result.runs),
+        "events": int(events or 0),
         "opportunities": sum(run.opportunities for run in result.runs),
     }
 

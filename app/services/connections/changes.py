@@ -28,6 +28,7 @@ from app.services.connections.registry import (
     HubSpotSettings,
     check_export_path,
     connection_settings,
+    forget_writes_if_moved,
     get_connection,
     parse_settings,
 )
@@ -120,6 +121,7 @@ def update_connection(
         )
     after = parse_settings({**connection.settings, **changes})
     check_export_path(after)
+    forget_writes_if_moved(session, connection, before, after)
     connection.settings = after.model_dump(mode="json")
     if secrets:
         connection.credentials_sealed = _merged_secrets(box, connection, secrets)

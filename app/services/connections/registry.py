@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.core.crypto import Credentials, SecretBox
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
-from app.models import Connection
+from app.models import Connection, WritebackRecord
 from app.services.connections.hubspot_tokens import stored_expiry
 from app.services.writeback.fields import WritebackSettings, name_problems, written_names
 from connectors.core import ApiBudget, ConfigError, RetryPolicy, StreamSpec
@@ -209,11 +209,33 @@ def upsert_connection(
     if existing is None:
         return create_connection(session, box, name=name, settings=settings, secrets=secrets)
     parsed = parse_settings(settings)
+    forget_writes_if_moved(session, existing, parse_settings(existing.settings), parsed)
     existing.kind = parsed.kind
     existing.settings = parsed.model_dump(mode="json")
     existing.credentials_sealed = box.seal({k: v for k, v in secrets.items() if v})
     session.flush()
     return existing
+
+
+def crm_address(settings: AnySettings) -> tuple[str, ...]:
+    """Which org, portal or file the settings point at: another address is another CRM."""
+    if isinstance(settings, SalesforceSettings):
+        return ("salesforce", settings.token_url)
+    if isinstance(settings, HubSpotSettings):
+        return ("hubspot", settings.base_url, settings.portal_id or "")
+    return ("export", settings.path)
+
+
+def forget_writes_if_moved(
+    session: Session, connection: Connection, before: AnySettings, after: AnySettings
+) -> bool:
+    """Write-back skips values it has already written (`WritebackRecord`); pointed at another
+    CRM, that memory is about records the new one never saw: forget it, so every field is
+    written there. Whether it was forgotten."""
+    if connection.id is None or crm_address(before) == crm_address(after):
+        return False
+    session.execute(delete(WritebackRecord).where(WritebackRecord.connection_id == connection.id))
+    return True
 
 
 def list_connections(session: Session) -> list[Connection]:

@@ -133,6 +133,13 @@ def test_demo_check_runs_end_to_end(env: dict[str, str], tmp_path: Path) -> None
     worker = steps["worker running"]
     assert worker["status"] == "succeeded" and worker["leader"] is True
 
+    # run again on the same data: a new sandbox CRM, whose fields get written all the same
+    again = run(["demo", "--check", "--json", "--port", str(free_port())], env, tmp_path)
+    assert again.returncode == 0, again.stderr
+    steps = {s["step"]: s for s in json.loads(again.stdout.strip().splitlines()[-1])["steps"]}
+    assert steps["milestone rules activated"]["events"] == rules["events"]
+    assert steps["KPI fields written back into the CRM"]["written"] == written["written"]
+
 
 def test_secret_key_prints_a_usable_key(env: dict[str, str], tmp_path: Path) -> None:
     result = run(["secret-key", "--json"], env, tmp_path)
