@@ -58,20 +58,15 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port [MILESTONES_PORT].")] = None,
 ) -> None:
     """Run the REST API. An embedded SQLite database is migrated on start."""
-    import uvicorn
 
     from app.api.main import create_app
 
     config = settings()
     load_keys(config)  # fail now, not at the first credential, if the key is unusable
     database = open_database(writes=True)  # migrates an embedded database on first use
-    uvicorn.run(
-        create_app(config, database),
-        host=host or config.host,
-        port=port or config.port,
-        log_config=None,
-        access_log=False,
-    )
+    from app.cli.serving import serve_until_stopped
+
+    serve_until_stopped(create_app(config, database), host or config.host, port or config.port)
 
 
 @app.command("demo")

@@ -22,10 +22,14 @@ from tenacity import RetryCallState, Retrying, wait_exponential_jitter
 from connectors.core.classify import retry_class
 from connectors.core.errors import Interrupted, RateLimited
 
-__all__ = ["RetryPolicy"]
+__all__ = ["PROCESS_STOPPING", "RetryPolicy"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+PROCESS_STOPPING = threading.Event()
+"""Set when the whole process is asked to stop (the API server's SIGTERM): a policy without a
+stop of its own wakes on it, so no request keeps a shutting-down server waiting to retry."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ class RetryPolicy:
         return float(backoff(state))
 
     def _sleep(self, seconds: float) -> None:
-        stop = self.stop or threading.Event()
+        stop = self.stop or PROCESS_STOPPING
         if stop.wait(seconds):
             raise Interrupted("stopped on request while waiting to retry a CRM call")
 
@@ -90,7 +94,7 @@ class RetryPolicy:
         )
 
     def call(self, fn: Callable[[], T]) -> T:
-        if self.stop is not None and self.stop.is_set():
+        if (self.stop or PROCESS_STOPPING).is_set():
             raise Interrupted("stopped on request before a CRM call")
         retrying = Retrying(
             retry=self._retry,

@@ -17,7 +17,7 @@ from connectors.core import (
     TransientError,
     Unreachable,
 )
-from connectors.core.retry import RetryPolicy
+from connectors.core.retry import PROCESS_STOPPING, RetryPolicy
 
 
 class Waits(threading.Event):
@@ -141,6 +141,32 @@ def test_setting_the_stop_wakes_a_waiting_retry_at_once() -> None:
     assert not thread.is_alive()
     assert [type(error) for error in outcome] == [Interrupted]
     assert flaky.calls == 1
+
+
+def test_a_policy_without_a_stop_wakes_when_the_process_is_stopping() -> None:
+    """The API server's SIGTERM sets `PROCESS_STOPPING`: a request waiting out a rate limit
+    ends at once instead of holding the shutdown."""
+    flaky = Flaky([RateLimited("429", retry_after=600)] * 3)
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            RetryPolicy().call(flaky)
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert flaky.called.wait(timeout=30)
+    PROCESS_STOPPING.set()
+    try:
+        thread.join(timeout=30)  # a hang guard: the wait is ten minutes long
+        assert not thread.is_alive()
+        assert [type(error) for error in outcome] == [Interrupted]
+        with pytest.raises(Interrupted):  # and no new call starts
+            RetryPolicy().call(Flaky([]))
+    finally:
+        PROCESS_STOPPING.clear()
 
 
 def test_with_stop_keeps_the_bounds() -> None:
