@@ -15,10 +15,8 @@ from app.core.database import Database
 from app.core.errors import DatabaseError
 from app.services.mapping.activation import (
     FieldsToAdd,
-    activate_ruleset,
+    activate_file,
     activate_version,
-    add_fields,
-    fields_to_add,
     find_version,
     list_versions,
 )
@@ -173,19 +171,6 @@ def _print_preview(result: PreviewReport) -> None:
                 )
 
 
-def _missing_line(needed: list[FieldsToAdd]) -> str:
-    pulled = "; ".join(
-        f"{item.connection} does not pull "
-        + ", ".join(f"{stream}.{name}" for stream, names in item.fields.items() for name in names)
-        for item in needed
-    )
-    return (
-        f"{pulled} — fields the rules declare under `fields:`. Run again with --add-fields to "
-        "add them to the connection's extra fields (its next sync reads those streams whole), "
-        "or remove them from the file; nothing was activated"
-    )
-
-
 def _added_lines(added: list[FieldsToAdd]) -> list[str]:
     lines = []
     for item in added:
@@ -225,12 +210,15 @@ def activate_command(
     added: list[FieldsToAdd] = []
     try:
         if file is not None:
-            text = _read(file)
-            added = fields_to_add(database, text, str(file))
-            if added and not add_fields_too:
-                fail(_missing_line(added))
-            add_fields(database, secret_box(), added)
-            result = activate_ruleset(database, text, str(file), note=note)
+            result, added = activate_file(
+                database,
+                secret_box,
+                _read(file),
+                str(file),
+                add_missing_fields=add_fields_too,
+                how_to_add="Run again with --add-fields",
+                note=note,
+            )
         else:
             assert version is not None
             result = activate_version(database, find_version(database, version))

@@ -13,11 +13,11 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from app.api.deps import DatabaseDep
+from app.api.deps import DatabaseDep, SecretBoxDep
 from app.api.problems import problem_response
 from app.models.base import MAX_INT
 from app.services.mapping.activation import (
-    activate_ruleset,
+    activate_file,
     activate_version,
     find_version,
     list_versions,
@@ -55,6 +55,12 @@ class PreviewRequest(RulesetSubmission):
 
 class ActivationRequest(RulesetSubmission):
     note: str | None = Field(default=None, max_length=2000)
+    add_fields: bool = Field(
+        default=False,
+        description="Add the fields the file declares (`fields:`) to each connection that does "
+        "not pull them yet (their streams are read whole at the next sync); without it such a "
+        "file is refused with 409.",
+    )
 
 
 def _invalid(request: Request, exc: RulesetRejected) -> JSONResponse:
@@ -99,10 +105,18 @@ def preview(
     responses=_INVALID,
 )
 def activate(
-    request: Request, body: ActivationRequest, database: DatabaseDep
+    request: Request, body: ActivationRequest, database: DatabaseDep, box: SecretBoxDep
 ) -> ActivationSummary | JSONResponse:
     try:
-        result = activate_ruleset(database, body.rules, body.file, note=body.note)
+        result, _added = activate_file(
+            database,
+            lambda: box,
+            body.rules,
+            body.file,
+            add_missing_fields=body.add_fields,
+            how_to_add='Send "add_fields": true',
+            note=body.note,
+        )
     except RulesetRejected as exc:
         return _invalid(request, exc)
     return result.summary()

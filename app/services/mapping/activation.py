@@ -11,6 +11,7 @@ it from today's records, then swaps).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -18,7 +19,7 @@ from sqlalchemy import case, select, update
 
 from app.core.crypto import SecretBox
 from app.core.database import Database
-from app.core.errors import InvalidRequestError, NotFoundError
+from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.models import Connection, RulesetVersion
 from app.models.base import utcnow
 from app.services.connections.changes import add_extra_fields, missing_fields
@@ -33,7 +34,9 @@ from mappings.validate import validate
 
 __all__ = [
     "ActivationResult",
+    "FieldsNotPulled",
     "FieldsToAdd",
+    "activate_file",
     "activate_ruleset",
     "activate_version",
     "add_fields",
@@ -106,6 +109,44 @@ def add_fields(database: Database, box: SecretBox, wanted: list[FieldsToAdd]) ->
     with database.session() as session:
         for item in wanted:
             item.reread = add_extra_fields(session, box, item.connection, item.fields).reread
+
+
+class FieldsNotPulled(ConflictError):
+    """A rule file declares fields some connection's sync does not read: nothing activated."""
+
+    def __init__(self, needed: list[FieldsToAdd], how: str) -> None:
+        pulled = "; ".join(
+            f"{item.connection} does not pull "
+            + ", ".join(f"{s}.{n}" for s, names in item.fields.items() for n in names)
+            for item in needed
+        )
+        super().__init__(
+            f"{pulled} — fields the rules declare under `fields:`. {how} to add them to the "
+            "connection's extra fields (its next sync reads those streams whole), or remove "
+            "them from the file; nothing was activated"
+        )
+        self.needed = needed
+
+
+def activate_file(
+    database: Database,
+    box: Callable[[], SecretBox],
+    text: str,
+    file: str,
+    *,
+    add_missing_fields: bool,
+    how_to_add: str = "Ask again with add_fields",
+    note: str | None = None,
+) -> tuple[ActivationResult, list[FieldsToAdd]]:
+    """Activate a rule file, first adding the fields it declares that a connection does not
+    pull when `add_missing_fields` (`FieldsNotPulled` otherwise); with the fields added.
+    `box` opens the credentials, only when fields are added."""
+    added = fields_to_add(database, text, file)
+    if added and not add_missing_fields:
+        raise FieldsNotPulled(added, how_to_add)
+    if added:
+        add_fields(database, box(), added)
+    return activate_ruleset(database, text, file, note=note), added
 
 
 def activate_ruleset(

@@ -117,3 +117,32 @@ def test_the_cli_previews_and_lists_versions_in_the_shapes_the_api_does(
     cli.versions_command(as_json=True)
     printed = json.loads(capsys.readouterr().out)
     assert printed["versions"] == client.get("/api/v1/mappings/versions").json()["data"]
+
+
+def test_activation_through_the_api_refuses_fields_no_sync_pulls_unless_asked_to_add_them(
+    client: TestClient, db: Database
+) -> None:
+    from sqlalchemy import update
+
+    from app.models import Connection
+    from app.services.connections.registry import connection_settings
+    from mappings import EXAMPLES
+
+    with db.session() as session:  # the seeded connection, as added from the README
+        session.execute(
+            update(Connection).values(
+                settings={"kind": "salesforce", "auth_flow": "client_credentials",
+                          "token_url": "https://acme.my.salesforce.com/services/oauth2/token",
+                          "client_id": "3MVG9x"}
+            )
+        )  # fmt: skip
+    body = {"rules": (EXAMPLES / "salesforce.yaml").read_text(), "file": "salesforce.yaml"}
+    refused = client.post("/api/v1/mappings/activate", json=body)
+    assert refused.status_code == 409
+    assert "acme does not pull Account.Segment__c" in refused.json()["detail"]
+    assert '"add_fields": true' in refused.json()["detail"]
+    accepted = client.post("/api/v1/mappings/activate", json={**body, "add_fields": True})
+    assert accepted.status_code == 200, accepted.text
+    with db.sessions() as session:
+        acme = session.query(Connection).one()
+        assert "Segment__c" in connection_settings(acme).extra_fields["Opportunity"]  # type: ignore[union-attr]
