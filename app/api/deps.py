@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections.abc import Awaitable, Callable, Iterator
@@ -9,6 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Connection as DbConnection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.core.caching import BoundedCache
@@ -87,9 +90,42 @@ def forget_verified_keys() -> None:
     _verified.clear()
 
 
-def _still_valid(database: Database, principal: Principal) -> bool:
-    with database.session() as session:
-        return not is_revoked(session, principal.key_id)
+class RevocationReader:
+    """One connection, kept open in autocommit, for the revocation read every request makes:
+    a primary-key read on it costs microseconds where a pool checkout costs a millisecond.
+    Used from the event loop's thread only; a broken connection is replaced once."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._connection: DbConnection | None = None
+
+    def revoked(self, key_id: int) -> bool:
+        for attempt in (1, 2):
+            try:
+                if self._connection is None:
+                    self._connection = self.database.engine.connect().execution_options(
+                        isolation_level="AUTOCOMMIT"
+                    )
+                return is_revoked(self._connection, key_id)
+            except SQLAlchemyError:
+                self.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self._connection.close()
+            self._connection = None
+
+
+def _revocations(request: Request) -> RevocationReader:
+    reader: RevocationReader | None = getattr(request.app.state, "revocations", None)
+    if reader is None:
+        reader = RevocationReader(request.app.state.database)
+        request.app.state.revocations = reader
+    return reader
 
 
 def _verify(database: Database, key: str) -> Principal:
@@ -127,7 +163,7 @@ async def get_principal(request: Request) -> Principal:
     if principal is None:
         principal = await run_in_threadpool(_verify, database, key)
         _verified.put(digest, principal)
-    elif not await run_in_threadpool(_still_valid, database, principal):
+    elif _revocations(request).revoked(principal.key_id):
         _verified.discard(digest)
         raise UnauthorizedError("the API key is malformed, unknown or revoked")
     request.state.principal = principal

@@ -23,7 +23,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from app.core.caching import BoundedCache
 from app.kpis.history import DealHistory, days_between
+from app.kpis.incidence import WON
 from app.kpis.model import Model
 
 __all__ = [
@@ -249,8 +251,32 @@ def forecast_close_month(
     if eventual <= 0.0:
         return None
     half = eventual / 2.0
-    for window in month_windows(as_of, horizon_months):
-        end = days_between(as_of, window.end)
-        if model.win_between(process, position, days_at, 0.0, end) >= half - 1e-12:
-            return window.month
+    curve, landmark, _ = model.curve(process, position, days_at)  # once, not once a month
+    if curve is None:
+        return None
+    offset = days_at - landmark
+    alive = curve.survival_at(offset)
+    if alive <= 0.0:
+        return None
+    before = curve.incidence(WON, offset)
+    for month, end in _month_ends(as_of, horizon_months):
+        if end > 0 and max(0.0, (curve.incidence(WON, offset + end) - before) / alive) >= (
+            half - 1e-12
+        ):
+            return month
     return None
+
+
+_MONTH_ENDS = BoundedCache[tuple[datetime, int], tuple[tuple[date, float], ...]](
+    "each month's end in days from an as-of: every opportunity row of a view asks the same",
+    size=16,
+)
+
+
+def _month_ends(as_of: datetime, horizon_months: int) -> tuple[tuple[date, float], ...]:
+    return _MONTH_ENDS.get_or_put(
+        (as_of, horizon_months),
+        lambda: tuple(
+            (w.month, days_between(as_of, w.end)) for w in month_windows(as_of, horizon_months)
+        ),
+    )

@@ -18,7 +18,8 @@ import secrets
 from dataclasses import dataclass
 from typing import get_args
 
-from sqlalchemy import select
+from sqlalchemy import Connection as DbConnection
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.core.errors import InvalidRequestError, NotFoundError
@@ -111,10 +112,13 @@ def revoke_key(session: Session, key: str) -> KeyPublic:
     return key_public(row)
 
 
-def is_revoked(session: Session, key_id: int) -> bool:
+def is_revoked(connection: DbConnection, key_id: int) -> bool:
     """Whether the key is revoked (or gone): one primary-key read, made on every request."""
-    row = session.execute(select(ApiKey.revoked_at).where(ApiKey.id == key_id)).first()
+    row = connection.execute(_REVOKED_AT, {"id": key_id}).first()
     return row is None or row[0] is not None
+
+
+_REVOKED_AT = select(ApiKey.revoked_at).where(ApiKey.id == bindparam("id"))
 
 
 def touch(session: Session, key_id: int) -> None:
