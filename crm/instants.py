@@ -75,4 +75,7 @@ def _from_epoch(number: int | float) -> datetime:
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before the first moment UTC can hold
+        raise InstantError(f"{moment.isoformat()} is out of range for a date and time") from None

@@ -60,3 +60,9 @@ def test_an_epoch_beyond_the_calendar_is_a_clear_error() -> None:
 
 def test_the_error_is_a_value_error_for_callers_that_catch_those() -> None:
     assert issubclass(InstantError, ValueError)
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_an_instant_beyond_the_range_of_utc_is_a_clear_error(text: str) -> None:
+    with pytest.raises(InstantError, match="out of range"):
+        parse_instant(text)

@@ -75,9 +75,7 @@ def _instant(name: str, text: str | None) -> datetime | None:
         raise InvalidRequestError(
             f"{name}: {text!r} is not a date (YYYY-MM-DD) or an ISO 8601 instant"
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    return moment  # aware UTC
 
 
 def _filters(

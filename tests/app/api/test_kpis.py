@@ -213,3 +213,20 @@ def test_each_answer_is_exactly_its_documented_model(client: TestClient) -> None
     for route in _routes():
         body = client.get(ANSWERS[route.path]).json()
         assert _printed(route, body) == body, route.path
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "start=0001-01-01T00:00:00%2B14:00",
+        "end=9999-12-31T23:59:59-14:00",
+        "start=9999-12-31T00:00:00Z",
+        "start=0001-01-01&end=0001-01-02",
+    ],
+)
+@pytest.mark.parametrize("kpi", ["funnel", "movement", "velocity", "opportunities"])
+def test_periods_at_the_edges_of_the_calendar_are_answered_not_a_server_error(
+    client: TestClient, kpi: str, query: str
+) -> None:
+    answer = client.get(f"/api/v1/{kpi}?{query}")
+    assert answer.status_code in (200, 422), answer.text
