@@ -50,9 +50,10 @@ def parse_instant(value: str | int | float | datetime | date) -> datetime:
     if text.endswith("z"):
         text = f"{text[:-1]}Z"
     try:
-        return _utc(datetime.fromisoformat(text))
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise InstantError(f"{value!r} is not a date and time") from None
+    return _utc(moment)
 
 
 def instant_or_none(value: Any) -> datetime | None:
