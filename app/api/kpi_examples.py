@@ -182,6 +182,7 @@ OPPORTUNITIES: dict[str, Any] = {
     "count": 1,
     "total": 240,
     "next_cursor": "NDgxMg==",
+    "as_of": _AS_OF,
 }
 
 OPPORTUNITY: dict[str, Any] = {

@@ -129,6 +129,8 @@ async def _answer(store: KpiStore, key: tuple[Any, ...], compute: Callable[[Any]
         found = await run_in_threadpool(_encode, snapshot, compute)
         store.remember(full, found)
     body, media_type, headers = found
+    age = store.data_age_seconds()  # moves every second: beside the cached answer, not in it
+    headers = {**headers, "X-Data-Age-Seconds": "none" if age is None else f"{age:.1f}"}
     return Response(body, media_type=media_type, headers=headers)
 
 
@@ -155,7 +157,7 @@ def _cell(value: object) -> object:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _table(page: OpportunityPage, fmt: str, name: str) -> Any:
+def _table(page: OpportunityPage, fmt: str, name: str, as_of: datetime) -> Any:
     next_cursor = (
         base64.urlsafe_b64encode(str(page.next_after).encode()).decode()
         if page.next_after is not None
@@ -170,7 +172,7 @@ def _table(page: OpportunityPage, fmt: str, name: str) -> Any:
         if next_cursor:
             headers["X-Next-Cursor"] = next_cursor
         return out.getvalue().encode(), "text/csv; charset=utf-8", headers
-    table = OpportunityTable(page.data, len(page.data), page.total, next_cursor)
+    table = OpportunityTable(page.data, len(page.data), page.total, next_cursor, as_of)
     return _json(table), "application/json", {}
 
 
@@ -200,11 +202,23 @@ ALL_FILTERS = ("process", "segment", "owner", "team", "connection", "start", "en
 NO_PERIOD = ("process", "segment", "owner", "team", "connection")
 
 
+DATA_AGE_HEADER = {
+    "description": "Seconds since the newest successful sync behind the answer finished (how "
+    "old the CRM data is; `none` before any sync). The body's `as_of` is the data clock the "
+    "answer is computed at.",
+    "schema": {"type": "string"},
+}
+
+
 def _ok(
     example: dict[str, Any], extra: dict[int | str, dict[str, Any]] | None = None
 ) -> dict[int | str, dict[str, Any]]:
     ok: dict[int | str, dict[str, Any]] = {
-        200: {"description": "OK", "content": {"application/json": {"example": example}}}
+        200: {
+            "description": "OK",
+            "content": {"application/json": {"example": example}},
+            "headers": {"X-Data-Age-Seconds": DATA_AGE_HEADER},
+        }
     }
     return {**ok, **_PROBLEMS, **(extra or {})}
 
@@ -296,6 +310,7 @@ async def stalled(
             ),
             format,
             "stalled",
+            s.as_of,
         ),
     )
 
@@ -345,6 +360,7 @@ async def opportunities(
             service.opportunity_page(s, filters, outcome=outcome, limit=limit, after=after),
             format,
             "opportunities",
+            s.as_of,
         ),
     )
 

@@ -104,3 +104,5 @@ class OpportunityTable:
     count: int
     total: int
     next_cursor: str | None
+    as_of: IsoDateTime
+    """The data clock the rows are computed at, as every KPI answer says."""

@@ -44,7 +44,8 @@ from app.models import OpportunityState, RulesetVersion, SyncRun
 from app.models.base import utcnow
 from app.services.kpis.loader import StateRows, load_processes, load_state_rows
 from app.services.kpis.snapshot import Labels, Snapshot
-from app.services.state.clock import AsOf, data_clock
+from app.services.state.clock import AsOf, as_utc, data_clock
+from app.services.sync.status import FINISHED_OK
 
 __all__ = ["KpiStore"]
 
@@ -112,6 +113,7 @@ class KpiStore:
     _watching: bool = False
     _caught_up: float | None = None
     _last_sync: datetime | None = None
+    _last_ok_sync: datetime | None = None
 
     def start(self) -> KpiStore:
         """Load and fit on a thread now, so that the first request finds it ready; then, for a
@@ -144,6 +146,13 @@ class KpiStore:
     def current(self) -> Snapshot | None:
         """The published snapshot as it is (never waits, never refreshes)."""
         return self._snapshot
+
+    def data_age_seconds(self) -> float | None:
+        """Seconds since the newest successful sync the view has taken in finished: how old
+        the CRM data behind every answer is (None before any sync)."""
+        if self._last_ok_sync is None:
+            return None
+        return max(0.0, (utcnow() - as_utc(self._last_ok_sync)).total_seconds())
 
     @property
     def age_seconds(self) -> float | None:
@@ -230,6 +239,9 @@ class KpiStore:
             current = self._snapshot
             high = session.scalar(select(func.max(OpportunityState.updated_at)))
             last_sync = session.scalar(select(func.max(SyncRun.finished_at)))
+            self._last_ok_sync = session.scalar(
+                select(func.max(SyncRun.finished_at)).where(SyncRun.status.in_(FINISHED_OK))
+            )
             if current is not None and current.version_id == version_id:
                 if high is None or (self._watermark is not None and high <= self._watermark):
                     if last_sync != self._last_sync:

@@ -15,7 +15,8 @@ from app.api.deps import kpi_store_of
 from app.api.main import create_app
 from app.core.database import Database
 from app.core.settings import Settings
-from app.models import Milestone, MilestoneEvent
+from app.models import Milestone, MilestoneEvent, SyncRun
+from app.models.base import utcnow
 from app.services.state.opportunities import refresh_states
 from tests.app.api.conftest import Auth
 from tests.support.kpi_world import NOW, build
@@ -76,3 +77,23 @@ def test_the_first_request_after_a_pass_answers_with_its_state(
     assert answer["milestone"] == "reply"
     ready = test_client.get("/readyz").json()
     assert ready["kpi_view_age_seconds"] is not None and ready["kpi_view_as_of"] is not None
+
+
+def test_every_kpi_answer_tells_how_old_its_crm_data_is(
+    client: tuple[TestClient, dict[str, int]], db: Database
+) -> None:
+    test_client, ids = client
+    first = test_client.get("/api/v1/funnel")
+    assert first.headers["X-Data-Age-Seconds"] == "none"  # nothing synced yet
+    assert first.json()["as_of"]
+    with db.session() as session:
+        session.add(
+            SyncRun(connection_id=ids["connection"], status="succeeded",
+                    finished_at=utcnow() - timedelta(seconds=30))
+        )  # fmt: skip
+    deadline = time.monotonic() + 60  # a hang guard: the view takes the run in by itself
+    while (age := test_client.get("/api/v1/stalled").headers["X-Data-Age-Seconds"]) == "none":
+        assert time.monotonic() < deadline, "the view never saw the sync"
+        time.sleep(0.05)
+    assert float(age) >= 30.0
+    assert test_client.get("/api/v1/opportunities").json()["as_of"]
