@@ -35,11 +35,20 @@ def test_compose_runs_postgres_migrations_api_and_workers() -> None:
     assert environment["DATABASE_URL"].startswith("postgresql+psycopg://")
 
 
+def test_compose_has_no_default_password_and_publishes_the_api_on_loopback() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    compose = yaml.safe_load(text)
+    postgres = compose["services"]["postgres"]["environment"]
+    assert postgres["POSTGRES_PASSWORD"] == "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}"
+    assert "${POSTGRES_PASSWORD" in compose["services"]["api"]["environment"]["DATABASE_URL"]
+    assert compose["services"]["api"]["ports"] == ["${MILESTONES_PUBLISH:-127.0.0.1:8000}:8000"]
+
+
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not installed")
 def test_compose_file_parses_with_docker_compose() -> None:
     result = subprocess.run(
         ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-        env={**os.environ, "MILESTONES_SECRET_KEY": "k"},
+        env={**os.environ, "MILESTONES_SECRET_KEY": "k", "POSTGRES_PASSWORD": "p"},
         capture_output=True,
         text=True,
         timeout=60,

@@ -8,8 +8,9 @@ PostgreSQL schema is upgraded by its operator (`milestones db upgrade`), never b
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -88,10 +89,22 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        if parsed.database and parsed.database != ":memory:":
+            path = Path(parsed.database)
+            event.listen(engine, "do_connect", lambda *_: _owner_only(path))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("connect_args", {"connect_timeout": 10})
     return create_engine(url, **kwargs)
+
+
+def _owner_only(path: Path) -> None:
+    """Create the SQLite file readable by its owner alone (0600, as the key file), before
+    SQLite would create it with the process's umask: it holds sealed credentials and every
+    customer's records."""
+    if path.parent.is_dir() and not path.exists():
+        with suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
