@@ -71,6 +71,15 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if request.url.path.startswith("/api/"):
+        # A body is read before the key is checked: who may not ask hears that first (401),
+        # not what is wrong with the request.
+        from app.api.deps import get_principal
+
+        try:
+            await get_principal(request)
+        except MilestonesError as refused:
+            return await _on_domain_error(request, refused)
     errors = [
         {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type")}
         for error in exc.errors()

@@ -126,3 +126,13 @@ def test_openapi_documents_the_health_routes(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/healthz", "/readyz"} <= set(paths)
     assert client.get("/docs").status_code == 200
+
+
+def test_a_request_without_a_key_is_refused_before_its_body_is_judged(
+    client: TestClient,
+) -> None:
+    answer = client.post(
+        "/api/v1/keys", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 401
+    assert answer.headers["content-type"].startswith("application/problem+json")
