@@ -81,6 +81,7 @@ class Worker:
         self.stats = WorkerStats()
         self.schedule = Schedule(database, self.name, reconcile_seconds)
         self._stop = threading.Event()
+        self._signals: list[int] = []
         self.retry = RetryPolicy(stop=self._stop)
         self._stats_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -100,8 +101,8 @@ class Worker:
 
     def install_signal_handlers(self) -> None:
         def on_signal(signum: int, _frame: FrameType | None) -> None:
-            log.info("stopping after the current page", extra={"signal": signum})
-            self.stop()
+            # only record it: the main thread may hold the lock `Event.set` (or logging) takes
+            self._signals.append(signum)
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
@@ -125,7 +126,9 @@ class Worker:
         self.start()
         try:
             while not self._stop.wait(0.5):
-                pass
+                if self._signals:
+                    log.info("stopping after the current page", extra={"signal": self._signals[0]})
+                    self.stop()
         finally:
             self.join()
 

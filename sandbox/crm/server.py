@@ -94,7 +94,6 @@ class SandboxServer:
         self._hs = uvicorn.Server(uvicorn.Config(self.hubspot_app, **common))
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
-        self._stopping = threading.Event()
         self._received: list[str] = []
         self._previous_handlers: dict[signal.Signals, Any] = {}
 
@@ -199,8 +198,8 @@ class SandboxServer:
             return
 
         def handle(signum: int, _frame: FrameType | None) -> None:
+            # no lock here: the main thread may hold the one `Event.set` would take
             self._received.append(signal.Signals(signum).name)
-            self._stopping.set()
 
         for which in (signal.SIGINT, signal.SIGTERM):
             self._previous_handlers[which] = signal.signal(which, handle)
@@ -209,10 +208,8 @@ class SandboxServer:
         """Block until the servers stop, or SIGINT or SIGTERM arrives; the signal's name."""
         self.catch_stop_signals()
         try:
-            while (
-                self._thread is not None and self._thread.is_alive() and not self._stopping.is_set()
-            ):
-                self._stopping.wait(0.5)
+            while self._thread is not None and self._thread.is_alive() and not self._received:
+                time.sleep(0.1)  # a signal interrupts it; its handler only records the signal
         except KeyboardInterrupt:
             self._received.append("SIGINT")
         finally:
