@@ -26,6 +26,8 @@ class Readiness(BaseModel):
     expected_revision: str
     kpi_view_as_of: datetime | None = None
     """The data clock the KPI view answers as of (null while it loads)."""
+    kpi_view_generation: int | None = None
+    """Counts the view's refreshes: it grows when a finished pass has been taken in."""
     kpi_view_age_seconds: float | None = None
     """Seconds since the KPI view last matched the database: a watching view stays under a
     second behind every finished pipeline pass."""
@@ -60,5 +62,6 @@ def readyz(database: DatabaseDep, store: KpiStoreDep) -> Readiness:
         schema_revision=revision,
         expected_revision=expected,
         kpi_view_as_of=store.current.as_of if store.current is not None else None,
+        kpi_view_generation=store.current.generation if store.current is not None else None,
         kpi_view_age_seconds=store.age_seconds,
     )

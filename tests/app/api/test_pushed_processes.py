@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from app.services.access.api_keys import create_key
 from tests.app.api.test_pushed_view import OPEN_AT_CREATION, _customer_replies
 from tests.app.cli.conftest import MILESTONES
 from tests.support.kpi_world import build
+from tests.support.waiting import wait_for
 
 
 def _free_port() -> int:
@@ -29,7 +29,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def servers(db: Database, tmp_path: Path) -> Iterator[list[str]]:
+def world(db: Database) -> dict[str, int]:
+    return build(db)
+
+
+@pytest.fixture
+def servers(db: Database, world: dict[str, int], tmp_path: Path) -> Iterator[list[str]]:
+    """Two API processes started on the history: each loads it before it serves."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MILESTONES_")}
     env |= {"DATABASE_URL": db.url, "MILESTONES_DATA_DIR": str(tmp_path / "data"),
             "MILESTONES_LOG_LEVEL": "WARNING"}  # fmt: skip
@@ -61,34 +67,30 @@ def _view(base: str) -> dict[str, object]:
     return dict(answer.json()) if answer.status_code == 200 else {}
 
 
-def _caught_up_since(base: str, moment: float) -> bool:
-    """Whether the server's KPI view has matched the database since `moment` (monotonic)."""
-    age = _view(base).get("kpi_view_age_seconds")
-    return isinstance(age, float | int) and time.monotonic() - float(age) > moment
+def _generation(base: str) -> int | None:
+    generation = _view(base).get("kpi_view_generation")
+    return generation if isinstance(generation, int) else None
 
 
 def test_each_api_process_answers_a_finished_pass_at_its_first_request(
-    db: Database, servers: list[str]
+    db: Database, world: dict[str, int], servers: list[str]
 ) -> None:
-    ids = build(db)
     with db.session() as session:
         _, secret = create_key(session, "manager", "manager", None)
     headers = {"Authorization": f"Bearer {secret}"}
     path = f"/api/v1/opportunities/{OPEN_AT_CREATION}"
-    deadline = time.monotonic() + 120  # hang guards, not durations under test
+    before: dict[str, int] = {}
     for base in servers:
-        while _view(base).get("kpi_view_as_of") is None:
-            assert time.monotonic() < deadline, f"{base} never became ready"
-            time.sleep(0.1)
+        assert wait_for(lambda base=base: _generation(base) is not None), f"{base} never ready"
+        before[base] = _generation(base) or 0
         assert httpx.get(base + path, headers=headers).json()["milestone"] == "created"
 
-    _customer_replies(db, ids)
-    finished = time.monotonic()
+    _customer_replies(db, world)
 
-    for base in servers:
-        while not _caught_up_since(base, finished):  # readiness only: no KPI request
-            assert time.monotonic() < deadline, f"{base} never took the pass in"
-            time.sleep(0.05)
+    for base in servers:  # readiness only while waiting: no KPI request pulls the pass
+        assert wait_for(lambda base=base: (_generation(base) or 0) > before[base]), (
+            f"{base} never took the pass in"
+        )
         answer = httpx.get(base + path, headers=headers).json()  # exactly one request each
         assert answer["milestone"] == "reply"
         assert datetime.fromisoformat(answer["as_of"])

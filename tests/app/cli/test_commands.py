@@ -6,7 +6,6 @@ import json
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -14,6 +13,7 @@ import pytest
 
 from tests.app.cli.conftest import MILESTONES, run
 from tests.conftest import FreshDatabases
+from tests.support.waiting import wait_for
 
 
 def free_port() -> int:
@@ -87,18 +87,15 @@ def test_serve_migrates_an_embedded_database_and_becomes_ready(
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        response = None
-        while time.monotonic() < deadline:  # up, then ready once migrated and loaded
+
+        def ready() -> bool:  # up, then ready once migrated and loaded
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
-                if response.status_code == 200:
-                    break
+                answer = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
             except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        assert response is not None and response.status_code == 200, response
-        assert response.json()["status"] == "ready"
+                return False
+            return answer.status_code == 200 and answer.json()["status"] == "ready"
+
+        assert wait_for(ready), "serve never became ready"
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)

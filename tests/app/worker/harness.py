@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import create_engine, text
 
 from sandbox.crm import SandboxServer
 
-__all__ = ["count_rows", "new_salesforce_task", "wait_for"]
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
+__all__ = ["count_rows", "new_salesforce_task"]
 
 
 def count_rows(url: str, sql: str, **params: Any) -> int:

@@ -22,10 +22,11 @@ from app.services.connections.registry import create_connection
 from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
 from sandbox.crm.faults import Fault
 from tests.app.cli.conftest import MILESTONES
-from tests.app.worker.harness import count_rows, wait_for
+from tests.app.worker.harness import count_rows
 from tests.conftest import ON_POSTGRES, FreshDatabases
 from tests.sandbox.crm.export_fixture import TASK_COUNT, write_export
 from tests.support.sandbox import salesforce_connection_args
+from tests.support.waiting import wait_for
 
 CONNECTIONS = ("north", "south", "east", "west")
 

@@ -18,10 +18,10 @@ from app.services.connections.registry import create_connection
 from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
 from sandbox.crm.faults import Fault
 from tests.app.cli.conftest import MILESTONES
-from tests.app.worker.harness import wait_for
 from tests.conftest import FreshDatabases
 from tests.sandbox.crm.export_fixture import write_export
 from tests.support.sandbox import salesforce_connection_args
+from tests.support.waiting import wait_for
 
 HANG_GUARD = 60.0
 """Seconds a test waits for what it expects, far beyond a healthy run and below the 120-second

@@ -19,10 +19,11 @@ from app.services.jobs.locks import ProcessLock
 from app.services.sync.status import sync_status
 from app.worker import Worker
 from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
-from tests.app.worker.harness import new_salesforce_task, wait_for
+from tests.app.worker.harness import new_salesforce_task
 from tests.conftest import ON_POSTGRES
 from tests.sandbox.crm.export_fixture import write_export
 from tests.support.sandbox import salesforce_connection_args
+from tests.support.waiting import wait_for
 
 INTERVAL = 2
 
