@@ -38,7 +38,7 @@ from sqlalchemy import func, select
 from app.core.caching import BoundedCache
 from app.core.database import Database
 from app.kpis.columns import DealColumns, epoch, fit_model_columns
-from app.kpis.derived import Derived, derive
+from app.kpis.derived import derive
 from app.kpis.model import Model
 from app.models import OpportunityState, RulesetVersion, SyncRun
 from app.models.base import utcnow
@@ -133,11 +133,14 @@ class KpiStore:
         self._stop.set()
 
     def _watch(self) -> None:
+        """Publish a pass's state at once with the model it has, then refit on it (a fit
+        takes seconds at scale: the new state should not wait for it)."""
         self._ready.wait()
         while not self._stop.wait(self.watch_seconds):
             try:
                 with self._work:
-                    if self._update(force_model=False) and self._snapshot is not None:
+                    fitted = self._model_at
+                    if self._update(force_model=False) and self._model_at == fitted:
                         self._refit()
             except Exception:
                 log.exception("KPI view: catching up failed")
@@ -238,17 +241,19 @@ class KpiStore:
             )
             current = self._snapshot
             high = session.scalar(select(func.max(OpportunityState.updated_at)))
-            last_sync = session.scalar(select(func.max(SyncRun.finished_at)))
-            self._last_ok_sync = session.scalar(
-                select(func.max(SyncRun.finished_at)).where(SyncRun.status.in_(FINISHED_OK))
-            )
+            last_sync, self._last_ok_sync = session.execute(
+                select(
+                    func.max(SyncRun.finished_at),
+                    func.max(SyncRun.finished_at).filter(SyncRun.status.in_(FINISHED_OK)),
+                )
+            ).one()
             if current is not None and current.version_id == version_id:
                 if high is None or (self._watermark is not None and high <= self._watermark):
                     if last_sync != self._last_sync:
                         as_of = data_clock(session, self.as_of_setting)
                         self._last_sync = last_sync
                         if as_of != current.as_of:
-                            self._publish(current, current.model, as_of, refit=False)
+                            self._publish(_at(current, current.model, as_of), refit=False)
                     self._caught_up = checked
                     return False
                 since = (self._watermark or high) - OVERLAP
@@ -288,7 +293,7 @@ class KpiStore:
         with self._lock:
             self._watermark = high
             self._last_sync = last_sync
-        self._publish(snapshot, model, as_of, refit=refit, derived=snapshot.derived)
+        self._publish(snapshot, refit=refit)
         self._caught_up = checked
         if current is None:
             _release_memory()
@@ -300,28 +305,12 @@ class KpiStore:
         current = self._snapshot
         assert current is not None
         model = fit_model_columns(current.columns, epoch(current.as_of))
-        self._publish(current, model, current.as_of, refit=True)
+        self._publish(_at(current, model, current.as_of), refit=True)
 
-    def _publish(
-        self,
-        base: Snapshot,
-        model: Model,
-        as_of: datetime,
-        *,
-        refit: bool,
-        derived: Derived | None = None,
-    ) -> None:
-        """Swap in `base` with this model, instant and a new generation; warm its answers."""
+    def _publish(self, snapshot: Snapshot, *, refit: bool) -> None:
+        """Swap `snapshot` in under a new generation; warm its answers."""
         generation = (self._snapshot.generation + 1) if self._snapshot else 1
-        snapshot = replace(
-            base,
-            model=model,
-            as_of=as_of,
-            derived=derived if derived is not None else derive(base.columns, model, as_of),
-            generation=generation,
-            loaded_at=utcnow(),
-            _presorted={},  # sorted as of the old instant
-        )
+        snapshot = replace(snapshot, generation=generation, loaded_at=utcnow())
         with self._lock:
             self._snapshot = snapshot
             if refit:
@@ -333,6 +322,17 @@ class KpiStore:
                 warm(snapshot)
             except Exception:
                 log.exception("KPI view: precomputing an answer failed")
+
+
+def _at(base: Snapshot, model: Model, as_of: datetime) -> Snapshot:
+    """`base`'s state with this model, derived at this instant."""
+    return replace(
+        base,
+        model=model,
+        as_of=as_of,
+        derived=derive(base.columns, model, as_of),
+        _presorted={},  # sorted as of the old instant
+    )
 
 
 def _merge(current: Snapshot | None, fresh: StateRows) -> tuple[StateRows, dict[int, int]]:

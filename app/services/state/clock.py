@@ -27,7 +27,7 @@ from app.models import Connection, RawRecord, StreamCursor
 from app.models.base import utcnow
 from app.services.writeback.fields import OBJECTS
 
-__all__ = ["AsOf", "as_utc", "connection_clock", "data_clock"]
+__all__ = ["AsOf", "as_utc", "data_clock"]
 
 AsOf = Literal["data", "clock"] | datetime
 """What "now" is: the CRMs' clock (`data`), the wall clock (`clock`), or a fixed instant."""
@@ -41,15 +41,16 @@ def data_clock(session: Session, setting: AsOf = "data", now: datetime | None = 
     if setting == "clock":
         return now
     clocks = (
-        connection_clock(session, connection_id, now)
-        for connection_id in session.scalars(select(Connection.id))
+        _connection_clock(session, connection_id, kind, now)
+        for connection_id, kind in session.execute(select(Connection.id, Connection.kind))
     )
     return max((clock for clock in clocks if clock is not None), default=now)
 
 
-def connection_clock(session: Session, connection_id: int, now: datetime) -> datetime | None:
+def _connection_clock(
+    session: Session, connection_id: int, kind: str, now: datetime
+) -> datetime | None:
     """One connection's CRM clock, or None when nothing was synced from it yet."""
-    kind = session.scalar(select(Connection.kind).where(Connection.id == connection_id))
     streams = set(
         session.scalars(
             select(StreamCursor.stream).where(StreamCursor.connection_id == connection_id)
