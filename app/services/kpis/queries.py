@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -348,12 +349,6 @@ def velocity(snapshot: Snapshot, filters: Filters) -> VelocityAnswer:
 def _row(snapshot: Snapshot, row: int) -> OpportunityKpis:
     cols, labels, derived = snapshot.columns, snapshot.labels, snapshot.derived
     process = snapshot.processes[int(cols.process[row])]
-    position = int(derived.position[row])
-    days_at = float(derived.days_at[row])
-    current = process.at(position)
-    following = process.after(position)
-    probability = float(derived.win[row])
-    amount = float(cols.amount[row])
     threshold = float(derived.threshold[row])
     owner, team, segment, connection = (
         int(cols.owner[row]),
@@ -374,23 +369,52 @@ def _row(snapshot: Snapshot, row: int) -> OpportunityKpis:
         owner=labels.owner_external[owner] if owner >= 0 else None,
         owner_name=labels.owner_names[owner] if owner >= 0 else None,
         team=labels.teams[team] if team >= 0 else None,
-        outcome=outcome,
-        amount=amount,
-        milestone=current.key if current else "created",
-        milestone_name=current.name if current else None,
-        position=position,
-        days_at_milestone=round(days_at, 1),
-        forecast_close_month=_close_month(
-            snapshot, process.id, position, days_at, snapshot.as_of, outcome, closed
-        ),
         last_customer_action_at=None if np.isnan(last) else instant(last),
-        win_probability=round(probability, 4),
-        expected_value=round(probability * amount, 2),
         stalled=bool(derived.stalled[row]),
         stall_threshold_days=None if np.isnan(threshold) else threshold,
-        next_milestone=following.key if following and outcome == "open" else None,
-        guidance=next_step(snapshot, process, position, outcome, days_at),
+        **_standing(
+            snapshot,
+            process,
+            int(derived.position[row]),
+            float(derived.days_at[row]),
+            snapshot.as_of,
+            outcome,
+            closed,
+            float(derived.win[row]),
+            float(cols.amount[row]),
+        ),
     )
+
+
+def _standing(
+    snapshot: Snapshot,
+    process: ProcessInfo,
+    position: int,
+    days_at: float,
+    now: datetime,
+    outcome: str,
+    closed_at: datetime | None,
+    probability: float,
+    amount: float,
+) -> dict[str, Any]:
+    """Where a deal stands, the same for the view's rows and write-back's: its milestone, days
+    there, win probability and expected value, forecast month, next milestone and next step."""
+    current, following = process.at(position), process.after(position)
+    return {
+        "outcome": outcome,
+        "amount": amount,
+        "milestone": current.key if current else "created",
+        "milestone_name": current.name if current else None,
+        "position": position,
+        "days_at_milestone": round(days_at, 1),
+        "forecast_close_month": _close_month(
+            snapshot, process.id, position, days_at, now, outcome, closed_at
+        ),
+        "win_probability": round(probability, 4),
+        "expected_value": round(probability * amount, 2),
+        "next_milestone": following.key if following and outcome == "open" else None,
+        "guidance": next_step(snapshot, process, position, outcome, days_at),
+    }
 
 
 def next_step(
@@ -484,8 +508,6 @@ def opportunity_row(
     position, _ = deal.position_at(now)
     until = now if deal.is_open or deal.closed_at is None else min(now, deal.closed_at)
     days_at = max(0.0, days_between(info.current_since, until))  # closed deals stop ageing
-    current = process.at(position)
-    following = process.after(position)
     if deal.is_open:
         probability = snapshot.model.win(deal.process, position, days_at).value
     else:
@@ -501,22 +523,20 @@ def opportunity_row(
         owner=info.owner_external_id,
         owner_name=info.owner_name,
         team=deal.team,
-        outcome=deal.outcome,
-        amount=deal.amount,
-        milestone=current.key if current else "created",
-        milestone_name=current.name if current else None,
-        position=position,
-        days_at_milestone=round(days_at, 1),
-        forecast_close_month=_close_month(
-            snapshot, deal.process, position, days_at, now, deal.outcome, deal.closed_at
-        ),
         last_customer_action_at=deal.last_action_at,
-        win_probability=round(probability, 4),
-        expected_value=round(probability * deal.amount, 2),
         stalled=threshold is not None and days_at > threshold,
         stall_threshold_days=threshold,
-        next_milestone=following.key if following and deal.is_open else None,
-        guidance=next_step(snapshot, process, position, deal.outcome, days_at),
+        **_standing(
+            snapshot,
+            process,
+            position,
+            days_at,
+            now,
+            deal.outcome,
+            deal.closed_at,
+            probability,
+            deal.amount,
+        ),
     )
 
 

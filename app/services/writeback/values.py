@@ -135,7 +135,7 @@ def crm_values(row: OpportunityKpis, last_action_kind: str | None) -> dict[str, 
         "expected_value": round(row.amount * percent / 100),
         "forecast_close_month": close_month.isoformat() if close_month else None,
         "stalled": row.stalled,
-        "next_step": (row.guidance or None) if row.outcome == "open" else None,
+        "next_step": row.guidance or None,  # none once closed (`next_step`)
     }
 
 
