@@ -30,7 +30,7 @@ from app.services.jobs.metrics import Metrics
 from app.services.kpis.store import KpiStore
 
 __all__ = ["DatabaseDep", "MetricsDep", "SecretBoxDep", "SessionDep", "SettingsDep"]
-__all__ += ["KpiStoreDep", "PrincipalDep", "forget_verified_keys", "kpi_store_of", "require"]
+__all__ += ["KpiStoreDep", "PrincipalDep", "RevocationReader", "kpi_store_of", "require"]
 
 TOUCH_SECONDS = 60.0
 _touched = BoundedCache[int, bool](
@@ -85,11 +85,6 @@ _verified = BoundedCache[str, Principal](
 )
 
 
-def forget_verified_keys() -> None:
-    """Drop every remembered key verification (after a key is revoked here)."""
-    _verified.clear()
-
-
 class RevocationReader:
     """One connection, kept open in autocommit, for the revocation read every request makes:
     a primary-key read on it costs microseconds where a pool checkout costs a millisecond.
@@ -118,14 +113,6 @@ class RevocationReader:
             with contextlib.suppress(SQLAlchemyError):
                 self._connection.close()
             self._connection = None
-
-
-def _revocations(request: Request) -> RevocationReader:
-    reader: RevocationReader | None = getattr(request.app.state, "revocations", None)
-    if reader is None:
-        reader = RevocationReader(request.app.state.database)
-        request.app.state.revocations = reader
-    return reader
 
 
 def _verify(database: Database, key: str) -> Principal:
@@ -163,7 +150,7 @@ async def get_principal(request: Request) -> Principal:
     if principal is None:
         principal = await run_in_threadpool(_verify, database, key)
         _verified.put(digest, principal)
-    elif _revocations(request).revoked(principal.key_id):
+    elif request.app.state.revocations.revoked(principal.key_id):
         _verified.discard(digest)
         raise UnauthorizedError("the API key is malformed, unknown or revoked")
     request.state.principal = principal

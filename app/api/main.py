@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import Depends, FastAPI
 
 from app import __version__
-from app.api.deps import require
+from app.api.deps import RevocationReader, require
 from app.api.middleware import request_context
 from app.api.problems import install_problem_handlers
 from app.api.routes import connections, health, keys, kpis, mappings, metrics, sync_runs, webhooks
@@ -17,6 +20,15 @@ from app.core.settings import Settings, get_settings
 __all__ = ["create_app"]
 
 
+@asynccontextmanager
+async def _resources(app: FastAPI) -> AsyncIterator[None]:
+    """What the app holds open for its lifetime is closed when it stops."""
+    try:
+        yield
+    finally:
+        app.state.revocations.close()
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -24,9 +36,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         title="Milestone Sync",
         version=__version__,
         summary="Customer-action milestones, forward-looking sales KPIs and forecasts.",
+        lifespan=_resources,
     )
     app.state.settings = settings
     app.state.database = database or Database(settings.effective_database_url)
+    app.state.revocations = RevocationReader(app.state.database)
     app.middleware("http")(request_context)
     install_problem_handlers(app)
     app.include_router(health.router)

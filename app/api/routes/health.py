@@ -56,12 +56,13 @@ def readyz(database: DatabaseDep, store: KpiStoreDep) -> Readiness:
             f"database schema is at revision {revision or 'none'}, expected {expected}: "
             "run `milestones db upgrade`"
         )
+    view = store.current
     return Readiness(
         status="ready",
         database=database.engine.dialect.name,
         schema_revision=revision,
         expected_revision=expected,
-        kpi_view_as_of=store.current.as_of if store.current is not None else None,
-        kpi_view_generation=store.current.generation if store.current is not None else None,
+        kpi_view_as_of=view.as_of if view is not None else None,
+        kpi_view_generation=view.generation if view is not None else None,
         kpi_view_age_seconds=store.age_seconds,
     )

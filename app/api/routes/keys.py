@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from app.api.deps import SessionDep, forget_verified_keys
+from app.api.deps import SessionDep
 from app.services.access import api_keys as service
 from app.services.access.public import KeyCreated, KeyPublic, KeysPublic, key_created
 
@@ -36,6 +36,4 @@ def create_key(body: KeyCreate, session: SessionDep) -> KeyCreated:
 
 @router.delete("/{key}", response_model=KeyPublic, summary="Revoke a key (by id or prefix)")
 def revoke_key(key: str, session: SessionDep) -> KeyPublic:
-    revoked = service.revoke_key(session, key)
-    forget_verified_keys()
-    return revoked
+    return service.revoke_key(session, key)  # every process refuses it at its next request
