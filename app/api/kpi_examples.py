@@ -32,9 +32,9 @@ _AS_OF = "2025-07-01T00:00:00+00:00"
 FUNNEL: dict[str, Any] = {
     "filters": _FILTERS,
     "as_of": _AS_OF,
-    "as_of_source": "as_of is the data's own clock: the CRM's time as last synced (the wall "
-    "clock for a live CRM, the history's end for a replayed one), unless MILESTONES_KPI_AS_OF "
-    "sets it.",
+    "as_of_source": "as_of is the data's own clock: the CRM's time when its last successful "
+    "sync finished (the wall clock then for a live CRM, the history's time for a replayed one), "
+    "unless MILESTONES_KPI_AS_OF sets it; data_age_seconds is how long ago that sync finished.",
     "method": "aalen-johansen",
     "censoring": "Open opportunities are censored, not counted as failures: conversion is the "
     "plateau of an Aalen-Johansen cumulative incidence from the day each opportunity reached "

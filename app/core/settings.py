@@ -68,8 +68,8 @@ class Settings(BaseSettings):
     kpi_as_of: str = Field(
         default="data",
         description="What KPIs take as now: `data` (the CRM's clock as last synced: the wall "
-        "clock for a live CRM, the end of a replayed history), `clock` (the wall clock) or "
-        "a fixed ISO 8601 instant.",
+        "clock when a live CRM's last successful sync finished, a replayed history's time "
+        "then), `clock` (the wall clock) or a fixed ISO 8601 instant.",
     )
 
     @field_validator("kpi_as_of")

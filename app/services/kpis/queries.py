@@ -80,8 +80,9 @@ CENSORING_NOTE = (
     "milestone, reaching the target competing with closing without it."
 )
 AS_OF_NOTE = (
-    "as_of is the data's own clock: the CRM's time as last synced (the wall clock for a live "
-    "CRM, the history's end for a replayed one), unless MILESTONES_KPI_AS_OF sets it."
+    "as_of is the data's own clock: the CRM's time when its last successful sync finished "
+    "(the wall clock then for a live CRM, the history's time for a replayed one), unless "
+    "MILESTONES_KPI_AS_OF sets it; data_age_seconds is how long ago that sync finished."
 )
 
 
