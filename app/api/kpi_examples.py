@@ -28,6 +28,7 @@ _FILTERS: dict[str, Any] = {
     "end": None,
 }
 _AS_OF = "2025-07-01T00:00:00+00:00"
+_DATA_AGE = 312.4
 
 FUNNEL: dict[str, Any] = {
     "filters": _FILTERS,
@@ -91,6 +92,7 @@ FUNNEL: dict[str, Any] = {
             ],
         }
     ],
+    "data_age_seconds": _DATA_AGE,
 }
 
 MOVEMENT: dict[str, Any] = {
@@ -123,6 +125,7 @@ MOVEMENT: dict[str, Any] = {
             "progress_value": 47288.25,
         }
     ],
+    "data_age_seconds": _DATA_AGE,
 }
 
 VELOCITY: dict[str, Any] = {
@@ -149,6 +152,7 @@ VELOCITY: dict[str, Any] = {
             ],
         }
     ],
+    "data_age_seconds": _DATA_AGE,
 }
 
 OPPORTUNITY_ROW: dict[str, Any] = {
@@ -183,6 +187,7 @@ OPPORTUNITIES: dict[str, Any] = {
     "total": 240,
     "next_cursor": "NDgxMg==",
     "as_of": _AS_OF,
+    "data_age_seconds": _DATA_AGE,
 }
 
 OPPORTUNITY: dict[str, Any] = {
@@ -202,6 +207,7 @@ OPPORTUNITY: dict[str, Any] = {
             },
         }
     ],
+    "data_age_seconds": _DATA_AGE,
 }
 
 FORECAST: dict[str, Any] = {
@@ -228,6 +234,7 @@ FORECAST: dict[str, Any] = {
             "baseline_weighted_pipeline": 251300.0,
         }
     ],
+    "data_age_seconds": _DATA_AGE,
 }
 
 SCORECARD: dict[str, Any] = {
@@ -241,6 +248,7 @@ SCORECARD: dict[str, Any] = {
     "open_opportunities": 31,
     "expected_value_open": 96210.4,
     "stalled": [OPPORTUNITY_ROW],
+    "data_age_seconds": _DATA_AGE,
 }
 
 BACKTEST: dict[str, Any] = {
@@ -277,4 +285,5 @@ BACKTEST: dict[str, Any] = {
             "naive": 176300.0,
         }
     ],
+    "data_age_seconds": _DATA_AGE,
 }

@@ -5,6 +5,11 @@ applies, a period `start`..`end`, end exclusive); an unknown parameter, an inver
 a value out of range is a 422 problem naming the parameter. A rep's key sees only that rep's
 opportunities: the owner filter is set to the rep, and naming another owner is a 403.
 Tables take cursor pagination (`limit`, `cursor`) and `format=csv`.
+
+Every answer states `as_of`, the data clock it is computed at, and ends with
+`data_age_seconds`, how long ago the newest successful sync behind it finished (also the
+`X-Data-Age-Seconds` header). Answers are encoded once per state generation; the age, which
+moves every second, is written into the kept bytes as each response is sent.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -124,21 +130,49 @@ async def _answer(store: KpiStore, key: tuple[Any, ...], compute: Callable[[Any]
     thread) once, then served from memory until the opportunity state changes."""
     snapshot = store.snapshot() if store.ready else await run_in_threadpool(store.snapshot)
     full = (snapshot.generation, *key)
-    found = store.remembered(full)
+    found: _Encoded | None = store.remembered(full)
     if found is None:
         found = await run_in_threadpool(_encode, snapshot, compute)
         store.remember(full, found)
-    body, media_type, headers = found
-    age = store.data_age_seconds()  # moves every second: beside the cached answer, not in it
-    headers = {**headers, "X-Data-Age-Seconds": "none" if age is None else f"{age:.1f}"}
-    return Response(body, media_type=media_type, headers=headers)
+    return found.sent(store.data_age_seconds())
 
 
-def _encode(snapshot: Any, compute: Callable[[Any], Any]) -> tuple[bytes, str, dict[str, str]]:
+_AGE = b'"data_age_seconds":'
+_AGE_VALUE = re.compile(rb"(?:null|-?[0-9][0-9.eE+-]*)}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Encoded:
+    """An answer as it is sent, kept for its snapshot's generation. A JSON answer ends with
+    `data_age_seconds`, which moves every second: `age_at` is where its value starts, so that
+    each response writes the age of now into the kept bytes (None: CSV, the header only)."""
+
+    body: bytes
+    media_type: str
+    headers: dict[str, str]
+    age_at: int | None
+
+    def sent(self, age: float | None) -> Response:
+        """The response with the data's age now, in the body and in the header alike."""
+        body = self.body
+        if self.age_at is not None:
+            body = b"".join((body[: self.age_at], orjson.dumps(age), b"}"))
+        headers = {**self.headers, "X-Data-Age-Seconds": "none" if age is None else f"{age:.1f}"}
+        return Response(body, media_type=self.media_type, headers=headers)
+
+
+def _encode(snapshot: Any, compute: Callable[[Any], Any]) -> _Encoded:
     value = compute(snapshot)
     if isinstance(value, tuple):
-        return value
-    return _json(value), "application/json", {}
+        body, media_type, headers = value
+    else:
+        body, media_type, headers = _json(value), "application/json", {}
+    if media_type != "application/json":
+        return _Encoded(body, media_type, headers, None)
+    at = body.rfind(_AGE) + len(_AGE)
+    if at < len(_AGE) or not _AGE_VALUE.fullmatch(body, at):
+        raise TypeError(f"{type(value).__name__}: a KPI answer ends with data_age_seconds")
+    return _Encoded(body, media_type, headers, at)
 
 
 def _cursor(cursor: str | None) -> int:
@@ -204,8 +238,9 @@ NO_PERIOD = ("process", "segment", "owner", "team", "connection")
 
 DATA_AGE_HEADER = {
     "description": "Seconds since the newest successful sync behind the answer finished (how "
-    "old the CRM data is; `none` before any sync). The body's `as_of` is the data clock the "
-    "answer is computed at.",
+    "old the CRM data is; `none` before any sync): the body's `data_age_seconds`, also for a "
+    "CSV export. The body's `as_of` is the data clock the answer is computed at, where that "
+    "sync left it.",
     "schema": {"type": "string"},
 }
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.core.database import Database
-from app.core.timestamps import IsoDateTime
+from app.core.timestamps import DataAgeSeconds, IsoDateTime
 from app.kpis.backtest import BacktestPoint, HorizonSummary, backtest, month_starts, summarise
 from app.kpis.forecast import PipelineDeal
 from app.kpis.history import DealHistory
@@ -71,6 +71,7 @@ class BacktestReport:
     method: str
     horizons: list[HorizonSummary]
     points: list[ReplayPoint]
+    data_age_seconds: DataAgeSeconds = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,7 @@ class NoBacktest:
     origins: list[date]
     horizons: list[HorizonSummary]
     note: str
+    data_age_seconds: DataAgeSeconds = None
 
 
 def _instant(text: Any) -> datetime | None:
@@ -169,10 +171,16 @@ def run_backtest(
 ) -> BacktestReport | NoBacktest:
     """WAPE of the forecast, the baseline and a naive run-rate over the last `months` origins
     whose 3-month horizon is complete."""
-    snapshot = (store or KpiStore(database)).snapshot()
+    store = store or KpiStore(database)
+    snapshot = store.snapshot()
     deals = [d for d in snapshot.deals.values() if d.process is not None]
     if not deals:
-        return NoBacktest(origins=[], horizons=[], note="no opportunity history yet")
+        return NoBacktest(
+            origins=[],
+            horizons=[],
+            note="no opportunity history yet",
+            data_age_seconds=store.data_age_seconds(),
+        )
     first = min(d.created_at for d in deals)
     history_until = max(
         max(d.created_at for d in deals),
@@ -199,4 +207,5 @@ def run_backtest(
         "forecast| / sum actual over all origins.",
         horizons=summarise(points),
         points=[ReplayPoint.of(p) for p in points],
+        data_age_seconds=store.data_age_seconds(),
     )

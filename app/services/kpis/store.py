@@ -44,7 +44,7 @@ from app.models import OpportunityState, RulesetVersion, SyncRun
 from app.models.base import utcnow
 from app.services.kpis.loader import StateRows, load_processes, load_state_rows
 from app.services.kpis.snapshot import Labels, Snapshot
-from app.services.state.clock import AsOf, as_utc, data_clock
+from app.services.state.clock import AsOf, data_age, data_clock
 from app.services.sync.status import FINISHED_OK
 
 __all__ = ["KpiStore"]
@@ -152,10 +152,9 @@ class KpiStore:
 
     def data_age_seconds(self) -> float | None:
         """Seconds since the newest successful sync the view has taken in finished: how old
-        the CRM data behind every answer is (None before any sync)."""
-        if self._last_ok_sync is None:
-            return None
-        return max(0.0, (utcnow() - as_utc(self._last_ok_sync)).total_seconds())
+        the CRM data behind every answer is (None before any sync). Every answer states it,
+        in its body and the `X-Data-Age-Seconds` header, from this one reading."""
+        return data_age(self._last_ok_sync)
 
     @property
     def age_seconds(self) -> float | None:
@@ -241,7 +240,7 @@ class KpiStore:
             )
             current = self._snapshot
             high = session.scalar(select(func.max(OpportunityState.updated_at)))
-            last_sync, self._last_ok_sync = session.execute(
+            last_sync, last_ok_sync = session.execute(
                 select(
                     func.max(SyncRun.finished_at),
                     func.max(SyncRun.finished_at).filter(SyncRun.status.in_(FINISHED_OK)),
@@ -254,6 +253,7 @@ class KpiStore:
                         self._last_sync = last_sync
                         if as_of != current.as_of:
                             self._publish(_at(current, current.model, as_of), refit=False)
+                    self._last_ok_sync = last_ok_sync  # once the data is published, not before
                     self._caught_up = checked
                     return False
                 since = (self._watermark or high) - OVERLAP
@@ -294,6 +294,7 @@ class KpiStore:
             self._watermark = high
             self._last_sync = last_sync
         self._publish(snapshot, refit=refit)
+        self._last_ok_sync = last_ok_sync
         self._caught_up = checked
         if current is None:
             _release_memory()

@@ -11,9 +11,9 @@ The clock moves when a sync finishes, never with the wall clock in between: it i
 of the database, so every reader (the API's views in any process, write-back in the worker,
 `milestones status`, a backtest) reads the same instant whenever it looks, and a CRM field
 written at one moment equals the API's answer read at a later one. How long ago that sync
-finished is every answer's `data_age_seconds`. Records stored while no sync has finished yet
-(a sync still running, a store filled by other means) are read against the wall clock, or
-against their own storage time once it is past the last finished sync.
+finished is every answer's `data_age_seconds` (`data_age`). Records stored while no sync
+has finished yet (a sync still running, a store filled by other means) are read against the
+wall clock, or against their own storage time once it is past the last finished sync.
 
 Streams that write-back writes (opportunities and accounts, deals and companies) are not
 read: our own writes come back with the next sync stamped with the CRM's time of the write,
@@ -36,7 +36,7 @@ from app.models.base import utcnow
 from app.models.sync import FINISHED_OK
 from app.services.writeback.fields import OBJECTS
 
-__all__ = ["AsOf", "as_utc", "data_clock"]
+__all__ = ["AsOf", "as_utc", "data_age", "data_clock"]
 
 AsOf = Literal["data", "clock"] | datetime
 """What "now" is: the CRMs' clock (`data`), the wall clock (`clock`), or a fixed instant."""
@@ -94,6 +94,15 @@ def _connection_clock(
             clock = read_at - max(timedelta(0), synced_at - modified_at)
         best = clock if best is None or clock > best else best
     return best
+
+
+def data_age(synced_until: datetime | None) -> float | None:
+    """How old the data is, in seconds to a tenth: the wall clock now less the moment the
+    newest successful sync behind it finished (None before any sync). The data clock stands
+    still between syncs; this is what moves."""
+    if synced_until is None:
+        return None
+    return round(max(0.0, (utcnow() - as_utc(synced_until)).total_seconds()), 1)
 
 
 def as_utc(moment: datetime) -> datetime:

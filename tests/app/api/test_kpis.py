@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
+from app.api.deps import kpi_store_of
 from app.api.main import create_app
 from app.api.routes.kpis import router
 from app.core.database import Database
 from app.core.settings import Settings
+from app.models import SyncRun
+from app.models.base import utcnow
+from app.services.state import clock
 from tests.app.api.conftest import Auth
 from tests.support.kpi_world import build
+from tests.support.waiting import wait_for
 
 KPIS = ("funnel", "movement", "velocity", "stalled", "forecast", "opportunities")
 ANSWERS = {
@@ -213,6 +219,54 @@ def test_each_answer_is_exactly_its_documented_model(client: TestClient) -> None
     for route in _routes():
         body = client.get(ANSWERS[route.path]).json()
         assert _printed(route, body) == body, route.path
+
+
+def test_every_answer_tells_in_its_body_how_old_its_data_is_as_its_header_does(
+    client: TestClient, db: Database, world: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read once per response, written into the body and the header (and /readyz says it);
+    while no sync arrives the answers (kept per state generation) and their as_of stand
+    still and the age grows."""
+    paths = [*ANSWERS.values(), "/api/v1/stalled?format=csv", "/api/v1/funnel?team=North"]
+
+    def ages() -> dict[str, tuple[float | None, str, str | None]]:
+        found = {}
+        for path in paths:
+            answer = client.get(path)
+            assert answer.status_code == 200, (path, answer.text)
+            body = answer.json() if "csv" not in path else {}
+            found[path] = (
+                body.get("data_age_seconds"),
+                answer.headers["X-Data-Age-Seconds"],
+                body.get("as_of") or body.get("history_until"),
+            )
+        return found
+
+    before = ages()
+    assert {(body, header) for body, header, _ in before.values()} == {(None, "none")}
+    assert client.get("/readyz").json()["kpi_view_data_age_seconds"] is None
+    finished = utcnow().replace(microsecond=0)
+    with db.session() as session:
+        session.add(SyncRun(connection_id=world["connection"], status="succeeded",
+                            finished_at=finished))  # fmt: skip
+    store = kpi_store_of(client.app)
+    assert wait_for(lambda: store.data_age_seconds() is not None), "the view never saw the sync"
+    generation = store.current.generation if store.current is not None else None
+
+    seen: list[dict[str, tuple[float | None, str, str | None]]] = []
+    for seconds in (30.04, 95.26, 4000.0):
+        later = finished + timedelta(seconds=seconds)
+        monkeypatch.setattr(clock, "utcnow", lambda later=later: later)
+        now = ages()
+        for path, (body, header, _) in now.items():
+            assert header == f"{round(seconds, 1):.1f}", path
+            if "csv" not in path:
+                assert body == float(header), path  # the same reading, to the same tenth
+        assert client.get("/readyz").json()["kpi_view_data_age_seconds"] == round(seconds, 1)
+        seen.append(now)
+    assert store.current is not None and store.current.generation == generation
+    for path in paths:  # no data arrived: every answer rests on the same instant
+        assert len({found[path][2] for found in seen}) == 1, path
 
 
 @pytest.mark.parametrize(
