@@ -230,9 +230,10 @@ class KpiStore:
     # -- refresh --------------------------------------------------------------------------------
 
     def _update(self, force_model: bool) -> bool:
-        """Take in what changed since the last look; whether opportunity state changed. A
-        finished sync that changed no state still moves the data clock: the view is derived
-        again at the new instant."""
+        """Take in what changed since the last look; whether the view moved. A finished sync
+        that changed no state still moves the data clock: the view is derived again at the
+        new instant, and its model is fitted again there (now with `force_model`, after the
+        publication when watching), since a view started now fits it at that instant."""
         checked = time.monotonic()
         with self.database.session() as session:
             version_id = session.scalar(
@@ -248,14 +249,19 @@ class KpiStore:
             ).one()
             if current is not None and current.version_id == version_id:
                 if high is None or (self._watermark is not None and high <= self._watermark):
+                    moved = False
                     if last_sync != self._last_sync:
                         as_of = data_clock(session, self.as_of_setting)
                         self._last_sync = last_sync
-                        if as_of != current.as_of:
-                            self._publish(_at(current, current.model, as_of), refit=False)
+                        moved = as_of != current.as_of
+                        if moved:
+                            model = current.model
+                            if force_model:
+                                model = fit_model_columns(current.columns, epoch(as_of))
+                            self._publish(_at(current, model, as_of), refit=force_model)
                     self._last_ok_sync = last_ok_sync  # once the data is published, not before
                     self._caught_up = checked
-                    return False
+                    return moved
                 since = (self._watermark or high) - OVERLAP
                 processes = current.processes
                 width = current.columns.positions
@@ -301,8 +307,8 @@ class KpiStore:
         return True
 
     def _refit(self) -> None:
-        """Fit the model again on the published state (a watching view, after state changed):
-        the view then answers what a write-back of this pass wrote."""
+        """Fit the model again on the published state (a watching view, after state or the
+        data clock moved): the view then answers what a write-back of this pass wrote."""
         current = self._snapshot
         assert current is not None
         model = fit_model_columns(current.columns, epoch(current.as_of))
