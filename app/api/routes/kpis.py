@@ -379,7 +379,7 @@ async def opportunity(
         row = service.opportunity_detail(snapshot, opportunity_id)
         if principal.role == "rep" and row.owner != principal.owner:
             raise NotFoundError(f"no opportunity with id {opportunity_id}")
-        timeline = opportunity_timeline(database, opportunity_id, snapshot.version_id)
+        timeline = opportunity_timeline(database, opportunity_id, snapshot.versions)
         return OpportunityDetail.of(row, snapshot.as_of, timeline)
 
     owner = principal.owner if principal.role == "rep" else None

@@ -40,10 +40,11 @@ from app.core.database import Database
 from app.kpis.columns import DealColumns, epoch, fit_model_columns
 from app.kpis.derived import derive
 from app.kpis.model import Model
-from app.models import OpportunityState, RulesetVersion, SyncRun
+from app.models import OpportunityState, SyncRun
 from app.models.base import utcnow
 from app.services.kpis.loader import StateRows, load_processes, load_state_rows
 from app.services.kpis.snapshot import Labels, Snapshot
+from app.services.state.active import active_versions
 from app.services.state.clock import AsOf, as_utc, data_clock
 from app.services.sync.status import FINISHED_OK
 
@@ -236,9 +237,7 @@ class KpiStore:
         again at the new instant."""
         checked = time.monotonic()
         with self.database.session() as session:
-            version_id = session.scalar(
-                select(RulesetVersion.id).where(RulesetVersion.is_active.is_(True))
-            )
+            versions = active_versions(session)
             current = self._snapshot
             high = session.scalar(select(func.max(OpportunityState.updated_at)))
             last_sync, self._last_ok_sync = session.execute(
@@ -247,7 +246,7 @@ class KpiStore:
                     func.max(SyncRun.finished_at).filter(SyncRun.status.in_(FINISHED_OK)),
                 )
             ).one()
-            if current is not None and current.version_id == version_id:
+            if current is not None and current.versions == versions:
                 if high is None or (self._watermark is not None and high <= self._watermark):
                     if last_sync != self._last_sync:
                         as_of = data_clock(session, self.as_of_setting)
@@ -259,13 +258,13 @@ class KpiStore:
                 since = (self._watermark or high) - OVERLAP
                 processes = current.processes
                 width = current.columns.positions
-                rows = load_state_rows(session, version_id, since, width, self._labels)
+                rows = load_state_rows(session, versions, since, width, self._labels)
             else:
-                processes = load_processes(session, version_id)
+                processes = load_processes(session, set(versions.values()))
                 width = 1 + max(
                     (m.position for p in processes.values() for m in p.milestones), default=0
                 )
-                rows = load_state_rows(session, version_id, None, width, self._labels)
+                rows = load_state_rows(session, versions, None, width, self._labels)
                 current = None
             as_of = data_clock(session, self.as_of_setting)
         merged, row_of = _merge(current, rows)
@@ -274,7 +273,7 @@ class KpiStore:
         refit = current is None or force_model or stale
         model = fit_model_columns(cols, epoch(as_of)) if refit or current is None else current.model
         snapshot = Snapshot(
-            version_id,
+            versions,
             processes,
             cols,
             merged.names,

@@ -45,15 +45,24 @@ def test_activate_then_versions_then_roll_back(client: TestClient, db: Database)
     )
     assert first.status_code == 200, first.text
     body = first.json()
-    assert (body["version"], body["previous_version"], body["events"]) == (1, None, 1)
+    assert (body["version"], body["connections"], body["events"]) == (
+        1,
+        [{"connection": "acme", "previous_version": None}],
+        1,
+    )
     stricter = SALESFORCE_RULES.replace("name: Brightwave sales processes (Salesforce)", "name: v2")
     second = client.post("/api/v1/mappings/activate", json={"rules": stricter}).json()
-    assert (second["version"], second["previous_version"]) == (2, 1)
+    assert (second["version"], second["connections"][0]["previous_version"]) == (2, 1)
     listed = client.get("/api/v1/mappings/versions").json()
-    assert listed["count"] == 2 and [v["active"] for v in listed["data"]] == [False, True]
-    back = client.post("/api/v1/mappings/versions/1/activate")
-    assert back.status_code == 200 and back.json()["previous_version"] == 2
+    assert listed["count"] == 2 and [v["active_on"] for v in listed["data"]] == [[], ["acme"]]
+    back = client.post("/api/v1/mappings/rollback", params={"connection": "acme"})
+    assert back.status_code == 200, back.text
+    assert back.json()["connections"] == [{"connection": "acme", "previous_version": 2}]
     assert len(event_rows(db, back.json()["version_id"])) == 1
+    again = client.post("/api/v1/mappings/versions/2/activate", params={"connection": "acme"})
+    assert again.json()["connections"] == [{"connection": "acme", "previous_version": 1}]
+    unknown = client.post("/api/v1/mappings/versions/2/activate", params={"connection": "nope"})
+    assert unknown.status_code == 404 and "nope" in unknown.json()["detail"]
     missing = client.post("/api/v1/mappings/versions/9/activate")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
@@ -75,7 +84,7 @@ def test_preview_over_the_api(client: TestClient) -> None:
     response = client.post("/api/v1/mappings/preview", json={"rules": SALESFORCE_RULES, "limit": 1})
     assert response.status_code == 200
     body = response.json()
-    assert body["difference"]["added"] == 1 and body["active_version"] is None
+    assert body["difference"]["added"] == 1 and body["active_versions"] == {}
 
 
 def test_request_bodies_are_validated(client: TestClient) -> None:

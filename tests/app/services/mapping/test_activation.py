@@ -10,7 +10,12 @@ from sqlalchemy import func, select
 
 from app.core.database import Database
 from app.models import MilestoneEvent, RulesetVersion
-from app.services.mapping.activation import activate_ruleset, activate_version, list_versions
+from app.services.mapping.activation import (
+    ActivationResult,
+    activate_ruleset,
+    list_versions,
+    rollback,
+)
 from app.services.mapping.preview import PreviewOptions, preview_file, validate_file
 from app.services.mapping.rulesets import RulesetRejected
 from tests.app.services.mapping.mapping_world import (
@@ -33,20 +38,25 @@ STRICTER = SALESFORCE_RULES.replace(
 
 
 def _active(db: Database) -> list[int]:
-    with db.session() as session:
-        return list(session.scalars(select(RulesetVersion.version).where(RulesetVersion.is_active)))
+    """The version numbers active on some connection."""
+    return sorted({v.version for v in list_versions(db) if v.active_on})
+
+
+def _previous(result: ActivationResult) -> int | None:
+    (activated,) = result.connections
+    return activated.previous_version
 
 
 def test_a_new_version_replaces_the_active_one_and_the_old_one_stays(db: Database) -> None:
     seed_salesforce(db)
     first = activate_ruleset(db, SALESFORCE_RULES, "salesforce.yaml")
-    assert (first.version, first.previous_version, _active(db)) == (1, None, [1])
+    assert (first.version, _previous(first), _active(db)) == (1, None, [1])
     second = activate_ruleset(db, STRICTER, "stricter.yaml", note="replies must mention a meeting")
-    assert (second.version, second.previous_version, _active(db)) == (2, 1, [2])
+    assert (second.version, _previous(second), _active(db)) == (2, 1, [2])
     assert len(event_rows(db, first.version_id)) == 1  # kept for comparison and rollback
     assert event_rows(db, second.version_id) == []
-    rollback = activate_version(db, first.version_id)
-    assert (rollback.version, rollback.previous_version, _active(db)) == (1, 2, [1])
+    back = rollback(db, "acme")
+    assert (back.version, _previous(back), _active(db)) == (1, 2, [1])
     versions = list_versions(db)
     assert [(v.version, v.active, v.note) for v in versions] == [
         (1, True, None),
@@ -58,7 +68,7 @@ def test_the_same_text_is_the_same_version(db: Database) -> None:
     seed_salesforce(db)
     first = activate_ruleset(db, SALESFORCE_RULES, "salesforce.yaml")
     again = activate_ruleset(db, SALESFORCE_RULES, "copy.yaml")
-    assert again.version == first.version and again.previous_version == first.version
+    assert again.version == first.version and _previous(again) == first.version
     assert count_events(db) == 1
 
 
@@ -136,7 +146,7 @@ def test_preview_counts_examples_and_differences_without_writing(db: Database) -
     report = preview_file(db, STRICTER, "stricter.yaml", PreviewOptions(limit=2))
     result = report.model_dump(mode="json")  # as the API and `mappings preview --json` print it
     assert count_events(db) == before
-    assert result["active_version"] == 1 and result["records_scanned"] > 0
+    assert result["active_versions"] == {"acme": 1} and result["records_scanned"] > 0
     smb = next(p for p in result["processes"] if p["key"] == "smb_new_business")
     reply = next(m for m in smb["milestones"] if m["key"] == "reply")
     assert (reply["records_matched"], reply["events"], reply["opportunities"]) == (1, 1, 1)
