@@ -164,12 +164,6 @@ class Snapshot:
             self._presorted[(position, target)] = table
         return table
 
-    def process_by_key(self, key: str) -> ProcessInfo | None:
-        for process in self.processes.values():
-            if process.key == key:
-                return process
-        return None
-
     @property
     def deals(self) -> Mapping[int, DealHistory]:
         """Each opportunity as a `DealHistory` (built on access)."""

@@ -189,6 +189,7 @@ def activate_ruleset(
     report, _ = checked_ruleset(database, text, file)
     assert report.ruleset is not None
     with database.session() as session:
+        _targets(session, report.ruleset.sources(), connections)  # refused before it is stored
         version = store_version(session, report.ruleset, text, created_by, note)
         version_id = version.id
     result = activate_version(database, version_id, connections, activated_by=created_by)
@@ -197,10 +198,10 @@ def activate_ruleset(
 
 
 def _targets(
-    session: Session, version_id: int, names: Sequence[str] | None
+    session: Session, sources: set[Source], names: Sequence[str] | None
 ) -> list[ConnectionInfo]:
-    """The connections a version is activated on: those named, or every one of its CRMs."""
-    sources: set[Source] = version_runtime(session, version_id).sources()
+    """The connections a version is activated on: those named, or every one of the CRMs its
+    processes read (`sources`)."""
     wanted = ", ".join(sorted(sources)) or "no CRM"
     if names is None:
         found = [c for c in connections_for(session) if c.source in sources]
@@ -236,7 +237,7 @@ def activate_version(
         if version is None:
             raise NotFoundError(f"no ruleset version with id {version_id}")
         result = ActivationResult(version.id, version.version, version.name)
-        targets = _targets(session, version_id, connections)
+        targets = _targets(session, version_runtime(session, version_id).sources(), connections)
     ids = [t.id for t in targets]
     result.runs = [derive_all(database, version_id, cid) for cid in ids]
     for cid in ids:  # what was stored while the full runs went on

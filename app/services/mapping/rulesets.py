@@ -246,7 +246,7 @@ class VersionRuntime:
     milestone_ids: dict[tuple[str, str], int]
 
     def sources(self) -> set[Source]:
-        return {process.source for process in self.ruleset.processes}
+        return self.ruleset.sources()
 
 
 _RUNTIMES = BoundedCache[tuple[str, int, str], VersionRuntime](
