@@ -135,7 +135,11 @@ def _connect(database: Database, box: SecretBox, server: SandboxServer, interval
                 "client_id": info["client_id"],
                 "ca_file": info["ca_file"],
                 # the org's custom fields that the example processes read
-                "extra_fields": {"Opportunity": ["Segment__c"], "Event": ["Meeting_Outcome__c"]},
+                "extra_fields": {
+                    "Opportunity": ["Segment__c"],
+                    "Account": ["Segment__c"],
+                    "Event": ["Meeting_Outcome__c"],
+                },
                 "bulk_poll_seconds": 0.2,
                 # the first write-back (every opportunity) goes out as a Bulk API 2.0 job, as
                 # in a large org; the worker's later ones, a few records, as sObject Collections
