@@ -253,7 +253,9 @@ def activate_version(
                 select(RulesetVersion.id, RulesetVersion.version).where(
                     RulesetVersion.id.in_(set(before.values()))
                 )
-            ).tuples().all()
+            )
+            .tuples()
+            .all()
         )
         now = utcnow()
         for target in targets:

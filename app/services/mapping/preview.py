@@ -160,7 +160,9 @@ def _active_events(
                 select(RulesetVersion.id, RulesetVersion.version).where(
                     RulesetVersion.id.in_({v for _, v in pairs})
                 )
-            ).tuples().all()
+            )
+            .tuples()
+            .all()
         )
         found: dict[DiffKey, datetime] = {}
         rows = session.execute(
