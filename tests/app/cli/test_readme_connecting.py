@@ -138,6 +138,11 @@ def test_the_sandbox_and_mapping_commands_run_as_written(
             (1, ["acme"]),
             (2, ["portal"]),
         ]
+        status = json.loads(run(["status", "--json"], readme_env, sandbox_workdir).stdout)
+        assert {c["name"]: c["ruleset_version"] for c in status["connections"]} == {
+            "acme": 1,
+            "portal": 2,
+        }
         database = Database(readme_env["DATABASE_URL"])
         with database.session() as session:
             states = session.execute(
