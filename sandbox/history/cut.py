@@ -84,8 +84,8 @@ def _hubspot_associations(source: Path, out: Path) -> None:
     for path in (out / "hubspot").glob("*.csv"):
         names, objects = _read(path)
         if "id" in names and path.stem not in ("owners", "property_history", "associations"):
-            at = names.index("id")
-            present.update((path.stem, row[at]) for row in objects)
+            ident = names.index("id")
+            present.update((path.stem, row[ident]) for row in objects)
     at = {name: i for i, name in enumerate(header)}
     for row in f_rows:
         ends = ((row[at["fromType"]], row[at["fromId"]]), (row[at["toType"]], row[at["toId"]]))

@@ -92,10 +92,11 @@ def run_backtest(
     months: int = 12,
     store: KpiStore | None = None,
     new_pipeline: bool = True,
+    snapshot: Snapshot | None = None,
 ) -> BacktestReport | NoBacktest:
     """WAPE of the forecast, the baseline and a naive run-rate over the last `months` origins
-    whose 3-month horizon is complete."""
-    snapshot = (store or KpiStore(database)).snapshot()
+    whose 3-month horizon is complete (by the view's as-of, or `snapshot`'s: a past one)."""
+    snapshot = snapshot or (store or KpiStore(database)).snapshot()
     deals = [d for d in snapshot.deals.values() if d.process is not None]
     if not deals:
         return NoBacktest(origins=[], horizons=[], note="no opportunity history yet")

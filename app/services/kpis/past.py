@@ -6,18 +6,24 @@ closed later open), most of it is what an export taken at t holds. The rest is r
 what the raw layer and the events keep of the past (`PastFacts`):
 
 - amount, stage probability and close date as the CRM's field history had them at t
-  (Salesforce `OpportunityHistory`, HubSpot `propertiesWithHistory`), and a deal that history
-  shows closed at t, though open (reopened) now, closed again from its last stage change;
-- a milestone counts only on evidence the CRM held by t, as stored: a record logged after t
-  (a call logged late, dated the day it happened) or changed after t (a meeting marked held
-  after t) is not evidence at t: what it said at t is not kept;
+  (Salesforce `OpportunityHistory`), and a deal that history shows closed at t, though open
+  (reopened) now, closed again from its last stage change;
+- a milestone counts only on evidence the CRM held by t: not on a record logged after t (a
+  call logged late, dated the day it happened), nor on one written before the action that
+  became evidence by a change after t (a meeting booked ahead and marked held after t). Older
+  versions are not kept: a record written after the action is read as it is now (a later
+  edit is taken not to change what it proves), and one changed to become evidence is taken
+  to have changed last then;
 - the last customer action is the latest event by t.
 
 What stays as it is now, and every answer at a past instant says so (`NOT_REPLAYED`): the
 owner and team of a deal, its name, and the ruleset (the active version's processes and rules
 read the records of then). An opportunity deleted in the CRM after t is left out at t: a
-deleted record keeps no process. The model is refitted on the cut and everything derived at t, so
-funnel, stalled, forecast and the rest answer from what was known then and nothing later.
+deleted record keeps no process. Where a CRM keeps no field history in the raw layer (HubSpot
+deals), amounts, stage probabilities and close dates are today's.
+
+The model is refitted on the cut and everything derived at t, so funnel, stalled, forecast and
+the rest answer from what was known then and nothing later.
 
     facts = PastFacts.load(database, snapshot, moment)
     past = snapshot_at(snapshot, moment, facts)
@@ -26,7 +32,6 @@ funnel, stalled, forecast and the rest answer from what was known then and nothi
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -51,12 +56,12 @@ __all__ = ["NOT_REPLAYED", "FieldHistory", "PastFacts", "snapshot_at"]
 NOT_REPLAYED = (
     "At a past as_of the answer is what an export taken then holds: deals, milestones "
     "(on evidence the CRM held by then), outcomes, amounts, stage probabilities and close "
-    "dates as they were; the model is refitted on that. Owners, teams and names are today's, "
-    "and an opportunity deleted since is left out."
+    "dates as they were (where the CRM keeps their history: Salesforce); the model is "
+    "refitted on that. Owners, teams and names are today's, and an opportunity deleted since "
+    "is left out."
 )
 _CREATED = ("CreatedDate", "createdAt")
 """Where a record says when it was created (logged): Salesforce, HubSpot."""
-_HUBSPOT_FIELDS = ("amount", "closedate", "hs_deal_stage_probability", "dealstage")
 
 
 def _instant(text: Any) -> datetime | None:
@@ -114,7 +119,7 @@ class FieldHistory:
         entries: dict[int, list[tuple[datetime, FieldValues]]] = {}
         rows = session.execute(
             select(RawRecord.connection_id, RawRecord.stream, RawRecord.payload).where(
-                RawRecord.stream.in_(("OpportunityHistory", "OpportunityStage", "deals")),
+                RawRecord.stream.in_(("OpportunityHistory", "OpportunityStage")),
                 RawRecord.deleted.is_(False),
             )
         )
@@ -124,11 +129,6 @@ class FieldHistory:
                 for name in ("MasterLabel", "ApiName"):
                     if isinstance(payload.get(name), str):
                         history.stages[payload[name]] = (_true(closed), _true(won))
-                continue
-            if stream == "deals":
-                key = ids.get((connection_id, str(payload.get("id") or "")))
-                if key is not None:
-                    entries.setdefault(key, []).extend(_hubspot_changes(payload))
                 continue
             key = ids.get((connection_id, str(payload.get("OpportunityId") or "")))
             at = _instant(payload.get("CreatedDate"))
@@ -186,38 +186,6 @@ class FieldHistory:
 
 def _true(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
-def _hubspot_changes(payload: dict[str, Any]) -> Iterable[tuple[datetime, FieldValues]]:
-    """A deal's field values after each change its `propertiesWithHistory` records (stage
-    closedness comes from the current record only: HubSpot keeps it per pipeline)."""
-    history = payload.get("propertiesWithHistory")
-    if not isinstance(history, dict):
-        return []
-    changes: list[tuple[datetime, str, Any]] = []
-    for name in _HUBSPOT_FIELDS:
-        for item in history.get(name) or ():
-            at = _instant(item.get("timestamp")) if isinstance(item, dict) else None
-            if at is not None:
-                changes.append((at, name, item.get("value")))
-    if not changes:
-        return []
-    changes.sort(key=lambda c: c[0])
-    current: dict[str, Any] = {}
-    out: list[tuple[datetime, FieldValues]] = []
-    for at, name, value in changes:
-        current[name] = value
-        probability = _number(current.get("hs_deal_stage_probability")) or 0.0
-        values = PipelineDeal(
-            _number(current.get("amount")) or 0.0,
-            probability * 100 if probability <= 1 else probability,
-            _day(current.get("closedate")),
-        )
-        if out and out[-1][0] == at:
-            out[-1] = (at, FieldValues(values, None))
-        else:
-            out.append((at, FieldValues(values, None)))
-    return out
 
 
 @dataclass
