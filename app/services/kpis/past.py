@@ -200,11 +200,19 @@ class PastFacts:
     """Opportunity -> its latest customer action by the instant."""
 
     @classmethod
-    def load(cls, database: Database, base: Snapshot, moment: datetime) -> PastFacts:
+    def load(
+        cls,
+        database: Database,
+        base: Snapshot,
+        moment: datetime,
+        fields: FieldHistory | None = None,
+    ) -> PastFacts:
+        """The facts at `moment`; `fields`, when given, is the field history read already
+        (it does not depend on the instant)."""
         with database.session() as session:
             reached, last = _reached(session, base, moment)
             return cls(
-                fields=FieldHistory.read(session),
+                fields=fields if fields is not None else FieldHistory.read(session),
                 reached=reached,
                 last_action={**_last_actions(session, base, moment), **last},
             )

@@ -44,7 +44,7 @@ from app.kpis.model import Model
 from app.models import OpportunityState, RulesetVersion, SyncRun
 from app.models.base import utcnow
 from app.services.kpis.loader import StateRows, load_processes, load_state_rows
-from app.services.kpis.past import PastFacts, snapshot_at
+from app.services.kpis.past import FieldHistory, PastFacts, snapshot_at
 from app.services.kpis.snapshot import Labels, Snapshot
 from app.services.state.clock import AsOf, as_utc, data_clock
 from app.services.sync.status import FINISHED_OK
@@ -117,6 +117,11 @@ class KpiStore:
     _caught_up: float | None = None
     _last_sync: datetime | None = None
     _last_ok_sync: datetime | None = None
+    _fields: BoundedCache[int, FieldHistory] = field(
+        default_factory=lambda: BoundedCache(
+            "the CRM's field history, read once per generation for every past instant", size=1
+        )
+    )
     _past: BoundedCache[tuple[int, float], Snapshot] = field(
         default_factory=lambda: BoundedCache(
             "snapshots at past instants: a cut, a field-history read and a refit each",
@@ -227,7 +232,12 @@ class KpiStore:
         key = (base.generation, epoch(moment))
         found = self._past.get(key)
         if found is None:
-            found = snapshot_at(base, moment, PastFacts.load(self.database, base, moment))
+            fields = self._fields.get(base.generation)
+            if fields is None:
+                fields = FieldHistory.load(self.database)
+                self._fields.put(base.generation, fields)
+            facts = PastFacts.load(self.database, base, moment, fields)
+            found = snapshot_at(base, moment, facts)
             self._past.put(key, found)
         return found
 
@@ -369,6 +379,7 @@ class KpiStore:
             if refit:
                 self._model_at = time.monotonic()
         self._answers.clear()  # keys carry the generation: this only frees the memory
+        self._past.clear()
         self._ready.set()
         for warm in self._warmers:
             try:

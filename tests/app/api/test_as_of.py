@@ -140,6 +140,7 @@ def test_the_past_answers_what_an_export_cut_then_answers(
             _equal(replayed, cuts[moment], moment.isoformat())
         today = _answers(client)
     first = cuts[instants[0]]
+
     def created(answers: dict[str, Any]) -> int:
         return sum(p["milestones"][0]["reached"] for p in answers["funnel"]["processes"])
 
