@@ -81,7 +81,9 @@ CENSORING_NOTE = (
 )
 AS_OF_NOTE = (
     "as_of is the data's own clock: the CRM's time as last synced (the wall clock for a live "
-    "CRM, the history's end for a replayed one), unless MILESTONES_KPI_AS_OF sets it."
+    "CRM, the history's end for a replayed one), unless MILESTONES_KPI_AS_OF sets it. At a "
+    "past instant (MILESTONES_KPI_AS_OF, or the as_of parameter) the answer is what an export "
+    "taken then would give."
 )
 
 
