@@ -35,7 +35,9 @@ FUNNEL: dict[str, Any] = {
     "as_of": _AS_OF,
     "as_of_source": "as_of is the data's own clock: the CRM's time when its last successful "
     "sync finished (the wall clock then for a live CRM, the history's time for a replayed one), "
-    "unless MILESTONES_KPI_AS_OF sets it; data_age_seconds is how long ago that sync finished.",
+    "unless MILESTONES_KPI_AS_OF sets it; data_age_seconds is how long ago that sync finished. "
+    "At a past instant (MILESTONES_KPI_AS_OF, or the as_of parameter) the answer is what an "
+    "export taken then would give.",
     "method": "aalen-johansen",
     "censoring": "Open opportunities are censored, not counted as failures: conversion is the "
     "plateau of an Aalen-Johansen cumulative incidence from the day each opportunity reached "
@@ -44,6 +46,7 @@ FUNNEL: dict[str, Any] = {
         {
             "process": "smb_new_business",
             "name": "SMB new business",
+            "ruleset_versions": [3, 4],
             "milestones": [
                 {
                     "milestone": "created",
@@ -138,6 +141,7 @@ VELOCITY: dict[str, Any] = {
         {
             "process": "smb_new_business",
             "name": "SMB new business",
+            "ruleset_versions": [3, 4],
             "steps": [
                 {
                     "from": "created",

@@ -6,24 +6,19 @@ today's values stand in, and the answer says so.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
-
-from sqlalchemy import select
 
 from app.core.database import Database
 from app.core.timestamps import DataAgeSeconds, IsoDateTime
 from app.kpis.backtest import BacktestPoint, HorizonSummary, backtest, month_starts, summarise
 from app.kpis.forecast import PipelineDeal
 from app.kpis.history import DealHistory
-from app.models import Opportunity, RawRecord
 from app.models.base import utcnow
+from app.services.kpis.past import FieldHistory
 from app.services.kpis.snapshot import Snapshot
 from app.services.kpis.store import KpiStore
-from crm import parse_instant
 
 __all__ = ["BacktestReport", "FieldHistory", "NoBacktest", "ReplayPoint", "run_backtest"]
 
@@ -84,75 +79,6 @@ class NoBacktest:
     data_age_seconds: DataAgeSeconds = None
 
 
-def _instant(text: Any) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return parse_instant(text)
-    except ValueError:
-        return None
-
-
-class FieldHistory:
-    """Amount, probability and close date of each opportunity over time."""
-
-    def __init__(self) -> None:
-        self.times: dict[int, list[datetime]] = {}
-        self.values: dict[int, list[PipelineDeal]] = {}
-
-    @classmethod
-    def load(cls, database: Database) -> FieldHistory:
-        history = cls()
-        with database.session() as session:
-            ids = {
-                (row[0], row[1]): row[2]
-                for row in session.execute(
-                    select(Opportunity.connection_id, Opportunity.external_id, Opportunity.id)
-                )
-            }
-            rows = session.execute(
-                select(RawRecord.connection_id, RawRecord.payload).where(
-                    RawRecord.stream == "OpportunityHistory", RawRecord.deleted.is_(False)
-                )
-            )
-            entries: dict[int, list[tuple[datetime, PipelineDeal]]] = {}
-            for connection_id, payload in rows:
-                key = ids.get((connection_id, str(payload.get("OpportunityId") or "")))
-                at = _instant(payload.get("CreatedDate"))
-                if key is None or at is None:
-                    continue
-                close = payload.get("CloseDate")
-                try:
-                    close_date = date.fromisoformat(close) if isinstance(close, str) else None
-                except ValueError:
-                    close_date = None
-                entries.setdefault(key, []).append(
-                    (
-                        at,
-                        PipelineDeal(
-                            float(payload.get("Amount") or 0),
-                            float(payload.get("Probability") or 0),
-                            close_date,
-                        ),
-                    )
-                )
-        for key, found in entries.items():
-            found.sort(key=lambda item: item[0])
-            history.times[key] = [t for t, _ in found]
-            history.values[key] = [v for _, v in found]
-        return history
-
-    def __len__(self) -> int:
-        return len(self.times)
-
-    def at(self, deal: DealHistory, moment: datetime) -> PipelineDeal | None:
-        times = self.times.get(deal.key)
-        if not times:
-            return None
-        i = bisect_right(times, moment) - 1
-        return self.values[deal.key][i] if i >= 0 else None
-
-
 def _current(snapshot: Snapshot) -> Callable[[DealHistory, datetime], PipelineDeal | None]:
     def at(deal: DealHistory, moment: datetime) -> PipelineDeal | None:
         info = snapshot.info.get(deal.key)
@@ -168,11 +94,12 @@ def run_backtest(
     months: int = 12,
     store: KpiStore | None = None,
     new_pipeline: bool = True,
+    snapshot: Snapshot | None = None,
 ) -> BacktestReport | NoBacktest:
     """WAPE of the forecast, the baseline and a naive run-rate over the last `months` origins
-    whose 3-month horizon is complete."""
+    whose 3-month horizon is complete (by the view's as-of, or `snapshot`'s: a past one)."""
     store = store or KpiStore(database)
-    snapshot = store.snapshot()
+    snapshot = snapshot or store.snapshot()
     deals = [d for d in snapshot.deals.values() if d.process is not None]
     if not deals:
         return NoBacktest(
