@@ -62,14 +62,6 @@ FILTERS = {"process", "segment", "owner", "team", "connection"}
 PERIOD = {"start", "end"}
 AS_OF = "as_of"
 TABLE = {"limit", "cursor", "format"}
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No valid API key", "content": {"application/problem+json": {}}},
-    403: {
-        "description": "The key's role does not allow it",
-        "content": {"application/problem+json": {}},
-    },
-    422: {"description": "Invalid parameter", "content": {"application/problem+json": {}}},
-}
 
 
 def _instant(name: str, text: str | None) -> datetime | None:
@@ -273,17 +265,18 @@ DATA_AGE_HEADER = {
 }
 
 
-def _ok(
-    example: dict[str, Any], extra: dict[int | str, dict[str, Any]] | None = None
-) -> dict[int | str, dict[str, Any]]:
-    ok: dict[int | str, dict[str, Any]] = {
+def _ok(example: dict[str, Any], *, table: bool = False) -> dict[int | str, dict[str, Any]]:
+    """The success answer's description; a `table` also answers CSV (`format=csv`)."""
+    content: dict[str, Any] = {"application/json": {"example": example}}
+    if table:
+        content["text/csv"] = {"schema": {"type": "string"}}
+    return {
         200: {
             "description": "OK",
-            "content": {"application/json": {"example": example}},
+            "content": content,
             "headers": {"X-Data-Age-Seconds": DATA_AGE_HEADER},
         }
     }
-    return {**ok, **_PROBLEMS, **(extra or {})}
 
 
 Answer = tuple[tuple[Any, ...], Callable[[Any], Any]]
@@ -356,7 +349,7 @@ async def velocity(request: Request, principal: Reader, store: KpiStoreDep) -> R
     "/stalled",
     response_model=OpportunityTable,
     summary="Open opportunities stalled beyond the historical 80th percentile, with guidance",
-    responses=_ok(examples.OPPORTUNITIES),
+    responses=_ok(examples.OPPORTUNITIES, table=True),
     openapi_extra={"parameters": _documented(NO_PERIOD)},
 )
 async def stalled(
@@ -408,7 +401,7 @@ async def forecast(
     "/opportunities",
     response_model=OpportunityTable,
     summary="Opportunities with their milestone, win probability and expected value",
-    responses=_ok(examples.OPPORTUNITIES),
+    responses=_ok(examples.OPPORTUNITIES, table=True),
     openapi_extra={"parameters": _documented(ALL_FILTERS)},
 )
 async def opportunities(
@@ -440,7 +433,7 @@ async def opportunities(
     response_model=OpportunityDetail,
     summary="One opportunity: timeline of milestone events with evidence, win probability, "
     "expected value, the next step",
-    responses=_ok(examples.OPPORTUNITY, {404: {"description": "Not found (or another rep's)"}}),
+    responses=_ok(examples.OPPORTUNITY),
 )
 async def opportunity(
     opportunity_id: int,
@@ -468,7 +461,7 @@ async def opportunity(
     "/reps/{rep}/scorecard",
     response_model=Scorecard,
     summary="A rep's own KPIs: progress value this week and month, movement, stalled deals",
-    responses=_ok(examples.SCORECARD, {404: {"description": "No such rep"}}),
+    responses=_ok(examples.SCORECARD),
 )
 async def scorecard(
     rep: str, principal: Reader, store: KpiStoreDep, as_of: AsOfQuery = None
