@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         "https://milestones.example.com); webhook signatures cover it. Default: as received.",
     )
 
+    web_session_hours: float = Field(
+        default=12.0,
+        gt=0,
+        le=720,
+        description="How long a web sign-in lasts; the session cookie is refused after it.",
+    )
+
     kpi_as_of: str = Field(
         default="data",
         description="What KPIs take as now: `data` (the CRM's clock as last synced: the wall "
