@@ -42,9 +42,9 @@ def _scale(high: float) -> float:
 
 def _short(value: float) -> str:
     if abs(value) >= 1_000_000:
-        return f"{value / 1_000_000:.1f}M"
+        return f"{value / 1_000_000:.3g}M"
     if abs(value) >= 1_000:
-        return f"{value / 1_000:.0f}k"
+        return f"{value / 1_000:.3g}k"
     if value and abs(value) < 1:
         return f"{value:.1f}"
     return f"{value:.0f}"

@@ -9,18 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
 
 from app.services.kpis import queries
-from app.services.kpis.answers import ConversionAnswer, ForecastAnswer, FunnelAnswer
-from app.services.kpis.breakdowns import MilestoneForecast
+from app.services.kpis.answers import ConversionAnswer, ForecastAnswer, FunnelAnswer, Scorecard
+from app.services.kpis.breakdowns import MilestoneForecast, RepStep
+from app.services.kpis.filters import Filters
+from app.services.kpis.rows import OpportunityKpis
 from app.services.kpis.snapshot import Snapshot
 from app.services.kpis.store import KpiStore
+from app.services.state.owners import RepRef
 from app.web.filters import PageFilters
 
-__all__ = ["ForecastView", "PipelineView", "cached", "forecast_view", "pipeline_view"]
+__all__ = [
+    "ForecastView",
+    "PipelineView",
+    "RepLine",
+    "RepView",
+    "cached",
+    "forecast_view",
+    "pipeline_view",
+    "rep_view",
+    "reps_view",
+]
 
 T = TypeVar("T")
 SHORTFALL_MINIMUM = 3
@@ -158,3 +172,92 @@ def forecast_view(snapshot: Snapshot, filters: PageFilters, months: int) -> Fore
         queries.forecast_kpi(snapshot, kpi, months, True),
         queries.forecast_by_milestone(snapshot, kpi, months),
     )
+
+
+@dataclass(frozen=True)
+class MilestoneDeals:
+    process: str
+    position: int
+    name: str
+    deals: list[OpportunityKpis]
+
+    @property
+    def expected_value(self) -> float:
+        return round(sum(d.expected_value for d in self.deals), 2)
+
+
+@dataclass(frozen=True)
+class RepView:
+    card: Scorecard
+    weeks: list[tuple[date, float]]
+    steps: list[RepStep]
+    by_milestone: list[MilestoneDeals]
+
+
+WEEKS = 12
+OPEN_DEALS_SHOWN = 5000
+
+
+def rep_view(snapshot: Snapshot, owner: str) -> RepView:
+    """A rep's page: their progress value week by week, latest steps, open deals by milestone
+    and stalled deals; what moved, never how busy anyone was."""
+    card = queries.scorecard(snapshot, owner)
+    start = queries.bucket_start(snapshot.as_of, "week") - timedelta(weeks=WEEKS - 1)
+    first = datetime(start.year, start.month, start.day, tzinfo=UTC)
+    moved = queries.movement(
+        snapshot,
+        Filters(owner=owner, start=first, end=snapshot.as_of + timedelta(seconds=1)),
+        "week",
+    )
+    per_week = {}
+    for item in moved.per_rep:
+        per_week[item.period] = per_week.get(item.period, 0.0) + item.progress_value
+    weeks = [
+        (start + timedelta(weeks=i), round(per_week.get(start + timedelta(weeks=i), 0.0), 2))
+        for i in range(WEEKS)
+    ]
+    rows = queries.opportunity_page(
+        snapshot, Filters(owner=owner), outcome="open", limit=OPEN_DEALS_SHOWN
+    ).data
+    groups: dict[tuple[str, int], MilestoneDeals] = {}
+    for row in rows:
+        key = (row.process, row.position)
+        if key not in groups:
+            groups[key] = MilestoneDeals(
+                row.process, row.position, row.milestone_name or "Opportunity created", []
+            )
+        groups[key].deals.append(row)
+    ordered = [groups[k] for k in sorted(groups)]
+    for group in ordered:
+        group.deals.sort(key=lambda d: -d.expected_value)
+    steps = queries.latest_steps(snapshot, Filters(owner=owner), limit=10)
+    return RepView(card, weeks, steps, ordered)
+
+
+@dataclass(frozen=True)
+class RepLine:
+    owner: str
+    name: str
+    team: str | None
+    progress_value: float
+    advances: int
+
+
+def reps_view(snapshot: Snapshot, filters: PageFilters, reps: list[RepRef]) -> list[RepLine]:
+    """The reps (of the team filtered on), with this month's progress value and advances."""
+    moved = queries.movement(snapshot, filters.kpi(), "month")
+    month = queries.bucket_start(snapshot.as_of, "month")
+    progress = {m.rep: m for m in moved.per_rep if m.period == month}
+    lines: dict[str, RepLine] = {}
+    for rep in reps:
+        if rep.external_id in lines or (filters.team and rep.team != filters.team):
+            continue
+        found = progress.get(rep.external_id)
+        lines[rep.external_id] = RepLine(
+            rep.external_id,
+            rep.name,
+            rep.team,
+            found.progress_value if found else 0.0,
+            found.advances if found else 0,
+        )
+    return sorted(lines.values(), key=lambda line: (-line.progress_value, line.name.lower()))

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.models import CrmOwner
 
-__all__ = ["RepRef", "find_reps"]
+__all__ = ["RepRef", "find_reps", "list_reps"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,5 +44,18 @@ def find_reps(session: Session, who: str) -> list[RepRef]:
     exact = [row for row in rows if row.external_id == text]
     found: dict[str, RepRef] = {}
     for row in exact or rows:
+        found.setdefault(row.external_id, RepRef(row.external_id, row.name, row.email, row.team))
+    return list(found.values())
+
+
+def list_reps(session: Session) -> list[RepRef]:
+    """Every active rep, in name order (one per owner id)."""
+    rows = session.execute(
+        select(CrmOwner.external_id, CrmOwner.name, CrmOwner.email, CrmOwner.team)
+        .where(CrmOwner.active.is_(True))
+        .order_by(CrmOwner.name, CrmOwner.external_id)
+    ).all()
+    found: dict[str, RepRef] = {}
+    for row in rows:
         found.setdefault(row.external_id, RepRef(row.external_id, row.name, row.email, row.team))
     return list(found.values())
