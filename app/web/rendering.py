@@ -9,7 +9,7 @@ the API answers problem+json.
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -181,7 +181,7 @@ def error_page(request: Request, status: int, title: str, detail: str) -> Respon
 class PageRoute(APIRoute):
     """A web page: sign-in redirects and refusals as HTML, never problem+json."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def page(request: Request) -> Response:

@@ -209,7 +209,7 @@ def rep_view(snapshot: Snapshot, owner: str) -> RepView:
         Filters(owner=owner, start=first, end=snapshot.as_of + timedelta(seconds=1)),
         "week",
     )
-    per_week = {}
+    per_week: dict[date, float] = {}
     for item in moved.per_rep:
         per_week[item.period] = per_week.get(item.period, 0.0) + item.progress_value
     weeks = [
