@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.web.session import COOKIE, SessionCodec, WebSession
-from tests.app.web.conftest import SignIn, WebWorld, csrf_of
 from tests.app.services.mapping.mapping_world import SALESFORCE_RULES
+from tests.app.web.conftest import SignIn, WebWorld, csrf_of
 
 KPI_PAGES = ["/", "/forecast", "/stalled", "/reps"]
 OPS_PAGES = ["/ops/connections", "/ops/rules"]
