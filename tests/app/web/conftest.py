@@ -4,6 +4,7 @@ browser-like client per role."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -120,3 +121,61 @@ def sign_in(web: WebWorld) -> SignIn:
         return client
 
     return make
+
+
+# -- a real server and Debian's Chromium, for the browser tests ----------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@dataclass
+class LiveServer:
+    url: str
+    web: WebWorld
+
+
+@pytest.fixture(scope="module")
+def live_server(web: WebWorld) -> Iterator[LiveServer]:
+    """The web world's app under uvicorn on a free loopback port (its lifespan runs: the KPI
+    view loads at start and takes in every finished pipeline pass)."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from tests.support.waiting import wait_for
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(web.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True, name="web-test-server")
+    thread.start()
+    assert wait_for(lambda: server.started), "the web app did not start"
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", web)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright (`apt-get install chromium`; never `playwright
+    install`). Missing: skipped here, while CI installs it first (`.ci/run`), so there it runs."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium first")
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
