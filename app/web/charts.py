@@ -63,7 +63,7 @@ def _frame(title: str, top: float, labels: Sequence[str], body: list[str], legen
             f"{_short(value)}</text>"
         )
     step = (WIDTH - LEFT - RIGHT) / max(1, len(labels))
-    every = max(1, len(labels) // 8)
+    every = max(1, -(-len(labels) // 6))
     ticks = [
         f'<text class="axis" x="{LEFT + step * (i + 0.5):.1f}" y="{HEIGHT - BOTTOM + 16}" '
         f'text-anchor="middle">{escape(label)}</text>'

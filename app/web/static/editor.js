@@ -16,16 +16,27 @@
     return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   }
 
+  var KEY = /^(\s*(?:-\s+)?)([A-Za-z_][\w.-]*)(:)(?=\s|$)/;
+  var VALUE = /("(?:[^"\\]|\\.)*"?|'[^']*'?)|((?:^|\s)#.*$)|(-?\b\d+(?:\.\d+)?\b)/g;
+
+  function paintValue(text) {
+    var out = "";
+    var last = 0;
+    text.replace(VALUE, function (match, quoted, comment, number, at) {
+      out += esc(text.slice(last, at));
+      var css = quoted ? "y-str" : comment ? "y-com" : "y-num";
+      out += '<span class="' + css + '">' + esc(match) + "</span>";
+      last = at + match.length;
+      return match;
+    });
+    return out + esc(text.slice(last));
+  }
+
   function paintLine(line) {
-    var comment = "";
-    var hash = line.search(/(^|\s)#/);
-    if (hash >= 0) { comment = line.slice(hash); line = line.slice(0, hash); }
-    var html = esc(line)
-      .replace(/^(\s*(?:-\s+)?)([A-Za-z_][\w.-]*)(:)(?=\s|$)/, '$1<span class="y-key">$2</span>$3')
-      .replace(/(&quot;|")(.*?)("|&quot;)|'(.*?)'/g, function (m) { return '<span class="y-str">' + m + "</span>"; })
-      .replace(/(:\s+)(-?\d+(?:\.\d+)?)(\s*)$/, '$1<span class="y-num">$2</span>$3');
-    if (comment) html += '<span class="y-com">' + esc(comment) + "</span>";
-    return html;
+    var key = line.match(KEY);
+    if (!key) return paintValue(line);
+    return esc(key[1]) + '<span class="y-key">' + esc(key[2]) + "</span>:" +
+      paintValue(line.slice(key[0].length));
   }
 
   function paint() {
