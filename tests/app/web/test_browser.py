@@ -66,11 +66,7 @@ def _shot(page: Any, name: str) -> None:
 
 def _fits(page: Any) -> bool:
     """Nothing wider than the screen but the tables' own scrolling regions."""
-    return bool(
-        page.evaluate(
-            "document.documentElement.scrollWidth <= window.innerWidth + 1"
-        )
-    )
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 
 
 def _pages(server: LiveServer) -> dict[str, list[tuple[str, str]]]:
@@ -145,9 +141,7 @@ def test_the_rule_editor_shows_a_typo_at_its_line_while_typing(browse: Any) -> N
 def test_a_form_stripped_of_its_csrf_token_is_refused(browse: Any) -> None:
     page = browse("ops")
     page.goto("/ops/connections")
-    page.evaluate(
-        "document.querySelectorAll('input[name=csrf_token]').forEach(e => e.remove())"
-    )
+    page.evaluate("document.querySelectorAll('input[name=csrf_token]').forEach(e => e.remove())")
     page.get_by_role("button", name="Sync acme now").click()
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == "Form refused"

@@ -22,7 +22,8 @@ def _shows(page: Any, text: str) -> bool:
 
 
 def test_preview_then_activate_changes_the_pipeline_page(
-    live_server: LiveServer, browse: Any  # noqa: F811
+    live_server: LiveServer,
+    browse: Any,  # noqa: F811
 ) -> None:
     manager = browse("manager")
     manager.goto("/")
