@@ -12,6 +12,7 @@ from app.core.errors import NotFoundError
 from app.models.base import MAX_BIGINT
 from app.services.kpis import queries
 from app.services.kpis.rows import OpportunityKpis
+from app.services.kpis.snapshot import Snapshot
 from app.services.kpis.timeline import opportunity_timeline
 from app.web import charts
 from app.web.deps import KPI_ROLES, Viewer, ViewerDep, csrf_protect, view_snapshot
@@ -60,8 +61,9 @@ async def stalled(
     )
 
 
-def _next_names(snapshot: object, rows: list[OpportunityKpis]) -> dict[int, str]:
-    processes = {p.key: p for p in getattr(snapshot, "processes", {}).values()}
+def _next_names(snapshot: Snapshot, rows: list[OpportunityKpis]) -> dict[int, str]:
+    """The name of the milestone each deal is to reach next."""
+    processes = {p.key: p for p in snapshot.processes.values()}
     names = {}
     for row in rows:
         process = processes.get(row.process)
