@@ -185,3 +185,25 @@ def test_the_api_docs_render_from_assets_the_app_serves(web: WebWorld) -> None:
     asset = client.get("/static/docs/swagger-ui-bundle.js")
     assert asset.status_code == 200 and len(asset.content) > 100_000
     assert client.get("/redoc").status_code == 200
+
+
+def test_the_pipeline_page_shows_what_the_api_answers_for_the_same_filters(
+    web: WebWorld, sign_in: SignIn
+) -> None:
+    import re
+
+    from app.api.deps import kpi_store_of
+    from app.web.filters import PageFilters
+
+    client = sign_in("manager")
+    page = client.get("/?period=365d").text
+    shown = [int(n) for n in re.findall(r'<dd class="big">(\d+)</dd>', page)]
+    start, end = PageFilters(period="365d").window(kpi_store_of(web.app).snapshot().as_of)
+    api = TestClient(web.app).get(
+        "/api/v1/funnel",
+        params={"start": start.isoformat(), "end": end.isoformat()},
+        headers={"Authorization": f"Bearer {web.keys['manager']}"},
+    )
+    assert api.status_code == 200, api.text
+    answered = [m["reached"] for p in api.json()["processes"] for m in p["milestones"]]
+    assert shown == answered and sum(shown) > 0
