@@ -207,3 +207,37 @@ def test_the_pipeline_page_shows_what_the_api_answers_for_the_same_filters(
     assert api.status_code == 200, api.text
     answered = [m["reached"] for p in api.json()["processes"] for m in p["milestones"]]
     assert shown == answered and sum(shown) > 0
+
+
+def test_live_tells_a_page_the_view_generation_and_the_data_age(
+    web: WebWorld, sign_in: SignIn
+) -> None:
+    assert TestClient(web.app).get("/live").status_code == 401
+    client = sign_in("rep")
+    client.get("/")  # the view is loaded
+    state = client.get("/live").json()
+    assert state["signed_in"] is True and state["generation"] >= 1
+    assert state["data_age_seconds"] is not None
+    page = client.get("/").text
+    assert f'data-generation="{state["generation"]}"' in page and 'data-live="on"' in page
+
+
+def test_behind_https_the_cookie_is_secure(web: WebWorld) -> None:
+    client = TestClient(web.app, base_url="https://milestones.example", follow_redirects=False)
+    token = csrf_of(client.get("/sign-in").text)
+    response = client.post("/sign-in", data={"key": web.keys["manager"], "csrf_token": token})
+    assert "Secure" in response.headers["set-cookie"]
+
+
+def test_revoking_the_key_signs_its_web_sessions_out(web: WebWorld, sign_in: SignIn) -> None:
+    from app.services.access.api_keys import create_key, revoke_key
+
+    with web.db.session() as session:
+        row, key = create_key(session, "short-lived", "manager")
+        prefix = row.prefix
+    web.keys["short"] = key
+    client = sign_in("short")
+    assert client.get("/").status_code == 200
+    with web.db.session() as session:
+        revoke_key(session, prefix)
+    assert client.get("/").headers["location"] == "/sign-in?next=/"
