@@ -46,8 +46,8 @@ def run(args: list[str]) -> list[dict[str, Any]]:
     from pydantic import SecretStr
     from sqlalchemy import select
 
-    from app.api.main import create_app
     from app.api.deps import kpi_store_of
+    from app.api.main import create_app
     from app.core.crypto import generate_key
     from app.core.database import Database, upgrade
     from app.core.settings import Settings
