@@ -16,6 +16,7 @@ from app.api.routes import writeback as writeback_routes
 from app.core.database import Database
 from app.core.logs import configure_logging
 from app.core.settings import Settings, get_settings
+from app.web import mount_web
 
 __all__ = ["create_app"]
 
@@ -37,6 +38,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version=__version__,
         summary="Customer-action milestones, forward-looking sales KPIs and forecasts.",
         lifespan=_resources,
+        docs_url=None,  # served offline by the web app (`app.web.docs`)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database or Database(settings.effective_database_url)
@@ -57,4 +60,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.include_router(router, dependencies=[Depends(require(*roles))], responses=problems)
     app.include_router(kpis.router, responses=problems)
     app.include_router(webhooks.router, responses=problem_responses(400, 401, 404, 422, 503))
+    mount_web(app, settings)
     return app

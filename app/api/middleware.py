@@ -16,6 +16,9 @@ from app.api.problems import problem_response
 __all__ = ["REQUEST_ID_HEADER", "request_context"]
 
 REQUEST_ID_HEADER = "X-Request-ID"
+ROUTINE = ("/live", "/static/", "/healthz", "/readyz")
+"""Paths polled or fetched all day (the web app's freshness poll, assets, probes): logged at
+DEBUG, so that INFO says what people and CRMs did."""
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("app.access")
 
@@ -58,7 +61,9 @@ async def request_context(
     finally:
         structlog.contextvars.unbind_contextvars("request_id")
     response.headers[REQUEST_ID_HEADER] = request_id
-    log.info(
+    routine = request.url.path.startswith(ROUTINE) and response.status_code < 400
+    log.log(
+        logging.DEBUG if routine else logging.INFO,
         "request",
         extra={
             "request_id": request_id,

@@ -55,7 +55,11 @@ class Settings(BaseSettings):
         description="Fernet key (32 url-safe base64 bytes) that encrypts CRM credentials at rest.",
     )
     log_level: LogLevel = "INFO"
-    log_format: Literal["json", "console"] = "json"
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto",
+        description="`console` (readable lines), `json` (one object a line), or `auto`: console "
+        "when stderr is a terminal, JSON otherwise.",
+    )
     host: str = Field(default="127.0.0.1", description="Address the API binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API binds to.")
     public_url: str | None = Field(
@@ -63,6 +67,13 @@ class Settings(BaseSettings):
         pattern=r"^https?://[^/?#]+$",
         description="The API's address as CRMs call it (scheme and host, e.g. "
         "https://milestones.example.com); webhook signatures cover it. Default: as received.",
+    )
+
+    web_session_hours: float = Field(
+        default=12.0,
+        gt=0,
+        le=720,
+        description="How long a web sign-in lasts; the session cookie is refused after it.",
     )
 
     kpi_as_of: str = Field(
