@@ -224,8 +224,9 @@ AS_OF_DOC = (
     "milestones count on evidence the CRM held then, outcomes, amounts, stage probabilities "
     "and close dates are as they were (the CRM's field history), the model is refitted on "
     "that; owners, teams and names are today's (HubSpot amounts, probabilities and close dates "
-    "too: no field history is stored), and an opportunity deleted since is left "
-    "out. The answer's `as_of` is the instant used. 422 when it is after the data clock (the "
+    "too: no field history is stored). An opportunity deleted since is there as it was then, "
+    "with its process, the milestones it reached by then and its outcome (today's view leaves "
+    "it out). The answer's `as_of` is the instant used. 422 when it is after the data clock (the "
     "future is unknown), before the first opportunity, or not an instant."
 )
 AsOfQuery = Annotated[str | None, Query(description=AS_OF_DOC)]
