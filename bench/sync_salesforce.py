@@ -92,7 +92,7 @@ def sync_case(url: str, info: dict[str, Any], bulk: bool, full: bool) -> dict[st
     """One sync in this process; prints its figures as JSON."""
     from app.core.crypto import SecretBox, generate_key
     from app.core.database import Database, upgrade
-    from app.services.connections.registry import upsert_connection
+    from app.services.connections.changes import upsert_connection
     from app.services.sync.runs import sync_connection
 
     database = Database(url)

@@ -163,6 +163,10 @@ class Ruleset:
                 return process
         raise KeyError(key)
 
+    def sources(self) -> set[Source]:
+        """The CRMs whose records the processes read."""
+        return {process.source for process in self.processes}
+
     def milestone_count(self) -> int:
         return sum(len(p.milestones) for p in self.processes)
 

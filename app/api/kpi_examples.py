@@ -34,7 +34,8 @@ FUNNEL: dict[str, Any] = {
     "as_of": _AS_OF,
     "as_of_source": "as_of is the data's own clock: the CRM's time as last synced (the wall "
     "clock for a live CRM, the history's end for a replayed one), unless MILESTONES_KPI_AS_OF "
-    "sets it.",
+    "sets it. At a past instant (MILESTONES_KPI_AS_OF, or the as_of parameter) the answer is "
+    "what an export taken then would give.",
     "method": "aalen-johansen",
     "censoring": "Open opportunities are censored, not counted as failures: conversion is the "
     "plateau of an Aalen-Johansen cumulative incidence from the day each opportunity reached "
@@ -43,6 +44,7 @@ FUNNEL: dict[str, Any] = {
         {
             "process": "smb_new_business",
             "name": "SMB new business",
+            "ruleset_versions": [3, 4],
             "milestones": [
                 {
                     "milestone": "created",
@@ -135,6 +137,7 @@ VELOCITY: dict[str, Any] = {
         {
             "process": "smb_new_business",
             "name": "SMB new business",
+            "ruleset_versions": [3, 4],
             "steps": [
                 {
                     "from": "created",

@@ -20,6 +20,12 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("app.access")
 
 
+def _has_nul(request: Request) -> bool:
+    return "\x00" in request.url.path or any(
+        "\x00" in key or "\x00" in value for key, value in request.query_params.multi_items()
+    )
+
+
 async def request_context(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
@@ -30,8 +36,18 @@ async def request_context(
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()
+    response: Response
     try:
-        response = await call_next(request)
+        if _has_nul(request):  # no database stores it; PostgreSQL refuses it with an error
+            response = problem_response(
+                request,
+                422,
+                title="Invalid request",
+                detail="the path or a query parameter contains a NUL character (%00)",
+                problem_type="/problems/invalid-request",
+            )
+        else:
+            response = await call_next(request)
     except Exception:
         log.exception("unhandled error", extra={"path": request.url.path})
         response = problem_response(

@@ -182,7 +182,10 @@ def add(
         emit_json(added)
     else:
         console.print(
-            f"added {kind} connection {name}; check it with `milestones connections test {name}`"
+            f"added {kind} connection {name}; check it with `milestones connections test {name}`, "
+            f"sync it with `milestones sync {name}`, and give it rules with `milestones mappings "
+            f"activate FILE --connection {name}` (each connection has its own)",
+            soft_wrap=True,
         )
 
 

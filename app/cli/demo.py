@@ -1,10 +1,11 @@
 """The end-to-end demo behind `make demo`; it grows with every capability the product gains.
 
-A generated sales history served by the sandbox CRM -> a connection to its Salesforce org ->
-a sync into the raw layer -> the shipped example processes turn customer actions into milestone
-events -> the API serves KPIs to a manager's key -> KPI fields are written back onto every
-opportunity -> a worker keeps it all fresh: the sandbox clock moves, customers act, and the
-worker syncs, maps, refreshes and writes back on its schedule.
+A generated sales history served by the sandbox CRM -> connections to its Salesforce org and
+its HubSpot portal -> syncs into the raw layer -> the shipped example processes, one ruleset
+per connection, turn customer actions into milestone events -> the API serves KPIs to a
+manager's key, both CRMs together or one at a time -> KPI fields are written back onto every
+opportunity and deal -> a worker keeps it all fresh: the sandbox clock moves, customers act,
+and the worker syncs, maps, refreshes and writes back on its schedule.
 """
 
 from __future__ import annotations
@@ -19,15 +20,16 @@ from typing import Any
 import httpx
 import uvicorn
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from app.api.main import create_app
 from app.cli.output import console, emit_json, fail
 from app.core.crypto import SecretBox
 from app.core.database import Database, current_revision, redact_url
 from app.core.settings import Settings
-from app.models import MilestoneEvent, WritebackRecord
+from app.models import Connection, MilestoneEvent, WritebackRecord
 from app.services.access.api_keys import create_key
-from app.services.connections.registry import upsert_connection
+from app.services.connections.changes import upsert_connection
 from app.services.jobs.queue import ClaimedJob, enqueue
 from app.services.mapping.activation import activate_ruleset
 from app.services.sync.runs import SyncReport, sync_connection
@@ -39,10 +41,12 @@ from mappings import EXAMPLES
 from sandbox.crm.runner import RunOptions, SandboxRunError, prepare_export, start_sandbox
 from sandbox.crm.server import SandboxServer
 
-__all__ = ["DEMO_CONNECTION", "run_demo"]
+__all__ = ["DEMO_CONNECTION", "HUBSPOT_CONNECTION", "run_demo"]
 
 
 DEMO_CONNECTION = "sandbox-salesforce"
+HUBSPOT_CONNECTION = "sandbox-hubspot"
+RULES = {DEMO_CONNECTION: "salesforce.yaml", HUBSPOT_CONNECTION: "hubspot.yaml"}
 
 
 @dataclass
@@ -135,7 +139,11 @@ def _connect(database: Database, box: SecretBox, server: SandboxServer, interval
                 "client_id": info["client_id"],
                 "ca_file": info["ca_file"],
                 # the org's custom fields that the example processes read
-                "extra_fields": {"Opportunity": ["Segment__c"], "Event": ["Meeting_Outcome__c"]},
+                "extra_fields": {
+                    "Opportunity": ["Segment__c"],
+                    "Account": ["Segment__c"],
+                    "Event": ["Meeting_Outcome__c"],
+                },
                 "bulk_poll_seconds": 0.2,
                 # the first write-back (every opportunity) goes out as a Bulk API 2.0 job, as
                 # in a large org; the worker's later ones, a few records, as sObject Collections
@@ -143,12 +151,35 @@ def _connect(database: Database, box: SecretBox, server: SandboxServer, interval
             },
             secrets={"client_secret": info["client_secret"]},
         )
-        connection.sync_interval_seconds = interval
-        # every demo run serves a new sandbox CRM: what an earlier run wrote is not there
-        session.execute(
-            delete(WritebackRecord).where(WritebackRecord.connection_id == connection.id)
+        return _fresh(session, connection, interval)
+
+
+def _connect_hubspot(
+    database: Database, box: SecretBox, server: SandboxServer, interval: int
+) -> int:
+    info = server.connection_info()["hubspot"]
+    with database.session() as session:
+        connection = upsert_connection(
+            session,
+            box,
+            name=HUBSPOT_CONNECTION,
+            settings={
+                "kind": "hubspot",
+                "base_url": info["base_url"],
+                "portal_id": str(info["portal_id"]),
+                # the portal's custom properties that the example processes read
+                "extra_fields": {"deals": ["segment"], "companies": ["segment"]},
+            },
+            secrets={"access_token": info["access_token"], "client_secret": info["client_secret"]},
         )
-        return connection.id
+        return _fresh(session, connection, interval)
+
+
+def _fresh(session: Session, connection: Connection, interval: int) -> int:
+    connection.sync_interval_seconds = interval
+    # every demo run serves a new sandbox CRM: what an earlier run wrote is not there
+    session.execute(delete(WritebackRecord).where(WritebackRecord.connection_id == connection.id))
+    return connection.id
 
 
 def _start_worker(database: Database, box: SecretBox, connection_id: int) -> dict[str, Any]:
@@ -177,21 +208,26 @@ def _start_worker(database: Database, box: SecretBox, connection_id: int) -> dic
 
 
 def _activate_rules(database: Database) -> dict[str, Any]:
-    """The shipped Salesforce example processes become the active ruleset (events derived)."""
-    path = EXAMPLES / "salesforce.yaml"
-    result = activate_ruleset(database, path.read_text(), str(path), created_by="demo")
-    with database.sessions() as session:  # all of them: a second demo run adds none
-        events = session.scalar(
-            select(func.count(MilestoneEvent.id)).where(
-                MilestoneEvent.ruleset_version_id == result.version_id
-            )
+    """Each connection's shipped example processes become its active ruleset (events
+    derived): the Salesforce org and the HubSpot portal side by side."""
+    facts: dict[str, Any] = {}
+    for connection, file in RULES.items():
+        path = EXAMPLES / file
+        result = activate_ruleset(
+            database, path.read_text(), str(path), created_by="demo", connections=[connection]
         )
-    return {
-        "ruleset": result.name,
-        "version": result.version,
-        "events": int(events or 0),
-        "opportunities": sum(run.opportunities for run in result.runs),
-    }
+        with database.sessions() as session:  # all of them: a second demo run adds none
+            events = session.scalar(
+                select(func.count(MilestoneEvent.id)).where(
+                    MilestoneEvent.ruleset_version_id == result.version_id
+                )
+            )
+        facts[connection] = {
+            "version": result.version,
+            "events": int(events or 0),
+            "opportunities": sum(run.opportunities for run in result.runs),
+        }
+    return facts
 
 
 def _manager_key(database: Database) -> str:
@@ -200,14 +236,17 @@ def _manager_key(database: Database) -> str:
     return secret
 
 
-def _funnel_facts(base_url: str, key: str) -> dict[str, Any]:
-    """What a manager sees first: per process, opportunities created and won."""
+def _funnel(base_url: str, key: str, connection: str | None = None) -> dict[str, str]:
+    """Per process, opportunities created and won (of one connection, or all)."""
     response = httpx.get(
-        f"{base_url}/api/v1/funnel", headers={"Authorization": f"Bearer {key}"}, timeout=120
+        f"{base_url}/api/v1/funnel",
+        params={"connection": connection} if connection else None,
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=120,
     )
     if response.status_code != 200:
         fail(f"GET /api/v1/funnel answered {response.status_code}: {response.text[:300]}")
-    facts: dict[str, Any] = {"api_key": key}
+    facts: dict[str, str] = {}
     for process in response.json().get("processes", []):
         steps = process.get("milestones", [])
         if steps:
@@ -217,18 +256,32 @@ def _funnel_facts(base_url: str, key: str) -> dict[str, Any]:
     return facts
 
 
-def _write_back(database: Database, box: SecretBox, crm: SandboxServer) -> dict[str, Any]:
-    fields = setup_fields(database, box, DEMO_CONNECTION)
-    if not fields.ok:
-        fail("write-back fields could not be set up: " + "; ".join(fields.problems))
-    written = run_writeback(database, box, DEMO_CONNECTION)
+def _funnel_facts(base_url: str, key: str) -> dict[str, Any]:
+    """What a manager sees first: both CRMs together, then each alone."""
     return {
-        "fields_created": len(fields.created),
-        "status": written.status,
-        "written": written.records_written,
-        "write_calls": written.write_calls,
-        "bulk_jobs": written.bulk_jobs,
+        "api_key": key,
+        **_funnel(base_url, key),
+        "by_connection": {name: _funnel(base_url, key, name) for name in RULES},
     }
+
+
+def _write_back(database: Database, box: SecretBox) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    for connection in RULES:
+        fields = setup_fields(database, box, connection)
+        if not fields.ok:
+            fail(
+                f"{connection}: write-back fields could not be set up: {'; '.join(fields.problems)}"
+            )
+        written = run_writeback(database, box, connection)
+        facts[connection] = {
+            "fields_created": len(fields.created),
+            "status": written.status,
+            "written": written.records_written,
+            "write_calls": written.write_calls,
+            "bulk_jobs": written.bulk_jobs,
+        }
+    return facts
 
 
 def _print_latest(database: Database, after: int) -> int:
@@ -296,7 +349,12 @@ def run_demo(
     connection_id = _connect(database, box, crm, int(resync_seconds))
     synced = sync_connection(database, box, DEMO_CONNECTION, trigger="demo")
     report.step("Salesforce org synced into the raw layer", **_sync_facts(synced))
-    report.step("milestone rules activated", **_activate_rules(database))
+    _connect_hubspot(database, box, crm, int(resync_seconds))
+    portal = sync_connection(database, box, HUBSPOT_CONNECTION, trigger="demo")
+    report.step("HubSpot portal synced into the raw layer", **_sync_facts(portal))
+    report.step(
+        "milestone rules activated, one ruleset per connection", **_activate_rules(database)
+    )
 
     base_url = f"http://{settings.host}:{port}"
     api = _start_api(settings, database, port)
@@ -304,7 +362,7 @@ def run_demo(
     report.step("API ready", url=base_url, readyz=ready["status"], docs=f"{base_url}/docs")
     key = _manager_key(database)
     report.step("KPIs served to managers", **_funnel_facts(base_url, key))
-    report.step("KPI fields written back into the CRM", **_write_back(database, box, crm))
+    report.step("KPI fields written back into both CRMs", **_write_back(database, box))
 
     started_worker = _start_worker(database, box, connection_id)
     worker: Worker = started_worker.pop("worker")

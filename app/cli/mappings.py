@@ -14,11 +14,13 @@ from app.cli.output import console, emit_json, error_line, fail
 from app.core.database import Database
 from app.core.errors import DatabaseError
 from app.services.mapping.activation import (
+    ActivationResult,
     FieldsToAdd,
     activate_file,
     activate_version,
     find_version,
     list_versions,
+    rollback,
 )
 from app.services.mapping.preview import PreviewOptions, preview_file, validate_file
 from app.services.mapping.preview_report import PreviewReport
@@ -36,6 +38,15 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.
 FileArgument = Annotated[Path, typer.Argument(help="The rule file (YAML).", show_default=False)]
 ConnectionOption = Annotated[
     str | None, typer.Option("--connection", "-c", help="Only this connection (by name).")
+]
+TargetsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--connection",
+        "-c",
+        help="Make it active on this connection (repeatable); by default on every connection "
+        "whose CRM the processes read. Other connections keep their own active version.",
+    ),
 ]
 
 
@@ -138,10 +149,12 @@ def _print_preview(result: PreviewReport) -> None:
             f"{escape(warning.message)}[/]",
             soft_wrap=True,
         )
-    compared = result.active_version
+    compared = ", ".join(f"{c} {v}" for c, v in result.active_versions.items())
     table = Table(
         title=f"{result.ruleset} — {result.records_scanned:,} stored records",
-        caption=f"difference from active version {compared}" if compared else "no active version",
+        caption=f"difference from the active versions ({escape(compared)})"
+        if compared
+        else "no active version",
     )
     for column in ("process", "milestone", "kind", "records", "events", "opportunities"):
         table.add_column(column, justify="right" if column in ("records", "events") else "left")
@@ -199,11 +212,13 @@ def activate_command(
             "not pull them yet; their streams are read whole at the next sync.",
         ),
     ] = False,
+    connections: TargetsOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Store the file as a new version, re-derive every event from stored records (no CRM
-    call) and make it the active version in one step. A file with errors is never activated,
-    nor one whose declared fields a connection does not pull (see --add-fields)."""
+    """Store the file as a new version, re-derive its connections' events from stored records
+    (no CRM call) and make it their active version in one step. Each connection has its own
+    active version. A file with errors is never activated, nor one whose declared fields a
+    connection does not pull (see --add-fields)."""
     if (file is None) == (version is None):
         fail("give either a rule FILE or --version N")
     database = open_database(writes=True)
@@ -218,27 +233,49 @@ def activate_command(
                 add_missing_fields=add_fields_too,
                 how_to_add="Run again with --add-fields",
                 note=note,
+                connections=connections or None,
             )
         else:
             assert version is not None
-            result = activate_version(database, find_version(database, version))
+            result = activate_version(
+                database, find_version(database, version), connections or None
+            )
     except RulesetRejected as exc:
         _rejected(exc, as_json)
         return
+    _print_activation(result, added, as_json)
+
+
+def _print_activation(result: ActivationResult, added: list[FieldsToAdd], as_json: bool) -> None:
     summary = result.summary()
     if as_json:
         emit_json({**summary.model_dump(mode="json"), "fields_added": added})
         return
     for warning in result.warnings:
         console.print(_diagnostic_line(warning), soft_wrap=True)
-    previous = f" (was version {summary.previous_version})" if summary.previous_version else ""
+    where = ", ".join(
+        escape(c.connection)
+        + (f" (was version {c.previous_version})" if c.previous_version else " (was none)")
+        for c in summary.connections
+    )
     console.print(
-        f'version {summary.version} "{escape(summary.name)}" is active{previous}: '
+        f'version {summary.version} "{escape(summary.name)}" is active on {where}: '
         f"{summary.events:,} events from "
-        f"{sum(r.records_read for r in summary.runs):,} records in {summary.seconds} s"
+        f"{sum(r.records_read for r in summary.runs):,} records in {summary.seconds} s",
+        soft_wrap=True,
     )
     for line in _added_lines(added):
         console.print(escape(line), soft_wrap=True)
+
+
+@app.command("rollback")
+def rollback_command(
+    connection: Annotated[str, typer.Argument(help="The connection (by name).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Make the version the connection had before its active one active on it again (its
+    events re-derived from stored records); other connections are untouched."""
+    _print_activation(rollback(open_database(writes=True), connection), [], as_json)
 
 
 @app.command("run")
@@ -256,7 +293,10 @@ def run_command(
         emit_json({"runs": reports})
         return
     if not reports:
-        console.print("no active ruleset version: run `milestones mappings activate FILE`")
+        console.print(
+            "no ruleset version is active on any connection: run "
+            "`milestones mappings activate FILE`"
+        )
     for report in reports:
         console.print(
             f"connection {report.connection_id}: {report.records_read:,} records, "
@@ -266,20 +306,26 @@ def run_command(
 
 
 @app.command("versions")
-def versions_command(as_json: JsonOption = False) -> None:
-    """Every stored ruleset version; the active one is marked."""
-    versions = list_versions(open_database())
+def versions_command(
+    connection: Annotated[
+        str | None,
+        typer.Option("--connection", "-c", help="Only the versions ever active on it."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every stored ruleset version and the connections it is active on."""
+    versions = list_versions(open_database(), connection)
     if as_json:
         emit_json({"versions": versions})
         return
     table = Table()
-    for column in ("version", "name", "active", "created", "activated", "note"):
+    for column in ("version", "name", "active on", "created", "activated", "note"):
         table.add_column(column)
     for v in versions:
         table.add_row(
             str(v.version),
             escape(v.name),
-            "yes" if v.active else "",
+            escape(", ".join(v.active_on)),
             v.created_at.isoformat()[:19],
             v.activated_at.isoformat()[:19] if v.activated_at else "",
             escape(v.note or ""),

@@ -64,11 +64,12 @@ def _print(status: SyncStatus) -> None:
         + (f"  ·  mapping runs: {scheduler.mapping}" if scheduler.mapping is not None else "")
     )
     console.print(f"data clock (KPIs as of): {status.data_clock.isoformat(' ')[:19]}")
-    table = Table("connection", "last run", "lag", "next run", "running", "errors")
+    table = Table("connection", "rules", "last run", "lag", "next run", "running", "errors")
     for row in status.connections:
         last, running, next_run = row.last_run, row.running, row.next_run_at
         table.add_row(
             row.name + ("" if row.enabled else " (disabled)"),
+            f"v{row.ruleset_version}" if row.ruleset_version else "none",
             f"{last.status} ({last.trigger})" if last else "—",
             _ago(row.lag_seconds),
             next_run.isoformat(" ")[:19] if next_run else "—",

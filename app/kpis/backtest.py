@@ -58,6 +58,7 @@ __all__ = [
     "Method",
     "MethodScore",
     "Part",
+    "PipelineAt",
     "Replay",
     "Skipped",
     "backtest",

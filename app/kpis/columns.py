@@ -128,6 +128,18 @@ class DealColumns:
         for name in _FIELDS:
             getattr(self, name)[rows] = getattr(source, name)[source_rows]
 
+    def as_of(self, moment: float) -> tuple[DealColumns, Ints]:
+        """The histories as they were known at `moment` (`DealHistory.as_of` of every row), and
+        which rows they are: rows created after it dropped, later reaches unknown (NaN), deals
+        closed after it open again with no close."""
+        rows = np.nonzero(self.created <= moment)[0]
+        cut = self.take(rows)
+        cut.reach[cut.reach > moment] = np.nan
+        later = ~(cut.closed <= moment)  # NaN (never closed) included
+        cut.outcome[later] = _OPEN
+        cut.closed[later] = np.nan
+        return cut, rows
+
     def widened(self, width: int) -> DealColumns:
         """As wide as `width` positions at least: the new positions never reached (NaN)."""
         if self.positions >= width:

@@ -8,7 +8,13 @@ from app.models.events import MilestoneEvent, OpportunityState
 from app.models.jobs import JOB_STATUSES, JobStatus, SyncJob, SyncSchedule, WebhookReceipt
 from app.models.mapping import MappingCandidate, MappingCursor, OpportunityProcess
 from app.models.raw import QuarantinedRecord, RawRecord
-from app.models.rulesets import Milestone, MilestoneKind, Process, RulesetVersion
+from app.models.rulesets import (
+    Milestone,
+    MilestoneKind,
+    Process,
+    RulesetActivation,
+    RulesetVersion,
+)
 from app.models.sync import RunStatus, SyncRun, SyncRunStream
 from app.models.writeback import WritebackRecord, WritebackRun
 
@@ -34,6 +40,7 @@ __all__ = [
     "QuarantinedRecord",
     "RawRecord",
     "Role",
+    "RulesetActivation",
     "RulesetVersion",
     "RunStatus",
     "StreamCursor",

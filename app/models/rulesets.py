@@ -1,16 +1,26 @@
-"""Ruleset versions: immutable, validated sets of processes; exactly one is active."""
+"""Ruleset versions: immutable, validated sets of processes; each connection has its own
+active one."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, BigId, utcnow
 
-__all__ = ["Milestone", "MilestoneKind", "Process", "RulesetVersion"]
+__all__ = ["Milestone", "MilestoneKind", "Process", "RulesetActivation", "RulesetVersion"]
 
 MilestoneKind = Literal["does", "says", "writes"]
 
@@ -23,15 +33,44 @@ class RulesetVersion(Base):
     name: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(Text)
     checksum: Mapped[str] = mapped_column(String(64))
-    is_active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    activated_at: Mapped[datetime | None]
     created_by: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
 
     processes: Mapped[list[Process]] = relationship(
         back_populates="ruleset_version", order_by="Process.position"
     )
+
+
+class RulesetActivation(Base):
+    """A ruleset version serving one connection from `activated_at` until `ended_at`.
+
+    The row without an end is the connection's active version (at most one, by a partial
+    unique index); the ended rows are its history, which rollback reads.
+    """
+
+    __tablename__ = "ruleset_activations"
+    __table_args__ = (
+        Index(
+            "uq_ruleset_activations_active",
+            "connection_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+        Index(None, "ruleset_version_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("connections.id", ondelete="CASCADE")
+    )
+    ruleset_version_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("ruleset_versions.id", ondelete="CASCADE")
+    )
+    activated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    activated_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class Process(Base):

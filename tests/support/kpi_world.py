@@ -21,6 +21,7 @@ from app.models import (
     Opportunity,
     OpportunityProcess,
     Process,
+    RulesetActivation,
     RulesetVersion,
 )
 from app.services.state.opportunities import rebuild_states
@@ -32,9 +33,10 @@ START = NOW - timedelta(days=365)
 def build(database: Database, deals: int = 120) -> dict[str, int]:
     with database.session() as session:
         connection = Connection(name="crm", kind="salesforce", credentials_sealed="-")
-        version = RulesetVersion(version=1, name="v1", source="", checksum="x", is_active=True)
+        version = RulesetVersion(version=1, name="v1", source="", checksum="x")
         session.add_all([connection, version])
         session.flush()
+        session.add(RulesetActivation(connection_id=connection.id, ruleset_version_id=version.id))
         process = Process(
             ruleset_version_id=version.id,
             key="smb",
@@ -121,5 +123,5 @@ def build(database: Database, deals: int = 120) -> dict[str, int]:
         db.execute(insert(Opportunity), opportunities)
         db.execute(insert(OpportunityProcess), links)
         db.execute(insert(MilestoneEvent), events)
-        rebuild_states(db, ids["version"])
+        rebuild_states(db, ids["version"], ids["connection"])
     return ids

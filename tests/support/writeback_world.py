@@ -22,7 +22,7 @@ from app.core.crypto import SecretBox
 from app.core.database import Database, upgrade
 from app.models import MilestoneEvent, OpportunityState, WritebackRecord, WritebackRun
 from app.models.base import utcnow
-from app.services.connections.registry import upsert_connection
+from app.services.connections.changes import upsert_connection
 from app.services.kpis.store import KpiStore
 from app.services.mapping.activation import activate_ruleset
 from app.services.sync.runs import SyncReport, sync_connection

@@ -1,9 +1,11 @@
 """KPIs and the forecast for managers (all of them) and reps (their own), over the API.
 
 Every endpoint takes the same filters (process, segment, owner, team, connection and, where it
-applies, a period `start`..`end`, end exclusive); an unknown parameter, an inverted period or
-a value out of range is a 422 problem naming the parameter. A rep's key sees only that rep's
-opportunities: the owner filter is set to the rep, and naming another owner is a 403.
+applies, a period `start`..`end`, end exclusive) and `as_of`, a past instant to answer at as
+an export taken then would (`KpiStore.at`); an unknown parameter, an inverted period, a value
+out of range or an instant the view cannot answer at is a 422 problem naming the parameter.
+A rep's key sees only that rep's opportunities: the owner filter is set to the rep, and naming
+another owner is a 403.
 Tables take cursor pagination (`limit`, `cursor`) and `format=csv`.
 """
 
@@ -53,15 +55,8 @@ router = APIRouter(prefix="/api/v1", tags=["kpis"])
 Reader = Annotated[Principal, Depends(require("manager", "rep"))]
 FILTERS = {"process", "segment", "owner", "team", "connection"}
 PERIOD = {"start", "end"}
+AS_OF = "as_of"
 TABLE = {"limit", "cursor", "format"}
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No valid API key", "content": {"application/problem+json": {}}},
-    403: {
-        "description": "The key's role does not allow it",
-        "content": {"application/problem+json": {}},
-    },
-    422: {"description": "Invalid parameter", "content": {"application/problem+json": {}}},
-}
 
 
 def _instant(name: str, text: str | None) -> datetime | None:
@@ -82,7 +77,7 @@ def _instant(name: str, text: str | None) -> datetime | None:
 def _filters(
     request: Request, principal: Principal, allowed: set[str], *, period: bool = True
 ) -> service.Filters:
-    accepted = allowed | FILTERS | (PERIOD if period else set())
+    accepted = allowed | FILTERS | {AS_OF} | (PERIOD if period else set())
     params = request.query_params
     for name in params:
         if name not in accepted:
@@ -120,10 +115,23 @@ def _json(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-async def _answer(store: KpiStore, key: tuple[Any, ...], compute: Callable[[Any], Any]) -> Response:
+def _as_of(request: Request) -> datetime | None:
+    return _instant(AS_OF, request.query_params.get(AS_OF))
+
+
+async def _answer(
+    store: KpiStore,
+    key: tuple[Any, ...],
+    compute: Callable[[Any], Any],
+    as_of: datetime | None = None,
+) -> Response:
     """The encoded answer for `key` at the store's current generation: computed (on a worker
-    thread) once, then served from memory until the opportunity state changes."""
+    thread) once, then served from memory until the opportunity state changes. With `as_of`,
+    from the view as it stood then (`KpiStore.at`; a 422 where it cannot be answered)."""
     snapshot = store.snapshot() if store.ready else await run_in_threadpool(store.snapshot)
+    if as_of is not None:
+        snapshot = await run_in_threadpool(store.at, as_of)
+        key = (AS_OF, as_of.timestamp(), *key)
     full = (snapshot.generation, *key)
     found = store.remembered(full)
     if found is None:
@@ -177,6 +185,17 @@ def _table(page: OpportunityPage, fmt: str, name: str, as_of: datetime) -> Any:
     return _json(table), "application/json", {}
 
 
+AS_OF_DOC = (
+    "Answer as of this past instant (date or ISO instant, UTC; default: the data "
+    "clock): what an export taken then would answer. Deals created since are left out, "
+    "milestones count on evidence the CRM held then, outcomes, amounts, stage probabilities "
+    "and close dates are as they were (the CRM's field history), the model is refitted on "
+    "that; owners, teams and names are today's (HubSpot amounts, probabilities and close dates "
+    "too: no field history is stored), and an opportunity deleted since is left "
+    "out. The answer's `as_of` is the instant used. 422 when it is after the data clock (the "
+    "future is unknown), before the first opportunity, or not an instant."
+)
+AsOfQuery = Annotated[str | None, Query(description=AS_OF_DOC)]
 LimitQuery = Annotated[int, Query(ge=1, le=1000, description="Rows per page.")]
 CursorQuery = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
 FormatQuery = Annotated[Literal["json", "csv"], Query(description="json, or csv for export.")]
@@ -188,6 +207,7 @@ FilterDocs = {
     "connection": "Connection name.",
     "start": "Period start (date or ISO instant, UTC).",
     "end": "Period end, exclusive.",
+    "as_of": AS_OF_DOC,
 }
 
 
@@ -199,8 +219,8 @@ def _documented(names: tuple[str, ...]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-ALL_FILTERS = ("process", "segment", "owner", "team", "connection", "start", "end")
-NO_PERIOD = ("process", "segment", "owner", "team", "connection")
+ALL_FILTERS = ("process", "segment", "owner", "team", "connection", "start", "end", "as_of")
+NO_PERIOD = ("process", "segment", "owner", "team", "connection", "as_of")
 
 
 DATA_AGE_HEADER = {
@@ -211,17 +231,18 @@ DATA_AGE_HEADER = {
 }
 
 
-def _ok(
-    example: dict[str, Any], extra: dict[int | str, dict[str, Any]] | None = None
-) -> dict[int | str, dict[str, Any]]:
-    ok: dict[int | str, dict[str, Any]] = {
+def _ok(example: dict[str, Any], *, table: bool = False) -> dict[int | str, dict[str, Any]]:
+    """The success answer's description; a `table` also answers CSV (`format=csv`)."""
+    content: dict[str, Any] = {"application/json": {"example": example}}
+    if table:
+        content["text/csv"] = {"schema": {"type": "string"}}
+    return {
         200: {
             "description": "OK",
-            "content": {"application/json": {"example": example}},
+            "content": content,
             "headers": {"X-Data-Age-Seconds": DATA_AGE_HEADER},
         }
     }
-    return {**ok, **_PROBLEMS, **(extra or {})}
 
 
 Answer = tuple[tuple[Any, ...], Callable[[Any], Any]]
@@ -255,7 +276,9 @@ def _forecast(filters: service.Filters, months: int, new_pipeline: bool) -> Answ
     openapi_extra={"parameters": _documented(ALL_FILTERS)},
 )
 async def funnel(request: Request, principal: Reader, store: KpiStoreDep) -> Response:
-    return await _answer(store, *_funnel(_filters(request, principal, set())))
+    return await _answer(
+        store, *_funnel(_filters(request, principal, set())), as_of=_as_of(request)
+    )
 
 
 @router.get(
@@ -271,7 +294,8 @@ async def movement(
     store: KpiStoreDep,
     by: Annotated[Literal["week", "month"], Query(description="Bucket size.")] = "week",
 ) -> Response:
-    return await _answer(store, *_movement(_filters(request, principal, {"by"}), by))
+    filters = _filters(request, principal, {"by"})
+    return await _answer(store, *_movement(filters, by), as_of=_as_of(request))
 
 
 @router.get(
@@ -282,14 +306,16 @@ async def movement(
     openapi_extra={"parameters": _documented(ALL_FILTERS)},
 )
 async def velocity(request: Request, principal: Reader, store: KpiStoreDep) -> Response:
-    return await _answer(store, *_velocity(_filters(request, principal, set())))
+    return await _answer(
+        store, *_velocity(_filters(request, principal, set())), as_of=_as_of(request)
+    )
 
 
 @router.get(
     "/stalled",
     response_model=OpportunityTable,
     summary="Open opportunities stalled beyond the historical 80th percentile, with guidance",
-    responses=_ok(examples.OPPORTUNITIES),
+    responses=_ok(examples.OPPORTUNITIES, table=True),
     openapi_extra={"parameters": _documented(NO_PERIOD)},
 )
 async def stalled(
@@ -313,6 +339,7 @@ async def stalled(
             "stalled",
             s.as_of,
         ),
+        as_of=_as_of(request),
     )
 
 
@@ -333,14 +360,14 @@ async def forecast(
     ] = True,
 ) -> Response:
     filters = _filters(request, principal, {"months", "new_pipeline"}, period=False)
-    return await _answer(store, *_forecast(filters, months, new_pipeline))
+    return await _answer(store, *_forecast(filters, months, new_pipeline), as_of=_as_of(request))
 
 
 @router.get(
     "/opportunities",
     response_model=OpportunityTable,
     summary="Opportunities with their milestone, win probability and expected value",
-    responses=_ok(examples.OPPORTUNITIES),
+    responses=_ok(examples.OPPORTUNITIES, table=True),
     openapi_extra={"parameters": _documented(ALL_FILTERS)},
 )
 async def opportunities(
@@ -363,6 +390,7 @@ async def opportunities(
             "opportunities",
             s.as_of,
         ),
+        as_of=_as_of(request),
     )
 
 
@@ -371,32 +399,47 @@ async def opportunities(
     response_model=OpportunityDetail,
     summary="One opportunity: timeline of milestone events with evidence, win probability, "
     "expected value, the next step",
-    responses=_ok(examples.OPPORTUNITY, {404: {"description": "Not found (or another rep's)"}}),
+    responses=_ok(examples.OPPORTUNITY),
 )
 async def opportunity(
-    opportunity_id: int, principal: Reader, store: KpiStoreDep, database: DatabaseDep
+    opportunity_id: int,
+    principal: Reader,
+    store: KpiStoreDep,
+    database: DatabaseDep,
+    as_of: AsOfQuery = None,
 ) -> Response:
+    moment = _instant(AS_OF, as_of)
+
     def compute(snapshot: Any) -> OpportunityDetail:
         row = service.opportunity_detail(snapshot, opportunity_id)
         if principal.role == "rep" and row.owner != principal.owner:
             raise NotFoundError(f"no opportunity with id {opportunity_id}")
-        timeline = opportunity_timeline(database, opportunity_id, snapshot.version_id)
+        timeline = opportunity_timeline(database, opportunity_id, snapshot.versions)
+        if moment is not None:
+            timeline = [e for e in timeline if e.occurred_at <= snapshot.as_of]
         return OpportunityDetail.of(row, snapshot.as_of, timeline)
 
     owner = principal.owner if principal.role == "rep" else None
-    return await _answer(store, ("opportunity", opportunity_id, owner), compute)
+    return await _answer(store, ("opportunity", opportunity_id, owner), compute, as_of=moment)
 
 
 @router.get(
     "/reps/{rep}/scorecard",
     response_model=Scorecard,
     summary="A rep's own KPIs: progress value this week and month, movement, stalled deals",
-    responses=_ok(examples.SCORECARD, {404: {"description": "No such rep"}}),
+    responses=_ok(examples.SCORECARD),
 )
-async def scorecard(rep: str, principal: Reader, store: KpiStoreDep) -> Response:
+async def scorecard(
+    rep: str, principal: Reader, store: KpiStoreDep, as_of: AsOfQuery = None
+) -> Response:
     if principal.role == "rep" and rep != principal.owner:
         raise ForbiddenError("a rep's key sees only that rep's own scorecard")
-    return await _answer(store, ("scorecard", rep), lambda s: service.scorecard(s, rep))
+    return await _answer(
+        store,
+        ("scorecard", rep),
+        lambda s: service.scorecard(s, rep),
+        as_of=_instant(AS_OF, as_of),
+    )
 
 
 def _day(name: str, text: str | None) -> date | None:
@@ -425,7 +468,7 @@ def _backtest_csv(result: BacktestReport | NoBacktest) -> tuple[bytes, str, dict
     "cumulative; deals open at the origin, created later, total): WAPE, bias, P10-P90 "
     "coverage and pinball loss beside the milestone-free model, the CRM's weighted pipeline "
     "and a naive run-rate. Lower WAPE is better.",
-    responses=_ok(examples.BACKTEST),
+    responses=_ok(examples.BACKTEST, table=True),
     openapi_extra={"parameters": _documented(NO_PERIOD)},
 )
 async def backtest(
@@ -452,7 +495,7 @@ async def backtest(
     filters = _filters(request, principal, accepted, period=False)
     first, last = _day("from", start), _day("to", end)
 
-    def compute(_: Any) -> Any:
+    def compute(snapshot: Any) -> Any:
         result = run_backtest(
             database,
             months,
@@ -462,11 +505,12 @@ async def backtest(
             every=every,
             horizons=horizons,
             filters=filters,
+            snapshot=snapshot,
         )
         return _backtest_csv(result) if format == "csv" else result
 
     key = ("backtest", months, first, last, every, horizons, format, filters.key())
-    return await _answer(store, key, compute)
+    return await _answer(store, key, compute, as_of=_as_of(request))
 
 
 def _precompute(store: KpiStore) -> Callable[[Any], None]:

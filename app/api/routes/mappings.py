@@ -2,14 +2,15 @@
 
 Rule files travel as text in a JSON body (`rules`), with the file name used in positions.
 An invalid ruleset answers 422 problem+json whose `errors` list every diagnostic with its
-line and column; nothing is stored and the active version keeps running.
+line and column; nothing is stored and the active versions keep running. Each connection has
+its own active version: activation, versions and rollback take the connections they concern.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -21,6 +22,7 @@ from app.services.mapping.activation import (
     activate_version,
     find_version,
     list_versions,
+    rollback,
 )
 from app.services.mapping.preview import PreviewOptions, preview_file, validate_file
 from app.services.mapping.preview_report import PreviewReport
@@ -39,13 +41,16 @@ _INVALID: dict[int | str, dict[str, Any]] = {
 }
 
 
-class RulesetSubmission(BaseModel):
+class RulesetText(BaseModel):
     rules: str = Field(
         max_length=MAX_RULES_BYTES,
         description="The rule file's YAML text.",
         examples=["name: Acme\nsource: salesforce\nprocesses: [...]"],
     )
     file: str = Field(default="ruleset.yaml", max_length=200, description="Name used in positions.")
+
+
+class RulesetSubmission(RulesetText):
     connection: str | None = Field(default=None, description="Only this connection (by name).")
 
 
@@ -53,7 +58,16 @@ class PreviewRequest(RulesetSubmission):
     limit: int = Field(default=3, ge=0, le=100, description="Examples per milestone.")
 
 
-class ActivationRequest(RulesetSubmission):
+_CONNECTIONS_DESCRIPTION = (
+    "The connections (by name) to make it active on; by default every connection whose CRM "
+    "the file's processes read. Other connections keep their own active version."
+)
+
+
+class ActivationRequest(RulesetText):
+    connections: list[str] | None = Field(
+        default=None, min_length=1, max_length=1000, description=_CONNECTIONS_DESCRIPTION
+    )
     note: str | None = Field(default=None, max_length=2000)
     add_fields: bool = Field(
         default=False,
@@ -101,7 +115,8 @@ def preview(
 @router.post(
     "/activate",
     response_model=ActivationSummary,
-    summary="Store a rule file as a new version, re-derive all events and make it active",
+    summary="Store a rule file as a new version, re-derive its connections' events and make "
+    "it their active one",
     responses=_INVALID,
 )
 def activate(
@@ -116,6 +131,7 @@ def activate(
             add_missing_fields=body.add_fields,
             how_to_add='Send "add_fields": true',
             note=body.note,
+            connections=body.connections,
         )
     except RulesetRejected as exc:
         return _invalid(request, exc)
@@ -123,15 +139,37 @@ def activate(
 
 
 @router.get("/versions", response_model=VersionsPublic, summary="Stored ruleset versions")
-def versions(database: DatabaseDep) -> VersionsPublic:
-    found = list_versions(database)
+def versions(
+    database: DatabaseDep,
+    connection: str | None = Query(
+        default=None, max_length=200, description="Only the versions ever active on it."
+    ),
+) -> VersionsPublic:
+    found = list_versions(database, connection)
     return VersionsPublic(data=found, count=len(found))
 
 
 @router.post(
     "/versions/{version}/activate",
     response_model=ActivationSummary,
-    summary="Make an earlier version active again (its events re-derived from stored records)",
+    summary="Make a stored version active on connections (its events re-derived from stored "
+    "records)",
 )
-def reactivate(database: DatabaseDep, version: int = Path(ge=1, le=MAX_INT)) -> ActivationSummary:
-    return activate_version(database, find_version(database, version)).summary()
+def reactivate(
+    database: DatabaseDep,
+    version: int = Path(ge=1, le=MAX_INT),
+    connection: list[str] | None = Query(default=None, description=_CONNECTIONS_DESCRIPTION),
+) -> ActivationSummary:
+    return activate_version(database, find_version(database, version), connection).summary()
+
+
+@router.post(
+    "/rollback",
+    response_model=ActivationSummary,
+    summary="Make the version a connection had before its active one active again",
+)
+def roll_back(
+    database: DatabaseDep,
+    connection: str = Query(max_length=200, description="The connection (by name)."),
+) -> ActivationSummary:
+    return rollback(database, connection).summary()

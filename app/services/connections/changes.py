@@ -7,6 +7,7 @@ streams that is, so the CLI and the API can tell the user a sync must follow.
 
     change = update_connection(session, box, "acme", settings={"extra_fields": {...}})
     change.reread               # ["Opportunity"]: the next sync reads these whole
+    upsert_connection(session, box, name="acme", settings={...}, secrets={...})  # all anew
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.core.crypto import SecretBox
@@ -28,6 +29,7 @@ from app.services.connections.registry import (
     HubSpotSettings,
     check_export_path,
     connection_settings,
+    create_connection,
     forget_writes_if_moved,
     get_connection,
     parse_settings,
@@ -41,6 +43,7 @@ __all__ = [
     "missing_fields",
     "pulled_fields",
     "update_connection",
+    "upsert_connection",
 ]
 
 
@@ -120,16 +123,43 @@ def update_connection(
             "for another CRM"
         )
     after = parse_settings({**connection.settings, **changes})
-    check_export_path(after)
-    forget_writes_if_moved(session, connection, before, after)
-    connection.settings = after.model_dump(mode="json")
     if secrets:
         connection.credentials_sealed = _merged_secrets(box, connection, secrets)
     if sync_interval_seconds is not None:
         connection.sync_interval_seconds = sync_interval_seconds
     if enabled is not None:
         connection.enabled = enabled
-    reread = _grown(before, after)
+    return _apply(session, connection, before, after)
+
+
+def upsert_connection(
+    session: Session,
+    box: SecretBox,
+    *,
+    name: str,
+    settings: dict[str, Any],
+    secrets: dict[str, str],
+) -> Connection:
+    """Create the connection, or point an existing one at new settings and credentials (all
+    of them replaced), as an update would: grown streams read whole, writes to another CRM
+    forgotten."""
+    existing = session.scalar(select(Connection).where(Connection.name == name))
+    if existing is None:
+        return create_connection(session, box, name=name, settings=settings, secrets=secrets)
+    before, after = connection_settings(existing), parse_settings(settings)
+    existing.kind = after.kind
+    existing.credentials_sealed = box.seal({k: v for k, v in secrets.items() if v})
+    return _apply(session, existing, before, after).connection
+
+
+def _apply(
+    session: Session, connection: Connection, before: AnySettings, after: AnySettings
+) -> ConnectionChange:
+    """Store `after` as the connection's settings: what changing from `before` entails."""
+    check_export_path(after)
+    forget_writes_if_moved(session, connection, before, after)
+    connection.settings = after.model_dump(mode="json")
+    reread = _grown(before, after) if before.kind == after.kind else []
     if reread:
         session.execute(
             delete(StreamCursor).where(

@@ -43,7 +43,6 @@ __all__ = [
     "list_connections",
     "remove_connection",
     "salesforce_client",
-    "upsert_connection",
 ]
 
 SECRET_NAMES: dict[str, tuple[str, ...]] = {
@@ -194,27 +193,6 @@ def create_connection(
     session.add(connection)
     session.flush()
     return connection
-
-
-def upsert_connection(
-    session: Session,
-    box: SecretBox,
-    *,
-    name: str,
-    settings: dict[str, Any],
-    secrets: dict[str, str],
-) -> Connection:
-    """Create the connection, or point an existing one at new settings and credentials."""
-    existing = session.scalar(select(Connection).where(Connection.name == name))
-    if existing is None:
-        return create_connection(session, box, name=name, settings=settings, secrets=secrets)
-    parsed = parse_settings(settings)
-    forget_writes_if_moved(session, existing, parse_settings(existing.settings), parsed)
-    existing.kind = parsed.kind
-    existing.settings = parsed.model_dump(mode="json")
-    existing.credentials_sealed = box.seal({k: v for k, v in secrets.items() if v})
-    session.flush()
-    return existing
 
 
 def crm_address(settings: AnySettings) -> tuple[str, ...]:

@@ -83,6 +83,9 @@ class ProcessFunnel:
     process: str
     name: str
     milestones: list[FunnelStep]
+    ruleset_versions: list[int]
+    """The active ruleset versions whose process this is: connections whose rule files
+    describe a process alike (same key, same milestones) are counted together."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +163,7 @@ class ProcessVelocity(BaseModel):
     process: str
     name: str
     steps: list[VelocityStep]
+    ruleset_versions: list[int]
 
 
 class VelocityAnswer(BaseModel):

@@ -9,13 +9,10 @@ today's values stand in, and the answer says so.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
-
-from sqlalchemy import select
 
 from app.core.database import Database
 from app.core.timestamps import IsoDateTime
@@ -27,19 +24,19 @@ from app.kpis.backtest import (
     Every,
     HistoryNeed,
     Part,
+    PipelineAt,
     backtest,
     origins_between,
     summarise,
 )
 from app.kpis.forecast import PipelineDeal, month_windows
 from app.kpis.history import DealHistory
-from app.models import Opportunity, RawRecord
 from app.models.base import utcnow
 from app.services.kpis.filters import Filters
+from app.services.kpis.past import FieldHistory
 from app.services.kpis.queries import selected_keys
 from app.services.kpis.snapshot import Snapshot
 from app.services.kpis.store import KpiStore
-from crm import parse_instant
 
 __all__ = [
     "BacktestReport",
@@ -49,7 +46,10 @@ __all__ = [
     "SkippedOrigin",
     "csv_rows",
     "run_backtest",
+    "strictly_before",
 ]
+
+_TICK = timedelta(microseconds=1)
 
 READING = (
     "WAPE = sum|actual - forecast| / sum actual over the origins: lower is better (0 is "
@@ -157,74 +157,14 @@ class NoBacktest:
     history_needed: HistoryNeed = field(default_factory=HistoryNeed)
 
 
-def _instant(text: Any) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return parse_instant(text)
-    except ValueError:
-        return None
+def strictly_before(history: FieldHistory) -> PipelineAt:
+    """The CRM's values as they stood strictly before an origin: a change stamped at the
+    origin instant itself is not known yet."""
 
+    def at(deal: DealHistory, moment: datetime) -> PipelineDeal | None:
+        return history.at(deal, moment - _TICK)
 
-class FieldHistory:
-    """Amount, probability and close date of each opportunity over time."""
-
-    def __init__(self) -> None:
-        self.times: dict[int, list[datetime]] = {}
-        self.values: dict[int, list[PipelineDeal]] = {}
-
-    @classmethod
-    def load(cls, database: Database) -> FieldHistory:
-        history = cls()
-        with database.session() as session:
-            ids = {
-                (row[0], row[1]): row[2]
-                for row in session.execute(
-                    select(Opportunity.connection_id, Opportunity.external_id, Opportunity.id)
-                )
-            }
-            rows = session.execute(
-                select(RawRecord.connection_id, RawRecord.payload).where(
-                    RawRecord.stream == "OpportunityHistory", RawRecord.deleted.is_(False)
-                )
-            )
-            entries: dict[int, list[tuple[datetime, PipelineDeal]]] = {}
-            for connection_id, payload in rows:
-                key = ids.get((connection_id, str(payload.get("OpportunityId") or "")))
-                at = _instant(payload.get("CreatedDate"))
-                if key is None or at is None:
-                    continue
-                close = payload.get("CloseDate")
-                try:
-                    close_date = date.fromisoformat(close) if isinstance(close, str) else None
-                except ValueError:
-                    close_date = None
-                entries.setdefault(key, []).append(
-                    (
-                        at,
-                        PipelineDeal(
-                            float(payload.get("Amount") or 0),
-                            float(payload.get("Probability") or 0),
-                            close_date,
-                        ),
-                    )
-                )
-        for key, found in entries.items():
-            found.sort(key=lambda item: item[0])
-            history.times[key] = [t for t, _ in found]
-            history.values[key] = [v for _, v in found]
-        return history
-
-    def __len__(self) -> int:
-        return len(self.times)
-
-    def at(self, deal: DealHistory, moment: datetime) -> PipelineDeal | None:
-        """The values as they stood strictly before `moment`."""
-        times = self.times.get(deal.key)
-        if not times:
-            return None
-        i = bisect_left(times, moment) - 1  # strictly before: nothing at the instant itself
-        return self.values[deal.key][i] if i >= 0 else None
+    return at
 
 
 def _current(snapshot: Snapshot) -> Callable[[DealHistory, datetime], PipelineDeal | None]:
@@ -266,12 +206,14 @@ def run_backtest(
     horizons: int = MAX_HORIZON,
     filters: Filters | None = None,
     need: HistoryNeed | None = None,
+    snapshot: Snapshot | None = None,
 ) -> BacktestReport | NoBacktest:
     """Scores of the forecast and its baselines at each origin from `start` to `end` (without
-    `start`: the latest `months` origins) whose first month is over, horizons 1..`horizons`."""
+    `start`: the latest `months` origins) whose first month is over, horizons 1..`horizons`,
+    by the view's as-of (or `snapshot`'s: a past one)."""
     filters = filters or Filters()
     need = need or HistoryNeed()
-    snapshot = (store or KpiStore(database)).snapshot()
+    snapshot = snapshot or (store or KpiStore(database)).snapshot()
     deals = [d for d in snapshot.deals.values() if d.process in snapshot.processes]
     if not deals:
         return NoBacktest(origins=[], cells=[], note="no opportunity history yet")
@@ -291,7 +233,7 @@ def run_backtest(
             note=f"no origin (every {every}) in the range whose first month is over by {now}",
         )
     history = FieldHistory.load(database)
-    at = history.at if len(history) else _current(snapshot)
+    at = strictly_before(history) if len(history) else _current(snapshot)
     replay = backtest(
         deals,
         origins,

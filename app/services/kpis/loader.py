@@ -1,19 +1,21 @@
 """Reading opportunity state out of the database, as columns for a `Snapshot`.
 
-Two reads: the processes of a ruleset version (`load_processes`) and its opportunity state
-rows, all of them or only those updated since an instant (`load_state_rows`). State rows are
+Two reads: the processes of the active ruleset versions (`load_processes`) and the
+opportunity state rows each connection's active version keeps, all of them or only those
+updated since an instant (`load_state_rows`). State rows are
 streamed in chunks of `CHUNK` and turned into numpy columns chunk by chunk, so a load of
 100,000 opportunities never holds them all as Python objects at once. On SQLite the scan
 runs with a small page cache that is emptied afterwards: SQLite would otherwise keep what a
 one-off scan read for the life of the process.
 
-    processes = load_processes(session, version_id)
-    rows = load_state_rows(session, version_id, since=None, width=5, labels=labels)
+    versions = active_versions(session)            # {connection_id: version_id}
+    processes = load_processes(session, set(versions.values()))
+    rows = load_state_rows(session, versions, since=None, width=5, labels=labels)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,10 +23,18 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection as DatabaseConnection
-from sqlalchemy import select
+from sqlalchemy import false, or_, select
 
 from app.kpis.columns import OUTCOMES, DealColumns, Floats, Ints
-from app.models import Connection, CrmOwner, Milestone, Opportunity, OpportunityState, Process
+from app.models import (
+    Connection,
+    CrmOwner,
+    Milestone,
+    Opportunity,
+    OpportunityState,
+    Process,
+    RulesetVersion,
+)
 from app.models.base import utcnow
 from app.services.kpis.snapshot import Labels, MilestoneInfo, ProcessInfo
 from app.services.state.clock import as_utc
@@ -116,15 +126,18 @@ def _seconds(moment: datetime | None) -> float:
     return as_utc(moment).timestamp()
 
 
-def load_processes(session: Any, version_id: int | None) -> dict[int, ProcessInfo]:
-    """The processes of ruleset version `version_id` by id, each with its milestones."""
+def load_processes(session: Any, version_ids: Collection[int]) -> dict[int, ProcessInfo]:
+    """The processes of these ruleset versions by id, each with its milestones."""
     processes: dict[int, ProcessInfo] = {}
-    if version_id is None:
+    if not version_ids:
         return processes
     rows = session.execute(
-        select(Process).where(Process.ruleset_version_id == version_id)
-    ).scalars()
-    for process in rows:
+        select(Process, RulesetVersion.version)
+        .join(RulesetVersion, RulesetVersion.id == Process.ruleset_version_id)
+        .where(Process.ruleset_version_id.in_(sorted(version_ids)))
+        .order_by(Process.id)
+    ).tuples()
+    for process, version in rows:
         milestones = session.execute(
             select(Milestone).where(Milestone.process_id == process.id).order_by(Milestone.position)
         ).scalars()
@@ -133,6 +146,7 @@ def load_processes(session: Any, version_id: int | None) -> dict[int, ProcessInf
             process.key,
             process.name,
             segment_of(process.segment_selector or {}),
+            version,
             tuple(
                 MilestoneInfo(m.id, m.key, m.name, m.position, m.kind, m.guidance)
                 for m in milestones
@@ -155,10 +169,15 @@ def _one_off_scan(connection: DatabaseConnection) -> Iterator[None]:
 
 
 def load_state_rows(
-    session: Any, version_id: int | None, since: datetime | None, width: int, labels: Labels
+    session: Any,
+    versions: Mapping[int, int],
+    since: datetime | None,
+    width: int,
+    labels: Labels,
 ) -> StateRows:
-    """State rows of `version_id` (all, or updated after `since`) as columns `width`
-    positions wide; owners, teams, segments and connections indexed in `labels`."""
+    """The state rows each connection's active version keeps (`versions`: connection id to
+    version id; all rows, or those updated after `since`) as columns `width` positions wide;
+    owners, teams, segments and connections indexed in `labels`."""
     state = OpportunityState
     query = (
         select(
@@ -182,7 +201,16 @@ def load_state_rows(
             Opportunity.external_id,
         )
         .join(Opportunity, Opportunity.id == state.opportunity_id)
-        .where(state.ruleset_version_id == version_id)
+        .where(
+            or_(
+                false(),
+                *(
+                    (state.connection_id == connection_id)
+                    & (state.ruleset_version_id == version_id)
+                    for connection_id, version_id in versions.items()
+                ),
+            )
+        )
     )
     if since is not None:
         query = query.where(state.updated_at > since)

@@ -82,17 +82,21 @@ CENSORING_NOTE = (
 )
 AS_OF_NOTE = (
     "as_of is the data's own clock: the CRM's time as last synced (the wall clock for a live "
-    "CRM, the history's end for a replayed one), unless MILESTONES_KPI_AS_OF sets it."
+    "CRM, the history's end for a replayed one), unless MILESTONES_KPI_AS_OF sets it. At a "
+    "past instant (MILESTONES_KPI_AS_OF, or the as_of parameter) the answer is what an export "
+    "taken then would give."
 )
 
 
 def _mask(snapshot: Snapshot, filters: Filters) -> Bools:
-    """Deals matching every filter but the period, with a process in the active version."""
+    """Deals matching every filter but the period, with a process of an active version."""
     cols, labels = snapshot.columns, snapshot.labels
-    mask: Bools = np.isin(cols.process, np.array(list(snapshot.processes), dtype=np.int64))
-    if filters.process is not None:
-        found = snapshot.process_by_key(filters.process)
-        mask &= cols.process == (found.id if found is not None else -2)
+    processes = [
+        p.id
+        for p in snapshot.processes.values()
+        if filters.process is None or p.key == filters.process
+    ]
+    mask: Bools = np.isin(cols.process, np.array(processes, dtype=np.int64))
     if filters.segment is not None:
         wanted = filters.segment.lower()
         segments = [i for i, s in enumerate(labels.segments) if s.lower() == wanted]
@@ -114,11 +118,30 @@ def selected_keys(snapshot: Snapshot, filters: Filters) -> set[int]:
     return {int(key) for key in snapshot.columns.key[_mask(snapshot, filters)]}
 
 
-def _processes(snapshot: Snapshot, filters: Filters) -> list[ProcessInfo]:
-    ordered = sorted(snapshot.processes.values(), key=lambda p: p.key)
-    if filters.process is not None:
-        return [p for p in ordered if p.key == filters.process]
-    return ordered
+@dataclass(frozen=True)
+class _ProcessGroup:
+    """Processes alike (same key, same milestones) from the rulesets active on different
+    connections, counted together; `info` is the first of them."""
+
+    info: ProcessInfo
+    ids: Ints
+    versions: list[int]
+
+
+def _processes(snapshot: Snapshot, filters: Filters) -> list[_ProcessGroup]:
+    alike: dict[tuple[object, ...], list[ProcessInfo]] = {}
+    for process in sorted(snapshot.processes.values(), key=lambda p: (p.key, p.id)):
+        if filters.process is None or process.key == filters.process:
+            shape = tuple((m.position, m.key) for m in process.milestones)
+            alike.setdefault((process.key, shape), []).append(process)
+    return [
+        _ProcessGroup(
+            group[0],
+            np.array([p.id for p in group], dtype=np.int64),
+            sorted({p.version for p in group}),
+        )
+        for group in alike.values()
+    ]
 
 
 # -- funnel ---------------------------------------------------------------------------------------
@@ -128,8 +151,9 @@ def funnel(snapshot: Snapshot, filters: Filters) -> FunnelAnswer:
     cols = snapshot.columns
     mask = _mask(snapshot, filters)
     result = []
-    for process in _processes(snapshot, filters):
-        members = mask & (cols.process == process.id)
+    for group in _processes(snapshot, filters):
+        process = group.info
+        members = mask & np.isin(cols.process, group.ids)
         steps: list[FunnelStep] = []
         positions = [(0, None)] + [(m.position, m) for m in process.milestones]
         for index, (position, milestone) in enumerate(positions):
@@ -161,7 +185,7 @@ def funnel(snapshot: Snapshot, filters: Filters) -> FunnelAnswer:
                     conversion_to_won=ConversionAnswer.of(to_won),
                 )
             )
-        result.append(ProcessFunnel(process.key, process.name, steps))
+        result.append(ProcessFunnel(process.key, process.name, steps, group.versions))
     return FunnelAnswer(
         filters=filters,
         as_of=snapshot.as_of,
@@ -267,7 +291,9 @@ def movement(snapshot: Snapshot, filters: Filters, by: Bucket) -> MovementAnswer
     cols, labels = snapshot.columns, snapshot.labels
     found = _advances(snapshot, _mask(snapshot, filters), epoch(start), epoch(end))
     buckets = _bucket_days(found.at, by)
-    keys = {p.id: p.key for p in snapshot.processes.values()}
+    keys = sorted({p.key for p in snapshot.processes.values()})
+    key_of = {p.id: keys.index(p.key) for p in snapshot.processes.values()}
+    process_keys = np.array([key_of.get(p, -1) for p in cols.process[found.row].tolist()])
     per_rep = [
         RepMovement(
             period,
@@ -283,8 +309,8 @@ def movement(snapshot: Snapshot, filters: Filters, by: Bucket) -> MovementAnswer
         for period, i, count, value in _grouped(found, buckets, cols.team[found.row])
     ]
     per_process = [
-        ProcessMovement(period, keys.get(i), count, value)
-        for period, i, count, value in _grouped(found, buckets, cols.process[found.row])
+        ProcessMovement(period, keys[i] if i >= 0 else None, count, value)
+        for period, i, count, value in _grouped(found, buckets, process_keys.astype(np.int64))
     ]
     per_rep.sort(key=lambda r: (r.period, r.rep or ""))
     per_team.sort(key=lambda r: (r.period, r.team or ""))
@@ -318,11 +344,12 @@ def velocity(snapshot: Snapshot, filters: Filters) -> VelocityAnswer:
     durations = np.round(np.maximum(0.0, (stays.end - stays.start) / DAY) * 4) / 4
     process_of = cols.process[stays.row]
     result = []
-    for process in _processes(snapshot, filters):
+    for group in _processes(snapshot, filters):
+        process, members = group.info, np.isin(process_of, group.ids)
         steps = []
         positions = [(0, "created")] + [(m.position, m.key) for m in process.milestones]
         for index, (position, key) in enumerate(positions[:-1]):
-            sel = (process_of == process.id) & (stays.position == position)
+            sel = members & (stays.position == position)
             if keep is not None:
                 sel &= keep
             curve = aj_arrays(durations[sel], causes[sel], (1, 2)) if sel.any() else None
@@ -338,7 +365,14 @@ def velocity(snapshot: Snapshot, filters: Filters) -> VelocityAnswer:
                     open_censored=curve.counts.get(0, 0) if curve else 0,
                 )
             )
-        result.append(ProcessVelocity(process=process.key, name=process.name, steps=steps))
+        result.append(
+            ProcessVelocity(
+                process=process.key,
+                name=process.name,
+                steps=steps,
+                ruleset_versions=group.versions,
+            )
+        )
     return VelocityAnswer(
         filters=filters,
         as_of=now,

@@ -2,7 +2,7 @@
 
 A `Snapshot` holds every opportunity's path as columns (`DealColumns`: about 200 bytes per
 opportunity) with what listings show beside it (name, external id, the CRM's stage
-probability and close month), the processes of the active ruleset version, the fitted
+probability and close month), the processes of the active ruleset versions, the fitted
 model, and what every answer needs at the view's as-of instant (`Derived`). The store builds
 a new one on each refresh and never changes a published one, so readers need no lock.
 
@@ -51,12 +51,14 @@ class MilestoneInfo:
 
 @dataclass(frozen=True)
 class ProcessInfo:
-    """A process of the active ruleset version and its milestones, in order."""
+    """A process of an active ruleset version and its milestones, in order."""
 
     id: int
     key: str
     name: str
     segment: str | None
+    version: int
+    """The ruleset version (its number) the process belongs to."""
     milestones: tuple[MilestoneInfo, ...]
 
     def at(self, position: int) -> MilestoneInfo | None:
@@ -131,9 +133,11 @@ class Labels:
 
 @dataclass
 class Snapshot:
-    """Opportunity state at `as_of`, for one ruleset version; `generation` counts refreshes."""
+    """Opportunity state at `as_of`, each connection's under its active ruleset version;
+    `generation` counts refreshes."""
 
-    version_id: int | None
+    versions: dict[int, int]
+    """Connection id -> the id of the ruleset version active on it."""
     processes: dict[int, ProcessInfo]
     columns: DealColumns
     names: list[str]
@@ -159,12 +163,6 @@ class Snapshot:
             table = presort_conversion(self.columns, position, target, epoch(self.as_of))
             self._presorted[(position, target)] = table
         return table
-
-    def process_by_key(self, key: str) -> ProcessInfo | None:
-        for process in self.processes.values():
-            if process.key == key:
-                return process
-        return None
 
     @property
     def deals(self) -> Mapping[int, DealHistory]:

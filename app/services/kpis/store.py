@@ -37,13 +37,16 @@ from sqlalchemy import func, select
 
 from app.core.caching import BoundedCache
 from app.core.database import Database
-from app.kpis.columns import DealColumns, epoch, fit_model_columns
+from app.core.errors import InvalidRequestError
+from app.kpis.columns import DealColumns, epoch, fit_model_columns, instant
 from app.kpis.derived import derive
 from app.kpis.model import Model
-from app.models import OpportunityState, RulesetVersion, SyncRun
+from app.models import OpportunityState, SyncRun
 from app.models.base import utcnow
 from app.services.kpis.loader import StateRows, load_processes, load_state_rows
+from app.services.kpis.past import FieldHistory, PastFacts, snapshot_at
 from app.services.kpis.snapshot import Labels, Snapshot
+from app.services.state.active import active_versions
 from app.services.state.clock import AsOf, as_utc, data_clock
 from app.services.sync.status import FINISHED_OK
 
@@ -57,6 +60,7 @@ WATCH_SECONDS = 0.5
 """How often a watching view (the API's) looks for a finished pipeline pass."""
 OVERLAP = timedelta(minutes=2)
 CACHE_SIZE = 512
+PAST_SNAPSHOTS = 4
 
 
 # -- the store -----------------------------------------------------------------------------------
@@ -114,6 +118,17 @@ class KpiStore:
     _caught_up: float | None = None
     _last_sync: datetime | None = None
     _last_ok_sync: datetime | None = None
+    _fields: BoundedCache[int, FieldHistory] = field(
+        default_factory=lambda: BoundedCache(
+            "the CRM's field history, read once per generation for every past instant", size=1
+        )
+    )
+    _past: BoundedCache[tuple[int, float], Snapshot] = field(
+        default_factory=lambda: BoundedCache(
+            "snapshots at past instants: a cut, a field-history read and a refit each",
+            size=PAST_SNAPSHOTS,
+        )
+    )
 
     def start(self) -> KpiStore:
         """Load and fit on a thread now, so that the first request finds it ready; then, for a
@@ -179,6 +194,55 @@ class KpiStore:
             self._checked = time.monotonic()
 
     def snapshot(self, fresh: bool = False) -> Snapshot:
+        """The view at the data clock: with a past `MILESTONES_KPI_AS_OF`, what an export cut
+        then answers (`at`). See `_latest`."""
+        return self._as_set(self._latest(fresh))
+
+    def at(self, moment: datetime) -> Snapshot:
+        """The view as an export cut at `moment` would answer (`past.snapshot_at`), kept for
+        a few instants per generation; InvalidRequestError for an instant it cannot answer:
+        after the data clock (the future is unknown) or before the first opportunity."""
+        now = self.snapshot()
+        moment = moment.astimezone(now.as_of.tzinfo)
+        if moment > now.as_of:
+            raise InvalidRequestError(
+                f"as_of: {moment.isoformat()} is after the data clock ({now.as_of.isoformat()}): "
+                "the future is unknown"
+            )
+        cols = now.columns
+        live = np.isin(cols.process, np.array(list(now.processes), dtype=np.int64))
+        if not live.any() or epoch(moment) < float(cols.created[live].min()):
+            first = "none yet" if not live.any() else instant(float(cols.created[live].min()))
+            raise InvalidRequestError(
+                f"as_of: {moment.isoformat()} is before the first opportunity ({first}): "
+                "there is nothing to answer about"
+            )
+        if moment == now.as_of and now is not self._snapshot:
+            return now  # the view is cut at this very instant already
+        base = self._snapshot
+        assert base is not None
+        return self._cut(base, moment)
+
+    def _as_set(self, snapshot: Snapshot) -> Snapshot:
+        """`snapshot`, cut at the as-of setting when that is a fixed instant."""
+        if not isinstance(self.as_of_setting, datetime):
+            return snapshot
+        return self._cut(snapshot, snapshot.as_of)
+
+    def _cut(self, base: Snapshot, moment: datetime) -> Snapshot:
+        key = (base.generation, epoch(moment))
+        found = self._past.get(key)
+        if found is None:
+            fields = self._fields.get(base.generation)
+            if fields is None:
+                fields = FieldHistory.load(self.database)
+                self._fields.put(base.generation, fields)
+            facts = PastFacts.load(self.database, base, moment, fields)
+            found = snapshot_at(base, moment, facts)
+            self._past.put(key, found)
+        return found
+
+    def _latest(self, fresh: bool = False) -> Snapshot:
         """The current view; refreshed from state changes at most every `refresh_seconds`,
         or now when `fresh`: a write-back must see the state its own pass just changed, with
         the model refitted on it, so that it writes what a view started now would answer."""
@@ -236,9 +300,7 @@ class KpiStore:
         again at the new instant."""
         checked = time.monotonic()
         with self.database.session() as session:
-            version_id = session.scalar(
-                select(RulesetVersion.id).where(RulesetVersion.is_active.is_(True))
-            )
+            versions = active_versions(session)
             current = self._snapshot
             high = session.scalar(select(func.max(OpportunityState.updated_at)))
             last_sync, self._last_ok_sync = session.execute(
@@ -247,7 +309,7 @@ class KpiStore:
                     func.max(SyncRun.finished_at).filter(SyncRun.status.in_(FINISHED_OK)),
                 )
             ).one()
-            if current is not None and current.version_id == version_id:
+            if current is not None and current.versions == versions:
                 if high is None or (self._watermark is not None and high <= self._watermark):
                     if last_sync != self._last_sync:
                         as_of = data_clock(session, self.as_of_setting)
@@ -259,13 +321,13 @@ class KpiStore:
                 since = (self._watermark or high) - OVERLAP
                 processes = current.processes
                 width = current.columns.positions
-                rows = load_state_rows(session, version_id, since, width, self._labels)
+                rows = load_state_rows(session, versions, since, width, self._labels)
             else:
-                processes = load_processes(session, version_id)
+                processes = load_processes(session, set(versions.values()))
                 width = 1 + max(
                     (m.position for p in processes.values() for m in p.milestones), default=0
                 )
-                rows = load_state_rows(session, version_id, None, width, self._labels)
+                rows = load_state_rows(session, versions, None, width, self._labels)
                 current = None
             as_of = data_clock(session, self.as_of_setting)
         merged, row_of = _merge(current, rows)
@@ -274,7 +336,7 @@ class KpiStore:
         refit = current is None or force_model or stale
         model = fit_model_columns(cols, epoch(as_of)) if refit or current is None else current.model
         snapshot = Snapshot(
-            version_id,
+            versions,
             processes,
             cols,
             merged.names,
@@ -316,10 +378,11 @@ class KpiStore:
             if refit:
                 self._model_at = time.monotonic()
         self._answers.clear()  # keys carry the generation: this only frees the memory
+        self._past.clear()
         self._ready.set()
         for warm in self._warmers:
             try:
-                warm(snapshot)
+                warm(self._as_set(snapshot))
             except Exception:
                 log.exception("KPI view: precomputing an answer failed")
 

@@ -1,22 +1,31 @@
-"""An opportunity's milestone events in the active ruleset version, each with its evidence:
-the CRM record that proves the customer acted (DESIGN.md, rule 1)."""
+"""An opportunity's milestone events in the ruleset version active on its connection, each
+with its evidence: the CRM record that proves the customer acted (DESIGN.md, rule 1)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from sqlalchemy import select
 
 from app.core.database import Database
-from app.models import Milestone, MilestoneEvent
+from app.models import Milestone, MilestoneEvent, Opportunity
 from app.services.kpis.rows import Evidence, TimelineEvent
 
 __all__ = ["opportunity_timeline"]
 
 
 def opportunity_timeline(
-    database: Database, opportunity_id: int, version_id: int | None
+    database: Database, opportunity_id: int, versions: Mapping[int, int]
 ) -> list[TimelineEvent]:
-    """The events of one opportunity in time order."""
+    """The events of one opportunity in time order, under the version `versions` (connection
+    id -> version id, as the KPI view read them) says is active on its connection."""
     with database.session() as session:
+        connection_id = session.scalar(
+            select(Opportunity.connection_id).where(Opportunity.id == opportunity_id)
+        )
+        version_id = versions.get(connection_id or 0)
+        if version_id is None:
+            return []
         events = session.execute(
             select(
                 MilestoneEvent.occurred_at,

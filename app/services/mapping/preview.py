@@ -3,7 +3,7 @@
 `validate_file` checks a file (fields against the connections' own data) and warns about
 milestones that no stored record has ever matched. `preview_file` evaluates it over the stored
 records and says what each milestone would match — counts, examples with their evidence — and
-how that differs from the active version: events added, removed and moved.
+how that differs from each connection's active version: events added, removed and moved.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.core.database import Database
-from app.models import Milestone, MilestoneEvent, Opportunity, Process
+from app.models import Milestone, MilestoneEvent, Opportunity, Process, RulesetVersion
 from app.services.mapping.index import build_index, scan_raw
 from app.services.mapping.preview_report import (
     ChangeCounts,
@@ -35,10 +35,10 @@ from app.services.mapping.public import DiagnosticPublic
 from app.services.mapping.rulesets import (
     ConnectionInfo,
     RulesetRejected,
-    active_version,
     connection_fields,
     connections_for,
 )
+from app.services.state.active import active_versions
 from mappings.catalog import deep_link
 from mappings.compiler import CompiledRuleset, compile_ruleset
 from mappings.engine import Derivation, Engine
@@ -148,11 +148,22 @@ class _MilestoneTally:
 
 def _active_events(
     database: Database, connections: list[ConnectionInfo]
-) -> tuple[int | None, dict[DiffKey, datetime]]:
+) -> tuple[dict[str, int], dict[DiffKey, datetime]]:
+    """Each connection's active version (by connection name) and the events it derived."""
     with database.session() as session:
-        version = active_version(session)
-        if version is None:
-            return None, {}
+        active = active_versions(session)
+        pairs = [(c, active[c.id]) for c in connections if c.id in active]
+        if not pairs:
+            return {}, {}
+        numbers = dict(
+            session.execute(
+                select(RulesetVersion.id, RulesetVersion.version).where(
+                    RulesetVersion.id.in_({v for _, v in pairs})
+                )
+            )
+            .tuples()
+            .all()
+        )
         found: dict[DiffKey, datetime] = {}
         rows = session.execute(
             select(
@@ -167,21 +178,27 @@ def _active_events(
             .join(Milestone, Milestone.id == MilestoneEvent.milestone_id)
             .join(Process, Process.id == Milestone.process_id)
             .where(
-                MilestoneEvent.ruleset_version_id == version.id,
-                MilestoneEvent.evidence_connection_id.in_([c.id for c in connections]),
+                or_(
+                    *(
+                        (MilestoneEvent.ruleset_version_id == version_id)
+                        & (MilestoneEvent.evidence_connection_id == c.id)
+                        for c, version_id in pairs
+                    )
+                )
             )
         )
         for external_id, process, milestone, stream, evidence, occurred_at in rows:
             key = (external_id, process, milestone, stream, evidence)
             if key not in found or occurred_at < found[key]:
                 found[key] = occurred_at
-        return version.version, found
+        return {c.name: numbers[v] for c, v in pairs}, found
 
 
 def preview_file(
     database: Database, text: str, file: str, options: PreviewOptions | None = None
 ) -> PreviewReport:
-    """What the file would derive from the stored records, and the change from the active one."""
+    """What the file would derive from the stored records, and the change from what each
+    connection's active version derived."""
     options = options or PreviewOptions()
     report, connections = checked_ruleset(database, text, file, options.connection)
     ruleset = report.ruleset
@@ -253,7 +270,7 @@ def preview_file(
         checksum=ruleset.checksum,
         connections=[c.name for c in connections if c.source],
         records_scanned=seen,
-        active_version=active,
+        active_versions=active,
         warnings=[DiagnosticPublic.of(w) for w in warnings],
         processes=_processes(ruleset, tallies),
         difference=PreviewDifference(

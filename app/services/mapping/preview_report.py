@@ -94,7 +94,8 @@ class PreviewChanges(BaseModel):
 
 
 class PreviewDifference(ChangeCounts):
-    compared_with: int | None
+    compared_with: dict[str, int]
+    """Each connection's active version (by connection name) the difference is taken from."""
     examples: PreviewChanges
 
 
@@ -103,7 +104,8 @@ class PreviewReport(BaseModel):
     checksum: str
     connections: list[str]
     records_scanned: int
-    active_version: int | None
+    active_versions: dict[str, int]
+    """The version active on each connection (by name); absent where none is."""
     warnings: list[DiagnosticPublic]
     processes: list[ProcessPreview]
     difference: PreviewDifference

@@ -11,6 +11,7 @@ from mappings.diagnostics import Diagnostic
 from mappings.validate import ValidationReport
 
 __all__ = [
+    "ActivatedOn",
     "ActivationSummary",
     "DiagnosticPublic",
     "FileValidation",
@@ -75,13 +76,21 @@ class MappingRunSummary(BaseModel):
     seconds: float
 
 
+class ActivatedOn(BaseModel):
+    """A connection a version was activated on, and the version active there before."""
+
+    connection: str
+    previous_version: int | None
+
+
 class ActivationSummary(BaseModel):
-    """A ruleset version made the active one, with the runs that re-derived its events."""
+    """A ruleset version made the active one of some connections, with the runs that
+    re-derived its events."""
 
     version: int
     version_id: int
     name: str
-    previous_version: int | None
+    connections: list[ActivatedOn]
     events: int
     runs: list[MappingRunSummary]
     warnings: list[DiagnosticPublic]
@@ -89,12 +98,17 @@ class ActivationSummary(BaseModel):
 
 
 class VersionPublic(BaseModel):
+    """A stored version; `active_on` names the connections it serves now. Listed for one
+    connection, `active` and `activated_at` speak of that connection (else of any)."""
+
     version: int
     name: str
     checksum: str
     active: bool
+    active_on: list[str]
     created_at: IsoDateTime
     activated_at: IsoDateTime | None
+    """The latest activation."""
     created_by: str | None
     note: str | None
 

@@ -1,9 +1,9 @@
 """Ruleset versions in the database: storing a validated file, loading a version to run it.
 
 A version is immutable: its YAML text, checksum, processes and milestones (with the rules as
-written) are stored once; the same text stored again is the same version. Exactly one version
-is active. `version_runtime` compiles a stored version once per process and maps its process
-and milestone keys to row ids.
+written) are stored once; the same text stored again is the same version. Each connection
+has its own active version (`app.services.state.active`). `version_runtime` compiles a
+stored version once per process and maps its process and milestone keys to row ids.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ __all__ = [
     "ConnectionInfo",
     "RulesetRejected",
     "VersionRuntime",
-    "active_version",
     "connection_fields",
     "connection_info",
     "connections_for",
@@ -201,7 +200,6 @@ def store_version(
         name=ruleset.name[:200],
         source=source_text,
         checksum=ruleset.checksum,
-        is_active=False,
         created_by=created_by,
         note=note,
     )
@@ -235,10 +233,6 @@ def store_version(
     return version
 
 
-def active_version(session: Session) -> RulesetVersion | None:
-    return session.scalars(select(RulesetVersion).where(RulesetVersion.is_active.is_(True))).first()
-
-
 @dataclass(frozen=True)
 class VersionRuntime:
     """A stored version, compiled, with its keys mapped to row ids."""
@@ -252,7 +246,7 @@ class VersionRuntime:
     milestone_ids: dict[tuple[str, str], int]
 
     def sources(self) -> set[Source]:
-        return {process.source for process in self.ruleset.processes}
+        return self.ruleset.sources()
 
 
 _RUNTIMES = BoundedCache[tuple[str, int, str], VersionRuntime](

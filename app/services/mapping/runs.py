@@ -59,10 +59,10 @@ from app.services.mapping.public import MappingRunSummary
 from app.services.mapping.rulesets import (
     ConnectionInfo,
     VersionRuntime,
-    active_version,
     connection_info,
     version_runtime,
 )
+from app.services.state.active import active_versions
 from app.services.state.opportunities import rebuild_states, refresh_states, refresh_teams
 from mappings.catalog import deep_link
 from mappings.engine import Derivation, DerivedEvent, Engine
@@ -733,22 +733,17 @@ def _incremental(
             touched.update(
                 writer.opportunity_ids[o] for o in opportunities if o in writer.opportunity_ids
             )
-            refresh_states(db, runtime.version_id, touched)
+            refresh_states(db, runtime.version_id, connection.id, touched)
 
 
 def derive_active(
     database: Database, connection_id: int | None = None, full: bool = False
 ) -> list[RunReport]:
-    """Run the active version over one connection (or all): incrementally, or in full."""
+    """Run each connection's active version over it (one connection, or every one that has
+    an active version): incrementally, or in full."""
     with database.session() as session:
-        version = active_version(session)
-        if version is None:
-            return []
-        version_id = version.id
-        ids = (
-            [connection_id]
-            if connection_id is not None
-            else list(session.scalars(select(Connection.id).order_by(Connection.id)))
-        )
+        active = active_versions(session)
+    if connection_id is not None:
+        active = {connection_id: active[connection_id]} if connection_id in active else {}
     run = derive_all if full else derive_changed
-    return [run(database, version_id, cid) for cid in ids]
+    return [run(database, version_id, cid) for cid, version_id in active.items()]

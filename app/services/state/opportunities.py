@@ -1,14 +1,15 @@
 """Opportunity state: where each opportunity stands, kept up to date as events arrive.
 
-One row per opportunity for the active ruleset version: the first time each position of its
-process was reached (`reached`, position -> ISO instant), the current (highest) position and
-since when, the last customer action, and what the CRM says (outcome, amount, owner, team,
-stage probability and close date for the baseline). Mapping runs call `refresh_states` with
-the opportunities whose events or CRM record changed, inside the transaction that wrote
-them; a full run and an activation call `rebuild_states`. Reads never scan events.
+One row per opportunity, for the ruleset version active on its connection: the first time
+each position of its process was reached (`reached`, position -> ISO instant), the current
+(highest) position and since when, the last customer action, and what the CRM says
+(outcome, amount, owner, team, stage probability and close date for the baseline). Mapping
+runs call `refresh_states` with the opportunities whose events or CRM record changed, inside
+the transaction that wrote them; a full run and an activation call `rebuild_states`. Reads
+never scan events.
 
-    refresh_states(db, version_id, {12, 13})     # only these opportunities
-    rebuild_states(db, version_id)               # every opportunity (activation)
+    refresh_states(db, version_id, connection_id, {12, 13})  # only these opportunities
+    rebuild_states(db, version_id, connection_id)            # all of a connection (activation)
     refresh_teams(db, connection_id)             # reps moved to another team
 """
 
@@ -30,12 +31,12 @@ from app.models import (
     OpportunityProcess,
     OpportunityState,
     Process,
-    RulesetVersion,
 )
 from app.models.base import utcnow
 from app.services.mapping.index import chunks, upsert
+from app.services.state.active import active_version_of
 
-__all__ = ["rebuild_states", "refresh_states", "refresh_teams", "segment_of"]
+__all__ = ["clear_states", "rebuild_states", "refresh_states", "refresh_teams", "segment_of"]
 
 _STATES: Table = OpportunityState.__table__  # type: ignore[assignment]
 
@@ -81,10 +82,8 @@ class _Version:
         }
 
 
-def _is_active(db: DbConnection, version_id: int) -> bool:
-    return bool(
-        db.execute(select(RulesetVersion.is_active).where(RulesetVersion.id == version_id)).scalar()
-    )
+def _is_active(db: DbConnection, version_id: int, connection_id: int) -> bool:
+    return active_version_of(db, connection_id) == version_id
 
 
 def _state_rows(db: DbConnection, version: _Version, ids: Sequence[int]) -> list[dict[str, Any]]:
@@ -203,27 +202,41 @@ def _write(db: DbConnection, version: _Version, ids: Iterable[int]) -> int:
     return written
 
 
-def refresh_states(db: DbConnection, version_id: int, opportunity_ids: Iterable[int]) -> int:
-    """Recompute the state of these opportunities, if `version_id` is the active version."""
+def refresh_states(
+    db: DbConnection, version_id: int, connection_id: int, opportunity_ids: Iterable[int]
+) -> int:
+    """Recompute the state of these opportunities of a connection, if `version_id` is the
+    version active on it."""
     ids = set(opportunity_ids)
-    if not ids or not _is_active(db, version_id):
+    if not ids or not _is_active(db, version_id, connection_id):
         return 0
     return _write(db, _Version(db, version_id), ids)
 
 
-def rebuild_states(db: DbConnection, version_id: int, connection_id: int | None = None) -> int:
-    """Recompute every state (of one connection, or all) for the active `version_id`."""
-    if not _is_active(db, version_id):
+def rebuild_states(db: DbConnection, version_id: int, connection_id: int) -> int:
+    """Recompute every state of a connection, if `version_id` is the version active on it;
+    states another version left there go."""
+    if not _is_active(db, version_id, connection_id):
         return 0
-    query = select(Opportunity.id)
-    if connection_id is not None:
-        query = query.where(Opportunity.connection_id == connection_id)
-    ids = list(db.execute(query).scalars())
-    stale = delete(OpportunityState).where(OpportunityState.ruleset_version_id != version_id)
-    if connection_id is not None:
-        stale = stale.where(OpportunityState.connection_id == connection_id)
-    db.execute(stale)
+    ids = list(
+        db.execute(
+            select(Opportunity.id).where(Opportunity.connection_id == connection_id)
+        ).scalars()
+    )
+    db.execute(
+        delete(OpportunityState).where(
+            OpportunityState.connection_id == connection_id,
+            OpportunityState.ruleset_version_id != version_id,
+        )
+    )
     return _write(db, _Version(db, version_id), ids)
+
+
+def clear_states(db: DbConnection, connection_id: int) -> int:
+    """Forget a connection's states: no ruleset serves it any more."""
+    return db.execute(
+        delete(OpportunityState).where(OpportunityState.connection_id == connection_id)
+    ).rowcount
 
 
 def refresh_teams(db: DbConnection, connection_id: int) -> int:

@@ -105,6 +105,8 @@ class ConnectionFreshness(BaseModel):
     kind: str
     enabled: bool
     interval_seconds: int
+    ruleset_version: int | None
+    """The ruleset version active on it (its number); none: its records are not mapped."""
     last_run: LastRun | None
     lag_seconds: float | None
     next_run_at: datetime | None

@@ -33,6 +33,7 @@ from app.services.jobs.locks import (
     mapping_lock_name,
     sync_lock_name,
 )
+from app.services.state.active import active_versions
 from app.services.state.clock import AsOf, data_clock
 from app.services.sync.public import (
     ConnectionFreshness,
@@ -202,6 +203,16 @@ def sync_status(database: Database, as_of: AsOf = "data") -> SyncStatus:
         versions = list(
             session.scalars(select(RulesetVersion.id).order_by(RulesetVersion.id.desc()).limit(50))
         )
+        active = active_versions(session)
+        numbers = dict(
+            session.execute(
+                select(RulesetVersion.id, RulesetVersion.version).where(
+                    RulesetVersion.id.in_(set(active.values()))
+                )
+            )
+            .tuples()
+            .all()
+        )
         clock = data_clock(session, as_of)
     leader = next((row.leader for row in schedules.values() if row.leader), None)
     scheduler = _scheduler(database, [c.id for c in connections], versions, leader)
@@ -240,6 +251,7 @@ def sync_status(database: Database, as_of: AsOf = "data") -> SyncStatus:
                 kind=connection.kind,
                 enabled=connection.enabled,
                 interval_seconds=connection.sync_interval_seconds,
+                ruleset_version=numbers.get(active.get(connection.id, 0)),
                 last_run=None
                 if last is None
                 else LastRun(

@@ -143,7 +143,9 @@ def _wanted_chunks(
     the API answers as of: a field and the API never disagree about "now".
     """
     snapshot = store.snapshot(fresh=True)
-    extras = load_extras(database, target.connection_id, snapshot.version_id)
+    extras = load_extras(
+        database, target.connection_id, snapshot.versions.get(target.connection_id)
+    )
     moment = as_of or snapshot.as_of
     crm = target.settings.kind
 

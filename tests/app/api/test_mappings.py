@@ -13,7 +13,13 @@ from app.api.main import create_app
 from app.core.database import Database
 from app.core.settings import Settings
 from tests.app.api.conftest import Auth
-from tests.app.services.mapping.mapping_world import SALESFORCE_RULES, event_rows, seed_salesforce
+from tests.app.services.mapping.mapping_world import (
+    HUBSPOT_RULES,
+    SALESFORCE_RULES,
+    event_rows,
+    seed_hubspot,
+    seed_salesforce,
+)
 
 BROKEN = SALESFORCE_RULES.replace("stream: Event", "stream: Meetings", 1)
 
@@ -45,18 +51,52 @@ def test_activate_then_versions_then_roll_back(client: TestClient, db: Database)
     )
     assert first.status_code == 200, first.text
     body = first.json()
-    assert (body["version"], body["previous_version"], body["events"]) == (1, None, 1)
+    assert (body["version"], body["connections"], body["events"]) == (
+        1,
+        [{"connection": "acme", "previous_version": None}],
+        1,
+    )
     stricter = SALESFORCE_RULES.replace("name: Brightwave sales processes (Salesforce)", "name: v2")
     second = client.post("/api/v1/mappings/activate", json={"rules": stricter}).json()
-    assert (second["version"], second["previous_version"]) == (2, 1)
+    assert (second["version"], second["connections"][0]["previous_version"]) == (2, 1)
     listed = client.get("/api/v1/mappings/versions").json()
-    assert listed["count"] == 2 and [v["active"] for v in listed["data"]] == [False, True]
-    back = client.post("/api/v1/mappings/versions/1/activate")
-    assert back.status_code == 200 and back.json()["previous_version"] == 2
+    assert listed["count"] == 2 and [v["active_on"] for v in listed["data"]] == [[], ["acme"]]
+    back = client.post("/api/v1/mappings/rollback", params={"connection": "acme"})
+    assert back.status_code == 200, back.text
+    assert back.json()["connections"] == [{"connection": "acme", "previous_version": 2}]
     assert len(event_rows(db, back.json()["version_id"])) == 1
+    again = client.post("/api/v1/mappings/versions/2/activate", params={"connection": "acme"})
+    assert again.json()["connections"] == [{"connection": "acme", "previous_version": 1}]
+    unknown = client.post("/api/v1/mappings/versions/2/activate", params={"connection": "nope"})
+    assert unknown.status_code == 404 and "nope" in unknown.json()["detail"]
     missing = client.post("/api/v1/mappings/versions/9/activate")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
+
+
+def test_each_connection_gets_its_own_ruleset_over_the_api(
+    client: TestClient, db: Database
+) -> None:
+    seed_hubspot(db)
+    wrong = client.post(
+        "/api/v1/mappings/activate", json={"rules": SALESFORCE_RULES, "connections": ["portal"]}
+    )
+    assert wrong.status_code == 422
+    assert "connection 'portal' reads hubspot records" in wrong.json()["detail"]
+    for rules, name in ((SALESFORCE_RULES, "acme"), (HUBSPOT_RULES, "portal")):
+        activated = client.post(
+            "/api/v1/mappings/activate", json={"rules": rules, "connections": [name]}
+        )
+        assert activated.status_code == 200, activated.text
+        assert activated.json()["connections"] == [{"connection": name, "previous_version": None}]
+    listed = client.get("/api/v1/mappings/versions").json()["data"]
+    assert [(v["version"], v["active_on"]) for v in listed] == [(1, ["acme"]), (2, ["portal"])]
+    portal = client.get("/api/v1/mappings/versions", params={"connection": "portal"}).json()
+    assert [v["version"] for v in portal["data"]] == [2]
+    nothing = client.post("/api/v1/mappings/rollback", params={"connection": "portal"})
+    assert nothing.status_code == 409 and "no earlier" in nothing.json()["detail"]
+    preview = client.post("/api/v1/mappings/preview", json={"rules": SALESFORCE_RULES}).json()
+    assert preview["active_versions"] == {"acme": 1, "portal": 2}
 
 
 def test_a_broken_ruleset_is_a_422_problem_listing_each_error(client: TestClient) -> None:
@@ -75,7 +115,7 @@ def test_preview_over_the_api(client: TestClient) -> None:
     response = client.post("/api/v1/mappings/preview", json={"rules": SALESFORCE_RULES, "limit": 1})
     assert response.status_code == 200
     body = response.json()
-    assert body["difference"]["added"] == 1 and body["active_version"] is None
+    assert body["difference"]["added"] == 1 and body["active_versions"] == {}
 
 
 def test_request_bodies_are_validated(client: TestClient) -> None:

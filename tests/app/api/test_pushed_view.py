@@ -55,7 +55,7 @@ def _customer_replies(db: Database, ids: dict[str, int]) -> None:
                 }
             ],
         )
-        refresh_states(connection, ids["version"], {OPEN_AT_CREATION})
+        refresh_states(connection, ids["version"], ids["connection"], {OPEN_AT_CREATION})
 
 
 def test_the_first_request_after_a_pass_answers_with_its_state(

@@ -112,21 +112,31 @@ def test_demo_check_runs_end_to_end(env: dict[str, str], tmp_path: Path) -> None
         "sandbox CRM up",
         "database migrated",
         "Salesforce org synced into the raw layer",
-        "milestone rules activated",
+        "HubSpot portal synced into the raw layer",
+        "milestone rules activated, one ruleset per connection",
         "API ready",
         "KPIs served to managers",
-        "KPI fields written back into the CRM",
+        "KPI fields written back into both CRMs",
         "worker running",
     ]
-    rules = steps["milestone rules activated"]
-    assert rules["events"] > 100 and rules["opportunities"] > 100
+    rules = steps["milestone rules activated, one ruleset per connection"]
+    assert [(rules[c]["version"], c) for c in ("sandbox-salesforce", "sandbox-hubspot")] == [
+        (1, "sandbox-salesforce"),
+        (2, "sandbox-hubspot"),
+    ]
+    for connection in ("sandbox-salesforce", "sandbox-hubspot"):
+        assert rules[connection]["events"] > 100 and rules[connection]["opportunities"] > 100
     served = steps["KPIs served to managers"]
     assert {"enterprise_new_business", "smb_new_business"} <= set(served)
-    written = steps["KPI fields written back into the CRM"]
-    assert written["status"] == "succeeded" and written["written"] > 200
-    assert written["bulk_jobs"] == 1  # every opportunity in one Bulk API 2.0 ingest job
-    synced = steps["Salesforce org synced into the raw layer"]
-    assert synced["status"] == "succeeded" and synced["records"] > 1000
+    assert set(served["by_connection"]) == {"sandbox-salesforce", "sandbox-hubspot"}
+    written = steps["KPI fields written back into both CRMs"]
+    salesforce, hubspot = written["sandbox-salesforce"], written["sandbox-hubspot"]
+    assert salesforce["status"] == hubspot["status"] == "succeeded"
+    assert salesforce["written"] > 200 and hubspot["written"] > 200
+    assert salesforce["bulk_jobs"] == 1  # every opportunity in one Bulk API 2.0 ingest job
+    for name in ("Salesforce org", "HubSpot portal"):
+        synced = steps[f"{name} synced into the raw layer"]
+        assert synced["status"] == "succeeded" and synced["records"] > 1000
     worker = steps["worker running"]
     assert worker["status"] == "succeeded" and worker["leader"] is True
 
@@ -134,8 +144,8 @@ def test_demo_check_runs_end_to_end(env: dict[str, str], tmp_path: Path) -> None
     again = run(["demo", "--check", "--json", "--port", str(free_port())], env, tmp_path)
     assert again.returncode == 0, again.stderr
     steps = {s["step"]: s for s in json.loads(again.stdout.strip().splitlines()[-1])["steps"]}
-    assert steps["milestone rules activated"]["events"] == rules["events"]
-    assert steps["KPI fields written back into the CRM"]["written"] == written["written"]
+    assert steps["milestone rules activated, one ruleset per connection"] == rules
+    assert steps["KPI fields written back into both CRMs"] == written
 
 
 def test_secret_key_prints_a_usable_key(env: dict[str, str], tmp_path: Path) -> None:

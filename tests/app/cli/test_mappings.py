@@ -109,7 +109,7 @@ def test_validate_preview_activate_run_against_stored_records(
     preview = invoke(cli, "preview", str(EXAMPLE), "--json", "--limit", "1")
     assert preview.exit_code == 0, preview.output
     result = json.loads(preview.stdout)
-    assert result["active_version"] is None and result["difference"]["added"] == 1
+    assert result["active_versions"] == {} and result["difference"]["added"] == 1
 
     activated = invoke(cli, "activate", str(EXAMPLE))
     assert activated.exit_code == 0, activated.output
@@ -135,7 +135,9 @@ def test_validate_preview_activate_run_against_stored_records(
     assert human.exit_code == 0 and "smb_new_business" in human.stdout
 
     again = invoke(cli, "activate", "--version", "1", "--json")
-    assert json.loads(again.stdout)["previous_version"] == 1
+    assert json.loads(again.stdout)["connections"] == [
+        {"connection": "acme", "previous_version": 1}
+    ]
 
 
 def test_a_broken_file_is_not_activated(seeded: Database, cli: CliRunner, tmp_path: Path) -> None:

@@ -39,3 +39,49 @@ def test_upgrade_downgrade_upgrade_round_trips(fresh_databases: FreshDatabases) 
     assert current_revision(database.engine) == head_revision()
     assert _differences(database) == []
     database.dispose()
+
+
+def test_the_one_active_version_becomes_the_active_version_of_the_connections_it_served(
+    fresh_databases: FreshDatabases,
+) -> None:
+    """On SQLite too, where altering `ruleset_versions` recreates the table: the rows that
+    reference it stay."""
+    database = Database(fresh_databases.url("activations"))
+    upgrade(database.engine, "0007_sync_run_stream_bytes")
+    now = "2026-01-01 00:00:00"
+    with database.engine.begin() as connection:
+        for statement in (
+            "INSERT INTO connections (id, name, kind, settings, credentials_sealed, enabled, "
+            "sync_interval_seconds, created_at, updated_at) VALUES "
+            f"(1, 'acme', 'salesforce', '{{}}', 'x', true, 300, '{now}', '{now}'), "
+            f"(2, 'idle', 'salesforce', '{{}}', 'x', true, 300, '{now}', '{now}')",
+            "INSERT INTO ruleset_versions (id, version, name, source, checksum, is_active, "
+            f"created_at, activated_at) VALUES (1, 1, 'old', '', 'a', false, '{now}', NULL), "
+            f"(2, 2, 'current', '', 'b', true, '{now}', '{now}')",
+            "INSERT INTO opportunities (id, connection_id, external_id, name, outcome, deleted, "
+            "crm_created_at, updated_at) VALUES "
+            f"(1, 1, '006A', 'Deal', 'open', false, '{now}', '{now}')",
+            "INSERT INTO opportunity_states (opportunity_id, ruleset_version_id, connection_id, "
+            "current_position, reached, outcome, deleted, updated_at) VALUES "
+            f"(1, 2, 1, 0, '{{}}', 'open', false, '{now}')",
+        ):
+            connection.exec_driver_sql(statement)
+    upgrade(database.engine)
+    with database.engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT connection_id, ruleset_version_id, ended_at FROM ruleset_activations"
+        ).all()
+    assert [tuple(row) for row in rows] == [(1, 2, None)]  # the never-mapped connection: none
+    with database.engine.connect() as connection:  # nothing referencing the versions is lost
+        kept = connection.exec_driver_sql(
+            "SELECT (SELECT count(*) FROM ruleset_versions), (SELECT count(*) FROM "
+            "opportunity_states)"
+        ).one()
+    assert tuple(kept) == (2, 1)
+    downgrade(database.engine, "0007_sync_run_stream_bytes")
+    with database.engine.connect() as connection:
+        active = connection.exec_driver_sql(
+            "SELECT version FROM ruleset_versions WHERE is_active"
+        ).all()
+    assert [tuple(row) for row in active] == [(2,)]
+    database.dispose()

@@ -163,3 +163,22 @@ def test_rows_are_taken_assigned_joined_and_widened_column_by_column() -> None:
     assert wide.positions == 7 and np.isnan(wide.reach[:, 5:]).all()
     assert np.array_equal(wide.reach[:, :5], picked.reach, equal_nan=True)
     assert picked.widened(3) is picked
+
+
+@pytest.mark.parametrize("days", [30, 90, 200, 365])
+def test_a_cut_equals_the_reference_histories_as_they_were_known_then(days: int) -> None:
+    deals = random_deals(400, 7)
+    cols = DealColumns.from_histories(deals, 5)
+    moment = T0 + timedelta(days=days)
+    known = [cut for d in deals if (cut := d.as_of(moment)) is not None]
+    want = DealColumns.from_histories(known, 5)
+    got, rows = cols.as_of(epoch(moment))
+    assert got.key.tolist() == want.key.tolist() == [d.key for d in known]
+    for name in ("process", "created", "closed", "outcome", "amount", "reach"):
+        assert np.array_equal(getattr(got, name), getattr(want, name), equal_nan=True), name
+    for name in ("owner", "team", "segment", "connection"):
+        assert np.array_equal(getattr(got, name), getattr(cols, name)[rows]), name
+    fitted = fit_model_columns(got, epoch(moment), min_sample=10)
+    reference = fit_model(known, moment, min_sample=10)
+    assert fitted.leave_counts == reference.leave_counts
+    assert fitted.outcome_counts == reference.outcome_counts

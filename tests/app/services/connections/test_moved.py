@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from app.core.crypto import SecretBox
 from app.core.database import Database
 from app.models import WritebackRecord
-from app.services.connections.changes import update_connection
-from app.services.connections.registry import upsert_connection
+from app.services.connections.changes import update_connection, upsert_connection
 
 ORG = "https://acme.my.salesforce.com/services/oauth2/token"
 OTHER_ORG = "https://acme--uat.sandbox.my.salesforce.com/services/oauth2/token"

@@ -15,8 +15,10 @@ from app.services.kpis.backtest import (
     NoBacktest,
     csv_rows,
     run_backtest,
+    strictly_before,
 )
 from app.services.kpis.filters import Filters
+from app.services.kpis.past import FieldValues
 from tests.support.kpi_world import NOW, START, build
 
 SMALL = HistoryNeed(closed=20, won=3, days=60)
@@ -74,11 +76,10 @@ def test_the_field_history_is_read_strictly_before_the_origin() -> None:
     history = FieldHistory()
     t = datetime(2024, 7, 1, tzinfo=UTC)
     history.times[1] = [t - timedelta(days=3), t]
-    history.values[1] = [
-        PipelineDeal(100.0, 10.0, date(2024, 7, 20)),
-        PipelineDeal(900.0, 90.0, None),
-    ]
+    early, late = PipelineDeal(100.0, 10.0, date(2024, 7, 20)), PipelineDeal(900.0, 90.0, None)
+    history.values[1] = [FieldValues(early, "Prospecting"), FieldValues(late, "Negotiation")]
     deal = DealHistory(1, 1, t - timedelta(days=5), ())
-    assert history.at(deal, t) == history.values[1][0]  # the change at the origin is not known
-    assert history.at(deal, t + timedelta(seconds=1)) == history.values[1][1]
-    assert history.at(deal, t - timedelta(days=4)) is None
+    at = strictly_before(history)
+    assert at(deal, t) == early  # the change at the origin instant is not known yet
+    assert at(deal, t + timedelta(seconds=1)) == late
+    assert at(deal, t - timedelta(days=4)) is None

@@ -14,6 +14,7 @@ PROCESS = ProcessInfo(
     "smb",
     "SMB",
     None,
+    1,
     (
         MilestoneInfo(11, "reply", "Customer replied", 1, "says", "Next: book the discovery call."),
         MilestoneInfo(12, "meeting", "Meeting held", 2, "does", "Next: send the proposal."),

@@ -97,3 +97,35 @@ def test_a_fresh_snapshot_sees_a_change_made_within_the_refresh_interval(db: Dat
     assert store.snapshot() is before, "answers between refreshes come from memory"
     fresh = store.snapshot(fresh=True)  # what a write-back right after a pipeline pass asks
     assert fresh.deals[1].team == "West"
+
+
+def test_a_past_view_is_cut_once_per_generation_and_never_sees_later_deals(db: Database) -> None:
+    build(db)
+    store = KpiStore(db, refresh_seconds=0.0)
+    now = store.snapshot()
+    moment = now.as_of - timedelta(days=200)
+    past = store.at(moment)
+    assert past.as_of == moment and past.generation == now.generation
+    assert store.at(moment) is past, "kept for the generation"
+    assert len(past.columns) < len(now.columns)
+    assert (past.columns.created <= moment.timestamp()).all()
+    assert not (past.columns.reach > moment.timestamp()).any()
+    assert not (past.columns.closed > moment.timestamp()).any()
+    with db.session() as session:
+        session.execute(
+            update(OpportunityState)
+            .where(OpportunityState.opportunity_id == 1)
+            .values(team="West", updated_at=utcnow() + timedelta(seconds=1))
+        )
+    assert store.snapshot().generation > now.generation
+    assert store.at(moment) is not past, "a new generation is cut again"
+
+
+def test_a_fixed_past_as_of_setting_serves_the_cut_view(db: Database) -> None:
+    build(db)
+    live = KpiStore(db).snapshot()
+    moment = live.as_of - timedelta(days=100)
+    fixed = KpiStore(db, as_of_setting=moment).snapshot()
+    assert fixed.as_of == moment
+    assert fixed.columns.key.tolist() == KpiStore(db).at(moment).columns.key.tolist()
+    assert len(fixed.columns) < len(live.columns)

@@ -191,3 +191,89 @@ def event_rows(
 def count_events(database: Database) -> int:
     with database.session() as session:
         return session.scalar(select(func.count()).select_from(MilestoneEvent)) or 0
+
+
+def seed_hubspot(db: Database) -> int:
+    """A HubSpot portal (`portal`): deal 12 (SMB) with a completed meeting (41) and a no-show
+    (42)."""
+    connection_id = add_connection(db, "portal", "hubspot")
+
+    def hs(
+        record_id: str, properties: dict[str, str | None], **associations: list[str]
+    ) -> dict[str, object]:
+        record: dict[str, object] = {
+            "id": record_id,
+            "properties": properties,
+            "createdAt": "2025-01-10T09:00:00.000Z",
+            "updatedAt": "2025-01-10T09:00:00.000Z",
+            "archived": False,
+        }
+        if associations:
+            record["associations"] = {
+                k: {"results": [{"id": i, "type": "x"} for i in v]} for k, v in associations.items()
+            }
+        return record
+
+    store(
+        db,
+        connection_id,
+        "owners",
+        {
+            "id": "61",
+            "email": "jana@brightwave.example",
+            "firstName": "Jana",
+            "lastName": "Schmidt",
+            "archived": False,
+            "teams": [{"id": "1", "name": "SMB North", "primary": True}],
+        },
+    )
+    store(
+        db,
+        connection_id,
+        "deals",
+        hs(
+            "12",
+            {
+                "dealname": "Prospect - Starter",
+                "dealtype": "newbusiness",
+                "segment": "smb",
+                "amount": "6500",
+                "hubspot_owner_id": "61",
+                "hs_is_closed": "false",
+                "hs_is_closed_won": "false",
+                "createdate": "2025-01-10T09:00:00.000Z",
+            },
+            contacts=["20"],
+            companies=["18"],
+        ),
+    )
+    store(
+        db,
+        connection_id,
+        "meetings",
+        hs(
+            "41",
+            {
+                "hs_meeting_title": "Introduction call",
+                "hs_meeting_outcome": "COMPLETED",
+                "hs_meeting_start_time": "2025-03-04T10:00:00.000Z",
+                "hs_timestamp": "2025-03-04T10:00:00.000Z",
+            },
+            deals=["12"],
+        ),
+    )
+    store(
+        db,
+        connection_id,
+        "meetings",
+        hs(
+            "42",
+            {
+                "hs_meeting_title": None,
+                "hs_meeting_outcome": "NO_SHOW",
+                "hs_meeting_start_time": "2025-03-05T10:00:00.000Z",
+            },
+            deals=["12"],
+        ),
+    )
+    return connection_id

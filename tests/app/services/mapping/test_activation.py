@@ -9,17 +9,25 @@ import pytest
 from sqlalchemy import func, select
 
 from app.core.database import Database
-from app.models import MilestoneEvent, RulesetVersion
-from app.services.mapping.activation import activate_ruleset, activate_version, list_versions
+from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
+from app.models import MilestoneEvent, OpportunityState, RulesetVersion
+from app.services.mapping.activation import (
+    ActivationResult,
+    activate_ruleset,
+    list_versions,
+    rollback,
+)
 from app.services.mapping.preview import PreviewOptions, preview_file, validate_file
 from app.services.mapping.rulesets import RulesetRejected
+from app.services.mapping.runs import derive_active
+from app.services.state.active import active_versions
 from tests.app.services.mapping.mapping_world import (
     HUBSPOT_RULES,
     SALESFORCE_RULES,
-    add_connection,
     count_events,
     email,
     event_rows,
+    seed_hubspot,
     seed_salesforce,
     store,
 )
@@ -33,20 +41,25 @@ STRICTER = SALESFORCE_RULES.replace(
 
 
 def _active(db: Database) -> list[int]:
-    with db.session() as session:
-        return list(session.scalars(select(RulesetVersion.version).where(RulesetVersion.is_active)))
+    """The version numbers active on some connection."""
+    return sorted({v.version for v in list_versions(db) if v.active_on})
+
+
+def _previous(result: ActivationResult) -> int | None:
+    (activated,) = result.connections
+    return activated.previous_version
 
 
 def test_a_new_version_replaces_the_active_one_and_the_old_one_stays(db: Database) -> None:
     seed_salesforce(db)
     first = activate_ruleset(db, SALESFORCE_RULES, "salesforce.yaml")
-    assert (first.version, first.previous_version, _active(db)) == (1, None, [1])
+    assert (first.version, _previous(first), _active(db)) == (1, None, [1])
     second = activate_ruleset(db, STRICTER, "stricter.yaml", note="replies must mention a meeting")
-    assert (second.version, second.previous_version, _active(db)) == (2, 1, [2])
+    assert (second.version, _previous(second), _active(db)) == (2, 1, [2])
     assert len(event_rows(db, first.version_id)) == 1  # kept for comparison and rollback
     assert event_rows(db, second.version_id) == []
-    rollback = activate_version(db, first.version_id)
-    assert (rollback.version, rollback.previous_version, _active(db)) == (1, 2, [1])
+    back = rollback(db, "acme")
+    assert (back.version, _previous(back), _active(db)) == (1, 2, [1])
     versions = list_versions(db)
     assert [(v.version, v.active, v.note) for v in versions] == [
         (1, True, None),
@@ -58,7 +71,7 @@ def test_the_same_text_is_the_same_version(db: Database) -> None:
     seed_salesforce(db)
     first = activate_ruleset(db, SALESFORCE_RULES, "salesforce.yaml")
     again = activate_ruleset(db, SALESFORCE_RULES, "copy.yaml")
-    assert again.version == first.version and again.previous_version == first.version
+    assert again.version == first.version and _previous(again) == first.version
     assert count_events(db) == 1
 
 
@@ -136,7 +149,7 @@ def test_preview_counts_examples_and_differences_without_writing(db: Database) -
     report = preview_file(db, STRICTER, "stricter.yaml", PreviewOptions(limit=2))
     result = report.model_dump(mode="json")  # as the API and `mappings preview --json` print it
     assert count_events(db) == before
-    assert result["active_version"] == 1 and result["records_scanned"] > 0
+    assert result["active_versions"] == {"acme": 1} and result["records_scanned"] > 0
     smb = next(p for p in result["processes"] if p["key"] == "smb_new_business")
     reply = next(m for m in smb["milestones"] if m["key"] == "reply")
     assert (reply["records_matched"], reply["events"], reply["opportunities"]) == (1, 1, 1)
@@ -162,86 +175,7 @@ def test_preview_rejects_a_broken_file(db: Database) -> None:
 
 
 def test_a_hubspot_portal_maps_with_the_hubspot_example(db: Database) -> None:
-    connection_id = add_connection(db, "portal", "hubspot")
-
-    def hs(
-        record_id: str, properties: dict[str, str | None], **associations: list[str]
-    ) -> dict[str, object]:
-        record: dict[str, object] = {
-            "id": record_id,
-            "properties": properties,
-            "createdAt": "2025-01-10T09:00:00.000Z",
-            "updatedAt": "2025-01-10T09:00:00.000Z",
-            "archived": False,
-        }
-        if associations:
-            record["associations"] = {
-                k: {"results": [{"id": i, "type": "x"} for i in v]} for k, v in associations.items()
-            }
-        return record
-
-    store(
-        db,
-        connection_id,
-        "owners",
-        {
-            "id": "61",
-            "email": "jana@brightwave.example",
-            "firstName": "Jana",
-            "lastName": "Schmidt",
-            "archived": False,
-            "teams": [{"id": "1", "name": "SMB North", "primary": True}],
-        },
-    )
-    store(
-        db,
-        connection_id,
-        "deals",
-        hs(
-            "12",
-            {
-                "dealname": "Prospect - Starter",
-                "dealtype": "newbusiness",
-                "segment": "smb",
-                "amount": "6500",
-                "hubspot_owner_id": "61",
-                "hs_is_closed": "false",
-                "hs_is_closed_won": "false",
-                "createdate": "2025-01-10T09:00:00.000Z",
-            },
-            contacts=["20"],
-            companies=["18"],
-        ),
-    )
-    store(
-        db,
-        connection_id,
-        "meetings",
-        hs(
-            "41",
-            {
-                "hs_meeting_title": "Introduction call",
-                "hs_meeting_outcome": "COMPLETED",
-                "hs_meeting_start_time": "2025-03-04T10:00:00.000Z",
-                "hs_timestamp": "2025-03-04T10:00:00.000Z",
-            },
-            deals=["12"],
-        ),
-    )
-    store(
-        db,
-        connection_id,
-        "meetings",
-        hs(
-            "42",
-            {
-                "hs_meeting_title": None,
-                "hs_meeting_outcome": "NO_SHOW",
-                "hs_meeting_start_time": "2025-03-05T10:00:00.000Z",
-            },
-            deals=["12"],
-        ),
-    )
+    seed_hubspot(db)
     result = activate_ruleset(db, HUBSPOT_RULES, "hubspot.yaml")
     assert event_rows(db, result.version_id) == [
         ("12", "meeting_held", "meetings", "41", datetime(2025, 3, 4, 10, tzinfo=UTC))
@@ -249,3 +183,61 @@ def test_a_hubspot_portal_maps_with_the_hubspot_example(db: Database) -> None:
     with db.session() as session:
         url = session.scalar(select(MilestoneEvent.evidence_url))
     assert url == "https://app.hubspot.com/contacts/4242/record/0-47/41"
+
+
+def _state_versions(db: Database) -> set[tuple[int | None, int]]:
+    with db.session() as session:
+        rows = session.execute(
+            select(OpportunityState.connection_id, OpportunityState.ruleset_version_id)
+        )
+        return {(c, v) for c, v in rows}
+
+
+def test_each_connection_runs_its_own_version_side_by_side(db: Database) -> None:
+    acme, portal = seed_salesforce(db), seed_hubspot(db)
+    salesforce = activate_ruleset(db, SALESFORCE_RULES, "salesforce.yaml")
+    hubspot = activate_ruleset(db, HUBSPOT_RULES, "hubspot.yaml")
+    # by default a file is activated on every connection of the CRM its processes read
+    assert [c.connection for c in salesforce.connections] == ["acme"]
+    assert [c.connection for c in hubspot.connections] == ["portal"]
+    with db.session() as session:
+        assert active_versions(session) == {
+            acme: salesforce.version_id,
+            portal: hubspot.version_id,
+        }
+    assert [(v.version, v.active_on) for v in list_versions(db)] == [(1, ["acme"]), (2, ["portal"])]
+    assert _state_versions(db) == {(acme, salesforce.version_id), (portal, hubspot.version_id)}
+    assert len(event_rows(db, salesforce.version_id)) == 1
+    assert len(event_rows(db, hubspot.version_id)) == 1
+
+    # a new version for acme leaves the portal's alone; rollback goes back on acme only
+    stricter = activate_ruleset(db, STRICTER, "stricter.yaml", connections=["acme"])
+    assert _state_versions(db) == {(acme, stricter.version_id), (portal, hubspot.version_id)}
+    back = rollback(db, "acme")
+    assert (back.version, _previous(back)) == (1, 3)
+    assert _state_versions(db) == {(acme, salesforce.version_id), (portal, hubspot.version_id)}
+    assert [v.version for v in list_versions(db, "acme")] == [1, 3]
+    assert [(v.version, v.active) for v in list_versions(db, "portal")] == [(2, True)]
+    with pytest.raises(ConflictError, match="no earlier ruleset version was active on 'portal'"):
+        rollback(db, "portal")
+
+    # mapping runs: each connection with its own version
+    runs = {(r.connection_id, r.ruleset_version_id) for r in derive_active(db)}
+    assert runs == {(acme, salesforce.version_id), (portal, hubspot.version_id)}
+
+
+def test_activation_is_refused_where_the_file_cannot_serve_the_connection(db: Database) -> None:
+    with pytest.raises(InvalidRequestError, match="no connection reads salesforce records"):
+        activate_ruleset(db, SALESFORCE_RULES, "salesforce.yaml")
+    seed_salesforce(db)
+    seed_hubspot(db)
+    with pytest.raises(InvalidRequestError, match="connection 'portal' reads hubspot records"):
+        activate_ruleset(db, SALESFORCE_RULES, "salesforce.yaml", connections=["portal"])
+    with pytest.raises(NotFoundError, match="no connection named 'nope'"):
+        activate_ruleset(db, SALESFORCE_RULES, "salesforce.yaml", connections=["nope"])
+    with pytest.raises(ConflictError, match="no ruleset version is active on 'acme'"):
+        rollback(db, "acme")
+    # nothing was stored, nothing derived, no connection has a version
+    assert list_versions(db) == [] and count_events(db) == 0
+    with db.session() as session:
+        assert active_versions(session) == {}

@@ -25,7 +25,8 @@ from sqlalchemy import select
 from app.core.crypto import SecretBox, generate_key
 from app.core.database import Database
 from app.models import QuarantinedRecord, StreamCursor
-from app.services.connections.registry import create_connection, upsert_connection
+from app.services.connections.changes import upsert_connection
+from app.services.connections.registry import create_connection
 from app.services.sync.runs import SyncReport, sync_connection
 from sandbox.crm import SandboxServer
 from sandbox.crm.faults import Fault

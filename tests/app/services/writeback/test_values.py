@@ -84,7 +84,7 @@ def test_opportunity_values_come_from_state_and_the_kpi_service(db: Database) ->
     store = KpiStore(db)
     snapshot = store.snapshot()
     now = kpi_world.NOW
-    extras = load_extras(db, ids["connection"], snapshot.version_id)
+    extras = load_extras(db, ids["connection"], snapshot.versions.get(ids["connection"]))
     rows = {
         row.opportunity_id: row
         for row in opportunity_values(snapshot, ids["connection"], extras, now)

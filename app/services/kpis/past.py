@@ -1,0 +1,379 @@
+"""The view as it stood at a past instant: what an export cut at that instant answers.
+
+A snapshot keeps every opportunity as the CRM has it now. Cut at a past instant t
+(`DealColumns.as_of`: rows created later dropped, milestones reached later unknown, deals
+closed later open), most of it is what an export taken at t holds. The rest is read from
+what the raw layer and the events keep of the past (`PastFacts`):
+
+- amount, stage probability and close date as the CRM's field history had them at t
+  (Salesforce `OpportunityHistory`), and a deal that history shows closed at t, though open
+  (reopened) now, closed again from its last stage change;
+- a milestone counts only on evidence the CRM held by t: not on a record logged after t (a
+  call logged late, dated the day it happened), nor on one written before the action that
+  became evidence by a change after t (a meeting booked ahead and marked held after t). Older
+  versions are not kept: a record written after the action is read as it is now (a later
+  edit is taken not to change what it proves), and one changed to become evidence is taken
+  to have changed last then;
+- the last customer action is the latest event by t.
+
+What stays as it is now, and every answer at a past instant says so (`NOT_REPLAYED`): the
+owner and team of a deal, its name, and the ruleset (the active version's processes and rules
+read the records of then). An opportunity deleted in the CRM after t is left out at t: a
+deleted record keeps no process. Where a CRM keeps no field history in the raw layer (HubSpot
+deals), amounts, stage probabilities and close dates are today's.
+
+The model is refitted on the cut and everything derived at t, so funnel, stalled, forecast and
+the rest answer from what was known then and nothing later.
+
+    facts = PastFacts.load(database, snapshot, moment)
+    past = snapshot_at(snapshot, moment, facts)
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from app.core.database import Database
+from app.kpis.columns import Ints, epoch, fit_model_columns
+from app.kpis.derived import derive
+from app.kpis.forecast import PipelineDeal
+from app.kpis.history import DealHistory
+from app.models import MilestoneEvent, Opportunity, RawRecord
+from app.models.base import utcnow
+from app.services.kpis.snapshot import Snapshot
+from app.services.state.clock import as_utc
+from crm import parse_instant
+
+__all__ = ["NOT_REPLAYED", "FieldHistory", "PastFacts", "snapshot_at"]
+
+NOT_REPLAYED = (
+    "At a past as_of the answer is what an export taken then holds: deals, milestones "
+    "(on evidence the CRM held by then), outcomes, amounts, stage probabilities and close "
+    "dates as they were (where the CRM keeps their history: Salesforce); the model is "
+    "refitted on that. Owners, teams and names are today's, and an opportunity deleted since "
+    "is left out."
+)
+_CREATED = ("CreatedDate", "createdAt")
+"""Where a record says when it was created (logged): Salesforce, HubSpot."""
+
+
+def _instant(text: Any) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return parse_instant(text)
+    except ValueError:
+        return None
+
+
+def _day(text: Any) -> date | None:
+    moment = _instant(text)
+    return moment.date() if moment is not None else None
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return None if value in (None, "") else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldValues:
+    """An opportunity's rep-kept fields from one change on."""
+
+    pipeline: PipelineDeal
+    stage: str | None
+
+
+class FieldHistory:
+    """Amount, probability, close date and stage of each opportunity over time, from the CRM's
+    own field history in the raw layer; `stages` tells which stages are closed, and won."""
+
+    def __init__(self) -> None:
+        self.times: dict[int, list[datetime]] = {}
+        self.values: dict[int, list[FieldValues]] = {}
+        self.stages: dict[str, tuple[bool, bool]] = {}
+
+    @classmethod
+    def load(cls, database: Database) -> FieldHistory:
+        with database.session() as session:
+            return cls.read(session)
+
+    @classmethod
+    def read(cls, session: Session) -> FieldHistory:
+        history = cls()
+        ids = {
+            (row[0], row[1]): row[2]
+            for row in session.execute(
+                select(Opportunity.connection_id, Opportunity.external_id, Opportunity.id)
+            )
+        }
+        entries: dict[int, list[tuple[datetime, FieldValues]]] = {}
+        rows = session.execute(
+            select(RawRecord.connection_id, RawRecord.stream, RawRecord.payload).where(
+                RawRecord.stream.in_(("OpportunityHistory", "OpportunityStage")),
+                RawRecord.deleted.is_(False),
+            )
+        )
+        for connection_id, stream, payload in rows:
+            if stream == "OpportunityStage":
+                closed, won = payload.get("IsClosed"), payload.get("IsWon")
+                for name in ("MasterLabel", "ApiName"):
+                    if isinstance(payload.get(name), str):
+                        history.stages[payload[name]] = (_true(closed), _true(won))
+                continue
+            key = ids.get((connection_id, str(payload.get("OpportunityId") or "")))
+            at = _instant(payload.get("CreatedDate"))
+            if key is None or at is None:
+                continue
+            values = PipelineDeal(
+                float(payload.get("Amount") or 0),
+                float(payload.get("Probability") or 0),
+                _day(payload.get("CloseDate")),
+            )
+            stage = payload.get("StageName")
+            entries.setdefault(key, []).append(
+                (at, FieldValues(values, stage if isinstance(stage, str) else None))
+            )
+        for key, found in entries.items():
+            if not found:
+                continue
+            found.sort(key=lambda item: item[0])
+            history.times[key] = [t for t, _ in found]
+            history.values[key] = [v for _, v in found]
+        return history
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def at(self, deal: DealHistory, moment: datetime) -> PipelineDeal | None:
+        """The deal's amount, probability and close date at `moment` (None: no history)."""
+        found = self.values_at(deal.key, moment)
+        return found.pipeline if found is not None else None
+
+    def values_at(self, key: int, moment: datetime) -> FieldValues | None:
+        times = self.times.get(key)
+        if not times:
+            return None
+        i = bisect_right(times, moment) - 1
+        return self.values[key][i] if i >= 0 else None
+
+    def closed_at(self, key: int, moment: datetime) -> tuple[bool, datetime] | None:
+        """(won, since when) when the history shows the deal closed at `moment`, else None."""
+        times = self.times.get(key)
+        if not times:
+            return None
+        i = bisect_right(times, moment) - 1
+        if i < 0:
+            return None
+        values = self.values[key]
+        stage = values[i].stage
+        closed, won = self.stages.get(stage or "", (False, False))
+        if not closed:
+            return None
+        while i > 0 and values[i - 1].stage == stage:
+            i -= 1
+        return won, times[i]
+
+
+def _true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+@dataclass
+class PastFacts:
+    """What the database keeps of the past that a cut of the columns cannot tell."""
+
+    fields: FieldHistory = field(default_factory=FieldHistory)
+    reached: dict[int, dict[int, float]] = field(default_factory=dict)
+    """Opportunity -> position -> first time reached, on evidence held by the instant, for
+    the opportunities with evidence changed after it (the others' cut reach is exact)."""
+    last_action: dict[int, float] = field(default_factory=dict)
+    """Opportunity -> its latest customer action by the instant."""
+
+    @classmethod
+    def load(
+        cls,
+        database: Database,
+        base: Snapshot,
+        moment: datetime,
+        fields: FieldHistory | None = None,
+    ) -> PastFacts:
+        """The facts at `moment`; `fields`, when given, is the field history read already
+        (it does not depend on the instant)."""
+        with database.session() as session:
+            reached, last = _reached(session, base, moment)
+            return cls(
+                fields=fields if fields is not None else FieldHistory.read(session),
+                reached=reached,
+                last_action={**_last_actions(session, base, moment), **last},
+            )
+
+
+def _positions(base: Snapshot) -> dict[int, tuple[int, int]]:
+    """Milestone id -> (process, position) in the snapshot's version."""
+    return {
+        m.id: (process.id, m.position)
+        for process in base.processes.values()
+        for m in process.milestones
+    }
+
+
+def _process_of(base: Snapshot) -> dict[int, int]:
+    cols = base.columns
+    return dict(zip(cols.key.tolist(), cols.process.tolist(), strict=True))
+
+
+def _created(payload: Any) -> datetime | None:
+    if not isinstance(payload, dict):
+        return None
+    return next((at for name in _CREATED if (at := _instant(payload.get(name)))), None)
+
+
+def _known(occurred_at: datetime, modified_at: datetime, payload: Any, moment: datetime) -> bool:
+    """Whether the evidence of an event that occurred by `moment` was held by then. A record
+    written after the action proves it from its creation; one written before it (a meeting
+    booked ahead) became evidence by a later change, taken to be its last one."""
+    if modified_at <= moment:
+        return True
+    created = _created(payload)
+    return created is not None and occurred_at <= created <= moment
+
+
+def _reached(
+    session: Session, base: Snapshot, moment: datetime
+) -> tuple[dict[int, dict[int, float]], dict[int, float]]:
+    """First reach and last action by `moment` of the opportunities with an event by then
+    whose evidence changed after it, from the events whose evidence was held by then."""
+    event = MilestoneEvent
+    evidence = and_(
+        RawRecord.connection_id == event.evidence_connection_id,
+        RawRecord.stream == event.evidence_stream,
+        RawRecord.external_id == event.evidence_external_id,
+    )
+    changed = sorted(
+        set(
+            session.scalars(
+                select(event.opportunity_id)
+                .join(RawRecord, evidence)
+                .where(
+                    event.ruleset_version_id.in_(set(base.versions.values())),
+                    event.occurred_at <= moment,
+                    RawRecord.modified_at > moment,
+                )
+                .distinct()
+            )
+        )
+    )
+    positions, process_of = _positions(base), _process_of(base)
+    reached: dict[int, dict[int, float]] = {opportunity: {} for opportunity in changed}
+    last: dict[int, float] = {}
+    for start in range(0, len(changed), 500):
+        rows = session.execute(
+            select(
+                event.opportunity_id,
+                event.milestone_id,
+                event.occurred_at,
+                RawRecord.modified_at,
+                RawRecord.payload,
+            )
+            .join(RawRecord, evidence)
+            .where(
+                event.ruleset_version_id.in_(set(base.versions.values())),
+                event.opportunity_id.in_(changed[start : start + 500]),
+                event.occurred_at <= moment,
+            )
+        )
+        for opportunity, milestone, occurred_at, modified_at, payload in rows:
+            found = positions.get(milestone)
+            occurred = as_utc(occurred_at)
+            if found is None or found[0] != process_of.get(opportunity, -1):
+                continue
+            if not _known(occurred, as_utc(modified_at), payload, moment):
+                continue
+            at = epoch(occurred)
+            first = reached[opportunity]
+            if found[1] not in first or at < first[found[1]]:
+                first[found[1]] = at
+            last[opportunity] = max(at, last.get(opportunity, at))
+    return reached, last
+
+
+def _last_actions(session: Session, base: Snapshot, moment: datetime) -> dict[int, float]:
+    """Each opportunity's latest event by `moment` (any milestone of its process)."""
+    positions, process_of = _positions(base), _process_of(base)
+    rows = session.execute(
+        select(
+            MilestoneEvent.opportunity_id,
+            MilestoneEvent.milestone_id,
+            func.max(MilestoneEvent.occurred_at),
+        )
+        .where(
+            MilestoneEvent.ruleset_version_id.in_(set(base.versions.values())),
+            MilestoneEvent.occurred_at <= moment,
+        )
+        .group_by(MilestoneEvent.opportunity_id, MilestoneEvent.milestone_id)
+    )
+    last: dict[int, float] = {}
+    for opportunity, milestone, occurred_at in rows:
+        found = positions.get(milestone)
+        if found is None or found[0] != process_of.get(opportunity, -1):
+            continue
+        at = epoch(as_utc(occurred_at))
+        if at > last.get(opportunity, -np.inf):
+            last[opportunity] = at
+    return last
+
+
+def snapshot_at(base: Snapshot, moment: datetime, facts: PastFacts) -> Snapshot:
+    """`base` as an export cut at `moment` would have it, refitted and derived at `moment`."""
+    t = epoch(moment)
+    cols, rows = base.columns.as_of(t)
+    keys = cols.key.tolist()
+    probability = base.stage_probability[rows].copy()
+    close_month = base.close_month[rows].copy()
+    last_action = np.full(len(keys), np.nan)
+    for i, key in enumerate(keys):
+        values = facts.fields.values_at(key, moment)
+        if values is not None:
+            cols.amount[i] = values.pipeline.amount
+            probability[i] = values.pipeline.probability_percent
+            day = values.pipeline.close_date
+            close_month[i] = -1 if day is None else day.year * 12 + day.month - 1
+        if cols.outcome[i] == 0:
+            closed = facts.fields.closed_at(key, moment)
+            if closed is not None:
+                cols.outcome[i] = 1 if closed[0] else 2
+                cols.closed[i] = epoch(closed[1])
+        first = facts.reached.get(key)
+        if first is not None:
+            cols.reach[i, 1:] = np.nan
+            for position, at in first.items():
+                if position < cols.positions:
+                    cols.reach[i, position] = at
+        last_action[i] = facts.last_action.get(key, np.nan)
+    model = fit_model_columns(cols, t)
+    index: Ints = rows
+    return replace(
+        base,
+        columns=cols,
+        names=[base.names[r] for r in index.tolist()],
+        external_ids=[base.external_ids[r] for r in index.tolist()],
+        stage_probability=probability,
+        close_month=close_month,
+        last_action=last_action,
+        row_of={key: i for i, key in enumerate(keys)},
+        model=model,
+        as_of=moment,
+        derived=derive(cols, model, moment),
+        loaded_at=utcnow(),
+        _presorted={},
+    )

@@ -1,0 +1,201 @@
+"""As-of is honest: asked about a past instant, the API answers what an export cut at that
+instant answers.
+
+A generated history with two years still to come after its `now` is cut at several instants
+(`sandbox.history.cut`); each cut is imported into a database of its own as the product
+imports any export, and its answers (funnel, stalled, forecast) are compared with the whole
+history's database asked `as_of` that instant, and with one whose `MILESTONES_KPI_AS_OF` is
+that instant. Instants where the answer cannot be given are a 422 that says why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.api.main import create_app
+from app.core.crypto import SecretBox
+from app.core.database import Database
+from app.core.settings import Settings
+from app.services.access.api_keys import create_key
+from sandbox.history import build_params, generate
+from sandbox.history.cut import cut_export
+from tests.conftest import FreshDatabases
+from tests.support.history_cuts import action_instant, imported
+
+FUTURE_DAYS = 730
+TARGETS = (30, 365, 600)
+"""Days after the generator's `now` to cut at: two years, one year and four months before the
+end of the history."""
+
+
+def _manifest(history: Path) -> dict[str, Any]:
+    manifest: dict[str, Any] = json.loads((history / "manifest.json").read_text())
+    return manifest
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("history")
+    generate(build_params(seed=5, size="small", future_days=FUTURE_DAYS), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def whole(
+    history: Path,
+    fresh_databases: FreshDatabases,
+    box: SecretBox,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Database]:
+    """The whole history, as an export taken at its end."""
+    end = _instant(_manifest(history)["future_until"])
+    database = imported(
+        fresh_databases, box, cut_export(history, end, tmp_path_factory.mktemp("whole"))
+    )
+    yield database
+    database.dispose()
+
+
+@contextmanager
+def _client(database: Database, **settings: Any) -> Iterator[TestClient]:
+    with database.session() as session:
+        _, secret = create_key(session, "as-of", "manager")
+    app = create_app(Settings(log_level="WARNING", **settings), database)
+    headers = {"Authorization": f"Bearer {secret}"}
+    with TestClient(app, raise_server_exceptions=False, headers=headers) as client:
+        yield client
+
+
+def _get(client: TestClient, path: str, **params: Any) -> Any:
+    response = client.get(path, params=params)
+    assert response.status_code == 200, (path, params, response.text)
+    return response.json()
+
+
+def _answers(client: TestClient, **params: Any) -> dict[str, Any]:
+    """Funnel, stalled and forecast; rows without the database's own ids."""
+    stalled = _get(client, "/api/v1/stalled", limit=1000, **params)
+    assert stalled["next_cursor"] is None
+    return {
+        "funnel": _get(client, "/api/v1/funnel", **params),
+        "stalled": {
+            "as_of": stalled["as_of"],
+            "total": stalled["total"],
+            "rows": [{k: v for k, v in row.items() if k != "id"} for row in stalled["data"]],
+        },
+        "forecast": _get(client, "/api/v1/forecast", months=12, **params),
+    }
+
+
+def _equal(replayed: Any, cut: Any, where: str = "") -> None:
+    """Equal, floats to the cent the answers round to."""
+    if isinstance(cut, dict):
+        assert isinstance(replayed, dict) and replayed.keys() == cut.keys(), where
+        for key in cut:
+            _equal(replayed[key], cut[key], f"{where}.{key}")
+    elif isinstance(cut, list):
+        assert isinstance(replayed, list) and len(replayed) == len(cut), where
+        for i, (a, b) in enumerate(zip(replayed, cut, strict=True)):
+            _equal(a, b, f"{where}[{i}]")
+    elif isinstance(cut, float) and not isinstance(replayed, bool):
+        assert replayed == pytest.approx(cut, abs=0.011), where
+    else:
+        assert replayed == cut, where
+
+
+def test_the_past_answers_what_an_export_cut_then_answers(
+    history: Path,
+    whole: Database,
+    fresh_databases: FreshDatabases,
+    box: SecretBox,
+    tmp_path: Path,
+) -> None:
+    now = _instant(_manifest(history)["now"])
+    instants = [action_instant(history, now + timedelta(days=d)) for d in TARGETS]
+    cuts = {}
+    for moment in instants:
+        database = imported(
+            fresh_databases, box, cut_export(history, moment, tmp_path / moment.strftime("%Y%m%d"))
+        )
+        with _client(database) as client:
+            cuts[moment] = _answers(client)
+        database.dispose()
+    with _client(whole) as client:
+        for moment in instants:
+            replayed = _answers(client, as_of=moment.isoformat())
+            assert _instant(replayed["funnel"]["as_of"]) == moment
+            assert _instant(cuts[moment]["funnel"]["as_of"]) == moment, "the cut's own clock"
+            _equal(replayed, cuts[moment], moment.isoformat())
+        today = _answers(client)
+    first = cuts[instants[0]]
+
+    def created(answers: dict[str, Any]) -> int:
+        return sum(p["milestones"][0]["reached"] for p in answers["funnel"]["processes"])
+
+    assert created(first) < created(today), "the past is not today"
+    assert first["forecast"]["months"] != today["forecast"]["months"]
+    assert first["stalled"]["rows"], "a stalled list to compare"
+    with _client(whole, kpi_as_of=instants[0].isoformat()) as client:
+        _equal(_answers(client), first, "MILESTONES_KPI_AS_OF")
+
+
+def test_every_kpi_endpoint_answers_as_of_the_instant_it_was_given(
+    history: Path, whole: Database
+) -> None:
+    moment = _instant(_manifest(history)["now"]) + timedelta(days=100)
+    with _client(whole) as client:
+        table = _get(client, "/api/v1/opportunities", as_of=moment.isoformat(), limit=1)
+        some = table["data"][0]
+        paths = {
+            "/api/v1/funnel": {},
+            "/api/v1/movement": {},
+            "/api/v1/velocity": {},
+            "/api/v1/stalled": {},
+            "/api/v1/forecast": {},
+            "/api/v1/opportunities": {},
+            f"/api/v1/opportunities/{some['id']}": {},
+            f"/api/v1/reps/{some['owner']}/scorecard": {},
+            "/api/v1/backtest": {"months": 3},
+        }
+        for path, params in paths.items():
+            body = _get(client, path, as_of=moment.isoformat(), **params)
+            assert _instant(body["as_of"]) == moment, path
+        detail = _get(client, f"/api/v1/opportunities/{some['id']}", as_of=moment.isoformat())
+        assert all(_instant(e["occurred_at"]) <= moment for e in detail["timeline"])
+        day = _get(client, "/api/v1/funnel", as_of=moment.date().isoformat())
+        assert _instant(day["as_of"]) == datetime.combine(moment.date(), datetime.min.time(), UTC)
+
+
+def test_an_instant_the_view_cannot_answer_at_is_a_422_that_says_why(
+    history: Path, whole: Database
+) -> None:
+    manifest = _manifest(history)
+    with _client(whole) as client:
+        clock = _instant(_get(client, "/api/v1/funnel")["as_of"])
+        cases = {
+            (clock + timedelta(seconds=1)).isoformat(): "the future is unknown",
+            (_instant(manifest["history_start"]) - timedelta(days=30)).isoformat(): (
+                "before the first opportunity"
+            ),
+            "last tuesday": "not a date",
+        }
+        for path in ("/api/v1/funnel", "/api/v1/stalled", "/api/v1/forecast"):
+            for as_of, why in cases.items():
+                response = client.get(path, params={"as_of": as_of})
+                assert response.status_code == 422, (path, as_of, response.text)
+                problem = response.json()
+                assert why in problem["detail"] and "as_of" in problem["detail"], problem
+        twice = client.get("/api/v1/funnel?as_of=2025-08-01&as_of=2025-09-01")
+        assert twice.status_code == 422 and "more than once" in twice.json()["detail"]

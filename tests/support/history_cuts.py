@@ -1,0 +1,71 @@
+"""Generated sales histories as the product imports them, whole or cut at an instant.
+
+`imported` fills a fresh, migrated database from an export folder the way the product does:
+an export connection, a sync through the connectors' own readers, the shipped example ruleset
+activated (mapping and opportunity state). `action_instant` picks an instant a cut's data
+clock lands on exactly: the stamp of the newest customer-activity record at or before a
+target (the clock of an export is its newest read-only record).
+
+    database = imported(fresh_databases, box, cut_export(history, moment, tmp / "cut"))
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from app.core.crypto import SecretBox
+from app.core.database import Database, upgrade
+from app.services.connections.registry import create_connection
+from app.services.mapping.activation import activate_ruleset
+from app.services.sync.runs import sync_connection
+from mappings import EXAMPLES
+
+__all__ = ["Databases", "action_instant", "imported"]
+
+ACTIVITIES = ("Task", "Event", "EmailMessage")
+
+
+class Databases(Protocol):
+    def url(self, name: str) -> str: ...
+
+
+def imported(databases: Databases, box: SecretBox, export: Path) -> Database:
+    """A new database holding `export` (Salesforce), mapped and with opportunity state."""
+    database = Database(databases.url("history"))
+    upgrade(database.engine)
+    with database.session() as session:
+        create_connection(
+            session,
+            box,
+            name="files",
+            settings={"kind": "export", "path": str(export), "crm": "salesforce"},
+            secrets={},
+        )
+    sync_connection(database, box, "files")
+    activate_ruleset(database, (EXAMPLES / "salesforce.yaml").read_text(), "salesforce.yaml")
+    return database
+
+
+def _stamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def action_instant(export: Path, target: datetime) -> datetime:
+    """The newest activity record's stamp at or before `target`, in base or future files."""
+    best: datetime | None = None
+    for name in ACTIVITIES:
+        for path in (
+            export / "salesforce" / f"{name}.csv",
+            export / "future" / "salesforce" / f"{name}.csv",
+        ):
+            with path.open(newline="", encoding="utf-8") as handle:
+                for row in csv.DictReader(handle):
+                    at = _stamp(row["SystemModstamp"])
+                    if at <= target and (best is None or at > best):
+                        best = at
+    if best is None:
+        raise ValueError(f"{export} has no activity before {target.isoformat()}")
+    return best
