@@ -69,6 +69,7 @@ __all__ = [
     "opportunity_page",
     "opportunity_row",
     "scorecard",
+    "selected_keys",
     "stalled_at_risk",
     "velocity",
     "win_probability_path",
@@ -116,6 +117,11 @@ def _mask(snapshot: Snapshot, filters: Filters) -> Bools:
             cols.connection, [i for i, c in enumerate(names) if c == filters.connection]
         )
     return mask
+
+
+def selected_keys(snapshot: Snapshot, filters: Filters) -> set[int]:
+    """Opportunity ids matching every filter but the period (the backtest's selection)."""
+    return {int(key) for key in snapshot.columns.key[_mask(snapshot, filters)]}
 
 
 @dataclass(frozen=True)

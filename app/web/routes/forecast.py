@@ -6,7 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.api.deps import DatabaseDep
-from app.services.kpis.backtest import BacktestReport, run_backtest
+from app.kpis.backtest import CellSummary
+from app.services.kpis.backtest import BacktestReport, ReplayPoint, run_backtest
 from app.web import charts
 from app.web.deps import KPI_ROLES, ViewerDep, csrf_protect, view_snapshot
 from app.web.filters import FilterChoices, page_filters
@@ -66,18 +67,33 @@ async def backtest(request: Request, viewer: ViewerDep, database: DatabaseDep) -
         lambda s: run_backtest(database, BACKTEST_ORIGINS, store, snapshot=s),
     )
     chart = None
-    points = []
+    points: list[ReplayPoint] = []
+    cells: list[CellSummary] = []
     if isinstance(report, BacktestReport):
-        points = [p for p in report.points if p.horizon_months == 1]
+        points = [
+            p
+            for p in report.points
+            if p.horizon_months == 1 and not p.cumulative and p.part == "total"
+        ]
+        cells = [c for c in report.cells if c.part == "total" and c.horizon_months in (1, 3)]
         chart = charts.lines(
             [p.month for p in points],
             [
                 charts.Series("Milestone forecast", [p.forecast for p in points], "s1"),
-                charts.Series("Weighted pipeline", [p.baseline for p in points], "s2"),
+                charts.Series(
+                    "Weighted pipeline", [p.weighted_pipeline or 0.0 for p in points], "s2"
+                ),
                 charts.Series("Actual won", [p.actual for p in points], "s3"),
             ],
             title="Backtest, one month ahead: forecast, weighted pipeline and actual won",
         )
     return render(
-        request, "backtest.html", viewer, report=report, points=points, chart=chart, live=True
+        request,
+        "backtest.html",
+        viewer,
+        report=report,
+        points=points,
+        cells=cells,
+        chart=chart,
+        live=True,
     )

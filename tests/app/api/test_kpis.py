@@ -19,7 +19,7 @@ from app.models import SyncRun
 from app.models.base import utcnow
 from app.services.state import clock
 from tests.app.api.conftest import Auth
-from tests.support.kpi_world import build
+from tests.support.kpi_world import START, build
 from tests.support.waiting import wait_for
 
 KPIS = ("funnel", "movement", "velocity", "stalled", "forecast", "opportunities")
@@ -199,12 +199,24 @@ def test_scorecard(client: TestClient) -> None:
 
 def test_backtest_over_the_api(client: TestClient, auth: Auth) -> None:
     body = client.get("/api/v1/backtest", params={"months": 3}).json()
-    assert [h["horizon_months"] for h in body["horizons"]] == [1, 3]
-    assert len(body["origins"]) <= 3
-    assert "today's" in body["baseline_values"]  # no field history stored in this world
+    # a year of 120 deals is too little history: the answer says so, and what it needs
+    assert body["cells"] == [] and body["origins"] == []
+    assert body["note"].startswith("too little history to forecast well")
+    assert "the forecast needs at least 100 closed (20 won) over 180 days" in body["note"]
+    assert body["history_needed"] == {"closed": 100, "won": 20, "days": 180}
+    assert len(body["skipped"]) == 3
+    weekly = client.get(
+        "/api/v1/backtest", params={"from": START.date().isoformat(), "every": "week"}
+    ).json()
+    assert len(weekly["skipped"]) > 40  # every week of the year but the last month's
+    csv_answer = client.get("/api/v1/backtest", params={"format": "csv", "team": "North"})
+    assert csv_answer.headers["content-type"].startswith("text/csv")
+    assert csv_answer.text.splitlines()[0].startswith("horizon_months,cumulative,part,method")
     rep = client.get("/api/v1/backtest", headers=auth("rep", "005A"))
     assert rep.status_code == 403
-    assert client.get("/api/v1/backtest", params={"months": 99}).status_code == 422
+    for bad in ({"months": 999}, {"every": "day"}, {"from": "2024-13-01"}, {"horizons": 13}):
+        assert client.get("/api/v1/backtest", params=bad).status_code == 422, bad
+    assert client.get("/api/v1/backtest", params={"start": "2024-01-01"}).status_code == 422
 
 
 def test_each_documented_example_is_what_its_answer_model_prints() -> None:
