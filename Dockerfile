@@ -1,5 +1,9 @@
 # Production image: `milestones serve` as a non-root user, health-checked.
-FROM python:3.11-slim AS build
+# The base image is pinned by digest (python:3.11-slim, multi-arch index) and the Python
+# packages by constraints.txt: the same build twice gives the same image. Refresh the digest
+# with `docker buildx imagetools inspect python:3.11-slim` when updating.
+ARG PYTHON_IMAGE=python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
+FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
 COPY pyproject.toml README.md alembic.ini constraints.txt ./
 COPY app ./app
@@ -9,7 +13,7 @@ COPY mappings ./mappings
 COPY migrations ./migrations
 RUN pip wheel --no-cache-dir --wheel-dir /wheels -c constraints.txt .
 
-FROM python:3.11-slim
+FROM ${PYTHON_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     MILESTONES_HOST=0.0.0.0 \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -54,3 +55,17 @@ def test_compose_file_parses_with_docker_compose() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_base_images_are_pinned_by_digest() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    bases = re.findall(r"^ARG PYTHON_IMAGE=(\S+)$", dockerfile, flags=re.M)
+    assert len(bases) == 1 and re.fullmatch(r"python:3\.11-slim@sha256:[0-9a-f]{64}", bases[0])
+    assert re.findall(r"^FROM (\S+)", dockerfile, flags=re.M) == ["${PYTHON_IMAGE}"] * 2
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    pulled = [
+        service["image"]
+        for service in compose["services"].values()
+        if "image" in service and "build" not in service
+    ]
+    assert pulled and all(re.fullmatch(r"[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}", i) for i in pulled)
