@@ -11,6 +11,7 @@ and the worker syncs, maps, refreshes and writes back on its schedule.
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import threading
 import time
@@ -339,6 +340,8 @@ def run_demo(
     resync_seconds: float = 30.0,
 ) -> None:
     report = DemoReport(quiet=as_json)
+    received: list[str] = []  # a handler only records the signal: the demo acts on it
+    signal.signal(signal.SIGTERM, lambda signum, _frame: received.append("SIGTERM"))
     if not _port_free(settings.host, port):
         fail(f"port {port} on {settings.host} is in use: pass --port to pick another")
 
@@ -400,14 +403,20 @@ def run_demo(
             f"{resync_seconds:g} s (`milestones status` shows it). Ctrl-C to stop."
         )
         last = synced.run_id
-        while not api.should_exit:
-            time.sleep(2.0)
+        while not api.should_exit and not received:
+            time.sleep(0.5)
             last = _print_latest(database, last)
     except KeyboardInterrupt:
-        pass
+        received.append("Ctrl-C")
     finally:
         worker.stop()
         worker.join(30)
         api.should_exit = True
         crm.stop()
         time.sleep(0.3)
+        if keep_running:
+            console.print(
+                f"Demo stopped ({received[0] if received else 'the API ended'}): the worker, "
+                "the API and the sandbox CRM are shut down; the data stays in "
+                f"{redact_url(database.url)}."
+            )

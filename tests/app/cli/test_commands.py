@@ -151,6 +151,32 @@ def test_demo_check_runs_end_to_end(env: dict[str, str], tmp_path: Path) -> None
     assert steps["KPI fields written back into both CRMs"] == written
 
 
+def test_the_demo_stops_on_sigterm_saying_so(env: dict[str, str], tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [MILESTONES, "demo", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def running() -> bool:  # the worker runs once the API answers with keys given out
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/live", timeout=5).status_code < 500
+            except httpx.TransportError:
+                return process.poll() is not None
+
+        assert wait_for(running, timeout=300) and process.poll() is None
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "Demo stopped (SIGTERM)" in " ".join(out.split())
+
+
 def test_secret_key_prints_a_usable_key(env: dict[str, str], tmp_path: Path) -> None:
     result = run(["secret-key", "--json"], env, tmp_path)
     key = json.loads(result.stdout)["secret_key"]
