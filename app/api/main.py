@@ -12,6 +12,7 @@ from app.api.deps import RevocationReader, require
 from app.api.middleware import request_context
 from app.api.problems import install_problem_handlers
 from app.api.routes import connections, health, keys, kpis, mappings, metrics, sync_runs, webhooks
+from app.api.routes import targets as target_routes
 from app.api.routes import writeback as writeback_routes
 from app.core.database import Database
 from app.core.logs import configure_logging
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(mappings.router, dependencies=[Depends(require("ops"))])
     app.include_router(keys.router, dependencies=[Depends(require())])
     app.include_router(kpis.router)
+    app.include_router(target_routes.router)
     app.include_router(sync_runs.router, dependencies=[Depends(require("ops"))])
     app.include_router(webhooks.router)
     app.include_router(metrics.router, dependencies=[Depends(require("ops"))])
