@@ -39,6 +39,7 @@ import numpy as np
 
 from app.kpis.columns import Floats, Ints
 from app.kpis.history import DAY, days_between
+from app.kpis.incidence import WON
 from app.kpis.model import Model
 
 __all__ = [
@@ -63,6 +64,8 @@ CONFIDENCES: tuple[float, ...] = (0.5, 0.8)
 MAX_ARRIVALS = 1_000_000
 """No requirement is searched beyond this many arrivals in the whole plan."""
 _TOLERANCE = 1e-9
+_INSTANT = 1e-9
+"""Days: a won incidence read just before an instant counts a win at that instant as after."""
 _FFT_ABOVE = 256
 """Convolutions longer than this go through the FFT; shorter ones are computed directly."""
 
@@ -120,14 +123,19 @@ def arrival_chances(
 ) -> list[float]:
     """q(w): P(a deal reaching `position` in week w is won inside the period), for arrivals
     spread evenly over the week: the mean, over the middle of each day of the week, of the
-    fitted chance of being won between the period's start and end from arrival."""
+    fitted won incidence from arrival (the curve `Model.win` reads for a deal just arrived)
+    between the period's start and end. A win at the very moment of arrival (a milestone
+    that is the signature itself) counts."""
+    curve, _, _ = model.curve(process, position, 0.0)
     chances: list[float] = []
     for week in weeks:
         total = weight = 0.0
         for middle, days in _pieces(week.start, week.end):
-            opens = days_between(middle, period_start)
-            closes = days_between(middle, period_end)
-            total += days * model.win_between(process, position, 0.0, opens, closes)
+            if curve is not None:
+                opens = days_between(middle, period_start) - _INSTANT
+                closes = days_between(middle, period_end) - _INSTANT
+                gained = curve.incidence(WON, closes) - curve.incidence(WON, opens)
+                total += days * max(0.0, gained)
             weight += days
         chances.append(total / weight if weight > 0 else 0.0)
     return chances

@@ -229,3 +229,13 @@ def test_a_plan_over_columns_and_how_it_is_tracked() -> None:
     assert reply_row.needed_this_week == 2 and reply_row.behind_by == 0
     assert meeting_row.actual == 1
     assert tracked.week is not None and tracked.week.week == MONDAY + timedelta(days=7)
+
+
+def test_a_milestone_that_is_the_win_itself_wins_at_once() -> None:
+    signed = [
+        DealHistory(i, 1, MONDAY - timedelta(days=90 + i), ((3, MONDAY - timedelta(days=60 + i)),),
+                    "won", MONDAY - timedelta(days=60 + i))
+        for i in range(40)
+    ]  # fmt: skip
+    weeks = plan_weeks(MONDAY, END, MONDAY)
+    assert arrival_chances(fit_model(signed, MONDAY), 1, 3, weeks, MONDAY, END) == [1.0] * 4
