@@ -31,6 +31,7 @@ from app.models import (
     Opportunity,
     OpportunityProcess,
     Process,
+    RulesetActivation,
     RulesetVersion,
 )
 from app.services.state.opportunities import rebuild_states
@@ -62,9 +63,10 @@ def build(
     rng = random.Random(seed)
     with database.session() as session:
         connection = Connection(name="crm", kind="salesforce", credentials_sealed="-")
-        version = RulesetVersion(version=1, name="bench", source="", checksum="x", is_active=True)
+        version = RulesetVersion(version=1, name="bench", source="", checksum="x")
         session.add_all([connection, version])
         session.flush()
+        session.add(RulesetActivation(connection_id=connection.id, ruleset_version_id=version.id))
         processes = []
         for position, (key, name, segment, _, _) in enumerate(PROCESSES):
             process = Process(
