@@ -208,7 +208,7 @@ def build(
     )
     started = time.perf_counter()
     with database.engine.begin() as db:
-        rebuild_states(db, version_id)
+        rebuild_states(db, version_id, connection_id)
     state_seconds = time.perf_counter() - started
     print(f"… opportunity state built in {state_seconds:.1f} s", file=sys.stderr, flush=True)
     return {

@@ -34,6 +34,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from statistics import NormalDist
 
 import numpy as np
 
@@ -258,6 +259,34 @@ class Requirement:
         return max(self.counts, default=0)
 
 
+def _first_guess(
+    tail: Floats,
+    needed: int,
+    unit: int,
+    chances: Sequence[float],
+    days: Sequence[float],
+    confidence: float,
+) -> int:
+    """Where the search starts: the arrivals for which the normal approximation of the won
+    units (open deals' mean and variance from `tail`, arrivals spread as `schedule` does)
+    reaches `confidence`. Only a starting point: the exact chance decides."""
+    useful = [(d, q) for d, q in zip(days, chances, strict=True) if q > 0.0 and d > 0.0]
+    span = sum(d for d, _ in useful)
+    if span <= 0.0:
+        return 1
+    mean_q = sum(d * q for d, q in useful) / span
+    spread = sum(d * q * (1.0 - q) for d, q in useful) / span
+    steps = np.arange(1, tail.shape[0])
+    mean = float(tail[1:].sum())
+    variance = max(0.0, float(((2 * steps - 1) * tail[1:]).sum()) - mean * mean)
+    z = NormalDist().inv_cdf(min(max(confidence, 1e-6), 1 - 1e-6))
+    a, b, gap = unit * mean_q, unit * unit * spread, needed - 0.5 - mean
+    # a N - gap = z sqrt(variance + b N), for the larger root N
+    qa, qb, qc = a * a, -2.0 * a * gap - z * z * b, gap * gap - z * z * variance
+    root = (-qb + math.sqrt(max(0.0, qb * qb - 4 * qa * qc))) / (2 * qa)
+    return max(1, min(MAX_ARRIVALS, round(root)))
+
+
 def requirement(
     tail: Floats,
     needed: int,
@@ -269,7 +298,10 @@ def requirement(
 ) -> Requirement | None:
     """The fewest arrivals (spread by `schedule`) whose chance of closing the gap, with the
     open deals, is at least `confidence`; None when no number up to `limit` does (no week
-    left in which a deal reaching the milestone can still be won, or far too many needed)."""
+    left in which a deal reaching the milestone can still be won, or far too many needed).
+
+    The search starts at the normal approximation's answer, widens a bracket around it by
+    doubling steps and halves it down to one arrival."""
 
     def chance(total: int) -> tuple[float, list[int]]:
         counts = schedule(total, days, chances)
@@ -281,15 +313,30 @@ def requirement(
         return Requirement(0, tuple(counts), got)
     if not any(q > 0.0 for q in chances):
         return None
-    low, high = 0, 1
-    while True:
-        got, counts = chance(high)
-        if got >= confidence:
-            break
-        if high >= limit:
-            return None
-        low, high = high, min(limit, high * 2)
-    found = (high, got, counts)
+    guess = min(limit, _first_guess(tail, needed, unit, chances, days, confidence))
+    got, counts = chance(guess)
+    found = (guess, got, counts)
+    step = 1
+    if got >= confidence:  # widen downwards: low fails, high succeeds
+        high, low = guess, 0
+        while high - step > 0:
+            got, counts = chance(high - step)
+            if got < confidence:
+                low = high - step
+                break
+            high, found = high - step, (high - step, got, counts)
+            step *= 2
+    else:  # widen upwards
+        low = guess
+        while True:
+            if low >= limit:
+                return None
+            high = min(limit, low + step)
+            got, counts = chance(high)
+            if got >= confidence:
+                found = (high, got, counts)
+                break
+            low, step = high, step * 2
     while high - low > 1:
         middle = (low + high) // 2
         got, counts = chance(middle)

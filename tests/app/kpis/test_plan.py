@@ -239,3 +239,26 @@ def test_a_milestone_that_is_the_win_itself_wins_at_once() -> None:
     ]  # fmt: skip
     weeks = plan_weeks(MONDAY, END, MONDAY)
     assert arrival_chances(fit_model(signed, MONDAY), 1, 3, weeks, MONDAY, END) == [1.0] * 4
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_search_finds_the_fewest_arrivals(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    weeks = int(rng.integers(1, 14))
+    chances = sorted(rng.uniform(0.0, 0.6, weeks).tolist(), reverse=True)
+    chances[-1] = 0.0 if rng.random() < 0.5 else chances[-1]  # the last week often too late
+    days = [7.0] * weeks
+    days[0] = float(rng.uniform(0.5, 7.0))
+    needed, unit = int(rng.integers(1, 60)), int(rng.integers(1, 5))
+    opened = rng.uniform(0.0, 0.9, int(rng.integers(0, 30)))
+    tail = tail_chances(open_wins(opened, rng.integers(1, 4, opened.shape[0]), needed))
+    for confidence in (0.5, 0.8):
+        found = requirement(tail, needed, unit, chances, days, confidence)
+        assert found is not None and found.chance >= confidence - 1e-9
+        first = next(
+            n
+            for n in range(found.total + 1)
+            if reach_chance(tail, needed, unit, chances, schedule(n, days, chances))
+            >= confidence - 1e-9
+        )
+        assert found.total == first, (found, first)
