@@ -4,13 +4,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean constraints
 
-$(STAMP): pyproject.toml sandbox/pyproject.toml
+$(STAMP): pyproject.toml sandbox/pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ./sandbox -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e ./sandbox -e '.[dev]'
 	touch $(STAMP)
+
+# The exact versions every install uses (make, CI, the image), refreshed from a working venv.
+constraints: $(STAMP)
+	$(BIN)/pip install --quiet -e ./sandbox -e '.[dev]'
+	$(BIN)/pip freeze --exclude-editable | grep -v '^milestone-sync' > constraints.txt
 
 demo: $(STAMP)
 	$(BIN)/milestones demo

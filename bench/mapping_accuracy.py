@@ -197,10 +197,16 @@ def score(
 # -- the benchmark ---------------------------------------------------------------------------------
 
 
-def generate_export(seed: int, size: str, out: Path, opportunities: int | None = None) -> None:
+def generate_export(
+    seed: int,
+    size: str,
+    out: Path,
+    opportunities: int | None = None,
+    scenario: str = "steady",
+) -> None:
     """The generator runs in its own process, through its public entry point (`opportunities`
-    overrides the size's count)."""
-    params = f"seed={seed}, size={size!r}, opportunities={opportunities!r}"
+    overrides the size's count; `scenario` names a market change)."""
+    params = f"seed={seed}, size={size!r}, opportunities={opportunities!r}, scenario={scenario!r}"
     code = (
         "import sys; from pathlib import Path; "
         "from sandbox.history import build_params, generate; "

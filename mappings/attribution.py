@@ -13,6 +13,11 @@ Of what it found, only opportunities of the rule's process get the event (so a r
 a deal of another process counts for nobody in this one, rather than for some other deal of the
 account). `pick: nearest` keeps the one created most recently before the customer acted,
 `pick: all` keeps every one; direct links are always kept all.
+
+An opportunity deleted in the CRM takes part in none of this. What it was given while it
+lived is told apart: `candidates(..., while_alive=True)` looks the opportunities up as the CRM
+held them when the customer acted (one deleted later still there), which is how an export
+taken then attributes the record.
 """
 
 from __future__ import annotations
@@ -38,12 +43,22 @@ def _nearest(candidates: list[OpportunityFacts], at: datetime) -> list[Opportuni
     return [max(candidates, key=order)]
 
 
-def _facts(ids: Iterable[str], resolver: Resolver) -> list[OpportunityFacts]:
+def _facts(
+    ids: Iterable[str],
+    resolver: Resolver,
+    at: datetime,
+    while_alive: bool,
+    skipped: list[OpportunityFacts] | None,
+) -> list[OpportunityFacts]:
     found: list[OpportunityFacts] = []
     for external_id in dict.fromkeys(ids):
         facts = resolver.opportunity(external_id)
-        if facts is not None and not facts.deleted:
+        if facts is None:
+            continue
+        if not facts.deleted or (while_alive and facts.alive_at(at)):
             found.append(facts)
+        elif skipped is not None and facts.alive_at(at):
+            skipped.append(facts)
     return found
 
 
@@ -52,16 +67,23 @@ Found = tuple[str, list[OpportunityFacts]]
 
 
 def candidates(
-    links: Links, at: datetime, via: tuple[str, ...], resolver: Resolver
+    links: Links,
+    at: datetime,
+    via: tuple[str, ...],
+    resolver: Resolver,
+    *,
+    while_alive: bool = False,
+    skipped: list[OpportunityFacts] | None = None,
 ) -> Found | None:
     """The first step of `via` that finds an opportunity, and what it found; None: no step.
 
     Independent of the process, so a record matched by rules of several processes looks its
-    opportunities up once.
+    opportunities up once. `while_alive`: opportunities deleted after `at` count too (as an
+    export taken at `at` has them); otherwise those met are appended to `skipped`, if given.
     """
     for step in via:
         if step == "direct":
-            direct = _facts(links.opportunities, resolver)
+            direct = _facts(links.opportunities, resolver, at, while_alive, skipped)
             if direct:
                 return step, direct
             continue
@@ -70,7 +92,11 @@ def candidates(
         else:
             accounts = links.accounts or links.contact_accounts
             ids = [o for account in accounts for o in resolver.account_opportunities(account)]
-        found = [f for f in _facts(ids, resolver) if f.open_at(at)]
+        found = [
+            f
+            for f in _facts(ids, resolver, at, while_alive, skipped)
+            if f.open_at(at, while_alive=while_alive)
+        ]
         if found:
             return step, found
     return None

@@ -6,6 +6,11 @@
 
 Deterministic: the same record, resolver contents and ruleset always give the same events, in
 the same order. A deleted record gives none, so re-deriving it withdraws what it caused.
+
+An opportunity deleted in the CRM gets no event in the attribution of today, but keeps the
+ones the record gave it while it lived (attributed as the CRM held the opportunities when the
+customer acted): an export taken before the deletion holds it with them. Readers of today
+leave deleted opportunities out.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from mappings.catalog import Source
 from mappings.compiler import CompiledRuleset, Hit
 from mappings.links import EMPTY_LINKS, Links, record_links, related_records
 from mappings.model import Kind
-from mappings.opportunities import is_deleted
+from mappings.opportunities import OpportunityFacts, is_deleted
 from mappings.resolver import Resolver
 
 __all__ = ["Derivation", "DerivedEvent", "Engine"]
@@ -117,11 +122,19 @@ class Engine:
         links = record_links(self.source, stream, record, self.resolver)
         events: list[DerivedEvent] = []
         looked_up: dict[tuple[datetime, tuple[str, ...]], Found | None] = {}
+        alive: dict[tuple[datetime, tuple[str, ...]], Found | None] = {}
         for hit in hits:
             for target in hit.targets:
                 key = (hit.occurred_at, target.attribution.via)
                 if key not in looked_up:
-                    looked_up[key] = candidates(links, key[0], key[1], self.resolver)
+                    skipped: list[OpportunityFacts] = []
+                    looked_up[key] = candidates(
+                        links, key[0], key[1], self.resolver, skipped=skipped
+                    )
+                    if skipped:
+                        alive[key] = candidates(
+                            links, key[0], key[1], self.resolver, while_alive=True
+                        )
                 owners = choose(
                     looked_up[key],
                     hit.occurred_at,
@@ -129,6 +142,16 @@ class Engine:
                     target.attribution,
                     self.process_of,
                 )
+                if key in alive:
+                    owners += self._deleted_since(
+                        choose(
+                            alive[key],
+                            hit.occurred_at,
+                            target.process_key,
+                            target.attribution,
+                            self.process_of,
+                        )
+                    )
                 events.extend(
                     DerivedEvent(
                         opportunity_id,
@@ -144,3 +167,11 @@ class Engine:
                 )
         events.sort()
         return Derivation(tuple(events), links, tuple(hits))
+
+    def _deleted_since(self, owners: tuple[str, ...]) -> tuple[str, ...]:
+        """Of the owners as the CRM held its opportunities then, those deleted since."""
+        return tuple(
+            o
+            for o in owners
+            if (facts := self.resolver.opportunity(o)) is not None and facts.deleted
+        )

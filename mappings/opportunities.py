@@ -46,10 +46,18 @@ class OpportunityFacts:
     closed_at: datetime | None
     created_at: datetime | None
     deleted: bool
+    deleted_at: datetime | None = None
+    """When a deleted opportunity was deleted in the CRM (None: not known, or not deleted)."""
 
-    def open_at(self, moment: datetime) -> bool:
-        """Whether the opportunity existed and was not yet closed at `moment` (see CLOSE_GRACE)."""
-        if self.deleted:
+    def alive_at(self, moment: datetime) -> bool:
+        """Whether the CRM still held the opportunity at `moment`: not deleted, or deleted
+        after it."""
+        return not self.deleted or (self.deleted_at is not None and moment < self.deleted_at)
+
+    def open_at(self, moment: datetime, *, while_alive: bool = False) -> bool:
+        """Whether the opportunity existed and was not yet closed at `moment` (see CLOSE_GRACE);
+        a deleted one never is, unless `while_alive` and it was deleted after `moment`."""
+        if not (self.alive_at(moment) if while_alive else not self.deleted):
             return False
         if self.created_at is not None and self.created_at > moment:
             return False

@@ -15,6 +15,8 @@ layer and gives it a `fetch` for the rest, tests fill it by hand:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
@@ -114,14 +116,16 @@ class EntityIndex:
         record: Record,
         deleted: bool = False,
         raw: bytes | None = None,
+        modified_at: datetime | None = None,
     ) -> None:
-        """Store (or replace) one entity record; a deleted one stays known as deleted.
+        """Store (or replace) one entity record; a deleted one stays known as deleted, and
+        since when (`modified_at`, the stored record's last change, is its deletion).
 
         `raw` is the record's JSON when the caller has it (saves serialising it again).
         """
         deleted = deleted or is_deleted(record)
         if stream == self.opportunity_stream:
-            self._add_opportunity(external_id, record, deleted, raw)
+            self._add_opportunity(external_id, record, deleted, raw, modified_at)
         elif stream == self.account_stream:
             if deleted:
                 self._accounts.pop(external_id, None)
@@ -142,11 +146,16 @@ class EntityIndex:
             self._contact_opps.set((stream, external_id), pairs)
 
     def _add_opportunity(
-        self, external_id: str, record: Record, deleted: bool, raw: bytes | None
+        self,
+        external_id: str,
+        record: Record,
+        deleted: bool,
+        raw: bytes | None,
+        modified_at: datetime | None,
     ) -> None:
         facts = read_opportunity(self.source, record)
-        if deleted and not facts.deleted:
-            facts = _with_deleted(facts)
+        if deleted:
+            facts = replace(facts, deleted=True, deleted_at=modified_at)
         self._opportunities[external_id] = (facts, raw or orjson.dumps(record))
         key = (self.opportunity_stream, external_id)
         accounts = association_ids(record, "companies") if self.source == HUBSPOT else []
@@ -222,9 +231,3 @@ class EntityIndex:
 
     def __len__(self) -> int:
         return len(self._opportunities) + len(self._accounts) + len(self._contacts)
-
-
-def _with_deleted(facts: OpportunityFacts) -> OpportunityFacts:
-    from dataclasses import replace
-
-    return replace(facts, deleted=True)

@@ -64,3 +64,28 @@ def test_without_the_extra_the_sandbox_and_demo_commands_say_how_to_install_it()
         assert result.returncode == 2, result.stderr
         assert "pip install 'milestone-sync[sandbox]'" in result.stderr
     assert _cli_without_sandbox("--help").returncode == 0
+
+
+def _name(requirement: str) -> str:
+    """A requirement's distribution name, normalised (PEP 503)."""
+    name = requirement.split(";")[0].split("[")[0]
+    for mark in "<>=!~ ":
+        name = name.split(mark)[0]
+    return name.strip().lower().replace("_", "-").replace(".", "-")
+
+
+def test_every_install_takes_its_versions_from_the_constraints_file() -> None:
+    pinned = {
+        _name(line): line.split("==")[1]
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    assert all(pinned.values()), "every line pins one version (name==version)"
+    project = _project(ROOT / "pyproject.toml")
+    extras = project["project"]["optional-dependencies"]  # type: ignore[index]
+    declared = [*project["project"]["dependencies"], *extras["test"]]  # type: ignore[index]
+    sandbox = _project(ROOT / "sandbox" / "pyproject.toml")["project"]["dependencies"]  # type: ignore[index]
+    missing = sorted({_name(r) for r in [*declared, *sandbox]} - set(pinned))
+    assert missing == [], f"not pinned in constraints.txt (run `make constraints`): {missing}"
+    assert "-c constraints.txt" in (ROOT / "Makefile").read_text()
+    assert "-c constraints.txt" in (ROOT / "Dockerfile").read_text()

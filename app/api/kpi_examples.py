@@ -28,14 +28,16 @@ _FILTERS: dict[str, Any] = {
     "end": None,
 }
 _AS_OF = "2025-07-01T00:00:00+00:00"
+_DATA_AGE = 312.4
 
 FUNNEL: dict[str, Any] = {
     "filters": _FILTERS,
     "as_of": _AS_OF,
-    "as_of_source": "as_of is the data's own clock: the CRM's time as last synced (the wall "
-    "clock for a live CRM, the history's end for a replayed one), unless MILESTONES_KPI_AS_OF "
-    "sets it. At a past instant (MILESTONES_KPI_AS_OF, or the as_of parameter) the answer is "
-    "what an export taken then would give.",
+    "as_of_source": "as_of is the data's own clock: the CRM's time when its last successful "
+    "sync finished (the wall clock then for a live CRM, the history's time for a replayed one), "
+    "unless MILESTONES_KPI_AS_OF sets it; data_age_seconds is how long ago that sync finished. "
+    "At a past instant (MILESTONES_KPI_AS_OF, or the as_of parameter) the answer is what an "
+    "export taken then would give.",
     "method": "aalen-johansen",
     "censoring": "Open opportunities are censored, not counted as failures: conversion is the "
     "plateau of an Aalen-Johansen cumulative incidence from the day each opportunity reached "
@@ -93,6 +95,7 @@ FUNNEL: dict[str, Any] = {
             ],
         }
     ],
+    "data_age_seconds": _DATA_AGE,
 }
 
 MOVEMENT: dict[str, Any] = {
@@ -125,6 +128,7 @@ MOVEMENT: dict[str, Any] = {
             "progress_value": 47288.25,
         }
     ],
+    "data_age_seconds": _DATA_AGE,
 }
 
 VELOCITY: dict[str, Any] = {
@@ -152,6 +156,7 @@ VELOCITY: dict[str, Any] = {
             ],
         }
     ],
+    "data_age_seconds": _DATA_AGE,
 }
 
 OPPORTUNITY_ROW: dict[str, Any] = {
@@ -186,6 +191,7 @@ OPPORTUNITIES: dict[str, Any] = {
     "total": 240,
     "next_cursor": "NDgxMg==",
     "as_of": _AS_OF,
+    "data_age_seconds": _DATA_AGE,
 }
 
 OPPORTUNITY: dict[str, Any] = {
@@ -205,6 +211,7 @@ OPPORTUNITY: dict[str, Any] = {
             },
         }
     ],
+    "data_age_seconds": _DATA_AGE,
 }
 
 FORECAST: dict[str, Any] = {
@@ -231,6 +238,7 @@ FORECAST: dict[str, Any] = {
             "baseline_weighted_pipeline": 251300.0,
         }
     ],
+    "data_age_seconds": _DATA_AGE,
 }
 
 SCORECARD: dict[str, Any] = {
@@ -244,40 +252,69 @@ SCORECARD: dict[str, Any] = {
     "open_opportunities": 31,
     "expected_value_open": 96210.4,
     "stalled": [OPPORTUNITY_ROW],
+    "data_age_seconds": _DATA_AGE,
 }
 
+_SCORE = {"wape": 0.253, "bias": 0.041, "coverage_p10_p90": 0.75, "pinball": 0.098}
+_POINT_SCORE = {"wape": 0.554, "bias": 0.31, "coverage_p10_p90": None, "pinball": 0.277}
 BACKTEST: dict[str, Any] = {
     "history_until": _AS_OF,
     "as_of": _AS_OF,
     "computed_at": "2025-07-01T00:00:05+00:00",
+    "filters": {
+        "process": None,
+        "segment": None,
+        "owner": None,
+        "team": None,
+        "connection": None,
+        "start": None,
+        "end": None,
+    },
+    "every": "month",
     "origins": ["2024-04-01", "2024-05-01"],
+    "skipped": [
+        {
+            "origin": "2022-09-01",
+            "reason": "66 closed opportunities (7 won) over 58 days before it; the forecast "
+            "needs at least 100 closed (20 won) over 180 days",
+        }
+    ],
+    "history_needed": {"closed": 100, "won": 20, "days": 180},
     "baseline_values": "CRM field history as of each origin",
-    "method": "As-of replay: at each origin the model is fitted only on what was known then; "
-    "horizon h is the h-th calendar month from the origin; WAPE = sum|actual - forecast| / "
-    "sum actual over all origins.",
-    "horizons": [
+    "method": "As-of replay: at each origin (midnight UTC) the model is fitted only on what "
+    "was known strictly before it; ...",
+    "reading": "WAPE = sum|actual - forecast| / sum actual over the origins: lower is better "
+    "(0 is perfect). ...",
+    "cells": [
         {
             "horizon_months": 1,
+            "cumulative": False,
+            "part": "total",
             "origins": 12,
             "actual_won": 2410000.0,
-            "wape_milestone_forecast": 0.253,
-            "wape_weighted_pipeline": 0.554,
-            "wape_naive_run_rate": 0.36,
-            "improvement_vs_baseline": 0.5433,
-            "band_coverage_p10_p90": 0.75,
+            "milestones": _SCORE,
+            "milestone_free": {**_SCORE, "wape": 0.281},
+            "weighted_pipeline": _POINT_SCORE,
+            "naive_run_rate": {**_POINT_SCORE, "wape": 0.36, "pinball": 0.18},
         }
     ],
     "points": [
         {
             "origin": "2024-04-01",
             "horizon_months": 1,
+            "cumulative": False,
+            "part": "total",
             "month": "2024-04",
             "actual": 201000.0,
             "forecast": 187500.0,
             "p10": 140200.0,
             "p90": 234800.0,
-            "baseline": 310400.0,
-            "naive": 176300.0,
+            "milestone_free": 176000.0,
+            "milestone_free_p10": 128000.0,
+            "milestone_free_p90": 224000.0,
+            "weighted_pipeline": 310400.0,
+            "naive_run_rate": 176300.0,
         }
     ],
+    "data_age_seconds": _DATA_AGE,
 }

@@ -16,8 +16,17 @@ from app.api.problems import problem_response
 __all__ = ["REQUEST_ID_HEADER", "request_context"]
 
 REQUEST_ID_HEADER = "X-Request-ID"
+ROUTINE = ("/live", "/static/", "/healthz", "/readyz")
+"""Paths polled or fetched all day (the web app's freshness poll, assets, probes): logged at
+DEBUG, so that INFO says what people and CRMs did."""
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("app.access")
+
+
+def _has_nul(request: Request) -> bool:
+    return "\x00" in request.url.path or any(
+        "\x00" in key or "\x00" in value for key, value in request.query_params.multi_items()
+    )
 
 
 async def request_context(
@@ -30,8 +39,18 @@ async def request_context(
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()
+    response: Response
     try:
-        response = await call_next(request)
+        if _has_nul(request):  # no database stores it; PostgreSQL refuses it with an error
+            response = problem_response(
+                request,
+                422,
+                title="Invalid request",
+                detail="the path or a query parameter contains a NUL character (%00)",
+                problem_type="/problems/invalid-request",
+            )
+        else:
+            response = await call_next(request)
     except Exception:
         log.exception("unhandled error", extra={"path": request.url.path})
         response = problem_response(
@@ -42,7 +61,9 @@ async def request_context(
     finally:
         structlog.contextvars.unbind_contextvars("request_id")
     response.headers[REQUEST_ID_HEADER] = request_id
-    log.info(
+    routine = request.url.path.startswith(ROUTINE) and response.status_code < 400
+    log.log(
+        logging.DEBUG if routine else logging.INFO,
         "request",
         extra={
             "request_id": request_id,

@@ -13,10 +13,47 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import MilestonesError
 
-__all__ = ["PROBLEM_JSON", "install_problem_handlers", "problem_response"]
+__all__ = ["PROBLEM_JSON", "install_problem_handlers", "problem_response", "problem_responses"]
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
+
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+    },
+    "required": ["type", "title", "status"],
+}
+_WHEN = {
+    400: "The request cannot be read (e.g. a body that is not JSON)",
+    401: "No valid API key",
+    403: "The key's role does not allow it",
+    404: "Not found",
+    409: "In conflict with the current state",
+    413: "The body is too large",
+    422: "Invalid parameters or body, each problem named",
+    429: "Too many requests; retry after the time given",
+    503: "The database or a dependency is unavailable; retry later",
+}
+AUTHENTICATED = (400, 401, 403, 404, 409, 422, 503)
+"""What any authenticated operation may answer besides its success."""
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem+json answers an operation may give."""
+    return {
+        status: {
+            "description": _WHEN[status],
+            "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}},
+        }
+        for status in statuses
+    }
 
 
 def _slug(title: str) -> str:

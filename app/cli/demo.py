@@ -29,7 +29,15 @@ from app.cli.output import console, emit_json, fail
 from app.core.crypto import SecretBox
 from app.core.database import Database, current_revision, redact_url
 from app.core.settings import Settings
-from app.models import Connection, MilestoneEvent, OpportunityState, Process, WritebackRecord
+from app.models import (
+    Connection,
+    CrmOwner,
+    MilestoneEvent,
+    Opportunity,
+    OpportunityState,
+    Process,
+    WritebackRecord,
+)
 from app.services.access.api_keys import create_key
 from app.services.connections.changes import upsert_connection
 from app.services.jobs.queue import ClaimedJob, enqueue
@@ -234,10 +242,26 @@ def _activate_rules(database: Database) -> dict[str, Any]:
     return facts
 
 
-def _manager_key(database: Database) -> str:
+def _role_keys(database: Database) -> dict[str, str]:
+    """One key per role for the web app and the API; the rep's is the rep with the most
+    opportunities in the demo's Salesforce org."""
     with database.session() as session:
-        _row, secret = create_key(session, "demo manager", "manager")
-    return secret
+        rep = session.execute(
+            select(CrmOwner.external_id, CrmOwner.name)
+            .join(Opportunity, Opportunity.owner_id == CrmOwner.id)
+            .join(Connection, Connection.id == CrmOwner.connection_id)
+            .where(Connection.name == DEMO_CONNECTION)
+            .group_by(CrmOwner.external_id, CrmOwner.name)
+            .order_by(func.count(Opportunity.id).desc(), CrmOwner.external_id)
+            .limit(1)
+        ).first()
+        keys = {
+            role: create_key(session, f"demo {role}", role)[1]
+            for role in ("admin", "ops", "manager")
+        }
+        if rep is not None:
+            keys["rep"] = create_key(session, f"demo rep {rep.name}", "rep", rep.external_id)[1]
+    return keys
 
 
 def _funnel(base_url: str, key: str, connection: str | None = None) -> dict[str, str]:
@@ -423,11 +447,11 @@ def run_demo(
     api = _start_api(settings, database, port)
     ready = _wait_ready(base_url)
     report.step("API ready", url=base_url, readyz=ready["status"], docs=f"{base_url}/docs")
-    key = _manager_key(database)
-    report.step("KPIs served to managers", **_funnel_facts(base_url, key))
+    keys = _role_keys(database)
+    report.step("KPIs served to managers", **_funnel_facts(base_url, keys["manager"]))
     report.step(
         "targets set, with the movement they require",
-        **_targets(database, settings, base_url, key),
+        **_targets(database, settings, base_url, keys["manager"]),
     )
     report.step("KPI fields written back into both CRMs", **_write_back(database, box))
 
@@ -435,8 +459,13 @@ def run_demo(
     worker: Worker = started_worker.pop("worker")
     report.step("worker running", **started_worker)
 
+    report.step("web app ready", url=f"{base_url}/", roles=", ".join(keys))
+    if not as_json:
+        console.print(f"\n[bold]Web app: {base_url}/[/] — sign in with the key of a role:")
+        for role, secret in keys.items():
+            console.print(f"  {role:<8} {secret}")
     if as_json:
-        emit_json({"api": base_url, "steps": report.steps})
+        emit_json({"api": base_url, "web": f"{base_url}/", "keys": keys, "steps": report.steps})
     try:
         if not keep_running:
             return

@@ -13,7 +13,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.cli.output import console, emit_json, fail
-from sandbox.history import SIZES, GeneratorError, GeneratorParams, build_params, generate
+from sandbox.history import (
+    SCENARIOS,
+    SIZES,
+    GeneratorError,
+    GeneratorParams,
+    build_params,
+    generate,
+)
 
 app = typer.Typer(
     help="Generate a sales history and run the local sandbox CRM.", no_args_is_help=True
@@ -36,6 +43,13 @@ def generate_command(
         str | None, typer.Option(help="The export's 'now', ISO-8601 with zone [2025-07-01].")
     ] = None,
     future_days: Annotated[int, typer.Option(help="Days of future record versions after now.")] = 0,
+    scenario: Annotated[
+        str,
+        typer.Option(
+            help="Market change in the middle of the history: "
+            f"{', '.join(SCENARIOS)} (docs/sales-history.md)."
+        ),
+    ] = "steady",
     force: Annotated[bool, typer.Option(help="Replace an existing export in --out.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
@@ -49,7 +63,12 @@ def generate_command(
             fail(f"--now {now!r} is not an ISO-8601 timestamp", code=2)
     try:
         params = build_params(
-            seed=seed, size=size, opportunities=opportunities, now=moment, future_days=future_days
+            seed=seed,
+            size=size,
+            opportunities=opportunities,
+            now=moment,
+            future_days=future_days,
+            scenario=scenario,
         )
         workers = 2 if params.opportunities >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1 else 1
         if as_json:
@@ -90,6 +109,9 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
         f"[bold]Sales history[/] seed {summary['seed']}, {summary['opportunities']:,} "
         f"opportunities, now {summary['now']}, future until {summary['future_until']} -> {out}"
     )
+    market = summary["scenario"]
+    if market["scenario"] != "steady":
+        console.print(f"Market change on {market['changes_at']}: {market['description']}")
     table = Table("CRM", "object", "rows at now", "future versions", title="Records")
     for crm in ("salesforce", "hubspot"):
         for name, rows in counts[crm].items():

@@ -1,4 +1,5 @@
-"""Structured JSON logs, one object per line, with the request id and no secrets.
+"""Structured logs, with the request id and no secrets: JSON lines, or readable lines for a
+person at a terminal (`auto`, the default: readable when stderr is a terminal, JSON otherwise).
 
 Both structlog and standard-library loggers (uvicorn, alembic, SQLAlchemy) go through one
 renderer, so every line has the same shape. `redact_secrets` masks any field whose name says it
@@ -15,7 +16,7 @@ from typing import Any
 
 import structlog
 
-__all__ = ["REDACTED", "configure_logging", "redact_secrets"]
+__all__ = ["REDACTED", "configure_logging", "redact_secrets", "resolved_format"]
 
 REDACTED = "***"
 _SECRET_NAME = re.compile(
@@ -52,8 +53,16 @@ def redact_secrets(
     return event_dict
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+def resolved_format(fmt: str) -> str:
+    """`json` or `console`; `auto` is `console` when stderr is a terminal."""
+    if fmt != "auto":
+        return fmt
+    return "console" if sys.stderr.isatty() else "json"
+
+
+def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     """Route every logger to stderr through structlog's renderer. Safe to call again."""
+    fmt = resolved_format(fmt)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -66,7 +75,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -92,5 +101,5 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         logging.getLogger(name).propagate = True
     # One access line per request comes from our middleware; uvicorn's would duplicate it.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-    for chatty in ("sqlalchemy.engine", "alembic", "httpx", "httpcore"):
+    for chatty in ("sqlalchemy.engine", "alembic", "httpx", "httpcore", "apscheduler"):
         logging.getLogger(chatty).setLevel(logging.WARNING)

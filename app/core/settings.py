@@ -55,7 +55,11 @@ class Settings(BaseSettings):
         description="Fernet key (32 url-safe base64 bytes) that encrypts CRM credentials at rest.",
     )
     log_level: LogLevel = "INFO"
-    log_format: Literal["json", "console"] = "json"
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto",
+        description="`console` (readable lines), `json` (one object a line), or `auto`: console "
+        "when stderr is a terminal, JSON otherwise.",
+    )
     host: str = Field(default="127.0.0.1", description="Address the API binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API binds to.")
     public_url: str | None = Field(
@@ -65,11 +69,18 @@ class Settings(BaseSettings):
         "https://milestones.example.com); webhook signatures cover it. Default: as received.",
     )
 
+    web_session_hours: float = Field(
+        default=12.0,
+        gt=0,
+        le=720,
+        description="How long a web sign-in lasts; the session cookie is refused after it.",
+    )
+
     kpi_as_of: str = Field(
         default="data",
         description="What KPIs take as now: `data` (the CRM's clock as last synced: the wall "
-        "clock for a live CRM, the end of a replayed history), `clock` (the wall clock) or "
-        "a fixed ISO 8601 instant.",
+        "clock when a live CRM's last successful sync finished, a replayed history's time "
+        "then), `clock` (the wall clock) or a fixed ISO 8601 instant.",
     )
 
     @field_validator("kpi_as_of")

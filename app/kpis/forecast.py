@@ -35,6 +35,7 @@ __all__ = [
     "MonthForecast",
     "OpenDeal",
     "PipelineDeal",
+    "Window",
     "creation_rates",
     "forecast",
     "forecast_close_month",

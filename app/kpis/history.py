@@ -9,6 +9,7 @@ it left (reached a higher position, or closed), or to `as_of` while it is still 
                        closed_at=None, amount=5000.0)
     deal.position_at(t2)      # (2, t2)
     deal.as_of(t1)            # what was known at t1
+    deal.before(t1)           # what was known strictly before t1 (what a backtest may use)
 """
 
 from __future__ import annotations
@@ -90,6 +91,23 @@ class DealHistory:
             reached=tuple(r for r in self.reached if r[1] <= moment),
             outcome=self.outcome if closed else "open",
             closed_at=self.closed_at if closed else None,
+        )
+
+    def before(self, moment: datetime, amount: float | None = None) -> DealHistory | None:
+        """The history as it was known strictly before `moment`: nothing at or after it (a
+        win dated on the day that starts at `moment` is not known yet). None if created at or
+        after `moment`; `amount` is the amount as it stood then, where known."""
+        if self.created_at >= moment:
+            return None
+        closed = self.closed_at is not None and self.closed_at < moment and not self.is_open
+        last = self.last_action_at
+        return replace(
+            self,
+            reached=tuple(r for r in self.reached if r[1] < moment),
+            outcome=self.outcome if closed else "open",
+            closed_at=self.closed_at if closed else None,
+            amount=self.amount if amount is None else amount,
+            last_action_at=last if last is not None and last < moment else None,
         )
 
     def stays(self, as_of: datetime) -> Iterator[Stay]:

@@ -19,9 +19,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, BigId, utcnow
 
-__all__ = ["RunStatus", "SyncRun", "SyncRunStream"]
+__all__ = ["FINISHED_OK", "RunStatus", "SyncRun", "SyncRunStream"]
 
 RunStatus = Literal["running", "succeeded", "partial", "failed", "cancelled"]
+FINISHED_OK: tuple[RunStatus, ...] = ("succeeded", "partial")
+"""A run that finished and stored what it read (every stream, or some of them)."""
 
 
 class SyncRun(Base):

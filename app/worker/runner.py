@@ -202,7 +202,7 @@ class Worker:
                 checked[0], checked[1] = time.monotonic(), locks.alive()
             return not checked[1]  # the lock went with the session: someone else may resume
 
-        log.info(
+        log.debug(  # routine: one a connection every interval
             "job started",
             extra={
                 "job": job.id,
@@ -243,7 +243,8 @@ class Worker:
             self.stats.stopped += status == "stopped"
             self.stats.taken_over += job.taken_over_from is not None
             self.stats.last = [*self.stats.last[-9:], {"job": job.id, **result}]
-        log.info(
+        log.log(
+            logging.DEBUG if status == "succeeded" else logging.INFO,  # routine unless it was not
             "job finished",
             extra={"job": job.id, "connection": job.connection, "status": status, "error": error},
         )

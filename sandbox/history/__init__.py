@@ -14,15 +14,18 @@ from __future__ import annotations
 from sandbox.history.errors import GeneratorError, InvalidParameters, OutputNotEmpty
 from sandbox.history.params import DEFAULT_NOW, SIZES, GeneratorParams, build_params
 from sandbox.history.run import FORMAT, generate
+from sandbox.history.scenarios import SCENARIOS, Scenario
 
 __all__ = [
     "DEFAULT_NOW",
     "FORMAT",
+    "SCENARIOS",
     "SIZES",
     "GeneratorError",
     "GeneratorParams",
     "InvalidParameters",
     "OutputNotEmpty",
+    "Scenario",
     "build_params",
     "generate",
 ]

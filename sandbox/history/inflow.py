@@ -1,10 +1,10 @@
 """When new deals are created: a steady, growing, seasonal inflow over business hours.
 
-The intensity is piecewise constant per day (monthly weight x yearly growth, zero at weekends)
-and spread evenly over business hours. Exactly `count` creation times fall in a window: deal
-`i` gets the quantile `(i + u) / count` of the window's cumulative intensity (`u` uniform in
-[0, 1)), so the times come out sorted, the count is exact, and each deal's time can be computed
-on its own.
+The intensity is piecewise constant per day (monthly weight x yearly growth, zero at weekends;
+a market change can scale or reshape it from its date on), spread evenly over business hours.
+Exactly `count` creation times fall in a window: deal `i` gets the quantile `(i + u) / count`
+of the window's cumulative intensity (`u` uniform in [0, 1)), so the times come out sorted,
+the count is exact, and each deal's time can be computed on its own.
 """
 
 from __future__ import annotations
@@ -13,12 +13,16 @@ from bisect import bisect_right
 
 from sandbox.history.clock import BUSINESS_DAY, DAY, OPEN, month_of, weekday
 from sandbox.history.params import Seasonality
+from sandbox.history.scenarios import STEADY, Market
 
 __all__ = ["Inflow"]
 
 
 class Inflow:
-    def __init__(self, seasonality: Seasonality, start: int, end: int) -> None:
+    def __init__(
+        self, seasonality: Seasonality, start: int, end: int, market: Market | None = None
+    ) -> None:
+        market = market or Market(STEADY, end + DAY)
         self._first_day = start // DAY
         last_day = end // DAY + 1
         self._cum = [0.0]
@@ -29,7 +33,7 @@ class Inflow:
                 weight = 0.0
             else:
                 years = (t - start) / (365.0 * DAY)
-                weight = seasonality.monthly[month_of(t) - 1] * (
+                weight = market.inflow(t, seasonality.monthly, month_of(t)) * (
                     (1.0 + seasonality.annual_growth) ** years
                 )
             self._weights.append(weight)

@@ -20,6 +20,7 @@ from sandbox.history.clock import DAY, add_business_days, next_business_moment
 from sandbox.history.model import Activity, ActivityKind, Contact, Deal, Direction, Rep
 from sandbox.history.names import SELLER_DOMAIN
 from sandbox.history.params import Noise, Process, Step
+from sandbox.history.scenarios import Market
 
 __all__ = ["CrmEvent", "Fate", "Journey", "draw_fate"]
 
@@ -36,20 +37,30 @@ Fate = list[tuple[int, bool]]
 
 
 def draw_fate(
-    process: Process, created: int, skill: float, skill_effect: float, rng: Random
+    process: Process,
+    created: int,
+    skill: float,
+    skill_effect: float,
+    rng: Random,
+    market: Market | None = None,
 ) -> tuple[Fate, dict[str, float]]:
     """The customer's path through `process`, and each step's probability for this deal.
 
     Drawn from a stream of its own, so a deal's fate can be recomputed cheaply (to know
-    whether an account is a customer yet) without simulating its activities.
+    whether an account is a customer yet) without simulating its activities. A `market`
+    change applies to a step from the moment the step before it was reached (or the deal
+    created): its probability, and the gap to it.
     """
     fate: Fate = []
     expected: dict[str, float] = {}
     t_prev = created
     for step in process.steps:
         p = min(0.98, step.probability * (1.0 + skill_effect * skill))
-        expected[step.key] = p
         gap = rng.lognormvariate(math.log(step.gap_median_days), step.gap_sigma)
+        if market is not None:
+            p = market.probability(step.key, p, t_prev)
+            gap = market.gap(gap, t_prev)
+        expected[step.key] = p
         t_next = add_business_days(t_prev, gap)
         reached = rng.random() < p
         fate.append((t_next, reached))

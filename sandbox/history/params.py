@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from sandbox.history.clock import DAY, epoch, format_datetime
 from sandbox.history.errors import InvalidParameters
+from sandbox.history.scenarios import SCENARIOS, STEADY, Market, Scenario
 
 __all__ = [
     "DEFAULT_NOW",
@@ -242,6 +243,7 @@ class GeneratorParams:
     processes: tuple[Process, ...] = DEFAULT_PROCESSES
     noise: Noise = field(default_factory=Noise)
     seasonality: Seasonality = field(default_factory=Seasonality)
+    scenario: Scenario = STEADY
 
     @property
     def now_t(self) -> int:
@@ -255,6 +257,15 @@ class GeneratorParams:
     def future_until_t(self) -> int:
         return self.now_t + self.future_days * DAY
 
+    @property
+    def change_t(self) -> int:
+        """When the scenario's market change happens: midnight of the history's middle day."""
+        return self.history_start_t + (self.history_days // 2) * DAY
+
+    @property
+    def market(self) -> Market:
+        return Market(self.scenario, self.change_t)
+
     def process(self, key: str) -> Process:
         for process in self.processes:
             if process.key == key:
@@ -267,6 +278,7 @@ class GeneratorParams:
         data["now"] = format_datetime(self.now_t)
         data["history_start"] = format_datetime(self.history_start_t)
         data["future_until"] = format_datetime(self.future_until_t)
+        data["scenario_changes_at"] = format_datetime(self.change_t)
         data["stages"] = [asdict(stage) for stage in STAGES]
         data["business_hours"] = "Monday-Friday 08:00-18:00 UTC; gaps are in business days"
         return data
@@ -279,6 +291,7 @@ def build_params(
     opportunities: int | None = None,
     now: datetime | None = None,
     future_days: int = 0,
+    scenario: str = "steady",
 ) -> GeneratorParams:
     """Validated parameters; `InvalidParameters` names the offending option."""
     if size not in SIZES:
@@ -287,6 +300,10 @@ def build_params(
         raise InvalidParameters(f"--opportunities must be >= 0, got {opportunities}")
     if future_days < 0:
         raise InvalidParameters(f"--future-days must be >= 0, got {future_days}")
+    if scenario not in SCENARIOS:
+        raise InvalidParameters(
+            f"unknown scenario {scenario!r}: choose one of {', '.join(SCENARIOS)}"
+        )
     if seed < 0:
         raise InvalidParameters(f"--seed must be >= 0, got {seed}")
     if now is not None and now.tzinfo is None:
@@ -295,5 +312,10 @@ def build_params(
     count = SIZES[size] if opportunities is None else opportunities
     name = size if count == SIZES[size] else "custom"
     return GeneratorParams(
-        seed=seed, size=name, opportunities=count, now=moment, future_days=future_days
+        seed=seed,
+        size=name,
+        opportunities=count,
+        now=moment,
+        future_days=future_days,
+        scenario=SCENARIOS[scenario],
     )

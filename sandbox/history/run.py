@@ -180,6 +180,7 @@ def _finish(params: GeneratorParams, out: Path, part: _Part) -> dict[str, Any]:
     write_json(out / "salesforce" / "describe.json", describe())
     write_json(out / "hubspot" / "pipelines.json", pipelines_json(params.history_start_t))
     write_json(out / "truth" / "parameters.json", params.to_json())
+    write_json(out / "truth" / "scenario.json", params.market.truth())
     stamps = params.to_json()
 
     def counts(crm: str, future: bool) -> dict[str, int]:

@@ -82,7 +82,9 @@ class Simulation:
         self.params = params
         master = Random(params.seed)
         self.org = Org(params, master, Names(master))
-        self._inflow = Inflow(params.seasonality, params.history_start_t, params.future_until_t)
+        self._inflow = Inflow(
+            params.seasonality, params.history_start_t, params.future_until_t, params.market
+        )
         self._future = self._inflow.expected_count(
             params.opportunities,
             (params.history_start_t, params.now_t),
@@ -262,6 +264,7 @@ class Simulation:
             owner.skill,
             params.skill_effect,
             _stream(params.seed, index, _FATE),
+            params.market,
         )
         won_at = fate[-1][0] if fate[-1][1] else None
         if founder and won_at is not None:

@@ -138,6 +138,7 @@ class SummaryBuilder:
             "now": p.to_json()["now"],
             "history_start": p.to_json()["history_start"],
             "future_until": p.to_json()["future_until"],
+            "scenario": p.market.truth(),
             "counts": {**counts, "truth": {"deals": self.deals}},
             "activities": self.activities,
             "segments": segments,

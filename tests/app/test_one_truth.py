@@ -3,8 +3,12 @@
 Both CRMs of the sandbox go through sync → mapping → write-back, customers act, and then
 sync → mapping → write-back again, as the worker runs it (`run_pipeline`). The API then answers
 for every deal; each field on the CRM record is that answer as the CRM field shows it (whole
-percent, whole currency units, whole days, dates as days and months). The data clock's wall
-time is held still, so that the pipeline and the API read the one data clock at one instant.
+percent, whole currency units, whole days, dates as days and months).
+
+With the sandbox's clock frozen (it moves only when the test moves it) and with it running
+(ten CRM hours a real second, the data clock's wall time running with it), the write-back and
+the API, which looks later, still agree exactly: the data clock is the CRMs' time as of their
+last sync (`app.services.state.clock`), the same instant whenever and wherever it is read.
 """
 
 from __future__ import annotations
@@ -32,18 +36,42 @@ from app.services.writeback.fields import WritebackSettings, crm_value, field_se
 from app.services.writeback.public import WritebackReport
 from tests.support.writeback_world import FAST_RETRY, Crm, World, crm_world
 
+SPEED = 36000.0
+"""The running sandbox: one real second is ten hours of the CRMs' time, so that a reader that
+took the wall clock a fraction of a second after the write-back would answer for another
+instant (a day boundary crossed, a probability moved)."""
+
 
 @pytest.fixture(params=["salesforce", "hubspot"])
+def crm(request: pytest.FixtureRequest) -> Crm:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=["frozen", "running"])
+def sandbox_clock(request: pytest.FixtureRequest) -> str:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
 def world(
-    request: pytest.FixtureRequest,
+    crm: Crm,
+    sandbox_clock: str,
     db: Database,
     box: SecretBox,
     sales_history: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[World]:
-    still = utcnow()
-    monkeypatch.setattr(clock, "utcnow", lambda: still)
-    with crm_world(db, box, sales_history, request.param) as world:
+    """Frozen: the sandbox's clock moves only when the test moves it, and the data clock's
+    wall time is held still. Running: the sandbox's clock runs at `SPEED`, and the wall time
+    the data clock may read runs with it."""
+    with crm_world(db, box, sales_history, crm) as world:
+        if sandbox_clock == "frozen":
+            still = utcnow()
+            monkeypatch.setattr(clock, "utcnow", lambda: still)
+        else:
+            world.sandbox.clock.set_speed(SPEED)
+            wall, crm_start = utcnow(), world.sandbox.now()
+            monkeypatch.setattr(clock, "utcnow", lambda: wall + (world.sandbox.now() - crm_start))
         assert setup_fields(db, box, world.name, "create", retry=FAST_RETRY).ok
         yield world
 
@@ -84,7 +112,9 @@ def _pass(world: World, connection_id: int) -> WritebackReport:
     return report.writeback
 
 
-def test_every_written_kpi_field_equals_the_api_answer_for_that_deal(world: World) -> None:
+def test_every_written_kpi_field_equals_the_api_answer_for_that_deal(
+    world: World, sandbox_clock: str
+) -> None:
     crm: Crm = world.crm
     with world.db.sessions() as session:
         connection = session.scalars(select(Connection).where(Connection.name == world.name)).one()
@@ -96,6 +126,7 @@ def test_every_written_kpi_field_equals_the_api_answer_for_that_deal(world: Worl
     world.sandbox.advance(days=3)  # customers act: emails, meetings, wins arrive
     second = _pass(world, connection_id)
     assert first.records_written > 100 and second.records_written > 0
+    assert second.as_of is not None and first.as_of is not None and second.as_of > first.as_of
 
     fields = field_set(crm, settings).opportunity.fields
     with world.db.sessions() as session:
@@ -106,14 +137,16 @@ def test_every_written_kpi_field_equals_the_api_answer_for_that_deal(world: Worl
             .tuples()
             .all()
         )
+    written_at = world.sandbox.now()
     app = create_app(Settings(log_level="WARNING"), world.db)
-    compared = 0
+    compared, closed = 0, 0
     with TestClient(app, headers={"Authorization": f"Bearer {secret}"}) as client:
         for opportunity_id in sorted(kinds):
             response = client.get(f"/api/v1/opportunities/{opportunity_id}")
             if response.status_code == 404:  # not in a sales process: nothing is written
                 continue
             answer = response.json()
+            assert answer["as_of"] == second.as_of.isoformat()  # the instant the fields rest on
             expected = _expected(answer, kinds[opportunity_id])
             record = _crm_record(world, answer["external_id"])
             for field in fields:
@@ -125,4 +158,9 @@ def test_every_written_kpi_field_equals_the_api_answer_for_that_deal(world: Worl
                     f"(as of {answer['as_of']})"
                 )
             compared += 1
-    assert compared > 100
+            closed += answer["outcome"] != "open"
+    assert compared > 100 and closed > 10
+    if sandbox_clock == "running":  # the CRMs' time ran on while the API answered
+        assert world.sandbox.now() > written_at
+    else:
+        assert world.sandbox.now() == written_at

@@ -4,7 +4,8 @@
 an export connection, a sync through the connectors' own readers, the shipped example ruleset
 activated (mapping and opportunity state). `action_instant` picks an instant a cut's data
 clock lands on exactly: the stamp of the newest customer-activity record at or before a
-target (the clock of an export is its newest read-only record).
+target (the clock of an export is its newest read-only record). `deleted_lives` tells when
+each opportunity the history deletes lived (a duplicate a rep created by mistake).
 
     database = imported(fresh_databases, box, cut_export(history, moment, tmp / "cut"))
 """
@@ -23,7 +24,7 @@ from app.services.mapping.activation import activate_ruleset
 from app.services.sync.runs import sync_connection
 from mappings import EXAMPLES
 
-__all__ = ["Databases", "action_instant", "imported"]
+__all__ = ["Databases", "action_instant", "deleted_lives", "imported"]
 
 ACTIVITIES = ("Task", "Event", "EmailMessage")
 
@@ -69,3 +70,21 @@ def action_instant(export: Path, target: datetime) -> datetime:
     if best is None:
         raise ValueError(f"{export} has no activity before {target.isoformat()}")
     return best
+
+
+def deleted_lives(export: Path) -> list[tuple[datetime, datetime]]:
+    """(created, deleted) of every opportunity the export deletes, base or future files."""
+    versions: dict[str, list[dict[str, str]]] = {}
+    for path in (
+        export / "salesforce" / "Opportunity.csv",
+        export / "future" / "salesforce" / "Opportunity.csv",
+    ):
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                versions.setdefault(row["Id"], []).append(row)
+    lives = []
+    for rows in versions.values():
+        deleted = [_stamp(r["SystemModstamp"]) for r in rows if r["IsDeleted"] == "true"]
+        if deleted:
+            lives.append((_stamp(rows[0]["CreatedDate"]), min(deleted)))
+    return sorted(lives)

@@ -31,6 +31,9 @@ class Readiness(BaseModel):
     kpi_view_age_seconds: float | None = None
     """Seconds since the KPI view last matched the database: a watching view stays under a
     second behind every finished pipeline pass."""
+    kpi_view_data_age_seconds: float | None = None
+    """Seconds since the newest successful sync the view has taken in finished: every KPI
+    answer's `data_age_seconds` (null before any sync)."""
 
 
 @router.get("/healthz", response_model=Health, summary="The process is up")
@@ -65,4 +68,5 @@ def readyz(database: DatabaseDep, store: KpiStoreDep) -> Readiness:
         kpi_view_as_of=view.as_of if view is not None else None,
         kpi_view_generation=view.generation if view is not None else None,
         kpi_view_age_seconds=store.age_seconds,
+        kpi_view_data_age_seconds=store.data_age_seconds(),
     )

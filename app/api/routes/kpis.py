@@ -7,6 +7,11 @@ out of range or an instant the view cannot answer at is a 422 problem naming the
 A rep's key sees only that rep's opportunities: the owner filter is set to the rep, and naming
 another owner is a 403.
 Tables take cursor pagination (`limit`, `cursor`) and `format=csv`.
+
+Every answer states `as_of`, the data clock it is computed at, and ends with
+`data_age_seconds`, how long ago the newest successful sync behind it finished (also the
+`X-Data-Age-Seconds` header). Answers are encoded once per state generation; the age, which
+moves every second, is written into the kept bytes as each response is sent.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -39,6 +45,7 @@ from app.services.kpis.answers import (
     VelocityAnswer,
 )
 from app.services.kpis.backtest import BacktestReport, NoBacktest, run_backtest
+from app.services.kpis.backtest import csv_rows as backtest_csv_rows
 from app.services.kpis.rows import (
     OpportunityDetail,
     OpportunityKpis,
@@ -56,14 +63,6 @@ FILTERS = {"process", "segment", "owner", "team", "connection"}
 PERIOD = {"start", "end"}
 AS_OF = "as_of"
 TABLE = {"limit", "cursor", "format"}
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No valid API key", "content": {"application/problem+json": {}}},
-    403: {
-        "description": "The key's role does not allow it",
-        "content": {"application/problem+json": {}},
-    },
-    422: {"description": "Invalid parameter", "content": {"application/problem+json": {}}},
-}
 
 
 def _instant(name: str, text: str | None) -> datetime | None:
@@ -140,21 +139,49 @@ async def _answer(
         snapshot = await run_in_threadpool(store.at, as_of)
         key = (AS_OF, as_of.timestamp(), *key)
     full = (snapshot.generation, *key)
-    found = store.remembered(full)
+    found: _Encoded | None = store.remembered(full)
     if found is None:
         found = await run_in_threadpool(_encode, snapshot, compute)
         store.remember(full, found)
-    body, media_type, headers = found
-    age = store.data_age_seconds()  # moves every second: beside the cached answer, not in it
-    headers = {**headers, "X-Data-Age-Seconds": "none" if age is None else f"{age:.1f}"}
-    return Response(body, media_type=media_type, headers=headers)
+    return found.sent(store.data_age_seconds())
 
 
-def _encode(snapshot: Any, compute: Callable[[Any], Any]) -> tuple[bytes, str, dict[str, str]]:
+_AGE = b'"data_age_seconds":'
+_AGE_VALUE = re.compile(rb"(?:null|-?[0-9][0-9.eE+-]*)}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Encoded:
+    """An answer as it is sent, kept for its snapshot's generation. A JSON answer ends with
+    `data_age_seconds`, which moves every second: `age_at` is where its value starts, so that
+    each response writes the age of now into the kept bytes (None: CSV, the header only)."""
+
+    body: bytes
+    media_type: str
+    headers: dict[str, str]
+    age_at: int | None
+
+    def sent(self, age: float | None) -> Response:
+        """The response with the data's age now, in the body and in the header alike."""
+        body = self.body
+        if self.age_at is not None:
+            body = b"".join((body[: self.age_at], orjson.dumps(age), b"}"))
+        headers = {**self.headers, "X-Data-Age-Seconds": "none" if age is None else f"{age:.1f}"}
+        return Response(body, media_type=self.media_type, headers=headers)
+
+
+def _encode(snapshot: Any, compute: Callable[[Any], Any]) -> _Encoded:
     value = compute(snapshot)
     if isinstance(value, tuple):
-        return value
-    return _json(value), "application/json", {}
+        body, media_type, headers = value
+    else:
+        body, media_type, headers = _json(value), "application/json", {}
+    if media_type != "application/json":
+        return _Encoded(body, media_type, headers, None)
+    at = body.rfind(_AGE) + len(_AGE)
+    if at < len(_AGE) or not _AGE_VALUE.fullmatch(body, at):
+        raise TypeError(f"{type(value).__name__}: a KPI answer ends with data_age_seconds")
+    return _Encoded(body, media_type, headers, at)
 
 
 def _cursor(cursor: str | None) -> int:
@@ -198,8 +225,9 @@ AS_OF_DOC = (
     "milestones count on evidence the CRM held then, outcomes, amounts, stage probabilities "
     "and close dates are as they were (the CRM's field history), the model is refitted on "
     "that; owners, teams and names are today's (HubSpot amounts, probabilities and close dates "
-    "too: no field history is stored), and an opportunity deleted since is left "
-    "out. The answer's `as_of` is the instant used. 422 when it is after the data clock (the "
+    "too: no field history is stored). An opportunity deleted since is there as it was then, "
+    "with its process, the milestones it reached by then and its outcome (today's view leaves "
+    "it out). The answer's `as_of` is the instant used. 422 when it is after the data clock (the "
     "future is unknown), before the first opportunity, or not an instant."
 )
 AsOfQuery = Annotated[str | None, Query(description=AS_OF_DOC)]
@@ -232,23 +260,25 @@ NO_PERIOD = ("process", "segment", "owner", "team", "connection", "as_of")
 
 DATA_AGE_HEADER = {
     "description": "Seconds since the newest successful sync behind the answer finished (how "
-    "old the CRM data is; `none` before any sync). The body's `as_of` is the data clock the "
-    "answer is computed at.",
+    "old the CRM data is; `none` before any sync): the body's `data_age_seconds`, also for a "
+    "CSV export. The body's `as_of` is the data clock the answer is computed at, where that "
+    "sync left it.",
     "schema": {"type": "string"},
 }
 
 
-def _ok(
-    example: dict[str, Any], extra: dict[int | str, dict[str, Any]] | None = None
-) -> dict[int | str, dict[str, Any]]:
-    ok: dict[int | str, dict[str, Any]] = {
+def _ok(example: dict[str, Any], *, table: bool = False) -> dict[int | str, dict[str, Any]]:
+    """The success answer's description; a `table` also answers CSV (`format=csv`)."""
+    content: dict[str, Any] = {"application/json": {"example": example}}
+    if table:
+        content["text/csv"] = {"schema": {"type": "string"}}
+    return {
         200: {
             "description": "OK",
-            "content": {"application/json": {"example": example}},
+            "content": content,
             "headers": {"X-Data-Age-Seconds": DATA_AGE_HEADER},
         }
     }
-    return {**ok, **_PROBLEMS, **(extra or {})}
 
 
 Answer = tuple[tuple[Any, ...], Callable[[Any], Any]]
@@ -321,7 +351,7 @@ async def velocity(request: Request, principal: Reader, store: KpiStoreDep) -> R
     "/stalled",
     response_model=OpportunityTable,
     summary="Open opportunities stalled beyond the historical 80th percentile, with guidance",
-    responses=_ok(examples.OPPORTUNITIES),
+    responses=_ok(examples.OPPORTUNITIES, table=True),
     openapi_extra={"parameters": _documented(NO_PERIOD)},
 )
 async def stalled(
@@ -373,7 +403,7 @@ async def forecast(
     "/opportunities",
     response_model=OpportunityTable,
     summary="Opportunities with their milestone, win probability and expected value",
-    responses=_ok(examples.OPPORTUNITIES),
+    responses=_ok(examples.OPPORTUNITIES, table=True),
     openapi_extra={"parameters": _documented(ALL_FILTERS)},
 )
 async def opportunities(
@@ -405,7 +435,7 @@ async def opportunities(
     response_model=OpportunityDetail,
     summary="One opportunity: timeline of milestone events with evidence, win probability, "
     "expected value, the next step",
-    responses=_ok(examples.OPPORTUNITY, {404: {"description": "Not found (or another rep's)"}}),
+    responses=_ok(examples.OPPORTUNITY),
 )
 async def opportunity(
     opportunity_id: int,
@@ -433,7 +463,7 @@ async def opportunity(
     "/reps/{rep}/scorecard",
     response_model=Scorecard,
     summary="A rep's own KPIs: progress value this week and month, movement, stalled deals",
-    responses=_ok(examples.SCORECARD, {404: {"description": "No such rep"}}),
+    responses=_ok(examples.SCORECARD),
 )
 async def scorecard(
     rep: str, principal: Reader, store: KpiStoreDep, as_of: AsOfQuery = None
@@ -448,30 +478,75 @@ async def scorecard(
     )
 
 
+def _day(name: str, text: str | None) -> date | None:
+    moment = _instant(name, text)
+    if moment is None:
+        return None
+    if moment != datetime(moment.year, moment.month, moment.day, tzinfo=UTC):
+        raise InvalidRequestError(f"{name}: an origin is a day (YYYY-MM-DD), midnight UTC")
+    return moment.date()
+
+
+def _backtest_csv(result: BacktestReport | NoBacktest) -> tuple[bytes, str, dict[str, str]]:
+    header, rows = backtest_csv_rows(result)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    headers = {"Content-Disposition": 'attachment; filename="backtest.csv"'}
+    return out.getvalue().encode(), "text/csv; charset=utf-8", headers
+
+
 @router.get(
     "/backtest",
     response_model=BacktestReport | NoBacktest,
-    summary="WAPE of the milestone forecast, the weighted pipeline and a naive run-rate, "
-    "1 and 3 months ahead, replaying history as of each past month start",
-    responses=_ok(examples.BACKTEST),
-    openapi_extra={"parameters": _documented(("as_of",))},
+    summary="The forecast replayed as of past origins, 1-12 months ahead (each month and "
+    "cumulative; deals open at the origin, created later, total): WAPE, bias, P10-P90 "
+    "coverage and pinball loss beside the milestone-free model, the CRM's weighted pipeline "
+    "and a naive run-rate. Lower WAPE is better.",
+    responses=_ok(examples.BACKTEST, table=True),
+    openapi_extra={"parameters": _documented(NO_PERIOD)},
 )
 async def backtest(
     request: Request,
     principal: Reader,
     store: KpiStoreDep,
     database: DatabaseDep,
-    months: Annotated[int, Query(ge=1, le=36, description="How many origins.")] = 12,
+    months: Annotated[
+        int, Query(ge=1, le=520, description="Without `from`: how many of the latest origins.")
+    ] = 12,
+    start: Annotated[
+        str | None, Query(alias="from", description="First origin (YYYY-MM-DD, midnight UTC).")
+    ] = None,
+    end: Annotated[str | None, Query(alias="to", description="Last origin (YYYY-MM-DD).")] = None,
+    every: Annotated[
+        Literal["month", "week"], Query(description="Origins at month starts, or every 7 days.")
+    ] = "month",
+    horizons: Annotated[int, Query(ge=1, le=12, description="Months ahead: 1..N.")] = 12,
+    format: FormatQuery = "json",
 ) -> Response:
     if principal.role == "rep":
         raise ForbiddenError("the backtest covers every rep: it needs a manager key")
-    _filters(request, principal, {"months"}, period=False)
-    return await _answer(
-        store,
-        ("backtest", months),
-        lambda s: run_backtest(database, months, store, snapshot=s),
-        as_of=_as_of(request),
-    )
+    accepted = {"months", "from", "to", "every", "horizons", "format"}
+    filters = _filters(request, principal, accepted, period=False)
+    first, last = _day("from", start), _day("to", end)
+
+    def compute(snapshot: Any) -> Any:
+        result = run_backtest(
+            database,
+            months,
+            store,
+            start=first,
+            end=last,
+            every=every,
+            horizons=horizons,
+            filters=filters,
+            snapshot=snapshot,
+        )
+        return _backtest_csv(result) if format == "csv" else result
+
+    key = ("backtest", months, first, last, every, horizons, format, filters.key())
+    return await _answer(store, key, compute, as_of=_as_of(request))
 
 
 def _precompute(store: KpiStore) -> Callable[[Any], None]:

@@ -8,13 +8,13 @@ data clock, or at a past `as_of`, cached per view generation and target version,
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import DatabaseDep, KpiStoreDep, SessionDep, require
-from app.api.routes.kpis import AsOfQuery, _answer, _instant
+from app.api.routes.kpis import DATA_AGE_HEADER, AsOfQuery, _answer, _instant
 from app.core.database import Database
 from app.core.errors import ForbiddenError, NotFoundError
 from app.services.access.api_keys import Principal
@@ -27,11 +27,6 @@ router = APIRouter(prefix="/api/v1/targets", tags=["targets"])
 
 Reader = Annotated[Principal, Depends(require("manager", "ops", "rep"))]
 Writer = Annotated[Principal, Depends(require("manager", "ops"))]
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No valid API key", "content": {"application/problem+json": {}}},
-    403: {"description": "The key's role does not allow it"},
-    404: {"description": "No such target (or another rep's)"},
-}
 
 
 def _visible(target: TargetPublic, principal: Principal) -> TargetPublic:
@@ -69,7 +64,7 @@ def list_targets(
     status_code=status.HTTP_201_CREATED,
     summary="Set a target: created (201), or the same process, period, team and rep's "
     "value replaced (200)",
-    responses={200: {"description": "Replaced", "model": TargetPublic}, **_PROBLEMS},
+    responses={200: {"description": "Replaced", "model": TargetPublic}},
 )
 def set_target(
     body: TargetSet, principal: Writer, session: SessionDep, response: Response
@@ -80,14 +75,12 @@ def set_target(
     return target
 
 
-@router.get("/{target_id}", response_model=TargetPublic, responses=_PROBLEMS)
+@router.get("/{target_id}", response_model=TargetPublic, summary="One target (404: another rep's)")
 def get_target(target_id: int, principal: Reader, session: SessionDep) -> TargetPublic:
     return _visible(service.get_target(session, target_id), principal)
 
 
-@router.delete(
-    "/{target_id}", response_model=TargetPublic, summary="Remove a target", responses=_PROBLEMS
-)
+@router.delete("/{target_id}", response_model=TargetPublic, summary="Remove a target")
 def remove_target(target_id: int, principal: Writer, session: SessionDep) -> TargetPublic:
     return service.remove_target(session, target_id)
 
@@ -107,9 +100,7 @@ def _load(
     summary="The movement the target requires at every milestone, week by week, for 50 % "
     "and 80 %, and whether the team is on track",
     responses={
-        **_PROBLEMS,
-        409: {"description": "The target's process is in no active ruleset"},
-        422: {"description": "Invalid as_of"},
+        200: {"description": "OK", "headers": {"X-Data-Age-Seconds": DATA_AGE_HEADER}},
     },
 )
 async def plan(

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.core.crypto import SecretBox
+from app.core.errors import SecretError
 from app.models import Connection
 from app.services.connections.changes import ConnectionChange
 from app.services.connections.registry import SECRET_NAMES
@@ -30,6 +31,11 @@ class ConnectionPublic(BaseModel):
     sync_interval_seconds: int
     settings: dict[str, Any]
     secrets_set: list[str]
+    credentials_problem: str | None = Field(
+        default=None,
+        description="Why the stored credentials cannot be read (e.g. the secret key changed); "
+        "the connection cannot sync until they are set again.",
+    )
 
 
 class ConnectionUpdated(ConnectionPublic):
@@ -46,7 +52,11 @@ class ConnectionsPublic(BaseModel):
 
 def connection_public(connection: Connection, box: SecretBox) -> ConnectionPublic:
     # the secret names given, not what the sync keeps beside them (a refreshed token)
-    given = set(box.open(connection.credentials_sealed)) & set(SECRET_NAMES[connection.kind])
+    problem: str | None = None
+    try:
+        given = set(box.open(connection.credentials_sealed)) & set(SECRET_NAMES[connection.kind])
+    except SecretError as error:  # listed all the same, saying what to fix
+        given, problem = set(), error.detail
     return ConnectionPublic(
         id=connection.id,
         name=connection.name,
@@ -55,6 +65,7 @@ def connection_public(connection: Connection, box: SecretBox) -> ConnectionPubli
         sync_interval_seconds=connection.sync_interval_seconds,
         settings=connection.settings,
         secrets_set=sorted(given),
+        credentials_problem=problem,
     )
 
 

@@ -1,7 +1,8 @@
 """What each KPI answers: funnel, movement, velocity, forecast and a rep's scorecard.
 
 The API writes these with orjson (dataclasses natively, fast) and documents them as its
-`response_model`; values are rounded here, once, to what the answer shows. Velocity is a
+`response_model`; values are rounded here, once, to what the answer shows. Each ends with
+`data_age_seconds`, which moves every second: the API writes it as it sends an answer. Velocity is a
 pydantic model because one of its fields is called `from`, which no dataclass can name.
 """
 
@@ -13,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.timestamps import IsoDateTime
+from app.core.timestamps import DataAgeSeconds, IsoDateTime
 from app.kpis.conversion import Conversion
 from app.kpis.forecast import MonthForecast
 from app.services.kpis.filters import Filters
@@ -96,6 +97,7 @@ class FunnelAnswer:
     method: str
     censoring: str
     processes: list[ProcessFunnel]
+    data_age_seconds: DataAgeSeconds = None
 
 
 # -- movement -------------------------------------------------------------------------------------
@@ -139,6 +141,7 @@ class MovementAnswer:
     per_rep: list[RepMovement]
     per_team: list[TeamMovement]
     per_process: list[ProcessMovement]
+    data_age_seconds: DataAgeSeconds = None
 
 
 # -- velocity -------------------------------------------------------------------------------------
@@ -173,6 +176,7 @@ class VelocityAnswer(BaseModel):
     as_of: IsoDateTime
     method: str
     processes: list[ProcessVelocity]
+    data_age_seconds: DataAgeSeconds = None
 
 
 # -- forecast -------------------------------------------------------------------------------------
@@ -216,6 +220,7 @@ class ForecastAnswer:
     method: str
     baseline_method: str
     months: list[ForecastMonth]
+    data_age_seconds: DataAgeSeconds = None
 
 
 # -- scorecard ------------------------------------------------------------------------------------
@@ -235,3 +240,4 @@ class Scorecard:
     open_opportunities: int
     expected_value_open: float
     stalled: list[OpportunityKpis]
+    data_age_seconds: DataAgeSeconds = None

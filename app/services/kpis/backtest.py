@@ -2,55 +2,123 @@
 at each origin, the CRM's own field history (Salesforce `OpportunityHistory`: amount, stage
 probability and close date over time). Where a CRM keeps no such history in the raw layer,
 today's values stand in, and the answer says so.
+
+    report = run_backtest(database, start=date(2024, 1, 1), every="month", filters=Filters())
+    header, rows = csv_rows(report)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from app.core.database import Database
-from app.core.timestamps import IsoDateTime
-from app.kpis.backtest import BacktestPoint, HorizonSummary, backtest, month_starts, summarise
-from app.kpis.forecast import PipelineDeal
+from app.core.timestamps import DataAgeSeconds, IsoDateTime
+from app.kpis.backtest import (
+    MAX_HORIZON,
+    METHODS,
+    BacktestPoint,
+    CellSummary,
+    Every,
+    HistoryNeed,
+    Part,
+    PipelineAt,
+    backtest,
+    origins_between,
+    summarise,
+)
+from app.kpis.forecast import PipelineDeal, month_windows
 from app.kpis.history import DealHistory
 from app.models.base import utcnow
+from app.services.kpis.filters import Filters
 from app.services.kpis.past import FieldHistory
+from app.services.kpis.queries import selected_keys
 from app.services.kpis.snapshot import Snapshot
 from app.services.kpis.store import KpiStore
 
-__all__ = ["BacktestReport", "FieldHistory", "NoBacktest", "ReplayPoint", "run_backtest"]
+__all__ = [
+    "BacktestReport",
+    "FieldHistory",
+    "NoBacktest",
+    "ReplayPoint",
+    "SkippedOrigin",
+    "csv_rows",
+    "run_backtest",
+    "strictly_before",
+]
+
+_TICK = timedelta(microseconds=1)
+
+READING = (
+    "WAPE = sum|actual - forecast| / sum actual over the origins: lower is better (0 is "
+    "perfect). Bias = sum(forecast - actual) / sum actual: above 0 forecasts were too high. "
+    "Coverage = share of origins whose actual fell inside the P10-P90 band: 0.80 is what the "
+    "band claims. Pinball = the mean quantile loss at P10, P50 and P90 over sum actual: lower "
+    "is better; a point forecast scores WAPE / 2."
+)
+METHOD = (
+    "As-of replay: at each origin (midnight UTC) the model is fitted only on what was known "
+    "strictly before it; horizon h is the h-th calendar month from the origin, scored alone and "
+    "cumulatively from the origin, once it is over. Parts: deals open at the origin, deals "
+    "created later, total. Baselines: the same estimator on deal age alone (milestone-free), "
+    "the CRM's weighted pipeline as it stood then (open deals), and a naive run-rate (won per "
+    "day over the three months before the origin; total)."
+)
 
 
 @dataclass(frozen=True, slots=True)
 class ReplayPoint:
-    """One origin and horizon: what was won in the month beside what each method expected."""
+    """One origin, horizon and part: what was won beside what each method expected."""
 
     origin: date
     horizon_months: int
+    cumulative: bool
+    part: Part
     month: str
-    """`YYYY-MM`."""
+    """`YYYY-MM`: the horizon's month (the last one of a cumulative window)."""
     actual: float
     forecast: float
     p10: float
     p90: float
-    baseline: float
-    naive: float
+    milestone_free: float
+    milestone_free_p10: float
+    milestone_free_p90: float
+    weighted_pipeline: float | None
+    naive_run_rate: float | None
 
     @classmethod
     def of(cls, point: BacktestPoint) -> ReplayPoint:
+        ours, free = point.milestones, point.milestone_free
         return cls(
-            origin=point.origin,
+            origin=point.origin.date(),
             horizon_months=point.horizon,
+            cumulative=point.cumulative,
+            part=point.part,
             month=point.month.isoformat()[:7],
             actual=round(point.actual, 2),
-            forecast=round(point.forecast, 2),
-            p10=round(point.p10, 2),
-            p90=round(point.p90, 2),
-            baseline=round(point.baseline, 2),
-            naive=round(point.naive, 2),
+            forecast=round(ours.expected, 2),
+            p10=round(ours.p10, 2),
+            p90=round(ours.p90, 2),
+            milestone_free=round(free.expected, 2),
+            milestone_free_p10=round(free.p10, 2),
+            milestone_free_p90=round(free.p90, 2),
+            weighted_pipeline=_round(point.weighted_pipeline),
+            naive_run_rate=_round(point.naive_run_rate),
         )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedOrigin:
+    """An origin the backtest did not score, and why (too little history before it)."""
+
+    origin: date
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,21 +128,45 @@ class BacktestReport:
     history_until: IsoDateTime
     as_of: IsoDateTime
     computed_at: IsoDateTime
+    filters: Filters
+    every: Every
     origins: list[date]
+    """The origins scored."""
+    skipped: list[SkippedOrigin]
+    history_needed: HistoryNeed
     baseline_values: str
     """Where the weighted pipeline at each origin comes from."""
     method: str
-    horizons: list[HorizonSummary]
+    reading: str
+    """How to read the scores: lower WAPE is better."""
+    cells: list[CellSummary]
+    """Per horizon (1-12), single month then cumulative, and part (open, new, total)."""
     points: list[ReplayPoint]
+    data_age_seconds: DataAgeSeconds = None
 
 
 @dataclass(frozen=True, slots=True)
 class NoBacktest:
-    """The answer while no opportunity is in a sales process yet."""
+    """The answer when there is nothing to score: no opportunity in a sales process yet, no
+    origin in the range, or too little history before every origin (it says how much the
+    forecast needs)."""
 
     origins: list[date]
-    horizons: list[HorizonSummary]
+    cells: list[CellSummary]
     note: str
+    skipped: list[SkippedOrigin] = field(default_factory=list)
+    history_needed: HistoryNeed = field(default_factory=HistoryNeed)
+    data_age_seconds: DataAgeSeconds = None
+
+
+def strictly_before(history: FieldHistory) -> PipelineAt:
+    """The CRM's values as they stood strictly before an origin: a change stamped at the
+    origin instant itself is not known yet."""
+
+    def at(deal: DealHistory, moment: datetime) -> PipelineDeal | None:
+        return history.at(deal, moment - _TICK)
+
+    return at
 
 
 def _current(snapshot: Snapshot) -> Callable[[DealHistory, datetime], PipelineDeal | None]:
@@ -87,19 +179,51 @@ def _current(snapshot: Snapshot) -> Callable[[DealHistory, datetime], PipelineDe
     return at
 
 
+def _origins(
+    first: datetime,
+    now: datetime,
+    every: Every,
+    start: date | None,
+    end: date | None,
+    latest: int,
+) -> list[datetime]:
+    """Origins from `start` to `end` (by default the `latest` ones) whose first month is over."""
+    low = datetime(start.year, start.month, start.day, tzinfo=UTC) if start else first
+    high = datetime(end.year, end.month, end.day, tzinfo=UTC) if end else now
+    found = [
+        o for o in origins_between(low, min(high, now), every) if month_windows(o, 1)[0].end <= now
+    ]
+    return found if start is not None else found[-latest:]
+
+
 def run_backtest(
     database: Database,
     months: int = 12,
     store: KpiStore | None = None,
     new_pipeline: bool = True,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    every: Every = "month",
+    horizons: int = MAX_HORIZON,
+    filters: Filters | None = None,
+    need: HistoryNeed | None = None,
     snapshot: Snapshot | None = None,
 ) -> BacktestReport | NoBacktest:
-    """WAPE of the forecast, the baseline and a naive run-rate over the last `months` origins
-    whose 3-month horizon is complete (by the view's as-of, or `snapshot`'s: a past one)."""
-    snapshot = snapshot or (store or KpiStore(database)).snapshot()
-    deals = [d for d in snapshot.deals.values() if d.process is not None]
+    """Scores of the forecast and its baselines at each origin from `start` to `end` (without
+    `start`: the latest `months` origins) whose first month is over, horizons 1..`horizons`,
+    by the view's as-of (or `snapshot`'s: a past one)."""
+    filters = filters or Filters()
+    need = need or HistoryNeed()
+    store = store or KpiStore(database)
+    snapshot = snapshot or store.snapshot()
+    age = store.data_age_seconds()
+    deals = [d for d in snapshot.deals.values() if d.process in snapshot.processes]
     if not deals:
-        return NoBacktest(origins=[], horizons=[], note="no opportunity history yet")
+        return NoBacktest(
+            origins=[], cells=[], note="no opportunity history yet", data_age_seconds=age
+        )
+    chosen = selected_keys(snapshot, filters)
     first = min(d.created_at for d in deals)
     history_until = max(
         max(d.created_at for d in deals),
@@ -107,23 +231,91 @@ def run_backtest(
         max((d.reached[-1][1] for d in deals if d.reached), default=first),
     )
     now = snapshot.as_of  # the KPI view's "now": the data's clock, as every KPI uses it
-    # an origin needs its third month finished: three month starts after it, up to now
-    eligible = [o for o in month_starts(first, now) if len(month_starts(o, now)) >= 3]
-    eligible = eligible[-months:]
+    origins = _origins(first, now, every, start, end, months)
+    if not origins:
+        return NoBacktest(
+            origins=[],
+            cells=[],
+            note=f"no origin (every {every}) in the range whose first month is over by {now}",
+            data_age_seconds=age,
+        )
     history = FieldHistory.load(database)
-    at = history.at if len(history) else _current(snapshot)
-    points = backtest(deals, eligible, at, new_pipeline=new_pipeline)
+    at = strictly_before(history) if len(history) else _current(snapshot)
+    replay = backtest(
+        deals,
+        origins,
+        at,
+        horizons=horizons,
+        new_pipeline=new_pipeline,
+        selected=chosen,
+        until=now,
+        need=need,
+    )
+    skipped = [SkippedOrigin(s.origin.date(), s.reason) for s in replay.skipped]
+    if not replay.points:
+        reason = skipped[-1].reason if skipped else "no opportunity matches the filters"
+        return NoBacktest(
+            origins=[],
+            cells=[],
+            note=f"too little history to forecast well before any origin: {reason}",
+            skipped=skipped,
+            history_needed=need,
+            data_age_seconds=age,
+        )
     return BacktestReport(
         history_until=history_until,
         as_of=now,
         computed_at=utcnow(),
-        origins=[o.date() for o in eligible],
+        filters=filters,
+        every=every,
+        origins=sorted({p.origin.date() for p in replay.points}),
+        skipped=skipped,
+        history_needed=need,
         baseline_values="CRM field history as of each origin"
         if len(history)
         else "today's amount, stage probability and close date (no field history stored)",
-        method="As-of replay: at each origin the model is fitted only on what was known "
-        "then; horizon h is the h-th calendar month from the origin; WAPE = sum|actual - "
-        "forecast| / sum actual over all origins.",
-        horizons=summarise(points),
-        points=[ReplayPoint.of(p) for p in points],
+        method=METHOD,
+        reading=READING,
+        cells=summarise(replay.points),
+        points=[ReplayPoint.of(p) for p in replay.points],
+        data_age_seconds=age,
     )
+
+
+CSV_COLUMNS = (
+    "horizon_months",
+    "cumulative",
+    "part",
+    "method",
+    "origins",
+    "actual_won",
+    "wape",
+    "bias",
+    "coverage_p10_p90",
+    "pinball",
+)
+
+
+def csv_rows(report: BacktestReport | NoBacktest) -> tuple[tuple[str, ...], list[list[Any]]]:
+    """One row per cell and method (a method that makes no forecast for a part is left out)."""
+    rows: list[list[Any]] = []
+    for cell in report.cells:
+        for method in METHODS:
+            score = cell.score(method)
+            if score is None:
+                continue
+            rows.append(
+                [
+                    cell.horizon_months,
+                    cell.cumulative,
+                    cell.part,
+                    method,
+                    cell.origins,
+                    cell.actual_won,
+                    score.wape,
+                    score.bias,
+                    score.coverage_p10_p90,
+                    score.pinball,
+                ]
+            )
+    return CSV_COLUMNS, rows

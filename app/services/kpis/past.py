@@ -18,9 +18,14 @@ what the raw layer and the events keep of the past (`PastFacts`):
 
 What stays as it is now, and every answer at a past instant says so (`NOT_REPLAYED`): the
 owner and team of a deal, its name, and the ruleset (the active version's processes and rules
-read the records of then). An opportunity deleted in the CRM after t is left out at t: a
-deleted record keeps no process. Where a CRM keeps no field history in the raw layer (HubSpot
-deals), amounts, stage probabilities and close dates are today's.
+read the records of then);
+- an opportunity deleted in the CRM after t (its raw record's `modified_at` when deleted) is
+  there at t with its process and the milestones it reached by t, attributed as the CRM held
+  the opportunities when the customer acted (`mappings.engine`); the view of today leaves it
+  out (its row has no process there).
+
+Where a CRM keeps no field history in the raw layer (HubSpot deals), amounts, stage
+probabilities and close dates are today's.
 
 The model is refitted on the cut and everything derived at t, so funnel, stalled, forecast and
 the rest answer from what was known then and nothing later.
@@ -45,11 +50,12 @@ from app.kpis.columns import Ints, epoch, fit_model_columns
 from app.kpis.derived import derive
 from app.kpis.forecast import PipelineDeal
 from app.kpis.history import DealHistory
-from app.models import MilestoneEvent, Opportunity, RawRecord
+from app.models import MilestoneEvent, Opportunity, OpportunityState, RawRecord
 from app.models.base import utcnow
 from app.services.kpis.snapshot import Snapshot
 from app.services.state.clock import as_utc
 from crm import parse_instant
+from mappings.links import ENTITY_STREAMS
 
 __all__ = ["NOT_REPLAYED", "FieldHistory", "PastFacts", "snapshot_at"]
 
@@ -57,8 +63,8 @@ NOT_REPLAYED = (
     "At a past as_of the answer is what an export taken then holds: deals, milestones "
     "(on evidence the CRM held by then), outcomes, amounts, stage probabilities and close "
     "dates as they were (where the CRM keeps their history: Salesforce); the model is "
-    "refitted on that. Owners, teams and names are today's, and an opportunity deleted since "
-    "is left out."
+    "refitted on that; an opportunity deleted since is there as it was then. Owners, teams "
+    "and names are today's."
 )
 _CREATED = ("CreatedDate", "createdAt")
 """Where a record says when it was created (logged): Salesforce, HubSpot."""
@@ -198,6 +204,8 @@ class PastFacts:
     the opportunities with evidence changed after it (the others' cut reach is exact)."""
     last_action: dict[int, float] = field(default_factory=dict)
     """Opportunity -> its latest customer action by the instant."""
+    revived: dict[int, int] = field(default_factory=dict)
+    """Opportunity deleted after the instant -> its process (the view of today has none)."""
 
     @classmethod
     def load(
@@ -210,12 +218,42 @@ class PastFacts:
         """The facts at `moment`; `fields`, when given, is the field history read already
         (it does not depend on the instant)."""
         with database.session() as session:
-            reached, last = _reached(session, base, moment)
+            revived = _deleted_after(session, base, moment)
+            process_of = {**_process_of(base), **revived}
+            reached, last = _reached(session, base, moment, process_of)
             return cls(
                 fields=fields if fields is not None else FieldHistory.read(session),
                 reached=reached,
-                last_action={**_last_actions(session, base, moment), **last},
+                last_action={**_last_actions(session, base, moment, process_of), **last},
+                revived=revived,
             )
+
+
+def _deleted_after(session: Session, base: Snapshot, moment: datetime) -> dict[int, int]:
+    """The opportunities deleted in the CRM after `moment` that have a process in the
+    snapshot's versions, with it."""
+    state = OpportunityState
+    streams = {names["opportunity"] for names in ENTITY_STREAMS.values()}
+    rows = session.execute(
+        select(state.opportunity_id, state.process_id)
+        .join(Opportunity, Opportunity.id == state.opportunity_id)
+        .join(
+            RawRecord,
+            and_(
+                RawRecord.connection_id == Opportunity.connection_id,
+                RawRecord.stream.in_(streams),
+                RawRecord.external_id == Opportunity.external_id,
+            ),
+        )
+        .where(
+            state.deleted.is_(True),
+            state.process_id.is_not(None),
+            state.ruleset_version_id.in_(set(base.versions.values())),
+            RawRecord.deleted.is_(True),
+            RawRecord.modified_at > moment,
+        )
+    )
+    return {opportunity: process for opportunity, process in rows if process in base.processes}
 
 
 def _positions(base: Snapshot) -> dict[int, tuple[int, int]]:
@@ -249,7 +287,7 @@ def _known(occurred_at: datetime, modified_at: datetime, payload: Any, moment: d
 
 
 def _reached(
-    session: Session, base: Snapshot, moment: datetime
+    session: Session, base: Snapshot, moment: datetime, process_of: dict[int, int]
 ) -> tuple[dict[int, dict[int, float]], dict[int, float]]:
     """First reach and last action by `moment` of the opportunities with an event by then
     whose evidence changed after it, from the events whose evidence was held by then."""
@@ -273,7 +311,7 @@ def _reached(
             )
         )
     )
-    positions, process_of = _positions(base), _process_of(base)
+    positions = _positions(base)
     reached: dict[int, dict[int, float]] = {opportunity: {} for opportunity in changed}
     last: dict[int, float] = {}
     for start in range(0, len(changed), 500):
@@ -307,9 +345,11 @@ def _reached(
     return reached, last
 
 
-def _last_actions(session: Session, base: Snapshot, moment: datetime) -> dict[int, float]:
+def _last_actions(
+    session: Session, base: Snapshot, moment: datetime, process_of: dict[int, int]
+) -> dict[int, float]:
     """Each opportunity's latest event by `moment` (any milestone of its process)."""
-    positions, process_of = _positions(base), _process_of(base)
+    positions = _positions(base)
     rows = session.execute(
         select(
             MilestoneEvent.opportunity_id,
@@ -342,6 +382,9 @@ def snapshot_at(base: Snapshot, moment: datetime, facts: PastFacts) -> Snapshot:
     close_month = base.close_month[rows].copy()
     last_action = np.full(len(keys), np.nan)
     for i, key in enumerate(keys):
+        revived = facts.revived.get(key)
+        if revived is not None:
+            cols.process[i] = revived
         values = facts.fields.values_at(key, moment)
         if values is not None:
             cols.amount[i] = values.pipeline.amount

@@ -51,6 +51,7 @@ from app.services.kpis.answers import (
     VelocityAnswer,
     VelocityStep,
 )
+from app.services.kpis.breakdowns import MilestoneForecast, RankedPage, RepStep, WinPoint
 from app.services.kpis.filters import Filters
 from app.services.kpis.rows import OpportunityKpis, OpportunityPage
 from app.services.kpis.snapshot import DealInfo, ProcessInfo, Snapshot
@@ -58,15 +59,20 @@ from app.services.kpis.snapshot import DealInfo, ProcessInfo, Snapshot
 __all__ = [
     "Bucket",
     "Filters",
+    "forecast_by_milestone",
     "forecast_kpi",
     "funnel",
+    "latest_steps",
     "movement",
     "next_step",
     "opportunity_detail",
     "opportunity_page",
     "opportunity_row",
     "scorecard",
+    "selected_keys",
+    "stalled_at_risk",
     "velocity",
+    "win_probability_path",
 ]
 
 EPOCH_DAY = date(1970, 1, 1)
@@ -80,8 +86,9 @@ CENSORING_NOTE = (
     "milestone, reaching the target competing with closing without it."
 )
 AS_OF_NOTE = (
-    "as_of is the data's own clock: the CRM's time as last synced (the wall clock for a live "
-    "CRM, the history's end for a replayed one), unless MILESTONES_KPI_AS_OF sets it. At a "
+    "as_of is the data's own clock: the CRM's time when its last successful sync finished "
+    "(the wall clock then for a live CRM, the history's time for a replayed one), unless "
+    "MILESTONES_KPI_AS_OF sets it; data_age_seconds is how long ago that sync finished. At a "
     "past instant (MILESTONES_KPI_AS_OF, or the as_of parameter) the answer is what an export "
     "taken then would give."
 )
@@ -110,6 +117,11 @@ def _mask(snapshot: Snapshot, filters: Filters) -> Bools:
             cols.connection, [i for i, c in enumerate(names) if c == filters.connection]
         )
     return mask
+
+
+def selected_keys(snapshot: Snapshot, filters: Filters) -> set[int]:
+    """Opportunity ids matching every filter but the period (the backtest's selection)."""
+    return {int(key) for key in snapshot.columns.key[_mask(snapshot, filters)]}
 
 
 @dataclass(frozen=True)
@@ -673,3 +685,108 @@ def scorecard(snapshot: Snapshot, owner: str) -> Scorecard:
         expected_value_open=round(sum(r.expected_value for r in rows), 2),
         stalled=[r for r in rows if r.stalled],
     )
+
+
+# -- breakdowns the web app shows -----------------------------------------------------------------
+
+
+def stalled_at_risk(
+    snapshot: Snapshot, filters: Filters, *, limit: int = 50, offset: int = 0
+) -> RankedPage:
+    """Stalled open opportunities, the largest expected value at risk (win probability *
+    amount) first; ties in id order."""
+    rows = _selection(snapshot, filters, outcome="open", only_stalled=True)
+    value = snapshot.derived.win[rows] * snapshot.columns.amount[rows]
+    ranked = rows[np.lexsort((snapshot.columns.key[rows], -value))]
+    chosen = ranked[offset : offset + limit]
+    return RankedPage([_row(snapshot, int(r)) for r in chosen.tolist()], int(rows.shape[0]), offset)
+
+
+def forecast_by_milestone(
+    snapshot: Snapshot, filters: Filters, months: int
+) -> list[MilestoneForecast]:
+    """The open pipeline's part of `forecast_kpi`, split by the milestone each deal stands at
+    (the same monthly P(won) per deal, summed per milestone instead of over all)."""
+    cols, derived = snapshot.columns, snapshot.derived
+    open_deals = _mask(snapshot, filters) & (cols.outcome == 0)
+    found = []
+    for group in _processes(snapshot, filters):
+        members = open_deals & np.isin(cols.process, group.ids)
+        process = group.info
+        stops = [(0, "created", "Opportunity created")] + [
+            (m.position, m.key, m.name) for m in process.milestones
+        ]
+        for position, key, name in stops:
+            rows = np.nonzero(members & (derived.position == position))[0]
+            amounts = cols.amount[rows] @ derived.month_p[rows, :months]
+            found.append(
+                MilestoneForecast(
+                    process.key,
+                    process.name,
+                    key,
+                    name,
+                    position,
+                    int(rows.shape[0]),
+                    [round(float(a), 2) for a in np.atleast_1d(amounts).tolist()],
+                )
+            )
+    return found
+
+
+def latest_steps(
+    snapshot: Snapshot, filters: Filters, *, limit: int = 10, days: int = 90
+) -> list[RepStep]:
+    """The latest steps forward in the last `days` (newest first): which customer reached
+    which milestone, and the progress value it added (as `movement` counts it)."""
+    now = snapshot.as_of
+    found = _advances(
+        snapshot,
+        _mask(snapshot, filters),
+        epoch(now - timedelta(days=days)),
+        epoch(now + timedelta(seconds=1)),
+    )
+    order = np.argsort(-found.at, kind="stable")[:limit]
+    cols, labels = snapshot.columns, snapshot.labels
+    steps = []
+    for i in order.tolist():
+        row, position = int(found.row[i]), int(found.position[i])
+        milestone = snapshot.processes[int(cols.process[row])].at(position)
+        owner = int(cols.owner[row])
+        steps.append(
+            RepStep(
+                opportunity_id=int(cols.key[row]),
+                opportunity=snapshot.names[row],
+                owner=labels.owner_external[owner] if owner >= 0 else None,
+                milestone=milestone.key if milestone else str(position),
+                milestone_name=milestone.name if milestone else str(position),
+                kind=milestone.kind if milestone else "",
+                occurred_at=instant(float(found.at[i])),
+                progress_value=round(float(found.gain[i]), 2),
+            )
+        )
+    return steps
+
+
+def win_probability_path(
+    snapshot: Snapshot, opportunity_id: int, points: int = 48
+) -> list[WinPoint]:
+    """A deal's P(won eventually) from its creation to now (or its close), by the current
+    model: at evenly spaced instants and just after each milestone it reached."""
+    row = snapshot.row_of.get(opportunity_id)
+    if row is None or int(snapshot.columns.process[row]) not in snapshot.processes:
+        raise NotFoundError(f"no opportunity with id {opportunity_id}")
+    deal = snapshot.history(row)
+    now = snapshot.as_of
+    end = now if deal.is_open or deal.closed_at is None else min(now, deal.closed_at)
+    span = max(0.0, (end - deal.created_at).total_seconds())
+    moments = {deal.created_at + timedelta(seconds=span * i / points) for i in range(points + 1)}
+    moments |= {at for _, at in deal.reached if at <= end}
+    path = []
+    for moment in sorted(moments):
+        position, since = deal.position_at(moment)
+        estimate = snapshot.model.win(deal.process, position, days_between(since, moment))
+        path.append(WinPoint(moment, position, round(estimate.value, 4)))
+    if not deal.is_open and deal.closed_at is not None and deal.closed_at <= now:
+        final = 1.0 if deal.outcome == "won" else 0.0
+        path.append(WinPoint(deal.closed_at, path[-1].position if path else 0, final))
+    return path

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import date
 
-from app.core.timestamps import IsoDateTime
+from app.core.timestamps import DataAgeSeconds, IsoDateTime
 
 __all__ = [
     "Evidence",
@@ -78,6 +78,7 @@ class OpportunityDetail(OpportunityKpis):
 
     as_of: IsoDateTime
     timeline: list[TimelineEvent]
+    data_age_seconds: DataAgeSeconds = None
 
     @classmethod
     def of(
@@ -106,3 +107,4 @@ class OpportunityTable:
     next_cursor: str | None
     as_of: IsoDateTime
     """The data clock the rows are computed at, as every KPI answer says."""
+    data_age_seconds: DataAgeSeconds = None

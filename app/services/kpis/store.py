@@ -47,7 +47,7 @@ from app.services.kpis.loader import StateRows, load_processes, load_state_rows
 from app.services.kpis.past import FieldHistory, PastFacts, snapshot_at
 from app.services.kpis.snapshot import Labels, Snapshot
 from app.services.state.active import active_versions
-from app.services.state.clock import AsOf, as_utc, data_clock
+from app.services.state.clock import AsOf, data_age, data_clock
 from app.services.sync.status import FINISHED_OK
 
 __all__ = ["KpiStore"]
@@ -167,10 +167,9 @@ class KpiStore:
 
     def data_age_seconds(self) -> float | None:
         """Seconds since the newest successful sync the view has taken in finished: how old
-        the CRM data behind every answer is (None before any sync)."""
-        if self._last_ok_sync is None:
-            return None
-        return max(0.0, (utcnow() - as_utc(self._last_ok_sync)).total_seconds())
+        the CRM data behind every answer is (None before any sync). Every answer states it,
+        in its body and the `X-Data-Age-Seconds` header, from this one reading."""
+        return data_age(self._last_ok_sync)
 
     @property
     def age_seconds(self) -> float | None:
@@ -295,15 +294,16 @@ class KpiStore:
     # -- refresh --------------------------------------------------------------------------------
 
     def _update(self, force_model: bool) -> bool:
-        """Take in what changed since the last look; whether opportunity state changed. A
-        finished sync that changed no state still moves the data clock: the view is derived
-        again at the new instant."""
+        """Take in what changed since the last look; whether the view moved. A finished sync
+        that changed no state still moves the data clock: the view is derived again at the
+        new instant, and its model is fitted again there (now with `force_model`, after the
+        publication when watching), since a view started now fits it at that instant."""
         checked = time.monotonic()
         with self.database.session() as session:
             versions = active_versions(session)
             current = self._snapshot
             high = session.scalar(select(func.max(OpportunityState.updated_at)))
-            last_sync, self._last_ok_sync = session.execute(
+            last_sync, last_ok_sync = session.execute(
                 select(
                     func.max(SyncRun.finished_at),
                     func.max(SyncRun.finished_at).filter(SyncRun.status.in_(FINISHED_OK)),
@@ -311,13 +311,19 @@ class KpiStore:
             ).one()
             if current is not None and current.versions == versions:
                 if high is None or (self._watermark is not None and high <= self._watermark):
+                    moved = False
                     if last_sync != self._last_sync:
                         as_of = data_clock(session, self.as_of_setting)
                         self._last_sync = last_sync
-                        if as_of != current.as_of:
-                            self._publish(_at(current, current.model, as_of), refit=False)
+                        moved = as_of != current.as_of
+                        if moved:
+                            model = current.model
+                            if force_model:
+                                model = fit_model_columns(current.columns, epoch(as_of))
+                            self._publish(_at(current, model, as_of), refit=force_model)
+                    self._last_ok_sync = last_ok_sync  # once the data is published, not before
                     self._caught_up = checked
-                    return False
+                    return moved
                 since = (self._watermark or high) - OVERLAP
                 processes = current.processes
                 width = current.columns.positions
@@ -356,14 +362,15 @@ class KpiStore:
             self._watermark = high
             self._last_sync = last_sync
         self._publish(snapshot, refit=refit)
+        self._last_ok_sync = last_ok_sync
         self._caught_up = checked
         if current is None:
             _release_memory()
         return True
 
     def _refit(self) -> None:
-        """Fit the model again on the published state (a watching view, after state changed):
-        the view then answers what a write-back of this pass wrote."""
+        """Fit the model again on the published state (a watching view, after state or the
+        data clock moved): the view then answers what a write-back of this pass wrote."""
         current = self._snapshot
         assert current is not None
         model = fit_model_columns(current.columns, epoch(current.as_of))

@@ -28,6 +28,7 @@ from app.core.caching import BoundedCache
 from app.models import CrmOwner, Opportunity, RawRecord
 from app.models.base import utcnow
 from app.services.mapping.rulesets import ConnectionInfo
+from app.services.state.clock import as_utc
 from mappings.catalog import HUBSPOT, Source
 from mappings.compiler import CompiledRuleset
 from mappings.opportunities import OpportunityFacts
@@ -185,6 +186,13 @@ def scan_raw(
     ]
 
 
+def _instant(value: datetime | str | None) -> datetime | None:
+    """A stored instant read straight from the driver (SQLite: text in UTC) as an aware one."""
+    if value is None:
+        return None
+    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
 def sqlite_time(value: datetime) -> str:
     """How SQLAlchemy's UTC datetime type stores an instant on SQLite (for driver-level SQL)."""
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
@@ -208,17 +216,20 @@ def _load_entities(
         after = f"AND synced_at > {mark} "
         params.append(sqlite_time(since) if on_sqlite else since)
     rows = db.exec_driver_sql(
-        "SELECT stream, external_id, deleted, payload FROM raw_records "
+        "SELECT stream, external_id, deleted, payload, modified_at FROM raw_records "
         f"WHERE connection_id = {mark} AND stream IN ({', '.join([mark] * len(streams))}) "
         f"{after}ORDER BY id",
         tuple(params),
     )
     count = 0
-    for stream, external_id, deleted, payload in rows:
+    for stream, external_id, deleted, payload, modified_at in rows:
+        changed = _instant(modified_at) if deleted else None
         if isinstance(payload, str):
-            index.add(stream, external_id, orjson.loads(payload), bool(deleted), payload.encode())
+            index.add(
+                stream, external_id, orjson.loads(payload), bool(deleted), payload.encode(), changed
+            )
         else:
-            index.add(stream, external_id, payload, bool(deleted))
+            index.add(stream, external_id, payload, bool(deleted), modified_at=changed)
         if fetcher is not None:
             fetcher.forget([(stream, external_id)])
         count += 1

@@ -63,6 +63,7 @@ from app.services.mapping.rulesets import (
     version_runtime,
 )
 from app.services.state.active import active_versions
+from app.services.state.clock import as_utc
 from app.services.state.opportunities import rebuild_states, refresh_states, refresh_teams
 from mappings.catalog import deep_link
 from mappings.engine import Derivation, DerivedEvent, Engine
@@ -363,8 +364,9 @@ class _Writer:
         rows: list[dict[str, Any]] = []
         unassigned: list[int] = []
         for external_id, row_id in row_ids.items():
+            # a deleted opportunity keeps its process: the view of a time before it holds it
             facts = engine.resolver.opportunity(external_id)
-            key = engine.process_of(external_id) if facts and not facts.deleted else None
+            key = engine.process_of(external_id) if facts else None
             process_id = self.runtime.process_ids.get(key) if key else None
             if process_id is None:
                 unassigned.append(row_id)
@@ -698,6 +700,7 @@ def _incremental(
                 RawRecord.external_id,
                 RawRecord.deleted,
                 RawRecord.payload,
+                RawRecord.modified_at,
             ).where(RawRecord.connection_id == connection.id, RawRecord.synced_at > since)
             if position is not None:
                 after, last_id = position
@@ -713,8 +716,15 @@ def _incremental(
             changed = [(r[2], r[3], r[4], r[5]) for r in rows]
             fetcher.forget((r[0], r[1]) for r in changed)
             entities = [r for r in changed if index.handles(r[0])]
+            deleted_at = {(r[2], r[3]): as_utc(r[6]) for r in rows if r[4]}
             for stream, external_id, deleted, payload in entities:
-                index.add(stream, external_id, payload, deleted)
+                index.add(
+                    stream,
+                    external_id,
+                    payload,
+                    deleted,
+                    modified_at=deleted_at.get((stream, external_id)),
+                )
             links, opportunities = _affected(index, entities)
             engine.forget(opportunities)
             facts = [index.opportunity(o) for o in opportunities]

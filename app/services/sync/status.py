@@ -26,6 +26,7 @@ from app.models import (
     SyncSchedule,
 )
 from app.models.base import utcnow
+from app.models.sync import FINISHED_OK
 from app.services.jobs.locks import (
     LEADER_LOCK,
     ProcessLock,
@@ -48,9 +49,7 @@ from app.services.sync.public import (
     SyncStatus,
 )
 
-__all__ = ["list_runs", "run_public", "sync_status"]
-
-FINISHED_OK = ("succeeded", "partial")
+__all__ = ["FINISHED_OK", "list_runs", "run_public", "sync_status"]
 
 
 def _seconds(since: datetime | None, now: datetime) -> float | None:

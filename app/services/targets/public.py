@@ -8,7 +8,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.core.timestamps import IsoDateTime
+from app.core.timestamps import DataAgeSeconds, IsoDateTime
 
 __all__ = [
     "BreakdownTrack",
@@ -175,3 +175,4 @@ class TargetPlan(BaseModel):
     breakdown: list[BreakdownTrack]
     method: str
     rule: str
+    data_age_seconds: DataAgeSeconds = None

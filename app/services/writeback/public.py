@@ -47,6 +47,11 @@ class WritebackReport(BaseModel):
     dry_run: bool
     run_id: int | None = None
     status: str = "running"
+    as_of: IsoDateTime | None = Field(
+        default=None,
+        description="The data clock the values were computed at: the `as_of` the API answers "
+        "with for the same state.",
+    )
     records_checked: int = 0
     records_changed: int = 0
     records_written: int = 0

@@ -135,10 +135,15 @@ CHUNK = 2000
 
 
 def _wanted_chunks(
-    target: WritebackTarget, database: Database, store: KpiStore, as_of: datetime | None
+    target: WritebackTarget,
+    database: Database,
+    store: KpiStore,
+    as_of: datetime | None,
+    report: WritebackReport,
 ) -> Iterator[list[_Wanted]]:
     """Every record's field values at `as_of`, formatted for the CRM, with their hash: the
-    opportunities in id order, `CHUNK` at a time, then the accounts.
+    opportunities in id order, `CHUNK` at a time, then the accounts. The report states the
+    instant.
 
     By default `as_of` is the KPI view's data clock (`app.services.state.clock`), the instant
     the API answers as of: a field and the API never disagree about "now".
@@ -148,6 +153,7 @@ def _wanted_chunks(
         database, target.connection_id, snapshot.versions.get(target.connection_id)
     )
     moment = as_of or snapshot.as_of
+    report.as_of = moment
     crm = target.settings.kind
 
     def wanted(fields: ObjectFields, external_id: str, values: dict[str, Any]) -> _Wanted:
@@ -559,7 +565,9 @@ def run_writeback(
         try:
             stored = _stored(database, connection.id)
             diff = _Diff(stored, now, report)
-            chunks = _wanted_chunks(target, database, store or shared_store(database), as_of)
+            chunks = _wanted_chunks(
+                target, database, store or shared_store(database), as_of, report
+            )
             if dry_run:
                 changed = itertools.chain.from_iterable(diff.split(c)[0] for c in chunks)
                 report.changes = _preview(list(changed), stored)

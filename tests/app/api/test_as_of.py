@@ -5,7 +5,9 @@ A generated history with two years still to come after its `now` is cut at sever
 (`sandbox.history.cut`); each cut is imported into a database of its own as the product
 imports any export, and its answers (funnel, stalled, forecast) are compared with the whole
 history's database asked `as_of` that instant, and with one whose `MILESTONES_KPI_AS_OF` is
-that instant. Instants where the answer cannot be given are a 422 that says why.
+that instant. One instant falls in the life of an opportunity the CRM deleted later (a
+duplicate a rep created by mistake): the cut holds it, and so must the past answer. Instants
+where the answer cannot be given are a 422 that says why.
 """
 
 from __future__ import annotations
@@ -28,12 +30,12 @@ from app.services.access.api_keys import create_key
 from sandbox.history import build_params, generate
 from sandbox.history.cut import cut_export
 from tests.conftest import FreshDatabases
-from tests.support.history_cuts import action_instant, imported
+from tests.support.history_cuts import action_instant, deleted_lives, imported
 
 FUTURE_DAYS = 730
 TARGETS = (30, 365, 600)
 """Days after the generator's `now` to cut at: two years, one year and four months before the
-end of the history."""
+end of the history; and instants an opportunity deleted later was alive (`_while_alive`)."""
 
 
 def _manifest(history: Path) -> dict[str, Any]:
@@ -43,6 +45,20 @@ def _manifest(history: Path) -> dict[str, Any]:
 
 def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _while_alive(history: Path) -> list[datetime]:
+    """For each opportunity created after the history's `now` and deleted later, the last
+    action instant before its deletion, while it lived."""
+    now = _instant(_manifest(history)["now"])
+    instants = []
+    for created, deleted in deleted_lives(history):
+        if created > now:
+            moment = action_instant(history, deleted - timedelta(seconds=1))
+            assert created <= moment < deleted, "an action while the deleted opportunity lived"
+            instants.append(moment)
+    assert instants, "the history deletes an opportunity after its now"
+    return instants
 
 
 @pytest.fixture(scope="module")
@@ -85,17 +101,25 @@ def _get(client: TestClient, path: str, **params: Any) -> Any:
 
 
 def _answers(client: TestClient, **params: Any) -> dict[str, Any]:
-    """Funnel, stalled and forecast; rows without the database's own ids."""
+    """Funnel, stalled and forecast; rows without the database's own ids, answers without
+    how long ago each database was filled (`data_age_seconds`)."""
     stalled = _get(client, "/api/v1/stalled", limit=1000, **params)
     assert stalled["next_cursor"] is None
+
+    def answer(path: str, **more: Any) -> Any:
+        found = _get(client, path, **more, **params)
+        assert "data_age_seconds" in found
+        del found["data_age_seconds"]
+        return found
+
     return {
-        "funnel": _get(client, "/api/v1/funnel", **params),
+        "funnel": answer("/api/v1/funnel"),
         "stalled": {
             "as_of": stalled["as_of"],
             "total": stalled["total"],
             "rows": [{k: v for k, v in row.items() if k != "id"} for row in stalled["data"]],
         },
-        "forecast": _get(client, "/api/v1/forecast", months=12, **params),
+        "forecast": answer("/api/v1/forecast", months=12),
     }
 
 
@@ -124,6 +148,7 @@ def test_the_past_answers_what_an_export_cut_then_answers(
 ) -> None:
     now = _instant(_manifest(history)["now"])
     instants = [action_instant(history, now + timedelta(days=d)) for d in TARGETS]
+    instants += _while_alive(history)
     cuts = {}
     for moment in instants:
         database = imported(

@@ -211,3 +211,18 @@ def test_an_export_connection_must_point_at_files_that_are_there(
     refused = client.post("/api/v1/connections", json=body)
     assert refused.status_code == 422
     assert "does not exist" in refused.json()["detail"]
+
+
+def test_credentials_sealed_with_a_lost_key_are_listed_with_what_to_do(
+    client: TestClient, server: SandboxServer, db: Database
+) -> None:
+    _create(client, server)
+    with db.session() as session:  # as if sealed with a key the service no longer has
+        connection = session.scalar(select(Connection).where(Connection.name == "acme"))
+        assert connection is not None
+        connection.credentials_sealed = SecretBox([generate_key()]).seal({"client_secret": "x"})
+    listed = client.get("/api/v1/connections")
+    assert listed.status_code == 200
+    (acme,) = listed.json()["data"]
+    assert acme["secrets_set"] == []
+    assert "MILESTONES_SECRET_KEY" in acme["credentials_problem"]

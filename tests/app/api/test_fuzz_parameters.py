@@ -59,3 +59,11 @@ def test_no_query_string_is_a_server_error(
     assert answer.status_code < 500, (path, params, answer.text[:300])
     if answer.status_code >= 400:
         assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_nul_character_in_the_path_or_a_parameter_is_a_422(db: Database, auth: Auth) -> None:
+    with TestClient(create_app(Settings(log_level="WARNING"), db), headers=auth("admin")) as client:
+        for url in ("/api/v1/mappings/versions?connection=a%00b", "/api/v1/connections/a%00b"):
+            response = client.get(url)
+            assert response.status_code == 422, url
+            assert "NUL" in response.json()["detail"]

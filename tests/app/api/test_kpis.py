@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
+from app.api.deps import kpi_store_of
 from app.api.main import create_app
 from app.api.routes.kpis import router
 from app.core.database import Database
 from app.core.settings import Settings
+from app.models import SyncRun
+from app.models.base import utcnow
+from app.services.state import clock
 from tests.app.api.conftest import Auth
-from tests.support.kpi_world import build
+from tests.support.kpi_world import START, build
+from tests.support.waiting import wait_for
 
 KPIS = ("funnel", "movement", "velocity", "stalled", "forecast", "opportunities")
 ANSWERS = {
@@ -193,12 +199,24 @@ def test_scorecard(client: TestClient) -> None:
 
 def test_backtest_over_the_api(client: TestClient, auth: Auth) -> None:
     body = client.get("/api/v1/backtest", params={"months": 3}).json()
-    assert [h["horizon_months"] for h in body["horizons"]] == [1, 3]
-    assert len(body["origins"]) <= 3
-    assert "today's" in body["baseline_values"]  # no field history stored in this world
+    # a year of 120 deals is too little history: the answer says so, and what it needs
+    assert body["cells"] == [] and body["origins"] == []
+    assert body["note"].startswith("too little history to forecast well")
+    assert "the forecast needs at least 100 closed (20 won) over 180 days" in body["note"]
+    assert body["history_needed"] == {"closed": 100, "won": 20, "days": 180}
+    assert len(body["skipped"]) == 3
+    weekly = client.get(
+        "/api/v1/backtest", params={"from": START.date().isoformat(), "every": "week"}
+    ).json()
+    assert len(weekly["skipped"]) > 40  # every week of the year but the last month's
+    csv_answer = client.get("/api/v1/backtest", params={"format": "csv", "team": "North"})
+    assert csv_answer.headers["content-type"].startswith("text/csv")
+    assert csv_answer.text.splitlines()[0].startswith("horizon_months,cumulative,part,method")
     rep = client.get("/api/v1/backtest", headers=auth("rep", "005A"))
     assert rep.status_code == 403
-    assert client.get("/api/v1/backtest", params={"months": 99}).status_code == 422
+    for bad in ({"months": 999}, {"every": "day"}, {"from": "2024-13-01"}, {"horizons": 13}):
+        assert client.get("/api/v1/backtest", params=bad).status_code == 422, bad
+    assert client.get("/api/v1/backtest", params={"start": "2024-01-01"}).status_code == 422
 
 
 def test_each_documented_example_is_what_its_answer_model_prints() -> None:
@@ -213,6 +231,51 @@ def test_each_answer_is_exactly_its_documented_model(client: TestClient) -> None
     for route in _routes():
         body = client.get(ANSWERS[route.path]).json()
         assert _printed(route, body) == body, route.path
+
+
+def test_every_answer_tells_in_its_body_how_old_its_data_is_as_its_header_does(
+    client: TestClient, db: Database, world: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read once per response, written into the body and the header (and /readyz says it);
+    while no sync arrives the answers' as_of stands still and the age grows."""
+    paths = [*ANSWERS.values(), "/api/v1/stalled?format=csv", "/api/v1/funnel?team=North"]
+
+    def ages() -> dict[str, tuple[float | None, str, str | None]]:
+        found = {}
+        for path in paths:
+            answer = client.get(path)
+            assert answer.status_code == 200, (path, answer.text)
+            body = answer.json() if "csv" not in path else {}
+            found[path] = (
+                body.get("data_age_seconds"),
+                answer.headers["X-Data-Age-Seconds"],
+                body.get("as_of") or body.get("history_until"),
+            )
+        return found
+
+    before = ages()
+    assert {(body, header) for body, header, _ in before.values()} == {(None, "none")}
+    assert client.get("/readyz").json()["kpi_view_data_age_seconds"] is None
+    finished = utcnow().replace(microsecond=0)
+    with db.session() as session:
+        session.add(SyncRun(connection_id=world["connection"], status="succeeded",
+                            finished_at=finished))  # fmt: skip
+    store = kpi_store_of(client.app)
+    assert wait_for(lambda: store.data_age_seconds() is not None), "the view never saw the sync"
+
+    seen: list[dict[str, tuple[float | None, str, str | None]]] = []
+    for seconds in (30.04, 95.26, 4000.0):
+        later = finished + timedelta(seconds=seconds)
+        monkeypatch.setattr(clock, "utcnow", lambda later=later: later)
+        now = ages()
+        for path, (body, header, _) in now.items():
+            assert header == f"{round(seconds, 1):.1f}", path
+            if "csv" not in path:
+                assert body == float(header), path  # the same reading, to the same tenth
+        assert client.get("/readyz").json()["kpi_view_data_age_seconds"] == round(seconds, 1)
+        seen.append(now)
+    for path in paths:  # no data arrived: every answer rests on the same instant
+        assert len({found[path][2] for found in seen}) == 1, path
 
 
 @pytest.mark.parametrize(

@@ -119,7 +119,10 @@ def test_demo_check_runs_end_to_end(env: dict[str, str], tmp_path: Path) -> None
         "targets set, with the movement they require",
         "KPI fields written back into both CRMs",
         "worker running",
+        "web app ready",
     ]
+    assert report["web"].endswith("/") and set(report["keys"]) == {"admin", "ops", "manager", "rep"}
+    assert all(key.startswith("msk_") for key in report["keys"].values())
     rules = steps["milestone rules activated, one ruleset per connection"]
     assert [(rules[c]["version"], c) for c in ("sandbox-salesforce", "sandbox-hubspot")] == [
         (1, "sandbox-salesforce"),

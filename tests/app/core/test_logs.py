@@ -51,3 +51,16 @@ def test_credentials_objects_log_without_values(capsys: pytest.CaptureFixture[st
     configure_logging("INFO", "json")
     logging.getLogger("app.test").info("loaded %s", Credentials({"api": SECRET}))
     assert SECRET not in capsys.readouterr().err
+
+
+def test_auto_logs_readable_lines_at_a_terminal_and_json_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.core import logs
+
+    monkeypatch.setattr(logs.sys.stderr, "isatty", lambda: True, raising=False)
+    assert logs.resolved_format("auto") == "console"
+    assert logs.resolved_format("json") == "json"
+    monkeypatch.setattr(logs.sys.stderr, "isatty", lambda: False, raising=False)
+    assert logs.resolved_format("auto") == "json"
+    assert logs.resolved_format("console") == "console"

@@ -63,6 +63,7 @@ def test_now_can_be_given_as_a_date_or_an_instant(tmp_path: Path) -> None:
         (["--future-days", "-2"], "--future-days must be >= 0"),
         (["--now", "yesterday"], "is not an ISO-8601 timestamp"),
         (["--now", "2025-01-01T10:00:00"], "--now needs a time zone"),
+        (["--scenario", "boom"], "unknown scenario 'boom'"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_2(
@@ -90,3 +91,18 @@ def test_a_non_empty_out_dir_is_not_overwritten_without_force(tmp_path: Path) ->
     )
     assert code == 0
     assert json.loads(stdout)["seed"] == 9
+
+
+def test_a_market_change_is_chosen_by_name(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, stdout, _ = _generate(
+        "--opportunities", "20", "--scenario", "velocity_halves", "--out", str(out), "--json"
+    )
+    assert code == 0
+    scenario = json.loads(stdout)["scenario"]
+    assert (scenario["scenario"], scenario["gap_factor"]) == ("velocity_halves", 2.0)
+    assert json.loads((out / "truth" / "scenario.json").read_text()) == scenario
+    code, stdout, _ = _generate(
+        "--opportunities", "20", "--scenario", "lead_flow_stops", "--out", str(tmp_path / "b")
+    )
+    assert code == 0 and "Market change on 2023-12-31" in stdout

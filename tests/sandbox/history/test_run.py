@@ -55,6 +55,7 @@ def test_the_tree_is_the_documented_one(export: Export) -> None:
     expected |= {f"future/hubspot/{name}.csv" for name in (*HUBSPOT, *extra)}
     expected |= {"hubspot/pipelines.json"}
     expected |= {"truth/deals.csv", "truth/milestones.csv", "truth/parameters.json"}
+    expected |= {"truth/scenario.json"}
     assert files == expected
 
 

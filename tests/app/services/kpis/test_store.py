@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from app.core.crypto import SecretBox
 from app.core.database import Database
-from app.models import Connection, OpportunityState, RawRecord, StreamCursor
+from app.models import Connection, OpportunityState, RawRecord, StreamCursor, SyncRun
 from app.models.base import utcnow
+from app.services.kpis.queries import Filters, opportunity_page
+from app.services.kpis.rows import OpportunityKpis
+from app.services.kpis.snapshot import Snapshot
 from app.services.kpis.store import KpiStore
 from app.services.state.clock import data_clock
 from tests.support.kpi_world import build
+from tests.support.waiting import wait_for
+from tests.support.writeback_world import crm_world
 
 HISTORY_END = datetime(2025, 7, 1, tzinfo=UTC)
 
@@ -129,3 +136,33 @@ def test_a_fixed_past_as_of_setting_serves_the_cut_view(db: Database) -> None:
     assert fixed.as_of == moment
     assert fixed.columns.key.tolist() == KpiStore(db).at(moment).columns.key.tolist()
     assert len(fixed.columns) < len(live.columns)
+
+
+def _rows(snapshot: Snapshot | None) -> list[OpportunityKpis]:
+    assert snapshot is not None
+    return opportunity_page(snapshot, Filters(), outcome=None, limit=1000, after=0).data
+
+
+def test_a_pass_that_only_moves_the_clock_refits_the_model_where_a_new_view_fits_it(
+    db: Database, box: SecretBox, sales_history: Path
+) -> None:
+    """The model is censored at the view's instant: a view that only moved its instant
+    (a sync that brought nothing new) would answer otherwise than one started then."""
+    with crm_world(db, box, sales_history, "salesforce") as world:
+        writing = world.store  # as write-back keeps it, never refitting on its own
+        before = writing.snapshot(fresh=True)
+        watching = KpiStore(db, background=True, watch_seconds=0.05).start()
+        try:
+            assert wait_for(lambda: watching.current is not None)
+            with db.session() as session:
+                connection_id = session.scalars(select(Connection.id)).one()
+                finished = utcnow() + timedelta(days=5)  # the next pass, five quiet days on
+                session.add(SyncRun(connection_id=connection_id, status="succeeded",
+                                    finished_at=finished))  # fmt: skip
+            written = writing.snapshot(fresh=True)
+            started = KpiStore(db).snapshot()
+            assert written.as_of == started.as_of > before.as_of + timedelta(days=4)
+            assert _rows(written) == _rows(started)
+            assert wait_for(lambda: _rows(watching.current) == _rows(started))
+        finally:
+            watching.stop()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from app.core.database import Database
-from app.models import Connection, RawRecord, StreamCursor
+from app.models import Connection, RawRecord, StreamCursor, SyncRun
 from app.services.state.clock import data_clock
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -90,3 +92,46 @@ def test_an_export_is_as_of_its_newest_record_and_the_latest_connection_wins(db:
 def test_with_nothing_synced_the_clock_is_the_wall_clock(db: Database) -> None:
     with db.sessions() as session:
         assert data_clock(session, "data", NOW) == NOW
+
+
+def _synced(db: Database, name: str, finished: datetime, status: str = "succeeded") -> None:
+    with db.session() as session:
+        connection_id = session.scalars(select(Connection.id).where(Connection.name == name)).one()
+        session.add(
+            SyncRun(
+                connection_id=connection_id,
+                status=status,
+                started_at=finished - timedelta(minutes=1),
+                finished_at=finished,
+            )
+        )
+        session.commit()
+
+
+def test_the_clock_is_read_when_the_last_successful_sync_finished_not_when_it_is_asked(
+    db: Database,
+) -> None:
+    """Every reader, whenever it looks, reads the same instant: the API answering an hour
+    after the write-back computed its fields answers as of the same instant."""
+    stored = NOW - timedelta(minutes=5)
+    _connection(db, "acme", "salesforce", {"Task": (CRM_NOW, stored)})
+    _synced(db, "acme", NOW - timedelta(minutes=4))
+    expected = CRM_NOW + timedelta(minutes=1)
+    with db.sessions() as session:
+        assert data_clock(session, "data", NOW) == expected
+        assert data_clock(session, "data", NOW + timedelta(hours=1)) == expected
+    _synced(db, "acme", NOW + timedelta(minutes=2), status="failed")  # learnt nothing new
+    with db.sessions() as session:
+        assert data_clock(session, "data", NOW + timedelta(hours=1)) == expected
+    _synced(db, "acme", NOW + timedelta(minutes=3), status="partial")  # the next pass
+    with db.sessions() as session:
+        assert data_clock(session, "data", NOW + timedelta(hours=1)) == CRM_NOW + timedelta(
+            minutes=8
+        )
+
+
+def test_a_record_a_running_sync_stored_moves_the_clock_to_its_own_time(db: Database) -> None:
+    _connection(db, "acme", "salesforce", {"Task": (CRM_NOW, NOW)})
+    _synced(db, "acme", NOW - timedelta(minutes=10))  # before the record was stored
+    with db.sessions() as session:
+        assert data_clock(session, "data", NOW + timedelta(hours=1)) == CRM_NOW

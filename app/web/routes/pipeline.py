@@ -1,0 +1,35 @@
+"""The landing page: per process, the chain of milestones with this period's movement."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import RedirectResponse
+
+from app.api.deps import DatabaseDep
+from app.web.deps import ViewerDep, csrf_protect, view_snapshot
+from app.web.filters import PERIODS, FilterChoices, page_filters
+from app.web.rendering import PageRoute, render
+from app.web.views import cached, pipeline_view
+
+router = APIRouter(route_class=PageRoute, dependencies=[Depends(csrf_protect)])
+
+
+@router.get("/")
+async def pipeline(request: Request, viewer: ViewerDep, database: DatabaseDep) -> Response:
+    if not viewer.reads_kpis:
+        return RedirectResponse(viewer.home, status_code=303)
+    filters = await page_filters(request, viewer, database)
+    store, snapshot = await view_snapshot(request)
+    view = await cached(store, snapshot, ("pipeline", filters), lambda s: pipeline_view(s, filters))
+    return render(
+        request,
+        "pipeline.html",
+        viewer,
+        live=True,
+        filters=filters,
+        choices=FilterChoices.of(snapshot, viewer),
+        periods=PERIODS,
+        view=view,
+        window=filters.window(snapshot.as_of),
+        previous=filters.window(snapshot.as_of, back=1),
+    )
