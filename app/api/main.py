@@ -12,6 +12,7 @@ from app.api.deps import RevocationReader, require
 from app.api.middleware import request_context
 from app.api.problems import AUTHENTICATED, install_problem_handlers, problem_responses
 from app.api.routes import connections, health, keys, kpis, mappings, metrics, sync_runs, webhooks
+from app.api.routes import targets as target_routes
 from app.api.routes import writeback as writeback_routes
 from app.core.database import Database
 from app.core.logs import configure_logging
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         roles = (role,) if role else ()
         app.include_router(router, dependencies=[Depends(require(*roles))], responses=problems)
     app.include_router(kpis.router, responses=problems)
+    app.include_router(target_routes.router, responses=problems)
     app.include_router(webhooks.router, responses=problem_responses(400, 401, 404, 422, 503))
     mount_web(app, settings)
     return app

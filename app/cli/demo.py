@@ -3,9 +3,10 @@
 A generated sales history served by the sandbox CRM -> connections to its Salesforce org and
 its HubSpot portal -> syncs into the raw layer -> the shipped example processes, one ruleset
 per connection, turn customer actions into milestone events -> the API serves KPIs to a
-manager's key, both CRMs together or one at a time -> KPI fields are written back onto every
-opportunity and deal -> a worker keeps it all fresh: the sandbox clock moves, customers act,
-and the worker syncs, maps, refreshes and writes back on its schedule.
+manager's key, both CRMs together or one at a time -> a target for each process and the
+movement it requires -> KPI fields are written back onto every opportunity and deal -> a
+worker keeps it all fresh: the sandbox clock moves, customers act, and the worker syncs,
+maps, refreshes and writes back on its schedule.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -28,13 +30,23 @@ from app.cli.output import console, emit_json, fail
 from app.core.crypto import SecretBox
 from app.core.database import Database, current_revision, redact_url
 from app.core.settings import Settings
-from app.models import Connection, CrmOwner, MilestoneEvent, Opportunity, WritebackRecord
+from app.models import (
+    Connection,
+    CrmOwner,
+    MilestoneEvent,
+    Opportunity,
+    OpportunityState,
+    Process,
+    WritebackRecord,
+)
 from app.services.access.api_keys import create_key
 from app.services.connections.changes import upsert_connection
 from app.services.jobs.queue import ClaimedJob, enqueue
 from app.services.mapping.activation import activate_ruleset
+from app.services.state.clock import data_clock
 from app.services.sync.runs import SyncReport, sync_connection
 from app.services.sync.status import list_runs
+from app.services.targets.periods import Period
 from app.services.writeback.crm_fields import setup_fields
 from app.services.writeback.runs import run_writeback
 from app.worker import Worker
@@ -282,6 +294,65 @@ def _funnel_facts(base_url: str, key: str) -> dict[str, Any]:
     }
 
 
+def _last_quarter_won(database: Database, settings: Settings) -> tuple[Period, dict[str, float]]:
+    """The quarter the data clock is in, and what each process won in the one before it."""
+    with database.sessions() as session:
+        now = data_clock(session, settings.kpi_as_of_value)
+        quarter = Period.containing("quarter", now)
+        before = Period.containing("quarter", quarter.starts_at - timedelta(days=1))
+        rows = session.execute(
+            select(Process.key, func.sum(OpportunityState.amount))
+            .join(Process, Process.id == OpportunityState.process_id)
+            .where(
+                OpportunityState.outcome == "won",
+                OpportunityState.deleted.is_(False),
+                OpportunityState.closed_at >= before.starts_at,
+                OpportunityState.closed_at < before.ends_at,
+            )
+            .group_by(Process.key)
+        )
+        return quarter, {key: float(total or 0) for key, total in rows}
+
+
+def _targets(database: Database, settings: Settings, base_url: str, key: str) -> dict[str, Any]:
+    """A manager sets each process's target for this quarter (10 % more than it won the
+    quarter before) and reads the movement it requires at every milestone."""
+    quarter, won = _last_quarter_won(database, settings)
+    headers = {"Authorization": f"Bearer {key}"}
+    facts: dict[str, Any] = {"period": quarter.label}
+    for process, amount in sorted(won.items()):
+        target = max(10_000, round(amount * 1.1, -3))
+        created = httpx.post(
+            f"{base_url}/api/v1/targets",
+            json={"process": process, "period": quarter.label, "amount": target},
+            headers=headers,
+            timeout=60,
+        )
+        if created.status_code not in (200, 201):
+            fail(f"POST /api/v1/targets answered {created.status_code}: {created.text[:300]}")
+        answer = httpx.get(
+            f"{base_url}/api/v1/targets/{created.json()['id']}/plan", headers=headers, timeout=120
+        )
+        if answer.status_code != 200:
+            fail(f"GET /api/v1/targets/.../plan answered {answer.status_code}: {answer.text[:300]}")
+        plan = answer.json()
+        first = next((m for m in plan["milestones"] if m["position"] > 0 and m["p80"]), None)
+        facts[process] = {
+            "target": target,
+            "status": plan["status"],
+            "won": plan["won"],
+            "gap": plan["gap"],
+            "for_80_percent": {
+                "milestone": first["name"],
+                "deals": first["p80"]["total"],
+                "most_in_a_week": max(first["p80"]["per_week"]),
+            }
+            if first
+            else None,
+        }
+    return facts
+
+
 def _write_back(database: Database, box: SecretBox) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     for connection in RULES:
@@ -381,6 +452,10 @@ def run_demo(
     report.step("API ready", url=base_url, readyz=ready["status"], docs=f"{base_url}/docs")
     keys = _role_keys(database)
     report.step("KPIs served to managers", **_funnel_facts(base_url, keys["manager"]))
+    report.step(
+        "targets set, with the movement they require",
+        **_targets(database, settings, base_url, keys["manager"]),
+    )
     report.step("KPI fields written back into both CRMs", **_write_back(database, box))
 
     started_worker = _start_worker(database, box, connection_id)

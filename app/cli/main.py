@@ -9,7 +9,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.cli import backtest as backtest_command
-from app.cli import connections, db, keys, mappings
+from app.cli import connections, db, keys, mappings, targets
 from app.cli import sync as sync_command
 from app.cli import worker as worker_command
 from app.cli import writeback as writeback_command
@@ -47,6 +47,7 @@ else:
 
 app.add_typer(mappings.app, name="mappings")
 app.add_typer(keys.app, name="keys")
+app.add_typer(targets.app, name="targets")
 app.command("backtest")(backtest_command.backtest)
 app.command("writeback")(writeback_command.writeback)
 app.add_typer(writeback_command.crm, name="crm")

@@ -16,6 +16,7 @@ from app.models.rulesets import (
     RulesetVersion,
 )
 from app.models.sync import RunStatus, SyncRun, SyncRunStream
+from app.models.targets import Target
 from app.models.writeback import WritebackRecord, WritebackRun
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "SyncRun",
     "SyncRunStream",
     "SyncSchedule",
+    "Target",
     "WebhookReceipt",
     "WritebackRecord",
     "WritebackRun",

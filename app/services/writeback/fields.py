@@ -25,6 +25,7 @@ __all__ = [
     "ACCOUNT_FIELDS",
     "OBJECTS",
     "OPPORTUNITY_FIELDS",
+    "OPTIONAL_OPPORTUNITY_FIELDS",
     "AccountFieldKey",
     "FieldChoice",
     "FieldKey",
@@ -49,6 +50,7 @@ FieldKey = Literal[
     "forecast_close_month",
     "stalled",
     "next_step",
+    "team_plan_status",
 ]
 AccountFieldKey = Literal[
     "account_open_opportunities",
@@ -115,6 +117,15 @@ OPPORTUNITY_FIELDS: tuple[_Catalogued, ...] = (
         "How to reach the next milestone.", 4000,
     ),
 )  # fmt: skip
+OPTIONAL_OPPORTUNITY_FIELDS: tuple[_Catalogued, ...] = (
+    _Catalogued(
+        "team_plan_status", "Milestones_Team_Plan_Status__c", "ms_team_plan_status",
+        "Team Plan Status", "text",
+        "On track or behind for this period's target (the owner's, else the team's, else the "
+        "process's), and the movement needed this week (Milestone Sync).", 255,
+    ),
+)  # fmt: skip
+"""Off unless a connection's settings switch them on: `{"team_plan_status": {"enabled": true}}`."""
 ACCOUNT_FIELDS: tuple[_Catalogued, ...] = (
     _Catalogued(
         "account_open_opportunities", "Open_Opportunities_Milestone__c", "ms_open_deals",
@@ -196,10 +207,11 @@ def _resolve(
     object_type: str,
     catalogue: tuple[_Catalogued, ...],
     choices: dict[Any, FieldChoice],
+    optional: tuple[_Catalogued, ...] = (),
 ) -> ObjectFields:
     fields = []
-    for entry in catalogue:
-        choice = choices.get(entry.key) or FieldChoice()
+    for entry in catalogue + optional:
+        choice = choices.get(entry.key) or FieldChoice(enabled=entry not in optional)
         if not choice.enabled:
             continue
         name = choice.name or (entry.salesforce if crm == "salesforce" else entry.hubspot)
@@ -212,7 +224,13 @@ def field_set(crm: Crm, settings: WritebackSettings) -> FieldSet:
     opportunity_type, account_type = OBJECTS[crm]
     return FieldSet(
         crm,
-        _resolve(crm, opportunity_type, OPPORTUNITY_FIELDS, dict(settings.fields)),
+        _resolve(
+            crm,
+            opportunity_type,
+            OPPORTUNITY_FIELDS,
+            dict(settings.fields),
+            OPTIONAL_OPPORTUNITY_FIELDS,
+        ),
         _resolve(crm, account_type, ACCOUNT_FIELDS, dict(settings.account))
         if settings.account_fields
         else None,

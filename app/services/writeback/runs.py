@@ -48,6 +48,7 @@ from app.services.jobs.locks import LockSession
 from app.services.kpis.store import KpiStore
 from app.services.mapping.index import upsert
 from app.services.state.clock import AsOf
+from app.services.targets.status import plan_statuses
 from app.services.writeback.batches import isolate, stream_batches, whole_call
 from app.services.writeback.crm_fields import WritebackTarget, check_target, open_target
 from app.services.writeback.fields import ObjectFields, crm_value
@@ -164,6 +165,11 @@ def _wanted_chunks(
 
     opportunity_fields = target.fields.opportunity
     account_fields = target.fields.account
+    statuses = (
+        plan_statuses(database, snapshot)
+        if any(f.key == "team_plan_status" for f in opportunity_fields.fields)
+        else None
+    )  # optional, off by default: a plan per target in force
     with_accounts = account_fields is not None and bool(account_fields.fields)
     opportunities: list[OpportunityValues] = []
     chunk: list[_Wanted] = []
@@ -171,7 +177,10 @@ def _wanted_chunks(
         if with_accounts:
             opportunities.append(row)
         if opportunity_fields.fields:
-            chunk.append(wanted(opportunity_fields, row.external_id, row.values))
+            values = row.values
+            if statuses is not None:
+                values = {**values, "team_plan_status": statuses.get(row.opportunity_id)}
+            chunk.append(wanted(opportunity_fields, row.external_id, values))
             if len(chunk) == CHUNK:
                 yield chunk
                 chunk = []

@@ -116,6 +116,7 @@ def test_demo_check_runs_end_to_end(env: dict[str, str], tmp_path: Path) -> None
         "milestone rules activated, one ruleset per connection",
         "API ready",
         "KPIs served to managers",
+        "targets set, with the movement they require",
         "KPI fields written back into both CRMs",
         "worker running",
         "web app ready",
@@ -132,6 +133,14 @@ def test_demo_check_runs_end_to_end(env: dict[str, str], tmp_path: Path) -> None
     served = steps["KPIs served to managers"]
     assert {"enterprise_new_business", "smb_new_business"} <= set(served)
     assert set(served["by_connection"]) == {"sandbox-salesforce", "sandbox-hubspot"}
+    targets = steps["targets set, with the movement they require"]
+    assert {"enterprise_new_business", "smb_new_business"} <= set(targets)
+    assert targets["period"].startswith("2025-Q")  # the quarter the sandbox history is in
+    for process in ("enterprise_new_business", "smb_new_business"):
+        plan = targets[process]
+        assert plan["target"] >= 10_000 and plan["status"] in (
+            "on_track", "behind", "reached", "unreachable"
+        )  # fmt: skip
     written = steps["KPI fields written back into both CRMs"]
     salesforce, hubspot = written["sandbox-salesforce"], written["sandbox-hubspot"]
     assert salesforce["status"] == hubspot["status"] == "succeeded"
