@@ -238,6 +238,17 @@ FORECAST: dict[str, Any] = {
             "baseline_weighted_pipeline": 251300.0,
         }
     ],
+    "by_milestone": [
+        {
+            "process": "smb_new_business",
+            "process_name": "SMB new business",
+            "milestone": "proposal_requested",
+            "name": "Customer asked for a proposal",
+            "position": 3,
+            "deals": 21,
+            "amounts": [96150.0],
+        }
+    ],
     "data_age_seconds": _DATA_AGE,
 }
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.cli import backtest as backtest_command
 from app.cli import connections, db, keys, mappings, targets
+from app.cli import forecast as forecast_command
 from app.cli import sync as sync_command
 from app.cli import worker as worker_command
 from app.cli import writeback as writeback_command
@@ -49,6 +50,7 @@ app.add_typer(mappings.app, name="mappings")
 app.add_typer(keys.app, name="keys")
 app.add_typer(targets.app, name="targets")
 app.command("backtest")(backtest_command.backtest)
+app.command("forecast")(forecast_command.forecast)
 app.command("writeback")(writeback_command.writeback)
 app.add_typer(writeback_command.crm, name="crm")
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.core.timestamps import DataAgeSeconds, IsoDateTime
 from app.kpis.conversion import Conversion
 from app.kpis.forecast import MonthForecast
+from app.services.kpis.breakdowns import MilestoneForecast
 from app.services.kpis.filters import Filters
 from app.services.kpis.rows import OpportunityKpis
 
@@ -220,6 +221,9 @@ class ForecastAnswer:
     method: str
     baseline_method: str
     months: list[ForecastMonth]
+    by_milestone: list[MilestoneForecast]
+    """Each month's expected amount from the open deals, split by the milestone they stand at
+    (the rest of `expected_amount` is `new_pipeline_amount`: deals not yet created)."""
     data_age_seconds: DataAgeSeconds = None
 
 

@@ -650,6 +650,7 @@ def forecast_kpi(
         baseline_method="CRM weighted pipeline: amount * stage probability of open "
         "opportunities whose close date falls in the month.",
         months=[ForecastMonth.of(row, baseline[i]) for i, row in enumerate(rows)],
+        by_milestone=[m for m in forecast_by_milestone(snapshot, filters, months) if m.deals],
     )
 
 

@@ -1,0 +1,92 @@
+"""`milestones forecast`: the months ahead, their P10-P90 band, and where each month's amount
+comes from — the deals at each milestone, and pipeline not yet created."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from app.cli.context import open_database, settings
+from app.cli.output import console, emit_json, fail
+
+
+def forecast(
+    months: Annotated[int, typer.Option(min=1, max=12, help="Months ahead, this one first.")] = 3,
+    process: Annotated[str | None, typer.Option(help="Process key.")] = None,
+    segment: Annotated[str | None, typer.Option(help="Segment.")] = None,
+    team: Annotated[str | None, typer.Option(help="Team name.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Rep (CRM owner id).")] = None,
+    connection: Annotated[str | None, typer.Option(help="Connection name.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="A past instant or date: what an export taken then would forecast."
+        ),
+    ] = None,
+    new_pipeline: Annotated[
+        bool,
+        typer.Option("--new-pipeline/--no-new-pipeline", help="Add wins of deals not yet created."),
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Expected won amount per month from what customers did (never close dates or stage
+    probabilities), with its P10-P90 band, split by the milestone each open deal stands at and
+    the pipeline not yet created; the CRM's weighted pipeline beside it."""
+    from app.core.errors import MilestonesError
+    from app.services.kpis.filters import Filters
+    from app.services.kpis.queries import forecast_kpi
+    from app.services.kpis.store import KpiStore
+    from crm import parse_instant
+
+    filters = Filters(
+        process=process, segment=segment, owner=owner, team=team, connection=connection
+    )
+    store = KpiStore(open_database(), as_of_setting=settings().kpi_as_of_value)
+    try:
+        snapshot = store.snapshot()
+        if as_of is not None:
+            moment = parse_instant(as_of if len(as_of) > 10 else f"{as_of}T00:00:00Z")
+            snapshot = store.at(moment)
+    except ValueError:
+        fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD) or an ISO 8601 instant", code=2)
+    except MilestonesError as error:
+        fail(error.detail)
+    answer = forecast_kpi(snapshot, filters, months, new_pipeline)
+    if as_json:
+        emit_json(answer)
+        return
+    table = Table(
+        title=f"forecast as of {answer.as_of.isoformat()[:19]}: {answer.open_opportunities:,} "
+        "open opportunities",
+        caption="won amount expected per month; the CRM's weighted pipeline beside it",
+    )
+    for column in ("month", "expected", "P10", "P90", "deals", "not yet created", "weighted"):
+        table.add_column(column, justify="right")
+    for month in answer.months:
+        table.add_row(
+            month.month,
+            f"{month.expected_amount:,.0f}",
+            f"{month.p10_amount:,.0f}",
+            f"{month.p90_amount:,.0f}",
+            f"{month.expected_count:.1f}",
+            f"{month.new_pipeline_amount:,.0f}",
+            f"{month.baseline_weighted_pipeline:,.0f}",
+        )
+    console.print(table)
+    parts = Table(title="from the open deals at each milestone")
+    parts.add_column("process")
+    parts.add_column("milestone")
+    parts.add_column("deals", justify="right")
+    for month in answer.months:
+        parts.add_column(month.month, justify="right")
+    for row in answer.by_milestone:
+        parts.add_row(
+            escape(row.process),
+            escape(row.name),
+            str(row.deals),
+            *(f"{amount:,.0f}" for amount in row.amounts),
+        )
+    console.print(parts)
