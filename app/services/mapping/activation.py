@@ -42,7 +42,7 @@ from app.services.mapping.rulesets import (
     version_runtime,
 )
 from app.services.mapping.runs import RunReport, derive_all, derive_changed
-from app.services.state.active import active_versions
+from app.services.state.active import active_versions, version_numbers
 from app.services.state.opportunities import rebuild_states
 from mappings.catalog import Source
 from mappings.diagnostics import Diagnostic
@@ -248,15 +248,7 @@ def activate_version(
                 select(Connection.id).where(Connection.id.in_(ids)).with_for_update()
             ).all()
         before = active_versions(session)
-        numbers = dict(
-            session.execute(
-                select(RulesetVersion.id, RulesetVersion.version).where(
-                    RulesetVersion.id.in_(set(before.values()))
-                )
-            )
-            .tuples()
-            .all()
-        )
+        numbers = version_numbers(session, before.values())
         now = utcnow()
         for target in targets:
             previous = before.get(target.id)

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 
 from app.core.database import Database
-from app.models import Milestone, MilestoneEvent, Opportunity, Process, RulesetVersion
+from app.models import Milestone, MilestoneEvent, Opportunity, Process
 from app.services.mapping.index import build_index, scan_raw
 from app.services.mapping.preview_report import (
     ChangeCounts,
@@ -38,7 +38,7 @@ from app.services.mapping.rulesets import (
     connection_fields,
     connections_for,
 )
-from app.services.state.active import active_versions
+from app.services.state.active import active_versions, version_numbers
 from mappings.catalog import deep_link
 from mappings.compiler import CompiledRuleset, compile_ruleset
 from mappings.engine import Derivation, Engine
@@ -155,15 +155,7 @@ def _active_events(
         pairs = [(c, active[c.id]) for c in connections if c.id in active]
         if not pairs:
             return {}, {}
-        numbers = dict(
-            session.execute(
-                select(RulesetVersion.id, RulesetVersion.version).where(
-                    RulesetVersion.id.in_({v for _, v in pairs})
-                )
-            )
-            .tuples()
-            .all()
-        )
+        numbers = version_numbers(session, (v for _, v in pairs))
         found: dict[DiffKey, datetime] = {}
         rows = session.execute(
             select(

@@ -34,7 +34,7 @@ from app.services.jobs.locks import (
     mapping_lock_name,
     sync_lock_name,
 )
-from app.services.state.active import active_versions
+from app.services.state.active import active_versions, version_numbers
 from app.services.state.clock import AsOf, data_clock
 from app.services.sync.public import (
     ConnectionFreshness,
@@ -203,15 +203,7 @@ def sync_status(database: Database, as_of: AsOf = "data") -> SyncStatus:
             session.scalars(select(RulesetVersion.id).order_by(RulesetVersion.id.desc()).limit(50))
         )
         active = active_versions(session)
-        numbers = dict(
-            session.execute(
-                select(RulesetVersion.id, RulesetVersion.version).where(
-                    RulesetVersion.id.in_(set(active.values()))
-                )
-            )
-            .tuples()
-            .all()
-        )
+        numbers = version_numbers(session, active.values())
         clock = data_clock(session, as_of)
     leader = next((row.leader for row in schedules.values() if row.leader), None)
     scheduler = _scheduler(database, [c.id for c in connections], versions, leader)
