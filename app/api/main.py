@@ -11,7 +11,17 @@ from app import __version__
 from app.api.deps import RevocationReader, require
 from app.api.middleware import request_context
 from app.api.problems import AUTHENTICATED, install_problem_handlers, problem_responses
-from app.api.routes import connections, health, keys, kpis, mappings, metrics, sync_runs, webhooks
+from app.api.routes import (
+    connections,
+    health,
+    keys,
+    kpis,
+    mappings,
+    metrics,
+    process_health,
+    sync_runs,
+    webhooks,
+)
 from app.api.routes import targets as target_routes
 from app.api.routes import writeback as writeback_routes
 from app.core.database import Database
@@ -60,6 +70,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         roles = (role,) if role else ()
         app.include_router(router, dependencies=[Depends(require(*roles))], responses=problems)
     app.include_router(kpis.router, responses=problems)
+    app.include_router(process_health.router, responses=problems)
     app.include_router(target_routes.router, responses=problems)
     app.include_router(webhooks.router, responses=problem_responses(400, 401, 404, 422, 503))
     mount_web(app, settings)

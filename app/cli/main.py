@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.cli import backtest as backtest_command
 from app.cli import connections, db, keys, mappings, targets
 from app.cli import forecast as forecast_command
+from app.cli import health as health_command
 from app.cli import sync as sync_command
 from app.cli import worker as worker_command
 from app.cli import writeback as writeback_command
@@ -51,6 +52,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(targets.app, name="targets")
 app.command("backtest")(backtest_command.backtest)
 app.command("forecast")(forecast_command.forecast)
+app.command("health")(health_command.health)
 app.command("writeback")(writeback_command.writeback)
 app.add_typer(writeback_command.crm, name="crm")
 

@@ -59,6 +59,7 @@ from app.services.kpis.snapshot import DealInfo, ProcessInfo, Snapshot
 __all__ = [
     "Bucket",
     "Filters",
+    "deal_mask",
     "forecast_by_milestone",
     "forecast_kpi",
     "funnel",
@@ -68,6 +69,7 @@ __all__ = [
     "opportunity_detail",
     "opportunity_page",
     "opportunity_row",
+    "process_groups",
     "scorecard",
     "selected_keys",
     "stalled_at_risk",
@@ -119,6 +121,10 @@ def _mask(snapshot: Snapshot, filters: Filters) -> Bools:
     return mask
 
 
+deal_mask = _mask
+"""Deals matching every filter but the period (for the KPIs of other packages)."""
+
+
 def selected_keys(snapshot: Snapshot, filters: Filters) -> set[int]:
     """Opportunity ids matching every filter but the period (the backtest's selection)."""
     return {int(key) for key in snapshot.columns.key[_mask(snapshot, filters)]}
@@ -148,6 +154,10 @@ def _processes(snapshot: Snapshot, filters: Filters) -> list[_ProcessGroup]:
         )
         for group in alike.values()
     ]
+
+
+process_groups = _processes
+"""The selected processes, alike ones counted together (for the KPIs of other packages)."""
 
 
 # -- funnel ---------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Process health over the KPI view: drift of conversion and velocity per milestone."""

@@ -1,0 +1,58 @@
+"""`GET /api/v1/health/drift`: ops and managers read it, reps do not; it answers like every KPI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
+
+from app.api.main import create_app
+from app.api.routes.process_health import router
+from app.core.database import Database
+from app.core.settings import Settings
+from tests.app.api.conftest import Auth
+from tests.support.kpi_world import build
+
+
+@pytest.fixture
+def client(db: Database, auth: Auth) -> Iterator[TestClient]:
+    build(db)
+    app = create_app(Settings(log_level="WARNING"), db)
+    with TestClient(app, raise_server_exceptions=False, headers=auth("manager")) as test_client:
+        yield test_client
+
+
+def _route() -> APIRoute:
+    (route,) = [r for r in router.routes if isinstance(r, APIRoute)]
+    return route
+
+
+def _printed(body: object) -> object:
+    model: TypeAdapter[object] = TypeAdapter(_route().response_model)
+    return model.dump_python(model.validate_python(body), mode="json", by_alias=True)
+
+
+def test_managers_and_ops_read_drift_reps_do_not(client: TestClient, auth: Auth) -> None:
+    answer = client.get("/api/v1/health/drift")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert list(body)[-1] == "data_age_seconds"
+    assert "X-Data-Age-Seconds" in answer.headers
+    assert body["false_discovery_rate"] == 0.05 and body["steps"]
+    assert body["tested"] == sum(step["p_value"] is not None for step in body["steps"])
+    assert _printed(body) == body
+    ops = client.get("/api/v1/health/drift", headers=auth("ops"))
+    assert ops.status_code == 200
+    assert client.get("/api/v1/health/drift", headers=auth("rep", "005A")).status_code == 403
+    narrowed = client.get("/api/v1/health/drift", params={"process": "nothing"}).json()
+    assert narrowed["steps"] == [] and narrowed["tested"] == 0
+    assert client.get("/api/v1/health/drift", params={"start": "2024-01-01"}).status_code == 422
+    assert client.get("/api/v1/health/drift", params={"as_of": "soon"}).status_code == 422
+
+
+def test_the_documented_example_is_what_the_model_prints() -> None:
+    example = _route().responses[200]["content"]["application/json"]["example"]
+    assert _printed(example) == example

@@ -1,0 +1,32 @@
+"""`milestones health` as a real process: the same drift answer as the API, or a table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from app.core.database import Database, upgrade
+from tests.app.cli.conftest import run
+from tests.conftest import FreshDatabases
+from tests.support.kpi_world import build
+
+
+def test_health_prints_the_drift_answer(
+    env: dict[str, str], tmp_path: Path, fresh_databases: FreshDatabases
+) -> None:
+    env["DATABASE_URL"] = fresh_databases.url("cli_health")
+    env["COLUMNS"] = "200"
+    database = Database(env["DATABASE_URL"])
+    upgrade(database.engine)
+    build(database, deals=120)
+    database.dispose()
+
+    done = run(["health", "--json"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["false_discovery_rate"] == 0.05 and answer["steps"]
+    assert answer["flagged"] == sum(step["flagged"] for step in answer["steps"])
+    text = run(["health", "--all", "--process", "smb"], env, tmp_path).stdout
+    assert "process health as of" in text and "flagged among" in text
+    bad = run(["health", "--as-of", "someday"], env, tmp_path)
+    assert bad.returncode == 2

@@ -1,0 +1,63 @@
+"""Against generated market changes: a conversion drop is flagged at the right milestone within
+weeks of its date, and a steady market raises no alarm.
+
+Each history is 480 days with its change at the middle (2023-12-31) and is asked as of
+2024-03-04, nine weeks after the change: the 26 + 8 weeks of cohorts lie before that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from app.core.database import Database
+from app.services.health.drift import drift
+from app.services.health.public import DriftAnswer
+from app.services.kpis.filters import Filters
+from app.services.kpis.store import KpiStore
+from app.services.mapping.activation import activate_ruleset
+from bench.mapping_accuracy import EXAMPLES, load_export
+from sandbox.history import build_params, generate
+
+CHANGE = datetime(2023, 12, 31, tzinfo=UTC)
+AS_OF = datetime(2024, 3, 4, tzinfo=UTC)
+OPPORTUNITIES = 6000
+
+
+def health_of(database: Database, out: Path, seed: int, scenario: str) -> DriftAnswer:
+    params = build_params(
+        seed=seed, opportunities=OPPORTUNITIES, scenario=scenario, now=CHANGE + timedelta(240)
+    )
+    params = replace(params, history_days=480)
+    assert params.change_t == CHANGE.timestamp()
+    generate(params, out, force=True)
+    load_export(database, out, "salesforce")
+    rules = EXAMPLES / "salesforce.yaml"
+    activate_ruleset(database, rules.read_text(), str(rules))
+    return drift(KpiStore(database, as_of_setting=AS_OF).snapshot(), Filters())
+
+
+def test_a_conversion_drop_is_flagged_at_proposal_requested(db: Database, tmp_path: Path) -> None:
+    answer = health_of(db, tmp_path, 1, "conversion_drop")
+    flagged = [step for step in answer.steps if step.flagged]
+    assert {step.to_milestone for step in flagged} == {"proposal_requested"}, [
+        step.summary for step in flagged
+    ]
+    drops = [step for step in flagged if step.metric == "conversion"]
+    assert {step.process for step in drops} >= {"smb_new_business"}
+    for step in drops:
+        assert step.direction == "down" and step.since is not None
+        assert abs((step.since - CHANGE.date()).days) <= 28
+        assert step.before and step.after and step.after.value < step.before.value
+        assert step.summary and "fell from" in step.summary
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_a_steady_market_raises_no_alarm(db: Database, tmp_path: Path, seed: int) -> None:
+    answer = health_of(db, tmp_path, seed, "steady")
+    assert answer.tested > 10
+    assert answer.flagged == 0, [s.summary for s in answer.steps if s.flagged]
+    assert answer.as_of == AS_OF and date(2023, 6, 1) < answer.steps[0].baseline_weeks[0]
