@@ -1,7 +1,7 @@
 """Process health (drift) against the generator's market changes, over seeds.
 
     python -m bench health [--seeds 1,2,3,4,5] [--scenarios steady,conversion_drop]
-                           [--opportunities 6000]
+                           [--opportunities 8000]
 
 Per seed and scenario: a 480-day history whose market changes at its middle (2023-12-31) is
 generated, loaded into a fresh SQLite raw layer, activated with the shipped Salesforce rules,
@@ -82,7 +82,7 @@ def run(args: list[str]) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(prog="python -m bench health")
     parser.add_argument("--seeds", default="1,2,3,4,5")
     parser.add_argument("--scenarios", default="steady,conversion_drop")
-    parser.add_argument("--opportunities", type=int, default=6000)
+    parser.add_argument("--opportunities", type=int, default=8000)
     options = parser.parse_args(args)
     rows = []
     for scenario in options.scenarios.split(","):
