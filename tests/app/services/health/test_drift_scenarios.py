@@ -60,4 +60,5 @@ def test_a_steady_market_raises_no_alarm(db: Database, tmp_path: Path, seed: int
     answer = health_of(db, tmp_path, seed, "steady")
     assert answer.tested > 10
     assert answer.flagged == 0, [s.summary for s in answer.steps if s.flagged]
-    assert answer.as_of == AS_OF and date(2023, 6, 1) < answer.steps[0].baseline_weeks[0]
+    weeks = answer.steps[0].baseline_weeks
+    assert answer.as_of == AS_OF and weeks is not None and date(2023, 6, 1) < weeks[0]
