@@ -240,8 +240,7 @@ def change_week(
             x1 = int(converted[~after].sum())
             z = two_proportions(x1, n1, x2, n2).z
         else:
-            keep = converted
-            z = rank_sum(days[keep & ~after], days[keep & after]).z
+            z = rank_sum(days[converted & ~after], days[converted & after]).z
         if best is None or sign * z > best[0]:
             best = (sign * z, split)
     return None if best is None else best[1]

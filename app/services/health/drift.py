@@ -121,8 +121,8 @@ def _steps(
 def _flag(step: StepDrift, found: stats.StepDrift, test: stats.Comparison) -> StepDrift:
     share = step.metric == "conversion"
     since = found.conversion_since if share else found.days_since
-    before = _estimate(found.conversion_before if share else found.days_before, step_digits(step))
-    after = _estimate(found.conversion_after if share else found.days_after, step_digits(step))
+    before = _estimate(found.conversion_before if share else found.days_before, _digits(step))
+    after = _estimate(found.conversion_after if share else found.days_after, _digits(step))
     flagged = step.model_copy(
         update={
             "flagged": True,
@@ -132,7 +132,7 @@ def _flag(step: StepDrift, found: stats.StepDrift, test: stats.Comparison) -> St
             "after": after,
             "change": None
             if before is None or after is None
-            else round(after.value - before.value, step_digits(step)),
+            else round(after.value - before.value, _digits(step)),
         }
     )
     if flagged.since is None or before is None or after is None:
@@ -140,7 +140,7 @@ def _flag(step: StepDrift, found: stats.StepDrift, test: stats.Comparison) -> St
     return flagged.model_copy(update={"summary": _said(flagged)})
 
 
-def step_digits(step: StepDrift) -> int:
+def _digits(step: StepDrift) -> int:
     return 4 if step.metric == "conversion" else 2
 
 
