@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import socket
+import subprocess
 from pathlib import Path
+from subprocess import DEVNULL
+
+import pytest
+from sqlalchemy import update
 
 from app.core.database import Database, upgrade
-from tests.app.cli.conftest import run
+from app.models import CrmOwner, Process
+from tests.app.cli.conftest import MILESTONES, run
 from tests.conftest import FreshDatabases
 from tests.support.kpi_world import build
+from tests.support.waiting import wait_for
+
+README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 def test_keys_lifecycle(env: dict[str, str], tmp_path: Path) -> None:
@@ -65,3 +78,54 @@ def test_backtest_tables_say_lower_wape_is_better(
     assert "months 1-2" in out and "weighted pipeline" in out
     answer = json.loads(run(["backtest", "--json", "--team", "North"], env, tmp_path).stdout)
     assert answer["filters"]["team"] == "North" and answer["cells"]
+
+
+def test_the_readme_backtest_commands_run_as_written(
+    env: dict[str, str], tmp_path: Path, fresh_databases: FreshDatabases
+) -> None:
+    """Every line of the README's Backtest block, the `curl` one against `milestones serve`
+    on the address the README names, with a manager key in `$KEY`."""
+    env["DATABASE_URL"] = fresh_databases.url("readme_backtest")
+    database = Database(env["DATABASE_URL"])
+    upgrade(database.engine)
+    build(database, deals=600)
+    with database.session() as session:
+        session.execute(update(Process).values(key="smb_new_business"))
+        session.execute(update(CrmOwner).where(CrmOwner.team == "North").values(team="SMB DACH"))
+    database.dispose()
+    created = run(["keys", "create", "--name", "m", "--role", "manager", "--json"], env, tmp_path)
+    env["KEY"] = json.loads(created.stdout)["key"]
+    env["PATH"] = f"{Path(MILESTONES).parent}{os.pathsep}{env.get('PATH', '')}"
+    section = README.read_text(encoding="utf-8").split("## Backtest\n", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    lines = [line for line in block.splitlines() if line.strip()]
+    assert [line.split()[0] for line in lines] == ["milestones"] * 4 + ["curl"]
+    if _port_open(8000):
+        pytest.fail("port 8000, where the README's curl line asks, is taken")
+    server = subprocess.Popen(
+        [MILESTONES, "serve"], env=env, cwd=tmp_path, stdout=DEVNULL, stderr=DEVNULL
+    )
+    try:
+        assert wait_for(lambda: _port_open(8000) or server.poll() is not None)
+        for line in lines:
+            result = subprocess.run(
+                ["bash", "-c", line],
+                env=env,
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert result.returncode == 0, f"{line}\n{result.stdout}\n{result.stderr}"
+            if line.startswith("curl"):  # the CSV, not a problem answer
+                assert result.stdout.startswith("horizon_months,cumulative,part,method")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    assert (tmp_path / "backtest.csv").read_text().startswith("horizon_months,cumulative,part")
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
