@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 from pathlib import Path
 from subprocess import DEVNULL
@@ -19,7 +18,7 @@ from app.models import CrmOwner, Process
 from tests.app.cli.conftest import MILESTONES, run
 from tests.conftest import FreshDatabases
 from tests.support.kpi_world import build
-from tests.support.waiting import wait_for
+from tests.support.waiting import port_open, wait_for
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 
@@ -100,13 +99,13 @@ def test_the_readme_backtest_commands_run_as_written(
     (block,) = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
     lines = [line for line in block.splitlines() if line.strip()]
     assert [line.split()[0] for line in lines] == ["milestones"] * 4 + ["curl"]
-    if _port_open(8000):
+    if port_open(8000):
         pytest.fail("port 8000, where the README's curl line asks, is taken")
     server = subprocess.Popen(
         [MILESTONES, "serve"], env=env, cwd=tmp_path, stdout=DEVNULL, stderr=DEVNULL
     )
     try:
-        assert wait_for(lambda: _port_open(8000) or server.poll() is not None)
+        assert wait_for(lambda: port_open(8000) or server.poll() is not None)
         for line in lines:
             result = subprocess.run(
                 ["bash", "-c", line],
@@ -123,9 +122,3 @@ def test_the_readme_backtest_commands_run_as_written(
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
     assert (tmp_path / "backtest.csv").read_text().startswith("horizon_months,cumulative,part")
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1", port)) == 0

@@ -9,7 +9,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from app.core.database import Database
 from app.models import Connection, OpportunityState
 from tests.app.cli.conftest import MILESTONES, run
 from tests.conftest import FreshDatabases
-from tests.support.waiting import wait_for
+from tests.support.waiting import port_open, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 README = ROOT / "README.md"
@@ -76,16 +75,10 @@ def test_the_connecting_a_crm_commands_run_as_written(
     }
 
 
-def _port_open(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
 @pytest.fixture
 def sandbox_workdir(tmp_path: Path) -> Iterator[Path]:
     """Where the README's commands run: the repository's shipped examples at hand."""
-    busy = [port for port in SANDBOX_PORTS if _port_open(port)]
+    busy = [port for port in SANDBOX_PORTS if port_open(port)]
     if busy:
         pytest.fail(f"ports {busy} are taken: the README's sandbox commands need them free")
     (tmp_path / "mappings").mkdir()
@@ -123,7 +116,7 @@ def test_the_sandbox_and_mapping_commands_run_as_written(
     )
     try:
         assert wait_for(
-            lambda: all(_port_open(p) for p in SANDBOX_PORTS) or sandbox.poll() is not None
+            lambda: all(port_open(p) for p in SANDBOX_PORTS) or sandbox.poll() is not None
         )
         assert sandbox.poll() is None, sandbox.stderr.read() if sandbox.stderr else ""
         for line in lines:
