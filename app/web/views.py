@@ -13,7 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import func, select
 
+from app.core.database import Database
+from app.core.errors import ConflictError
+from app.models.targets import Target
 from app.services.kpis import queries
 from app.services.kpis.answers import ConversionAnswer, ForecastAnswer, FunnelAnswer, Scorecard
 from app.services.kpis.breakdowns import MilestoneForecast, RepStep
@@ -22,6 +26,10 @@ from app.services.kpis.rows import OpportunityKpis
 from app.services.kpis.snapshot import Snapshot
 from app.services.kpis.store import KpiStore
 from app.services.state.owners import RepRef
+from app.services.targets.periods import Period
+from app.services.targets.plan import target_plan
+from app.services.targets.public import TargetPlan
+from app.services.targets.records import list_targets
 from app.web.filters import PageFilters
 
 __all__ = [
@@ -261,3 +269,35 @@ def reps_view(snapshot: Snapshot, filters: PageFilters, reps: list[RepRef]) -> l
             found.advances if found else 0,
         )
     return sorted(lines.values(), key=lambda line: (-line.progress_value, line.name.lower()))
+
+
+def targets_stamp(database: Database) -> tuple[int, object]:
+    """Changes whenever a target is set, changed or removed: part of the key plans are kept
+    under, so a new target shows at once, not at the next pipeline pass."""
+    with database.sessions() as session:
+        count, latest = session.execute(
+            select(func.count(Target.id), func.max(Target.updated_at))
+        ).one()
+    return int(count), latest
+
+
+def current_target_plans(
+    database: Database, snapshot: Snapshot, *, process: str | None, owner: str | None, rep: bool
+) -> list[TargetPlan]:
+    """The plans of the targets whose month or quarter holds the view's as-of: those of
+    `process` (or every process); a rep's page (`rep`) shows only `owner`'s own targets."""
+    now = snapshot.as_of
+    with database.sessions() as session:
+        targets = [
+            target
+            for period in (Period.containing("quarter", now), Period.containing("month", now))
+            for target in list_targets(session, process=process, period=period, owner=owner)
+            if not rep or target.owner == owner
+        ]
+    plans = []
+    for target in targets:
+        try:
+            plans.append(target_plan(snapshot, target))
+        except ConflictError:  # its process is in no active ruleset
+            continue
+    return plans

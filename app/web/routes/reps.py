@@ -21,7 +21,7 @@ from app.web.deps import KPI_ROLES, ViewerDep, csrf_protect, view_snapshot
 from app.web.filters import FilterChoices, page_filters
 from app.web.links import crm_links
 from app.web.rendering import PageRoute, render
-from app.web.views import cached, rep_view, reps_view
+from app.web.views import cached, current_target_plans, rep_view, reps_view, targets_stamp
 
 router = APIRouter(route_class=PageRoute, dependencies=[Depends(csrf_protect)])
 
@@ -91,6 +91,12 @@ async def rep(
     store, snapshot = await view_snapshot(request)
     view = await cached(store, snapshot, ("rep", owner), lambda s: rep_view(s, owner))
     links = await cached(store, snapshot, ("links",), lambda _s: crm_links(database))
+    plans = await cached(
+        store,
+        snapshot,
+        ("targets", None, owner, await run_in_threadpool(targets_stamp, database)),
+        lambda s: current_target_plans(database, s, process=None, owner=owner, rep=True),
+    )
     chart = charts.bars(
         [week.strftime("%d %b") for week, _ in view.weeks],
         [value for _, value in view.weeks],
@@ -106,4 +112,5 @@ async def rep(
         owner=owner,
         chart=chart,
         links=links,
+        plans=plans,
     )

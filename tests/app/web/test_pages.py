@@ -241,3 +241,42 @@ def test_revoking_the_key_signs_its_web_sessions_out(web: WebWorld, sign_in: Sig
     with web.db.session() as session:
         revoke_key(session, prefix)
     assert client.get("/").headers["location"] == "/sign-in?next=/"
+
+
+def test_targets_of_the_period_show_on_the_pipeline_and_the_reps_own_page(
+    web: WebWorld, sign_in: SignIn
+) -> None:
+    from app.services.kpis.store import KpiStore
+    from app.services.targets.periods import Period
+    from app.services.targets.public import TargetSet
+    from app.services.targets.records import remove_target, set_target
+
+    now = KpiStore(web.db).snapshot().as_of
+    quarter = Period.containing("quarter", now).label
+    process = "smb_new_business"
+    rep, other = web.reps["rep"], web.reps["other_rep"]
+    manager = sign_in("manager")
+    assert "Targets this period" not in manager.get("/").text  # kept for this generation ...
+    with web.db.session() as session:
+        made = [
+            set_target(session, TargetSet(process=process, period=quarter, amount=250_000))[0],
+            set_target(
+                session, TargetSet(process=process, period=quarter, amount=40_000, owner=rep)
+            )[0],
+            set_target(
+                session, TargetSet(process=process, period=quarter, amount=30_000, owner=other)
+            )[0],
+        ]
+    try:
+        page = manager.get("/").text  # ... yet targets set since show at once
+        assert "Targets this period" in page and page.count('class="target"') == 3
+        assert "Reached since the period began" in page
+        mine = sign_in("rep").get("/").text  # a rep sees their own target only
+        assert mine.count('class="target"') == 1 and f"rep {rep}" in mine
+        assert f"rep {other}" not in mine
+        own_page = sign_in("rep").get("/reps/me", follow_redirects=True).text
+        assert own_page.count('class="target"') == 1 and f"rep {rep}" in own_page
+    finally:
+        with web.db.session() as session:
+            for target in made:
+                remove_target(session, target.id)
