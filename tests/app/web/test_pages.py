@@ -256,7 +256,7 @@ def test_targets_of_the_period_show_on_the_pipeline_and_the_reps_own_page(
     process = "smb_new_business"
     rep, other = web.reps["rep"], web.reps["other_rep"]
     manager = sign_in("manager")
-    assert "Targets this period" not in manager.get("/").text  # kept for this generation ...
+    assert 'class="target"' not in manager.get("/").text  # kept for this generation ...
     with web.db.session() as session:
         made = [
             set_target(session, TargetSet(process=process, period=quarter, amount=250_000))[0],
@@ -280,3 +280,35 @@ def test_targets_of_the_period_show_on_the_pipeline_and_the_reps_own_page(
         with web.db.session() as session:
             for target in made:
                 remove_target(session, target.id)
+
+
+def test_a_manager_sets_and_removes_a_target_on_the_pipeline_page(
+    web: WebWorld, sign_in: SignIn
+) -> None:
+    from app.services.kpis.store import KpiStore
+    from app.services.targets.periods import Period
+
+    quarter = Period.containing("quarter", KpiStore(web.db).snapshot().as_of).label
+    manager = sign_in("manager")
+    page = manager.get("/").text
+    assert 'aria-label="Set a target"' in page
+    form = {"process": "smb_new_business", "period": quarter, "amount": "90000"}
+    refused = manager.post("/targets", data=form, follow_redirects=False)
+    assert refused.status_code == 403  # without its CSRF token
+    token = csrf_of(page)
+    made = manager.post("/targets", data={**form, "csrf_token": token}, follow_redirects=True)
+    assert made.status_code == 200 and made.text.count('class="target"') == 1
+    wrong = manager.post(
+        "/targets", data={**form, "amount": "", "csrf_token": token}, follow_redirects=False
+    )
+    assert wrong.status_code == 422 and "give either amount or deals" in wrong.text
+    rep = sign_in("rep")
+    assert (
+        rep.post("/targets", data={**form, "csrf_token": csrf_of(rep.get("/").text)}).status_code
+        == 403
+    )
+    target_id = made.text.split('action="/targets/')[1].split("/remove")[0]
+    gone = manager.post(
+        f"/targets/{target_id}/remove", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert gone.status_code == 200 and 'class="target"' not in gone.text
