@@ -47,6 +47,8 @@ class WritebackReport(BaseModel):
     dry_run: bool
     run_id: int | None = None
     status: str = "running"
+    """running, then succeeded, partial (some records refused), failed, or stopped (asked to
+    stop: the next run writes the rest)."""
     as_of: IsoDateTime | None = Field(
         default=None,
         description="The data clock the values were computed at: the `as_of` the API answers "

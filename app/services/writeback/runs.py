@@ -504,6 +504,7 @@ def _send(
                 error = refused
         except Interrupted:  # unsent records stay due, with no failure counted against them
             report.error = "stopped on request; the next run writes the rest"
+            report.status = "stopped"  # neither failed nor partial: asked to stop
             return
         except ConnectorError as rejected:
             recorder.commit(batch.items, _failed(batch.items, whole_call(rejected)))
@@ -582,6 +583,8 @@ def run_writeback(
                 finally:
                     values.close()
                 _settle(database, connection.id, diff.digests, stored)
+        except Interrupted as error:  # asked to stop before or between calls
+            report.error, report.status = f"{error}; the next run writes the rest", "stopped"
         except (ConnectorError, MilestonesError) as error:
             report.error = getattr(error, "detail", None) or str(error)
         finally:

@@ -3,11 +3,12 @@
 session — is survived with nothing lost, nothing stored twice and nothing written twice, and
 every run ends in a stated status. (TLS and DNS failures, and a dead CRM, fail at once with
 one line: tests/app/services/sync/test_dead_crm.py and tests/connectors/test_crm_failures.py;
-SIGTERM and SIGKILL mid-run: tests/app/worker.)
+a stop asked mid write-back here; SIGTERM and SIGKILL mid-sync: tests/app/worker.)
 """
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +20,13 @@ from app.core.crypto import SecretBox
 from app.models import Connection, RawRecord
 from app.services.connections.changes import upsert_connection
 from app.services.sync.runs import sync_connection
+from app.services.writeback.public import WritebackReport
+from app.services.writeback.runs import run_writeback
+from connectors.core import RetryPolicy
 from sandbox.crm.faults import Fault
 from tests.conftest import FreshDatabases
 from tests.support.sandbox import hubspot_connection_args, salesforce_connection_args
+from tests.support.waiting import HANG_GUARD, wait_for
 from tests.support.writeback_world import FAST_RETRY, SALESFORCE_EXTRA, World, shared_world
 
 FAULTS = ["rate_limit", "server_error", "unavailable", "reset", "expire_session"]
@@ -96,3 +101,40 @@ def test_a_write_back_through_faults_writes_every_record_once(shared: World, kin
     assert rest.records_written == first.records_checked - first.records_written
     final = world.writeback()
     assert (final.status, final.records_changed, final.api_calls) == ("succeeded", 0, 0)
+
+
+def test_a_write_back_asked_to_stop_while_waiting_on_the_crm_ends_at_once_and_resumes(
+    shared: World,
+) -> None:
+    """What SIGTERM does to a worker mid write-back (it sets the stop its retries wait on):
+    the wait ends at once, no call is made after it, what was written stays recorded, and
+    the next run writes the rest, each record once."""
+    world = shared.reset()
+    stop = threading.Event()
+    limited = world.sandbox.faults.add(
+        Fault("rate_limit", api=world.crm, after=1, every=1, times=None, retry_after=60)
+    )
+    patient = RetryPolicy(attempts=3, initial_wait=0.01, max_wait=60, jitter=0.0, stop=stop)
+    reports: list[WritebackReport] = []
+    run = threading.Thread(
+        target=lambda: reports.append(
+            run_writeback(
+                world.db, world.box, world.name, as_of=world.now, now=world.now,
+                store=world.store, retry=patient,
+            )
+        )
+    )  # fmt: skip
+    run.start()
+    assert wait_for(lambda: limited.fired >= 1), "the write-back never met the rate limit"
+    calls = world.write_calls
+    stop.set()
+    run.join(HANG_GUARD)
+    assert not run.is_alive(), "the write-back did not stop"
+    (first,) = reports
+    assert first.status == "stopped", first
+    assert world.write_calls == calls  # no call after the stop
+    world.sandbox.faults.clear()
+    rest = world.writeback()
+    assert rest.status == "succeeded", rest
+    assert first.records_written + rest.records_written == rest.records_checked
+    assert world.writeback().records_changed == 0
