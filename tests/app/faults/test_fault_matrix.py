@@ -19,7 +19,7 @@ from sqlalchemy import select
 from app.core.crypto import SecretBox
 from app.models import Connection, RawRecord
 from app.services.connections.changes import upsert_connection
-from app.services.sync.runs import sync_connection
+from app.services.sync.runs import SyncReport, sync_connection
 from app.services.writeback.public import WritebackReport
 from app.services.writeback.runs import run_writeback
 from connectors.core import RetryPolicy
@@ -138,3 +138,41 @@ def test_a_write_back_asked_to_stop_while_waiting_on_the_crm_ends_at_once_and_re
     assert rest.status == "succeeded", rest
     assert first.records_written + rest.records_written == rest.records_checked
     assert world.writeback().records_changed == 0
+
+
+def test_a_sync_asked_to_stop_while_waiting_on_the_crm_ends_at_once_and_resumes(
+    shared: World,
+) -> None:
+    """The same for a sync: the wait on a rate limit ends at once, the run is partial, and
+    the next run reads on from the last stored page, every record stored once."""
+    world = shared.reset()
+    args = (
+        salesforce_connection_args(world.server, extra_fields=SALESFORCE_EXTRA)
+        if world.crm == "salesforce"
+        else hubspot_connection_args(world.server, search_per_second=100, deletions_every_minutes=0)
+    )
+    with world.db.session() as session:
+        upsert_connection(session, world.box, name="stopped", **args)
+    stop = threading.Event()
+    limited = world.sandbox.faults.add(
+        Fault("rate_limit", api=world.crm, after=6, every=1, times=None, retry_after=60)
+    )
+    patient = RetryPolicy(attempts=3, initial_wait=0.01, max_wait=60, jitter=0.0, stop=stop)
+    reports: list[SyncReport] = []
+    run = threading.Thread(
+        target=lambda: reports.append(
+            sync_connection(world.db, world.box, "stopped", retry=patient)
+        )
+    )
+    run.start()
+    assert wait_for(lambda: limited.fired >= 1), "the sync never met the rate limit"
+    stop.set()
+    run.join(HANG_GUARD)
+    assert not run.is_alive(), "the sync did not stop"
+    (first,) = reports
+    assert first.status == "partial" and "stopped on request" in str(first.error), first
+    world.sandbox.faults.clear()
+    again = sync_connection(world.db, world.box, "stopped", retry=FAST_RETRY)
+    assert again.status == "succeeded", again
+    stored, reference = _keys(world, "stopped"), _keys(world, world.name)
+    assert set(stored) == set(reference) and max(stored.values()) == 1
