@@ -350,7 +350,23 @@ def _save_counts(db: Any, report: WritebackReport, finished: bool = False) -> No
 
 
 def _start(database: Database, report: WritebackReport) -> None:
+    """Record the run as running. Holding the connection's write-back lock, any run of it
+    still marked running belongs to a process that died mid-run (killed, a lost machine):
+    it is closed as cancelled, so every run ends in a stated status."""
     with database.session() as session:
+        session.execute(
+            update(WritebackRun)
+            .where(
+                WritebackRun.connection_id == report.connection_id,
+                WritebackRun.status == "running",
+            )
+            .values(
+                status="cancelled",
+                finished_at=utcnow(),
+                error="the process running it ended without finishing (killed or lost); "
+                "this connection's next run wrote what it had left",
+            )
+        )
         run = WritebackRun(
             connection_id=report.connection_id, dry_run=report.dry_run, status="running"
         )

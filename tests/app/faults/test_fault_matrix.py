@@ -1,13 +1,18 @@
 """The fault matrix: each CRM failure a sync or a write-back meets on the way — a rate limit
 (429), a server error (500), an outage (503), a connection reset, an expired Salesforce
 session — is survived with nothing lost, nothing stored twice and nothing written twice, and
-every run ends in a stated status. (TLS and DNS failures, and a dead CRM, fail at once with
-one line: tests/app/services/sync/test_dead_crm.py and tests/connectors/test_crm_failures.py;
-a stop asked mid write-back here; SIGTERM and SIGKILL mid-sync: tests/app/worker.)
+every run ends in a stated status. A stop asked mid-run (what SIGTERM does in a worker) ends
+a sync or a write-back of either CRM at once and the next run resumes; a write-back killed
+outright (SIGKILL) is closed by the next run, which writes what was left. (TLS and DNS
+failures, and a dead CRM, fail at once with one line: tests/app/services/sync/test_dead_crm.py
+and tests/connectors/test_crm_failures.py; workers killed mid-sync: tests/app/worker.)
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -16,14 +21,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.core.crypto import SecretBox
-from app.models import Connection, RawRecord
+from app.core.crypto import SecretBox, generate_key
+from app.models import Connection, RawRecord, WritebackRun
 from app.services.connections.changes import upsert_connection
 from app.services.sync.runs import SyncReport, sync_connection
 from app.services.writeback.public import WritebackReport
 from app.services.writeback.runs import run_writeback
 from connectors.core import RetryPolicy
 from sandbox.crm.faults import Fault
+from tests.app.cli.conftest import MILESTONES
 from tests.conftest import FreshDatabases
 from tests.support.sandbox import hubspot_connection_args, salesforce_connection_args
 from tests.support.waiting import HANG_GUARD, wait_for
@@ -176,3 +182,56 @@ def test_a_sync_asked_to_stop_while_waiting_on_the_crm_ends_at_once_and_resumes(
     assert again.status == "succeeded", again
     stored, reference = _keys(world, "stopped"), _keys(world, world.name)
     assert set(stored) == set(reference) and max(stored.values()) == 1
+
+
+def test_a_write_back_killed_mid_run_is_closed_and_the_next_run_writes_what_is_left(
+    shared: World, tmp_path: Path
+) -> None:
+    """SIGKILL: `milestones writeback` is killed while a batch is on its way. Its run is left
+    marked running; the next run closes it as cancelled and writes every record the killed
+    one had not recorded, and nothing it had."""
+    world = shared.reset()
+    key = generate_key()
+    own, world.box = world.box, SecretBox([key.encode()])
+    world.connect()  # the credentials sealed with a key the command is given
+    path = "/composite/sobjects" if world.crm == "salesforce" else "/batch/update"
+    slow = world.sandbox.faults.add(
+        Fault("slow", api=world.crm, path=path, after=1, every=1, times=None, delay=3.0)
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MILESTONES_")}
+    env.update(
+        DATABASE_URL=world.db.url,
+        MILESTONES_SECRET_KEY=key,
+        MILESTONES_DATA_DIR=str(tmp_path),
+        MILESTONES_LOG_LEVEL="WARNING",
+    )
+    command = subprocess.Popen(
+        [MILESTONES, "writeback", world.name, "--json"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert wait_for(lambda: slow.fired >= 1 or command.poll() is not None)
+        assert command.poll() is None, "the write-back ended before a batch was slowed"
+        command.send_signal(signal.SIGKILL)
+        command.wait(timeout=30)
+    finally:
+        if command.poll() is None:
+            command.kill()
+    world.sandbox.faults.clear()
+    world.box = own
+    world.connect()
+    with world.db.sessions() as session:
+        [killed] = session.scalars(select(WritebackRun)).all()
+        assert killed.status == "running"  # as the killed process left it
+        recorded = len(world.records())
+    rest = world.writeback(crm_clock=True)
+    assert rest.status == "succeeded", rest
+    assert recorded > 0  # the batch before the slowed one was written and recorded
+    assert rest.records_written == rest.records_checked - recorded  # the rest, only the rest
+    with world.db.sessions() as session:
+        runs = session.scalars(select(WritebackRun).order_by(WritebackRun.id)).all()
+        assert [r.status for r in runs] == ["cancelled", "succeeded"]
+        assert "ended without finishing" in str(runs[0].error)
+    assert world.writeback(crm_clock=True).records_changed == 0
