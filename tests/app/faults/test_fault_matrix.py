@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from app.core.crypto import SecretBox, generate_key
-from app.models import Connection, RawRecord, WritebackRun
+from app.models import Connection, RawRecord, SyncRun, WritebackRun
 from app.services.connections.changes import upsert_connection
 from app.services.sync.runs import SyncReport, sync_connection
 from app.services.writeback.public import WritebackReport
@@ -235,3 +235,64 @@ def test_a_write_back_killed_mid_run_is_closed_and_the_next_run_writes_what_is_l
         assert [r.status for r in runs] == ["cancelled", "succeeded"]
         assert "ended without finishing" in str(runs[0].error)
     assert world.writeback(crm_clock=True).records_changed == 0
+
+
+def test_a_sync_killed_mid_run_resumes_with_every_record_stored_once(
+    shared: World, tmp_path: Path
+) -> None:
+    """SIGKILL: `milestones sync` is killed while a page is on its way. The next sync goes on
+    from the last stored page: nothing lost, nothing stored twice, and the run the killed
+    process left is closed."""
+    world = shared.reset()
+    key = generate_key()
+    args = (
+        salesforce_connection_args(world.server, extra_fields=SALESFORCE_EXTRA)
+        if world.crm == "salesforce"
+        else hubspot_connection_args(world.server, search_per_second=100, deletions_every_minutes=0)
+    )
+    with world.db.session() as session:
+        upsert_connection(session, SecretBox([key.encode()]), name="killed", **args)
+    slow = world.sandbox.faults.add(
+        Fault("slow", api=world.crm, after=8, every=1, times=None, delay=3.0)
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MILESTONES_")}
+    env.update(
+        DATABASE_URL=world.db.url,
+        MILESTONES_SECRET_KEY=key,
+        MILESTONES_DATA_DIR=str(tmp_path),
+        MILESTONES_LOG_LEVEL="WARNING",
+    )
+    command = subprocess.Popen(
+        [MILESTONES, "sync", "killed", "--json"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert wait_for(lambda: slow.fired >= 1 or command.poll() is not None)
+        assert command.poll() is None, "the sync ended before a page was slowed"
+        command.send_signal(signal.SIGKILL)
+        command.wait(timeout=30)
+    finally:
+        if command.poll() is None:
+            command.kill()
+    world.sandbox.faults.clear()
+    stored_at_kill = sum(_keys(world, "killed").values())
+    again = subprocess.run(
+        [MILESTONES, "sync", "killed", "--json"], env=env, capture_output=True, text=True
+    )
+    assert again.returncode == 0, again.stderr
+    stored, reference = _keys(world, "killed"), _keys(world, world.name)
+    assert 0 < stored_at_kill < sum(reference.values())
+    assert set(stored) == set(reference) and max(stored.values()) == 1
+    with world.db.sessions() as session:
+        statuses = [
+            status
+            for (status,) in session.execute(
+                select(SyncRun.status)
+                .join(Connection, Connection.id == SyncRun.connection_id)
+                .where(Connection.name == "killed")
+                .order_by(SyncRun.id)
+            )
+        ]
+    assert statuses[-1] == "succeeded" and "running" not in statuses, statuses
