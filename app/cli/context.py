@@ -9,6 +9,7 @@ way an embedded database is migrated on first use (`Database.prepare_schema`, as
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.core.crypto import SecretBox
 from app.core.database import Database, sqlite_file
@@ -16,7 +17,10 @@ from app.core.errors import ConfigurationError, DatabaseError
 from app.core.logs import configure_logging
 from app.core.settings import Settings, get_settings
 
-__all__ = ["open_database", "secret_box", "settings"]
+if TYPE_CHECKING:
+    from app.services.kpis.snapshot import Snapshot
+
+__all__ = ["kpi_view", "open_database", "secret_box", "settings"]
 
 
 def settings() -> Settings:
@@ -67,3 +71,24 @@ def open_database(*, writes: bool = False, migrate: bool = True) -> Database:
     if migrate:
         database.prepare_schema()
     return database
+
+
+def kpi_view(as_of: str | None = None, database: Database | None = None) -> Snapshot:
+    """The KPI view every reporting command reads (the data clock, or the settings' as-of);
+    with `as_of` (a date or an ISO instant), the view as an export cut then would have it.
+    A value that is not an instant, or one the view cannot answer, ends the command."""
+    from app.cli.output import fail
+    from app.core.errors import MilestonesError
+    from app.services.kpis.store import KpiStore
+    from crm import parse_instant
+
+    store = KpiStore(database or open_database(), as_of_setting=settings().kpi_as_of_value)
+    try:
+        snapshot = store.snapshot()
+        if as_of is not None:
+            return store.at(parse_instant(as_of if len(as_of) > 10 else f"{as_of}T00:00:00Z"))
+    except ValueError:
+        fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD) or an ISO 8601 instant", code=2)
+    except MilestonesError as error:
+        fail(error.detail)
+    return snapshot

@@ -9,8 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from app.cli.context import open_database, settings
-from app.cli.output import console, emit_json, fail
+from app.cli.context import kpi_view
+from app.cli.output import console, emit_json
 
 
 def forecast(
@@ -35,25 +35,13 @@ def forecast(
     """Expected won amount per month from what customers did (never close dates or stage
     probabilities), with its P10-P90 band, split by the milestone each open deal stands at and
     the pipeline not yet created; the CRM's weighted pipeline beside it."""
-    from app.core.errors import MilestonesError
     from app.services.kpis.filters import Filters
     from app.services.kpis.queries import forecast_kpi
-    from app.services.kpis.store import KpiStore
-    from crm import parse_instant
 
     filters = Filters(
         process=process, segment=segment, owner=owner, team=team, connection=connection
     )
-    store = KpiStore(open_database(), as_of_setting=settings().kpi_as_of_value)
-    try:
-        snapshot = store.snapshot()
-        if as_of is not None:
-            moment = parse_instant(as_of if len(as_of) > 10 else f"{as_of}T00:00:00Z")
-            snapshot = store.at(moment)
-    except ValueError:
-        fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD) or an ISO 8601 instant", code=2)
-    except MilestonesError as error:
-        fail(error.detail)
+    snapshot = kpi_view(as_of)
     answer = forecast_kpi(snapshot, filters, months, new_pipeline)
     if as_json:
         emit_json(answer)

@@ -9,8 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from app.cli.context import open_database, settings
-from app.cli.output import console, emit_json, fail
+from app.cli.context import kpi_view
+from app.cli.output import console, emit_json
 from app.services.health.public import Estimate
 
 
@@ -39,23 +39,11 @@ def health(
     """Drift of conversion to the next milestone and of the days to reach it, per process and
     milestone: recent weekly cohorts against the half-year before, false alarms held at 5 %
     over every test."""
-    from app.core.errors import MilestonesError
     from app.services.health.drift import drift
     from app.services.kpis.filters import Filters
-    from app.services.kpis.store import KpiStore
-    from crm import parse_instant
 
     filters = Filters(process=process, segment=segment, team=team, connection=connection)
-    store = KpiStore(open_database(), as_of_setting=settings().kpi_as_of_value)
-    try:
-        snapshot = store.snapshot()
-        if as_of is not None:
-            moment = parse_instant(as_of if len(as_of) > 10 else f"{as_of}T00:00:00Z")
-            snapshot = store.at(moment)
-    except ValueError:
-        fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD) or an ISO 8601 instant", code=2)
-    except MilestonesError as error:
-        fail(error.detail)
+    snapshot = kpi_view(as_of)
     answer = drift(snapshot, filters)
     if as_json:
         emit_json(answer)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
-from app.cli.context import open_database, settings
+from app.cli.context import kpi_view, open_database
 from app.cli.output import console, emit_json, fail
 
 if TYPE_CHECKING:
@@ -156,7 +156,6 @@ def plan_command(
 ) -> None:
     """The movement the target requires at every milestone, week by week, for 50 % and 80 %,
     and whether the team is on track."""
-    from app.services.kpis.store import KpiStore
     from app.services.targets.plan import target_plan
     from app.services.targets.records import breakdown_of, get_target
 
@@ -164,7 +163,7 @@ def plan_command(
     with database.session() as session:
         target = get_target(session, target_id)
         children = breakdown_of(session, target)
-    snapshot = KpiStore(database, as_of_setting=settings().kpi_as_of_value).snapshot()
+    snapshot = kpi_view(database=database)
     plan = target_plan(snapshot, target, children)
     if as_json:
         emit_json(plan)

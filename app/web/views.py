@@ -26,10 +26,9 @@ from app.services.kpis.rows import OpportunityKpis
 from app.services.kpis.snapshot import Snapshot
 from app.services.kpis.store import KpiStore
 from app.services.state.owners import RepRef
-from app.services.targets.periods import Period
 from app.services.targets.plan import target_plan
 from app.services.targets.public import TargetPlan
-from app.services.targets.records import list_targets
+from app.services.targets.records import current_targets
 from app.web.filters import PageFilters
 
 __all__ = [
@@ -286,14 +285,10 @@ def current_target_plans(
 ) -> list[TargetPlan]:
     """The plans of the targets whose month or quarter holds the view's as-of: those of
     `process` (or every process); a rep's page (`rep`) shows only `owner`'s own targets."""
-    now = snapshot.as_of
+    if rep and owner is None:
+        return []  # a rep key with no CRM owner has no targets of its own
     with database.sessions() as session:
-        targets = [
-            target
-            for period in (Period.containing("quarter", now), Period.containing("month", now))
-            for target in list_targets(session, process=process, period=period, owner=owner)
-            if not rep or target.owner == owner
-        ]
+        targets = current_targets(session, snapshot.as_of, process=process, owner=owner)
     plans = []
     for target in targets:
         try:

@@ -30,7 +30,7 @@ from app.kpis.plan_columns import (
     track,
 )
 from app.services.kpis.filters import Filters
-from app.services.kpis.queries import _mask as scope_mask
+from app.services.kpis.queries import deal_mask as scope_mask
 from app.services.kpis.snapshot import ProcessInfo, Snapshot
 from app.services.targets.periods import Period
 from app.services.targets.public import (

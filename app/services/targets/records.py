@@ -12,6 +12,7 @@ rep of the synced CRM users.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import delete, select
@@ -24,7 +25,14 @@ from app.models.targets import Target
 from app.services.targets.periods import Period
 from app.services.targets.public import TargetPublic, TargetSet
 
-__all__ = ["breakdown_of", "get_target", "list_targets", "remove_target", "set_target"]
+__all__ = [
+    "breakdown_of",
+    "current_targets",
+    "get_target",
+    "list_targets",
+    "remove_target",
+    "set_target",
+]
 
 
 def target_public(row: Target) -> TargetPublic:
@@ -134,6 +142,17 @@ def list_targets(
         Target.period_start.desc(), Target.process_key, Target.team, Target.owner, Target.id
     )
     return [target_public(row) for row in session.scalars(query)]
+
+
+def current_targets(
+    session: Session, now: datetime, *, process: str | None = None, owner: str | None = None
+) -> list[TargetPublic]:
+    """The targets of the quarter and the month holding `now` (quarters first)."""
+    return [
+        target
+        for period in (Period.containing("quarter", now), Period.containing("month", now))
+        for target in list_targets(session, process=process, period=period, owner=owner)
+    ]
 
 
 def _row(session: Session, target_id: int) -> Target:

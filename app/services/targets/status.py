@@ -13,12 +13,11 @@ from __future__ import annotations
 from app.core.database import Database
 from app.core.errors import ConflictError
 from app.services.kpis.filters import Filters
-from app.services.kpis.queries import _mask as scope_mask
+from app.services.kpis.queries import deal_mask as scope_mask
 from app.services.kpis.snapshot import Snapshot
-from app.services.targets.periods import Period
 from app.services.targets.plan import target_plan
 from app.services.targets.public import TargetPlan, TargetPublic
-from app.services.targets.records import list_targets
+from app.services.targets.records import current_targets
 
 __all__ = ["STATUS_LENGTH", "plan_statuses", "status_text"]
 
@@ -60,11 +59,7 @@ def plan_statuses(database: Database, snapshot: Snapshot) -> dict[int, str]:
     """Per open opportunity with a target covering it this period: its status line."""
     now = snapshot.as_of
     with database.sessions() as session:
-        targets = [
-            target
-            for period in (Period.containing("quarter", now), Period.containing("month", now))
-            for target in list_targets(session, period=period)
-        ]
+        targets = current_targets(session, now)
     cols = snapshot.columns
     covered: dict[int, str] = {}
     for target in sorted(targets, key=_narrowness):  # narrower ones overwrite broader ones

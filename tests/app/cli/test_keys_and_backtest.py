@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 from pathlib import Path
@@ -18,9 +17,8 @@ from app.models import CrmOwner, Process
 from tests.app.cli.conftest import MILESTONES, run
 from tests.conftest import FreshDatabases
 from tests.support.kpi_world import build
+from tests.support.readme import section, shell_lines
 from tests.support.waiting import port_open, wait_for
-
-README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 def test_keys_lifecycle(env: dict[str, str], tmp_path: Path) -> None:
@@ -95,9 +93,7 @@ def test_the_readme_backtest_commands_run_as_written(
     created = run(["keys", "create", "--name", "m", "--role", "manager", "--json"], env, tmp_path)
     env["KEY"] = json.loads(created.stdout)["key"]
     env["PATH"] = f"{Path(MILESTONES).parent}{os.pathsep}{env.get('PATH', '')}"
-    section = README.read_text(encoding="utf-8").split("## Backtest\n", 1)[1].split("\n## ", 1)[0]
-    (block,) = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
-    lines = [line for line in block.splitlines() if line.strip()]
+    lines = shell_lines(section("Backtest"))
     assert [line.split()[0] for line in lines] == ["milestones"] * 4 + ["curl"]
     if port_open(8000):
         pytest.fail("port 8000, where the README's curl line asks, is taken")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import signal
 import subprocess
@@ -21,28 +20,13 @@ from app.core.database import Database
 from app.models import Connection, OpportunityState
 from tests.app.cli.conftest import MILESTONES, run
 from tests.conftest import FreshDatabases
+from tests.support.readme import milestones_commands, section, shell_lines
 from tests.support.waiting import port_open, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
-README = ROOT / "README.md"
 OFFLINE = ("connections add", "connections update")  # test and sync log in to acme's org
 SANDBOX = "### On the sandbox CRM\n"
 SANDBOX_PORTS = (8443, 8444)
-
-
-def _section(title: str) -> str:
-    return README.read_text(encoding="utf-8").split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
-
-
-def _lines(text: str) -> list[str]:
-    """The shell lines of every `sh` block, continuation lines joined."""
-    blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.S)
-    return [line for block in blocks for line in block.replace("\\\n", " ").splitlines()]
-
-
-def _commands(text: str) -> list[list[str]]:
-    words = (shlex.split(line, comments=True) for line in _lines(text))
-    return [w[1:] for w in words if w and w[0] == "milestones"]
 
 
 @pytest.fixture
@@ -61,8 +45,8 @@ def test_the_connecting_a_crm_commands_run_as_written(
     readme_env: dict[str, str], tmp_path: Path
 ) -> None:
     readme_env["MILESTONES_CRM_CLIENT_SECRET"] = "from-the-prompt"  # what "asks for it" gets
-    acme = _section("Connecting a CRM").split(SANDBOX, 1)[0]
-    commands = [c for c in _commands(acme) if " ".join(c[:2]) in OFFLINE]
+    acme = section("Connecting a CRM").split(SANDBOX, 1)[0]
+    commands = [c for c in milestones_commands(acme) if " ".join(c[:2]) in OFFLINE]
     assert [c[:2] for c in commands] == [["connections", "add"], ["connections", "update"]]
     for command in commands:
         result = run(command, readme_env, tmp_path)
@@ -97,8 +81,8 @@ def test_the_sandbox_and_mapping_commands_run_as_written(
 ) -> None:
     lines = [
         line
-        for line in _lines(_section("Connecting a CRM").split(SANDBOX, 1)[1])
-        + _lines(_section("Mapping rules"))
+        for line in shell_lines(section("Connecting a CRM").split(SANDBOX, 1)[1])
+        + shell_lines(section("Mapping rules"))
         if line.strip()
     ]
     background = [line for line in lines if line.split("#")[0].rstrip().endswith("&")]

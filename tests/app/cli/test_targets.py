@@ -5,7 +5,6 @@ and team carry the demo business's names."""
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from pathlib import Path
 
@@ -17,8 +16,7 @@ from app.models import CrmOwner, Process
 from tests.app.cli.conftest import run
 from tests.conftest import FreshDatabases
 from tests.support.kpi_world import build
-
-README = Path(__file__).resolve().parents[3] / "README.md"
+from tests.support.readme import milestones_commands, section
 
 
 @pytest.fixture
@@ -36,17 +34,10 @@ def world_env(
     return env
 
 
-def _readme_commands() -> list[list[str]]:
-    section = README.read_text(encoding="utf-8").split("## Targets\n", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
-    words = [shlex.split(line, comments=True) for block in blocks for line in block.splitlines()]
-    return [w[1:] for w in words if w and w[0] == "milestones"]
-
-
 def test_the_readme_targets_commands_run_as_written(
     world_env: dict[str, str], tmp_path: Path
 ) -> None:
-    commands = _readme_commands()
+    commands = milestones_commands(section("Targets"))
     assert [c[:2] for c in commands] == [["targets", "set"]] * 2 + [
         ["targets", "list"],
         ["targets", "plan"],

@@ -17,6 +17,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -55,6 +56,25 @@ def _ready(shared: World, kind: str) -> World:
     return shared.reset()
 
 
+def _connection_args(world: World) -> dict[str, Any]:
+    """Another connection to the world's CRM, read from scratch."""
+    if world.crm == "salesforce":
+        return salesforce_connection_args(world.server, extra_fields=SALESFORCE_EXTRA)
+    return hubspot_connection_args(world.server, search_per_second=100, deletions_every_minutes=0)
+
+
+def _command_env(world: World, key: str, data_dir: Path) -> dict[str, str]:
+    """What a `milestones` process needs to work on the world's database with `key`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MILESTONES_")}
+    env.update(
+        DATABASE_URL=world.db.url,
+        MILESTONES_SECRET_KEY=key,
+        MILESTONES_DATA_DIR=str(data_dir),
+        MILESTONES_LOG_LEVEL="WARNING",
+    )
+    return env
+
+
 def _faults(world: World, kind: str) -> Fault:
     """The fault, again and again through the run: on every fourth request, five times."""
     fault = Fault(kind, api=world.crm, after=2, every=4, times=5, retry_after=0.01, delay=0.01)
@@ -74,15 +94,10 @@ def _keys(world: World, name: str) -> Counter[tuple[str, str]]:
 
 @pytest.mark.parametrize("kind", FAULTS)
 def test_a_sync_through_faults_stores_every_record_once(shared: World, kind: str) -> None:
-    world, crm = _ready(shared, kind), shared.crm
-    args = (
-        salesforce_connection_args(world.server, extra_fields=SALESFORCE_EXTRA)
-        if crm == "salesforce"
-        else hubspot_connection_args(world.server, search_per_second=100, deletions_every_minutes=0)
-    )
+    world = _ready(shared, kind)
     name = f"again-{kind}"
     with world.db.session() as session:  # the same CRM again, read from scratch
-        upsert_connection(session, world.box, name=name, **args)
+        upsert_connection(session, world.box, name=name, **_connection_args(world))
     fault = _faults(world, kind)
     report = sync_connection(world.db, world.box, name, retry=FAST_RETRY)
     assert fault.fired > 0, "the fault never met the sync"
@@ -152,11 +167,7 @@ def test_a_sync_asked_to_stop_while_waiting_on_the_crm_ends_at_once_and_resumes(
     """The same for a sync: the wait on a rate limit ends at once, the run is partial, and
     the next run reads on from the last stored page, every record stored once."""
     world = shared.reset()
-    args = (
-        salesforce_connection_args(world.server, extra_fields=SALESFORCE_EXTRA)
-        if world.crm == "salesforce"
-        else hubspot_connection_args(world.server, search_per_second=100, deletions_every_minutes=0)
-    )
+    args = _connection_args(world)
     with world.db.session() as session:
         upsert_connection(session, world.box, name="stopped", **args)
     stop = threading.Event()
@@ -198,13 +209,7 @@ def test_a_write_back_killed_mid_run_is_closed_and_the_next_run_writes_what_is_l
     slow = world.sandbox.faults.add(
         Fault("slow", api=world.crm, path=path, after=1, every=1, times=None, delay=3.0)
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MILESTONES_")}
-    env.update(
-        DATABASE_URL=world.db.url,
-        MILESTONES_SECRET_KEY=key,
-        MILESTONES_DATA_DIR=str(tmp_path),
-        MILESTONES_LOG_LEVEL="WARNING",
-    )
+    env = _command_env(world, key, tmp_path)
     command = subprocess.Popen(
         [MILESTONES, "writeback", world.name, "--json"],
         env=env,
@@ -245,23 +250,13 @@ def test_a_sync_killed_mid_run_resumes_with_every_record_stored_once(
     process left is closed."""
     world = shared.reset()
     key = generate_key()
-    args = (
-        salesforce_connection_args(world.server, extra_fields=SALESFORCE_EXTRA)
-        if world.crm == "salesforce"
-        else hubspot_connection_args(world.server, search_per_second=100, deletions_every_minutes=0)
-    )
+    args = _connection_args(world)
     with world.db.session() as session:
         upsert_connection(session, SecretBox([key.encode()]), name="killed", **args)
     slow = world.sandbox.faults.add(
         Fault("slow", api=world.crm, after=8, every=1, times=None, delay=3.0)
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MILESTONES_")}
-    env.update(
-        DATABASE_URL=world.db.url,
-        MILESTONES_SECRET_KEY=key,
-        MILESTONES_DATA_DIR=str(tmp_path),
-        MILESTONES_LOG_LEVEL="WARNING",
-    )
+    env = _command_env(world, key, tmp_path)
     command = subprocess.Popen(
         [MILESTONES, "sync", "killed", "--json"],
         env=env,
