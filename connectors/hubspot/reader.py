@@ -1,12 +1,12 @@
 """Reads HubSpot streams page by page: list walks, keyset searches, archived lists.
 
-**First sync (and the periodic sweep): a list walk.** `GET /crm/v3/objects/{type}` at 100 per
-page (50 for deals, which carry their `dealstage` history), associations inline, then the same
-walk with `archived=true`, whose records are stored as soft deletes. The list is ordered by id,
-not by time, so the walk checkpoints its `after` token in the cursor's `resume` and sets the
-high-water mark only at its end: to the newest modification that existed when the walk began
-(one search, sorted descending, limit 1), so that whatever changes during the walk is read by
-the next incremental run.
+**First sync (and the periodic sweep): a list walk.** `GET /crm/v3/objects/{type}` at 100
+per page (50 for deals, which carry the history of their stage, amount and close date),
+associations inline, then the same walk with `archived=true`, whose records are stored as
+soft deletes. The list is ordered by id, not by time, so the walk checkpoints its `after`
+token in the cursor's `resume` and sets the high-water mark only at its end: to the newest
+modification that existed when the walk began (one search, sorted descending, limit 1), so
+that whatever changes during the walk is read by the next incremental run.
 
 **Incremental syncs: keyset search.** `POST .../search` on `hs_lastmodifieddate` (contacts:
 `lastmodifieddate`) GTE the cursor's frozen start, ascending, 200 per page. HubSpot's `after`

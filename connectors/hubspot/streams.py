@@ -28,6 +28,9 @@ __all__ = [
 
 LIST_PAGE = 100
 LIST_PAGE_WITH_HISTORY = 50  # HubSpot's maximum when propertiesWithHistory is asked for
+DEAL_HISTORY = ("dealstage", "amount", "closedate")
+"""Read with their history: what a deal's stage, amount and close date were at a past instant
+(`app.services.kpis.past`); the same page size and calls as one property."""
 SEARCH_PAGE = 200
 
 
@@ -62,7 +65,7 @@ HUBSPOT_STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("pipelines", "deals", "updatedAt", "id", page_size=100, mode="full_refresh"),
     _object("companies"),
     _object("contacts", cursor="lastmodifieddate"),
-    _object("deals", history=("dealstage",)),
+    _object("deals", history=DEAL_HISTORY),
     _object("emails"),
     _object("meetings"),
     _object("calls"),
@@ -74,7 +77,7 @@ OBJECT_STREAMS = frozenset(s.name for s in HUBSPOT_STREAMS if s.mode == "increme
 _INFO: dict[str, HubSpotStream] = {
     "companies": HubSpotStream(associations=("contacts", "deals")),
     "contacts": HubSpotStream(associations=("companies", "deals")),
-    "deals": HubSpotStream(associations=("contacts", "companies"), history=("dealstage",)),
+    "deals": HubSpotStream(associations=("contacts", "companies"), history=DEAL_HISTORY),
     "emails": HubSpotStream(associations=_ENGAGEMENT_LINKS),
     "meetings": HubSpotStream(associations=_ENGAGEMENT_LINKS),
     "calls": HubSpotStream(associations=_ENGAGEMENT_LINKS),

@@ -23,6 +23,9 @@ __all__ = ["CutError", "cut_export"]
 _STAMPS = ("SystemModstamp", "updatedAt", "timestamp")
 """The column that stamps a row's version: Salesforce, HubSpot objects, property history."""
 _KEYS = ("Id", "id")
+_UNKEYED = ("property_history",)
+"""Files whose `id` names the object a row is about, not the row: every row up to the
+instant is kept (a property's value after each change)."""
 
 
 class CutError(ValueError):
@@ -64,6 +67,8 @@ def _versions(base: Path, future: Path, moment: datetime) -> tuple[list[str], li
         raise CutError(f"{future}: its columns differ from {base}'s")
     stamp = next((header.index(c) for c in _STAMPS if c in header), None)
     key = next((header.index(c) for c in _KEYS if c in header), None)
+    if base.stem in _UNKEYED:
+        key = None
     applied = [r for r in f_rows if stamp is not None and _stamp(r[stamp]) <= moment]
     if key is None:
         return header, rows + applied

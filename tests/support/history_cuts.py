@@ -13,6 +13,8 @@ each opportunity the history deletes lived (a duplicate a rep created by mistake
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -24,17 +26,53 @@ from app.services.mapping.activation import activate_ruleset
 from app.services.sync.runs import sync_connection
 from mappings import EXAMPLES
 
-__all__ = ["Databases", "action_instant", "deleted_lives", "imported"]
+__all__ = ["CRMS", "Databases", "action_instant", "deleted_lives", "imported"]
 
-ACTIVITIES = ("Task", "Event", "EmailMessage")
+
+@dataclass(frozen=True)
+class Layout:
+    """Where an export of one CRM keeps what the cuts need."""
+
+    activities: tuple[str, ...]
+    """Files of customer-activity records: the newest stamps the export's data clock."""
+    stamp: str
+    deals: str
+    key: str
+    created: str
+    deleted: str
+    ruleset: str
+
+
+CRMS = {
+    "salesforce": Layout(
+        ("Task", "Event", "EmailMessage"),
+        "SystemModstamp",
+        "Opportunity",
+        "Id",
+        "CreatedDate",
+        "IsDeleted",
+        "salesforce.yaml",
+    ),
+    "hubspot": Layout(
+        ("emails", "meetings", "calls", "notes", "tasks"),
+        "updatedAt",
+        "deals",
+        "id",
+        "createdAt",
+        "archived",
+        "hubspot.yaml",
+    ),
+}
 
 
 class Databases(Protocol):
     def url(self, name: str) -> str: ...
 
 
-def imported(databases: Databases, box: SecretBox, export: Path) -> Database:
-    """A new database holding `export` (Salesforce), mapped and with opportunity state."""
+def imported(
+    databases: Databases, box: SecretBox, export: Path, crm: str = "salesforce"
+) -> Database:
+    """A new database holding `export` (of `crm`), mapped and with opportunity state."""
     database = Database(databases.url("history"))
     upgrade(database.engine)
     with database.session() as session:
@@ -42,11 +80,12 @@ def imported(databases: Databases, box: SecretBox, export: Path) -> Database:
             session,
             box,
             name="files",
-            settings={"kind": "export", "path": str(export), "crm": "salesforce"},
+            settings={"kind": "export", "path": str(export), "crm": crm},
             secrets={},
         )
     sync_connection(database, box, "files")
-    activate_ruleset(database, (EXAMPLES / "salesforce.yaml").read_text(), "salesforce.yaml")
+    ruleset = CRMS[crm].ruleset
+    activate_ruleset(database, (EXAMPLES / ruleset).read_text(), ruleset)
     return database
 
 
@@ -54,37 +93,37 @@ def _stamp(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def action_instant(export: Path, target: datetime) -> datetime:
-    """The newest activity record's stamp at or before `target`, in base or future files."""
-    best: datetime | None = None
-    for name in ACTIVITIES:
-        for path in (
-            export / "salesforce" / f"{name}.csv",
-            export / "future" / "salesforce" / f"{name}.csv",
-        ):
+def _rows(export: Path, crm: str, name: str) -> Iterator[dict[str, str]]:
+    """The rows of one file, base then future."""
+    for path in (export / crm / f"{name}.csv", export / "future" / crm / f"{name}.csv"):
+        if path.exists():
             with path.open(newline="", encoding="utf-8") as handle:
-                for row in csv.DictReader(handle):
-                    at = _stamp(row["SystemModstamp"])
-                    if at <= target and (best is None or at > best):
-                        best = at
+                yield from csv.DictReader(handle)
+
+
+def action_instant(export: Path, target: datetime, crm: str = "salesforce") -> datetime:
+    """The newest activity record's stamp at or before `target`, in base or future files."""
+    layout = CRMS[crm]
+    best: datetime | None = None
+    for name in layout.activities:
+        for row in _rows(export, crm, name):
+            at = _stamp(row[layout.stamp])
+            if at <= target and (best is None or at > best):
+                best = at
     if best is None:
         raise ValueError(f"{export} has no activity before {target.isoformat()}")
     return best
 
 
-def deleted_lives(export: Path) -> list[tuple[datetime, datetime]]:
+def deleted_lives(export: Path, crm: str = "salesforce") -> list[tuple[datetime, datetime]]:
     """(created, deleted) of every opportunity the export deletes, base or future files."""
+    layout = CRMS[crm]
     versions: dict[str, list[dict[str, str]]] = {}
-    for path in (
-        export / "salesforce" / "Opportunity.csv",
-        export / "future" / "salesforce" / "Opportunity.csv",
-    ):
-        with path.open(newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                versions.setdefault(row["Id"], []).append(row)
+    for row in _rows(export, crm, layout.deals):
+        versions.setdefault(row[layout.key], []).append(row)
     lives = []
     for rows in versions.values():
-        deleted = [_stamp(r["SystemModstamp"]) for r in rows if r["IsDeleted"] == "true"]
+        deleted = [_stamp(r[layout.stamp]) for r in rows if r[layout.deleted] == "true"]
         if deleted:
-            lives.append((_stamp(rows[0]["CreatedDate"]), min(deleted)))
+            lives.append((_stamp(rows[0][layout.created]), min(deleted)))
     return sorted(lives)

@@ -6,8 +6,10 @@ closed later open), most of it is what an export taken at t holds. The rest is r
 what the raw layer and the events keep of the past (`PastFacts`):
 
 - amount, stage probability and close date as the CRM's field history had them at t
-  (Salesforce `OpportunityHistory`), and a deal that history shows closed at t, though open
-  (reopened) now, closed again from its last stage change;
+  (Salesforce `OpportunityHistory`; HubSpot deals' stage, amount and close date read with
+  their history, the stage's probability from its pipeline), and open or closed as that
+  history had the deal at t: a deal reopened since is closed at t (since its close date, or
+  its last stage change), one closed since is open;
 - a milestone counts only on evidence the CRM held by t: not on a record logged after t (a
   call logged late, dated the day it happened), nor on one written before the action that
   became evidence by a change after t (a meeting booked ahead and marked held after t). Older
@@ -24,8 +26,8 @@ read the records of then);
   the opportunities when the customer acted (`mappings.engine`); the view of today leaves it
   out (its row has no process there).
 
-Where a CRM keeps no field history in the raw layer (HubSpot deals), amounts, stage
-probabilities and close dates are today's.
+Where the raw layer holds no field history for a deal (a CRM that keeps none, a record synced
+before its history was read), amounts, stage probabilities and close dates are today's.
 
 The model is refitted on the cut and everything derived at t, so funnel, stalled, forecast and
 the rest answer from what was known then and nothing later.
@@ -54,6 +56,7 @@ from app.models import MilestoneEvent, Opportunity, OpportunityState, RawRecord
 from app.models.base import utcnow
 from app.services.kpis.snapshot import Snapshot
 from app.services.state.clock import as_utc
+from connectors.hubspot.streams import DEAL_HISTORY
 from crm import parse_instant
 from mappings.links import ENTITY_STREAMS
 
@@ -62,7 +65,7 @@ __all__ = ["NOT_REPLAYED", "FieldHistory", "PastFacts", "snapshot_at"]
 NOT_REPLAYED = (
     "At a past as_of the answer is what an export taken then holds: deals, milestones "
     "(on evidence the CRM held by then), outcomes, amounts, stage probabilities and close "
-    "dates as they were (where the CRM keeps their history: Salesforce); the model is "
+    "dates as they were (from the CRM's field history); the model is "
     "refitted on that; an opportunity deleted since is there as it was then. Owners, teams "
     "and names are today's."
 )
@@ -91,22 +94,45 @@ def _number(value: Any) -> float | None:
         return None
 
 
+_HISTORY_STREAMS = ("OpportunityHistory", "OpportunityStage", "deals", "pipelines")
+"""Where the raw layer keeps field history and stage definitions: Salesforce, HubSpot."""
+
+
+def _salesforce_entry(payload: dict[str, Any]) -> tuple[datetime, FieldValues] | None:
+    """One `OpportunityHistory` row: the opportunity's fields from its `CreatedDate` on."""
+    at = _instant(payload.get("CreatedDate"))
+    if at is None:
+        return None
+    values = PipelineDeal(
+        float(payload.get("Amount") or 0),
+        float(payload.get("Probability") or 0),
+        _day(payload.get("CloseDate")),
+    )
+    stage = payload.get("StageName")
+    return at, FieldValues(values, stage if isinstance(stage, str) else None)
+
+
 @dataclass(frozen=True, slots=True)
 class FieldValues:
-    """An opportunity's rep-kept fields from one change on."""
+    """An opportunity's rep-kept fields from one change on; `closed_at` where the CRM dates a
+    close by a field (HubSpot's close date), else None (the stage change dates it)."""
 
     pipeline: PipelineDeal
     stage: str | None
+    closed_at: datetime | None = None
 
 
 class FieldHistory:
     """Amount, probability, close date and stage of each opportunity over time, from the CRM's
-    own field history in the raw layer; `stages` tells which stages are closed, and won."""
+    own field history in the raw layer (Salesforce `OpportunityHistory`, HubSpot deals'
+    `propertiesWithHistory`); `stages` tells which stages are closed, and won."""
 
     def __init__(self) -> None:
         self.times: dict[int, list[datetime]] = {}
         self.values: dict[int, list[FieldValues]] = {}
         self.stages: dict[str, tuple[bool, bool]] = {}
+        self.probability: dict[str, float] = {}
+        """HubSpot stage id -> its win probability in percent (the pipeline's metadata)."""
 
     @classmethod
     def load(cls, database: Database) -> FieldHistory:
@@ -122,33 +148,33 @@ class FieldHistory:
                 select(Opportunity.connection_id, Opportunity.external_id, Opportunity.id)
             )
         }
-        entries: dict[int, list[tuple[datetime, FieldValues]]] = {}
         rows = session.execute(
             select(RawRecord.connection_id, RawRecord.stream, RawRecord.payload).where(
-                RawRecord.stream.in_(("OpportunityHistory", "OpportunityStage")),
-                RawRecord.deleted.is_(False),
+                RawRecord.stream.in_(_HISTORY_STREAMS), RawRecord.deleted.is_(False)
             )
         )
+        salesforce: dict[int, list[tuple[datetime, FieldValues]]] = {}
+        hubspot: dict[int, dict[str, Any]] = {}
         for connection_id, stream, payload in rows:
+            if not isinstance(payload, dict):
+                continue
             if stream == "OpportunityStage":
-                closed, won = payload.get("IsClosed"), payload.get("IsWon")
-                for name in ("MasterLabel", "ApiName"):
-                    if isinstance(payload.get(name), str):
-                        history.stages[payload[name]] = (_true(closed), _true(won))
-                continue
-            key = ids.get((connection_id, str(payload.get("OpportunityId") or "")))
-            at = _instant(payload.get("CreatedDate"))
-            if key is None or at is None:
-                continue
-            values = PipelineDeal(
-                float(payload.get("Amount") or 0),
-                float(payload.get("Probability") or 0),
-                _day(payload.get("CloseDate")),
-            )
-            stage = payload.get("StageName")
-            entries.setdefault(key, []).append(
-                (at, FieldValues(values, stage if isinstance(stage, str) else None))
-            )
+                history._salesforce_stage(payload)
+            elif stream == "pipelines":
+                history._hubspot_pipeline(payload)
+            elif stream == "OpportunityHistory":
+                key = ids.get((connection_id, str(payload.get("OpportunityId") or "")))
+                entry = _salesforce_entry(payload)
+                if key is not None and entry is not None:
+                    salesforce.setdefault(key, []).append(entry)
+            else:
+                key = ids.get((connection_id, str(payload.get("id") or "")))
+                kept = payload.get("propertiesWithHistory")
+                if key is not None and isinstance(kept, dict):
+                    hubspot[key] = kept
+        entries = salesforce
+        for key, kept in hubspot.items():
+            entries[key] = history._hubspot_entries(kept)
         for key, found in entries.items():
             if not found:
                 continue
@@ -156,6 +182,52 @@ class FieldHistory:
             history.times[key] = [t for t, _ in found]
             history.values[key] = [v for _, v in found]
         return history
+
+    def _salesforce_stage(self, payload: dict[str, Any]) -> None:
+        closed, won = _true(payload.get("IsClosed")), _true(payload.get("IsWon"))
+        for name in ("MasterLabel", "ApiName"):
+            if isinstance(payload.get(name), str):
+                self.stages[payload[name]] = (closed, won)
+
+    def _hubspot_pipeline(self, payload: dict[str, Any]) -> None:
+        """A deal pipeline's stages: closed when the metadata says so, won at probability 1."""
+        stages = payload.get("stages")
+        for stage in stages if isinstance(stages, list) else ():
+            metadata = stage.get("metadata") if isinstance(stage, dict) else None
+            if not isinstance(metadata, dict) or not isinstance(stage.get("id"), str):
+                continue
+            probability = _number(metadata.get("probability"))
+            closed = _true(metadata.get("isClosed"))
+            self.stages[stage["id"]] = (closed, closed and probability == 1.0)
+            if probability is not None:
+                self.probability[stage["id"]] = probability * 100
+
+    def _hubspot_entries(self, kept: dict[str, Any]) -> list[tuple[datetime, FieldValues]]:
+        """A deal's values after each change of its stage, amount or close date."""
+        changes: list[tuple[datetime, str, Any]] = []
+        for name in DEAL_HISTORY:
+            versions = kept.get(name)
+            for version in versions if isinstance(versions, list) else ():
+                at = _instant(version.get("timestamp")) if isinstance(version, dict) else None
+                if at is not None:
+                    changes.append((at, name, version.get("value")))
+        changes.sort(key=lambda change: change[0])
+        current: dict[str, Any] = {}
+        entries: list[tuple[datetime, FieldValues]] = []
+        for i, (at, name, value) in enumerate(changes):
+            current[name] = value
+            if i + 1 < len(changes) and changes[i + 1][0] == at:
+                continue  # one edit that changed several fields: one entry
+            stage = current.get("dealstage")
+            stage = stage if isinstance(stage, str) and stage else None
+            close = _instant(current.get("closedate"))
+            values = PipelineDeal(
+                _number(current.get("amount")) or 0.0,
+                self.probability.get(stage or "", float("nan")),
+                close.date() if close is not None else None,
+            )
+            entries.append((at, FieldValues(values, stage, close)))
+        return entries
 
     def __len__(self) -> int:
         return len(self.times)
@@ -172,8 +244,11 @@ class FieldHistory:
         i = bisect_right(times, moment) - 1
         return self.values[key][i] if i >= 0 else None
 
-    def closed_at(self, key: int, moment: datetime) -> tuple[bool, datetime] | None:
-        """(won, since when) when the history shows the deal closed at `moment`, else None."""
+    def closed_at(self, key: int, moment: datetime) -> tuple[bool, datetime | None] | None:
+        """What the history says of the deal's outcome at `moment`: (won, since when) when
+        closed, (False, None) when open, None when it cannot tell (no history by then, or a
+        stage it does not know). Since when: the close date field where the CRM keeps one,
+        else the stage's first change to its closed stage."""
         times = self.times.get(key)
         if not times:
             return None
@@ -182,9 +257,13 @@ class FieldHistory:
             return None
         values = self.values[key]
         stage = values[i].stage
-        closed, won = self.stages.get(stage or "", (False, False))
-        if not closed:
+        if stage not in self.stages:
             return None
+        closed, won = self.stages[stage]
+        if not closed:
+            return False, None
+        if values[i].closed_at is not None:
+            return won, values[i].closed_at
         while i > 0 and values[i - 1].stage == stage:
             i -= 1
         return won, times[i]
@@ -388,14 +467,15 @@ def snapshot_at(base: Snapshot, moment: datetime, facts: PastFacts) -> Snapshot:
         values = facts.fields.values_at(key, moment)
         if values is not None:
             cols.amount[i] = values.pipeline.amount
-            probability[i] = values.pipeline.probability_percent
+            if not np.isnan(values.pipeline.probability_percent):
+                probability[i] = values.pipeline.probability_percent
             day = values.pipeline.close_date
             close_month[i] = -1 if day is None else day.year * 12 + day.month - 1
-        if cols.outcome[i] == 0:
-            closed = facts.fields.closed_at(key, moment)
-            if closed is not None:
-                cols.outcome[i] = 1 if closed[0] else 2
-                cols.closed[i] = epoch(closed[1])
+        closed = facts.fields.closed_at(key, moment)
+        if closed is not None:
+            won, since = closed
+            cols.outcome[i] = 0 if since is None else 1 if won else 2
+            cols.closed[i] = np.nan if since is None else epoch(since)
         first = facts.reached.get(key)
         if first is not None:
             cols.reach[i, 1:] = np.nan

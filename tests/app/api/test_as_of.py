@@ -5,9 +5,11 @@ A generated history with two years still to come after its `now` is cut at sever
 (`sandbox.history.cut`); each cut is imported into a database of its own as the product
 imports any export, and its answers (funnel, stalled, forecast) are compared with the whole
 history's database asked `as_of` that instant, and with one whose `MILESTONES_KPI_AS_OF` is
-that instant. One instant falls in the life of an opportunity the CRM deleted later (a
-duplicate a rep created by mistake): the cut holds it, and so must the past answer. Instants
-where the answer cannot be given are a 422 that says why.
+that instant; for a Salesforce org and a HubSpot portal alike (amounts, probabilities, close
+dates and outcomes at the instant come from each CRM's own field history). One instant falls
+in the life of an opportunity the CRM deleted later (a duplicate a rep created by mistake):
+the cut holds it, and so must the past answer. Instants where the answer cannot be given are
+a 422 that says why.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from app.services.access.api_keys import create_key
 from sandbox.history import build_params, generate
 from sandbox.history.cut import cut_export
 from tests.conftest import FreshDatabases
-from tests.support.history_cuts import action_instant, deleted_lives, imported
+from tests.support.history_cuts import CRMS, action_instant, deleted_lives, imported
 
 FUTURE_DAYS = 730
 TARGETS = (30, 365, 600)
@@ -47,14 +49,14 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _while_alive(history: Path) -> list[datetime]:
+def _while_alive(history: Path, crm: str) -> list[datetime]:
     """For each opportunity created after the history's `now` and deleted later, the last
     action instant before its deletion, while it lived."""
     now = _instant(_manifest(history)["now"])
     instants = []
-    for created, deleted in deleted_lives(history):
+    for created, deleted in deleted_lives(history, crm):
         if created > now:
-            moment = action_instant(history, deleted - timedelta(seconds=1))
+            moment = action_instant(history, deleted - timedelta(seconds=1), crm)
             assert created <= moment < deleted, "an action while the deleted opportunity lived"
             instants.append(moment)
     assert instants, "the history deletes an opportunity after its now"
@@ -68,8 +70,14 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module", params=sorted(CRMS))
+def crm(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
 def whole(
+    crm: str,
     history: Path,
     fresh_databases: FreshDatabases,
     box: SecretBox,
@@ -78,7 +86,7 @@ def whole(
     """The whole history, as an export taken at its end."""
     end = _instant(_manifest(history)["future_until"])
     database = imported(
-        fresh_databases, box, cut_export(history, end, tmp_path_factory.mktemp("whole"))
+        fresh_databases, box, cut_export(history, end, tmp_path_factory.mktemp("whole")), crm
     )
     yield database
     database.dispose()
@@ -140,6 +148,7 @@ def _equal(replayed: Any, cut: Any, where: str = "") -> None:
 
 
 def test_the_past_answers_what_an_export_cut_then_answers(
+    crm: str,
     history: Path,
     whole: Database,
     fresh_databases: FreshDatabases,
@@ -147,13 +156,12 @@ def test_the_past_answers_what_an_export_cut_then_answers(
     tmp_path: Path,
 ) -> None:
     now = _instant(_manifest(history)["now"])
-    instants = [action_instant(history, now + timedelta(days=d)) for d in TARGETS]
-    instants += _while_alive(history)
+    instants = [action_instant(history, now + timedelta(days=d), crm) for d in TARGETS]
+    instants += _while_alive(history, crm)
     cuts = {}
     for moment in instants:
-        database = imported(
-            fresh_databases, box, cut_export(history, moment, tmp_path / moment.strftime("%Y%m%d"))
-        )
+        cut = cut_export(history, moment, tmp_path / moment.strftime("%Y%m%d"))
+        database = imported(fresh_databases, box, cut, crm)
         with _client(database) as client:
             cuts[moment] = _answers(client)
         database.dispose()
