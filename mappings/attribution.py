@@ -15,9 +15,9 @@ account). `pick: nearest` keeps the one created most recently before the custome
 `pick: all` keeps every one; direct links are always kept all.
 
 An opportunity deleted in the CRM takes part in none of this. What it was given while it
-lived is told apart: `candidates(..., while_alive=True)` looks the opportunities up as the CRM
-held them when the customer acted (one deleted later still there), which is how an export
-taken then attributes the record.
+lived is told apart: `candidates(..., held_at=t)` looks the opportunities up as an export
+taken at `t` holds them (those deleted after `t` still there), which is how that export
+attributes the record.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _facts(
     ids: Iterable[str],
     resolver: Resolver,
     at: datetime,
-    while_alive: bool,
+    held_at: datetime | None,
     skipped: list[OpportunityFacts] | None,
 ) -> list[OpportunityFacts]:
     found: list[OpportunityFacts] = []
@@ -55,7 +55,7 @@ def _facts(
         facts = resolver.opportunity(external_id)
         if facts is None:
             continue
-        if not facts.deleted or (while_alive and facts.alive_at(at)):
+        if not facts.deleted or (held_at is not None and facts.alive_at(held_at)):
             found.append(facts)
         elif skipped is not None and facts.alive_at(at):
             skipped.append(facts)
@@ -72,18 +72,19 @@ def candidates(
     via: tuple[str, ...],
     resolver: Resolver,
     *,
-    while_alive: bool = False,
+    held_at: datetime | None = None,
     skipped: list[OpportunityFacts] | None = None,
 ) -> Found | None:
     """The first step of `via` that finds an opportunity, and what it found; None: no step.
 
     Independent of the process, so a record matched by rules of several processes looks its
-    opportunities up once. `while_alive`: opportunities deleted after `at` count too (as an
-    export taken at `at` has them); otherwise those met are appended to `skipped`, if given.
+    opportunities up once. `held_at` (at or after `at`): opportunities deleted after it count
+    too, as an export taken then has them; without it, deleted opportunities the CRM still
+    held at `at` are appended to `skipped`, if given.
     """
     for step in via:
         if step == "direct":
-            direct = _facts(links.opportunities, resolver, at, while_alive, skipped)
+            direct = _facts(links.opportunities, resolver, at, held_at, skipped)
             if direct:
                 return step, direct
             continue
@@ -93,9 +94,7 @@ def candidates(
             accounts = links.accounts or links.contact_accounts
             ids = [o for account in accounts for o in resolver.account_opportunities(account)]
         found = [
-            f
-            for f in _facts(ids, resolver, at, while_alive, skipped)
-            if f.open_at(at, while_alive=while_alive)
+            f for f in _facts(ids, resolver, at, held_at, skipped) if f.open_at(at, held_at=held_at)
         ]
         if found:
             return step, found

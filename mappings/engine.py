@@ -8,9 +8,13 @@ Deterministic: the same record, resolver contents and ruleset always give the sa
 the same order. A deleted record gives none, so re-deriving it withdraws what it caused.
 
 An opportunity deleted in the CRM gets no event in the attribution of today, but keeps the
-ones the record gave it while it lived (attributed as the CRM held the opportunities when the
-customer acted): an export taken before the deletion holds it with them. Readers of today
-leave deleted opportunities out.
+ones the record gave it while it lived: an export taken before the deletion holds it with
+them, attributed as that export attributes the record. Each deletion among the candidates
+after the customer acted can move the record to others (the duplicate deleted, the deal it
+duplicated takes the email over); an event says from when its attribution holds
+(`attributed_from`: None from the action on, else the deletion that gave it), so an answer
+about a past instant counts each record where an export taken then counts it. Readers of
+today leave deleted opportunities out.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ class DerivedEvent:
     stream: str
     external_id: str
     kind: Kind
+    attributed_from: datetime | None = None
+    """From when the opportunity has the event: None, from the customer's action; else the
+    deletion of another candidate that moved the record to it."""
 
     @property
     def identity(self) -> tuple[str, str, str, str]:
@@ -121,37 +128,23 @@ class Engine:
             return NOTHING
         links = record_links(self.source, stream, record, self.resolver)
         events: list[DerivedEvent] = []
-        looked_up: dict[tuple[datetime, tuple[str, ...]], Found | None] = {}
-        alive: dict[tuple[datetime, tuple[str, ...]], Found | None] = {}
+        looked_up: dict[tuple[datetime, tuple[str, ...]], list[tuple[datetime, Found | None]]] = {}
         for hit in hits:
             for target in hit.targets:
                 key = (hit.occurred_at, target.attribution.via)
                 if key not in looked_up:
-                    skipped: list[OpportunityFacts] = []
-                    looked_up[key] = candidates(
-                        links, key[0], key[1], self.resolver, skipped=skipped
+                    looked_up[key] = self._eras(links, *key)
+                owners: dict[str, datetime | None] = {}
+                for i, (since, found) in enumerate(looked_up[key]):
+                    chosen = choose(
+                        found,
+                        hit.occurred_at,
+                        target.process_key,
+                        target.attribution,
+                        self.process_of,
                     )
-                    if skipped:
-                        alive[key] = candidates(
-                            links, key[0], key[1], self.resolver, while_alive=True
-                        )
-                owners = choose(
-                    looked_up[key],
-                    hit.occurred_at,
-                    target.process_key,
-                    target.attribution,
-                    self.process_of,
-                )
-                if key in alive:
-                    owners += self._deleted_since(
-                        choose(
-                            alive[key],
-                            hit.occurred_at,
-                            target.process_key,
-                            target.attribution,
-                            self.process_of,
-                        )
-                    )
+                    for opportunity_id in chosen:
+                        owners.setdefault(opportunity_id, since if i else None)
                 events.extend(
                     DerivedEvent(
                         opportunity_id,
@@ -162,16 +155,28 @@ class Engine:
                         stream,
                         external_id,
                         target.kind,
+                        attributed_from,
                     )
-                    for opportunity_id in owners
+                    for opportunity_id, attributed_from in owners.items()
                 )
         events.sort()
         return Derivation(tuple(events), links, tuple(hits))
 
-    def _deleted_since(self, owners: tuple[str, ...]) -> tuple[str, ...]:
-        """Of the owners as the CRM held its opportunities then, those deleted since."""
-        return tuple(
-            o
-            for o in owners
-            if (facts := self.resolver.opportunity(o)) is not None and facts.deleted
-        )
+    def _eras(
+        self, links: Links, at: datetime, via: tuple[str, ...]
+    ) -> list[tuple[datetime, Found | None]]:
+        """The opportunities the record's links find, as exports taken from the action on
+        hold them: from `at` (every candidate the CRM held then), and from each later deletion
+        of one of them (the deleted ones gone); the last is today's. One era when none of the
+        candidates was deleted since."""
+        skipped: list[OpportunityFacts] = []
+        today = candidates(links, at, via, self.resolver, skipped=skipped)
+        if not skipped:
+            return [(at, today)]
+        deletions = sorted({f.deleted_at for f in skipped if f.deleted_at is not None})
+        if not deletions:
+            return [(at, today)]
+        return [
+            (since, candidates(links, at, via, self.resolver, held_at=since))
+            for since in [at, *deletions[:-1]]
+        ] + [(deletions[-1], today)]

@@ -54,10 +54,11 @@ class OpportunityFacts:
         after it."""
         return not self.deleted or (self.deleted_at is not None and moment < self.deleted_at)
 
-    def open_at(self, moment: datetime, *, while_alive: bool = False) -> bool:
+    def open_at(self, moment: datetime, *, held_at: datetime | None = None) -> bool:
         """Whether the opportunity existed and was not yet closed at `moment` (see CLOSE_GRACE);
-        a deleted one never is, unless `while_alive` and it was deleted after `moment`."""
-        if not (self.alive_at(moment) if while_alive else not self.deleted):
+        a deleted one never is, unless `held_at` is given and it was deleted after that
+        instant (an export taken then holds it)."""
+        if not (self.alive_at(held_at) if held_at is not None else not self.deleted):
             return False
         if self.created_at is not None and self.created_at > moment:
             return False

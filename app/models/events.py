@@ -66,6 +66,10 @@ class MilestoneEvent(Base):
     evidence_external_id: Mapped[str] = mapped_column(String(64))
     evidence_url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attributed_from: Mapped[datetime | None]
+    """From when the opportunity has the event: None, from the customer's action; else the
+    deletion in the CRM of another opportunity that moved the record here (`mappings.engine`).
+    Today's readers count every event; a past instant before it does not."""
 
 
 class OpportunityState(Base):

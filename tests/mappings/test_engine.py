@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -168,6 +169,64 @@ def test_deleted_records_and_opportunities_give_no_events(index: EntityIndex) ->
         ("006B", "smb"),
         ("006C", "expansion"),
     ]
+
+
+def _delete(index: EntityIndex, engine: Engine, opportunity_id: str, when: str) -> None:
+    """The CRM deletes the opportunity at `when` (its stored record's last change)."""
+    record = sf_opportunity(opportunity_id, IsDeleted=True)
+    index.add("Opportunity", opportunity_id, record, deleted=True, modified_at=_at(when))
+    engine.forget([opportunity_id])
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _eras(engine: Engine, **email: Any) -> list[tuple[str, datetime | None]]:
+    record = sf_email("02sX", **email)
+    events = engine.derive("EmailMessage", "02sX", record).events
+    return [(e.opportunity_id, e.attributed_from) for e in events if e.process_key == "smb"]
+
+
+def test_a_deletion_moves_the_record_from_then_on(index: EntityIndex) -> None:
+    # 001A's email of 4 March went to 006B, the nearest smb deal then. 006B is deleted on
+    # 10 March (a duplicate): from then on an export gives the email to 006A, and the
+    # deleted 006B keeps it for the instants it lived.
+    engine = _engine(index)
+    _delete(index, engine, "006B", "2025-03-10T00:00:00+00:00")
+    assert _eras(engine, RelatedToId="001A") == [
+        ("006A", _at("2025-03-10T00:00:00+00:00")),
+        ("006B", None),
+    ]
+
+
+def test_each_deletion_opens_an_era(index: EntityIndex) -> None:
+    # A third smb deal, 006E, the newest: deleted on 8 March; 006B on 10 March. The email went
+    # to 006E, then 006B, then 006A.
+    index.add(
+        "Opportunity", "006E", sf_opportunity("006E", CreatedDate="2025-03-01T09:00:00.000+0000")
+    )
+    engine = _engine(index)
+    _delete(index, engine, "006E", "2025-03-08T00:00:00+00:00")
+    _delete(index, engine, "006B", "2025-03-10T00:00:00+00:00")
+    assert _eras(engine, RelatedToId="001A") == [
+        ("006A", _at("2025-03-10T00:00:00+00:00")),
+        ("006B", _at("2025-03-08T00:00:00+00:00")),
+        ("006E", None),
+    ]
+
+
+def test_a_deletion_before_the_action_changes_nothing(index: EntityIndex) -> None:
+    engine = _engine(index)
+    _delete(index, engine, "006B", "2025-03-01T00:00:00+00:00")
+    assert _eras(engine, RelatedToId="001A") == [("006A", None)]
+
+
+def test_an_owner_kept_through_a_deletion_keeps_its_era(index: EntityIndex) -> None:
+    # pick all: 006A and 006B both had the email; deleting 006B leaves 006A's from the action.
+    engine = _engine(index, "{via: [account], pick: all}")
+    _delete(index, engine, "006B", "2025-03-10T00:00:00+00:00")
+    assert _eras(engine, RelatedToId="001A") == [("006A", None), ("006B", None)]
 
 
 def test_a_changed_segment_moves_the_opportunity_to_another_process(index: EntityIndex) -> None:

@@ -450,9 +450,8 @@ async def opportunity(
         row = service.opportunity_detail(snapshot, opportunity_id)
         if principal.role == "rep" and row.owner != principal.owner:
             raise NotFoundError(f"no opportunity with id {opportunity_id}")
-        timeline = opportunity_timeline(database, opportunity_id, snapshot.versions)
-        if moment is not None:
-            timeline = [e for e in timeline if e.occurred_at <= snapshot.as_of]
+        past = snapshot.as_of if moment is not None else None
+        timeline = opportunity_timeline(database, opportunity_id, snapshot.versions, past)
         return OpportunityDetail.of(row, snapshot.as_of, timeline)
 
     owner = principal.owner if principal.role == "rep" else None

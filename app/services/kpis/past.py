@@ -16,6 +16,8 @@ what the raw layer and the events keep of the past (`PastFacts`):
   versions are not kept: a record written after the action is read as it is now (a later
   edit is taken not to change what it proves), and one changed to become evidence is taken
   to have changed last then;
+- an event a deletion after t moved to its opportunity (the duplicate deleted, the deal it
+  duplicated took the email over: `attributed_from`) is not there yet;
 - the last customer action is the latest event by t.
 
 What stays as it is now, and every answer at a past instant says so (`NOT_REPLAYED`): the
@@ -44,7 +46,7 @@ from datetime import date, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.core.database import Database
@@ -60,7 +62,7 @@ from connectors.hubspot.streams import DEAL_HISTORY
 from crm import parse_instant
 from mappings.links import ENTITY_STREAMS
 
-__all__ = ["NOT_REPLAYED", "FieldHistory", "PastFacts", "snapshot_at"]
+__all__ = ["NOT_REPLAYED", "FieldHistory", "PastFacts", "attributed_by", "snapshot_at"]
 
 NOT_REPLAYED = (
     "At a past as_of the answer is what an export taken then holds: deals, milestones "
@@ -365,6 +367,12 @@ def _known(occurred_at: datetime, modified_at: datetime, payload: Any, moment: d
     return created is not None and occurred_at <= created <= moment
 
 
+def attributed_by(moment: datetime) -> ColumnElement[bool]:
+    """Events an export taken at `moment` attributes as they are now: every one but those a
+    deletion after it moved to their opportunity (`MilestoneEvent.attributed_from`)."""
+    return or_(MilestoneEvent.attributed_from.is_(None), MilestoneEvent.attributed_from <= moment)
+
+
 def _reached(
     session: Session, base: Snapshot, moment: datetime, process_of: dict[int, int]
 ) -> tuple[dict[int, dict[int, float]], dict[int, float]]:
@@ -376,15 +384,27 @@ def _reached(
         RawRecord.stream == event.evidence_stream,
         RawRecord.external_id == event.evidence_external_id,
     )
+    versions = set(base.versions.values())
     changed = sorted(
         set(
             session.scalars(
                 select(event.opportunity_id)
                 .join(RawRecord, evidence)
                 .where(
-                    event.ruleset_version_id.in_(set(base.versions.values())),
+                    event.ruleset_version_id.in_(versions),
                     event.occurred_at <= moment,
                     RawRecord.modified_at > moment,
+                )
+                .distinct()
+            )
+        )
+        | set(
+            session.scalars(
+                select(event.opportunity_id)
+                .where(
+                    event.ruleset_version_id.in_(versions),
+                    event.occurred_at <= moment,
+                    event.attributed_from > moment,
                 )
                 .distinct()
             )
@@ -404,9 +424,10 @@ def _reached(
             )
             .join(RawRecord, evidence)
             .where(
-                event.ruleset_version_id.in_(set(base.versions.values())),
+                event.ruleset_version_id.in_(versions),
                 event.opportunity_id.in_(changed[start : start + 500]),
                 event.occurred_at <= moment,
+                attributed_by(moment),
             )
         )
         for opportunity, milestone, occurred_at, modified_at, payload in rows:
@@ -438,6 +459,7 @@ def _last_actions(
         .where(
             MilestoneEvent.ruleset_version_id.in_(set(base.versions.values())),
             MilestoneEvent.occurred_at <= moment,
+            attributed_by(moment),
         )
         .group_by(MilestoneEvent.opportunity_id, MilestoneEvent.milestone_id)
     )

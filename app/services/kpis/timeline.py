@@ -4,21 +4,27 @@ with its evidence: the CRM record that proves the customer acted (DESIGN.md, rul
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from sqlalchemy import select
 
 from app.core.database import Database
 from app.models import Milestone, MilestoneEvent, Opportunity
+from app.services.kpis.past import attributed_by
 from app.services.kpis.rows import Evidence, TimelineEvent
 
 __all__ = ["opportunity_timeline"]
 
 
 def opportunity_timeline(
-    database: Database, opportunity_id: int, versions: Mapping[int, int]
+    database: Database,
+    opportunity_id: int,
+    versions: Mapping[int, int],
+    as_of: datetime | None = None,
 ) -> list[TimelineEvent]:
     """The events of one opportunity in time order, under the version `versions` (connection
-    id -> version id, as the KPI view read them) says is active on its connection."""
+    id -> version id, as the KPI view read them) says is active on its connection; at a past
+    `as_of`, those by then that an export taken then attributes to it."""
     with database.session() as session:
         connection_id = session.scalar(
             select(Opportunity.connection_id).where(Opportunity.id == opportunity_id)
@@ -41,6 +47,11 @@ def opportunity_timeline(
             .where(
                 MilestoneEvent.opportunity_id == opportunity_id,
                 MilestoneEvent.ruleset_version_id == version_id,
+                *(
+                    ()
+                    if as_of is None
+                    else (MilestoneEvent.occurred_at <= as_of, attributed_by(as_of))
+                ),
             )
             .order_by(MilestoneEvent.occurred_at)
         ).all()

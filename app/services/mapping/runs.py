@@ -95,7 +95,9 @@ _EVENT_COLUMNS = (
     "evidence_external_id",
     "evidence_url",
     "created_at",
+    "attributed_from",
 )
+_EVENT_TIMES = frozenset({"occurred_at", "created_at", "attributed_from"})
 _CANDIDATE_COLUMNS = (
     "ruleset_version_id",
     "connection_id",
@@ -107,6 +109,8 @@ _CANDIDATE_COLUMNS = (
 
 
 EventKey = tuple[int, int, str, str, str]
+Stored = tuple[int, datetime, datetime | None]
+"""A stored event: its id, when the customer acted, from when its attribution holds."""
 """(opportunity id, milestone id, evidence stream, evidence external id, rule key)"""
 
 
@@ -184,8 +188,8 @@ class _Writer:
 
     def existing(
         self, records: Iterable[tuple[str, str]]
-    ) -> dict[tuple[str, str], dict[EventKey, tuple[int, datetime]]]:
-        found: dict[tuple[str, str], dict[EventKey, tuple[int, datetime]]] = {}
+    ) -> dict[tuple[str, str], dict[EventKey, Stored]]:
+        found: dict[tuple[str, str], dict[EventKey, Stored]] = {}
         table = MilestoneEvent
         query = _existing_query(self.runtime.version_id, self.connection.id)
         for stream, ids in chunks_by_first(records):
@@ -198,7 +202,7 @@ class _Writer:
     def apply(
         self,
         derived: Sequence[tuple[str, str, Derivation]],
-        existing: dict[tuple[str, str], dict[EventKey, tuple[int, datetime]]],
+        existing: dict[tuple[str, str], dict[EventKey, Stored]],
         *,
         replace_candidates: bool = True,
     ) -> set[int]:
@@ -231,12 +235,21 @@ class _Writer:
                 key = (opportunity_id, milestone_id, stream, external_id, event.rule_key)
                 if key not in wanted or event.occurred_at < wanted[key].occurred_at:
                     wanted[key] = event
-            for key, (event_id, occurred_at) in stored.items():
+            for key, (event_id, occurred_at, attributed_from) in stored.items():
                 if key not in wanted:
                     deletes.append(event_id)
                     touched.add(key[0])
-                elif wanted[key].occurred_at != occurred_at:
-                    moves.append({"event_id": event_id, "occurred_at": wanted[key].occurred_at})
+                elif (wanted[key].occurred_at, wanted[key].attributed_from) != (
+                    occurred_at,
+                    attributed_from,
+                ):
+                    moves.append(
+                        {
+                            "event_id": event_id,
+                            "occurred_at": wanted[key].occurred_at,
+                            "attributed_from": wanted[key].attributed_from,
+                        }
+                    )
                     touched.add(key[0])
             for key, event in wanted.items():
                 if key in stored:
@@ -258,6 +271,7 @@ class _Writer:
                             connection.link_settings,
                         ),
                         "created_at": utcnow(),
+                        "attributed_from": event.attributed_from,
                     }
                 )
                 touched.add(key[0])
@@ -310,8 +324,15 @@ class _Writer:
             self.db.execute(
                 update(events)
                 .where(events.c.id == bindparam("event_id"))
-                .values(occurred_at=bindparam("new_time")),
-                [{"event_id": m["event_id"], "new_time": m["occurred_at"]} for m in moves],
+                .values(occurred_at=bindparam("new_time"), attributed_from=bindparam("new_from")),
+                [
+                    {
+                        "event_id": m["event_id"],
+                        "new_time": m["occurred_at"],
+                        "new_from": m["attributed_from"],
+                    }
+                    for m in moves
+                ],
             )
         if inserts:
             self._insert_events(inserts)
@@ -334,13 +355,12 @@ class _Writer:
         """Straight to the driver's executemany: the hottest write of a full run."""
         on_sqlite = self.db.dialect.name == "sqlite"
 
-        def stamp(value: datetime) -> Any:
-            return sqlite_time(value) if on_sqlite else value
+        def stamp(value: datetime | None) -> Any:
+            return sqlite_time(value) if on_sqlite and value is not None else value
 
         rows = [
             tuple(
-                stamp(row[name]) if name in ("occurred_at", "created_at") else row[name]
-                for name in _EVENT_COLUMNS
+                stamp(row[name]) if name in _EVENT_TIMES else row[name] for name in _EVENT_COLUMNS
             )
             for row in inserts
         ]
@@ -501,7 +521,7 @@ def _full(
             derived = _derive(engine, fetcher, (row[1:] for row in rows))
             writer.apply(derived, existing, replace_candidates=False)
     with db.begin():
-        leftovers = [event_id for stored in existing.values() for event_id, _ in stored.values()]
+        leftovers = [kept[0] for stored in existing.values() for kept in stored.values()]
         writer._write([], leftovers, [], [])
         rebuild_states(db, version_id, connection_id)
         _save_cursor(db, version_id, connection_id, high)
@@ -514,8 +534,8 @@ def _project_all(db: DbConnection, connection_id: int, index: EntityIndex) -> in
 
 def _all_existing(
     db: DbConnection, version_id: int, connection_id: int
-) -> dict[tuple[str, str], dict[EventKey, tuple[int, datetime]]]:
-    found: dict[tuple[str, str], dict[EventKey, tuple[int, datetime]]] = {}
+) -> dict[tuple[str, str], dict[EventKey, Stored]]:
+    found: dict[tuple[str, str], dict[EventKey, Stored]] = {}
     _collect_existing(db.execute(_existing_query(version_id, connection_id)), found)
     return found
 
@@ -531,19 +551,24 @@ def _existing_query(version_id: int, connection_id: int) -> Select[tuple[Any, ..
         table.evidence_external_id,
         table.rule_key,
         table.occurred_at,
+        table.attributed_from,
     ).where(
         table.ruleset_version_id == version_id,
         table.evidence_connection_id == connection_id,
     )
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else as_utc(moment)
+
+
 def _collect_existing(
-    rows: Iterable[Any], found: dict[tuple[str, str], dict[EventKey, tuple[int, datetime]]]
+    rows: Iterable[Any], found: dict[tuple[str, str], dict[EventKey, Stored]]
 ) -> None:
-    """Each event under its evidence record: (id, occurred_at) by its `EventKey`."""
+    """Each event under its evidence record, `Stored`, by its `EventKey`."""
     for row in rows:
         key = (row[1], row[2], row[3], row[4], row[5])
-        found.setdefault((row[3], row[4]), {})[key] = (row[0], row[6])
+        found.setdefault((row[3], row[4]), {})[key] = (row[0], as_utc(row[6]), _utc(row[7]))
 
 
 def _affected(

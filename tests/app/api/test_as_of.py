@@ -14,6 +14,7 @@ a 422 that says why.
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,10 +64,53 @@ def _while_alive(history: Path, crm: str) -> list[datetime]:
     return instants
 
 
+def _email_to_a_duplicate(history: Path) -> None:
+    """A customer who writes to the account, from an address the CRM does not know, while a
+    duplicate opportunity lives beside the one it duplicates: an export taken then gives the
+    email to the duplicate (the nearest open opportunity), one taken after the duplicate's
+    deletion to the original. The answer about an instant in between counts it once, on the
+    duplicate."""
+    opportunities = history / "future" / "salesforce" / "Opportunity.csv"
+    with opportunities.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    now = _instant(_manifest(history)["now"])
+    duplicate = next(
+        r for r in rows if r["IsDeleted"] == "true" and _instant(r["CreatedDate"]) > now
+    )
+    written = _instant(duplicate["CreatedDate"]) + timedelta(hours=2)
+    assert written < _instant(duplicate["SystemModstamp"]), "written while the duplicate lived"
+    stamp = written.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    emails = history / "future" / "salesforce" / "EmailMessage.csv"
+    with emails.open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    email = dict.fromkeys(header, "")
+    email.update(
+        Id="02sHs0000ZZZ001IQA",
+        RelatedToId=duplicate["AccountId"],
+        Subject="Next steps",
+        TextBody="Could you send us a proposal for the platform?",
+        FromName="New Buyer",
+        FromAddress="new.buyer@unknown-to-the-crm.example",
+        ToAddress="sales@brightwave.example",
+        Incoming="true",
+        HasAttachment="false",
+        Status="0",
+        MessageDate=stamp,
+        IsBounced="false",
+        IsDeleted="false",
+        CreatedDate=stamp,
+        LastModifiedDate=stamp,
+        SystemModstamp=stamp,
+    )
+    with emails.open("a", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator="\n").writerow([email[name] for name in header])
+
+
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("history")
     generate(build_params(seed=5, size="small", future_days=FUTURE_DAYS), out)
+    _email_to_a_duplicate(out)
     return out
 
 
