@@ -85,3 +85,31 @@ def test_the_one_active_version_becomes_the_active_version_of_the_connections_it
         ).all()
     assert [tuple(row) for row in active] == [(2,)]
     database.dispose()
+
+
+def test_events_mapped_before_eras_are_derived_again_on_the_next_pass(
+    fresh_databases: FreshDatabases,
+) -> None:
+    """The mapping cursors go: the next pass over each connection is a full one, which gives
+    the events a deletion moved their `attributed_from`; the events stay until then."""
+    database = Database(fresh_databases.url("eras"))
+    upgrade(database.engine, "0009_targets")
+    now = "2026-01-01 00:00:00"
+    with database.engine.begin() as connection:
+        for statement in (
+            "INSERT INTO connections (id, name, kind, settings, credentials_sealed, enabled, "
+            "sync_interval_seconds, created_at, updated_at) VALUES "
+            f"(1, 'acme', 'salesforce', '{{}}', 'x', true, 300, '{now}', '{now}')",
+            "INSERT INTO ruleset_versions (id, version, name, source, checksum, created_at) "
+            f"VALUES (1, 1, 'rules', '', 'a', '{now}')",
+            "INSERT INTO mapping_cursors (ruleset_version_id, connection_id, synced_through, "
+            f"updated_at) VALUES (1, 1, '{now}', '{now}')",
+        ):
+            connection.exec_driver_sql(statement)
+    upgrade(database.engine)
+    with database.engine.connect() as connection:
+        cursors = connection.exec_driver_sql("SELECT count(*) FROM mapping_cursors").scalar()
+        columns = {c["name"] for c in inspect(connection).get_columns("milestone_events")}
+    assert cursors == 0
+    assert "attributed_from" in columns
+    database.dispose()
