@@ -1,6 +1,6 @@
 """One raw-upsert case of `bench scale`, run in a child process of its own.
 
-    python -m bench._scale_raw BACKEND ROWS PATH   # PATH: copy | unnest | rows
+    python -m bench._scale_raw BACKEND ROWS PATH   # PATH: bulk | rows (the row path)
 
 Streams `ROWS` Salesforce-Task-shaped records (bench.raw_upsert's) into a fresh raw layer,
 5,000 per transaction as a sync commits its pages, never holding more than one page. The
@@ -77,10 +77,7 @@ def _store(database: Any, connection_id: int, records: Any, path: str, meter: _M
 def run_case(backend: str, rows: int, path: str) -> dict[str, Any]:
     from app.core.database import Database, upgrade
     from app.models import Connection
-    from app.services.sync import raw_records_postgres
 
-    if path in ("copy", "unnest"):
-        raw_records_postgres.SOURCE = path
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as workdir:
         database = Database(database_url(backend, Path(workdir) / "bench.db", SCHEMA))
         try:

@@ -2,13 +2,13 @@
 
     python -m bench scale [--parts raw,rederive,kpi] [--backends postgresql,sqlite]
                           [--activities 1000000,10000000] [--opportunities 100000,1000000]
-                          [--pg-paths copy] [--rederive-records 1000000]
+                          [--pg-paths bulk] [--rederive-records 1000000]
 
 - `raw`: for each backend and each `--activities` size, records streamed into a fresh raw
   layer (`bench._scale_raw`, a child process per case): store rows/s overall and per tenth of
   the load (flat or not), rows per CPU-second of this process and its PostgreSQL backend,
   the unchanged re-read of the newest 100,000, peak RSS. PostgreSQL runs each of
-  `--pg-paths` (`copy`, `unnest`: the bulk path's two sources; `rows`: the row path).
+  `--pg-paths` (`bulk`: unnest and one statement; `rows`: the row path, read then write).
 - `rederive`: `bench.rederive`'s phases on each backend at `--rederive-records`: the export
   stored (`load`), the shipped ruleset activated (every event derived from stored records,
   no CRM call) and derived in full again.
@@ -116,7 +116,7 @@ def run(args: list[str]) -> list[dict[str, Any]]:
     parser.add_argument("--backends", default="postgresql,sqlite")
     parser.add_argument("--activities", default="1000000,10000000")
     parser.add_argument("--opportunities", default="100000,1000000")
-    parser.add_argument("--pg-paths", default="copy")
+    parser.add_argument("--pg-paths", default="bulk")
     parser.add_argument("--rederive-records", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     options = parser.parse_args(args)
