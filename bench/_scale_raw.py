@@ -9,7 +9,9 @@ the wall clock (`store`: the upserts and commits alone; `with input`: also build
 records in Python), the CPU spent by this process and by its PostgreSQL backend is read from
 /proc: on a machine shared with other work, rows per CPU-second is what stays comparable.
 After the load, the newest 100,000 records are stored again, unchanged (the re-read of a
-lookback overlap): the cost of the unchanged-record check.
+lookback overlap): the cost of the unchanged-record check. Each tenth is also appended to
+`bench_scale_raw.progress` in the temp dir as it finishes, so a long case stopped early
+still says how far it got and how fast.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from bench.raw_upsert import task_records
 SCHEMA = "bench_scale_raw"
 PAGE = 5000
 REREAD = 100_000
+PROGRESS = Path(tempfile.gettempdir()) / "bench_scale_raw.progress"
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -97,6 +100,13 @@ def run_case(backend: str, rows: int, path: str) -> dict[str, Any]:
                 segment_started = meter.store_seconds
                 written += _store(database, connection_id, islice(records, tenth), path, meter)
                 segments.append(round(tenth / (meter.store_seconds - segment_started)))
+                with PROGRESS.open("a") as progress:
+                    progress.write(
+                        f"{time.strftime('%H:%M:%S')} {backend} {path} {written:,}/{rows:,}: "
+                        f"{segments[-1]} rows/s, load {os.getloadavg()[0]:.1f}, "
+                        f"client CPU {time.process_time() - cpu:.0f} s, "
+                        f"server CPU {meter.server_cpu():.0f} s\n"
+                    )
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             server_cpu, store_seconds = meter.server_cpu(), meter.store_seconds
             reread = min(REREAD, rows)
