@@ -110,7 +110,7 @@ def run_case(backend: str, rows: int, path: str) -> dict[str, Any]:
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             server_cpu, store_seconds = meter.server_cpu(), meter.store_seconds
             reread = min(REREAD, rows)
-            again = islice(task_records(rows), rows - reread, None)
+            again = task_records(rows, start=rows - reread)
             rewritten = _store(database, connection_id, again, path, meter)
             reread_seconds = meter.store_seconds - store_seconds
         finally:
