@@ -30,10 +30,11 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 TASK_URL = "/services/data/v59.0/sobjects/Task/"
 
 
-def task_records(count: int) -> Iterator[Any]:
+def task_records(count: int, start: int = 0) -> Iterator[Any]:
+    """Records `start` to `count` (exclusive) of one deterministic series."""
     from connectors.core import Record
 
-    for i in range(count):
+    for i in range(start, count):
         record_id = f"00T5g{i:013d}"
         modified = T0 + timedelta(seconds=i * 7)
         stamp = modified.isoformat(timespec="milliseconds")

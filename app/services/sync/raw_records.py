@@ -4,10 +4,13 @@ A record is stored once per (connection, stream, external id). Re-reading the sa
 lookback overlap, a resumed sync) changes nothing; an older version arriving after a newer one
 never overwrites it; a deletion is a soft delete, so downstream events can be withdrawn.
 
-This is the hottest write in the product (every record of every sync). Each batch first reads
-the stored hashes of its records (one indexed query), so unchanged re-reads cost no write and
-the counts say exactly what changed; the writes go to the driver's `executemany` with SQL
-written once per backend, the payload serialised once (for both the stored JSON and its hash).
+This is the hottest write in the product (every record of every sync). On SQLite (and on
+PostgreSQL with `bulk=False`, the row path) each batch first reads the stored hashes of its
+records (one indexed query), so unchanged re-reads cost no write and the counts say exactly
+what changed; the writes go to the driver's `executemany` with SQL written once per backend,
+the payload serialised once (for both the stored JSON and its hash). On PostgreSQL a batch
+goes through `COPY` and one statement instead (`raw_records_postgres`): same rows stored,
+same counts, a fraction of the round trips and index probes.
 
     writer = RawRecordWriter(connection, connection_id=1, stream="Task")
     counts = writer.upsert(records)       # new / changed / deleted / unchanged
@@ -26,6 +29,7 @@ import orjson
 from sqlalchemy import Connection
 
 from app.models.base import utcnow
+from app.services.sync.raw_records_postgres import StagedRow, upsert_batch
 from connectors.core import Record
 
 __all__ = ["RawRecordWriter", "UpsertCounts", "payload_hash"]
@@ -94,10 +98,19 @@ def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
 
 
 class RawRecordWriter:
-    """Upserts the records of one stream of one connection, `batch_size` rows per round trip."""
+    """Upserts the records of one stream of one connection, `batch_size` rows per round trip.
+
+    `bulk=False` keeps PostgreSQL on the row path (read, then `executemany`), which the bulk
+    path is tested against; SQLite always takes the row path."""
 
     def __init__(
-        self, connection: Connection, connection_id: int, stream: str, batch_size: int = 2000
+        self,
+        connection: Connection,
+        connection_id: int,
+        stream: str,
+        batch_size: int = 2000,
+        *,
+        bulk: bool = True,
     ) -> None:
         dialect = connection.dialect.name
         if dialect not in _UPSERT_SQL:
@@ -108,6 +121,7 @@ class RawRecordWriter:
         self._batch_size = batch_size
         self._sql = _UPSERT_SQL[dialect]
         self._on_sqlite = dialect == "sqlite"
+        self._bulk = bulk and not self._on_sqlite
         self._mark = "?" if self._on_sqlite else "%s"
         true, false = ("1", "0") if self._on_sqlite else ("TRUE", "FALSE")
         self._tombstone_sql = _TOMBSTONE_SQL.format(mark=self._mark, true=true, false=false)
@@ -163,6 +177,9 @@ class RawRecordWriter:
                 seen = latest.get(record.external_id)
                 if seen is None or record.modified_at >= seen.modified_at:
                     latest[record.external_id] = record
+            if self._bulk:
+                self._upsert_bulk(list(latest.values()), synced_at, counts)
+                continue
             stored = self._stored(list(latest))
             rows = []
             tombstones = []
@@ -197,3 +214,22 @@ class RawRecordWriter:
             if tombstones:
                 self._connection.exec_driver_sql(self._tombstone_sql, tombstones)
         return counts
+
+    def _upsert_bulk(self, records: list[Record], synced_at: Any, counts: UpsertCounts) -> None:
+        """One batch of distinct records through `COPY` and one statement (PostgreSQL)."""
+        staged = []
+        for record in records:
+            if record.tombstone:
+                staged.append(
+                    StagedRow(record.external_id, record.modified_at, True, True, None, None)
+                )
+                continue
+            row = self._row(record, synced_at)
+            staged.append(StagedRow(row[2], row[3], row[4], False, row[5], row[6]))
+        written = upsert_batch(
+            self._connection, self._connection_id, self._stream, staged, synced_at
+        )
+        counts.new += written.new
+        counts.changed += written.changed
+        counts.deleted += written.deleted
+        counts.unchanged += len(records) - sum(written)
