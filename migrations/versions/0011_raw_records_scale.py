@@ -1,7 +1,7 @@
 """raw_records at scale: vacuum and analyse by a small share of the table, on PostgreSQL
 
-Revision ID: 0010_raw_records_scale
-Revises: 0009_targets
+Revision ID: 0011_raw_records_scale
+Revises: 0010_event_attribution_eras
 Create Date: 2026-12-05
 
 raw_records is the one table that reaches tens of millions of rows. PostgreSQL's defaults
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0010_raw_records_scale"
-down_revision: str | None = "0009_targets"
+revision: str = "0011_raw_records_scale"
+down_revision: str | None = "0010_event_attribution_eras"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
