@@ -13,11 +13,10 @@ from app.web import charts
 from app.web.deps import KPI_ROLES, ViewerDep, csrf_protect, view_snapshot
 from app.web.filters import FilterChoices, page_filters
 from app.web.rendering import PageRoute, render
-from app.web.views import cached, forecast_view
+from app.web.views import FORECAST_MONTHS, cached, forecast_view
 
 router = APIRouter(route_class=PageRoute, dependencies=[Depends(csrf_protect)])
 
-MONTHS = 6
 BACKTEST_ORIGINS = 12
 
 
@@ -27,7 +26,7 @@ async def forecast(request: Request, viewer: ViewerDep, database: DatabaseDep) -
     filters = await page_filters(request, viewer, database)
     store, snapshot = await view_snapshot(request)
     view = await cached(
-        store, snapshot, ("forecast", filters), lambda s: forecast_view(s, filters, MONTHS)
+        store, snapshot, ("forecast", filters), lambda s: forecast_view(s, filters, FORECAST_MONTHS)
     )
     chart = charts.forecast_band(
         view.labels,

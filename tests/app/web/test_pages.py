@@ -339,3 +339,22 @@ def test_a_manager_sets_and_removes_a_target_on_the_pipeline_page(
         f"/targets/{target_id}/remove", data={"csrf_token": token}, follow_redirects=True
     )
     assert gone.status_code == 200 and 'class="target"' not in gone.text
+
+
+def test_the_pages_a_manager_opens_first_are_drawn_ahead_for_each_generation(
+    web: WebWorld,
+) -> None:
+    from app.api.deps import kpi_store_of
+    from app.web.filters import PageFilters
+    from app.web.views import page_key
+    from tests.support.waiting import wait_for
+
+    store = kpi_store_of(web.app)
+    store.snapshot()  # loaded: the warmers run as each generation is published
+
+    def drawn() -> bool:
+        now = store.snapshot()
+        keys = [("pipeline", PageFilters()), ("forecast", PageFilters()), ("reps", PageFilters())]
+        return all(store.remembered(page_key(now, key)) is not None for key in keys)
+
+    assert wait_for(drawn)
