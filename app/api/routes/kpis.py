@@ -27,13 +27,14 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from app.api import kpi_examples as examples
 from app.api.deps import DatabaseDep, KpiStoreDep, keeper_of, kpi_store_of, require
+from app.core.database import Database
 from app.core.errors import ForbiddenError, InvalidRequestError, NotFoundError
 from app.services.access.api_keys import Principal
 from app.services.kpis import queries as service
@@ -60,6 +61,7 @@ from app.services.kpis.rows import (
 )
 from app.services.kpis.store import KpiStore
 from app.services.kpis.timeline import opportunity_timeline
+from app.services.state.owners import owner_id_of
 from crm import parse_instant
 
 router = APIRouter(prefix="/api/v1", tags=["kpis"])
@@ -472,8 +474,15 @@ async def opportunity(
     responses=_ok(examples.SCORECARD),
 )
 async def scorecard(
-    rep: str, principal: Reader, store: KpiStoreDep, as_of: AsOfQuery = None
+    rep: Annotated[
+        str, Path(max_length=320, description="The rep's CRM owner id, name or e-mail.")
+    ],
+    principal: Reader,
+    store: KpiStoreDep,
+    database: DatabaseDep,
+    as_of: AsOfQuery = None,
 ) -> Response:
+    rep = await run_in_threadpool(_owner_id, database, rep)
     if principal.role == "rep" and rep != principal.owner:
         raise ForbiddenError("a rep's key sees only that rep's own scorecard")
     return await _answer(
@@ -482,6 +491,11 @@ async def scorecard(
         lambda s: service.scorecard(s, rep),
         as_of=_instant(AS_OF, as_of),
     )
+
+
+def _owner_id(database: Database, who: str) -> str:
+    with database.sessions() as session:
+        return owner_id_of(session, who)
 
 
 def _day(name: str, text: str | None) -> date | None:
