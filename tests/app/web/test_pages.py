@@ -358,3 +358,11 @@ def test_the_pages_a_manager_opens_first_are_drawn_ahead_for_each_generation(
         return all(store.remembered(page_key(now, key)) is not None for key in keys)
 
     assert wait_for(drawn)
+
+
+def test_the_connections_page_shows_the_crms_daily_api_quota(sign_in: SignIn) -> None:
+    import re
+
+    page = sign_in("ops").get("/ops/connections").text
+    assert "CRM daily API quota" in page
+    assert re.search(r"[\d,]+ of [\d,]+ calls used, every client of the CRM included", page)
