@@ -4,8 +4,8 @@ A backtest replays a dozen past origins with a model fit each: about a second on
 history, a minute and more at 100,000 deals. No request should wait for that, and no answer
 should be computed once per reader. So a `Keeper` computes each answer asked of it on a thread
 of its own, at the KPI view's snapshot (the one generation and data clock every answer uses),
-keeps the newest per key, and computes it again when the view publishes a new generation:
-coalesced (one computation at a time, always at the newest snapshot) and no sooner than
+keeps the newest per key, and computes it again when the view publishes a new generation
+if someone read it since (or it is pinned, `keep`): coalesced (one computation at a time, always at the newest snapshot) and no sooner than
 `refresh_seconds` after the previous one started, because the scores of months that are over
 move little with one pipeline pass while a recomputation costs a core for a minute at scale.
 
@@ -59,6 +59,10 @@ class Kept(Generic[T]):
 @dataclass
 class _Ask:
     compute: Callable[[Snapshot], Any]
+    pinned: bool = False
+    """Kept fresh whether asked or not (`keep`)."""
+    asked: bool = True
+    """Asked for since it was last computed: only then is a new generation worth computing."""
     started: float | None = None
     failed: BaseException | None = None
 
@@ -98,6 +102,7 @@ class Keeper:
             ask = self._asks.get(key)
             if ask is None:
                 ask = self._remember(key, compute)
+            ask.asked = True
             kept = self._kept.get(key)
             if kept is not None and _fits(kept, snapshot):
                 return kept
@@ -113,6 +118,9 @@ class Keeper:
                 if ask.failed is not None:
                     failed, ask.failed = ask.failed, None
                     raise failed
+                if self._asks.get(key) is not ask:  # pushed out by newer asks: ask again
+                    ask = self._remember(key, compute)
+                    self._schedule(key)
                 self._cond.wait()
             return kept
 
@@ -120,8 +128,8 @@ class Keeper:
         """Compute the answer for `key` now, off any request, and keep it fresh from now on
         (at start-up: the answers a first page asks for)."""
         with self._cond:
-            if key not in self._asks:
-                self._remember(key, compute)
+            ask = self._asks.get(key) or self._remember(key, compute)
+            ask.pinned = True
             self._schedule(key)
 
     def stop(self) -> None:
@@ -151,9 +159,13 @@ class Keeper:
         self._cond.notify_all()
 
     def _moved(self, snapshot: Snapshot) -> None:
-        """The store published a new generation: every answer asked for is due again."""
+        """The store published a new generation: every kept answer that someone asked for
+        since it was computed (or that is pinned) is due again; the others wait for a reader,
+        who gets the older answer meanwhile, so that no core is spent on answers nobody reads."""
         with self._cond:
-            for key in self._asks:
+            for key, ask in self._asks.items():
+                if not (ask.pinned or ask.asked):
+                    continue
                 kept = self._kept.get(key)
                 if kept is None or not _fits(kept, snapshot):
                     self._schedule(key)
@@ -193,6 +205,7 @@ class Keeper:
         if kept is not None and _fits(kept, snapshot):
             return
         ask.started = started = time.monotonic()
+        ask.asked = False
         try:
             value = ask.compute(snapshot)
         except Exception as exc:  # raised to the next reader; the keeper goes on

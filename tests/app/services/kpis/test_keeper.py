@@ -76,6 +76,7 @@ def test_a_new_generation_is_computed_again_while_readers_keep_the_previous_answ
     slow.gate.set()
     keeper = _keeper(view)
     assert keeper.get("k", slow, wait=True).value == 1  # type: ignore[union-attr]
+    assert keeper.get("k", slow, wait=False).current  # type: ignore[union-attr]  (read: kept fresh)
     slow.gate.clear()
     view.publish()  # a pipeline pass: the keeper starts on generation 2 by itself
     assert wait_for(lambda: slow.calls == 2)
@@ -98,6 +99,24 @@ def test_a_kept_answer_is_recomputed_no_sooner_than_its_refresh_time() -> None:
     kept = keeper.get("k", slow, wait=True)
     assert kept is not None and kept.value == 1 and not kept.current
     assert slow.calls == 1
+    keeper.stop()
+
+
+def test_an_answer_nobody_asked_for_since_waits_for_a_reader_before_it_is_computed_again() -> None:
+    view, slow, pinned = FakeView(), Counting(), Counting()
+    slow.gate.set()
+    pinned.gate.set()
+    keeper = _keeper(view)
+    keeper.keep("pinned", pinned)  # the answer a first page asks for: always kept fresh
+    assert keeper.get("k", slow, wait=True).value == 1  # type: ignore[union-attr]
+    assert wait_for(lambda: pinned.calls == 1)
+    view.publish()
+    assert wait_for(lambda: pinned.calls == 2)
+    assert slow.calls == 1  # nobody asked for it since it was computed
+    older = keeper.get("k", slow, wait=False)
+    assert older is not None and older.value == 1 and not older.current
+    assert wait_for(lambda: keeper.get("k", slow, wait=False).current)  # type: ignore[union-attr]
+    assert slow.calls == 2
     keeper.stop()
 
 
