@@ -4,10 +4,11 @@ A backtest replays a dozen past origins with a model fit each: about a second on
 history, a minute and more at 100,000 deals. No request should wait for that, and no answer
 should be computed once per reader. So a `Keeper` computes each answer asked of it on a thread
 of its own, at the KPI view's snapshot (the one generation and data clock every answer uses),
-keeps the newest per key, and computes it again when the view publishes a new generation
-if someone read it since (or it is pinned, `keep`): coalesced (one computation at a time, always at the newest snapshot) and no sooner than
-`refresh_seconds` after the previous one started, because the scores of months that are over
-move little with one pipeline pass while a recomputation costs a core for a minute at scale.
+keeps the newest per key, and computes it again when the view publishes a new generation if
+someone read it since (or it is pinned, `keep`): coalesced (one computation at a time, always
+at the newest snapshot) and no sooner than `refresh_seconds` after the previous one started,
+because the scores of months that are over move little with one pipeline pass while a
+recomputation costs a core for minutes at scale.
 
 Readers never wait for a recomputation: they get the newest finished answer, which says the
 generation and the instant it was computed at (`Kept.as_of`, `Kept.current`). Only the first
