@@ -27,10 +27,12 @@ from app.services.access.api_keys import (
     touch,
 )
 from app.services.jobs.metrics import Metrics
+from app.services.kpis.keeper import Keeper
 from app.services.kpis.store import KpiStore
 
 __all__ = ["DatabaseDep", "MetricsDep", "SecretBoxDep", "SessionDep", "SettingsDep"]
 __all__ += ["KpiStoreDep", "PrincipalDep", "RevocationReader", "kpi_store_of", "require"]
+__all__ += ["keeper_of"]
 
 TOUCH_SECONDS = 60.0
 _touched = BoundedCache[int, bool](
@@ -186,6 +188,16 @@ def kpi_store_of(app: Any) -> KpiStore:
             )
             app.state.kpi_store = store
         return store
+
+
+def keeper_of(app: Any) -> Keeper:
+    """The app's keeper of slow KPI answers (the backtest), over its one KPI view."""
+    store = kpi_store_of(app)
+    with _store_lock:
+        keeper: Keeper | None = getattr(app.state, "kpi_keeper", None)
+        if keeper is None:
+            keeper = app.state.kpi_keeper = Keeper(store)
+        return keeper
 
 
 async def get_kpi_store(request: Request) -> KpiStore:

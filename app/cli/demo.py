@@ -464,9 +464,11 @@ def run_demo(
 
     report.step("web app ready", url=f"{base_url}/", roles=", ".join(keys))
     if not as_json:
-        console.print(f"\n[bold]Web app: {base_url}/[/] — sign in with the key of a role:")
-        for role, secret in keys.items():
-            console.print(f"  {role:<8} {secret}")
+        console.print(
+            f"\n[bold]Web app: {base_url}/[/] — sign in with the key of a role:", soft_wrap=True
+        )
+        for role, secret in keys.items():  # one line each, never folded: copied as they are
+            console.print(f"  {role:<8} {secret}", soft_wrap=True, highlight=False)
     if as_json:
         emit_json({"api": base_url, "web": f"{base_url}/", "keys": keys, "steps": report.steps})
     try:

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from app.cli.context import kpi_view
+from app.cli.context import kpi_view, open_database
 from app.cli.output import console, emit_json
 
 
@@ -18,7 +18,7 @@ def forecast(
     process: Annotated[str | None, typer.Option(help="Process key.")] = None,
     segment: Annotated[str | None, typer.Option(help="Segment.")] = None,
     team: Annotated[str | None, typer.Option(help="Team name.")] = None,
-    owner: Annotated[str | None, typer.Option(help="Rep (CRM owner id).")] = None,
+    owner: Annotated[str | None, typer.Option(help="Rep: CRM owner id, name or e-mail.")] = None,
     connection: Annotated[str | None, typer.Option(help="Connection name.")] = None,
     as_of: Annotated[
         str | None,
@@ -38,10 +38,12 @@ def forecast(
     from app.services.kpis.filters import Filters
     from app.services.kpis.queries import forecast_kpi
 
+    snapshot = kpi_view(as_of)
+    if owner is not None:
+        owner = _owner_id(owner)
     filters = Filters(
         process=process, segment=segment, owner=owner, team=team, connection=connection
     )
-    snapshot = kpi_view(as_of)
     answer = forecast_kpi(snapshot, filters, months, new_pipeline)
     if as_json:
         emit_json(answer)
@@ -78,3 +80,15 @@ def forecast(
             *(f"{amount:,.0f}" for amount in row.amounts),
         )
     console.print(parts)
+
+
+def _owner_id(who: str) -> str:
+    """The rep `who` names, as people name them (`app.services.state.owners`)."""
+    from app.services.state.owners import owner_id_of
+
+    database = open_database()
+    try:
+        with database.sessions() as session:
+            return owner_id_of(session, who)
+    finally:
+        database.dispose()

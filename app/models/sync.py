@@ -47,6 +47,10 @@ class SyncRun(Base):
     api_calls: Mapped[int] = mapped_column(Integer, default=0)
     bytes_received: Mapped[int] = mapped_column(BigInteger, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    quota_used: Mapped[int | None] = mapped_column(BigInteger)
+    """The CRM's daily API quota as it last reported it during the run (Salesforce
+    `Sforce-Limit-Info`, HubSpot's daily rate-limit headers): calls used of `quota_limit`."""
+    quota_limit: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class SyncRunStream(Base):

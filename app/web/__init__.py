@@ -23,6 +23,7 @@ STATIC = "/static/web"
 
 def mount_web(app: FastAPI, settings: Settings) -> None:
     """Add the pages, their assets and the offline API docs to `app`."""
+    from app.api.deps import kpi_store_of
     from app.web.routes import (
         auth,
         deals,
@@ -33,8 +34,11 @@ def mount_web(app: FastAPI, settings: Settings) -> None:
         pipeline,
         reps,
     )
+    from app.web.warming import warm_pages
 
     app.state.web_sessions = SessionCodec.from_settings(settings)
+    store = kpi_store_of(app)
+    store.on_snapshot(warm_pages(store, app.state.database))
     app.mount(STATIC, StaticFiles(directory=Path(__file__).parent / "static"), name="web-assets")
     mount_docs(app)
     for module in (auth, live, pipeline, forecast, deals, reps, ops_connections, ops_rules):

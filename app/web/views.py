@@ -32,12 +32,14 @@ from app.services.targets.records import current_targets
 from app.web.filters import PageFilters
 
 __all__ = [
+    "FORECAST_MONTHS",
     "ForecastView",
     "PipelineView",
     "RepLine",
     "RepView",
     "cached",
     "forecast_view",
+    "page_key",
     "pipeline_view",
     "rep_view",
     "reps_view",
@@ -48,11 +50,21 @@ SHORTFALL_MINIMUM = 3
 """A milestone reached fewer times than this in the previous period is too thin to compare."""
 
 
+FORECAST_MONTHS = 6
+"""The months ahead the forecast page shows."""
+
+
+def page_key(snapshot: Snapshot, key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Where a page's answer for `key` is kept in the KPI view's answers (per generation)."""
+    return (snapshot.generation, snapshot.as_of, "web", *key)
+
+
 async def cached(
     store: KpiStore, snapshot: Snapshot, key: tuple[Any, ...], compute: Callable[[Snapshot], T]
 ) -> T:
-    """`compute(snapshot)` on a worker thread, once per view generation (as the API does)."""
-    full = (snapshot.generation, snapshot.as_of, "web", *key)
+    """`compute(snapshot)` on a worker thread, once per view generation (as the API does);
+    the first pages' answers are computed ahead (`app.web.warming`)."""
+    full = page_key(snapshot, key)
     found = store.remembered(full)
     if found is None:
         found = await run_in_threadpool(compute, snapshot)

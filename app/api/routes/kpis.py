@@ -27,13 +27,14 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from app.api import kpi_examples as examples
-from app.api.deps import DatabaseDep, KpiStoreDep, kpi_store_of, require
+from app.api.deps import DatabaseDep, KpiStoreDep, keeper_of, kpi_store_of, require
+from app.core.database import Database
 from app.core.errors import ForbiddenError, InvalidRequestError, NotFoundError
 from app.services.access.api_keys import Principal
 from app.services.kpis import queries as service
@@ -44,7 +45,13 @@ from app.services.kpis.answers import (
     Scorecard,
     VelocityAnswer,
 )
-from app.services.kpis.backtest import BacktestReport, NoBacktest, run_backtest
+from app.services.kpis.backtest import (
+    BacktestReport,
+    NoBacktest,
+    backtest_ask,
+    kept_backtest,
+    run_backtest,
+)
 from app.services.kpis.backtest import csv_rows as backtest_csv_rows
 from app.services.kpis.rows import (
     OpportunityDetail,
@@ -54,6 +61,7 @@ from app.services.kpis.rows import (
 )
 from app.services.kpis.store import KpiStore
 from app.services.kpis.timeline import opportunity_timeline
+from app.services.state.owners import owner_id_of
 from crm import parse_instant
 
 router = APIRouter(prefix="/api/v1", tags=["kpis"])
@@ -465,8 +473,15 @@ async def opportunity(
     responses=_ok(examples.SCORECARD),
 )
 async def scorecard(
-    rep: str, principal: Reader, store: KpiStoreDep, as_of: AsOfQuery = None
+    rep: Annotated[
+        str, Path(max_length=320, description="The rep's CRM owner id, name or e-mail.")
+    ],
+    principal: Reader,
+    store: KpiStoreDep,
+    database: DatabaseDep,
+    as_of: AsOfQuery = None,
 ) -> Response:
+    rep = await run_in_threadpool(_owner_id, database, rep)
     if principal.role == "rep" and rep != principal.owner:
         raise ForbiddenError("a rep's key sees only that rep's own scorecard")
     return await _answer(
@@ -475,6 +490,11 @@ async def scorecard(
         lambda s: service.scorecard(s, rep),
         as_of=_instant(AS_OF, as_of),
     )
+
+
+def _owner_id(database: Database, who: str) -> str:
+    with database.sessions() as session:
+        return owner_id_of(session, who)
 
 
 def _day(name: str, text: str | None) -> date | None:
@@ -530,22 +550,49 @@ async def backtest(
     filters = _filters(request, principal, accepted, period=False)
     first, last = _day("from", start), _day("to", end)
 
-    def compute(snapshot: Any) -> Any:
-        result = run_backtest(
+    as_of = _as_of(request)
+    if as_of is not None:  # a past view: computed on this request, once per instant
+
+        def compute(snapshot: Any) -> Any:
+            result = run_backtest(
+                database,
+                months,
+                store,
+                start=first,
+                end=last,
+                every=every,
+                horizons=horizons,
+                filters=filters,
+                snapshot=snapshot,
+            )
+            return _backtest_csv(result) if format == "csv" else result
+
+        key = ("backtest", months, first, last, every, horizons, format, filters.key())
+        return await _answer(store, key, compute, as_of=as_of)
+    kept = await run_in_threadpool(
+        lambda: kept_backtest(
+            keeper_of(request.app),
             database,
-            months,
-            store,
+            months=months,
             start=first,
             end=last,
             every=every,
             horizons=horizons,
             filters=filters,
-            snapshot=snapshot,
+            wait=True,
         )
-        return _backtest_csv(result) if format == "csv" else result
-
-    key = ("backtest", months, first, last, every, horizons, format, filters.key())
-    return await _answer(store, key, compute, as_of=_as_of(request))
+    )
+    assert kept is not None
+    report = kept.value
+    encoded = await run_in_threadpool(
+        _encode, None, lambda _: _backtest_csv(report) if format == "csv" else report
+    )
+    response = encoded.sent(store.data_age_seconds())
+    # a kept answer may be a generation old while the current one is computed: its body's
+    # `as_of` says when it was computed at; the header says whether a newer one is coming
+    response.headers["X-KPI-Generation"] = str(kept.generation)
+    response.headers["X-KPI-Current"] = "true" if kept.current else "false"
+    return response
 
 
 def _precompute(store: KpiStore) -> Callable[[Any], None]:
@@ -571,12 +618,15 @@ def _precompute(store: KpiStore) -> Callable[[Any], None]:
 async def _start_view(app: Any) -> AsyncIterator[None]:
     """Load opportunity state and fit the model while the server starts, not on a request."""
     store = kpi_store_of(app)
+    keeper = keeper_of(app)
     if not store.ready:
         store.on_snapshot(_precompute(store))
         store.start()
+        keeper.keep(*backtest_ask(keeper, app.state.database))  # the forecast page's
     try:
         yield
     finally:
+        keeper.stop()
         store.stop()
 
 

@@ -5,6 +5,9 @@ today's values stand in, and the answer says so.
 
     report = run_backtest(database, start=date(2024, 1, 1), every="month", filters=Filters())
     header, rows = csv_rows(report)
+
+The API and the web app read it through `kept_backtest`: computed on the keeper's thread once
+per view generation (`app.services.kpis.keeper`), never on a request, one answer for both.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from app.kpis.forecast import PipelineDeal, month_windows
 from app.kpis.history import DealHistory
 from app.models.base import utcnow
 from app.services.kpis.filters import Filters
+from app.services.kpis.keeper import Keeper, Kept
 from app.services.kpis.past import FieldHistory
 from app.services.kpis.queries import selected_keys
 from app.services.kpis.snapshot import Snapshot
@@ -44,7 +48,9 @@ __all__ = [
     "NoBacktest",
     "ReplayPoint",
     "SkippedOrigin",
+    "backtest_ask",
     "csv_rows",
+    "kept_backtest",
     "run_backtest",
     "strictly_before",
 ]
@@ -280,6 +286,46 @@ def run_backtest(
         points=[ReplayPoint.of(p) for p in replay.points],
         data_age_seconds=age,
     )
+
+
+def backtest_ask(
+    keeper: Keeper,
+    database: Database,
+    months: int = 12,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    every: Every = "month",
+    horizons: int = MAX_HORIZON,
+    filters: Filters | None = None,
+) -> tuple[tuple[Any, ...], Callable[[Snapshot], BacktestReport | NoBacktest]]:
+    """The keeper's key and computation for a backtest: the API and the web page ask alike,
+    so that one computation answers both."""
+    filters = filters or Filters()
+    key = ("backtest", months, start, end, every, horizons, filters.key())
+
+    def compute(snapshot: Snapshot) -> BacktestReport | NoBacktest:
+        return run_backtest(
+            database,
+            months,
+            keeper.store,
+            start=start,
+            end=end,
+            every=every,
+            horizons=horizons,
+            filters=filters,
+            snapshot=snapshot,
+        )
+
+    return key, compute
+
+
+def kept_backtest(
+    keeper: Keeper, database: Database, *, wait: bool, **ask: Any
+) -> Kept[BacktestReport | NoBacktest] | None:
+    """`run_backtest` at the view's generation as the keeper last computed it (`backtest_ask`
+    takes the same parameters); None while the first one runs, unless `wait`."""
+    return keeper.get(*backtest_ask(keeper, database, **ask), wait=wait)
 
 
 CSV_COLUMNS = (

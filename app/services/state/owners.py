@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from app.core.errors import InvalidRequestError
 from app.models import CrmOwner
 
-__all__ = ["RepRef", "find_reps", "list_reps"]
+__all__ = ["RepRef", "find_reps", "list_reps", "owner_id_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,17 @@ def find_reps(session: Session, who: str) -> list[RepRef]:
     for row in exact or rows:
         found.setdefault(row.external_id, RepRef(row.external_id, row.name, row.email, row.team))
     return list(found.values())
+
+
+def owner_id_of(session: Session, who: str) -> str:
+    """The CRM owner id of the rep `who` names (an id, a name or an e-mail); `who` itself when
+    nobody matches (the caller's "not found" names it). InvalidRequestError when a name fits
+    several reps: only their ids tell them apart."""
+    found = find_reps(session, who)
+    if len(found) > 1:
+        ids = ", ".join(r.external_id for r in found)
+        raise InvalidRequestError(f"rep: {who!r} names {len(found)} reps ({ids}): use the CRM id")
+    return found[0].external_id if found else who
 
 
 def list_reps(session: Session) -> list[RepRef]:

@@ -117,6 +117,10 @@ class SyncReport(BaseModel):
     streams: list[StreamSyncSummary] = Field(default_factory=list)
     api_calls: int = 0
     bytes_received: int = 0
+    quota_used: int | None = None
+    """The CRM's daily API quota as it last reported it during the run: calls used ..."""
+    quota_limit: int | None = None
+    """... of this many a day (None: the CRM reported none)."""
     error: str | None = None
 
 
@@ -368,6 +372,7 @@ def _run(
             log.warning("stream failed", extra={"stream": spec.name, "error": str(error)})
             report.streams.append(StreamSyncSummary(stream=spec.name, error=str(error)))
     report.api_calls, report.bytes_received = budget.calls, budget.bytes_received
+    report.quota_used, report.quota_limit = budget.quota_used, budget.quota_limit
     failed = [summary for summary in report.streams if summary.error]
     if report.streams and len(failed) == len(report.streams):
         report.status = "failed"
@@ -406,6 +411,8 @@ def _finish_run(database: Database, report: SyncReport) -> None:
                 finished_at=utcnow(),
                 api_calls=report.api_calls,
                 bytes_received=report.bytes_received,
+                quota_used=report.quota_used,
+                quota_limit=report.quota_limit,
                 error=report.error,
             )
         )

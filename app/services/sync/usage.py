@@ -1,5 +1,6 @@
 """What a connection has cost and kept aside lately: CRM API calls (syncs and write-backs)
-over the last day, and the records a sync quarantined that are not resolved."""
+over the last day beside the CRM's own daily quota as its last sync read it, and the records
+a sync quarantined that are not resolved."""
 
 from __future__ import annotations
 
@@ -22,10 +23,22 @@ class ApiUsage:
     since: IsoDateTime
     sync_calls: int
     writeback_calls: int
+    quota_used: int | None = None
+    """The CRM's daily API quota used, org-wide (every client's calls), as last reported."""
+    quota_limit: int | None = None
+    quota_at: IsoDateTime | None = None
+    """When the sync that read it started."""
 
     @property
     def calls(self) -> int:
         return self.sync_calls + self.writeback_calls
+
+    @property
+    def quota_share(self) -> float | None:
+        """The share of the CRM's daily quota used (None: never reported)."""
+        if self.quota_used is None or not self.quota_limit:
+            return None
+        return self.quota_used / self.quota_limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +76,31 @@ def api_usage(database: Database, hours: float = 24.0) -> dict[str, ApiUsage]:
             .tuples()
             .all()
         )
+        newest = (
+            select(SyncRun.connection_id, func.max(SyncRun.id).label("run"))
+            .where(SyncRun.quota_limit.is_not(None))
+            .group_by(SyncRun.connection_id)
+            .subquery()
+        )
+        quotas = {
+            cid: (used, limit, at)
+            for cid, used, limit, at in session.execute(
+                select(
+                    SyncRun.connection_id,
+                    SyncRun.quota_used,
+                    SyncRun.quota_limit,
+                    SyncRun.started_at,
+                ).join(newest, SyncRun.id == newest.c.run)
+            ).tuples()
+        }
     return {
-        name: ApiUsage(name, since, int(syncs.get(cid, 0)), int(writes.get(cid, 0)))
+        name: ApiUsage(
+            name,
+            since,
+            int(syncs.get(cid, 0)),
+            int(writes.get(cid, 0)),
+            *quotas.get(cid, (None, None, None)),
+        )
         for cid, name in names.items()
     }
 

@@ -610,7 +610,14 @@ def run_writeback(
             _finish(database, report)
     finally:
         locks.close()
-    log.info("write-back run", extra=report.model_dump(exclude={"changes"}))
+    # a scheduled pass that found nothing to write is routine: DEBUG, so that a terminal
+    # (`make demo`) shows what changed, not a line for every pass
+    routine = report.status == "succeeded" and not report.records_written
+    log.log(
+        logging.DEBUG if routine else logging.INFO,
+        "write-back run",
+        extra=report.model_dump(exclude={"changes"}),
+    )
     return report
 
 

@@ -4,19 +4,19 @@ milestone and the pipeline not yet created; beside it the backtest (managers).""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
-from app.api.deps import DatabaseDep
+from app.api.deps import DatabaseDep, keeper_of
 from app.kpis.backtest import CellSummary
-from app.services.kpis.backtest import BacktestReport, ReplayPoint, run_backtest
+from app.services.kpis.backtest import BacktestReport, ReplayPoint, kept_backtest
 from app.web import charts
 from app.web.deps import KPI_ROLES, ViewerDep, csrf_protect, view_snapshot
 from app.web.filters import FilterChoices, page_filters
 from app.web.rendering import PageRoute, render
-from app.web.views import cached, forecast_view
+from app.web.views import FORECAST_MONTHS, cached, forecast_view
 
 router = APIRouter(route_class=PageRoute, dependencies=[Depends(csrf_protect)])
 
-MONTHS = 6
 BACKTEST_ORIGINS = 12
 
 
@@ -26,7 +26,7 @@ async def forecast(request: Request, viewer: ViewerDep, database: DatabaseDep) -
     filters = await page_filters(request, viewer, database)
     store, snapshot = await view_snapshot(request)
     view = await cached(
-        store, snapshot, ("forecast", filters), lambda s: forecast_view(s, filters, MONTHS)
+        store, snapshot, ("forecast", filters), lambda s: forecast_view(s, filters, FORECAST_MONTHS)
     )
     chart = charts.forecast_band(
         view.labels,
@@ -57,15 +57,15 @@ async def forecast(request: Request, viewer: ViewerDep, database: DatabaseDep) -
 
 @router.get("/forecast/backtest")
 async def backtest(request: Request, viewer: ViewerDep, database: DatabaseDep) -> Response:
-    """The backtest over every rep (so not for reps, as in the API), once per view generation."""
+    """The backtest over every rep (so not for reps, as in the API): the keeper's answer, the
+    one the API gives, computed off the request path; while the first one is computed the
+    page says so and loads it when it is ready."""
     viewer.require("manager")
-    store, snapshot = await view_snapshot(request)
-    report = await cached(
-        store,
-        snapshot,
-        ("backtest", BACKTEST_ORIGINS),
-        lambda s: run_backtest(database, BACKTEST_ORIGINS, store, snapshot=s),
+    keeper = keeper_of(request.app)
+    kept = await run_in_threadpool(
+        lambda: kept_backtest(keeper, database, months=BACKTEST_ORIGINS, wait=False)
     )
+    report = kept.value if kept is not None else None
     chart = None
     points: list[ReplayPoint] = []
     cells: list[CellSummary] = []
@@ -91,6 +91,7 @@ async def backtest(request: Request, viewer: ViewerDep, database: DatabaseDep) -
         request,
         "backtest.html",
         viewer,
+        kept=kept,
         report=report,
         points=points,
         cells=cells,

@@ -2,7 +2,8 @@
 // - the data's age ticks on ("synced 12 s ago");
 // - live pages poll /live (the KPI view's generation, no KPI work) and reload when a pipeline
 //   pass has been taken in, unless the reader is typing in a form;
-// - [data-fragment] sections load their content (the backtest) after the page.
+// - [data-fragment] sections load their content (the backtest) after the page, and again
+//   while it is still being computed.
 (function () {
   "use strict";
   var body = document.body;
@@ -46,14 +47,21 @@
     setInterval(poll, 5000);
   }
 
-  Array.prototype.forEach.call(document.querySelectorAll("[data-fragment]"), function (node) {
+  // a fragment takes the place of its placeholder; one still being computed (data-pending)
+  // is asked for again until it is ready
+  function load(node) {
     fetch(node.dataset.fragment, { credentials: "same-origin", headers: { "X-Fragment": "1" } })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var content = doc.querySelector("[data-fragment-content]");
-        if (content) { node.replaceChildren(content); node.setAttribute("aria-busy", "false"); }
+        if (!content) return;
+        var pending = content.hasAttribute("data-pending");
+        content.setAttribute("data-fragment", node.dataset.fragment);
+        node.replaceWith(content);
+        if (pending) setTimeout(function () { load(content); }, 3000);
       })
       .catch(function () {});
-  });
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("[data-fragment]"), load);
 })();

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from unittest.mock import ANY
 
 import pytest
 from fastapi.routing import APIRoute
@@ -195,6 +196,9 @@ def test_scorecard(client: TestClient) -> None:
     assert {"progress_value_week", "progress_value_month", "advances_week", "stalled"} <= set(card)
     assert card["open_opportunities"] == 10
     assert client.get("/api/v1/reps/nobody/scorecard").status_code == 404
+    by_name = client.get("/api/v1/reps/ann/scorecard")  # a name or e-mail, any case
+    assert by_name.status_code == 200 and by_name.json() == {**card, "data_age_seconds": ANY}
+    assert by_name.json()["rep"] == "005A"
 
 
 def test_backtest_over_the_api(client: TestClient, auth: Auth) -> None:

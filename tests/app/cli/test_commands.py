@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -184,6 +185,10 @@ def test_the_demo_stops_on_sigterm_saying_so(env: dict[str, str], tmp_path: Path
         out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     assert "Demo stopped (SIGTERM)" in " ".join(out.split())
+    # the web address and one key per role, each on a line of its own (copied as printed)
+    assert f"Web app: http://127.0.0.1:{port}/" in out
+    for role in ("admin", "ops", "manager", "rep"):
+        assert re.search(rf"^ +{role} +msk_[A-Za-z0-9_-]{{20,}}$", out, re.MULTILINE), role
 
 
 def test_secret_key_prints_a_usable_key(env: dict[str, str], tmp_path: Path) -> None:

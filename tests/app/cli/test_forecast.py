@@ -37,6 +37,9 @@ def test_forecast_splits_each_month_by_milestone_and_new_pipeline(
     assert alone["includes_new_pipeline"] is False and alone["filters"]["process"] == "smb"
     assert all(m["new_pipeline_amount"] == 0 for m in alone["months"])
 
+    anns = json.loads(run(["forecast", "--owner", "ANN", "--json"], env, tmp_path).stdout)
+    assert anns["filters"]["owner"] == "005A"  # a rep by name (or e-mail) as by CRM owner id
+
     earlier = (NOW.date().replace(day=1)).isoformat()
     past = json.loads(run(["forecast", "--as-of", earlier, "--json"], env, tmp_path).stdout)
     assert past["as_of"].startswith(earlier)

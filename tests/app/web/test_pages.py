@@ -4,6 +4,7 @@ CSRF, session expiry, the rules workbench and the offline API docs."""
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -118,6 +119,32 @@ def test_pages_show_the_opportunity_story_and_stalled_deals_by_value(
     assert stalled.status_code == 200 and "Open in CRM" in stalled.text
     backtest = client.get("/forecast/backtest")
     assert backtest.status_code == 200 and "Backtest" in backtest.text
+
+
+def test_the_backtest_is_computed_off_the_request_and_is_the_answer_the_api_gives(
+    web: WebWorld, sign_in: SignIn
+) -> None:
+    from app.api.deps import keeper_of
+    from app.services.kpis.backtest import BacktestReport, kept_backtest
+    from tests.support.waiting import wait_for
+
+    client = sign_in("manager")
+    first = client.get("/forecast/backtest").text  # never waits for the computation
+    assert "being computed" in first or "Computed for the KPIs as of" in first
+
+    def shown() -> bool:
+        return "Computed for the KPIs as of" in client.get("/forecast/backtest").text
+
+    assert wait_for(shown)
+    api = TestClient(web.app).get(
+        "/api/v1/backtest", headers={"Authorization": f"Bearer {web.keys['manager']}"}
+    )
+    assert api.status_code == 200 and api.headers["X-KPI-Current"] == "true"
+    kept = kept_backtest(keeper_of(web.app), web.db, months=12, wait=False)
+    assert kept is not None  # one computation for both: the page's and the API's
+    report = kept.value
+    assert isinstance(report, BacktestReport)
+    assert datetime.fromisoformat(api.json()["computed_at"]) == report.computed_at
 
 
 def test_no_activity_count_appears_anywhere(web: WebWorld, sign_in: SignIn) -> None:
@@ -312,3 +339,30 @@ def test_a_manager_sets_and_removes_a_target_on_the_pipeline_page(
         f"/targets/{target_id}/remove", data={"csrf_token": token}, follow_redirects=True
     )
     assert gone.status_code == 200 and 'class="target"' not in gone.text
+
+
+def test_the_pages_a_manager_opens_first_are_drawn_ahead_for_each_generation(
+    web: WebWorld,
+) -> None:
+    from app.api.deps import kpi_store_of
+    from app.web.filters import PageFilters
+    from app.web.views import page_key
+    from tests.support.waiting import wait_for
+
+    store = kpi_store_of(web.app)
+    store.snapshot()  # loaded: the warmers run as each generation is published
+
+    def drawn() -> bool:
+        now = store.snapshot()
+        keys = [("pipeline", PageFilters()), ("forecast", PageFilters()), ("reps", PageFilters())]
+        return all(store.remembered(page_key(now, key)) is not None for key in keys)
+
+    assert wait_for(drawn)
+
+
+def test_the_connections_page_shows_the_crms_daily_api_quota(sign_in: SignIn) -> None:
+    import re
+
+    page = sign_in("ops").get("/ops/connections").text
+    assert "CRM daily API quota" in page
+    assert re.search(r"[\d,]+ of [\d,]+ calls used, every client of the CRM included", page)

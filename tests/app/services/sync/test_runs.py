@@ -192,6 +192,12 @@ def test_stopping_at_the_configured_quota_share(
     assert report.status == "partial"
     assert "quota" in (report.error or "")
     assert len(report.streams) < STREAMS
+    # the org's quota as the CRM reported it is kept with the run (the connections page)
+    assert report.quota_limit == 20 and report.quota_used is not None
+    assert report.quota_used >= 10
+    with db.sessions() as session:
+        run = session.scalars(select(SyncRun)).one()
+        assert (run.quota_used, run.quota_limit) == (report.quota_used, 20)
 
 
 def test_wrong_credentials_fail_the_run_with_a_clear_error(
