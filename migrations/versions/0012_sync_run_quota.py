@@ -1,7 +1,7 @@
 """sync runs: the CRM's daily API quota as it reported it during the run
 
-Revision ID: 0010_sync_run_quota
-Revises: 0009_targets
+Revision ID: 0012_sync_run_quota
+Revises: 0011_raw_records_scale
 Create Date: 2026-12-05
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_sync_run_quota"
-down_revision: str | None = "0009_targets"
+revision: str = "0012_sync_run_quota"
+down_revision: str | None = "0011_raw_records_scale"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
