@@ -1,8 +1,10 @@
 """`milestones health`: which milestones' conversion or velocity has drifted, by how much and
-since when (the same answer as `GET /api/v1/health/drift`)."""
+since when (the same answer as `GET /api/v1/health/drift`); with `--part value`, what each
+milestone tells about winning (`GET /api/v1/health/value`)."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -11,7 +13,14 @@ from rich.table import Table
 
 from app.cli.context import kpi_view
 from app.cli.output import console, emit_json
-from app.services.health.public import Estimate
+from app.services.health.public import DriftAnswer, Estimate, ValueAnswer
+
+
+class Part(StrEnum):
+    """What `milestones health` prints."""
+
+    drift = "drift"
+    value = "value"
 
 
 def _shown(value: Estimate | None, metric: str) -> str:
@@ -34,20 +43,40 @@ def health(
     show_all: Annotated[
         bool, typer.Option("--all", help="Every step tested, not only the flagged ones.")
     ] = False,
+    part: Annotated[
+        Part,
+        typer.Option(
+            "--part",
+            help="drift: changes of conversion and velocity; value: each milestone's lift in "
+            "win probability over comparable deals, the days it adds, out-of-order reaches.",
+        ),
+    ] = Part.drift,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Drift of conversion to the next milestone and of the days to reach it, per process and
     milestone: recent weekly cohorts against the half-year before, false alarms held at 5 %
-    over every test."""
+    over every test. `--part value`: which milestones earn their place."""
     from app.services.health.drift import drift
+    from app.services.health.value import milestone_value
     from app.services.kpis.filters import Filters
 
     filters = Filters(process=process, segment=segment, team=team, connection=connection)
     snapshot = kpi_view(as_of)
+    if part is Part.value:
+        valued = milestone_value(snapshot, filters)
+        if as_json:
+            emit_json(valued)
+        else:
+            _print_value(valued, show_all)
+        return
     answer = drift(snapshot, filters)
     if as_json:
         emit_json(answer)
         return
+    _print_drift(answer, show_all)
+
+
+def _print_drift(answer: DriftAnswer, show_all: bool) -> None:
     console.print(
         f"process health as of {answer.as_of.isoformat()[:19]}: {answer.flagged} change(s) "
         f"flagged among {answer.tested} tests"
@@ -69,6 +98,36 @@ def health(
             _shown(step.recent, step.metric),
             "-" if step.p_value is None else f"{step.p_value:.3g}",
             "yes" if step.flagged else (step.note or "no"),
+        )
+    if table.rows:
+        console.print(table)
+
+
+def _print_value(answer: ValueAnswer, show_all: bool) -> None:
+    console.print(
+        f"milestone value as of {answer.as_of.isoformat()[:19]}: "
+        f"{len(answer.no_information)} add(s) no information, "
+        f"{len(answer.out_of_order)} often reached out of order"
+    )
+    for name in answer.no_information:
+        console.print(f"  adds no information: [bold]{escape(name)}[/]")
+    for name in answer.out_of_order:
+        console.print(f"  often reached out of order: [bold]{escape(name)}[/]")
+    table = Table(caption="win rates of closed deals, 95 % intervals; lift in points")
+    for column in ("process", "step", "reached", "comparable", "lift", "days", "late", "verdict"):
+        table.add_column(column)
+    for value in answer.milestones:
+        if not (show_all or value.verdict != "adds information" or value.often_out_of_order):
+            continue
+        table.add_row(
+            escape(value.process),
+            escape(f"{value.previous} → {value.milestone}"),
+            _shown(value.reached, "conversion"),
+            _shown(value.comparable, "conversion"),
+            "-" if value.lift is None else f"{value.lift * 100:+.0f}",
+            _shown(value.days_added, "days"),
+            "-" if value.out_of_order_share is None else f"{value.out_of_order_share:.0%}",
+            value.verdict,
         )
     if table.rows:
         console.print(table)

@@ -1,8 +1,10 @@
-"""Process health for ops and managers: has a milestone's conversion or velocity drifted?
+"""Process health for ops and managers: has a milestone's conversion or velocity drifted, and
+does each milestone earn its place?
 
-`GET /api/v1/health/drift` answers like every KPI answer: over the KPI view at the data clock
-or a past `as_of`, with the filters of every KPI but the period, encoded once per view
-generation, ending with `data_age_seconds` (also the `X-Data-Age-Seconds` header).
+`GET /api/v1/health/drift` and `GET /api/v1/health/value` answer like every KPI answer: over
+the KPI view at the data clock or a past `as_of`, with the filters of every KPI but the period,
+encoded once per view generation, ending with `data_age_seconds` (also the
+`X-Data-Age-Seconds` header).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from app.api.deps import KpiStoreDep, require
 from app.api.routes.kpis import NO_PERIOD, _answer, _as_of, _documented, _filters, _ok
 from app.services.access.api_keys import Principal
 from app.services.health.drift import drift as drift_answer
-from app.services.health.public import DriftAnswer
+from app.services.health.public import DriftAnswer, ValueAnswer
+from app.services.health.value import milestone_value
 
 router = APIRouter(prefix="/api/v1/health", tags=["process health"])
 
@@ -64,5 +67,50 @@ async def drift(request: Request, principal: Reader, store: KpiStoreDep) -> Resp
         store,
         ("health-drift", filters.key()),
         lambda snapshot: drift_answer(snapshot, filters),
+        as_of=_as_of(request),
+    )
+
+
+VALUE_EXAMPLE: dict[str, Any] = {
+    "filters": {"process": None, "segment": None, "owner": None, "team": None,
+                "connection": None, "start": None, "end": None},
+    "as_of": "2024-03-04T00:00:00+00:00",
+    "method": "For each milestone, the deals that reached it straight from the milestone ...",
+    "false_discovery_rate": 0.05,
+    "milestones": [
+        {"process": "smb_new_business", "milestone": "meeting_held", "name": "Meeting held",
+         "previous": "reply", "previous_name": "Replied", "reached_deals": 900,
+         "reached": {"value": 0.27, "low": 0.24, "high": 0.3, "deals": 610},
+         "comparable": {"value": 0.04, "low": 0.03, "high": 0.05, "deals": 2400},
+         "lift": 0.23, "lift_low": 0.19, "lift_high": 0.27, "ratio": 6.75,
+         "p_value": 1e-30, "verdict": "adds information",
+         "days_added": {"value": 5.8, "low": 5.5, "high": 6.1, "deals": 880},
+         "out_of_order": 4, "out_of_order_share": 0.0044, "often_out_of_order": False,
+         "summary": "Replied → Meeting held: 27% of the deals that reached it won, against 4% "
+         "of comparable deals that had not yet (+23 points, adds information); the step "
+         "takes 5.8 days (median)"},
+    ],
+    "no_information": [],
+    "out_of_order": [],
+    "data_age_seconds": 42.0,
+}  # fmt: skip
+
+
+@router.get(
+    "/value",
+    response_model=ValueAnswer,
+    summary="Per process and milestone: the win rate of deals that reached it against "
+    "comparable deals that had not yet (same previous milestone, similar days there), the "
+    "lift, the days the step adds; milestones that add no information or are often reached "
+    "out of order are named",
+    responses=_ok(VALUE_EXAMPLE),
+    openapi_extra={"parameters": _documented(NO_PERIOD)},
+)
+async def value(request: Request, principal: Reader, store: KpiStoreDep) -> Response:
+    filters = _filters(request, principal, set(), period=False)
+    return await _answer(
+        store,
+        ("health-value", filters.key()),
+        lambda snapshot: milestone_value(snapshot, filters),
         as_of=_as_of(request),
     )

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from app.core.timestamps import DataAgeSeconds, IsoDateTime
 from app.services.kpis.filters import Filters
 
-__all__ = ["DriftAnswer", "Estimate", "StepDrift"]
+__all__ = ["DriftAnswer", "Estimate", "MilestoneValue", "StepDrift", "ValueAnswer"]
 
 Metric = Literal["conversion", "days_to_next"]
 
@@ -71,4 +71,54 @@ class DriftAnswer(BaseModel):
     tested: int
     flagged: int
     steps: list[StepDrift]
+    data_age_seconds: DataAgeSeconds = None
+
+
+class MilestoneValue(BaseModel):
+    """What reaching one milestone tells about winning, against comparable deals that were at
+    the milestone before it, as old there, and had not reached it yet."""
+
+    model_config = ConfigDict(frozen=True)
+
+    process: str
+    milestone: str
+    name: str
+    previous: str
+    """The milestone before it in the process (its key), or `created`."""
+    previous_name: str
+    reached_deals: int
+    """Deals that reached it (open ones included)."""
+    reached: Estimate | None
+    """Win rate of the closed deals that reached it straight from `previous`."""
+    comparable: Estimate | None
+    """Win rate of comparable closed deals that had not reached it yet, weighted like them."""
+    lift: float | None
+    """reached - comparable: points of win probability (0..1), with its 95 % interval."""
+    lift_low: float | None
+    lift_high: float | None
+    ratio: float | None
+    p_value: float | None
+    verdict: Literal["adds information", "adds no information", "too few deals"]
+    """`adds no information`: tested, and the lift is not clear over every test of the answer."""
+    days_added: Estimate | None
+    """Median days from `previous` to it (95 % interval), over the deals that took that step."""
+    out_of_order: int
+    """Deals that reached it only after a later milestone."""
+    out_of_order_share: float | None
+    often_out_of_order: bool
+    summary: str
+
+
+class ValueAnswer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    filters: Filters
+    as_of: IsoDateTime
+    method: str
+    false_discovery_rate: float
+    milestones: list[MilestoneValue]
+    no_information: list[str]
+    """`process: milestone` of the milestones that add no information."""
+    out_of_order: list[str]
+    """`process: milestone` of the milestones often reached out of order."""
     data_age_seconds: DataAgeSeconds = None

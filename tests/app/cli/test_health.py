@@ -30,3 +30,11 @@ def test_health_prints_the_drift_answer(
     assert "process health as of" in text and "flagged among" in text
     bad = run(["health", "--as-of", "someday"], env, tmp_path)
     assert bad.returncode == 2
+
+    done = run(["health", "--part", "value", "--json"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    valued = json.loads(done.stdout)
+    assert [m["milestone"] for m in valued["milestones"]] == ["reply", "meeting", "proposal"]
+    assert all(m["verdict"] == "adds information" for m in valued["milestones"])
+    text = run(["health", "--part", "value", "--all"], env, tmp_path).stdout
+    assert "milestone value as of" in text and "meeting → proposal" in text
