@@ -49,7 +49,7 @@ _CONTACTS_PER_DEAL = 16
 _NEW_CONTACT = 9
 _MINUTE = 60
 # Random streams of one deal.
-_OPENING, _FATE, _STORY = 1, 2, 3
+_OPENING, _FATE, _STORY, _SECURITY_REVIEW = 1, 2, 3, 4
 
 
 def _stream(seed: int, index: int, stream: int) -> Random:
@@ -155,6 +155,9 @@ class Simulation:
         if opening.lead is not None:
             story.leads.append(opening.lead)
         events = self._journey.run(deal, opening.fate, rng, next_key)
+        if self.params.security_review:
+            review = _stream(self.params.seed, index, _SECURITY_REVIEW)
+            self._journey.security_review(deal, opening.fate, review, next_key)
         apply_logging_noise(deal.activities, rng, noise, next_key)
         deal.states = build_states(deal, events, rng, noise, self.owner_at)
         if rng.random() < noise.junk_opportunity:

@@ -10,8 +10,10 @@ from pydantic import BaseModel, ConfigDict
 
 from app.core.timestamps import DataAgeSeconds, IsoDateTime
 from app.services.kpis.filters import Filters
+from app.services.mapping.preview_report import EvidenceLink, OpportunityRef
 
-__all__ = ["DriftAnswer", "Estimate", "MilestoneValue", "StepDrift", "ValueAnswer"]
+__all__ = ["Candidate", "CandidateEvidence", "CandidatesAnswer", "DriftAnswer", "Estimate"]
+__all__ += ["MilestoneValue", "StepDrift", "ValueAnswer"]
 
 Metric = Literal["conversion", "days_to_next"]
 
@@ -121,4 +123,57 @@ class ValueAnswer(BaseModel):
     """`process: milestone` of the milestones that add no information."""
     out_of_order: list[str]
     """`process: milestone` of the milestones often reached out of order."""
+    data_age_seconds: DataAgeSeconds = None
+
+
+class CandidateEvidence(BaseModel):
+    """A record that shows the action: when, on which deal, and a link that opens it."""
+
+    occurred_at: IsoDateTime
+    opportunity: OpportunityRef
+    evidence: EvidenceLink
+    text: str
+    """Its subject or title."""
+
+
+class Candidate(BaseModel):
+    """A customer action no rule maps whose occurrence predicts winning, with a milestone to
+    paste into the process's rules."""
+
+    process: str
+    stream: str
+    action: str
+    """In words: the stream, its customer-side condition and what sets it apart."""
+    key: str
+    deals: int
+    """Deals that showed it (open ones included)."""
+    reached: Estimate | None
+    """Win rate of the closed deals that showed it."""
+    comparable: Estimate | None
+    lift: float
+    lift_low: float
+    lift_high: float
+    ratio: float | None
+    p_value: float
+    after: str
+    """The milestone deals were usually at when they showed it (or `created`): where the
+    proposed milestone goes."""
+    evidence: list[CandidateEvidence]
+    rule_yaml: str
+    """A milestone (a YAML list item) for the process's `milestones:`."""
+    validates: bool
+    """The active ruleset with this milestone inserted validates (fields, seller-side guard)."""
+    problems: list[str]
+
+
+class CandidatesAnswer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    filters: Filters
+    as_of: IsoDateTime
+    method: str
+    records_scanned: int
+    tested: int
+    """Descriptions seen on enough deals to be valued."""
+    candidates: list[Candidate]
     data_age_seconds: DataAgeSeconds = None
