@@ -13,7 +13,7 @@ from rich.table import Table
 
 from app.cli.context import kpi_view
 from app.cli.output import console, emit_json
-from app.services.health.public import DriftAnswer, Estimate, ValueAnswer
+from app.services.health.public import CandidatesAnswer, DriftAnswer, Estimate, ValueAnswer
 
 
 class Part(StrEnum):
@@ -21,6 +21,7 @@ class Part(StrEnum):
 
     drift = "drift"
     value = "value"
+    candidates = "candidates"
 
 
 def _shown(value: Estimate | None, metric: str) -> str:
@@ -48,7 +49,8 @@ def health(
         typer.Option(
             "--part",
             help="drift: changes of conversion and velocity; value: each milestone's lift in "
-            "win probability over comparable deals, the days it adds, out-of-order reaches.",
+            "win probability over comparable deals, the days it adds, out-of-order reaches; "
+            "candidates: unmapped customer actions that predict winning, with a rule to paste.",
         ),
     ] = Part.drift,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -62,6 +64,16 @@ def health(
 
     filters = Filters(process=process, segment=segment, team=team, connection=connection)
     snapshot = kpi_view(as_of)
+    if part is Part.candidates:
+        from app.cli.context import open_database
+        from app.services.health.candidates import candidates
+
+        found = candidates(open_database(), snapshot, filters)
+        if as_json:
+            emit_json(found)
+        else:
+            _print_candidates(found, show_all)
+        return
     if part is Part.value:
         valued = milestone_value(snapshot, filters)
         if as_json:
@@ -131,3 +143,26 @@ def _print_value(answer: ValueAnswer, show_all: bool) -> None:
         )
     if table.rows:
         console.print(table)
+
+
+def _print_candidates(answer: CandidatesAnswer, show_all: bool) -> None:
+    console.print(
+        f"candidate milestones as of {answer.as_of.isoformat()[:19]}: "
+        f"{len(answer.candidates)} proposed ({answer.tested} descriptions tested over "
+        f"{answer.records_scanned} records)"
+    )
+    for rank, found in enumerate(answer.candidates, start=1):
+        reached, comparable = found.reached, found.comparable
+        console.print(
+            f"{rank}. [bold]{escape(found.process)}[/] after {escape(found.after)}: "
+            f"{escape(found.action)} — {found.deals} deals, "
+            f"{_shown(reached, 'conversion')} won against {_shown(comparable, 'conversion')} "
+            f"({found.lift * 100:+.0f} points)"
+        )
+        for seen in found.evidence:
+            console.print(
+                f"   {seen.occurred_at.isoformat()[:10]} {escape(seen.text)} "
+                f"{escape(seen.evidence.url)}"
+            )
+        if show_all or rank == 1:
+            console.print(escape(found.rule_yaml), highlight=False)

@@ -1,7 +1,7 @@
 """Process health for ops and managers: has a milestone's conversion or velocity drifted, and
 does each milestone earn its place?
 
-`GET /api/v1/health/drift` and `GET /api/v1/health/value` answer like every KPI answer: over
+`GET /api/v1/health/drift`, `/value` and `/candidates` answer like every KPI answer: over
 the KPI view at the data clock or a past `as_of`, with the filters of every KPI but the period,
 encoded once per view generation, ending with `data_age_seconds` (also the
 `X-Data-Age-Seconds` header).
@@ -14,11 +14,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from app.api.deps import KpiStoreDep, require
+from app.api.deps import DatabaseDep, KpiStoreDep, require
 from app.api.routes.kpis import NO_PERIOD, _answer, _as_of, _documented, _filters, _ok
 from app.services.access.api_keys import Principal
+from app.services.health.candidates import candidates as candidate_answer
 from app.services.health.drift import drift as drift_answer
-from app.services.health.public import DriftAnswer, ValueAnswer
+from app.services.health.public import CandidatesAnswer, DriftAnswer, ValueAnswer
 from app.services.health.value import milestone_value
 
 router = APIRouter(prefix="/api/v1/health", tags=["process health"])
@@ -112,5 +113,59 @@ async def value(request: Request, principal: Reader, store: KpiStoreDep) -> Resp
         store,
         ("health-value", filters.key()),
         lambda snapshot: milestone_value(snapshot, filters),
+        as_of=_as_of(request),
+    )
+
+
+CANDIDATES_EXAMPLE: dict[str, Any] = {
+    "filters": {"process": None, "segment": None, "owner": None, "team": None,
+                "connection": None, "start": None, "end": None},
+    "as_of": "2025-07-01T00:00:00+00:00",
+    "method": "Customer-side records that no active rule makes the evidence of a milestone ...",
+    "records_scanned": 49572,
+    "tested": 26,
+    "candidates": [
+        {"process": "smb_new_business", "stream": "EmailMessage",
+         "action": "EmailMessage with Incoming true, Subject containing “security”",
+         "key": "EmailMessage|Incoming=true|Subject~security", "deals": 209,
+         "reached": {"value": 0.78, "low": 0.72, "high": 0.83, "deals": 174},
+         "comparable": {"value": 0.22, "low": 0.2, "high": 0.25, "deals": 3100},
+         "lift": 0.56, "lift_low": 0.49, "lift_high": 0.62, "ratio": 3.5, "p_value": 1e-40,
+         "after": "meeting_held",
+         "evidence": [
+             {"occurred_at": "2023-03-02T10:15:00+00:00",
+              "opportunity": {"external_id": "006000000000001AAA", "name": "Acme - New"},
+              "evidence": {"connection": "crm", "stream": "EmailMessage",
+                           "external_id": "02s000000000001AAA",
+                           "url": "https://example.my.salesforce.com/lightning/r/EmailMessage/"
+                           "02s000000000001AAA/view"},
+              "text": "Security questionnaire: Acme"}],
+         "rule_yaml": "- key: security_questionnaire\n  name: Security questionnaire\n"
+         "  kind: writes\n  rules:\n  - key: security_questionnaire_emailmessage\n"
+         "    stream: EmailMessage\n    when:\n      Incoming: true\n"
+         "      Subject:\n        contains: security questionnaire\n",
+         "validates": True, "problems": []},
+    ],
+    "data_age_seconds": 42.0,
+}  # fmt: skip
+
+
+@router.get(
+    "/candidates",
+    response_model=CandidatesAnswer,
+    summary="Candidate milestones: customer actions in the stored records that no rule makes a "
+    "milestone, whose occurrence predicts winning, each with its lift over comparable deals, "
+    "the deals that show it, sample evidence and a milestone to paste into the rules",
+    responses=_ok(CANDIDATES_EXAMPLE),
+    openapi_extra={"parameters": _documented(NO_PERIOD)},
+)
+async def candidates(
+    request: Request, principal: Reader, store: KpiStoreDep, database: DatabaseDep
+) -> Response:
+    filters = _filters(request, principal, set(), period=False)
+    return await _answer(
+        store,
+        ("health-candidates", filters.key()),
+        lambda snapshot: candidate_answer(database, snapshot, filters),
         as_of=_as_of(request),
     )

@@ -58,6 +58,7 @@ from app.services.mapping.preview import validate_file
 from app.services.mapping.preview_report import EvidenceLink, OpportunityRef
 from app.services.mapping.rulesets import (
     ConnectionInfo,
+    RulesetRejected,
     VersionRuntime,
     connection_info,
     version_runtime,
@@ -192,8 +193,13 @@ def _active(database: Database) -> list[tuple[ConnectionInfo, VersionRuntime, st
         for row in session.scalars(select(Connection).order_by(Connection.id)):
             connection = connection_info(session, row)
             version = session.get(RulesetVersion, active.get(row.id, -1))
-            if connection.source is not None and version is not None:
-                found.append((connection, version_runtime(session, version.id), version.source))
+            if connection.source is None or version is None:
+                continue
+            try:
+                runtime = version_runtime(session, version.id)
+            except RulesetRejected:  # a version stored without its rule text: nothing to read
+                continue
+            found.append((connection, runtime, version.source))
     return found
 
 
@@ -247,7 +253,7 @@ class _Scan:
         if stream_of is None or customer_condition(stream_of, payload) is None:
             return
         at = _time(stream_of, payload)
-        if at is None:
+        if at is None or at > self.snapshot.as_of:
             return
         links = record_links(source, stream, payload, engine.resolver)
         for process_key in [p.key for p in engine.compiled.ruleset.processes]:

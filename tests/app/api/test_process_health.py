@@ -54,7 +54,9 @@ def test_managers_and_ops_read_drift_reps_do_not(client: TestClient, auth: Auth)
     assert client.get("/api/v1/health/drift", params={"as_of": "soon"}).status_code == 422
 
 
-@pytest.mark.parametrize("path", ["/api/v1/health/drift", "/api/v1/health/value"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/health/drift", "/api/v1/health/value", "/api/v1/health/candidates"]
+)
 def test_the_documented_example_is_what_the_model_prints(path: str) -> None:
     example = _route(path).responses[200]["content"]["application/json"]["example"]
     assert _printed(example, path) == example
@@ -80,3 +82,17 @@ def test_milestone_value_compares_with_deals_that_had_not_reached_it(
 
 
 _VALUE = "/api/v1/health/value"
+
+
+def test_candidates_answer_like_every_kpi(client: TestClient, auth: Auth) -> None:
+    # kpi_world stores no raw records: nothing to propose, and it says what it read
+    answer = client.get(_CANDIDATES)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert list(body)[-1] == "data_age_seconds" and _printed(body, _CANDIDATES) == body
+    assert body["candidates"] == [] and body["records_scanned"] == 0
+    assert client.get(_CANDIDATES, headers=auth("ops")).status_code == 200
+    assert client.get(_CANDIDATES, headers=auth("rep", "005A")).status_code == 403
+
+
+_CANDIDATES = "/api/v1/health/candidates"

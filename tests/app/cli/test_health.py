@@ -38,3 +38,9 @@ def test_health_prints_the_drift_answer(
     assert all(m["verdict"] == "adds information" for m in valued["milestones"])
     text = run(["health", "--part", "value", "--all"], env, tmp_path).stdout
     assert "milestone value as of" in text and "meeting → proposal" in text
+
+    done = run(["health", "--part", "candidates", "--json"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["candidates"] == []  # kpi_world stores no raw records
+    text = run(["health", "--part", "candidates"], env, tmp_path).stdout
+    assert "candidate milestones as of" in text and "0 proposed" in text
