@@ -5,15 +5,25 @@ milestone tells about winning (`GET /api/v1/health/value`)."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from app.cli.context import kpi_view
-from app.cli.output import console, emit_json
-from app.services.health.public import CandidatesAnswer, DriftAnswer, Estimate, ValueAnswer
+from app.cli.output import console, emit_json, fail
+from app.services.health.public import (
+    CandidatesAnswer,
+    DriftAnswer,
+    Estimate,
+    ValueAnswer,
+    VersionsCompared,
+)
+
+if TYPE_CHECKING:
+    from app.services.kpis.filters import Filters
 
 
 class Part(StrEnum):
@@ -22,6 +32,7 @@ class Part(StrEnum):
     drift = "drift"
     value = "value"
     candidates = "candidates"
+    compare = "compare"
 
 
 def _shown(value: Estimate | None, metric: str) -> str:
@@ -50,9 +61,17 @@ def health(
             "--part",
             help="drift: changes of conversion and velocity; value: each milestone's lift in "
             "win probability over comparable deals, the days it adds, out-of-order reaches; "
-            "candidates: unmapped customer actions that predict winning, with a rule to paste.",
+            "candidates: unmapped customer actions that predict winning, with a rule to paste; "
+            "compare: the backtest with the active rules and with --draft, side by side.",
         ),
     ] = Part.drift,
+    draft: Annotated[
+        Path | None,
+        typer.Option("--draft", help="With --part compare: the draft rule file.", dir_okay=False),
+    ] = None,
+    months: Annotated[
+        int, typer.Option("--months", min=1, max=36, help="With --part compare: origins scored.")
+    ] = 12,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Drift of conversion to the next milestone and of the days to reach it, per process and
@@ -63,6 +82,9 @@ def health(
     from app.services.kpis.filters import Filters
 
     filters = Filters(process=process, segment=segment, team=team, connection=connection)
+    if part is Part.compare:
+        _compare(draft, months, filters, as_of, as_json)
+        return
     snapshot = kpi_view(as_of)
     if part is Part.candidates:
         from app.cli.context import open_database
@@ -166,3 +188,52 @@ def _print_candidates(answer: CandidatesAnswer, show_all: bool) -> None:
             )
         if show_all or rank == 1:
             console.print(escape(found.rule_yaml), highlight=False)
+
+
+def _compare(
+    draft: Path | None, months: int, filters: Filters, as_of: str | None, as_json: bool
+) -> None:
+    from app.cli.context import open_database, settings
+    from app.services.health.versions import compare_versions
+    from app.services.kpis.store import KpiStore
+    from app.services.mapping.rulesets import RulesetRejected
+
+    if draft is None:
+        fail("--part compare needs --draft FILE (the rule file to compare)", code=2)
+    if as_of is not None:
+        fail("--part compare reads the view at the data clock: leave out --as-of", code=2)
+    try:
+        text = draft.read_text(encoding="utf-8")
+    except OSError as error:
+        fail(f"cannot read {draft}: {error.strerror}", code=2)
+    database = open_database()
+    store = KpiStore(database, as_of_setting=settings().kpi_as_of_value)
+    try:
+        compared = compare_versions(
+            database, text, str(draft), store=store, filters=filters, months=months
+        )
+    except RulesetRejected as rejected:
+        fail(rejected.detail)
+    if as_json:
+        emit_json(compared)
+        return
+    _print_compared(compared)
+
+
+def _print_compared(compared: VersionsCompared) -> None:
+    console.print(f"rules compared as of {compared.as_of.isoformat()[:19]}: {compared.verdict}")
+    table = Table(caption="WAPE: lower is better; coverage of the P10-P90 band: 0.80 nominal")
+    for column in ("horizon", "window", "part", "origins", "active", "draft", "better"):
+        table.add_column(column)
+    for cell in compared.cells:
+        table.add_row(
+            f"{cell.horizon_months}",
+            "cumulative" if cell.cumulative else "month",
+            cell.part,
+            f"{cell.origins}",
+            "-" if cell.active_wape is None else f"{cell.active_wape:.3f}",
+            "-" if cell.draft_wape is None else f"{cell.draft_wape:.3f}",
+            cell.better or "-",
+        )
+    if table.rows:
+        console.print(table)

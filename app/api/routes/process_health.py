@@ -1,10 +1,11 @@
 """Process health for ops and managers: has a milestone's conversion or velocity drifted, and
 does each milestone earn its place?
 
-`GET /api/v1/health/drift`, `/value` and `/candidates` answer like every KPI answer: over
-the KPI view at the data clock or a past `as_of`, with the filters of every KPI but the period,
+`GET /api/v1/health/drift`, `/value` and `/candidates` answer like every KPI answer: over the
+KPI view at the data clock or a past `as_of`, with the filters of every KPI but the period,
 encoded once per view generation, ending with `data_age_seconds` (also the
-`X-Data-Age-Seconds` header).
+`X-Data-Age-Seconds` header). `POST /api/v1/health/compare` backtests a draft rule file beside
+the active versions before it is activated, at the data clock (no `as_of`).
 """
 
 from __future__ import annotations
@@ -12,15 +13,25 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from pydantic import Field
 
 from app.api.deps import DatabaseDep, KpiStoreDep, require
 from app.api.routes.kpis import NO_PERIOD, _answer, _as_of, _documented, _filters, _ok
+from app.api.routes.mappings import RulesetSubmission, _invalid
+from app.core.errors import InvalidRequestError
 from app.services.access.api_keys import Principal
 from app.services.health.candidates import candidates as candidate_answer
 from app.services.health.drift import drift as drift_answer
-from app.services.health.public import CandidatesAnswer, DriftAnswer, ValueAnswer
+from app.services.health.public import (
+    CandidatesAnswer,
+    DriftAnswer,
+    ValueAnswer,
+    VersionsCompared,
+)
 from app.services.health.value import milestone_value
+from app.services.health.versions import compare_versions
+from app.services.mapping.rulesets import RulesetRejected
 
 router = APIRouter(prefix="/api/v1/health", tags=["process health"])
 
@@ -169,3 +180,40 @@ async def candidates(
         lambda snapshot: candidate_answer(database, snapshot, filters),
         as_of=_as_of(request),
     )
+
+
+class CompareRequest(RulesetSubmission):
+    months: int = Field(default=12, ge=1, le=36, description="The latest origins scored.")
+
+
+@router.post(
+    "/compare",
+    response_model=VersionsCompared,
+    summary="Backtest of forecast quality with the active ruleset versions and with a draft "
+    "rule file, side by side, before it is activated (nothing is stored)",
+    responses={422: {"description": "Invalid ruleset or parameters",
+                     "content": {"application/problem+json": {}}}},
+    openapi_extra={"parameters": _documented(NO_PERIOD[:-1])},
+)  # fmt: skip
+def compare(
+    request: Request,
+    body: CompareRequest,
+    principal: Reader,
+    store: KpiStoreDep,
+    database: DatabaseDep,
+) -> VersionsCompared | JSONResponse:
+    filters = _filters(request, principal, set(), period=False)
+    if _as_of(request) is not None:
+        raise InvalidRequestError("as_of: the comparison reads the view at the data clock")
+    try:
+        return compare_versions(
+            database,
+            body.rules,
+            body.file,
+            store=store,
+            filters=filters,
+            months=body.months,
+            connection=body.connection,
+        )
+    except RulesetRejected as rejected:
+        return _invalid(request, rejected)

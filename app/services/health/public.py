@@ -9,11 +9,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from app.core.timestamps import DataAgeSeconds, IsoDateTime
+from app.kpis.backtest import CellSummary, Part
 from app.services.kpis.filters import Filters
 from app.services.mapping.preview_report import EvidenceLink, OpportunityRef
 
 __all__ = ["Candidate", "CandidateEvidence", "CandidatesAnswer", "DriftAnswer", "Estimate"]
-__all__ += ["MilestoneValue", "StepDrift", "ValueAnswer"]
+__all__ += ["CellComparison", "MilestoneValue", "StepDrift", "ValueAnswer", "VersionScores"]
+__all__ += ["VersionsCompared"]
 
 Metric = Literal["conversion", "days_to_next"]
 
@@ -176,4 +178,48 @@ class CandidatesAnswer(BaseModel):
     tested: int
     """Descriptions seen on enough deals to be valued."""
     candidates: list[Candidate]
+    data_age_seconds: DataAgeSeconds = None
+
+
+class VersionScores(BaseModel):
+    """One side of the comparison: its backtest cells (every method's scores)."""
+
+    ruleset: str
+    versions: dict[str, int]
+    """The active side: each connection's active version number."""
+    origins: int
+    note: str | None
+    """Why there is nothing to score, when there is not."""
+    cells: list[CellSummary]
+
+
+class CellComparison(BaseModel):
+    """One horizon, single month or cumulative, one part: the forecast's scores with the
+    active version's milestones and with the draft's."""
+
+    horizon_months: int
+    cumulative: bool
+    part: Part
+    origins: int
+    actual_won: float
+    active_wape: float | None
+    draft_wape: float | None
+    active_coverage: float | None
+    draft_coverage: float | None
+    better: Literal["draft", "active", "same"] | None
+
+
+class VersionsCompared(BaseModel):
+    as_of: IsoDateTime
+    method: str
+    reading: str
+    filters: Filters
+    active: VersionScores
+    draft: VersionScores
+    active_wape: float | None
+    """Mean WAPE over the total cells (horizons 1-3, single month and cumulative)."""
+    draft_wape: float | None
+    better: Literal["draft", "active", "same"] | None
+    verdict: str
+    cells: list[CellComparison]
     data_age_seconds: DataAgeSeconds = None

@@ -14,6 +14,7 @@ from app.api.main import create_app
 from app.api.routes.process_health import router
 from app.core.database import Database
 from app.core.settings import Settings
+from bench.mapping_accuracy import EXAMPLES
 from tests.app.api.conftest import Auth
 from tests.support.kpi_world import build
 
@@ -96,3 +97,25 @@ def test_candidates_answer_like_every_kpi(client: TestClient, auth: Auth) -> Non
 
 
 _CANDIDATES = "/api/v1/health/candidates"
+
+
+def test_a_draft_is_compared_with_the_active_version(client: TestClient, auth: Auth) -> None:
+    rules = (EXAMPLES / "salesforce.yaml").read_text()
+    answer = client.post(_COMPARE, json={"rules": rules, "file": "draft.yaml"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert _printed(body, _COMPARE) == body
+    # kpi_world keeps no raw records: the draft derives nothing, so there is nothing to compare
+    assert body["draft"]["note"] and body["better"] is None and body["cells"] == []
+    assert body["active"]["versions"] == {"crm": 1}
+    bad = client.post(_COMPARE, json={"rules": "name: x\nprocesses: 3\n"})
+    assert bad.status_code == 422 and bad.json()["errors"]
+    assert (
+        client.post(_COMPARE, json={"rules": rules}, params={"as_of": "2024-01-01"}).status_code
+        == 422
+    )
+    rep = client.post(_COMPARE, json={"rules": rules}, headers=auth("rep", "005A"))
+    assert rep.status_code == 403
+
+
+_COMPARE = "/api/v1/health/compare"

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from app.core.database import Database, upgrade
+from bench.mapping_accuracy import EXAMPLES
 from tests.app.cli.conftest import run
 from tests.conftest import FreshDatabases
 from tests.support.kpi_world import build
@@ -44,3 +45,11 @@ def test_health_prints_the_drift_answer(
     assert json.loads(done.stdout)["candidates"] == []  # kpi_world stores no raw records
     text = run(["health", "--part", "candidates"], env, tmp_path).stdout
     assert "candidate milestones as of" in text and "0 proposed" in text
+
+    draft = str(EXAMPLES / "salesforce.yaml")
+    done = run(["health", "--part", "compare", "--draft", draft, "--json"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    compared = json.loads(done.stdout)  # kpi_world keeps no raw records: the draft derives none
+    assert compared["active"]["versions"] == {"crm": 1} and compared["draft"]["note"]
+    assert compared["verdict"] == "no backtest to compare"
+    assert run(["health", "--part", "compare"], env, tmp_path).returncode == 2
