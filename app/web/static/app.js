@@ -2,7 +2,8 @@
 // - the data's age ticks on ("synced 12 s ago");
 // - live pages poll /live (the KPI view's generation, no KPI work) and reload when a pipeline
 //   pass has been taken in, unless the reader is typing in a form;
-// - [data-fragment] sections load their content (the backtest) after the page.
+// - [data-fragment] sections load their content (the backtest) after the page;
+// - [data-copy] buttons copy the text of the element they name (a proposed rule).
 (function () {
   "use strict";
   var body = document.body;
@@ -55,5 +56,18 @@
         if (content) { node.replaceChildren(content); node.setAttribute("aria-busy", "false"); }
       })
       .catch(function () {});
+  });
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-copy]"), function (button) {
+    var source = document.getElementById(button.dataset.copy);
+    if (!source || !navigator.clipboard) return;
+    var label = button.textContent;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(source.textContent).then(function () {
+        button.textContent = "Copied";
+        setTimeout(function () { button.textContent = label; }, 2000);
+      }, function () {});
+    });
   });
 })();

@@ -312,3 +312,21 @@ def test_a_manager_sets_and_removes_a_target_on_the_pipeline_page(
         f"/targets/{target_id}/remove", data={"csrf_token": token}, follow_redirects=True
     )
     assert gone.status_code == 200 and 'class="target"' not in gone.text
+
+
+def test_process_health_shows_what_the_api_answers(web: WebWorld, sign_in: SignIn) -> None:
+    client = sign_in("ops")
+    page = client.get("/ops/health")
+    assert page.status_code == 200, page.text[:500]
+    for heading in ("Drift", "Milestone value", "Candidate milestones"):
+        assert f">{heading}</h2>" in page.text
+    assert 'href="/ops/health" aria-current="page"' in page.text
+    bearer = {"Authorization": f"Bearer {web.keys['ops']}"}
+    api = client.get("/api/v1/health/value", headers=bearer).json()
+    assert api["milestones"]
+    for milestone in api["milestones"]:
+        assert f"{milestone['previous_name']} → {milestone['name']}</th>" in page.text
+    narrowed = client.get("/ops/health", params={"process": api["milestones"][0]["process"]})
+    assert narrowed.status_code == 200
+    assert sign_in("manager").get("/ops/health").status_code == 200
+    assert sign_in("rep").get("/ops/health").status_code == 403
