@@ -155,9 +155,6 @@ class Simulation:
         if opening.lead is not None:
             story.leads.append(opening.lead)
         events = self._journey.run(deal, opening.fate, rng, next_key)
-        if self.params.security_review:
-            review = _stream(self.params.seed, index, _SECURITY_REVIEW)
-            self._journey.security_review(deal, opening.fate, review, next_key)
         apply_logging_noise(deal.activities, rng, noise, next_key)
         deal.states = build_states(deal, events, rng, noise, self.owner_at)
         if rng.random() < noise.junk_opportunity:
@@ -168,6 +165,9 @@ class Simulation:
             if activity is not None:
                 activity.key = next_key()
                 story.loose_activities.append(activity)
+        if params.security_review:  # last, so that nothing else draws or numbers differently
+            review = _stream(params.seed, index, _SECURITY_REVIEW)
+            self._journey.security_review(deal, opening.fate, review, next_key)
         self._handover.pop(deal.key, None)
         return story
 

@@ -10,6 +10,7 @@ from bench.mapping_accuracy import EXAMPLES
 from tests.app.cli.conftest import run
 from tests.conftest import FreshDatabases
 from tests.support.kpi_world import build
+from tests.support.readme import milestones_commands, section
 
 
 def test_health_prints_the_drift_answer(
@@ -53,3 +54,11 @@ def test_health_prints_the_drift_answer(
     assert compared["active"]["versions"] == {"crm": 1} and compared["draft"]["note"]
     assert compared["verdict"] == "no backtest to compare"
     assert run(["health", "--part", "compare"], env, tmp_path).returncode == 2
+
+    # the README's commands, verbatim (its draft.yaml: a copy of the example rules)
+    (tmp_path / "draft.yaml").write_text((EXAMPLES / "salesforce.yaml").read_text())
+    commands = milestones_commands(section("Process health"))
+    assert len(commands) == 5 and {c[0] for c in commands} == {"health"}
+    for command in commands:
+        done = run(command, env, tmp_path)
+        assert done.returncode == 0, (command, done.stderr)
