@@ -92,3 +92,18 @@ def test_only_customer_records_are_described_and_names_are_left_out() -> None:
             "Subject": "Reference check"}  # fmt: skip
     (when,) = [a.when for a in record_actions("salesforce", "Task", call) if "~check" in a.key]
     assert when == {"CallType": "Inbound", "Subject": {"contains": "check"}}
+
+
+def test_hubspot_engagements_are_described_by_their_properties() -> None:
+    email = {"properties": {"hs_email_direction": "INCOMING_EMAIL", "hs_attachment_ids": "7",
+                            "hs_email_subject": "Security questionnaire"}}  # fmt: skip
+    whens = [a.when for a in record_actions("hubspot", "emails", email)]
+    assert {"hs_email_direction": "INCOMING_EMAIL", "hs_attachment_ids": {"exists": True}} in whens
+    forwarded = {"properties": {"hs_email_direction": "FORWARDED_EMAIL", "hs_email_subject": "x"}}
+    assert list(record_actions("hubspot", "emails", forwarded)) == []
+    meeting = {"properties": {"hs_meeting_outcome": "COMPLETED", "hs_activity_type": "Workshop",
+                              "hs_meeting_title": "Technical workshop"}}  # fmt: skip
+    keys = {a.key for a in record_actions("hubspot", "meetings", meeting)}
+    assert "meetings|hs_meeting_outcome=COMPLETED|hs_activity_type=Workshop" in keys
+    no_show = {"properties": {"hs_meeting_outcome": "NO_SHOW", "hs_meeting_title": "Intro"}}
+    assert list(record_actions("hubspot", "meetings", no_show)) == []
