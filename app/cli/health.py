@@ -53,7 +53,10 @@ def health(
         typer.Option("--as-of", help="A past instant or date: the health as it stood then."),
     ] = None,
     show_all: Annotated[
-        bool, typer.Option("--all", help="Every step tested, not only the flagged ones.")
+        bool,
+        typer.Option(
+            "--all", help="Every row, not only the notable ones (and every candidate's rule)."
+        ),
     ] = False,
     part: Annotated[
         Part,
@@ -74,9 +77,11 @@ def health(
     ] = 12,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Drift of conversion to the next milestone and of the days to reach it, per process and
-    milestone: recent weekly cohorts against the half-year before, false alarms held at 5 %
-    over every test. `--part value`: which milestones earn their place."""
+    """Process health. Drift (default): conversion to the next milestone and the days to reach
+    it, recent weekly cohorts against the half-year before, false alarms held at 5 % over every
+    test. `--part value`: which milestones earn their place; `--part candidates`: customer
+    actions no rule maps that predict winning; `--part compare --draft FILE`: the backtest with
+    the active rules and with the draft, side by side."""
     from app.services.health.drift import drift
     from app.services.health.value import milestone_value
     from app.services.kpis.filters import Filters
