@@ -47,27 +47,35 @@
     setInterval(poll, 5000);
   }
 
+  function copyButtons(root) {
+    Array.prototype.forEach.call(root.querySelectorAll("[data-copy]"), function (button) {
+      var source = document.getElementById(button.dataset.copy);
+      if (!source || !navigator.clipboard) return;
+      var label = button.textContent;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(source.textContent).then(function () {
+          button.textContent = "Copied";
+          setTimeout(function () { button.textContent = label; }, 2000);
+        }, function () {});
+      });
+    });
+  }
+  copyButtons(document);
+
   Array.prototype.forEach.call(document.querySelectorAll("[data-fragment]"), function (node) {
     fetch(node.dataset.fragment, { credentials: "same-origin", headers: { "X-Fragment": "1" } })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var content = doc.querySelector("[data-fragment-content]");
-        if (content) { node.replaceChildren(content); node.setAttribute("aria-busy", "false"); }
+        if (content) {
+          node.replaceChildren(content);
+          node.setAttribute("aria-busy", "false");
+          copyButtons(node);
+        }
       })
       .catch(function () {});
   });
 
-  Array.prototype.forEach.call(document.querySelectorAll("[data-copy]"), function (button) {
-    var source = document.getElementById(button.dataset.copy);
-    if (!source || !navigator.clipboard) return;
-    var label = button.textContent;
-    button.hidden = false;
-    button.addEventListener("click", function () {
-      navigator.clipboard.writeText(source.textContent).then(function () {
-        button.textContent = "Copied";
-        setTimeout(function () { button.textContent = label; }, 2000);
-      }, function () {});
-    });
-  });
 })();

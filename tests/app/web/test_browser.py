@@ -90,6 +90,7 @@ def _pages(server: LiveServer) -> dict[str, list[tuple[str, str]]]:
             ("/ops/connections", "connections"),
             ("/ops/rules", "rules"),
             ("/ops/health", "health"),
+            ("/ops/health/candidates", "health-candidates"),
         ],
         "admin": [("/", "pipeline-admin"), ("/ops/rules", "rules-admin")],
     }

@@ -326,7 +326,13 @@ def test_process_health_shows_what_the_api_answers(web: WebWorld, sign_in: SignI
     assert api["milestones"]
     for milestone in api["milestones"]:
         assert f"{milestone['previous_name']} → {milestone['name']}</th>" in page.text
-    narrowed = client.get("/ops/health", params={"process": api["milestones"][0]["process"]})
+    process = api["milestones"][0]["process"]
+    narrowed = client.get("/ops/health", params={"process": process})
     assert narrowed.status_code == 200
+    assert f'data-fragment="/ops/health/candidates?process={process}"' in narrowed.text
+    found = client.get("/ops/health/candidates", params={"process": process})
+    assert found.status_code == 200 and "data-fragment-content" in found.text
+    scanned = client.get("/api/v1/health/candidates", params={"process": process}, headers=bearer)
+    assert f"over {scanned.json()['records_scanned']} records" in found.text
     assert sign_in("manager").get("/ops/health").status_code == 200
     assert sign_in("rep").get("/ops/health").status_code == 403
