@@ -107,7 +107,10 @@ def _milestone(entry: Seen, stream: str, process: ProcessInfo, lift: lifts.Lift)
         "key": key,
         "name": entry.name,
         "kind": KINDS[stream],
-        "description": f"Proposed from the stored records: {action.label}.",
+        "description": (
+            f"{entry.name}: a customer action no milestone captured, seen on "
+            f"{len(entry.first)} deals of the stored records (proposed by process health)."
+        ),
         "guidance": (
             f"{lift.reached.value:.0%} of the deals that showed this won, against "
             f"{lift.comparable.value:.0%} of comparable deals that had not yet. Write how reps "
