@@ -285,6 +285,28 @@ def _funnel(base_url: str, key: str, connection: str | None = None) -> dict[str,
     return facts
 
 
+def _health_facts(base_url: str, key: str) -> dict[str, Any]:
+    """Process health in one line: drift flagged, milestones that add no information or are
+    reached out of order (both answers take milliseconds)."""
+    found: dict[str, Any] = {}
+    for part in ("drift", "value"):
+        response = httpx.get(
+            f"{base_url}/api/v1/health/{part}",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=120,
+        )
+        if response.status_code != 200:
+            fail(f"GET /api/v1/health/{part} answered {response.status_code}")
+        found[part] = response.json()
+    drift, value = found["drift"], found["value"]
+    return {
+        "drift_flagged": f"{drift['flagged']} of {drift['tested']} tests",
+        "milestones_valued": len(value["milestones"]),
+        "add_no_information": ", ".join(value["no_information"]) or "none",
+        "often_out_of_order": ", ".join(value["out_of_order"]) or "none",
+    }
+
+
 def _funnel_facts(base_url: str, key: str) -> dict[str, Any]:
     """What a manager sees first: both CRMs together, then each alone."""
     return {
@@ -452,6 +474,7 @@ def run_demo(
     report.step("API ready", url=base_url, readyz=ready["status"], docs=f"{base_url}/docs")
     keys = _role_keys(database)
     report.step("KPIs served to managers", **_funnel_facts(base_url, keys["manager"]))
+    report.step("process health read", **_health_facts(base_url, keys["manager"]))
     report.step(
         "targets set, with the movement they require",
         **_targets(database, settings, base_url, keys["manager"]),

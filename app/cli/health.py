@@ -1,17 +1,38 @@
 """`milestones health`: which milestones' conversion or velocity has drifted, by how much and
-since when (the same answer as `GET /api/v1/health/drift`)."""
+since when (the same answer as `GET /api/v1/health/drift`); with `--part value`, what each
+milestone tells about winning (`GET /api/v1/health/value`)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from app.cli.context import kpi_view
-from app.cli.output import console, emit_json
-from app.services.health.public import Estimate
+from app.cli.output import console, emit_json, fail
+from app.services.health.public import (
+    CandidatesAnswer,
+    DriftAnswer,
+    Estimate,
+    ValueAnswer,
+    VersionsCompared,
+)
+
+if TYPE_CHECKING:
+    from app.services.kpis.filters import Filters
+
+
+class Part(StrEnum):
+    """What `milestones health` prints."""
+
+    drift = "drift"
+    value = "value"
+    candidates = "candidates"
+    compare = "compare"
 
 
 def _shown(value: Estimate | None, metric: str) -> str:
@@ -32,22 +53,69 @@ def health(
         typer.Option("--as-of", help="A past instant or date: the health as it stood then."),
     ] = None,
     show_all: Annotated[
-        bool, typer.Option("--all", help="Every step tested, not only the flagged ones.")
+        bool,
+        typer.Option(
+            "--all", help="Every row, not only the notable ones (and every candidate's rule)."
+        ),
     ] = False,
+    part: Annotated[
+        Part,
+        typer.Option(
+            "--part",
+            help="drift: changes of conversion and velocity; value: each milestone's lift in "
+            "win probability over comparable deals, the days it adds, out-of-order reaches; "
+            "candidates: unmapped customer actions that predict winning, with a rule to paste; "
+            "compare: the backtest with the active rules and with --draft, side by side.",
+        ),
+    ] = Part.drift,
+    draft: Annotated[
+        Path | None,
+        typer.Option("--draft", help="With --part compare: the draft rule file.", dir_okay=False),
+    ] = None,
+    months: Annotated[
+        int, typer.Option("--months", min=1, max=36, help="With --part compare: origins scored.")
+    ] = 12,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Drift of conversion to the next milestone and of the days to reach it, per process and
-    milestone: recent weekly cohorts against the half-year before, false alarms held at 5 %
-    over every test."""
+    """Process health. Drift (default): conversion to the next milestone and the days to reach
+    it, recent weekly cohorts against the half-year before, false alarms held at 5 % over every
+    test. `--part value`: which milestones earn their place; `--part candidates`: customer
+    actions no rule maps that predict winning; `--part compare --draft FILE`: the backtest with
+    the active rules and with the draft, side by side."""
     from app.services.health.drift import drift
+    from app.services.health.value import milestone_value
     from app.services.kpis.filters import Filters
 
     filters = Filters(process=process, segment=segment, team=team, connection=connection)
+    if part is Part.compare:
+        _compare(draft, months, filters, as_of, as_json)
+        return
     snapshot = kpi_view(as_of)
+    if part is Part.candidates:
+        from app.cli.context import open_database
+        from app.services.health.candidates import candidates
+
+        found = candidates(open_database(), snapshot, filters)
+        if as_json:
+            emit_json(found)
+        else:
+            _print_candidates(found, show_all)
+        return
+    if part is Part.value:
+        valued = milestone_value(snapshot, filters)
+        if as_json:
+            emit_json(valued)
+        else:
+            _print_value(valued, show_all)
+        return
     answer = drift(snapshot, filters)
     if as_json:
         emit_json(answer)
         return
+    _print_drift(answer, show_all)
+
+
+def _print_drift(answer: DriftAnswer, show_all: bool) -> None:
     console.print(
         f"process health as of {answer.as_of.isoformat()[:19]}: {answer.flagged} change(s) "
         f"flagged among {answer.tested} tests"
@@ -69,6 +137,108 @@ def health(
             _shown(step.recent, step.metric),
             "-" if step.p_value is None else f"{step.p_value:.3g}",
             "yes" if step.flagged else (step.note or "no"),
+        )
+    if table.rows:
+        console.print(table)
+
+
+def _print_value(answer: ValueAnswer, show_all: bool) -> None:
+    console.print(
+        f"milestone value as of {answer.as_of.isoformat()[:19]}: "
+        f"{len(answer.no_information)} add(s) no information, "
+        f"{len(answer.out_of_order)} often reached out of order"
+    )
+    for name in answer.no_information:
+        console.print(f"  adds no information: [bold]{escape(name)}[/]")
+    for name in answer.out_of_order:
+        console.print(f"  often reached out of order: [bold]{escape(name)}[/]")
+    table = Table(caption="win rates of closed deals, 95 % intervals; lift in points")
+    for column in ("process", "step", "reached", "comparable", "lift", "days", "late", "verdict"):
+        table.add_column(column)
+    for value in answer.milestones:
+        if not (show_all or value.verdict != "adds information" or value.often_out_of_order):
+            continue
+        table.add_row(
+            escape(value.process),
+            escape(f"{value.previous} → {value.milestone}"),
+            _shown(value.reached, "conversion"),
+            _shown(value.comparable, "conversion"),
+            "-" if value.lift is None else f"{value.lift * 100:+.0f}",
+            _shown(value.days_added, "days"),
+            "-" if value.out_of_order_share is None else f"{value.out_of_order_share:.0%}",
+            value.verdict,
+        )
+    if table.rows:
+        console.print(table)
+
+
+def _print_candidates(answer: CandidatesAnswer, show_all: bool) -> None:
+    console.print(
+        f"candidate milestones as of {answer.as_of.isoformat()[:19]}: "
+        f"{len(answer.candidates)} proposed ({answer.tested} descriptions tested over "
+        f"{answer.records_scanned} records)"
+    )
+    for rank, found in enumerate(answer.candidates, start=1):
+        reached, comparable = found.reached, found.comparable
+        console.print(
+            f"{rank}. [bold]{escape(found.process)}[/] after {escape(found.after)}: "
+            f"{escape(found.action)} — {found.deals} deals, "
+            f"{_shown(reached, 'conversion')} won against {_shown(comparable, 'conversion')} "
+            f"({found.lift * 100:+.0f} points)"
+        )
+        for seen in found.evidence:
+            console.print(
+                f"   {seen.occurred_at.isoformat()[:10]} {escape(seen.text)} "
+                f"{escape(seen.evidence.url)}"
+            )
+        if show_all or rank == 1:
+            console.print(escape(found.rule_yaml), highlight=False)
+
+
+def _compare(
+    draft: Path | None, months: int, filters: Filters, as_of: str | None, as_json: bool
+) -> None:
+    from app.cli.context import open_database, settings
+    from app.services.health.versions import compare_versions
+    from app.services.kpis.store import KpiStore
+    from app.services.mapping.rulesets import RulesetRejected
+
+    if draft is None:
+        fail("--part compare needs --draft FILE (the rule file to compare)", code=2)
+    if as_of is not None:
+        fail("--part compare reads the view at the data clock: leave out --as-of", code=2)
+    try:
+        text = draft.read_text(encoding="utf-8")
+    except OSError as error:
+        fail(f"cannot read {draft}: {error.strerror}", code=2)
+    database = open_database()
+    store = KpiStore(database, as_of_setting=settings().kpi_as_of_value)
+    try:
+        compared = compare_versions(
+            database, text, str(draft), store=store, filters=filters, months=months
+        )
+    except RulesetRejected as rejected:
+        fail(rejected.detail)
+    if as_json:
+        emit_json(compared)
+        return
+    _print_compared(compared)
+
+
+def _print_compared(compared: VersionsCompared) -> None:
+    console.print(f"rules compared as of {compared.as_of.isoformat()[:19]}: {compared.verdict}")
+    table = Table(caption="WAPE: lower is better; coverage of the P10-P90 band: 0.80 nominal")
+    for column in ("horizon", "window", "part", "origins", "active", "draft", "better"):
+        table.add_column(column)
+    for cell in compared.cells:
+        table.add_row(
+            f"{cell.horizon_months}",
+            "cumulative" if cell.cumulative else "month",
+            cell.part,
+            f"{cell.origins}",
+            "-" if cell.active_wape is None else f"{cell.active_wape:.3f}",
+            "-" if cell.draft_wape is None else f"{cell.draft_wape:.3f}",
+            cell.better or "-",
         )
     if table.rows:
         console.print(table)

@@ -50,6 +50,14 @@ def generate_command(
             f"{', '.join(SCENARIOS)} (docs/sales-history.md)."
         ),
     ] = "steady",
+    security_review: Annotated[
+        bool,
+        typer.Option(
+            "--security-review",
+            help="Customers send a security questionnaire after the meeting, mostly in deals "
+            "they sign: a predictive action the example rules do not map.",
+        ),
+    ] = False,
     force: Annotated[bool, typer.Option(help="Replace an existing export in --out.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
@@ -69,6 +77,7 @@ def generate_command(
             now=moment,
             future_days=future_days,
             scenario=scenario,
+            security_review=security_review,
         )
         workers = 2 if params.opportunities >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1 else 1
         if as_json:

@@ -30,6 +30,7 @@ def mount_web(app: FastAPI, settings: Settings) -> None:
         forecast,
         live,
         ops_connections,
+        ops_health,
         ops_rules,
         pipeline,
         reps,
@@ -41,5 +42,15 @@ def mount_web(app: FastAPI, settings: Settings) -> None:
     store.on_snapshot(warm_pages(store, app.state.database))
     app.mount(STATIC, StaticFiles(directory=Path(__file__).parent / "static"), name="web-assets")
     mount_docs(app)
-    for module in (auth, live, pipeline, forecast, deals, reps, ops_connections, ops_rules):
+    for module in (
+        auth,
+        live,
+        pipeline,
+        forecast,
+        deals,
+        reps,
+        ops_connections,
+        ops_rules,
+        ops_health,
+    ):
         app.include_router(module.router, include_in_schema=False)

@@ -107,6 +107,8 @@ def _nav(viewer: Viewer | None) -> list[tuple[str, str]]:
         items.append(("/reps/me", "My progress") if viewer.is_rep else ("/reps", "Reps"))
     if viewer.works_ops:
         items += [("/ops/connections", "Connections"), ("/ops/rules", "Rules")]
+    if viewer.may("ops", "manager"):
+        items.append(("/ops/health", "Process health"))
     return items
 
 

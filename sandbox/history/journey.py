@@ -128,6 +128,38 @@ class Journey:
         events.append((add_business_days(t_prev, rng.random() * 2), "won", -1))
         return events
 
+    # -- a customer action the example rules do not map ---------------------------------------
+
+    def security_review(
+        self, deal: Deal, fate: Fate, rng: Random, next_key: Callable[[], int]
+    ) -> None:
+        """After the meeting is held, the customer sends back a completed security
+        questionnaire: 70 % of the deals that go on to be won, 10 % of the others, before
+        the next step (or the drop). A milestone candidate that predicts winning and that no
+        shipped rule maps (an incoming email whose customer has replied long before). Drawn
+        from its own stream, `rng`, so the rest of the story is the same without it."""
+        index = next((i for i, s in enumerate(deal.process.steps) if s.key == "meeting_held"), -1)
+        if index < 0 or index >= len(fate) or not fate[index][1]:
+            return
+        held = fate[index][0]
+        following = fate[index + 1][0] if index + 1 < len(fate) else held + 10 * DAY
+        chance = 0.7 if deal.outcome == "won" else 0.1
+        if rng.random() >= chance:
+            return
+        story_rng, story_key = self._rng, self._next_key
+        self._rng, self._next_key = rng, next_key
+        try:
+            at = held + int((0.2 + 0.6 * rng.random()) * max(following - held, DAY))
+            self._email_in(
+                deal,
+                at,
+                f"Security questionnaire: {deal.account.name}",
+                "Attached is our completed security questionnaire for your review.",
+                attachment=True,
+            )
+        finally:
+            self._rng, self._next_key = story_rng, story_key
+
     # -- activities per step --------------------------------------------------------------------
 
     def _step(

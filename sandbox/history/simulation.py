@@ -49,7 +49,7 @@ _CONTACTS_PER_DEAL = 16
 _NEW_CONTACT = 9
 _MINUTE = 60
 # Random streams of one deal.
-_OPENING, _FATE, _STORY = 1, 2, 3
+_OPENING, _FATE, _STORY, _SECURITY_REVIEW = 1, 2, 3, 4
 
 
 def _stream(seed: int, index: int, stream: int) -> Random:
@@ -165,6 +165,9 @@ class Simulation:
             if activity is not None:
                 activity.key = next_key()
                 story.loose_activities.append(activity)
+        if params.security_review:  # last, so that nothing else draws or numbers differently
+            review = _stream(params.seed, index, _SECURITY_REVIEW)
+            self._journey.security_review(deal, opening.fate, review, next_key)
         self._handover.pop(deal.key, None)
         return story
 

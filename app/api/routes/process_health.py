@@ -1,8 +1,11 @@
-"""Process health for ops and managers: has a milestone's conversion or velocity drifted?
+"""Process health for ops and managers: has a milestone's conversion or velocity drifted, and
+does each milestone earn its place?
 
-`GET /api/v1/health/drift` answers like every KPI answer: over the KPI view at the data clock
-or a past `as_of`, with the filters of every KPI but the period, encoded once per view
-generation, ending with `data_age_seconds` (also the `X-Data-Age-Seconds` header).
+`GET /api/v1/health/drift`, `/value` and `/candidates` answer like every KPI answer: over the
+KPI view at the data clock or a past `as_of`, with the filters of every KPI but the period,
+encoded once per view generation, ending with `data_age_seconds` (also the
+`X-Data-Age-Seconds` header). `POST /api/v1/health/compare` backtests a draft rule file beside
+the active versions before it is activated, at the data clock (no `as_of`).
 """
 
 from __future__ import annotations
@@ -10,13 +13,25 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from pydantic import Field
 
-from app.api.deps import KpiStoreDep, require
+from app.api.deps import DatabaseDep, KpiStoreDep, require
 from app.api.routes.kpis import NO_PERIOD, _answer, _as_of, _documented, _filters, _ok
+from app.api.routes.mappings import RulesetSubmission, _invalid
+from app.core.errors import InvalidRequestError
 from app.services.access.api_keys import Principal
+from app.services.health.candidates import candidates as candidate_answer
 from app.services.health.drift import drift as drift_answer
-from app.services.health.public import DriftAnswer
+from app.services.health.public import (
+    CandidatesAnswer,
+    DriftAnswer,
+    ValueAnswer,
+    VersionsCompared,
+)
+from app.services.health.value import milestone_value
+from app.services.health.versions import compare_versions
+from app.services.mapping.rulesets import RulesetRejected
 
 router = APIRouter(prefix="/api/v1/health", tags=["process health"])
 
@@ -66,3 +81,139 @@ async def drift(request: Request, principal: Reader, store: KpiStoreDep) -> Resp
         lambda snapshot: drift_answer(snapshot, filters),
         as_of=_as_of(request),
     )
+
+
+VALUE_EXAMPLE: dict[str, Any] = {
+    "filters": {"process": None, "segment": None, "owner": None, "team": None,
+                "connection": None, "start": None, "end": None},
+    "as_of": "2024-03-04T00:00:00+00:00",
+    "method": "For each milestone, the deals that reached it straight from the milestone ...",
+    "false_discovery_rate": 0.05,
+    "milestones": [
+        {"process": "smb_new_business", "milestone": "meeting_held", "name": "Meeting held",
+         "previous": "reply", "previous_name": "Replied", "reached_deals": 900,
+         "reached": {"value": 0.27, "low": 0.24, "high": 0.3, "deals": 610},
+         "comparable": {"value": 0.04, "low": 0.03, "high": 0.05, "deals": 2400},
+         "lift": 0.23, "lift_low": 0.19, "lift_high": 0.27, "ratio": 6.75,
+         "p_value": 1e-30, "verdict": "adds information",
+         "days_added": {"value": 5.8, "low": 5.5, "high": 6.1, "deals": 880},
+         "out_of_order": 4, "out_of_order_share": 0.0044, "often_out_of_order": False,
+         "summary": "Replied → Meeting held: 27% of the deals that reached it won, against 4% "
+         "of comparable deals that had not yet (+23 points, adds information); the step "
+         "takes 5.8 days (median)"},
+    ],
+    "no_information": [],
+    "out_of_order": [],
+    "data_age_seconds": 42.0,
+}  # fmt: skip
+
+
+@router.get(
+    "/value",
+    response_model=ValueAnswer,
+    summary="Per process and milestone: the win rate of deals that reached it against "
+    "comparable deals that had not yet (same previous milestone, similar days there), the "
+    "lift, the days the step adds; milestones that add no information or are often reached "
+    "out of order are named",
+    responses=_ok(VALUE_EXAMPLE),
+    openapi_extra={"parameters": _documented(NO_PERIOD)},
+)
+async def value(request: Request, principal: Reader, store: KpiStoreDep) -> Response:
+    filters = _filters(request, principal, set(), period=False)
+    return await _answer(
+        store,
+        ("health-value", filters.key()),
+        lambda snapshot: milestone_value(snapshot, filters),
+        as_of=_as_of(request),
+    )
+
+
+CANDIDATES_EXAMPLE: dict[str, Any] = {
+    "filters": {"process": None, "segment": None, "owner": None, "team": None,
+                "connection": None, "start": None, "end": None},
+    "as_of": "2025-07-01T00:00:00+00:00",
+    "method": "Customer-side records that no active rule makes the evidence of a milestone ...",
+    "records_scanned": 49572,
+    "tested": 26,
+    "candidates": [
+        {"process": "smb_new_business", "stream": "EmailMessage",
+         "action": "EmailMessage with Incoming true, Subject containing “security”",
+         "key": "EmailMessage|Incoming=true|Subject~security", "deals": 209,
+         "reached": {"value": 0.78, "low": 0.72, "high": 0.83, "deals": 174},
+         "comparable": {"value": 0.22, "low": 0.2, "high": 0.25, "deals": 3100},
+         "lift": 0.56, "lift_low": 0.49, "lift_high": 0.62, "ratio": 3.5, "p_value": 1e-40,
+         "after": "meeting_held",
+         "evidence": [
+             {"occurred_at": "2023-03-02T10:15:00+00:00",
+              "opportunity": {"external_id": "006000000000001AAA", "name": "Acme - New"},
+              "evidence": {"connection": "crm", "stream": "EmailMessage",
+                           "external_id": "02s000000000001AAA",
+                           "url": "https://example.my.salesforce.com/lightning/r/EmailMessage/"
+                           "02s000000000001AAA/view"},
+              "text": "Security questionnaire: Acme"}],
+         "rule_yaml": "- key: security_questionnaire\n  name: Security questionnaire\n"
+         "  kind: writes\n  rules:\n  - key: security_questionnaire_emailmessage\n"
+         "    stream: EmailMessage\n    when:\n      Incoming: true\n"
+         "      Subject:\n        contains: security questionnaire\n",
+         "validates": True, "problems": []},
+    ],
+    "data_age_seconds": 42.0,
+}  # fmt: skip
+
+
+@router.get(
+    "/candidates",
+    response_model=CandidatesAnswer,
+    summary="Candidate milestones: customer actions in the stored records that no rule makes a "
+    "milestone, whose occurrence predicts winning, each with its lift over comparable deals, "
+    "the deals that show it, sample evidence and a milestone to paste into the rules",
+    responses=_ok(CANDIDATES_EXAMPLE),
+    openapi_extra={"parameters": _documented(NO_PERIOD)},
+)
+async def candidates(
+    request: Request, principal: Reader, store: KpiStoreDep, database: DatabaseDep
+) -> Response:
+    filters = _filters(request, principal, set(), period=False)
+    return await _answer(
+        store,
+        ("health-candidates", filters.key()),
+        lambda snapshot: candidate_answer(database, snapshot, filters),
+        as_of=_as_of(request),
+    )
+
+
+class CompareRequest(RulesetSubmission):
+    months: int = Field(default=12, ge=1, le=36, description="The latest origins scored.")
+
+
+@router.post(
+    "/compare",
+    response_model=VersionsCompared,
+    summary="Backtest of forecast quality with the active ruleset versions and with a draft "
+    "rule file, side by side, before it is activated (nothing is stored)",
+    responses={422: {"description": "Invalid ruleset or parameters",
+                     "content": {"application/problem+json": {}}}},
+    openapi_extra={"parameters": _documented(NO_PERIOD[:-1])},
+)  # fmt: skip
+def compare(
+    request: Request,
+    body: CompareRequest,
+    principal: Reader,
+    store: KpiStoreDep,
+    database: DatabaseDep,
+) -> VersionsCompared | JSONResponse:
+    filters = _filters(request, principal, set(), period=False)
+    if _as_of(request) is not None:
+        raise InvalidRequestError("as_of: the comparison reads the view at the data clock")
+    try:
+        return compare_versions(
+            database,
+            body.rules,
+            body.file,
+            store=store,
+            filters=filters,
+            months=body.months,
+            connection=body.connection,
+        )
+    except RulesetRejected as rejected:
+        return _invalid(request, rejected)

@@ -22,7 +22,7 @@ from app.services.kpis.filters import Filters
 from app.services.kpis.queries import deal_mask, process_groups
 from app.services.kpis.snapshot import Snapshot
 
-__all__ = ["METHOD", "drift"]
+__all__ = ["METHOD", "drift", "estimate"]
 
 METRICS: tuple[Metric, ...] = ("conversion", "days_to_next")
 
@@ -43,7 +43,7 @@ METHOD = (
 )
 
 
-def _estimate(value: stats.Interval | None, digits: int) -> Estimate | None:
+def estimate(value: stats.Interval | None, digits: int) -> Estimate | None:
     if value is None or value.n == 0 or math.isnan(value.value):
         return None
     return Estimate(
@@ -99,8 +99,8 @@ def _steps(
         horizon_days=found.horizon_days,
         baseline_weeks=weeks,
         recent_weeks=recent,
-        baseline=_estimate(found.baseline_conversion if share else found.baseline_days, digits),
-        recent=_estimate(found.recent_conversion if share else found.recent_days, digits),
+        baseline=estimate(found.baseline_conversion if share else found.baseline_days, digits),
+        recent=estimate(found.recent_conversion if share else found.recent_days, digits),
         p_value=None if test is None else float(f"{test.p_value:.3g}"),
         flagged=False,
         direction=None,
@@ -121,8 +121,8 @@ def _steps(
 def _flag(step: StepDrift, found: stats.StepDrift, test: stats.Comparison) -> StepDrift:
     share = step.metric == "conversion"
     since = found.conversion_since if share else found.days_since
-    before = _estimate(found.conversion_before if share else found.days_before, _digits(step))
-    after = _estimate(found.conversion_after if share else found.days_after, _digits(step))
+    before = estimate(found.conversion_before if share else found.days_before, _digits(step))
+    after = estimate(found.conversion_after if share else found.days_after, _digits(step))
     flagged = step.model_copy(
         update={
             "flagged": True,

@@ -12,7 +12,7 @@ per view generation (`app.services.kpis.keeper`), never on a request, one answer
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -215,16 +215,23 @@ def run_backtest(
     filters: Filters | None = None,
     need: HistoryNeed | None = None,
     snapshot: Snapshot | None = None,
+    histories: Sequence[DealHistory] | None = None,
 ) -> BacktestReport | NoBacktest:
     """Scores of the forecast and its baselines at each origin from `start` to `end` (without
     `start`: the latest `months` origins) whose first month is over, horizons 1..`horizons`,
-    by the view's as-of (or `snapshot`'s: a past one)."""
+    by the view's as-of (or `snapshot`'s: a past one). `histories`: the paths to replay in
+    place of the view's, as another ruleset version would derive them (a draft compared
+    before it is activated)."""
     filters = filters or Filters()
     need = need or HistoryNeed()
     store = store or KpiStore(database)
     snapshot = snapshot or store.snapshot()
     age = store.data_age_seconds()
-    deals = [d for d in snapshot.deals.values() if d.process in snapshot.processes]
+    deals = (
+        [d for d in snapshot.deals.values() if d.process in snapshot.processes]
+        if histories is None
+        else [d for d in histories if d.process is not None]
+    )
     if not deals:
         return NoBacktest(
             origins=[], cells=[], note="no opportunity history yet", data_age_seconds=age

@@ -45,7 +45,7 @@ from mappings.engine import Derivation, Engine
 from mappings.model import Ruleset
 from mappings.validate import ValidationReport, unmatched_warnings, validate
 
-__all__ = ["PreviewOptions", "checked_ruleset", "preview_file", "validate_file"]
+__all__ = ["PreviewOptions", "checked_ruleset", "preview_file", "scan_stored", "validate_file"]
 
 SCAN_BATCH = 5000
 DiffKey = tuple[str, str, str, str, str]
@@ -66,7 +66,7 @@ def checked_ruleset(
     return report, connections
 
 
-def _scan(
+def scan_stored(
     database: Database,
     compiled: CompiledRuleset,
     connections: Iterable[ConnectionInfo],
@@ -123,7 +123,7 @@ def validate_file(
                 matched[key] = matched.get(key, 0) + 1
         return not wanted <= set(matched)
 
-    seen = _scan(database, compile_ruleset(ruleset), connections, visit)
+    seen = scan_stored(database, compile_ruleset(ruleset), connections, visit)
     extra = unmatched_warnings(ruleset, matched, seen)
     diagnostics = sorted(report.diagnostics + extra, key=lambda d: (d.position, d.severity))
     return ValidationReport(ruleset, diagnostics)
@@ -244,7 +244,7 @@ def preview_file(
                 heapq.heappushpop(tally.examples, entry)
         return True
 
-    seen = _scan(database, compiled, connections, visit)
+    seen = scan_stored(database, compiled, connections, visit)
     active, before = _active_events(database, connections)
     added = [k for k in derived if k not in before]
     removed = [k for k in before if k not in derived]

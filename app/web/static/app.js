@@ -2,8 +2,9 @@
 // - the data's age ticks on ("synced 12 s ago");
 // - live pages poll /live (the KPI view's generation, no KPI work) and reload when a pipeline
 //   pass has been taken in, unless the reader is typing in a form;
-// - [data-fragment] sections load their content (the backtest) after the page, and again
-//   while it is still being computed.
+// - [data-fragment] sections load their content (the backtest, candidate milestones) after
+//   the page, and again while it is still being computed;
+// - [data-copy] buttons copy the text of the element they name (a proposed rule).
 (function () {
   "use strict";
   var body = document.body;
@@ -47,6 +48,22 @@
     setInterval(poll, 5000);
   }
 
+  function copyButtons(root) {
+    Array.prototype.forEach.call(root.querySelectorAll("[data-copy]"), function (button) {
+      var source = document.getElementById(button.dataset.copy);
+      if (!source || !navigator.clipboard) return;
+      var label = button.textContent;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(source.textContent).then(function () {
+          button.textContent = "Copied";
+          setTimeout(function () { button.textContent = label; }, 2000);
+        }, function () {});
+      });
+    });
+  }
+  copyButtons(document);
+
   // a fragment takes the place of its placeholder; one still being computed (data-pending)
   // is asked for again until it is ready
   function load(node) {
@@ -59,6 +76,7 @@
         var pending = content.hasAttribute("data-pending");
         content.setAttribute("data-fragment", node.dataset.fragment);
         node.replaceWith(content);
+        copyButtons(content);
         if (pending) setTimeout(function () { load(content); }, 3000);
       })
       .catch(function () {});

@@ -1,4 +1,5 @@
-"""`GET /api/v1/health/drift`: ops and managers read it, reps do not; it answers like every KPI."""
+"""`GET /api/v1/health/drift` and `/value`: ops and managers read them, reps do not; they answer
+like every KPI."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from app.api.main import create_app
 from app.api.routes.process_health import router
 from app.core.database import Database
 from app.core.settings import Settings
+from bench.mapping_accuracy import EXAMPLES
 from tests.app.api.conftest import Auth
 from tests.support.kpi_world import build
 
@@ -25,13 +27,13 @@ def client(db: Database, auth: Auth) -> Iterator[TestClient]:
         yield test_client
 
 
-def _route() -> APIRoute:
-    (route,) = [r for r in router.routes if isinstance(r, APIRoute)]
+def _route(path: str = "/api/v1/health/drift") -> APIRoute:
+    (route,) = [r for r in router.routes if isinstance(r, APIRoute) and r.path == path]
     return route
 
 
-def _printed(body: object) -> object:
-    model: TypeAdapter[object] = TypeAdapter(_route().response_model)
+def _printed(body: object, path: str = "/api/v1/health/drift") -> object:
+    model: TypeAdapter[object] = TypeAdapter(_route(path).response_model)
     return model.dump_python(model.validate_python(body), mode="json", by_alias=True)
 
 
@@ -53,6 +55,67 @@ def test_managers_and_ops_read_drift_reps_do_not(client: TestClient, auth: Auth)
     assert client.get("/api/v1/health/drift", params={"as_of": "soon"}).status_code == 422
 
 
-def test_the_documented_example_is_what_the_model_prints() -> None:
-    example = _route().responses[200]["content"]["application/json"]["example"]
-    assert _printed(example) == example
+@pytest.mark.parametrize(
+    "path", ["/api/v1/health/drift", "/api/v1/health/value", "/api/v1/health/candidates"]
+)
+def test_the_documented_example_is_what_the_model_prints(path: str) -> None:
+    example = _route(path).responses[200]["content"]["application/json"]["example"]
+    assert _printed(example, path) == example
+
+
+def test_milestone_value_compares_with_deals_that_had_not_reached_it(
+    client: TestClient, auth: Auth
+) -> None:
+    answer = client.get("/api/v1/health/value")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert list(body)[-1] == "data_age_seconds" and _printed(body, _VALUE) == body
+    steps = [(m["previous"], m["milestone"]) for m in body["milestones"]]
+    assert steps == [("created", "reply"), ("reply", "meeting"), ("meeting", "proposal")]
+    proposal = body["milestones"][-1]
+    # kpi_world: a third of the deals that get to the proposal win; none that stop before it
+    assert proposal["reached"]["value"] > 0.25 and proposal["comparable"]["value"] == 0
+    assert proposal["verdict"] == "adds information" and proposal["lift"] > 0
+    assert proposal["out_of_order"] == 0 and body["out_of_order"] == []
+    assert client.get(_VALUE, headers=auth("ops")).status_code == 200
+    assert client.get(_VALUE, headers=auth("rep", "005A")).status_code == 403
+    assert client.get(_VALUE, params={"process": "nothing"}).json()["milestones"] == []
+
+
+_VALUE = "/api/v1/health/value"
+
+
+def test_candidates_answer_like_every_kpi(client: TestClient, auth: Auth) -> None:
+    # kpi_world stores no raw records: nothing to propose, and it says what it read
+    answer = client.get(_CANDIDATES)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert list(body)[-1] == "data_age_seconds" and _printed(body, _CANDIDATES) == body
+    assert body["candidates"] == [] and body["records_scanned"] == 0
+    assert client.get(_CANDIDATES, headers=auth("ops")).status_code == 200
+    assert client.get(_CANDIDATES, headers=auth("rep", "005A")).status_code == 403
+
+
+_CANDIDATES = "/api/v1/health/candidates"
+
+
+def test_a_draft_is_compared_with_the_active_version(client: TestClient, auth: Auth) -> None:
+    rules = (EXAMPLES / "salesforce.yaml").read_text()
+    answer = client.post(_COMPARE, json={"rules": rules, "file": "draft.yaml"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert _printed(body, _COMPARE) == body
+    # kpi_world keeps no raw records: the draft derives nothing, so there is nothing to compare
+    assert body["draft"]["note"] and body["better"] is None and body["cells"] == []
+    assert body["active"]["versions"] == {"crm": 1}
+    bad = client.post(_COMPARE, json={"rules": "name: x\nprocesses: 3\n"})
+    assert bad.status_code == 422 and bad.json()["errors"]
+    assert (
+        client.post(_COMPARE, json={"rules": rules}, params={"as_of": "2024-01-01"}).status_code
+        == 422
+    )
+    rep = client.post(_COMPARE, json={"rules": rules}, headers=auth("rep", "005A"))
+    assert rep.status_code == 403
+
+
+_COMPARE = "/api/v1/health/compare"

@@ -117,6 +117,7 @@ def test_demo_check_runs_end_to_end(env: dict[str, str], tmp_path: Path) -> None
         "milestone rules activated, one ruleset per connection",
         "API ready",
         "KPIs served to managers",
+        "process health read",
         "targets set, with the movement they require",
         "KPI fields written back into both CRMs",
         "worker running",
@@ -134,6 +135,8 @@ def test_demo_check_runs_end_to_end(env: dict[str, str], tmp_path: Path) -> None
     served = steps["KPIs served to managers"]
     assert {"enterprise_new_business", "smb_new_business"} <= set(served)
     assert set(served["by_connection"]) == {"sandbox-salesforce", "sandbox-hubspot"}
+    health = steps["process health read"]
+    assert health["milestones_valued"] > 6 and " of " in health["drift_flagged"]
     targets = steps["targets set, with the movement they require"]
     assert {"enterprise_new_business", "smb_new_business"} <= set(targets)
     assert targets["period"].startswith("2025-Q")  # the quarter the sandbox history is in

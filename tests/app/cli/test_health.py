@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 from app.core.database import Database, upgrade
+from bench.mapping_accuracy import EXAMPLES
 from tests.app.cli.conftest import run
 from tests.conftest import FreshDatabases
 from tests.support.kpi_world import build
+from tests.support.readme import milestones_commands, section
 
 
 def test_health_prints_the_drift_answer(
@@ -30,3 +32,33 @@ def test_health_prints_the_drift_answer(
     assert "process health as of" in text and "flagged among" in text
     bad = run(["health", "--as-of", "someday"], env, tmp_path)
     assert bad.returncode == 2
+
+    done = run(["health", "--part", "value", "--json"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    valued = json.loads(done.stdout)
+    assert [m["milestone"] for m in valued["milestones"]] == ["reply", "meeting", "proposal"]
+    assert all(m["verdict"] == "adds information" for m in valued["milestones"])
+    text = run(["health", "--part", "value", "--all"], env, tmp_path).stdout
+    assert "milestone value as of" in text and "meeting → proposal" in text
+
+    done = run(["health", "--part", "candidates", "--json"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["candidates"] == []  # kpi_world stores no raw records
+    text = run(["health", "--part", "candidates"], env, tmp_path).stdout
+    assert "candidate milestones as of" in text and "0 proposed" in text
+
+    draft = str(EXAMPLES / "salesforce.yaml")
+    done = run(["health", "--part", "compare", "--draft", draft, "--json"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    compared = json.loads(done.stdout)  # kpi_world keeps no raw records: the draft derives none
+    assert compared["active"]["versions"] == {"crm": 1} and compared["draft"]["note"]
+    assert compared["verdict"] == "no backtest to compare"
+    assert run(["health", "--part", "compare"], env, tmp_path).returncode == 2
+
+    # the README's commands, verbatim (its draft.yaml: a copy of the example rules)
+    (tmp_path / "draft.yaml").write_text((EXAMPLES / "salesforce.yaml").read_text())
+    commands = milestones_commands(section("Process health"))
+    assert len(commands) == 5 and {c[0] for c in commands} == {"health"}
+    for command in commands:
+        done = run(command, env, tmp_path)
+        assert done.returncode == 0, (command, done.stderr)

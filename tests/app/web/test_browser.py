@@ -79,9 +79,19 @@ def _pages(server: LiveServer) -> dict[str, list[tuple[str, str]]]:
         (f"/opportunities/{mine}", "opportunity"),
     ]
     return {
-        "manager": [*kpi, ("/reps", "reps"), (f"/reps/{web.reps['rep']}", "rep")],
+        "manager": [
+            *kpi,
+            ("/reps", "reps"),
+            (f"/reps/{web.reps['rep']}", "rep"),
+            ("/ops/health", "health-manager"),
+        ],
         "rep": [*kpi, ("/reps/me", "rep-own")],
-        "ops": [("/ops/connections", "connections"), ("/ops/rules", "rules")],
+        "ops": [
+            ("/ops/connections", "connections"),
+            ("/ops/rules", "rules"),
+            ("/ops/health", "health"),
+            ("/ops/health/candidates", "health-candidates"),
+        ],
         "admin": [("/", "pipeline-admin"), ("/ops/rules", "rules-admin")],
     }
 

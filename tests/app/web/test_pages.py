@@ -366,3 +366,27 @@ def test_the_connections_page_shows_the_crms_daily_api_quota(sign_in: SignIn) ->
     page = sign_in("ops").get("/ops/connections").text
     assert "CRM daily API quota" in page
     assert re.search(r"[\d,]+ of [\d,]+ calls used, every client of the CRM included", page)
+
+
+def test_process_health_shows_what_the_api_answers(web: WebWorld, sign_in: SignIn) -> None:
+    client = sign_in("ops")
+    page = client.get("/ops/health")
+    assert page.status_code == 200, page.text[:500]
+    for heading in ("Drift", "Milestone value", "Candidate milestones"):
+        assert f">{heading}</h2>" in page.text
+    assert 'href="/ops/health" aria-current="page"' in page.text
+    bearer = {"Authorization": f"Bearer {web.keys['ops']}"}
+    api = client.get("/api/v1/health/value", headers=bearer).json()
+    assert api["milestones"]
+    for milestone in api["milestones"]:
+        assert f"{milestone['previous_name']} → {milestone['name']}</th>" in page.text
+    process = api["milestones"][0]["process"]
+    narrowed = client.get("/ops/health", params={"process": process})
+    assert narrowed.status_code == 200
+    assert f'data-fragment="/ops/health/candidates?process={process}"' in narrowed.text
+    found = client.get("/ops/health/candidates", params={"process": process})
+    assert found.status_code == 200 and "data-fragment-content" in found.text
+    scanned = client.get("/api/v1/health/candidates", params={"process": process}, headers=bearer)
+    assert f"over {scanned.json()['records_scanned']} records" in found.text
+    assert sign_in("manager").get("/ops/health").status_code == 200
+    assert sign_in("rep").get("/ops/health").status_code == 403
