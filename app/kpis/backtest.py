@@ -44,7 +44,8 @@ from app.kpis.forecast import (
     weighted_pipeline,
 )
 from app.kpis.history import DAY, DealHistory, days_between
-from app.kpis.model import fit_model
+from app.kpis.recency import DEFAULT_HALF_LIFE_DAYS
+from app.kpis.winmodel import fit_win_model_histories
 
 __all__ = [
     "MAX_HORIZON",
@@ -303,12 +304,13 @@ def _forecasts(
     windows: Sequence[Window],
     new_pipeline: bool,
     milestones: bool,
+    half_life_days: float | None,
 ) -> dict[Part, list[MonthForecast]]:
     """The forecast of each part over `windows`, fitted on `known`, for the `chosen` deals."""
     if not milestones:
         known = [_age_only(d) for d in known]
         chosen = [_age_only(d) for d in chosen]
-    model = fit_model(known, origin)
+    model = fit_win_model_histories(known, origin.timestamp(), half_life_days)
     open_deals = []
     for deal in chosen:
         if deal.is_open and deal.process is not None:
@@ -339,6 +341,7 @@ def backtest(
     selected: Collection[int] | None = None,
     until: datetime | None = None,
     need: HistoryNeed | None = None,
+    half_life_days: float | None = DEFAULT_HALF_LIFE_DAYS,
 ) -> Replay:
     """Replay `deals` (their whole known history) at each origin.
 
@@ -378,8 +381,8 @@ def backtest(
             skipped.append(Skipped(origin, reason))
             continue
         windows = months + cumulative
-        ours = _forecasts(known, chosen, origin, windows, new_pipeline, milestones=True)
-        free = _forecasts(known, chosen, origin, windows, new_pipeline, milestones=False)
+        ours = _forecasts(known, chosen, origin, windows, new_pipeline, True, half_life_days)
+        free = _forecasts(known, chosen, origin, windows, new_pipeline, False, half_life_days)
         weighted = weighted_pipeline(pipeline, months)
         rate = _run_rate(wins, origin)
         for h in scored:

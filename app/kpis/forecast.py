@@ -1,13 +1,13 @@
 """Forecast per calendar month: Σ amount * P(won in that month | milestone, days at it).
 
 No close dates and no stage probabilities: each open deal contributes its amount times the
-model's probability that it is won inside the month, given where it stands. Deals not yet
-created add the historical creation rate (per process, over `CREATION_WINDOW_DAYS`) times the
-probability that a deal created on each future day is won inside the month.
+model's probability that it is won inside the month, given where it stands
+(`winmodel.WinModel`: exact landmarks, recency-weighted, shrunk). Deals not yet created add
+the recent creation rate (`arrivals.creation_rates`) times the probability that a deal
+created on each future day is won inside the month.
 
-The P10-P90 band treats deals as independent Bernoulli outcomes (and new deals as a Poisson
-stream) and uses the normal approximation of the sum: mean ± 1.2816 sigma, floored at 0. It does
-not include the uncertainty of the estimated rates themselves.
+The P10-P90 band (`band.band`, skewed like a sum of wins) includes each deal's outcome
+noise, the estimated rates' own uncertainty and the arrival noise of new pipeline.
 
 The baseline beside it is the CRM's own weighted pipeline: Σ amount * stage probability of
 open deals whose close date falls in the month.
@@ -21,15 +21,19 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
+
+import numpy as np
 
 from app.core.caching import BoundedCache
-from app.kpis.history import DealHistory, days_between
+from app.kpis.arrivals import Creation, creation_rates
+from app.kpis.band import band
+from app.kpis.history import days_between
 from app.kpis.incidence import WON
 from app.kpis.model import Model
+from app.kpis.winmodel import WinModel
 
 __all__ = [
-    "CREATION_WINDOW_DAYS",
     "FORECAST_HORIZON_MONTHS",
     "Creation",
     "MonthForecast",
@@ -45,8 +49,6 @@ __all__ = [
     "window_offsets",
 ]
 
-CREATION_WINDOW_DAYS = 90
-Z90 = 1.2815515655446004
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,16 +64,6 @@ class PipelineDeal:
     amount: float
     probability_percent: float
     close_date: date | None
-
-
-@dataclass(frozen=True)
-class Creation:
-    """New deals of one process: per day, with their mean amount and mean squared amount."""
-
-    process: int
-    per_day: float
-    mean_amount: float
-    mean_square_amount: float
 
 
 @dataclass(frozen=True)
@@ -102,15 +94,17 @@ class MonthForecast:
         var_count: float,
         new_amount: float,
     ) -> MonthForecast:
-        """The month's expectations with their P10-P90 band (normal approximation)."""
+        """The month's expectations with their P10-P90 band (`band.band`)."""
+        p10_amount, p90_amount = band(mean, var_amount)
+        p10_count, p90_count = band(count, var_count)
         return cls(
             month=month,
             expected_amount=mean,
             expected_count=count,
-            p10_amount=max(0.0, mean - Z90 * math.sqrt(var_amount)),
-            p90_amount=mean + Z90 * math.sqrt(var_amount),
-            p10_count=max(0.0, count - Z90 * math.sqrt(var_count)),
-            p90_count=count + Z90 * math.sqrt(var_count),
+            p10_amount=p10_amount,
+            p90_amount=p90_amount,
+            p10_count=p10_count,
+            p90_count=p90_count,
             new_pipeline_amount=new_amount,
         )
 
@@ -159,61 +153,81 @@ def new_deal_wins(
     return wins
 
 
-def creation_rates(
-    deals: Iterable[DealHistory], as_of: datetime, window_days: int = CREATION_WINDOW_DAYS
-) -> list[Creation]:
-    """New deals per day and their amounts, per process, over the `window_days` before as_of."""
-    since = as_of - timedelta(days=window_days)
-    sums: dict[int, list[float]] = {}
-    for deal in deals:
-        if deal.process is None or not (since < deal.created_at <= as_of):
-            continue
-        acc = sums.setdefault(deal.process, [0.0, 0.0, 0.0])
-        acc[0] += 1
-        acc[1] += deal.amount
-        acc[2] += deal.amount * deal.amount
-    return [
-        Creation(process, n / window_days, total / n, square / n)
-        for process, (n, total, square) in sorted(sums.items())
-    ]
-
-
 def forecast(
     deals: Iterable[OpenDeal],
-    model: Model,
+    model: WinModel,
     windows: Sequence[Window],
     new_pipeline: Sequence[Creation] = (),
 ) -> list[MonthForecast]:
+    """Per window: the expected amount and count won, with their P10-P90 band.
+
+    The variance adds three parts (`band`): each deal's outcome (Bernoulli); the estimated
+    win rates' own error, shared by the deals at one milestone (relative variance
+    (1 - q) / (q n), q their mean probability in the window, n the curve's effective
+    evidence); and for pipeline not yet created, over-dispersed arrivals and the creation
+    rate's error (`arrivals.Creation`)."""
     if not windows:
         return []
     offsets = window_offsets(windows[0].start, windows)
-    mean = [0.0] * len(windows)
-    count = [0.0] * len(windows)
-    var_amount = [0.0] * len(windows)
-    var_count = [0.0] * len(windows)
-    new_amount = [0.0] * len(windows)
+    size = len(windows)
+    mean, count = np.zeros(size), np.zeros(size)
+    var_amount, var_count = np.zeros(size), np.zeros(size)
+    new_amount = np.zeros(size)
+    groups: dict[tuple[int | None, int], list[OpenDeal]] = {}
     for deal in deals:
-        for i, (start, end) in enumerate(offsets):
-            p = model.win_between(deal.process, deal.position, deal.days_at, start, end)
-            if p <= 0.0:
-                continue
-            mean[i] += deal.amount * p
-            count[i] += p
-            var_amount[i] += deal.amount * deal.amount * p * (1.0 - p)
-            var_count[i] += p * (1.0 - p)
+        groups.setdefault((deal.process, deal.position), []).append(deal)
+    for (process, position), members in groups.items():
+        amount = np.array([d.amount for d in members])
+        days = np.array([d.days_at for d in members])
+        p, evidence = model.probabilities(process, position, days, offsets)
+        expected, won = amount @ p, p.sum(axis=0)
+        mean += expected
+        count += won
+        var_amount += (amount * amount) @ (p * (1.0 - p))
+        var_count += (p * (1.0 - p)).sum(axis=0)
+        relative = _relative_variance(p.mean(axis=0), float(np.mean(evidence)))
+        var_amount += expected * expected * relative
+        var_count += won * won * relative
     for creation in new_pipeline:
-        for i, wins in enumerate(new_deal_wins(model, creation.process, offsets)):
-            expected_deals = creation.per_day * wins
-            amount = expected_deals * creation.mean_amount
+        wins, evidence = model.new_deal_wins(creation.process, offsets)
+        for i, expected_wins in enumerate(wins):
+            m = creation.per_day * expected_wins
+            if m <= 0.0:
+                continue
+            chance = expected_wins / max(math.ceil(offsets[i][1]), 1)
+            spread = (creation.dispersion - 1.0) * m * chance
+            relative = creation.rate_relative_variance + float(
+                _relative_variance(np.array([chance]), evidence)[0]
+            )
+            amount = m * creation.mean_amount
             mean[i] += amount
             new_amount[i] += amount
-            count[i] += expected_deals
-            var_amount[i] += expected_deals * creation.mean_square_amount
-            var_count[i] += expected_deals
+            count[i] += m
+            var_amount[i] += (
+                m * creation.mean_square_amount
+                + spread * creation.mean_amount**2
+                + amount * amount * relative
+            )
+            var_count[i] += m + spread + m * m * relative
     return [
-        MonthForecast.of(w.month, mean[i], count[i], var_amount[i], var_count[i], new_amount[i])
+        MonthForecast.of(
+            w.month,
+            float(mean[i]),
+            float(count[i]),
+            float(var_amount[i]),
+            float(var_count[i]),
+            float(new_amount[i]),
+        )
         for i, w in enumerate(windows)
     ]
+
+
+def _relative_variance(q: np.ndarray, evidence: float) -> np.ndarray:
+    """Var(estimated probability) / probability², binomial with `evidence` deals: (1 - q) /
+    (q n); 0 where q is 0, and as if one deal where there is less evidence."""
+    n = max(evidence, 1.0)
+    safe = np.where(q > 0.0, q, 1.0)
+    return np.where(q > 0.0, (1.0 - q) / (safe * n), 0.0)
 
 
 def weighted_pipeline(deals: Iterable[PipelineDeal], windows: Sequence[Window]) -> list[float]:
