@@ -179,7 +179,7 @@ def forecast(
     for (process, position), members in groups.items():
         amount = np.array([d.amount for d in members])
         days = np.array([d.days_at for d in members])
-        p, evidence = model.probabilities(process, position, days, offsets)
+        p, evidence = model.probabilities(process, position, days, offsets, amount)
         expected, won = amount @ p, p.sum(axis=0)
         mean += expected
         count += won
@@ -199,13 +199,14 @@ def forecast(
             relative = creation.rate_relative_variance + float(
                 _relative_variance(np.array([chance]), evidence)[0]
             )
-            amount = m * creation.mean_amount
+            value = creation.mean_amount * model.value_ratios.get(creation.process, 1.0)
+            amount = m * value
             mean[i] += amount
             new_amount[i] += amount
             count[i] += m
             var_amount[i] += (
                 m * creation.mean_square_amount
-                + spread * creation.mean_amount**2
+                + spread * value**2
                 + amount * amount * relative
             )
             var_count[i] += m + spread + m * m * relative

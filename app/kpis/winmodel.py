@@ -12,11 +12,14 @@ showed the milestone forecast biased high and worse than deal age alone. Here:
   before d' are out.
 - **Recency.** Each stay is weighted by its age at the as-of with a half-life
   (`recency.recency_weights`): the model follows a market that changes.
-- **Shrinkage.** A fine cell is pulled towards its parent as if the parent added
-  `PRIOR_DEALS` deals: the same milestone at the coarse landmark below (`COARSE`), a coarse
-  landmark towards every process at that milestone, and that towards the coarse landmark
-  below it. Thin cells and long tails borrow from similar positions; a rich cell keeps its
-  own estimate (`curves.shrink`).
+- **Shrinkage.** A cell is pulled towards its parent as if the parent added `PRIOR_DEALS`
+  deals: a process's cell towards every process at the same milestone and the same days
+  there (the same conditioning, so no bias from deals that moved on), and that towards the
+  grid point just below. Thin cells and long tails borrow from similar positions; a rich cell
+  keeps its own estimate (`curves.shrink`). A parent at a coarser landmark was tried first
+  and biased the forecast high: its deals include those that advanced since.
+- **Deal size.** Large deals win less often than small ones: each deal's probability is
+  moved by its size class's observed-over-expected wins (`size.size_effect`).
 - **Evidence.** Every estimate says how many deals its own cell rests on.
 
 With every deal at position 0 (no milestone reached) this is the same estimator on deal age
@@ -38,11 +41,11 @@ from app.kpis.columns import Bools, DealColumns, Floats, Ints
 from app.kpis.curves import DailyCurve, daily_incidence, never_certain, shrink
 from app.kpis.history import DAY, DealHistory
 from app.kpis.incidence import CENSORED, LOST, WON
-from app.kpis.model import LANDMARKS, Estimate, Source
+from app.kpis.model import Estimate, Source
 from app.kpis.recency import DEFAULT_HALF_LIFE_DAYS, recency_weights
+from app.kpis.size import SizeEffect, size_effect
 
 __all__ = [
-    "COARSE",
     "GRID",
     "PRIOR_DEALS",
     "WinModel",
@@ -55,22 +58,19 @@ GRID: tuple[int, ...] = (
     tuple(range(0, 31)) + tuple(range(33, 91, 3)) + tuple(range(97, 366, 7))
     + tuple(range(395, 1096, 30))
 )
-COARSE: tuple[int, ...] = LANDMARKS
 PRIOR_DEALS = 10.0
 """A parent's weight in deals: a cell of 10 deals is half its own, half its parent."""
 _GRID = np.array(GRID, dtype=np.float64)
-_COARSE = np.array(COARSE, dtype=np.float64)
-_COARSE_SET = frozenset(COARSE)
+_GRID_BELOW = dict(zip(GRID[1:], GRID[:-1], strict=True))
+_SELF_SUFFICIENT = 50.0
+"""A cell with 50 times the prior's deals gives its parent under 2 %: the parent is not
+computed (a long chain of parents costs time for nothing)."""
 _OPEN_ENDING = 0
 
 
 def grid_point(days_at: float) -> int:
     """The point of `GRID` at or below `days_at` (0 below 0)."""
     return int(_GRID[max(0, int(np.searchsorted(_GRID, days_at, side="right")) - 1)])
-
-
-def _coarse_below(days: int) -> int:
-    return int(_COARSE[max(0, int(np.searchsorted(_COARSE, days, side="right")) - 1)])
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,10 @@ class WinModel:
     half_life_days: float | None
     stays: dict[tuple[int | None, int], _Stays]
     prior_deals: float = PRIOR_DEALS
+    sizes: dict[int, SizeEffect] = field(default_factory=dict)
+    """Per process: how deal size moves the chance of winning (`size.size_effect`)."""
+    value_ratios: dict[int, float] = field(default_factory=dict)
+    """Per process: Σ amount × size factor / Σ amount over its deals (for new pipeline)."""
     _curves: dict[Key, DailyCurve | None] = field(default_factory=dict)
 
     def _own(self, owner: int | None, position: int, days: int) -> DailyCurve | None:
@@ -110,21 +114,22 @@ class WinModel:
         )
 
     def _parent(self, owner: int | None, position: int, days: int) -> Key | None:
-        if days not in _COARSE_SET:
-            return (owner, position, _coarse_below(days))
-        if owner is not None:
-            return (None, position, days)
         if days > 0:
-            return (None, position, _coarse_below(days - 1))
+            return (owner, position, _GRID_BELOW[days])
+        if owner is not None:
+            return (None, position, 0)
         return None
 
     def cell(self, owner: int | None, position: int, days: int) -> DailyCurve | None:
         """The shrunk curve of one cell (cached)."""
         key = (owner, position, days)
         if key not in self._curves:
-            parent_key = self._parent(owner, position, days)
-            parent = self.cell(*parent_key) if parent_key is not None else None
-            self._curves[key] = shrink(self._own(owner, position, days), parent, self.prior_deals)
+            own = self._own(owner, position, days)
+            parent = None
+            if own is None or own.effective < _SELF_SUFFICIENT * self.prior_deals:
+                parent_key = self._parent(owner, position, days)
+                parent = self.cell(*parent_key) if parent_key is not None else None
+            self._curves[key] = shrink(own, parent, self.prior_deals)
         return self._curves[key]
 
     def curve(
@@ -161,9 +166,10 @@ class WinModel:
         position: int,
         days_at: Floats,
         offsets: Sequence[tuple[float, float]],
+        amounts: Floats | None = None,
     ) -> tuple[Floats, Floats]:
-        """[deal, window] P(won in each window) for deals at one position, and each deal's
-        effective evidence (0 where history has none)."""
+        """[deal, window] P(won in each window) for deals at one position (with `amounts`,
+        moved by their size), and each deal's effective evidence (0 where history has none)."""
         out = np.zeros((days_at.shape[0], len(offsets)))
         evidence = np.zeros(days_at.shape[0])
         points = _GRID[np.maximum(np.searchsorted(_GRID, days_at, side="right") - 1, 0)]
@@ -177,6 +183,9 @@ class WinModel:
             for i, (start, end) in enumerate(offsets):
                 if end > start:
                     out[members, i] = curve.win_between(after, start, end)
+        effect = self.sizes.get(process) if process is not None else None
+        if amounts is not None and effect is not None:
+            out = np.minimum(out * effect.factor(amounts)[:, None], 1.0)
         return out, evidence
 
     def new_deal_wins(
@@ -221,6 +230,18 @@ def fit_win_model(
     length = np.maximum(0.0, (stays.end - stays.start) / DAY)
     weight = recency_weights((as_of - stays.start) / DAY, half_life_days)
     still = stays.ending == _OPEN_ENDING
+    sizes, ratios = {}, {}
+    for owner in np.unique(process).tolist():
+        mine = process == owner
+        amount = cols.amount[stays.row[mine]]
+        sizes[owner] = effect = size_effect(
+            amount, stays.position[mine], (cause == WON)[mine], closed[mine], weight[mine]
+        )
+        first = stays.position[mine] == 0
+        total = float(amount[first].sum())
+        ratios[owner] = (
+            float((amount[first] * effect.factor(amount[first])).sum()) / total if total else 1.0
+        )
     order = np.argsort(to_final, kind="stable")
     grouped: dict[tuple[int | None, int], _Stays] = {}
     sorted_position = stays.position[order]
@@ -232,7 +253,7 @@ def fit_win_model(
             grouped[(owner, position)] = _Stays(
                 length[sel], to_final[sel], cause[sel].astype(np.int64), weight[sel], still[sel]
             )
-    return WinModel(as_of, half_life_days, grouped, prior_deals)
+    return WinModel(as_of, half_life_days, grouped, prior_deals, sizes, ratios)
 
 
 def fit_win_model_histories(
