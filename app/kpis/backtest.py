@@ -39,7 +39,7 @@ from app.kpis.forecast import (
     PipelineDeal,
     Window,
     creation_rates,
-    forecast,
+    forecast_parts,
     month_windows,
     weighted_pipeline,
 )
@@ -319,11 +319,8 @@ def _forecasts(
                 OpenDeal(deal.amount, deal.process, position, days_between(since, origin))
             )
     rates = creation_rates(chosen, origin) if new_pipeline else []
-    return {
-        "open": forecast(open_deals, model, windows),
-        "new": forecast([], model, windows, rates),
-        "total": forecast(open_deals, model, windows, rates),
-    }
+    parts = forecast_parts(open_deals, model, windows, rates)
+    return {"open": parts["open"], "new": parts["new"], "total": parts["total"]}
 
 
 def _windows(origin: datetime, horizons: int) -> tuple[list[Window], list[Window]]:

@@ -79,6 +79,19 @@ class DailyCurve:
         safe = np.where(alive > 1e-12, alive, 1.0)
         return np.where(alive > 1e-12, np.clip(gained / safe, 0.0, 1.0), 0.0)
 
+    def windows(self, offset: Floats, starts: Floats, ends: Floats) -> Floats:
+        """[deal, window] P(won in (start, end] | no outcome `offset` days after the landmark),
+        for arrays of offsets and of window bounds (days from now) at once."""
+        alive = self.alive(offset)[:, None]
+        gained = self.won_by(offset[:, None] + ends[None, :]) - self.won_by(
+            offset[:, None] + np.maximum(starts, 0.0)[None, :]
+        )
+        safe = np.where(alive > 1e-12, alive, 1.0)
+        found: Floats = np.where(
+            (alive > 1e-12) & (ends > starts)[None, :], np.clip(gained / safe, 0.0, 1.0), 0.0
+        )
+        return found
+
     def eventual(self, offset: Floats | float) -> Floats:
         """P(won eventually | no outcome `offset` days after the landmark)."""
         return self.win_between(offset, 0.0, float(HORIZON_DAYS))

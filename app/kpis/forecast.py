@@ -36,6 +36,7 @@ from app.kpis.winmodel import WinModel
 __all__ = [
     "FORECAST_HORIZON_MONTHS",
     "Creation",
+    "Moments",
     "MonthForecast",
     "OpenDeal",
     "PipelineDeal",
@@ -43,6 +44,7 @@ __all__ = [
     "creation_rates",
     "forecast",
     "forecast_close_month",
+    "forecast_parts",
     "month_windows",
     "new_deal_wins",
     "weighted_pipeline",
@@ -153,26 +155,51 @@ def new_deal_wins(
     return wins
 
 
-def forecast(
-    deals: Iterable[OpenDeal],
-    model: WinModel,
-    windows: Sequence[Window],
-    new_pipeline: Sequence[Creation] = (),
-) -> list[MonthForecast]:
-    """Per window: the expected amount and count won, with their P10-P90 band.
+@dataclass
+class Moments:
+    """Per window: expected amount and count with their variances; what a band is made of.
+    Independent parts add up."""
 
-    The variance adds three parts (`band`): each deal's outcome (Bernoulli); the estimated
-    win rates' own error, shared by the deals at one milestone (relative variance
-    (1 - q) / (q n), q their mean probability in the window, n the curve's effective
-    evidence); and for pipeline not yet created, over-dispersed arrivals and the creation
-    rate's error (`arrivals.Creation`)."""
-    if not windows:
-        return []
-    offsets = window_offsets(windows[0].start, windows)
-    size = len(windows)
-    mean, count = np.zeros(size), np.zeros(size)
-    var_amount, var_count = np.zeros(size), np.zeros(size)
-    new_amount = np.zeros(size)
+    mean: np.ndarray
+    count: np.ndarray
+    var_amount: np.ndarray
+    var_count: np.ndarray
+    new_amount: np.ndarray
+
+    @classmethod
+    def zeros(cls, size: int) -> Moments:
+        return cls(*(np.zeros(size) for _ in range(5)))
+
+    def __add__(self, other: Moments) -> Moments:
+        return Moments(
+            self.mean + other.mean,
+            self.count + other.count,
+            self.var_amount + other.var_amount,
+            self.var_count + other.var_count,
+            self.new_amount + other.new_amount,
+        )
+
+    def rows(self, windows: Sequence[Window]) -> list[MonthForecast]:
+        return [
+            MonthForecast.of(
+                w.month,
+                float(self.mean[i]),
+                float(self.count[i]),
+                float(self.var_amount[i]),
+                float(self.var_count[i]),
+                float(self.new_amount[i]),
+            )
+            for i, w in enumerate(windows)
+        ]
+
+
+def open_moments(
+    deals: Iterable[OpenDeal], model: WinModel, offsets: Sequence[tuple[float, float]]
+) -> Moments:
+    """Deals open now: each one's outcome (Bernoulli), plus the estimated rates' own error,
+    shared by the deals at one milestone (relative variance (1 - q) / (q n), q their mean
+    probability in the window, n the curves' effective evidence)."""
+    moments = Moments.zeros(len(offsets))
     groups: dict[tuple[int | None, int], list[OpenDeal]] = {}
     for deal in deals:
         groups.setdefault((deal.process, deal.position), []).append(deal)
@@ -181,15 +208,23 @@ def forecast(
         days = np.array([d.days_at for d in members])
         p, evidence = model.probabilities(process, position, days, offsets, amount)
         expected, won = amount @ p, p.sum(axis=0)
-        mean += expected
-        count += won
-        var_amount += (amount * amount) @ (p * (1.0 - p))
-        var_count += (p * (1.0 - p)).sum(axis=0)
         relative = _relative_variance(p.mean(axis=0), float(np.mean(evidence)))
-        var_amount += expected * expected * relative
-        var_count += won * won * relative
+        moments.mean += expected
+        moments.count += won
+        moments.var_amount += (amount * amount) @ (p * (1.0 - p)) + expected**2 * relative
+        moments.var_count += (p * (1.0 - p)).sum(axis=0) + won**2 * relative
+    return moments
+
+
+def new_moments(
+    new_pipeline: Sequence[Creation], model: WinModel, offsets: Sequence[tuple[float, float]]
+) -> Moments:
+    """Deals not yet created: expected wins from the creation rate, over-dispersed arrivals
+    and the error of the rate and of the new-deal curve (`arrivals.Creation`)."""
+    moments = Moments.zeros(len(offsets))
     for creation in new_pipeline:
         wins, evidence = model.new_deal_wins(creation.process, offsets)
+        value = creation.mean_amount * model.value_ratios.get(creation.process, 1.0)
         for i, expected_wins in enumerate(wins):
             m = creation.per_day * expected_wins
             if m <= 0.0:
@@ -199,28 +234,46 @@ def forecast(
             relative = creation.rate_relative_variance + float(
                 _relative_variance(np.array([chance]), evidence)[0]
             )
-            value = creation.mean_amount * model.value_ratios.get(creation.process, 1.0)
             amount = m * value
-            mean[i] += amount
-            new_amount[i] += amount
-            count[i] += m
-            var_amount[i] += (
-                m * creation.mean_square_amount
+            moments.mean[i] += amount
+            moments.new_amount[i] += amount
+            moments.count[i] += m
+            moments.var_amount[i] += (
+                m * creation.mean_square_amount * value / max(creation.mean_amount, 1e-12)
                 + spread * value**2
                 + amount * amount * relative
             )
-            var_count[i] += m + spread + m * m * relative
-    return [
-        MonthForecast.of(
-            w.month,
-            float(mean[i]),
-            float(count[i]),
-            float(var_amount[i]),
-            float(var_count[i]),
-            float(new_amount[i]),
-        )
-        for i, w in enumerate(windows)
-    ]
+            moments.var_count[i] += m + spread + m * m * relative
+    return moments
+
+
+def forecast(
+    deals: Iterable[OpenDeal],
+    model: WinModel,
+    windows: Sequence[Window],
+    new_pipeline: Sequence[Creation] = (),
+) -> list[MonthForecast]:
+    """Per window: the expected amount and count won, with their P10-P90 band (`band`)."""
+    return forecast_parts(deals, model, windows, new_pipeline)["total"]
+
+
+def forecast_parts(
+    deals: Iterable[OpenDeal],
+    model: WinModel,
+    windows: Sequence[Window],
+    new_pipeline: Sequence[Creation] = (),
+) -> dict[str, list[MonthForecast]]:
+    """`forecast` of the deals open now, of pipeline not yet created, and of both."""
+    if not windows:
+        return {"open": [], "new": [], "total": []}
+    offsets = window_offsets(windows[0].start, windows)
+    opened = open_moments(deals, model, offsets)
+    created = new_moments(new_pipeline, model, offsets)
+    return {
+        "open": opened.rows(windows),
+        "new": created.rows(windows),
+        "total": (opened + created).rows(windows),
+    }
 
 
 def _relative_variance(q: np.ndarray, evidence: float) -> np.ndarray:

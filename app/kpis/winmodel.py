@@ -173,16 +173,15 @@ class WinModel:
         out = np.zeros((days_at.shape[0], len(offsets)))
         evidence = np.zeros(days_at.shape[0])
         points = _GRID[np.maximum(np.searchsorted(_GRID, days_at, side="right") - 1, 0)]
+        starts = np.array([start for start, _ in offsets], dtype=np.float64)
+        ends = np.array([end for _, end in offsets], dtype=np.float64)
         for days in np.unique(points).tolist():
             members = np.nonzero(points == days)[0]
             curve = self.cell(process, position, int(days))
             if curve is None:
                 continue
-            after = days_at[members] - days
             evidence[members] = curve.effective
-            for i, (start, end) in enumerate(offsets):
-                if end > start:
-                    out[members, i] = curve.win_between(after, start, end)
+            out[members] = curve.windows(days_at[members] - days, starts, ends)
         effect = self.sizes.get(process) if process is not None else None
         if amounts is not None and effect is not None:
             out = np.minimum(out * effect.factor(amounts)[:, None], 1.0)
