@@ -79,8 +79,9 @@ def creation_rates(
         age = np.asarray(ages[process])
         weights = recency_weights(age, half_life_days)
         amount = np.asarray(amounts[process])
-        weeks = np.bincount(np.minimum(age // 7, window_days // 7 - 1).astype(np.int64),
-                            minlength=window_days // 7)
+        weeks = np.bincount(
+            np.minimum(age // 7, window_days // 7 - 1).astype(np.int64), minlength=window_days // 7
+        )
         spread = dispersion(weeks[::-1].tolist())
         count = effective_size(weights) if weights.shape[0] else 0.0
         out.append(

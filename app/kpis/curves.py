@@ -132,7 +132,9 @@ def daily_incidence(
     )
 
 
-def shrink(own: DailyCurve | None, parent: DailyCurve | None, prior_deals: float) -> DailyCurve | None:
+def shrink(
+    own: DailyCurve | None, parent: DailyCurve | None, prior_deals: float
+) -> DailyCurve | None:
     """`own` pulled towards `parent` as if the parent added `prior_deals` deals of its own:
     weight n / (n + prior) on `own`, n its effective size. Either alone when the other is
     missing."""

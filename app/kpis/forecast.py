@@ -46,11 +46,12 @@ __all__ = [
     "forecast_close_month",
     "forecast_parts",
     "month_windows",
-    "new_deal_wins",
+    "new_moments",
+    "open_moments",
+    "probability_moments",
     "weighted_pipeline",
     "window_offsets",
 ]
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,28 +134,6 @@ def window_offsets(as_of: datetime, windows: Sequence[Window]) -> list[tuple[flo
     return [(days_between(as_of, w.start), days_between(as_of, w.end)) for w in windows]
 
 
-def new_deal_wins(
-    model: Model, process: int, offsets: Sequence[tuple[float, float]]
-) -> list[float]:
-    """Per window: Σ over the days ahead of P(a deal of `process` created that day (at noon)
-    is won inside the window).
-
-    Times the process's creation rate (deals per day), that is the expected number of wins
-    in each window from deals not yet created; times their mean amount, the expected amount.
-    """
-    wins = [0.0] * len(offsets)
-    horizon = math.ceil(offsets[-1][1]) if offsets else 0
-    for day in range(horizon):
-        created = day + 0.5
-        for i, (start, end) in enumerate(offsets):
-            if end <= created:
-                continue
-            p = model.win_between(process, 0, 0.0, max(0.0, start - created), end - created)
-            if p > 0.0:
-                wins[i] += p
-    return wins
-
-
 @dataclass
 class Moments:
     """Per window: expected amount and count with their variances; what a band is made of.
@@ -196,17 +175,30 @@ class Moments:
 def open_moments(
     deals: Iterable[OpenDeal], model: WinModel, offsets: Sequence[tuple[float, float]]
 ) -> Moments:
-    """Deals open now: each one's outcome (Bernoulli), plus the estimated rates' own error,
-    shared by the deals at one milestone (relative variance (1 - q) / (q n), q their mean
-    probability in the window, n the curves' effective evidence)."""
-    moments = Moments.zeros(len(offsets))
+    """Deals open now (`probability_moments` of their probabilities from `model`)."""
     groups: dict[tuple[int | None, int], list[OpenDeal]] = {}
     for deal in deals:
         groups.setdefault((deal.process, deal.position), []).append(deal)
+    parts = []
     for (process, position), members in groups.items():
         amount = np.array([d.amount for d in members])
         days = np.array([d.days_at for d in members])
         p, evidence = model.probabilities(process, position, days, offsets, amount)
+        parts.append((amount, p, evidence))
+    return probability_moments(parts, len(offsets))
+
+
+def probability_moments(
+    groups: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], size: int
+) -> Moments:
+    """Groups of deals (amounts, [deal, window] probabilities, evidence), one group per
+    milestone: each deal's outcome (Bernoulli), plus the estimated rates' own error, shared by
+    the deals of a group (relative variance (1 - q) / (q n), q their mean probability in the
+    window, n their curves' mean effective evidence)."""
+    moments = Moments.zeros(size)
+    for amount, p, evidence in groups:
+        if not amount.shape[0]:
+            continue
         expected, won = amount @ p, p.sum(axis=0)
         relative = _relative_variance(p.mean(axis=0), float(np.mean(evidence)))
         moments.mean += expected

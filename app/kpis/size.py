@@ -1,9 +1,9 @@
 """Deal size as a covariate of winning: large deals are won less often than small ones.
 
 Why: the forecast is of amounts. If the largest quarter of deals wins a fifth less often than
-the rest, Σ amount × P(won) with one P per milestone forecasts too much, month after month
-(seen on generated and real histories alike: the amount-weighted win rate lies below the
-count-weighted one).
+the rest, Σ amount * P(won) with one P per milestone forecasts too much, month after month
+(on the generated histories the amount-weighted win rate is a fifth below the count-weighted
+one; large deals winning less often is common in B2B sales).
 
 How: indirect standardisation. Per process, deals fall in `CLASSES` size classes (quantiles
 of their amounts); for each class, the wins observed among its closed stays at every

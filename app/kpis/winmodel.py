@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.kpis.columns import Bools, DealColumns, Floats, Ints
-from app.kpis.curves import DailyCurve, daily_incidence, never_certain, shrink
+from app.kpis.curves import HORIZON_DAYS, DailyCurve, daily_incidence, never_certain, shrink
 from app.kpis.history import DAY, DealHistory
 from app.kpis.incidence import CENSORED, LOST, WON
 from app.kpis.model import Estimate, Source
@@ -55,12 +55,15 @@ __all__ = [
 ]
 
 GRID: tuple[int, ...] = (
-    tuple(range(0, 31)) + tuple(range(33, 91, 3)) + tuple(range(97, 366, 7))
+    tuple(range(0, 31))
+    + tuple(range(33, 91, 3))
+    + tuple(range(97, 366, 7))
     + tuple(range(395, 1096, 30))
 )
 PRIOR_DEALS = 10.0
 """A parent's weight in deals: a cell of 10 deals is half its own, half its parent."""
 _GRID = np.array(GRID, dtype=np.float64)
+_FOREVER = float(HORIZON_DAYS)
 _GRID_BELOW = dict(zip(GRID[1:], GRID[:-1], strict=True))
 _SELF_SUFFICIENT = 50.0
 """A cell with 50 times the prior's deals gives its parent under 2 %: the parent is not
@@ -85,6 +88,7 @@ class _Stays:
     weight: Floats
     still_there: Bools
 
+
 Key = tuple[int | None, int, int]
 """(process or None for every process, position, grid days)"""
 
@@ -98,7 +102,7 @@ class WinModel:
     sizes: dict[int, SizeEffect] = field(default_factory=dict)
     """Per process: how deal size moves the chance of winning (`size.size_effect`)."""
     value_ratios: dict[int, float] = field(default_factory=dict)
-    """Per process: Σ amount × size factor / Σ amount over its deals (for new pipeline)."""
+    """Per process: sum of amount * size factor over sum of amount (for new pipeline)."""
     _curves: dict[Key, DailyCurve | None] = field(default_factory=dict)
 
     def _own(self, owner: int | None, position: int, days: int) -> DailyCurve | None:
@@ -106,8 +110,7 @@ class WinModel:
         if stays is None:
             return None
         there = ~(
-            (days > stays.length)
-            | ((days == stays.length) & ~stays.still_there & (days != 0))
+            (days > stays.length) | ((days == stays.length) & ~stays.still_there & (days != 0))
         ) & (stays.to_final >= days)
         return daily_incidence(
             stays.to_final[there] - days, stays.cause[there], stays.weight[there], presorted=True
@@ -187,6 +190,25 @@ class WinModel:
             out = np.minimum(out * effect.factor(amounts)[:, None], 1.0)
         return out, evidence
 
+    def eventual(
+        self,
+        process: int | None,
+        position: int,
+        days_at: Floats,
+        amounts: Floats | None = None,
+    ) -> tuple[Floats, Ints]:
+        """`win` for many deals at one position at once (moved by their size with
+        `amounts`): P(won eventually), never 0 or 1, and the deals each rests on."""
+        p, _ = self.probabilities(process, position, days_at, [(0.0, _FOREVER)], amounts)
+        deals = np.zeros(days_at.shape[0], dtype=np.int64)
+        points = _GRID[np.maximum(np.searchsorted(_GRID, days_at, side="right") - 1, 0)]
+        for days in np.unique(points).tolist():
+            curve = self.cell(process, position, int(days))
+            if curve is not None:
+                deals[points == days] = curve.deals
+        margin = 0.5 / (deals + 1.0)
+        return np.clip(p[:, 0], margin, 1.0 - margin), deals
+
     def new_deal_wins(
         self, process: int, offsets: Sequence[tuple[float, float]]
     ) -> tuple[list[float], float]:
@@ -205,8 +227,6 @@ class WinModel:
             gained = curve.won_by(hi[live]) - curve.won_by(lo[live])
             wins.append(float(np.clip(gained, 0.0, None).sum()))
         return wins, curve.effective
-
-
 
 
 def fit_win_model(
@@ -267,4 +287,3 @@ def fit_win_model_histories(
         return WinModel(as_of_seconds, half_life_days, {}, prior_deals)
     cols = DealColumns.from_histories(known)
     return fit_win_model(cols, as_of_seconds, half_life_days, prior_deals=prior_deals)
-

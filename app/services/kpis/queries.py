@@ -28,10 +28,13 @@ from app.kpis.columns import (
 )
 from app.kpis.conversion import WON_TARGET
 from app.kpis.forecast import (
-    CREATION_WINDOW_DAYS,
-    MonthForecast,
+    Moments,
+    creation_rates,
     forecast_close_month,
     month_windows,
+    new_moments,
+    probability_moments,
+    window_offsets,
 )
 from app.kpis.history import DAY, DealHistory, days_between
 from app.services.kpis.answers import (
@@ -603,45 +606,29 @@ def forecast_kpi(
     snapshot: Snapshot, filters: Filters, months: int, new_pipeline: bool = True
 ) -> ForecastAnswer:
     now = snapshot.as_of
-    moment = epoch(now)
     cols, derived = snapshot.columns, snapshot.derived
     windows = month_windows(now, months)
     mask = _mask(snapshot, filters)
     open_rows = np.nonzero(mask & (cols.outcome == 0))[0]
     amount = cols.amount[open_rows]
-    p = derived.month_p[open_rows, :months]
-    mean = amount @ p
-    count = p.sum(axis=0)
-    var_amount = (amount * amount) @ (p * (1.0 - p))
-    var_count = (p * (1.0 - p)).sum(axis=0)
-    new_amount = np.zeros(months)
+    groups = cols.process[open_rows] * (cols.positions + 1) + derived.position[open_rows]
+    opened = probability_moments(
+        (
+            (
+                amount[members],
+                derived.month_p[open_rows[members], :months],
+                derived.evidence[open_rows[members]],
+            )
+            for members in (groups == g for g in np.unique(groups).tolist())
+        ),
+        months,
+    )
+    created = Moments.zeros(months)
     if new_pipeline:
-        recent = (
-            mask & (cols.created > moment - CREATION_WINDOW_DAYS * DAY) & (cols.created <= moment)
-        )
-        for process in np.unique(cols.process[recent]).tolist():
-            chosen = cols.amount[recent & (cols.process == process)]
-            n = chosen.shape[0]
-            per_day = n / CREATION_WINDOW_DAYS
-            mean_amount = float(chosen.sum()) / n
-            mean_square = float((chosen * chosen).sum()) / n
-            sums = derived.new_pipeline.get(process, np.zeros(months))[:months] * per_day
-            mean = mean + sums * mean_amount
-            new_amount += sums * mean_amount
-            count = count + sums
-            var_amount = var_amount + sums * mean_square
-            var_count = var_count + sums
-    rows = [
-        MonthForecast.of(
-            w.month,
-            float(mean[i]),
-            float(count[i]),
-            float(var_amount[i]),
-            float(var_count[i]),
-            float(new_amount[i]),
-        )
-        for i, w in enumerate(windows)
-    ]
+        chosen = selected_keys(snapshot, filters)
+        rates = creation_rates((d for k, d in snapshot.deals.items() if k in chosen), now)
+        created = new_moments(rates, derived.forecaster, window_offsets(now, windows))
+    rows = (opened + created).rows(windows)
     months_index = {w.month.year * 12 + w.month.month - 1: i for i, w in enumerate(windows)}
     weighted = amount * np.nan_to_num(snapshot.stage_probability[open_rows], nan=0.0) / 100.0
     baseline = [0.0] * months
@@ -654,9 +641,11 @@ def forecast_kpi(
         open_opportunities=int(open_rows.shape[0]),
         includes_new_pipeline=new_pipeline,
         method="Sum over open opportunities of amount * P(won in the month | milestone, days "
-        "at it), from history (won and lost competing); plus expected wins of opportunities "
-        "not yet created at the last 90 days' creation rate. Band: normal approximation of "
-        "independent outcomes, P10-P90. No close dates, no stage probabilities.",
+        "at it, deal size), from history (won and lost competing; recent deals weigh more, "
+        "thin cells borrow from the same milestone a few days earlier); plus expected wins of "
+        "opportunities not yet created at the recent creation rate (recent weeks weigh "
+        "most). Band P10-P90: each deal's outcome, the estimated rates' uncertainty and the "
+        "arrival noise of new pipeline. No close dates, no stage probabilities.",
         baseline_method="CRM weighted pipeline: amount * stage probability of open "
         "opportunities whose close date falls in the month.",
         months=[ForecastMonth.of(row, baseline[i]) for i, row in enumerate(rows)],
