@@ -441,6 +441,7 @@ def _row(snapshot: Snapshot, row: int) -> OpportunityKpis:
             closed,
             float(derived.win[row]),
             float(cols.amount[row]),
+            int(derived.based_on[row]),
         ),
     )
 
@@ -455,6 +456,7 @@ def _standing(
     closed_at: datetime | None,
     probability: float,
     amount: float,
+    based_on: int,
 ) -> dict[str, Any]:
     """Where a deal stands, the same for the view's rows and write-back's: its milestone, days
     there, win probability and expected value, forecast month, next milestone and next step."""
@@ -470,6 +472,7 @@ def _standing(
             snapshot, process.id, position, days_at, now, outcome, closed_at
         ),
         "win_probability": round(probability, 4),
+        "win_probability_based_on_deals": based_on if outcome == "open" else None,
         "expected_value": round(probability * amount, 2),
         "next_milestone": following.key if following and outcome == "open" else None,
         "guidance": next_step(snapshot, process, position, outcome, days_at),
@@ -567,10 +570,12 @@ def opportunity_row(
     position, _ = deal.position_at(now)
     until = now if deal.is_open or deal.closed_at is None else min(now, deal.closed_at)
     days_at = max(0.0, days_between(info.current_since, until))  # closed deals stop ageing
+    probability, based_on = 1.0 if deal.outcome == "won" else 0.0, 0
     if deal.is_open:
-        probability = snapshot.model.win(deal.process, position, days_at).value
-    else:
-        probability = 1.0 if deal.outcome == "won" else 0.0
+        found, deals = snapshot.derived.forecaster.eventual(
+            deal.process, position, np.array([days_at]), np.array([deal.amount])
+        )
+        probability, based_on = float(found[0]), int(deals[0])
     threshold = snapshot.model.stall_threshold(deal.process, position) if deal.is_open else None
     return OpportunityKpis(
         id=deal.key,
@@ -595,6 +600,7 @@ def opportunity_row(
             deal.closed_at,
             probability,
             deal.amount,
+            based_on,
         ),
     )
 
@@ -784,8 +790,13 @@ def win_probability_path(
     path = []
     for moment in sorted(moments):
         position, since = deal.position_at(moment)
-        estimate = snapshot.model.win(deal.process, position, days_between(since, moment))
-        path.append(WinPoint(moment, position, round(estimate.value, 4)))
+        found, _ = snapshot.derived.forecaster.eventual(
+            deal.process,
+            position,
+            np.array([days_between(since, moment)]),
+            np.array([deal.amount]),
+        )
+        path.append(WinPoint(moment, position, round(float(found[0]), 4)))
     if not deal.is_open and deal.closed_at is not None and deal.closed_at <= now:
         final = 1.0 if deal.outcome == "won" else 0.0
         path.append(WinPoint(deal.closed_at, path[-1].position if path else 0, final))
