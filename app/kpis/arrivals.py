@@ -54,7 +54,7 @@ def dispersion(weekly_counts: Iterable[float]) -> float:
     if counts.shape[0] < 3 or mean <= 0:
         return 1.0
     variance = float(np.sum(np.diff(counts) ** 2)) / (2.0 * (counts.shape[0] - 1))
-    return max(1.0, variance / mean)
+    return float(max(1.0, variance / mean))
 
 
 def creation_rates(
@@ -72,11 +72,11 @@ def creation_rates(
             continue
         ages.setdefault(deal.process, []).append(days_between(deal.created_at, as_of))
         amounts.setdefault(deal.process, []).append(deal.amount)
-    days = np.arange(window_days) + 0.5
+    days = np.arange(window_days, dtype=np.float64) + 0.5
     exposure = float(recency_weights(days, half_life_days).sum())
     out = []
     for process in sorted(ages):
-        age = np.asarray(ages[process])
+        age = np.asarray(ages[process], dtype=np.float64)
         weights = recency_weights(age, half_life_days)
         amount = np.asarray(amounts[process])
         weeks = np.bincount(

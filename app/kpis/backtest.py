@@ -48,6 +48,7 @@ from app.kpis.recency import DEFAULT_HALF_LIFE_DAYS
 from app.kpis.winmodel import fit_win_model_histories
 
 __all__ = [
+    "HALF_LIVES",
     "MAX_HORIZON",
     "METHODS",
     "PARTS",
@@ -63,6 +64,7 @@ __all__ = [
     "Replay",
     "Skipped",
     "backtest",
+    "choose_half_life",
     "month_origins",
     "origins_between",
     "summarise",
@@ -338,13 +340,15 @@ def backtest(
     selected: Collection[int] | None = None,
     until: datetime | None = None,
     need: HistoryNeed | None = None,
-    half_life_days: float | None = DEFAULT_HALF_LIFE_DAYS,
+    half_life_days: float | Literal["auto"] | None = DEFAULT_HALF_LIFE_DAYS,
 ) -> Replay:
     """Replay `deals` (their whole known history) at each origin.
 
     `selected`: keys of the deals to forecast and score (a process, segment, team or
     connection), all by default; the model learns from every deal. `until`: the instant up to
     which what was won is known (the data clock; by default the latest instant in `deals`).
+    `half_life_days`: the model's recency weighting, or "auto" to let `choose_half_life` pick
+    it at each origin from what was known before it.
     """
     need = need or HistoryNeed()
     until = until or (_latest(deals) if deals else datetime.now(UTC))
@@ -378,8 +382,9 @@ def backtest(
             skipped.append(Skipped(origin, reason))
             continue
         windows = months + cumulative
-        ours = _forecasts(known, chosen, origin, windows, new_pipeline, True, half_life_days)
-        free = _forecasts(known, chosen, origin, windows, new_pipeline, False, half_life_days)
+        half_life = choose_half_life(known, origin) if half_life_days == "auto" else half_life_days
+        ours = _forecasts(known, chosen, origin, windows, new_pipeline, True, half_life)
+        free = _forecasts(known, chosen, origin, windows, new_pipeline, False, half_life)
         weighted = weighted_pipeline(pipeline, months)
         rate = _run_rate(wins, origin)
         for h in scored:
@@ -406,6 +411,46 @@ def backtest(
                         )
                     )
     return Replay(points, skipped)
+
+
+# -- choosing the half-life ------------------------------------------------------------------
+
+HALF_LIVES: tuple[float | None, ...] = (None, 730.0, 365.0, 180.0, 90.0)
+"""Candidates, in days (None: every deal alike)."""
+CHOICE_ORIGINS = 6
+
+
+def choose_half_life(
+    deals: Sequence[DealHistory],
+    as_of: datetime,
+    candidates: Sequence[float | None] = HALF_LIVES,
+    origins: int = CHOICE_ORIGINS,
+) -> float | None:
+    """The half-life the history itself prefers: the candidate whose forecasts of the total
+    were best (lowest mean WAPE of the first month and of the three months cumulative) at the
+    last `origins` month starts whose three months were over by `as_of`, using only what was
+    known strictly before `as_of`. The default (`DEFAULT_HALF_LIFE_DAYS`) when no origin can
+    be scored."""
+    known = [cut for deal in deals if (cut := deal.before(as_of)) is not None]
+    if not known:
+        return DEFAULT_HALF_LIFE_DAYS
+    first = min(d.created_at for d in known)
+    starts = [o for o in month_origins(first, as_of) if _windows(o, 3)[0][-1].end <= as_of]
+    best: tuple[float, float | None] | None = None
+    for half_life in candidates:
+        replay = backtest(known, starts[-origins:], None, 3, until=as_of, half_life_days=half_life)
+        scores = [
+            cell.milestones.wape
+            for cell in summarise(replay.points)
+            if cell.part == "total"
+            and (cell.horizon_months, cell.cumulative) in ((1, False), (3, True))
+        ]
+        if not scores or any(score is None for score in scores):
+            continue
+        score = sum(x for x in scores if x is not None) / len(scores)
+        if best is None or score < best[0] - 1e-12:
+            best = (score, half_life)
+    return DEFAULT_HALF_LIFE_DAYS if best is None else best[1]
 
 
 # -- scores -----------------------------------------------------------------------------------

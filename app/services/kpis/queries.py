@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from app.core.errors import NotFoundError
+from app.kpis.backtest import HistoryNeed
 from app.kpis.columns import (
     Bools,
     Floats,
@@ -656,7 +657,16 @@ def forecast_kpi(
         "opportunities whose close date falls in the month.",
         months=[ForecastMonth.of(row, baseline[i]) for i, row in enumerate(rows)],
         by_milestone=[m for m in forecast_by_milestone(snapshot, filters, months) if m.deals],
+        too_little_history=_history_shortfall(snapshot, filters),
     )
+
+
+def _history_shortfall(snapshot: Snapshot, filters: Filters) -> str | None:
+    """What `HistoryNeed` says of the history of the processes this forecast covers."""
+    chosen = selected_keys(snapshot, filters)
+    processes = {d.process for k, d in snapshot.deals.items() if k in chosen}
+    known = [d for d in snapshot.deals.values() if d.process in processes]
+    return HistoryNeed().shortfall(known, snapshot.as_of) if known else None
 
 
 # -- scorecard ------------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def test_equal_weights_give_aalen_johansen() -> None:
         [0.0, 0.25, 0.25, 0.75]
     )
     assert float(curve.alive(6.0)) == pytest.approx(0.5)
-    assert (curve.deals, curve.effective) == (4, pytest.approx(4.0))
+    assert curve.deals == 4 and curve.effective == pytest.approx(4.0)
 
 
 def test_a_weighted_deal_counts_its_weight_in_the_risk_set_and_its_outcome() -> None:
@@ -126,7 +126,9 @@ def test_a_deal_still_waiting_is_compared_with_deals_still_waiting() -> None:
 def test_a_thin_process_borrows_from_every_process_at_that_milestone() -> None:
     other = [DealHistory(10, 2, T0, ((1, T0),), "lost", day(20), 100.0)]
     model = _fit(_movers_and_waiters() + other, day(30), prior=10.0)
-    pooled = float(model.cell(None, 1, 0).eventual(0.0))  # type: ignore[union-attr]
+    parent = model.cell(None, 1, 0)
+    assert parent is not None
+    pooled = float(parent.eventual(0.0))
     # Process 2 has one deal (lost): 1 / 11 its own 0, 10 / 11 the pooled estimate.
     assert model.win(2, 1).value == pytest.approx(pooled * 10 / 11)
     assert model.win(2, 1).sample == 1
