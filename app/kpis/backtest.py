@@ -101,8 +101,11 @@ class HistoryNeed:
     won: int = 20
     days: int = 180
 
-    def shortfall(self, known: Sequence[DealHistory], origin: datetime) -> str | None:
-        """Why `known` (the history before `origin`) is too little, or None if it is enough."""
+    def shortfall(
+        self, known: Sequence[DealHistory], origin: datetime, before: str = " before it"
+    ) -> str | None:
+        """Why `known` (the history before `origin`) is too little, or None if it is enough;
+        `before` names the instant in the answer."""
         closed = [d for d in known if not d.is_open]
         won = sum(1 for d in closed if d.outcome == "won")
         first = min((d.created_at for d in known), default=origin)
@@ -110,7 +113,7 @@ class HistoryNeed:
         if len(closed) >= self.closed and won >= self.won and days >= self.days:
             return None
         return (
-            f"{len(closed)} closed opportunities ({won} won) over {days} days before it; "
+            f"{len(closed)} closed opportunities ({won} won) over {days} days{before}; "
             f"the forecast needs at least {self.closed} closed ({self.won} won) "
             f"over {self.days} days"
         )

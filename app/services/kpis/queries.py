@@ -666,7 +666,7 @@ def _history_shortfall(snapshot: Snapshot, filters: Filters) -> str | None:
     chosen = selected_keys(snapshot, filters)
     processes = {d.process for k, d in snapshot.deals.items() if k in chosen}
     known = [d for d in snapshot.deals.values() if d.process in processes]
-    return HistoryNeed().shortfall(known, snapshot.as_of) if known else None
+    return HistoryNeed().shortfall(known, snapshot.as_of, "") if known else None
 
 
 # -- scorecard ------------------------------------------------------------------------------------
