@@ -13,11 +13,13 @@ showed the milestone forecast biased high and worse than deal age alone. Here:
 - **Recency.** Each stay is weighted by its age at the as-of with a half-life
   (`recency.recency_weights`): the model follows a market that changes.
 - **Shrinkage.** A cell is pulled towards its parent as if the parent added `PRIOR_DEALS`
-  deals: a process's cell towards every process at the same milestone and the same days
-  there (the same conditioning, so no bias from deals that moved on), and that towards the
-  grid point just below. Thin cells and long tails borrow from similar positions; a rich cell
-  keeps its own estimate (`curves.shrink`). A parent at a coarser landmark was tried first
-  and biased the forecast high: its deals include those that advanced since.
+  deals: the same process and milestone at the grid point just below (nearly the same
+  deals, a few days earlier), down to arrival at the milestone, which is pulled towards every
+  process at that milestone. Thin cells and long tails borrow from their neighbours; a rich
+  cell keeps its own estimate (`curves.shrink`). Two other parents were measured and dropped
+  (backtests of generated histories, BENCHMARKS.md): the coarse landmark below (0, 7, 14,
+  30, ...) biased the forecast high, its deals including those that advanced since; every
+  process at the same days did a little worse than the neighbour a few days earlier.
 - **Deal size.** Large deals win less often than small ones: each deal's probability is
   moved by its size class's observed-over-expected wins (`size.size_effect`).
 - **Evidence.** Every estimate says how many deals its own cell rests on.
