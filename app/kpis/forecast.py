@@ -29,8 +29,6 @@ from app.core.caching import BoundedCache
 from app.kpis.arrivals import Creation, creation_rates
 from app.kpis.band import band
 from app.kpis.history import days_between
-from app.kpis.incidence import WON
-from app.kpis.model import Model
 from app.kpis.winmodel import WinModel
 
 __all__ = [
@@ -294,7 +292,7 @@ FORECAST_HORIZON_MONTHS = 24
 
 
 def forecast_close_month(
-    model: Model,
+    model: WinModel,
     process: int | None,
     position: int,
     days_at: float,
@@ -308,22 +306,18 @@ def forecast_close_month(
     of P(won eventually). None when history gives the deal no chance, or the median lies
     beyond the horizon. Never the rep's close date.
     """
-    eventual = model.win(process, position, days_at).value
-    if eventual <= 0.0:
-        return None
-    half = eventual / 2.0
-    curve, landmark, _ = model.curve(process, position, days_at)  # once, not once a month
+    curve, days, _ = model.curve(process, position, days_at)
     if curve is None:
         return None
-    offset = days_at - landmark
-    alive = curve.survival_at(offset)
-    if alive <= 0.0:
+    offset = np.array([days_at - days])
+    eventual = float(curve.eventual(offset)[0])
+    if eventual <= 0.0:
         return None
-    before = curve.incidence(WON, offset)
-    for month, end in _month_ends(as_of, horizon_months):
-        if end > 0 and max(0.0, (curve.incidence(WON, offset + end) - before) / alive) >= (
-            half - 1e-12
-        ):
+    ends = _month_ends(as_of, horizon_months)
+    limits = np.array([end for _, end in ends])
+    won = curve.windows(offset, np.zeros(limits.shape[0]), limits)[0]
+    for (month, end), by_then in zip(ends, won.tolist(), strict=True):
+        if end > 0 and by_then >= eventual / 2.0 - 1e-12:
             return month
     return None
 

@@ -510,7 +510,7 @@ def _close_month(
 ) -> date | None:
     """The forecast month of winning (open), the month it was won, or None (lost)."""
     if outcome == "open":
-        month = forecast_close_month(snapshot.model, process, position, days_at, now)
+        month = forecast_close_month(snapshot.derived.forecaster, process, position, days_at, now)
     elif outcome == "won" and closed_at is not None:
         month = date(closed_at.year, closed_at.month, 1)
     else:
