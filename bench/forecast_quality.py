@@ -163,9 +163,13 @@ def _mark(ok: bool) -> str:
 
 
 def section(
-    rows: Sequence[dict[str, Any]], means: Sequence[dict[str, Any]], meta: dict[str, Any]
+    rows: Sequence[dict[str, Any]],
+    means: Sequence[dict[str, Any]],
+    meta: dict[str, Any],
+    missing: Sequence[str] = (),
 ) -> str:
-    """The BENCHMARKS.md section: every cell, pass or fail, as measured."""
+    """The BENCHMARKS.md section: every cell, pass or fail, as measured; runs not finished
+    (yet) named as such."""
     cells = [r for r in rows if "error" not in r]
     errors = [r for r in rows if "error" in r]
     passed = sum(r["pass_vs_pipeline"] for r in cells) + sum(r["pass_coverage"] for r in cells)
@@ -173,7 +177,8 @@ def section(
     checks = 2 * len(cells) + 2 * len(means)
     lines = [
         START,
-        f"**Forecast quality** (`{meta['command']}`; {meta['date']}; {meta['machine']}; "
+        f"**Forecast quality** (`{meta['command']}`; {meta['date']}; commit "
+        f"{meta.get('commit', '?')}; {meta['machine']}; "
         f"1-minute load average {meta['load_start']} at the start, {meta['load_end']} at the "
         f"end; {meta['minutes']} min). Salesforce export of each generated history (4,000 "
         "deals by default), mapped by the shipped example rules; the backtest at every month "
@@ -186,6 +191,12 @@ def section(
         "",
         f"**{passed} of {checks} target checks pass**"
         + (f"; {len(errors)} runs gave no cell" if errors else "")
+        + (
+            f"; **partial: {len(missing)} runs not finished** ({', '.join(missing)}), their "
+            "cells are not in the tables"
+            if missing
+            else ""
+        )
         + ".",
         "",
         "| scenario | seed | horizon | origins | skipped | WAPE milestones | milestone-free "
@@ -240,6 +251,34 @@ def write_section(text: str, path: Path = ROOT / "BENCHMARKS.md") -> None:
     path.write_text(document)
 
 
+RUNS = ROOT / "bench" / "results" / "forecast_quality.runs.json"
+"""Every finished (seed, scenario) run's rows, written as each one ends: a long grid on a busy
+machine is recorded as far as it got, and `--resume` goes on from there."""
+
+
+def _commit() -> str:
+    import subprocess
+
+    found = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )
+    return found.stdout.strip() or "unknown"
+
+
+def _meta(args: list[str], when: datetime, load_start: float, minutes: float) -> dict[str, Any]:
+    from bench.__main__ import machine
+
+    box = machine()
+    return {
+        "command": " ".join(["python -m bench forecast_quality", *args]),
+        "date": when.strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{box['cores']} cores, {box['cpu']}, Python {platform.python_version()}",
+        "load_start": load_start,
+        "load_end": round(os.getloadavg()[0], 2),
+        "minutes": minutes,
+    }
+
+
 def run(args: list[str]) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(prog="python -m bench forecast_quality")
     parser.add_argument("--seeds", default="1,2,3,4,5")
@@ -247,32 +286,51 @@ def run(args: list[str]) -> list[dict[str, Any]]:
     parser.add_argument("--opportunities", type=int, default=4000)
     parser.add_argument("--crm", default="salesforce")
     parser.add_argument("--no-write", action="store_true", help="Leave BENCHMARKS.md alone.")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="Keep the runs already in bench/results/forecast_quality.runs.json made at this "
+        "commit, and run only the others.",
+    )
     options = parser.parse_args(args)
     seeds = [int(s) for s in options.seeds.split(",")]
     scenarios = SCENARIOS if options.scenarios == "all" else tuple(options.scenarios.split(","))
     load_start = round(os.getloadavg()[0], 2)
     started = time.perf_counter()
     when = datetime.now(UTC)
-    rows: list[dict[str, Any]] = []
+    commit = _commit()
+    done: dict[str, Any] = {"commit": commit, "runs": {}}
+    if options.resume and RUNS.exists():
+        previous = json.loads(RUNS.read_text())
+        if previous.get("commit") == commit:
+            done = previous
+    grid = [(seed, scenario) for seed in seeds for scenario in scenarios]  # every scenario early
     with tempfile.TemporaryDirectory() as tmp:
-        for scenario in scenarios:
-            for seed in seeds:
-                print(f"… {scenario}, seed {seed}", file=sys.stderr, flush=True)
-                begun = time.perf_counter()
-                result = _backtest(seed, scenario, options, Path(tmp))
-                rows.extend(_rows(seed, scenario, result, time.perf_counter() - begun))
+        for seed, scenario in grid:
+            name = f"{scenario}/{seed}"
+            if name in done["runs"]:
+                continue
+            print(f"… {scenario}, seed {seed}", file=sys.stderr, flush=True)
+            begun = time.perf_counter()
+            result = _backtest(seed, scenario, options, Path(tmp))
+            done["runs"][name] = _rows(seed, scenario, result, time.perf_counter() - begun)
+            RUNS.parent.mkdir(parents=True, exist_ok=True)
+            RUNS.write_text(json.dumps(done, indent=1, default=str))
+            if not options.no_write:
+                minutes = round((time.perf_counter() - started) / 60, 1)
+                rows = _ordered(done, grid)
+                missing = [f"{sc}/{sd}" for sd, sc in grid if f"{sc}/{sd}" not in done["runs"]]
+                meta = {**_meta(args, when, load_start, minutes), "commit": commit}
+                write_section(section(rows, averages(rows), meta, missing))
+    rows = _ordered(done, grid)
     means = averages(rows)
-    if not options.no_write:
-        from bench.__main__ import machine
-
-        box = machine()
-        meta = {
-            "command": " ".join(["python -m bench forecast_quality", *args]),
-            "date": when.strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": f"{box['cores']} cores, {box['cpu']}, Python {platform.python_version()}",
-            "load_start": load_start,
-            "load_end": round(os.getloadavg()[0], 2),
-            "minutes": round((time.perf_counter() - started) / 60, 1),
-        }
-        write_section(section(rows, means, meta))
     return rows + [{"average": True, **m} for m in means]
+
+
+def _ordered(done: dict[str, Any], grid: list[tuple[int, str]]) -> list[dict[str, Any]]:
+    """The finished runs' rows, scenario by scenario, seed by seed."""
+    order = sorted(grid, key=lambda g: (SCENARIOS.index(g[1]) if g[1] in SCENARIOS else 99, g[0]))
+    rows: list[dict[str, Any]] = []
+    for seed, scenario in order:
+        rows.extend(done["runs"].get(f"{scenario}/{seed}", []))
+    return rows

@@ -178,6 +178,7 @@ OPPORTUNITY_ROW: dict[str, Any] = {
     "forecast_close_month": "2025-09-01",
     "last_customer_action_at": "2025-06-07T14:30:00+00:00",
     "win_probability": 0.3817,
+    "win_probability_based_on_deals": 412,
     "expected_value": 4580.4,
     "stalled": True,
     "stall_threshold_days": 18.0,

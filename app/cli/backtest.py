@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import sys
 from datetime import date
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.table import Table
@@ -36,6 +36,18 @@ def _wape(score: MethodScore | None) -> str:
     return "-" if score is None else _f(score.wape)
 
 
+def _half_life(text: str) -> float | Literal["auto"] | None:
+    if text in ("auto", "none"):
+        return None if text == "none" else "auto"
+    try:
+        days = float(text)
+    except ValueError:
+        days = 0.0
+    if days <= 0:
+        fail(f"--half-life {text!r}: a number of days above 0, none or auto", code=2)
+    return days
+
+
 def backtest(
     start: Annotated[
         str | None, typer.Option("--from", help="First origin (YYYY-MM-DD), midnight UTC.")
@@ -55,6 +67,13 @@ def backtest(
     part: Annotated[
         str, typer.Option(help="The table's part of what was won: total, open, new or all.")
     ] = "total",
+    half_life: Annotated[
+        str,
+        typer.Option(
+            help="Recency weighting of the model: days, none (every deal alike) or auto "
+            "(chosen at each origin by a backtest of what was known before it)."
+        ),
+    ] = "365",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print one CSV row per cell.")] = False,
 ) -> None:
@@ -77,6 +96,7 @@ def backtest(
         every="week" if every == "week" else "month",
         horizons=horizons,
         filters=filters,
+        half_life_days=_half_life(half_life),
     )
     if as_json:
         emit_json(result)

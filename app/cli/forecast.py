@@ -66,6 +66,10 @@ def forecast(
             f"{month.baseline_weighted_pipeline:,.0f}",
         )
     console.print(table)
+    if answer.too_little_history:
+        console.print(
+            f"[bold]Too little history to forecast well[/bold]: {escape(answer.too_little_history)}"
+        )
     parts = Table(title="from the open deals at each milestone")
     parts.add_column("process")
     parts.add_column("milestone")

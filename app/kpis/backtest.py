@@ -39,14 +39,16 @@ from app.kpis.forecast import (
     PipelineDeal,
     Window,
     creation_rates,
-    forecast,
+    forecast_parts,
     month_windows,
     weighted_pipeline,
 )
 from app.kpis.history import DAY, DealHistory, days_between
-from app.kpis.model import fit_model
+from app.kpis.recency import DEFAULT_HALF_LIFE_DAYS
+from app.kpis.winmodel import fit_win_model_histories
 
 __all__ = [
+    "HALF_LIVES",
     "MAX_HORIZON",
     "METHODS",
     "PARTS",
@@ -62,6 +64,7 @@ __all__ = [
     "Replay",
     "Skipped",
     "backtest",
+    "choose_half_life",
     "month_origins",
     "origins_between",
     "summarise",
@@ -98,8 +101,11 @@ class HistoryNeed:
     won: int = 20
     days: int = 180
 
-    def shortfall(self, known: Sequence[DealHistory], origin: datetime) -> str | None:
-        """Why `known` (the history before `origin`) is too little, or None if it is enough."""
+    def shortfall(
+        self, known: Sequence[DealHistory], origin: datetime, before: str = " before it"
+    ) -> str | None:
+        """Why `known` (the history before `origin`) is too little, or None if it is enough;
+        `before` names the instant in the answer."""
         closed = [d for d in known if not d.is_open]
         won = sum(1 for d in closed if d.outcome == "won")
         first = min((d.created_at for d in known), default=origin)
@@ -107,7 +113,7 @@ class HistoryNeed:
         if len(closed) >= self.closed and won >= self.won and days >= self.days:
             return None
         return (
-            f"{len(closed)} closed opportunities ({won} won) over {days} days before it; "
+            f"{len(closed)} closed opportunities ({won} won) over {days} days{before}; "
             f"the forecast needs at least {self.closed} closed ({self.won} won) "
             f"over {self.days} days"
         )
@@ -303,12 +309,13 @@ def _forecasts(
     windows: Sequence[Window],
     new_pipeline: bool,
     milestones: bool,
+    half_life_days: float | None,
 ) -> dict[Part, list[MonthForecast]]:
     """The forecast of each part over `windows`, fitted on `known`, for the `chosen` deals."""
     if not milestones:
         known = [_age_only(d) for d in known]
         chosen = [_age_only(d) for d in chosen]
-    model = fit_model(known, origin)
+    model = fit_win_model_histories(known, origin.timestamp(), half_life_days)
     open_deals = []
     for deal in chosen:
         if deal.is_open and deal.process is not None:
@@ -317,11 +324,8 @@ def _forecasts(
                 OpenDeal(deal.amount, deal.process, position, days_between(since, origin))
             )
     rates = creation_rates(chosen, origin) if new_pipeline else []
-    return {
-        "open": forecast(open_deals, model, windows),
-        "new": forecast([], model, windows, rates),
-        "total": forecast(open_deals, model, windows, rates),
-    }
+    parts = forecast_parts(open_deals, model, windows, rates)
+    return {"open": parts["open"], "new": parts["new"], "total": parts["total"]}
 
 
 def _windows(origin: datetime, horizons: int) -> tuple[list[Window], list[Window]]:
@@ -339,12 +343,15 @@ def backtest(
     selected: Collection[int] | None = None,
     until: datetime | None = None,
     need: HistoryNeed | None = None,
+    half_life_days: float | Literal["auto"] | None = DEFAULT_HALF_LIFE_DAYS,
 ) -> Replay:
     """Replay `deals` (their whole known history) at each origin.
 
     `selected`: keys of the deals to forecast and score (a process, segment, team or
     connection), all by default; the model learns from every deal. `until`: the instant up to
     which what was won is known (the data clock; by default the latest instant in `deals`).
+    `half_life_days`: the model's recency weighting, or "auto" to let `choose_half_life` pick
+    it at each origin from what was known before it.
     """
     need = need or HistoryNeed()
     until = until or (_latest(deals) if deals else datetime.now(UTC))
@@ -378,8 +385,9 @@ def backtest(
             skipped.append(Skipped(origin, reason))
             continue
         windows = months + cumulative
-        ours = _forecasts(known, chosen, origin, windows, new_pipeline, milestones=True)
-        free = _forecasts(known, chosen, origin, windows, new_pipeline, milestones=False)
+        half_life = choose_half_life(known, origin) if half_life_days == "auto" else half_life_days
+        ours = _forecasts(known, chosen, origin, windows, new_pipeline, True, half_life)
+        free = _forecasts(known, chosen, origin, windows, new_pipeline, False, half_life)
         weighted = weighted_pipeline(pipeline, months)
         rate = _run_rate(wins, origin)
         for h in scored:
@@ -406,6 +414,46 @@ def backtest(
                         )
                     )
     return Replay(points, skipped)
+
+
+# -- choosing the half-life ------------------------------------------------------------------
+
+HALF_LIVES: tuple[float | None, ...] = (None, 730.0, 365.0, 180.0, 90.0)
+"""Candidates, in days (None: every deal alike)."""
+CHOICE_ORIGINS = 6
+
+
+def choose_half_life(
+    deals: Sequence[DealHistory],
+    as_of: datetime,
+    candidates: Sequence[float | None] = HALF_LIVES,
+    origins: int = CHOICE_ORIGINS,
+) -> float | None:
+    """The half-life the history itself prefers: the candidate whose forecasts of the total
+    were best (lowest mean WAPE of the first month and of the three months cumulative) at the
+    last `origins` month starts whose three months were over by `as_of`, using only what was
+    known strictly before `as_of`. The default (`DEFAULT_HALF_LIFE_DAYS`) when no origin can
+    be scored."""
+    known = [cut for deal in deals if (cut := deal.before(as_of)) is not None]
+    if not known:
+        return DEFAULT_HALF_LIFE_DAYS
+    first = min(d.created_at for d in known)
+    starts = [o for o in month_origins(first, as_of) if _windows(o, 3)[0][-1].end <= as_of]
+    best: tuple[float, float | None] | None = None
+    for half_life in candidates:
+        replay = backtest(known, starts[-origins:], None, 3, until=as_of, half_life_days=half_life)
+        scores = [
+            cell.milestones.wape
+            for cell in summarise(replay.points)
+            if cell.part == "total"
+            and (cell.horizon_months, cell.cumulative) in ((1, False), (3, True))
+        ]
+        if not scores or any(score is None for score in scores):
+            continue
+        score = sum(x for x in scores if x is not None) / len(scores)
+        if best is None or score < best[0] - 1e-12:
+            best = (score, half_life)
+    return DEFAULT_HALF_LIFE_DAYS if best is None else best[1]
 
 
 # -- scores -----------------------------------------------------------------------------------

@@ -1,13 +1,13 @@
 """Forecast per calendar month: Σ amount * P(won in that month | milestone, days at it).
 
 No close dates and no stage probabilities: each open deal contributes its amount times the
-model's probability that it is won inside the month, given where it stands. Deals not yet
-created add the historical creation rate (per process, over `CREATION_WINDOW_DAYS`) times the
-probability that a deal created on each future day is won inside the month.
+model's probability that it is won inside the month, given where it stands
+(`winmodel.WinModel`: exact landmarks, recency-weighted, shrunk). Deals not yet created add
+the recent creation rate (`arrivals.creation_rates`) times the probability that a deal
+created on each future day is won inside the month.
 
-The P10-P90 band treats deals as independent Bernoulli outcomes (and new deals as a Poisson
-stream) and uses the normal approximation of the sum: mean ± 1.2816 sigma, floored at 0. It does
-not include the uncertainty of the estimated rates themselves.
+The P10-P90 band (`band.band`, skewed like a sum of wins) includes each deal's outcome
+noise, the estimated rates' own uncertainty and the arrival noise of new pipeline.
 
 The baseline beside it is the CRM's own weighted pipeline: Σ amount * stage probability of
 open deals whose close date falls in the month.
@@ -21,17 +21,20 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
+
+import numpy as np
 
 from app.core.caching import BoundedCache
-from app.kpis.history import DealHistory, days_between
-from app.kpis.incidence import WON
-from app.kpis.model import Model
+from app.kpis.arrivals import Creation, creation_rates
+from app.kpis.band import band
+from app.kpis.history import days_between
+from app.kpis.winmodel import WinModel
 
 __all__ = [
-    "CREATION_WINDOW_DAYS",
     "FORECAST_HORIZON_MONTHS",
     "Creation",
+    "Moments",
     "MonthForecast",
     "OpenDeal",
     "PipelineDeal",
@@ -39,14 +42,14 @@ __all__ = [
     "creation_rates",
     "forecast",
     "forecast_close_month",
+    "forecast_parts",
     "month_windows",
-    "new_deal_wins",
+    "new_moments",
+    "open_moments",
+    "probability_moments",
     "weighted_pipeline",
     "window_offsets",
 ]
-
-CREATION_WINDOW_DAYS = 90
-Z90 = 1.2815515655446004
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,16 +65,6 @@ class PipelineDeal:
     amount: float
     probability_percent: float
     close_date: date | None
-
-
-@dataclass(frozen=True)
-class Creation:
-    """New deals of one process: per day, with their mean amount and mean squared amount."""
-
-    process: int
-    per_day: float
-    mean_amount: float
-    mean_square_amount: float
 
 
 @dataclass(frozen=True)
@@ -102,15 +95,17 @@ class MonthForecast:
         var_count: float,
         new_amount: float,
     ) -> MonthForecast:
-        """The month's expectations with their P10-P90 band (normal approximation)."""
+        """The month's expectations with their P10-P90 band (`band.band`)."""
+        p10_amount, p90_amount = band(mean, var_amount)
+        p10_count, p90_count = band(count, var_count)
         return cls(
             month=month,
             expected_amount=mean,
             expected_count=count,
-            p10_amount=max(0.0, mean - Z90 * math.sqrt(var_amount)),
-            p90_amount=mean + Z90 * math.sqrt(var_amount),
-            p10_count=max(0.0, count - Z90 * math.sqrt(var_count)),
-            p90_count=count + Z90 * math.sqrt(var_count),
+            p10_amount=p10_amount,
+            p90_amount=p90_amount,
+            p10_count=p10_count,
+            p90_count=p90_count,
             new_pipeline_amount=new_amount,
         )
 
@@ -137,83 +132,146 @@ def window_offsets(as_of: datetime, windows: Sequence[Window]) -> list[tuple[flo
     return [(days_between(as_of, w.start), days_between(as_of, w.end)) for w in windows]
 
 
-def new_deal_wins(
-    model: Model, process: int, offsets: Sequence[tuple[float, float]]
-) -> list[float]:
-    """Per window: Σ over the days ahead of P(a deal of `process` created that day (at noon)
-    is won inside the window).
+@dataclass
+class Moments:
+    """Per window: expected amount and count with their variances; what a band is made of.
+    Independent parts add up."""
 
-    Times the process's creation rate (deals per day), that is the expected number of wins
-    in each window from deals not yet created; times their mean amount, the expected amount.
-    """
-    wins = [0.0] * len(offsets)
-    horizon = math.ceil(offsets[-1][1]) if offsets else 0
-    for day in range(horizon):
-        created = day + 0.5
-        for i, (start, end) in enumerate(offsets):
-            if end <= created:
-                continue
-            p = model.win_between(process, 0, 0.0, max(0.0, start - created), end - created)
-            if p > 0.0:
-                wins[i] += p
-    return wins
+    mean: np.ndarray
+    count: np.ndarray
+    var_amount: np.ndarray
+    var_count: np.ndarray
+    new_amount: np.ndarray
+
+    @classmethod
+    def zeros(cls, size: int) -> Moments:
+        return cls(*(np.zeros(size) for _ in range(5)))
+
+    def __add__(self, other: Moments) -> Moments:
+        return Moments(
+            self.mean + other.mean,
+            self.count + other.count,
+            self.var_amount + other.var_amount,
+            self.var_count + other.var_count,
+            self.new_amount + other.new_amount,
+        )
+
+    def rows(self, windows: Sequence[Window]) -> list[MonthForecast]:
+        return [
+            MonthForecast.of(
+                w.month,
+                float(self.mean[i]),
+                float(self.count[i]),
+                float(self.var_amount[i]),
+                float(self.var_count[i]),
+                float(self.new_amount[i]),
+            )
+            for i, w in enumerate(windows)
+        ]
 
 
-def creation_rates(
-    deals: Iterable[DealHistory], as_of: datetime, window_days: int = CREATION_WINDOW_DAYS
-) -> list[Creation]:
-    """New deals per day and their amounts, per process, over the `window_days` before as_of."""
-    since = as_of - timedelta(days=window_days)
-    sums: dict[int, list[float]] = {}
+def open_moments(
+    deals: Iterable[OpenDeal], model: WinModel, offsets: Sequence[tuple[float, float]]
+) -> Moments:
+    """Deals open now (`probability_moments` of their probabilities from `model`)."""
+    groups: dict[tuple[int | None, int], list[OpenDeal]] = {}
     for deal in deals:
-        if deal.process is None or not (since < deal.created_at <= as_of):
+        groups.setdefault((deal.process, deal.position), []).append(deal)
+    parts = []
+    for (process, position), members in groups.items():
+        amount = np.array([d.amount for d in members])
+        days = np.array([d.days_at for d in members])
+        p, evidence = model.probabilities(process, position, days, offsets, amount)
+        parts.append((amount, p, evidence))
+    return probability_moments(parts, len(offsets))
+
+
+def probability_moments(
+    groups: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], size: int
+) -> Moments:
+    """Groups of deals (amounts, [deal, window] probabilities, evidence), one group per
+    milestone: each deal's outcome (Bernoulli), plus the estimated rates' own error, shared by
+    the deals of a group (relative variance (1 - q) / (q n), q their mean probability in the
+    window, n their curves' mean effective evidence)."""
+    moments = Moments.zeros(size)
+    for amount, p, evidence in groups:
+        if not amount.shape[0]:
             continue
-        acc = sums.setdefault(deal.process, [0.0, 0.0, 0.0])
-        acc[0] += 1
-        acc[1] += deal.amount
-        acc[2] += deal.amount * deal.amount
-    return [
-        Creation(process, n / window_days, total / n, square / n)
-        for process, (n, total, square) in sorted(sums.items())
-    ]
+        expected, won = amount @ p, p.sum(axis=0)
+        relative = _relative_variance(p.mean(axis=0), float(np.mean(evidence)))
+        moments.mean += expected
+        moments.count += won
+        moments.var_amount += (amount * amount) @ (p * (1.0 - p)) + expected**2 * relative
+        moments.var_count += (p * (1.0 - p)).sum(axis=0) + won**2 * relative
+    return moments
+
+
+def new_moments(
+    new_pipeline: Sequence[Creation], model: WinModel, offsets: Sequence[tuple[float, float]]
+) -> Moments:
+    """Deals not yet created: expected wins from the creation rate, over-dispersed arrivals
+    and the error of the rate and of the new-deal curve (`arrivals.Creation`)."""
+    moments = Moments.zeros(len(offsets))
+    for creation in new_pipeline:
+        wins, evidence = model.new_deal_wins(creation.process, offsets)
+        value = creation.mean_amount * model.value_ratios.get(creation.process, 1.0)
+        for i, expected_wins in enumerate(wins):
+            m = creation.per_day * expected_wins
+            if m <= 0.0:
+                continue
+            chance = expected_wins / max(math.ceil(offsets[i][1]), 1)
+            spread = (creation.dispersion - 1.0) * m * chance
+            relative = creation.rate_relative_variance + float(
+                _relative_variance(np.array([chance]), evidence)[0]
+            )
+            amount = m * value
+            moments.mean[i] += amount
+            moments.new_amount[i] += amount
+            moments.count[i] += m
+            moments.var_amount[i] += (
+                m * creation.mean_square_amount * value / max(creation.mean_amount, 1e-12)
+                + spread * value**2
+                + amount * amount * relative
+            )
+            moments.var_count[i] += m + spread + m * m * relative
+    return moments
 
 
 def forecast(
     deals: Iterable[OpenDeal],
-    model: Model,
+    model: WinModel,
     windows: Sequence[Window],
     new_pipeline: Sequence[Creation] = (),
 ) -> list[MonthForecast]:
+    """Per window: the expected amount and count won, with their P10-P90 band (`band`)."""
+    return forecast_parts(deals, model, windows, new_pipeline)["total"]
+
+
+def forecast_parts(
+    deals: Iterable[OpenDeal],
+    model: WinModel,
+    windows: Sequence[Window],
+    new_pipeline: Sequence[Creation] = (),
+) -> dict[str, list[MonthForecast]]:
+    """`forecast` of the deals open now, of pipeline not yet created, and of both."""
     if not windows:
-        return []
+        return {"open": [], "new": [], "total": []}
     offsets = window_offsets(windows[0].start, windows)
-    mean = [0.0] * len(windows)
-    count = [0.0] * len(windows)
-    var_amount = [0.0] * len(windows)
-    var_count = [0.0] * len(windows)
-    new_amount = [0.0] * len(windows)
-    for deal in deals:
-        for i, (start, end) in enumerate(offsets):
-            p = model.win_between(deal.process, deal.position, deal.days_at, start, end)
-            if p <= 0.0:
-                continue
-            mean[i] += deal.amount * p
-            count[i] += p
-            var_amount[i] += deal.amount * deal.amount * p * (1.0 - p)
-            var_count[i] += p * (1.0 - p)
-    for creation in new_pipeline:
-        for i, wins in enumerate(new_deal_wins(model, creation.process, offsets)):
-            expected_deals = creation.per_day * wins
-            amount = expected_deals * creation.mean_amount
-            mean[i] += amount
-            new_amount[i] += amount
-            count[i] += expected_deals
-            var_amount[i] += expected_deals * creation.mean_square_amount
-            var_count[i] += expected_deals
-    return [
-        MonthForecast.of(w.month, mean[i], count[i], var_amount[i], var_count[i], new_amount[i])
-        for i, w in enumerate(windows)
-    ]
+    opened = open_moments(deals, model, offsets)
+    created = new_moments(new_pipeline, model, offsets)
+    return {
+        "open": opened.rows(windows),
+        "new": created.rows(windows),
+        "total": (opened + created).rows(windows),
+    }
+
+
+def _relative_variance(q: np.ndarray, evidence: float) -> np.ndarray:
+    """Var(estimated probability) / probability², binomial with `evidence` deals: (1 - q) /
+    (q n); 0 where q is 0, and as if one deal where there is less evidence."""
+    n = max(evidence, 1.0)
+    safe = np.where(q > 0.0, q, 1.0)
+    return np.where(q > 0.0, (1.0 - q) / (safe * n), 0.0)
 
 
 def weighted_pipeline(deals: Iterable[PipelineDeal], windows: Sequence[Window]) -> list[float]:
@@ -234,7 +292,7 @@ FORECAST_HORIZON_MONTHS = 24
 
 
 def forecast_close_month(
-    model: Model,
+    model: WinModel,
     process: int | None,
     position: int,
     days_at: float,
@@ -248,22 +306,18 @@ def forecast_close_month(
     of P(won eventually). None when history gives the deal no chance, or the median lies
     beyond the horizon. Never the rep's close date.
     """
-    eventual = model.win(process, position, days_at).value
-    if eventual <= 0.0:
-        return None
-    half = eventual / 2.0
-    curve, landmark, _ = model.curve(process, position, days_at)  # once, not once a month
+    curve, days, _ = model.curve(process, position, days_at)
     if curve is None:
         return None
-    offset = days_at - landmark
-    alive = curve.survival_at(offset)
-    if alive <= 0.0:
+    offset = np.array([days_at - days])
+    eventual = float(curve.eventual(offset)[0])
+    if eventual <= 0.0:
         return None
-    before = curve.incidence(WON, offset)
-    for month, end in _month_ends(as_of, horizon_months):
-        if end > 0 and max(0.0, (curve.incidence(WON, offset + end) - before) / alive) >= (
-            half - 1e-12
-        ):
+    ends = _month_ends(as_of, horizon_months)
+    limits = np.array([end for _, end in ends])
+    won = curve.windows(offset, np.zeros(limits.shape[0]), limits)[0]
+    for (month, end), by_then in zip(ends, won.tolist(), strict=True):
+        if end > 0 and by_then >= eventual / 2.0 - 1e-12:
             return month
     return None
 

@@ -50,6 +50,16 @@ def percent(value: float | None, digits: int = 0) -> str:
     return f"{value * 100:.{digits}f} %"
 
 
+def chance(value: float | None) -> str:
+    """A win probability: an open deal's chance is never 0 or 1, so it never reads 0 % or
+    100 % either ("< 1 %", "> 99 %")."""
+    if value is not None and 0.0 < value < 0.005:
+        return "< 1 %"
+    if value is not None and 0.995 <= value < 1.0:
+        return "> 99 %"
+    return percent(value)
+
+
 def days(value: float | None) -> str:
     if value is None:
         return NONE
@@ -89,6 +99,7 @@ def signed(value: float) -> str:
 for name, function in {
     "money": money,
     "percent": percent,
+    "chance": chance,
     "days": days,
     "moment": moment,
     "day": day,

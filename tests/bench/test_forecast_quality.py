@@ -55,3 +55,9 @@ def test_every_cell_is_written_with_pass_or_fail(tmp_path: Path) -> None:
     write_section(text, document)  # replaced, not added twice
     written = document.read_text()
     assert written.count(START) == 1 and "old words" in written
+
+
+def test_runs_not_finished_are_named_not_hidden() -> None:
+    rows = [_row(1, 0.2, 0.5, 0.8)]
+    text = section(rows, averages(rows), {**META, "minutes": 1.0}, ["steady/2", "steady/3"])
+    assert "**partial: 2 runs not finished** (steady/2, steady/3)" in text

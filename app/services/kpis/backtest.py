@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from app.core.database import Database
 from app.core.timestamps import DataAgeSeconds, IsoDateTime
@@ -34,6 +34,7 @@ from app.kpis.backtest import (
 )
 from app.kpis.forecast import PipelineDeal, month_windows
 from app.kpis.history import DealHistory
+from app.kpis.recency import DEFAULT_HALF_LIFE_DAYS
 from app.models.base import utcnow
 from app.services.kpis.filters import Filters
 from app.services.kpis.keeper import Keeper, Kept
@@ -216,12 +217,15 @@ def run_backtest(
     need: HistoryNeed | None = None,
     snapshot: Snapshot | None = None,
     histories: Sequence[DealHistory] | None = None,
+    half_life_days: float | Literal["auto"] | None = DEFAULT_HALF_LIFE_DAYS,
 ) -> BacktestReport | NoBacktest:
     """Scores of the forecast and its baselines at each origin from `start` to `end` (without
     `start`: the latest `months` origins) whose first month is over, horizons 1..`horizons`,
     by the view's as-of (or `snapshot`'s: a past one). `histories`: the paths to replay in
     place of the view's, as another ruleset version would derive them (a draft compared
-    before it is activated)."""
+    before it is activated). `half_life_days`: the recency weighting of the model (None: every
+    deal alike; "auto": chosen at each origin by `choose_half_life` on what was known before
+    it)."""
     filters = filters or Filters()
     need = need or HistoryNeed()
     store = store or KpiStore(database)
@@ -263,6 +267,7 @@ def run_backtest(
         selected=chosen,
         until=now,
         need=need,
+        half_life_days=half_life_days,
     )
     skipped = [SkippedOrigin(s.origin.date(), s.reason) for s in replay.skipped]
     if not replay.points:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from app.core.errors import NotFoundError
+from app.kpis.backtest import HistoryNeed
 from app.kpis.columns import (
     Bools,
     Floats,
@@ -28,10 +29,13 @@ from app.kpis.columns import (
 )
 from app.kpis.conversion import WON_TARGET
 from app.kpis.forecast import (
-    CREATION_WINDOW_DAYS,
-    MonthForecast,
+    Moments,
+    creation_rates,
     forecast_close_month,
     month_windows,
+    new_moments,
+    probability_moments,
+    window_offsets,
 )
 from app.kpis.history import DAY, DealHistory, days_between
 from app.services.kpis.answers import (
@@ -438,6 +442,7 @@ def _row(snapshot: Snapshot, row: int) -> OpportunityKpis:
             closed,
             float(derived.win[row]),
             float(cols.amount[row]),
+            int(derived.based_on[row]),
         ),
     )
 
@@ -452,6 +457,7 @@ def _standing(
     closed_at: datetime | None,
     probability: float,
     amount: float,
+    based_on: int,
 ) -> dict[str, Any]:
     """Where a deal stands, the same for the view's rows and write-back's: its milestone, days
     there, win probability and expected value, forecast month, next milestone and next step."""
@@ -467,6 +473,7 @@ def _standing(
             snapshot, process.id, position, days_at, now, outcome, closed_at
         ),
         "win_probability": round(probability, 4),
+        "win_probability_based_on_deals": based_on if outcome == "open" else None,
         "expected_value": round(probability * amount, 2),
         "next_milestone": following.key if following and outcome == "open" else None,
         "guidance": next_step(snapshot, process, position, outcome, days_at),
@@ -503,7 +510,7 @@ def _close_month(
 ) -> date | None:
     """The forecast month of winning (open), the month it was won, or None (lost)."""
     if outcome == "open":
-        month = forecast_close_month(snapshot.model, process, position, days_at, now)
+        month = forecast_close_month(snapshot.derived.forecaster, process, position, days_at, now)
     elif outcome == "won" and closed_at is not None:
         month = date(closed_at.year, closed_at.month, 1)
     else:
@@ -564,10 +571,12 @@ def opportunity_row(
     position, _ = deal.position_at(now)
     until = now if deal.is_open or deal.closed_at is None else min(now, deal.closed_at)
     days_at = max(0.0, days_between(info.current_since, until))  # closed deals stop ageing
+    probability, based_on = 1.0 if deal.outcome == "won" else 0.0, 0
     if deal.is_open:
-        probability = snapshot.model.win(deal.process, position, days_at).value
-    else:
-        probability = 1.0 if deal.outcome == "won" else 0.0
+        found, deals = snapshot.derived.forecaster.eventual(
+            deal.process, position, np.array([days_at]), np.array([deal.amount])
+        )
+        probability, based_on = float(found[0]), int(deals[0])
     threshold = snapshot.model.stall_threshold(deal.process, position) if deal.is_open else None
     return OpportunityKpis(
         id=deal.key,
@@ -592,6 +601,7 @@ def opportunity_row(
             deal.closed_at,
             probability,
             deal.amount,
+            based_on,
         ),
     )
 
@@ -603,45 +613,29 @@ def forecast_kpi(
     snapshot: Snapshot, filters: Filters, months: int, new_pipeline: bool = True
 ) -> ForecastAnswer:
     now = snapshot.as_of
-    moment = epoch(now)
     cols, derived = snapshot.columns, snapshot.derived
     windows = month_windows(now, months)
     mask = _mask(snapshot, filters)
     open_rows = np.nonzero(mask & (cols.outcome == 0))[0]
     amount = cols.amount[open_rows]
-    p = derived.month_p[open_rows, :months]
-    mean = amount @ p
-    count = p.sum(axis=0)
-    var_amount = (amount * amount) @ (p * (1.0 - p))
-    var_count = (p * (1.0 - p)).sum(axis=0)
-    new_amount = np.zeros(months)
+    groups = cols.process[open_rows] * (cols.positions + 1) + derived.position[open_rows]
+    opened = probability_moments(
+        (
+            (
+                amount[members],
+                derived.month_p[open_rows[members], :months],
+                derived.evidence[open_rows[members]],
+            )
+            for members in (groups == g for g in np.unique(groups).tolist())
+        ),
+        months,
+    )
+    created = Moments.zeros(months)
     if new_pipeline:
-        recent = (
-            mask & (cols.created > moment - CREATION_WINDOW_DAYS * DAY) & (cols.created <= moment)
-        )
-        for process in np.unique(cols.process[recent]).tolist():
-            chosen = cols.amount[recent & (cols.process == process)]
-            n = chosen.shape[0]
-            per_day = n / CREATION_WINDOW_DAYS
-            mean_amount = float(chosen.sum()) / n
-            mean_square = float((chosen * chosen).sum()) / n
-            sums = derived.new_pipeline.get(process, np.zeros(months))[:months] * per_day
-            mean = mean + sums * mean_amount
-            new_amount += sums * mean_amount
-            count = count + sums
-            var_amount = var_amount + sums * mean_square
-            var_count = var_count + sums
-    rows = [
-        MonthForecast.of(
-            w.month,
-            float(mean[i]),
-            float(count[i]),
-            float(var_amount[i]),
-            float(var_count[i]),
-            float(new_amount[i]),
-        )
-        for i, w in enumerate(windows)
-    ]
+        chosen = selected_keys(snapshot, filters)
+        rates = creation_rates((d for k, d in snapshot.deals.items() if k in chosen), now)
+        created = new_moments(rates, derived.forecaster, window_offsets(now, windows))
+    rows = (opened + created).rows(windows)
     months_index = {w.month.year * 12 + w.month.month - 1: i for i, w in enumerate(windows)}
     weighted = amount * np.nan_to_num(snapshot.stage_probability[open_rows], nan=0.0) / 100.0
     baseline = [0.0] * months
@@ -654,14 +648,25 @@ def forecast_kpi(
         open_opportunities=int(open_rows.shape[0]),
         includes_new_pipeline=new_pipeline,
         method="Sum over open opportunities of amount * P(won in the month | milestone, days "
-        "at it), from history (won and lost competing); plus expected wins of opportunities "
-        "not yet created at the last 90 days' creation rate. Band: normal approximation of "
-        "independent outcomes, P10-P90. No close dates, no stage probabilities.",
+        "at it, deal size), from history (won and lost competing; recent deals weigh more, "
+        "thin cells borrow from the same milestone a few days earlier); plus expected wins of "
+        "opportunities not yet created at the recent creation rate (recent weeks weigh "
+        "most). Band P10-P90: each deal's outcome, the estimated rates' uncertainty and the "
+        "arrival noise of new pipeline. No close dates, no stage probabilities.",
         baseline_method="CRM weighted pipeline: amount * stage probability of open "
         "opportunities whose close date falls in the month.",
         months=[ForecastMonth.of(row, baseline[i]) for i, row in enumerate(rows)],
         by_milestone=[m for m in forecast_by_milestone(snapshot, filters, months) if m.deals],
+        too_little_history=_history_shortfall(snapshot, filters),
     )
+
+
+def _history_shortfall(snapshot: Snapshot, filters: Filters) -> str | None:
+    """What `HistoryNeed` says of the history of the processes this forecast covers."""
+    chosen = selected_keys(snapshot, filters)
+    processes = {d.process for k, d in snapshot.deals.items() if k in chosen}
+    known = [d for d in snapshot.deals.values() if d.process in processes]
+    return HistoryNeed().shortfall(known, snapshot.as_of, "") if known else None
 
 
 # -- scorecard ------------------------------------------------------------------------------------
@@ -795,8 +800,13 @@ def win_probability_path(
     path = []
     for moment in sorted(moments):
         position, since = deal.position_at(moment)
-        estimate = snapshot.model.win(deal.process, position, days_between(since, moment))
-        path.append(WinPoint(moment, position, round(estimate.value, 4)))
+        found, _ = snapshot.derived.forecaster.eventual(
+            deal.process,
+            position,
+            np.array([days_between(since, moment)]),
+            np.array([deal.amount]),
+        )
+        path.append(WinPoint(moment, position, round(float(found[0]), 4)))
     if not deal.is_open and deal.closed_at is not None and deal.closed_at <= now:
         final = 1.0 if deal.outcome == "won" else 0.0
         path.append(WinPoint(deal.closed_at, path[-1].position if path else 0, final))

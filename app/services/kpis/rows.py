@@ -46,6 +46,9 @@ class OpportunityKpis:
     """The month it is forecast to be won (open), the month it was won, or None (lost)."""
     last_customer_action_at: IsoDateTime | None
     win_probability: float
+    """P(won eventually); while open never 0 or 1."""
+    win_probability_based_on_deals: int | None
+    """How many deals of history the open deal's win probability rests on (None if closed)."""
     expected_value: float
     stalled: bool
     stall_threshold_days: float | None

@@ -123,6 +123,8 @@ def crm_values(row: OpportunityKpis, last_action_kind: str | None) -> dict[str, 
     """The fields of one opportunity as the CRM shows them: its KPI row (what the API answers
     for it), rounded the way a rep reads it — never computed a second time."""
     percent = round(row.win_probability * 100)
+    if row.outcome == "open":  # an open deal is never shown as 0 % or 100 %
+        percent = min(max(percent, 1), 99)
     last_action = row.last_customer_action_at
     close_month = row.forecast_close_month
     return {

@@ -13,6 +13,7 @@ from app.kpis.backtest import (
     Band,
     HistoryNeed,
     backtest,
+    choose_half_life,
     month_origins,
     summarise,
     week_origins,
@@ -240,3 +241,31 @@ def test_scores_by_hand() -> None:
     naive = cell.naive_run_rate
     assert naive is not None and naive.wape == pytest.approx(50 / 150, abs=1e-4)
     assert cell.improvement("weighted_pipeline") == pytest.approx(0.4, abs=1e-3)
+
+
+def test_the_history_chooses_a_short_half_life_when_the_market_changed() -> None:
+    # A deal a day for two years, each closed 10 days after creation: the first year every
+    # deal is won; from then on one in two. Forecasting the last months, a model that weighs
+    # recent deals more (90 days) is right where one that weighs all alike expects 3 in 4.
+    deals = [
+        DealHistory(
+            i,
+            1,
+            T0 + timedelta(days=i, hours=9),
+            (),
+            "won" if i < 365 or i % 2 else "lost",
+            T0 + timedelta(days=i + 10, hours=9),
+            100.0,
+        )
+        for i in range(730)
+    ]
+    as_of = T0 + timedelta(days=740)
+    assert choose_half_life(deals, as_of, candidates=(None, 90.0), origins=3) == 90.0
+    # The choice uses nothing known at or after its as-of: a later boom changes nothing.
+    boom = [
+        DealHistory(
+            1000 + i, 1, as_of + timedelta(days=i), (), "won", as_of + timedelta(days=i + 1)
+        )
+        for i in range(60)
+    ]
+    assert choose_half_life(deals + boom, as_of, candidates=(None, 90.0), origins=3) == 90.0

@@ -1,5 +1,6 @@
 """Per-opportunity values at an instant, computed once over columns, agree with the
-pure-Python forecast they stand in for."""
+forecast they stand in for; an open deal's win probability is never 0 or 1 and says how many
+deals it rests on."""
 
 from __future__ import annotations
 
@@ -18,18 +19,36 @@ def test_monthly_and_new_pipeline_wins_equal_the_forecast(seed: int) -> None:
     cols = DealColumns.from_histories(deals, 5)
     model = fit_model_columns(cols, epoch(AS_OF), min_sample=10)
     derived = derive(cols, model, AS_OF)
+    forecaster = derived.forecaster
     windows = month_windows(AS_OF, FORECAST_MONTHS)
     for process in (1, 2):
-        # One deal a day worth 1: the forecast's new-pipeline amount is the expected wins.
-        rows = forecast([], model, windows, [Creation(process, 1.0, 1.0, 1.0)])
-        want = [row.new_pipeline_amount for row in rows]
+        # One deal a day worth 1: the forecast's new-pipeline amount is the expected wins,
+        # moved by how deal size moves winning in the process.
+        rows = forecast([], forecaster, windows, [Creation(process, 1.0, 1.0, 1.0)])
+        ratio = forecaster.value_ratios[process]
+        want = [row.new_pipeline_amount / ratio for row in rows]
         assert derived.new_pipeline[process].tolist() == pytest.approx(want, rel=1e-12)
     for row in np.nonzero((cols.outcome == 0) & (cols.process >= 0))[0].tolist()[:40]:
+        amount = float(cols.amount[row])
         deal = OpenDeal(
-            1.0,
+            amount,
             int(cols.process[row]),
             int(derived.position[row]),
             float(derived.days_at[row]),
         )
-        want = [month.expected_amount for month in forecast([deal], model, windows)]
+        months = forecast([deal], forecaster, windows)
+        want = [month.expected_amount / amount for month in months]
         assert derived.month_p[row].tolist() == pytest.approx(want, abs=1e-9)
+
+
+def test_open_deals_are_never_certain_and_say_what_they_rest_on() -> None:
+    deals = random_deals(300, 3)
+    cols = DealColumns.from_histories(deals, 5)
+    derived = derive(cols, fit_model_columns(cols, epoch(AS_OF), min_sample=10), AS_OF)
+    live = (cols.outcome == 0) & (cols.process >= 0)
+    assert live.any()
+    assert ((derived.win[live] > 0.0) & (derived.win[live] < 1.0)).all()
+    assert (derived.based_on[live] > 0).all()
+    closed = cols.outcome != 0
+    assert set(derived.win[closed].tolist()) <= {0.0, 1.0}
+    assert (derived.based_on[closed] == 0).all()

@@ -30,10 +30,19 @@ def test_the_snapshot_forecast_equals_the_pure_forecast(db: Database) -> None:
     rates = creation_rates(snapshot.deals.values(), snapshot.as_of)
     assert rates, "the world creates deals in the window, so new pipeline counts"
     windows = month_windows(snapshot.as_of, 4)
-    want = [ForecastMonth.of(m, 0.0) for m in forecast(open_deals, snapshot.model, windows, rates)]
+    want = [ForecastMonth.of(m, 0.0) for m in forecast(open_deals, derived.forecaster, windows, rates)]
     got = forecast_kpi(snapshot, Filters(), 4).months
     assert all(m.new_pipeline_amount > 0 for m in got[1:]), "deals not yet created count"
     for mine, theirs in zip(got, want, strict=True):
         assert mine.month == theirs.month
         for key in ("expected_amount", "new_pipeline_amount", "p10_amount", "p90_amount"):
             assert getattr(mine, key) == pytest.approx(getattr(theirs, key), abs=0.02), key
+
+
+def test_a_forecast_on_too_little_history_says_so_and_how_much_it_needs(db: Database) -> None:
+    build(db)  # 120 deals: fewer than 100 of them closed
+    answer = forecast_kpi(KpiStore(db).snapshot(), Filters(), 2)
+    assert answer.too_little_history is not None
+    assert "the forecast needs at least 100 closed (20 won) over 180 days" in (
+        answer.too_little_history
+    )

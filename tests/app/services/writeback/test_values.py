@@ -10,7 +10,7 @@ import pytest
 from app.core.database import Database
 from app.kpis.forecast import forecast_close_month
 from app.kpis.history import DealHistory, days_between
-from app.kpis.model import fit_model
+from app.kpis.winmodel import WinModel, fit_win_model_histories
 from app.services.kpis.queries import opportunity_row
 from app.services.kpis.store import KpiStore
 from app.services.writeback.fields import (
@@ -29,6 +29,11 @@ from connectors.core.writes import FieldDefinition
 from tests.support import kpi_world
 
 AS_OF = datetime(2025, 1, 10, tzinfo=UTC)
+
+
+def fit_model(deals: list[DealHistory], as_of: datetime) -> WinModel:
+    """The forecast's model with every deal alike and no borrowing: the hand-computed months."""
+    return fit_win_model_histories(deals, as_of.timestamp(), None, prior_deals=0.0)
 
 
 def _deals(*outcomes: tuple[int, str, int]) -> list[DealHistory]:
