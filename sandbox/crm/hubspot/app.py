@@ -7,6 +7,7 @@
     POST  /crm/v4/associations/{from}/{to}/batch/read   (associations)
     GET   /crm/v3/properties/{type}[/...], POST         (properties)
     GET   /crm/v3/pipelines/{type}[/{id}[/stages]]      (pipelines)
+    GET   /crm-pipelines/v1/pipelines/{type}            (pipelines_v1: the legacy API)
     GET   /crm/v3/owners[/{id}]                         (owners)
     GET   /crm/v3/schemas                               (custom_schemas: none)
     /__sandbox/...      (the admin endpoints, added by sandbox.crm.api_app)
@@ -33,6 +34,7 @@ from sandbox.crm.hubspot import (
     objects,
     owners,
     pipelines,
+    pipelines_v1,
     properties,
     search,
 )
@@ -51,6 +53,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     associations.router,
     properties.router,
     pipelines.router,
+    pipelines_v1.router,
     owners.router,
     custom_schemas.router,
 )

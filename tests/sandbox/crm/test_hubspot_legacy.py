@@ -1,0 +1,41 @@
+"""The legacy endpoints older HubSpot connectors still read (Singer and Airbyte taps)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from sandbox.crm import Sandbox, SandboxServer
+
+
+def _get(server: SandboxServer, sandbox: Sandbox, path: str, **params: Any) -> requests.Response:
+    headers = {"Authorization": f"Bearer {sandbox.config.hs_access_token}"}
+    return requests.get(f"{server.hubspot_url}{path}", headers=headers, params=params, timeout=10)
+
+
+def test_v1_deal_pipelines_are_the_v3_pipelines_in_the_v1_shape(
+    server: SandboxServer, sandbox: Sandbox
+) -> None:
+    answer = _get(server, sandbox, "/crm-pipelines/v1/pipelines/deals")
+    assert answer.status_code == 200
+    [pipeline] = answer.json()["results"]
+    [v3] = _get(server, sandbox, "/crm/v3/pipelines/deals").json()["results"]
+    assert pipeline["pipelineId"] == v3["id"]
+    assert (pipeline["objectType"], pipeline["objectTypeId"]) == ("DEAL", "0-3")
+    assert pipeline["active"] is True and isinstance(pipeline["createdAt"], int)
+    assert [s["stageId"] for s in pipeline["stages"]] == [s["id"] for s in v3["stages"]]
+    assert pipeline["stages"][0]["metadata"] == {"probability": "0.2", "isClosed": "false"}
+    assert "id" not in pipeline and "archived" not in pipeline["stages"][0]
+
+
+def test_v1_pipelines_of_tickets_are_empty_and_other_types_refused(
+    server: SandboxServer, sandbox: Sandbox
+) -> None:
+    assert _get(server, sandbox, "/crm-pipelines/v1/pipelines/tickets").json() == {"results": []}
+    assert _get(server, sandbox, "/crm-pipelines/v1/pipelines/widgets").status_code == 400
+
+
+def test_v1_pipelines_need_a_token(server: SandboxServer) -> None:
+    answer = requests.get(f"{server.hubspot_url}/crm-pipelines/v1/pipelines/deals", timeout=10)
+    assert answer.status_code == 401
