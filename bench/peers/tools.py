@@ -13,7 +13,7 @@ Salesforce slices). The base URL is redirected by `redirect.py`, not configured.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = ["PEERS", "STREAMS", "Peer"]
@@ -100,7 +100,7 @@ class Peer:
     protocol: Literal["singer", "airbyte"]
     script: str  # its console script
     config: Callable[[dict[str, Any]], dict[str, Any]]
-    extra_env: dict[str, str] = field(default_factory=dict)
+    catalog_flag: str = "--catalog"  # tap-salesforce still reads the older --properties
 
     @property
     def streams(self) -> tuple[str, ...]:
@@ -122,7 +122,7 @@ class Peer:
 
     def read_args(self, config: str, catalog: str) -> list[str]:
         if self.protocol == "singer":
-            return ["--config", config, "--catalog", catalog]
+            return ["--config", config, self.catalog_flag, catalog]
         return ["read", "--config", config, "--catalog", catalog]
 
 
@@ -130,7 +130,7 @@ PEERS: dict[str, Peer] = {
     peer.label: peer
     for peer in (
         Peer("tap-salesforce", "tap-salesforce", "salesforce", "singer", "tap-salesforce",
-             _tap_salesforce),
+             _tap_salesforce, catalog_flag="--properties"),
         Peer("airbyte-source-salesforce", "airbyte-source-salesforce", "salesforce", "airbyte",
              "source-salesforce", _airbyte_salesforce(None)),
         Peer("airbyte-source-salesforce (one slice)", "airbyte-source-salesforce", "salesforce",
