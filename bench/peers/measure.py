@@ -46,12 +46,16 @@ def run_measured(
     stdin: str | None = None,
     cwd: Path | None = None,
     stderr_file: Path | None = None,
+    messages_file: Path | None = None,
 ) -> Measured:
-    """Run `command` to its end; its stderr goes to `stderr_file` (the tail is kept)."""
+    """Run `command` to its end; its stderr goes to `stderr_file` (the tail is kept), the
+    stdout lines that are not records (logs, traces, state: Airbyte reports its errors there)
+    to `messages_file`."""
     stderr_path = stderr_file or Path(os.devnull)
     per_stream: Counter[str] = Counter()
     last = b""
-    with open(stderr_path, "wb") as stderr:
+    messages_path = messages_file or Path(os.devnull)
+    with open(stderr_path, "wb") as stderr, open(messages_path, "wb") as messages:
         started = time.perf_counter()
         process = subprocess.Popen(
             command,
@@ -72,6 +76,7 @@ def run_measured(
                 per_stream[stream] += 1
             elif line.strip():
                 last = line
+                messages.write(line)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)

@@ -12,9 +12,10 @@ message, one record) and would make the harness slow enough to hold the peer bac
 
 from __future__ import annotations
 
+import json
 import re
 
-__all__ = ["record_stream"]
+__all__ = ["record_stream", "trace_error"]
 
 _SINGER = re.compile(rb'^\{\s*"type"\s*:\s*"RECORD"\s*,\s*"stream"\s*:\s*"([^"]+)"')
 _AIRBYTE = re.compile(
@@ -33,3 +34,20 @@ def record_stream(line: bytes) -> str | None:
         found = _ANY_STREAM.search(line)
         return found.group(1).decode() if found else "?"
     return None
+
+
+def trace_error(line: bytes) -> str | None:
+    """The message of an Airbyte TRACE error (where a source reports why it failed), else None.
+
+        trace_error(b'{"type":"TRACE","trace":{"type":"ERROR","error":{"message":"boom"}}}')
+    """
+    if b'"TRACE"' not in line[:40] or b'"ERROR"' not in line:
+        return None
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None
+    error = (message.get("trace") or {}).get("error") or {}
+    text = error.get("message") or ""
+    internal = error.get("internal_message") or ""
+    return f"{text} ({internal})" if internal and internal not in text else text or None

@@ -17,6 +17,7 @@ from typing import Any
 
 from bench.peers.catalogs import airbyte_configure, singer_select
 from bench.peers.measure import Measured, run_measured
+from bench.peers.messages import trace_error
 from bench.peers.serve import SandboxProcess
 from bench.peers.tools import Peer
 from bench.peers.venvs import ensure_venv, pinned_version
@@ -34,8 +35,16 @@ def _peer_env(info: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-def failure_reason(stderr_tail: str) -> str:
-    """The last line of a failed tool's stderr that says something (an error, else the last)."""
+def failure_reason(stderr_tail: str, messages: Path | None = None) -> str:
+    """Why a tool failed: its last Airbyte TRACE error, else the last line of its stderr that
+    says something (an error, else the last)."""
+    if messages is not None and messages.exists():
+        found = None
+        with open(messages, "rb") as lines:
+            for line in lines:
+                found = trace_error(line) or found
+        if found:
+            return found[-300:]
     lines = [line.strip() for line in stderr_tail.splitlines() if line.strip()]
     for line in reversed(lines):
         if any(word in line for word in ("Error", "error", "CRITICAL", "Exception", "FATAL")):
@@ -43,7 +52,9 @@ def failure_reason(stderr_tail: str) -> str:
     return lines[-1][-300:] if lines else "no output"
 
 
-def row(tool: str, crm: str, measured: Measured, calls: int, **extra: Any) -> dict[str, Any]:
+def row(
+    tool: str, crm: str, measured: Measured, calls: int, messages: Path | None = None, **extra: Any
+) -> dict[str, Any]:
     ok = measured.returncode == 0
     return {
         "crm": crm,
@@ -56,7 +67,7 @@ def row(tool: str, crm: str, measured: Measured, calls: int, **extra: Any) -> di
         "records_per_s": round(measured.records / measured.wall_s) if measured.wall_s else 0,
         "cpu_s": round(measured.cpu_s, 1),
         "peak_rss_mib": round(measured.peak_rss_mib, 1),
-        "reason": "" if ok else failure_reason(measured.stderr_tail),
+        "reason": "" if ok else failure_reason(measured.stderr_tail, messages),
     }
 
 
@@ -101,11 +112,13 @@ def run_peer(peer: Peer, sandbox: SandboxProcess, workdir: Path) -> dict[str, An
         [str(python), str(REDIRECT), *sum((["--map", m] for m in peer.origins(sandbox.info)), []),
          "--script", peer.script, "--", *peer.read_args(str(config), str(folder / "catalog.json"))],
         env=_peer_env(sandbox.info), stderr_file=folder / "read.stderr",
+        messages_file=folder / "read.messages",
     )  # fmt: skip
     calls = sandbox.calls(peer.crm)
     (folder / "calls.json").write_text(json.dumps(calls, indent=2))
     (folder / "records.json").write_text(json.dumps(measured.per_stream, indent=2))
-    return row(label, peer.crm, measured, sum(calls.values()), discover_calls=discover_calls)
+    return row(label, peer.crm, measured, sum(calls.values()), folder / "read.messages",
+               discover_calls=discover_calls)  # fmt: skip
 
 
 def run_own(crm: str, sandbox: SandboxProcess, workdir: Path) -> dict[str, Any]:

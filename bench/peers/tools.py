@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 __all__ = ["PEERS", "STREAMS", "Peer"]
 
-START = "2000-01-01T00:00:00Z"
+START = "2022-01-01T00:00:00Z"  # the generated history begins in July 2022
 
 # this project's streams, named as each peer names them
 STREAMS: dict[str, dict[str, tuple[str, ...]]] = {
