@@ -58,3 +58,19 @@ def test_the_harness_reports_a_failing_tool(tmp_path: Path) -> None:
     measured = run_measured([sys.executable, "-c", "raise SystemExit(3)"])
     assert measured.returncode == 3
     assert measured.records == 0
+
+
+def test_an_airbyte_trace_error_gives_the_reason_a_source_failed() -> None:
+    from bench.peers.messages import trace_error
+
+    line = (
+        b'{"type":"TRACE","trace":{"type":"ERROR","emitted_at":1,"error":{"message":'
+        b'"An unexpected error occurred in stream Task: ValueError","internal_message":'
+        b'"not enough values to unpack","stack_trace":"..."}}}'
+    )
+    assert trace_error(line) == (
+        "An unexpected error occurred in stream Task: ValueError (not enough values to unpack)"
+    )
+    status = b'{"type":"TRACE","trace":{"type":"STREAM_STATUS","stream_status":{}}}'
+    assert trace_error(status) is None
+    assert trace_error(b'{"type": "RECORD", "stream": "ERROR"}') is None

@@ -8,6 +8,7 @@
     GET   /crm/v3/properties/{type}[/...], POST         (properties)
     GET   /crm/v3/pipelines/{type}[/{id}[/stages]]      (pipelines)
     GET   /crm-pipelines/v1/pipelines/{type}            (pipelines_v1: the legacy API)
+    GET   /properties/v2/{type}/properties              (properties_v2: the legacy API)
     GET   /crm/v3/owners[/{id}]                         (owners)
     GET   /crm/v3/schemas                               (custom_schemas: none)
     /__sandbox/...      (the admin endpoints, added by sandbox.crm.api_app)
@@ -36,6 +37,7 @@ from sandbox.crm.hubspot import (
     pipelines,
     pipelines_v1,
     properties,
+    properties_v2,
     search,
 )
 from sandbox.crm.hubspot.gate import check_request, rate_headers
@@ -52,6 +54,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     batch.router,
     associations.router,
     properties.router,
+    properties_v2.router,
     pipelines.router,
     pipelines_v1.router,
     owners.router,

@@ -39,3 +39,17 @@ def test_v1_pipelines_of_tickets_are_empty_and_other_types_refused(
 def test_v1_pipelines_need_a_token(server: SandboxServer) -> None:
     answer = requests.get(f"{server.hubspot_url}/crm-pipelines/v1/pipelines/deals", timeout=10)
     assert answer.status_code == 401
+
+
+def test_v2_properties_are_the_v3_definitions_as_a_bare_list(
+    server: SandboxServer, sandbox: Sandbox
+) -> None:
+    answer = _get(server, sandbox, "/properties/v2/deal/properties")
+    assert answer.status_code == 200
+    v2 = answer.json()
+    v3 = _get(server, sandbox, "/crm/v3/properties/deals").json()["results"]
+    assert isinstance(v2, list) and [p["name"] for p in v2] == [p["name"] for p in v3]
+    stage = next(p for p in v2 if p["name"] == "dealstage")
+    assert {"type", "fieldType", "groupName", "readOnlyValue", "readOnlyDefinition"} <= set(stage)
+    assert "modificationMetadata" not in stage
+    assert _get(server, sandbox, "/properties/v2/emails/properties").status_code == 200
