@@ -14,6 +14,8 @@ the tool's process (`wait4`). Logs, catalogs and per-endpoint calls stay in `dat
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,12 @@ def _history(size: str, seed: int) -> Path:
         print(f"… generating the {size} history", file=sys.stderr, flush=True)
         generate(build_params(seed=seed, size=size), folder, force=True)
     return folder
+
+
+def _keep(row: dict[str, Any]) -> None:
+    """Each row as soon as it is measured: a run cut short keeps what it measured."""
+    with open(RUNS / "rows.jsonl", "a") as out:
+        out.write(json.dumps(row) + "\n")
 
 
 def run(args: list[str]) -> list[dict[str, Any]]:
@@ -53,11 +61,19 @@ def run(args: list[str]) -> list[dict[str, Any]]:
     folder = _history(options.size, options.seed)
     print("… starting the sandbox", file=sys.stderr, flush=True)
     rows: list[dict[str, Any]] = []
+    RUNS.mkdir(parents=True, exist_ok=True)
+    (RUNS / "rows.jsonl").unlink(missing_ok=True)
     with SandboxProcess(folder) as sandbox:
         for crm in crms:
-            if "own" in tools:
-                rows.append(run_own(crm, sandbox, RUNS))
             for label in tools:
-                if label != "own" and PEERS[label].crm == crm:
-                    rows.append(run_peer(PEERS[label], sandbox, RUNS))
+                if label != "own" and PEERS[label].crm != crm:
+                    continue
+                load = round(os.getloadavg()[0], 1)
+                measured = (
+                    run_own(crm, sandbox, RUNS)
+                    if label == "own"
+                    else run_peer(PEERS[label], sandbox, RUNS)
+                )
+                rows.append({**measured, "load_1m_at_start": load})
+                _keep(rows[-1])
     return rows

@@ -116,3 +116,20 @@ def check_targets(rows: list[dict[str, Any]]) -> list[Check]:
             )
         )
     return checks
+
+
+def render(document: dict[str, Any]) -> str:
+    """The BENCHMARKS.md section body from a `bench/results/peers.json` document."""
+    rows = document["rows"]
+    lines = [markdown(rows), "| target | measured | result |", "|---|---|---|"]
+    for check in check_targets(rows):
+        result = {True: "pass", False: "**fail**", None: "not checked"}[check.passed]
+        lines.append(f"| {check.target} | {check.measured} | {result} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    print(render(json.loads(open(sys.argv[1]).read())))
