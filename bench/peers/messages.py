@@ -39,7 +39,7 @@ def record_stream(line: bytes) -> str | None:
 def trace_error(line: bytes) -> str | None:
     """The message of an Airbyte TRACE error (where a source reports why it failed), else None.
 
-        trace_error(b'{"type":"TRACE","trace":{"type":"ERROR","error":{"message":"boom"}}}')
+    trace_error(b'{"type":"TRACE","trace":{"type":"ERROR","error":{"message":"boom"}}}')
     """
     if b'"TRACE"' not in line[:40] or b'"ERROR"' not in line:
         return None

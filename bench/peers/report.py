@@ -65,7 +65,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def _finished(rows: list[dict[str, Any]], crm: str) -> tuple[dict[str, Any] | None, list[dict]]:
+def _finished(rows: list[dict[str, Any]], crm: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     mine = [r for r in rows if r["crm"] == crm and r["tool"] == OWN and r["status"] == "ok"]
     peers = [r for r in rows if r["crm"] == crm and r["tool"] != OWN and r["status"] == "ok"]
     return (mine[0] if mine else None), peers
@@ -78,8 +78,8 @@ def check_targets(rows: list[dict[str, Any]]) -> list[Check]:
         best = max(peers, key=lambda r: r["records_per_s"], default=None)
         checks.append(
             Check(
-                "Salesforce records/s ≥ 3 × the best peer's",
-                f"{own['records_per_s']:,} vs 3 × {best['records_per_s']:,} ({best['tool']})"
+                "Salesforce records/s ≥ 3x the best peer's",
+                f"{own['records_per_s']:,} vs 3x {best['records_per_s']:,} ({best['tool']})"
                 if best else f"{own['records_per_s']:,}; no peer finished",
                 own["records_per_s"] >= 3 * best["records_per_s"] if best else None,
             )
@@ -131,5 +131,6 @@ def render(document: dict[str, Any]) -> str:
 if __name__ == "__main__":
     import json
     import sys
+    from pathlib import Path
 
-    print(render(json.loads(open(sys.argv[1]).read())))
+    print(render(json.loads(Path(sys.argv[1]).read_text())))

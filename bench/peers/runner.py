@@ -40,8 +40,8 @@ def failure_reason(stderr_tail: str, messages: Path | None = None) -> str:
     says something (an error, else the last)."""
     if messages is not None and messages.exists():
         found = None
-        with open(messages, "rb") as lines:
-            for line in lines:
+        with open(messages, "rb") as handle:
+            for line in handle:
                 found = trace_error(line) or found
         if found:
             return found[-300:]
@@ -71,9 +71,14 @@ def row(
     }
 
 
+def _redirect(peer: Peer, info: dict[str, Any]) -> list[str]:
+    """redirect.py and its `--map` arguments for this peer's CRM."""
+    return [str(REDIRECT), *[arg for m in peer.origins(info) for arg in ("--map", m)]]
+
+
 def _discover(peer: Peer, python: Path, config: Path, info: dict[str, Any], logs: Path) -> Any:
-    command = [str(python), str(REDIRECT), *sum((["--map", m] for m in peer.origins(info)), []),
-               "--script", peer.script, "--", *peer.discover_args(str(config))]  # fmt: skip
+    command = [str(python), *_redirect(peer, info), "--script", peer.script, "--",
+               *peer.discover_args(str(config))]  # fmt: skip
     with open(logs / "discover.stderr", "wb") as stderr:
         done = subprocess.run(command, stdout=subprocess.PIPE, stderr=stderr, env=_peer_env(info))
     if done.returncode != 0:
@@ -109,8 +114,8 @@ def run_peer(peer: Peer, sandbox: SandboxProcess, workdir: Path) -> dict[str, An
     sandbox.reset_calls()
     print(f"… {label}: reading {len(peer.streams)} streams", file=sys.stderr, flush=True)
     measured = run_measured(
-        [str(python), str(REDIRECT), *sum((["--map", m] for m in peer.origins(sandbox.info)), []),
-         "--script", peer.script, "--", *peer.read_args(str(config), str(folder / "catalog.json"))],
+        [str(python), *_redirect(peer, sandbox.info), "--script", peer.script, "--",
+         *peer.read_args(str(config), str(folder / "catalog.json"))],
         env=_peer_env(sandbox.info), stderr_file=folder / "read.stderr",
         messages_file=folder / "read.messages",
     )  # fmt: skip

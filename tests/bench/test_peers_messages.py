@@ -10,7 +10,7 @@ from bench.peers.messages import record_stream
 
 
 def test_a_singer_record_names_its_stream() -> None:
-    line = b'{"type": "RECORD", "stream": "Task", "record": {"Id": "00T1"}, "time_extracted": "x"}\n'
+    line = b'{"type": "RECORD", "stream": "Task", "record": {"Id": "00T1"}, "time_extracted": 1}\n'
     assert record_stream(line) == "Task"
 
 
@@ -38,14 +38,12 @@ def test_other_messages_are_not_records() -> None:
 def test_the_harness_counts_records_and_keeps_the_last_other_line(tmp_path: Path) -> None:
     script = (
         "import sys\n"
-        "for i in range(3): print('{\"type\": \"RECORD\", \"stream\": \"a\", \"record\": {}}')\n"
-        "print('{\"type\":\"RECORD\",\"record\":{\"stream\":\"b\",\"data\":{}}}')\n"
+        'for i in range(3): print(\'{"type": "RECORD", "stream": "a", "record": {}}\')\n'
+        'print(\'{"type":"RECORD","record":{"stream":"b","data":{}}}\')\n'
         "print('{\"records\": 4}')\n"
         "sys.stderr.write('done')\n"
     )
-    measured = run_measured(
-        [sys.executable, "-c", script], stderr_file=tmp_path / "stderr.log"
-    )
+    measured = run_measured([sys.executable, "-c", script], stderr_file=tmp_path / "stderr.log")
     assert measured.returncode == 0
     assert dict(measured.per_stream) == {"a": 3, "b": 1}
     assert measured.records == 4

@@ -63,14 +63,12 @@ def v1_pipeline(pipeline: dict[str, Any], object_type: str, *, default: bool) ->
 
 @router.get("/{object_type}", name="pipelines_v1_list")
 async def pipelines_v1_list(
-    object_type: str, store: StoreDep, includeInactive: str = "EXCLUDE_DELETED"  # noqa: N803
+    object_type: str, store: StoreDep, includeInactive: str = "EXCLUDE_DELETED"
 ) -> Response:
     if object_type not in _OBJECT_TYPES:
         raise invalid(f"Unable to infer object type from: {object_type}")
     pipelines = store.pipelines if object_type == "deals" else []
-    results = [
-        v1_pipeline(p, object_type, default=p.get("id") == "default") for p in pipelines
-    ]
+    results = [v1_pipeline(p, object_type, default=p.get("id") == "default") for p in pipelines]
     if includeInactive == "EXCLUDE_DELETED":
         results = [p for p in results if p["active"]]
         for pipeline in results:
