@@ -41,8 +41,8 @@ def failure_reason(stderr_tail: str, messages: Path | None = None) -> str:
     if messages is not None and messages.exists():
         found = None
         with open(messages, "rb") as handle:
-            for line in handle:
-                found = trace_error(line) or found
+            for message in handle:
+                found = trace_error(message) or found
         if found:
             return found[-300:]
     lines = [line.strip() for line in stderr_tail.splitlines() if line.strip()]
