@@ -81,9 +81,11 @@ def _discover(peer: Peer, python: Path, config: Path, info: dict[str, Any], logs
                *peer.discover_args(str(config))]  # fmt: skip
     with open(logs / "discover.stderr", "wb") as stderr:
         done = subprocess.run(command, stdout=subprocess.PIPE, stderr=stderr, env=_peer_env(info))
+    (logs / "discover.messages").write_bytes(done.stdout)
     if done.returncode != 0:
         tail = (logs / "discover.stderr").read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"discover failed: {failure_reason(tail)}")
+        reason = failure_reason(tail, logs / "discover.messages")
+        raise RuntimeError(f"discover failed: {reason}")
     if peer.protocol == "singer":
         return json.loads(done.stdout)
     for line in done.stdout.splitlines():

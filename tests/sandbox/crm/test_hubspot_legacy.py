@@ -53,3 +53,13 @@ def test_v2_properties_are_the_v3_definitions_as_a_bare_list(
     assert {"type", "fieldType", "groupName", "readOnlyValue", "readOnlyDefinition"} <= set(stage)
     assert "modificationMetadata" not in stage
     assert _get(server, sandbox, "/properties/v2/emails/properties").status_code == 200
+
+
+def test_goal_targets_are_a_standard_type_served_empty(
+    server: SandboxServer, sandbox: Sandbox
+) -> None:
+    properties = _get(server, sandbox, "/crm/v3/properties/goal_targets")
+    assert properties.status_code == 200 and properties.json()["results"]
+    listed = _get(server, sandbox, "/crm/v3/objects/goal_targets").json()
+    assert listed["results"] == []
+    assert _get(server, sandbox, "/crm/v3/properties/0-74").status_code == 200
