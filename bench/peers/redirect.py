@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--script", required=True, help="the peer's console script")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     options = parser.parse_args()
-    _install([tuple(pair.split("=", 1)) for pair in options.map])  # type: ignore[misc]
+    _install([(origin, target) for origin, _, target in (p.partition("=") for p in options.map)])
     (script,) = entry_points(group="console_scripts", name=options.script)
     args = options.args[1:] if options.args[:1] == ["--"] else options.args
     sys.argv = [options.script, *args]
