@@ -65,7 +65,9 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def _finished(rows: list[dict[str, Any]], crm: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+def _finished(
+    rows: list[dict[str, Any]], crm: str
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     mine = [r for r in rows if r["crm"] == crm and r["tool"] == OWN and r["status"] == "ok"]
     peers = [r for r in rows if r["crm"] == crm and r["tool"] != OWN and r["status"] == "ok"]
     return (mine[0] if mine else None), peers
