@@ -88,6 +88,7 @@ class SandboxServer:
                 self.salesforce_app,
                 ssl_certfile=str(self.tls.cert_file),
                 ssl_keyfile=str(self.tls.key_file),
+                http="h11",  # writes header names as given: Salesforce's `Content-Type` case
                 **common,
             )
         )

@@ -7,6 +7,8 @@
     POST  /crm/v4/associations/{from}/{to}/batch/read   (associations)
     GET   /crm/v3/properties/{type}[/...], POST         (properties)
     GET   /crm/v3/pipelines/{type}[/{id}[/stages]]      (pipelines)
+    GET   /crm-pipelines/v1/pipelines/{type}            (pipelines_v1: the legacy API)
+    GET   /properties/v2/{type}/properties              (properties_v2: the legacy API)
     GET   /crm/v3/owners[/{id}]                         (owners)
     GET   /crm/v3/schemas                               (custom_schemas: none)
     /__sandbox/...      (the admin endpoints, added by sandbox.crm.api_app)
@@ -33,7 +35,9 @@ from sandbox.crm.hubspot import (
     objects,
     owners,
     pipelines,
+    pipelines_v1,
     properties,
+    properties_v2,
     search,
 )
 from sandbox.crm.hubspot.gate import check_request, rate_headers
@@ -50,7 +54,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     batch.router,
     associations.router,
     properties.router,
+    properties_v2.router,
     pipelines.router,
+    pipelines_v1.router,
     owners.router,
     custom_schemas.router,
 )

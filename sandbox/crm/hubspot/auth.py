@@ -82,6 +82,10 @@ def required_scopes(method: str, path: str, query: Mapping[str, list[str]]) -> l
             wanted.append(_scope(kind, "read"))
     elif parts[:3] == ["crm", "v3", "pipelines"] and len(parts) > 3:
         wanted.append(_scope(resolve_object_type(parts[3]), "read"))
+    elif parts[:2] == ["properties", "v2"] and len(parts) > 2:
+        wanted.append(_scope(resolve_object_type(parts[2]), "read"))
+    elif parts[:3] == ["crm-pipelines", "v1", "pipelines"] and len(parts) > 3:
+        wanted.append(_scope(resolve_object_type(parts[3]), "read"))
     elif parts[:3] == ["crm", "v3", "owners"]:
         wanted.append("crm.objects.owners.read")
     return list(dict.fromkeys(s for s in wanted if s))

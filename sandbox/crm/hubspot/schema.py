@@ -42,6 +42,7 @@ OBJECT_TYPES: dict[str, tuple[str, str]] = {
     "feedback_submissions": ("feedback_submission", "0-19"),
     "invoices": ("invoice", "0-53"),
     "marketing_events": ("marketing_event", "0-54"),
+    "goal_targets": ("goal_target", "0-74"),
     "postal_mail": ("postal_mail", "0-116"),
     "leads": ("lead", "0-136"),
 }

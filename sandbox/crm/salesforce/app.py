@@ -40,6 +40,7 @@ from sandbox.crm.salesforce import (
     tooling,
 )
 from sandbox.crm.salesforce.cursors import QueryCursors
+from sandbox.crm.salesforce.header_case import SalesforceHeaderCase
 from sandbox.crm.salesforce.ingest_job import IngestJob
 from sandbox.crm.salesforce.jobs import JobRegistry
 from sandbox.crm.salesforce.query_job import QueryJob
@@ -105,6 +106,7 @@ def build_salesforce_app(sandbox: Sandbox) -> FastAPI:
         headers=headers,
         fault_response=lambda fault, _scope: salesforce_fault(fault, sandbox),
     )
+    app.add_middleware(SalesforceHeaderCase)
     app.state.cursors = QueryCursors()
     app.state.query_jobs = JobRegistry[QueryJob](marker="9Z")
     app.state.ingest_jobs = JobRegistry[IngestJob](marker="8Z")
