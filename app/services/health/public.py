@@ -217,7 +217,8 @@ class VersionsCompared(BaseModel):
     active: VersionScores
     draft: VersionScores
     active_wape: float | None
-    """Mean WAPE over the total cells (horizons 1-3, single month and cumulative)."""
+    """Mean WAPE over the cells of the deals open at each origin (horizons 1-3, single month and
+    cumulative): the part a ruleset changes."""
     draft_wape: float | None
     better: Literal["draft", "active", "same"] | None
     verdict: str
