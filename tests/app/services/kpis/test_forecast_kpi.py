@@ -30,7 +30,9 @@ def test_the_snapshot_forecast_equals_the_pure_forecast(db: Database) -> None:
     rates = creation_rates(snapshot.deals.values(), snapshot.as_of)
     assert rates, "the world creates deals in the window, so new pipeline counts"
     windows = month_windows(snapshot.as_of, 4)
-    want = [ForecastMonth.of(m, 0.0) for m in forecast(open_deals, derived.forecaster, windows, rates)]
+    want = [
+        ForecastMonth.of(m, 0.0) for m in forecast(open_deals, derived.forecaster, windows, rates)
+    ]
     got = forecast_kpi(snapshot, Filters(), 4).months
     assert all(m.new_pipeline_amount > 0 for m in got[1:]), "deals not yet created count"
     for mine, theirs in zip(got, want, strict=True):
