@@ -221,9 +221,11 @@ FORECAST: dict[str, Any] = {
     "open_opportunities": 187,
     "includes_new_pipeline": True,
     "method": "Sum over open opportunities of amount * P(won in the month | milestone, days "
-    "at it), from history (won and lost competing); plus expected wins of opportunities not "
-    "yet created at the last 90 days' creation rate. Band: normal approximation of "
-    "independent outcomes, P10-P90. No close dates, no stage probabilities.",
+    "at it, deal size), from history (won and lost competing; recent deals weigh more, thin "
+    "cells borrow from the same milestone a few days earlier); plus expected wins of "
+    "opportunities not yet created at the recent creation rate (recent weeks weigh most). "
+    "Band P10-P90: each deal's outcome, the estimated rates' uncertainty and the arrival "
+    "noise of new pipeline. No close dates, no stage probabilities.",
     "baseline_method": "CRM weighted pipeline: amount * stage probability of open "
     "opportunities whose close date falls in the month.",
     "months": [
@@ -250,6 +252,7 @@ FORECAST: dict[str, Any] = {
             "amounts": [96150.0],
         }
     ],
+    "too_little_history": None,
     "data_age_seconds": _DATA_AGE,
 }
 

@@ -224,11 +224,11 @@ class ForecastAnswer:
     by_milestone: list[MilestoneForecast]
     """Each month's expected amount from the open deals, split by the milestone they stand at
     (the rest of `expected_amount` is `new_pipeline_amount`: deals not yet created)."""
-    data_age_seconds: DataAgeSeconds = None
-    too_little_history: str | None = None
+    too_little_history: str | None
     """Said when the history of the processes forecast is too small to forecast well: what
     there is and how much the forecast needs (the backtest skips such origins). None when it
     is enough."""
+    data_age_seconds: DataAgeSeconds = None
 
 
 # -- scorecard ------------------------------------------------------------------------------------
