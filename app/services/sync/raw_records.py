@@ -30,32 +30,20 @@ from sqlalchemy import Connection
 
 from app.models.base import utcnow
 from app.services.sync.raw_records_postgres import StagedRow, upsert_batch
+from app.services.sync.raw_sql import COLUMNS, ON_CONFLICT
 from connectors.core import Record
 
 __all__ = ["RawRecordWriter", "UpsertCounts", "payload_hash"]
 
-_COLUMNS = (
-    "connection_id, stream, external_id, modified_at, deleted, payload, payload_hash, synced_at"
-)
-_ON_CONFLICT = """
-ON CONFLICT (connection_id, stream, external_id) DO UPDATE SET
-    modified_at = excluded.modified_at,
-    deleted = excluded.deleted,
-    payload = excluded.payload,
-    payload_hash = excluded.payload_hash,
-    synced_at = excluded.synced_at
-WHERE excluded.modified_at >= raw_records.modified_at
-  AND (excluded.payload_hash <> raw_records.payload_hash OR excluded.deleted <> raw_records.deleted)
-"""
 _TOMBSTONE_SQL = """
 UPDATE raw_records SET deleted = {true}, modified_at = {mark}, synced_at = {mark}
 WHERE connection_id = {mark} AND stream = {mark} AND external_id = {mark} AND deleted = {false}
 """
 _UPSERT_SQL = {
-    "sqlite": f"INSERT INTO raw_records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?){_ON_CONFLICT}",
+    "sqlite": f"INSERT INTO raw_records ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?){ON_CONFLICT}",
     "postgresql": (
-        f"INSERT INTO raw_records ({_COLUMNS}) "
-        f"VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s, %s){_ON_CONFLICT}"
+        f"INSERT INTO raw_records ({COLUMNS}) "
+        f"VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s, %s){ON_CONFLICT}"
     ),
 }
 

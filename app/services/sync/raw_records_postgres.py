@@ -24,6 +24,8 @@ from typing import NamedTuple
 import orjson
 from sqlalchemy import Connection
 
+from app.services.sync.raw_sql import COLUMNS, ON_CONFLICT
+
 __all__ = ["BatchCounts", "StagedRow", "upsert_batch"]
 
 
@@ -52,24 +54,14 @@ class BatchCounts(NamedTuple):
 # the upsert.
 _UPSERT = """
 WITH upserted AS (
-    INSERT INTO raw_records AS r (
-        connection_id, stream, external_id, modified_at, deleted, payload, payload_hash, synced_at
-    )
+    INSERT INTO raw_records ({COLUMNS})
     SELECT %(connection_id)s, %(stream)s, i.external_id, i.modified_at, i.deleted,
            i.payload::jsonb, i.payload_hash, %(synced_at)s
     FROM unnest(
         %(ids)b::text[], %(modified)b::timestamptz[], %(deleted)b::bool[],
         %(payloads)b::text[], %(hashes)b::text[]
-    ) AS i (external_id, modified_at, deleted, payload, payload_hash)
-    ON CONFLICT (connection_id, stream, external_id) DO UPDATE SET
-        modified_at = excluded.modified_at,
-        deleted = excluded.deleted,
-        payload = excluded.payload,
-        payload_hash = excluded.payload_hash,
-        synced_at = excluded.synced_at
-    WHERE excluded.modified_at >= r.modified_at
-      AND (excluded.payload_hash <> r.payload_hash OR excluded.deleted <> r.deleted)
-    RETURNING r.external_id, r.deleted, (r.xmax = 0) AS inserted
+    ) AS i (external_id, modified_at, deleted, payload, payload_hash){ON_CONFLICT}
+    RETURNING raw_records.external_id, raw_records.deleted, (raw_records.xmax = 0) AS inserted
 ), classified AS (
     SELECT inserted, deleted, CASE
         WHEN NOT deleted THEN FALSE
@@ -87,7 +79,7 @@ SELECT
     count(*) FILTER (WHERE NOT inserted AND NOT deleted_now),
     count(*) FILTER (WHERE deleted_now)
 FROM classified
-"""
+""".replace("{COLUMNS}", COLUMNS).replace("{ON_CONFLICT}", ON_CONFLICT)
 _TOMBSTONE = """
 UPDATE raw_records
 SET deleted = TRUE,
