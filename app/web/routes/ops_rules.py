@@ -1,6 +1,7 @@
 """The ops workbench's rules: edit a rule file with errors at their line and column while
-typing, preview it against the stored records, activate it after seeing what changes, and
-each connection's versions with their diffs and rollback."""
+typing, preview it against the stored records, see how the forecast would have done with it
+(the backtest of the active version and of the file, side by side), activate it after seeing
+what changes, and each connection's versions with their diffs and rollback."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
-from app.api.deps import DatabaseDep, SecretBoxDep
+from app.api.deps import DatabaseDep, KpiStoreDep, SecretBoxDep
 from app.core.crypto import SecretBox
 from app.core.database import Database
 from app.core.errors import InvalidRequestError
+from app.services.health.versions import compare_versions
 from app.services.mapping.activation import (
     activate_file,
     activate_version,
@@ -144,14 +146,7 @@ async def preview(
             preview_file, database, rules, FILE, PreviewOptions(connection or None, 3)
         )
     except RulesetRejected as rejected:
-        context = await run_in_threadpool(_editor, database, connection or None, None)
-        found = rejected.diagnostics
-        public = ValidationPublic(
-            ok=False,
-            errors=[DiagnosticPublic.of(d) for d in found if d.severity == "error"],
-            warnings=[DiagnosticPublic.of(d) for d in found if d.severity == "warning"],
-        )
-        return _page(request, viewer, context, text=rules, report=public, status=422)
+        return await _rejected(request, viewer, database, rules, connection, rejected)
     return render(
         request,
         "ops/preview.html",
@@ -159,6 +154,50 @@ async def preview(
         report=report,
         rules=rules,
         connection=connection,
+    )
+
+
+async def _rejected(
+    request: Request,
+    viewer: ViewerDep,
+    database: Database,
+    rules: str,
+    connection: str,
+    rejected: RulesetRejected,
+) -> Response:
+    """The editor again, with the file and its errors at their line and column (422)."""
+    context = await run_in_threadpool(_editor, database, connection or None, None)
+    found = rejected.diagnostics
+    public = ValidationPublic(
+        ok=False,
+        errors=[DiagnosticPublic.of(d) for d in found if d.severity == "error"],
+        warnings=[DiagnosticPublic.of(d) for d in found if d.severity == "warning"],
+    )
+    return _page(request, viewer, context, text=rules, report=public, status=422)
+
+
+@router.post("/ops/rules/compare")
+async def compare(
+    request: Request,
+    viewer: ViewerDep,
+    database: DatabaseDep,
+    store: KpiStoreDep,
+    rules: RulesText,
+    connection: ConnectionField = "",
+) -> Response:
+    """How the forecast would have done with the file: the same backtest as the API's
+    `POST /api/v1/health/compare`, for the active version and the file, side by side."""
+    viewer.require(*OPS_ROLES)
+    try:
+        compared = await run_in_threadpool(
+            lambda: compare_versions(
+                database, rules, FILE, store=store, connection=connection or None
+            )
+        )
+    except RulesetRejected as rejected:
+        return await _rejected(request, viewer, database, rules, connection, rejected)
+    return render(
+        request, "ops/compare.html", viewer, compared=compared, rules=rules, connection=connection
     )
 
 

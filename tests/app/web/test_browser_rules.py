@@ -1,5 +1,6 @@
-"""Ops change the rules in the browser: preview against the stored records, activate after
-confirming what changes, and the pipeline page shows the new version; then roll back.
+"""Ops change the rules in the browser: preview against the stored records, see how the
+forecast would have done with the file, activate after confirming what changes, and the
+pipeline page shows the new version; then roll back.
 (A module of its own: it changes its world's active version.)"""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import pytest
 
 from tests.app.services.mapping.mapping_world import SALESFORCE_RULES
 from tests.app.web.conftest import LiveServer
-from tests.app.web.test_browser import browse  # noqa: F401  (the fixture)
+from tests.app.web.test_browser import _serious, browse  # noqa: F401  (the fixture)
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.browser
@@ -37,6 +38,15 @@ def test_preview_then_activate_changes_the_pipeline_page(
     ops.wait_for_load_state()
     assert ops.locator("h1").inner_text().startswith("Preview:")
     assert ops.get_by_role("heading", name="What changes").is_visible()
+    assert _serious(ops) == []
+    ops.get_by_role("button", name="Forecast with this file").click()
+    ops.wait_for_load_state()
+    assert ops.locator("h1").inner_text().startswith("Forecast with this file")
+    assert "Lower WAPE is better" in ops.locator("main").inner_text()
+    assert _serious(ops) == []
+    ops.get_by_role("button", name="Back to the preview").click()
+    ops.wait_for_load_state()
+    assert ops.locator("h1").inner_text().startswith("Preview:")
     ops.get_by_role("button", name="Activate").click()  # refused: not confirmed yet
     assert "/ops/rules/preview" in ops.url or ops.locator("#confirm").is_visible()
     ops.get_by_label("I have looked at the changes above", exact=False).check()

@@ -390,3 +390,31 @@ def test_process_health_shows_what_the_api_answers(web: WebWorld, sign_in: SignI
     assert f"over {scanned.json()['records_scanned']} records" in found.text
     assert sign_in("manager").get("/ops/health").status_code == 200
     assert sign_in("rep").get("/ops/health").status_code == 403
+
+
+def test_ops_see_how_the_forecast_would_do_with_a_file_before_activating_it(
+    web: WebWorld, sign_in: SignIn
+) -> None:
+    client = sign_in("ops")
+    token = csrf_of(client.get("/ops/rules").text)
+    form = {"rules": SALESFORCE_RULES, "connection": "acme", "csrf_token": token}
+    preview = client.post("/ops/rules/preview", data=form)
+    assert preview.status_code == 200 and 'action="/ops/rules/compare"' in preview.text
+    page = client.post("/ops/rules/compare", data=form)
+    assert page.status_code == 200, page.text[:500]
+    bearer = {"Authorization": f"Bearer {web.keys['ops']}"}
+    api = client.post(
+        "/api/v1/health/compare",
+        json={"rules": SALESFORCE_RULES, "connection": "acme"},
+        headers=bearer,
+    ).json()
+    assert api["verdict"].capitalize() in page.text  # the same comparison as the API's
+    assert api["better"] == "same", "the active file against itself"
+    scored = [c for c in api["cells"] if c["active_wape"] is not None]
+    assert scored, "a backtest to compare"
+    for cell in scored:
+        assert f"{cell['active_wape']:.3f}" in page.text
+    broken = SALESFORCE_RULES.replace("stream: Event", "stream: Meetings", 1)
+    rejected = client.post("/ops/rules/compare", data={**form, "rules": broken})
+    assert rejected.status_code == 422 and "Line 57, column 21: unknown stream" in rejected.text
+    assert sign_in("manager").post("/ops/rules/compare", data=form).status_code == 403
