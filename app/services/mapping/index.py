@@ -215,11 +215,16 @@ def _load_entities(
     if since is not None:
         after = f"AND synced_at > {mark} "
         params.append(sqlite_time(since) if on_sqlite else since)
+    # Streamed (a server-side cursor on PostgreSQL) and as JSON text, which the index keeps
+    # as its raw bytes: the driver neither holds every entity at once nor parses each payload
+    # into objects the index would serialise again.
+    payload = "payload" if on_sqlite else "payload::text"
     rows = db.exec_driver_sql(
-        "SELECT stream, external_id, deleted, payload, modified_at FROM raw_records "
+        f"SELECT stream, external_id, deleted, {payload}, modified_at FROM raw_records "
         f"WHERE connection_id = {mark} AND stream IN ({', '.join([mark] * len(streams))}) "
         f"{after}ORDER BY id",
         tuple(params),
+        execution_options={"stream_results": True, "max_row_buffer": 5000},
     )
     count = 0
     for stream, external_id, deleted, payload, modified_at in rows:
