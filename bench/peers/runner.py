@@ -44,7 +44,7 @@ def failure_reason(stderr_tail: str, messages: Path | None = None) -> str:
             for message in handle:
                 found = trace_error(message) or found
         if found:
-            return found[-300:]
+            return found[:300]
     lines = [line.strip() for line in stderr_tail.splitlines() if line.strip()]
     for line in reversed(lines):
         if any(word in line for word in ("Error", "error", "CRITICAL", "Exception", "FATAL")):
