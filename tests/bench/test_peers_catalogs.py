@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bench.peers.catalogs import airbyte_configure, singer_select
 
 
 def test_singer_selects_the_streams_asked_for_and_no_other() -> None:
-    catalog = {
+    catalog: dict[str, Any] = {
         "streams": [
             {"tap_stream_id": "Task", "stream": "Task", "metadata": [
                 {"breadcrumb": [], "metadata": {"selected": False}}]},
