@@ -44,7 +44,7 @@ def failure_reason(stderr_tail: str, messages: Path | None = None) -> str:
             for message in handle:
                 found = trace_error(message) or found
         if found:
-            return found[-300:]
+            return found[:300]
     lines = [line.strip() for line in stderr_tail.splitlines() if line.strip()]
     for line in reversed(lines):
         if any(word in line for word in ("Error", "error", "CRITICAL", "Exception", "FATAL")):
@@ -80,7 +80,9 @@ def _discover(peer: Peer, python: Path, config: Path, info: dict[str, Any], logs
     command = [str(python), *_redirect(peer, info), "--script", peer.script, "--",
                *peer.discover_args(str(config))]  # fmt: skip
     with open(logs / "discover.stderr", "wb") as stderr:
-        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=stderr, env=_peer_env(info))
+        done = subprocess.run(
+            command, stdout=subprocess.PIPE, stderr=stderr, env=_peer_env(info), cwd=logs
+        )
     (logs / "discover.messages").write_bytes(done.stdout)
     if done.returncode != 0:
         tail = (logs / "discover.stderr").read_text(errors="replace")[-3000:]
@@ -96,9 +98,11 @@ def _discover(peer: Peer, python: Path, config: Path, info: dict[str, Any], logs
 
 def run_peer(peer: Peer, sandbox: SandboxProcess, workdir: Path) -> dict[str, Any]:
     label = f"{peer.label.replace(peer.package, f'{peer.package} {pinned_version(peer.package)}')}"
-    folder = workdir / peer.label.replace(" ", "_").replace("(", "").replace(")", "")
+    # absolute, and the peer's working directory: scratch files a peer leaves (Airbyte's Bulk
+    # CSV downloads when a read fails) stay in its run folder
+    folder = (workdir / peer.label.replace(" ", "_").replace("(", "").replace(")", "")).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    python = ensure_venv(peer.package)
+    python = ensure_venv(peer.package).absolute()  # not resolve(): a venv python is a link
     config = folder / "config.json"
     config.write_text(json.dumps(peer.config(sandbox.info), indent=2))
     sandbox.reset_calls()
@@ -119,7 +123,7 @@ def run_peer(peer: Peer, sandbox: SandboxProcess, workdir: Path) -> dict[str, An
         [str(python), *_redirect(peer, sandbox.info), "--script", peer.script, "--",
          *peer.read_args(str(config), str(folder / "catalog.json"))],
         env=_peer_env(sandbox.info), stderr_file=folder / "read.stderr",
-        messages_file=folder / "read.messages",
+        messages_file=folder / "read.messages", cwd=folder,
     )  # fmt: skip
     calls = sandbox.calls(peer.crm)
     (folder / "calls.json").write_text(json.dumps(calls, indent=2))
