@@ -26,7 +26,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from bench._database import database_url, drop_schema
+from bench._database import database_url, drop_schema, migrated_with_connection
 from bench.raw_upsert import task_records
 
 SCHEMA = "bench_scale_raw"
@@ -78,18 +78,11 @@ def _store(database: Any, connection_id: int, records: Any, path: str, meter: _M
 
 
 def run_case(backend: str, rows: int, path: str) -> dict[str, Any]:
-    from app.core.database import Database, upgrade
-    from app.models import Connection
 
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as workdir:
-        database = Database(database_url(backend, Path(workdir) / "bench.db", SCHEMA))
+        url = database_url(backend, Path(workdir) / "bench.db", SCHEMA)
+        database, connection_id = migrated_with_connection(url)
         try:
-            upgrade(database.engine)
-            with database.session() as session:
-                row = Connection(name="bench", kind="salesforce", credentials_sealed="-")
-                session.add(row)
-                session.flush()
-                connection_id = row.id
             meter = _Meter()
             records = task_records(rows)
             tenth = max(rows // 10, PAGE)

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench._database import database_url
+from bench._database import database_url, migrated_with_connection
 
 SCHEMA = "bench_raw_upsert"
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -67,18 +67,11 @@ def task_records(count: int, start: int = 0) -> Iterator[Any]:
 
 
 def run_case(backend: str, rows: int, batch: int) -> dict[str, Any]:
-    from app.core.database import Database, upgrade
-    from app.models import Connection
     from app.services.sync.raw_records import RawRecordWriter
 
     with tempfile.TemporaryDirectory() as workdir:
-        database = Database(database_url(backend, Path(workdir) / "bench.db", SCHEMA))
-        upgrade(database.engine)
-        with database.session() as session:
-            connection_row = Connection(name="bench", kind="salesforce", credentials_sealed="-")
-            session.add(connection_row)
-            session.flush()
-            connection_id = connection_row.id
+        url = database_url(backend, Path(workdir) / "bench.db", SCHEMA)
+        database, connection_id = migrated_with_connection(url)
         records = task_records(rows)
         store_seconds = 0.0
         started = time.perf_counter()

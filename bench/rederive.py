@@ -41,19 +41,12 @@ def _peak_mb() -> float:
 
 
 def load(url: str, export: Path) -> dict[str, Any]:
-    from app.core.database import Database, upgrade
-    from app.models import Connection
     from app.services.sync.raw_records import RawRecordWriter
+    from bench._database import migrated_with_connection
     from bench.mapping_accuracy import salesforce_records
     from connectors.core import Record
 
-    database = Database(url)
-    upgrade(database.engine)
-    with database.session() as session:
-        row = Connection(name="bench", kind="salesforce", credentials_sealed="-")
-        session.add(row)
-        session.flush()
-        connection_id = row.id
+    database, connection_id = migrated_with_connection(url)
     started = time.perf_counter()
     pending: dict[str, list[Any]] = defaultdict(list)
     total = 0

@@ -19,24 +19,35 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel
 
 from app.api import kpi_examples as examples
-from app.api.deps import DatabaseDep, KpiStoreDep, keeper_of, kpi_store_of, require
+from app.api.answering import (
+    ALL_FILTERS,
+    AS_OF,
+    NO_PERIOD,
+    AsOfQuery,
+    Reader,
+    answer,
+    documented,
+    encode,
+    encode_json,
+    instant,
+    ok_responses,
+    request_filters,
+    requested_as_of,
+)
+from app.api.deps import DatabaseDep, KpiStoreDep, keeper_of, kpi_store_of
 from app.core.database import Database
 from app.core.errors import ForbiddenError, InvalidRequestError, NotFoundError
-from app.services.access.api_keys import Principal
 from app.services.kpis import queries as service
 from app.services.kpis.answers import (
     ForecastAnswer,
@@ -62,134 +73,10 @@ from app.services.kpis.rows import (
 from app.services.kpis.store import KpiStore
 from app.services.kpis.timeline import opportunity_timeline
 from app.services.state.owners import owner_id_of
-from crm import parse_instant
 
 router = APIRouter(prefix="/api/v1", tags=["kpis"])
 
-Reader = Annotated[Principal, Depends(require("manager", "rep"))]
-FILTERS = {"process", "segment", "owner", "team", "connection"}
-PERIOD = {"start", "end"}
-AS_OF = "as_of"
 TABLE = {"limit", "cursor", "format"}
-
-
-def _instant(name: str, text: str | None) -> datetime | None:
-    if text is None or text == "":
-        return None
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return datetime(day.year, day.month, day.day, tzinfo=UTC)
-        moment = parse_instant(text)
-    except ValueError:
-        raise InvalidRequestError(
-            f"{name}: {text!r} is not a date (YYYY-MM-DD) or an ISO 8601 instant"
-        ) from None
-    return moment  # aware UTC
-
-
-def _filters(
-    request: Request, principal: Principal, allowed: set[str], *, period: bool = True
-) -> service.Filters:
-    accepted = allowed | FILTERS | {AS_OF} | (PERIOD if period else set())
-    params = request.query_params
-    for name in params:
-        if name not in accepted:
-            raise InvalidRequestError(
-                f"{name}: unknown parameter; this endpoint takes {', '.join(sorted(accepted))}"
-            )
-    for name in params:
-        if len(params.getlist(name)) > 1:
-            raise InvalidRequestError(f"{name}: given more than once")
-    owner = params.get("owner") or None
-    if principal.role == "rep":
-        if owner is not None and owner != principal.owner:
-            raise ForbiddenError("owner: a rep's key sees only that rep's own opportunities")
-        owner = principal.owner
-    start = _instant("start", params.get("start")) if period else None
-    end = _instant("end", params.get("end")) if period else None
-    if start is not None and end is not None and end <= start:
-        raise InvalidRequestError("end: the period ends before it starts (end must be after start)")
-    return service.Filters(
-        process=params.get("process") or None,
-        segment=params.get("segment") or None,
-        owner=owner,
-        team=params.get("team") or None,
-        connection=params.get("connection") or None,
-        start=start,
-        end=end,
-    )
-
-
-def _json(value: Any) -> bytes:
-    """Answers are dataclasses, which orjson writes natively; a pydantic answer is dumped
-    first, by its aliases, as `model_dump(mode="json")` prints it everywhere else."""
-    if isinstance(value, BaseModel):
-        value = value.model_dump(mode="json", by_alias=True)
-    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
-
-
-def _as_of(request: Request) -> datetime | None:
-    return _instant(AS_OF, request.query_params.get(AS_OF))
-
-
-async def _answer(
-    store: KpiStore,
-    key: tuple[Any, ...],
-    compute: Callable[[Any], Any],
-    as_of: datetime | None = None,
-) -> Response:
-    """The encoded answer for `key` at the store's current generation: computed (on a worker
-    thread) once, then served from memory until the opportunity state changes. With `as_of`,
-    from the view as it stood then (`KpiStore.at`; a 422 where it cannot be answered)."""
-    snapshot = store.snapshot() if store.ready else await run_in_threadpool(store.snapshot)
-    if as_of is not None:
-        snapshot = await run_in_threadpool(store.at, as_of)
-        key = (AS_OF, as_of.timestamp(), *key)
-    full = (snapshot.generation, *key)
-    found: _Encoded | None = store.remembered(full)
-    if found is None:
-        found = await run_in_threadpool(_encode, snapshot, compute)
-        store.remember(full, found)
-    return found.sent(store.data_age_seconds())
-
-
-_AGE = b'"data_age_seconds":'
-_AGE_VALUE = re.compile(rb"(?:null|-?[0-9][0-9.eE+-]*)}")
-
-
-@dataclass(frozen=True, slots=True)
-class _Encoded:
-    """An answer as it is sent, kept for its snapshot's generation. A JSON answer ends with
-    `data_age_seconds`, which moves every second: `age_at` is where its value starts, so that
-    each response writes the age of now into the kept bytes (None: CSV, the header only)."""
-
-    body: bytes
-    media_type: str
-    headers: dict[str, str]
-    age_at: int | None
-
-    def sent(self, age: float | None) -> Response:
-        """The response with the data's age now, in the body and in the header alike."""
-        body = self.body
-        if self.age_at is not None:
-            body = b"".join((body[: self.age_at], orjson.dumps(age), b"}"))
-        headers = {**self.headers, "X-Data-Age-Seconds": "none" if age is None else f"{age:.1f}"}
-        return Response(body, media_type=self.media_type, headers=headers)
-
-
-def _encode(snapshot: Any, compute: Callable[[Any], Any]) -> _Encoded:
-    value = compute(snapshot)
-    if isinstance(value, tuple):
-        body, media_type, headers = value
-    else:
-        body, media_type, headers = _json(value), "application/json", {}
-    if media_type != "application/json":
-        return _Encoded(body, media_type, headers, None)
-    at = body.rfind(_AGE) + len(_AGE)
-    if at < len(_AGE) or not _AGE_VALUE.fullmatch(body, at):
-        raise TypeError(f"{type(value).__name__}: a KPI answer ends with data_age_seconds")
-    return _Encoded(body, media_type, headers, at)
 
 
 def _cursor(cursor: str | None) -> int:
@@ -224,71 +111,12 @@ def _table(page: OpportunityPage, fmt: str, name: str, as_of: datetime) -> Any:
             headers["X-Next-Cursor"] = next_cursor
         return out.getvalue().encode(), "text/csv; charset=utf-8", headers
     table = OpportunityTable(page.data, len(page.data), page.total, next_cursor, as_of)
-    return _json(table), "application/json", {}
+    return encode_json(table), "application/json", {}
 
 
-AS_OF_DOC = (
-    "Answer as of this past instant (date or ISO instant, UTC; default: the data "
-    "clock): what an export taken then would answer. Deals created since are left out, "
-    "milestones count on evidence the CRM held then, outcomes, amounts, stage probabilities "
-    "and close dates are as they were (the CRM's field history), the model is refitted on "
-    "that; owners, teams and names are today's (HubSpot amounts, probabilities and close dates "
-    "too: no field history is stored). An opportunity deleted since is there as it was then, "
-    "with its process, the milestones it reached by then and its outcome (today's view leaves "
-    "it out). The answer's `as_of` is the instant used. 422 when it is after the data clock (the "
-    "future is unknown), before the first opportunity, or not an instant."
-)
-AsOfQuery = Annotated[str | None, Query(description=AS_OF_DOC)]
 LimitQuery = Annotated[int, Query(ge=1, le=1000, description="Rows per page.")]
 CursorQuery = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
 FormatQuery = Annotated[Literal["json", "csv"], Query(description="json, or csv for export.")]
-FilterDocs = {
-    "process": "Process key, e.g. `smb_new_business`.",
-    "segment": "Segment the process serves, e.g. `SMB`.",
-    "owner": "The rep's CRM owner id.",
-    "team": "Team name.",
-    "connection": "Connection name.",
-    "start": "Period start (date or ISO instant, UTC).",
-    "end": "Period end, exclusive.",
-    "as_of": AS_OF_DOC,
-}
-
-
-def _documented(names: tuple[str, ...]) -> list[dict[str, Any]]:
-    return [
-        {"name": n, "in": "query", "required": False, "schema": {"type": "string"},
-         "description": FilterDocs[n]}
-        for n in names
-    ]  # fmt: skip
-
-
-ALL_FILTERS = ("process", "segment", "owner", "team", "connection", "start", "end", "as_of")
-NO_PERIOD = ("process", "segment", "owner", "team", "connection", "as_of")
-
-
-DATA_AGE_HEADER = {
-    "description": "Seconds since the newest successful sync behind the answer finished (how "
-    "old the CRM data is; `none` before any sync): the body's `data_age_seconds`, also for a "
-    "CSV export. The body's `as_of` is the data clock the answer is computed at, where that "
-    "sync left it.",
-    "schema": {"type": "string"},
-}
-
-
-def _ok(example: dict[str, Any], *, table: bool = False) -> dict[int | str, dict[str, Any]]:
-    """The success answer's description; a `table` also answers CSV (`format=csv`)."""
-    content: dict[str, Any] = {"application/json": {"example": example}}
-    if table:
-        content["text/csv"] = {"schema": {"type": "string"}}
-    return {
-        200: {
-            "description": "OK",
-            "content": content,
-            "headers": {"X-Data-Age-Seconds": DATA_AGE_HEADER},
-        }
-    }
-
-
 Answer = tuple[tuple[Any, ...], Callable[[Any], Any]]
 """A cache key (without the generation) and how to compute the answer from a snapshot."""
 
@@ -316,12 +144,12 @@ def _forecast(filters: service.Filters, months: int, new_pipeline: bool) -> Answ
     "/funnel",
     response_model=FunnelAnswer,
     summary="Reached per milestone, conversion to the next milestone and to won",
-    responses=_ok(examples.FUNNEL),
-    openapi_extra={"parameters": _documented(ALL_FILTERS)},
+    responses=ok_responses(examples.FUNNEL),
+    openapi_extra={"parameters": documented(ALL_FILTERS)},
 )
 async def funnel(request: Request, principal: Reader, store: KpiStoreDep) -> Response:
-    return await _answer(
-        store, *_funnel(_filters(request, principal, set())), as_of=_as_of(request)
+    return await answer(
+        store, *_funnel(request_filters(request, principal, set())), as_of=requested_as_of(request)
     )
 
 
@@ -329,8 +157,8 @@ async def funnel(request: Request, principal: Reader, store: KpiStoreDep) -> Res
     "/movement",
     response_model=MovementAnswer,
     summary="Milestone advances and progress value per rep, team and process",
-    responses=_ok(examples.MOVEMENT),
-    openapi_extra={"parameters": _documented(ALL_FILTERS)},
+    responses=ok_responses(examples.MOVEMENT),
+    openapi_extra={"parameters": documented(ALL_FILTERS)},
 )
 async def movement(
     request: Request,
@@ -338,20 +166,22 @@ async def movement(
     store: KpiStoreDep,
     by: Annotated[Literal["week", "month"], Query(description="Bucket size.")] = "week",
 ) -> Response:
-    filters = _filters(request, principal, {"by"})
-    return await _answer(store, *_movement(filters, by), as_of=_as_of(request))
+    filters = request_filters(request, principal, {"by"})
+    return await answer(store, *_movement(filters, by), as_of=requested_as_of(request))
 
 
 @router.get(
     "/velocity",
     response_model=VelocityAnswer,
     summary="Median and 80th-percentile days between milestones, open deals censored",
-    responses=_ok(examples.VELOCITY),
-    openapi_extra={"parameters": _documented(ALL_FILTERS)},
+    responses=ok_responses(examples.VELOCITY),
+    openapi_extra={"parameters": documented(ALL_FILTERS)},
 )
 async def velocity(request: Request, principal: Reader, store: KpiStoreDep) -> Response:
-    return await _answer(
-        store, *_velocity(_filters(request, principal, set())), as_of=_as_of(request)
+    return await answer(
+        store,
+        *_velocity(request_filters(request, principal, set())),
+        as_of=requested_as_of(request),
     )
 
 
@@ -359,8 +189,8 @@ async def velocity(request: Request, principal: Reader, store: KpiStoreDep) -> R
     "/stalled",
     response_model=OpportunityTable,
     summary="Open opportunities stalled beyond the historical 80th percentile, with guidance",
-    responses=_ok(examples.OPPORTUNITIES, table=True),
-    openapi_extra={"parameters": _documented(NO_PERIOD)},
+    responses=ok_responses(examples.OPPORTUNITIES, table=True),
+    openapi_extra={"parameters": documented(NO_PERIOD)},
 )
 async def stalled(
     request: Request,
@@ -370,9 +200,9 @@ async def stalled(
     cursor: CursorQuery = None,
     format: FormatQuery = "json",
 ) -> Response:
-    filters = _filters(request, principal, TABLE, period=False)
+    filters = request_filters(request, principal, TABLE, period=False)
     after = _cursor(cursor)
-    return await _answer(
+    return await answer(
         store,
         ("stalled", filters.key(), limit, after, format),
         lambda s: _table(
@@ -383,7 +213,7 @@ async def stalled(
             "stalled",
             s.as_of,
         ),
-        as_of=_as_of(request),
+        as_of=requested_as_of(request),
     )
 
 
@@ -391,8 +221,8 @@ async def stalled(
     "/forecast",
     response_model=ForecastAnswer,
     summary="Expected won amount and count per month with a P10-P90 band, and the baseline",
-    responses=_ok(examples.FORECAST),
-    openapi_extra={"parameters": _documented(NO_PERIOD)},
+    responses=ok_responses(examples.FORECAST),
+    openapi_extra={"parameters": documented(NO_PERIOD)},
 )
 async def forecast(
     request: Request,
@@ -403,16 +233,18 @@ async def forecast(
         bool, Query(description="Add expected wins of deals not yet created.")
     ] = True,
 ) -> Response:
-    filters = _filters(request, principal, {"months", "new_pipeline"}, period=False)
-    return await _answer(store, *_forecast(filters, months, new_pipeline), as_of=_as_of(request))
+    filters = request_filters(request, principal, {"months", "new_pipeline"}, period=False)
+    return await answer(
+        store, *_forecast(filters, months, new_pipeline), as_of=requested_as_of(request)
+    )
 
 
 @router.get(
     "/opportunities",
     response_model=OpportunityTable,
     summary="Opportunities with their milestone, win probability and expected value",
-    responses=_ok(examples.OPPORTUNITIES, table=True),
-    openapi_extra={"parameters": _documented(ALL_FILTERS)},
+    responses=ok_responses(examples.OPPORTUNITIES, table=True),
+    openapi_extra={"parameters": documented(ALL_FILTERS)},
 )
 async def opportunities(
     request: Request,
@@ -423,9 +255,9 @@ async def opportunities(
     cursor: CursorQuery = None,
     format: FormatQuery = "json",
 ) -> Response:
-    filters = _filters(request, principal, TABLE | {"outcome"})
+    filters = request_filters(request, principal, TABLE | {"outcome"})
     after = _cursor(cursor)
-    return await _answer(
+    return await answer(
         store,
         ("opportunities", outcome, filters.key(), limit, after, format),
         lambda s: _table(
@@ -434,7 +266,7 @@ async def opportunities(
             "opportunities",
             s.as_of,
         ),
-        as_of=_as_of(request),
+        as_of=requested_as_of(request),
     )
 
 
@@ -443,7 +275,7 @@ async def opportunities(
     response_model=OpportunityDetail,
     summary="One opportunity: timeline of milestone events with evidence, win probability, "
     "expected value, the next step",
-    responses=_ok(examples.OPPORTUNITY),
+    responses=ok_responses(examples.OPPORTUNITY),
 )
 async def opportunity(
     opportunity_id: int,
@@ -452,7 +284,7 @@ async def opportunity(
     database: DatabaseDep,
     as_of: AsOfQuery = None,
 ) -> Response:
-    moment = _instant(AS_OF, as_of)
+    moment = instant(AS_OF, as_of)
 
     def compute(snapshot: Any) -> OpportunityDetail:
         row = service.opportunity_detail(snapshot, opportunity_id)
@@ -463,14 +295,14 @@ async def opportunity(
         return OpportunityDetail.of(row, snapshot.as_of, timeline)
 
     owner = principal.owner if principal.role == "rep" else None
-    return await _answer(store, ("opportunity", opportunity_id, owner), compute, as_of=moment)
+    return await answer(store, ("opportunity", opportunity_id, owner), compute, as_of=moment)
 
 
 @router.get(
     "/reps/{rep}/scorecard",
     response_model=Scorecard,
     summary="A rep's own KPIs: progress value this week and month, movement, stalled deals",
-    responses=_ok(examples.SCORECARD),
+    responses=ok_responses(examples.SCORECARD),
 )
 async def scorecard(
     rep: Annotated[
@@ -484,11 +316,11 @@ async def scorecard(
     rep = await run_in_threadpool(_owner_id, database, rep)
     if principal.role == "rep" and rep != principal.owner:
         raise ForbiddenError("a rep's key sees only that rep's own scorecard")
-    return await _answer(
+    return await answer(
         store,
         ("scorecard", rep),
         lambda s: service.scorecard(s, rep),
-        as_of=_instant(AS_OF, as_of),
+        as_of=instant(AS_OF, as_of),
     )
 
 
@@ -498,7 +330,7 @@ def _owner_id(database: Database, who: str) -> str:
 
 
 def _day(name: str, text: str | None) -> date | None:
-    moment = _instant(name, text)
+    moment = instant(name, text)
     if moment is None:
         return None
     if moment != datetime(moment.year, moment.month, moment.day, tzinfo=UTC):
@@ -523,8 +355,8 @@ def _backtest_csv(result: BacktestReport | NoBacktest) -> tuple[bytes, str, dict
     "cumulative; deals open at the origin, created later, total): WAPE, bias, P10-P90 "
     "coverage and pinball loss beside the milestone-free model, the CRM's weighted pipeline "
     "and a naive run-rate. Lower WAPE is better.",
-    responses=_ok(examples.BACKTEST, table=True),
-    openapi_extra={"parameters": _documented(NO_PERIOD)},
+    responses=ok_responses(examples.BACKTEST, table=True),
+    openapi_extra={"parameters": documented(NO_PERIOD)},
 )
 async def backtest(
     request: Request,
@@ -547,10 +379,10 @@ async def backtest(
     if principal.role == "rep":
         raise ForbiddenError("the backtest covers every rep: it needs a manager key")
     accepted = {"months", "from", "to", "every", "horizons", "format"}
-    filters = _filters(request, principal, accepted, period=False)
+    filters = request_filters(request, principal, accepted, period=False)
     first, last = _day("from", start), _day("to", end)
 
-    as_of = _as_of(request)
+    as_of = requested_as_of(request)
     if as_of is not None:  # a past view: computed on this request, once per instant
 
         def compute(snapshot: Any) -> Any:
@@ -568,7 +400,7 @@ async def backtest(
             return _backtest_csv(result) if format == "csv" else result
 
         key = ("backtest", months, first, last, every, horizons, format, filters.key())
-        return await _answer(store, key, compute, as_of=as_of)
+        return await answer(store, key, compute, as_of=as_of)
     kept = await run_in_threadpool(
         lambda: kept_backtest(
             keeper_of(request.app),
@@ -585,7 +417,7 @@ async def backtest(
     assert kept is not None
     report = kept.value
     encoded = await run_in_threadpool(
-        _encode, None, lambda _: _backtest_csv(report) if format == "csv" else report
+        encode, None, lambda _: _backtest_csv(report) if format == "csv" else report
     )
     response = encoded.sent(store.data_age_seconds())
     # a kept answer may be a generation old while the current one is computed: its body's
@@ -609,7 +441,7 @@ def _precompute(store: KpiStore) -> Callable[[Any], None]:
         for name, compute in answers:
             full = (snapshot.generation, *name)
             if store.remembered(full) is None:
-                store.remember(full, _encode(snapshot, compute))
+                store.remember(full, encode(snapshot, compute))
 
     return warm
 

@@ -16,8 +16,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
+from app.api.answering import (
+    NO_PERIOD,
+    answer,
+    documented,
+    ok_responses,
+    request_filters,
+    requested_as_of,
+)
 from app.api.deps import DatabaseDep, KpiStoreDep, require
-from app.api.routes.kpis import NO_PERIOD, _answer, _as_of, _documented, _filters, _ok
 from app.api.routes.mappings import RulesetSubmission, _invalid
 from app.core.errors import InvalidRequestError
 from app.services.access.api_keys import Principal
@@ -70,16 +77,16 @@ EXAMPLE: dict[str, Any] = {
     summary="Drift of conversion to the next milestone and of days to reach it, per process "
     "and milestone: recent weekly cohorts against the half-year before, false discoveries "
     "held at 5 % over every test (Benjamini-Hochberg), with size and since when",
-    responses=_ok(EXAMPLE),
-    openapi_extra={"parameters": _documented(NO_PERIOD)},
+    responses=ok_responses(EXAMPLE),
+    openapi_extra={"parameters": documented(NO_PERIOD)},
 )
 async def drift(request: Request, principal: Reader, store: KpiStoreDep) -> Response:
-    filters = _filters(request, principal, set(), period=False)
-    return await _answer(
+    filters = request_filters(request, principal, set(), period=False)
+    return await answer(
         store,
         ("health-drift", filters.key()),
         lambda snapshot: drift_answer(snapshot, filters),
-        as_of=_as_of(request),
+        as_of=requested_as_of(request),
     )
 
 
@@ -115,16 +122,16 @@ VALUE_EXAMPLE: dict[str, Any] = {
     "comparable deals that had not yet (same previous milestone, similar days there), the "
     "lift, the days the step adds; milestones that add no information or are often reached "
     "out of order are named",
-    responses=_ok(VALUE_EXAMPLE),
-    openapi_extra={"parameters": _documented(NO_PERIOD)},
+    responses=ok_responses(VALUE_EXAMPLE),
+    openapi_extra={"parameters": documented(NO_PERIOD)},
 )
 async def value(request: Request, principal: Reader, store: KpiStoreDep) -> Response:
-    filters = _filters(request, principal, set(), period=False)
-    return await _answer(
+    filters = request_filters(request, principal, set(), period=False)
+    return await answer(
         store,
         ("health-value", filters.key()),
         lambda snapshot: milestone_value(snapshot, filters),
-        as_of=_as_of(request),
+        as_of=requested_as_of(request),
     )
 
 
@@ -167,18 +174,18 @@ CANDIDATES_EXAMPLE: dict[str, Any] = {
     summary="Candidate milestones: customer actions in the stored records that no rule makes a "
     "milestone, whose occurrence predicts winning, each with its lift over comparable deals, "
     "the deals that show it, sample evidence and a milestone to paste into the rules",
-    responses=_ok(CANDIDATES_EXAMPLE),
-    openapi_extra={"parameters": _documented(NO_PERIOD)},
+    responses=ok_responses(CANDIDATES_EXAMPLE),
+    openapi_extra={"parameters": documented(NO_PERIOD)},
 )
 async def candidates(
     request: Request, principal: Reader, store: KpiStoreDep, database: DatabaseDep
 ) -> Response:
-    filters = _filters(request, principal, set(), period=False)
-    return await _answer(
+    filters = request_filters(request, principal, set(), period=False)
+    return await answer(
         store,
         ("health-candidates", filters.key()),
         lambda snapshot: candidate_answer(database, snapshot, filters),
-        as_of=_as_of(request),
+        as_of=requested_as_of(request),
     )
 
 
@@ -193,7 +200,7 @@ class CompareRequest(RulesetSubmission):
     "rule file, side by side, before it is activated (nothing is stored)",
     responses={422: {"description": "Invalid ruleset or parameters",
                      "content": {"application/problem+json": {}}}},
-    openapi_extra={"parameters": _documented(NO_PERIOD[:-1])},
+    openapi_extra={"parameters": documented(NO_PERIOD[:-1])},
 )  # fmt: skip
 def compare(
     request: Request,
@@ -202,8 +209,8 @@ def compare(
     store: KpiStoreDep,
     database: DatabaseDep,
 ) -> VersionsCompared | JSONResponse:
-    filters = _filters(request, principal, set(), period=False)
-    if _as_of(request) is not None:
+    filters = request_filters(request, principal, set(), period=False)
+    if requested_as_of(request) is not None:
         raise InvalidRequestError("as_of: the comparison reads the view at the data clock")
     try:
         return compare_versions(

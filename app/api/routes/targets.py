@@ -13,8 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 
+from app.api.answering import DATA_AGE_HEADER, AsOfQuery, answer, instant
 from app.api.deps import DatabaseDep, KpiStoreDep, SessionDep, require
-from app.api.routes.kpis import DATA_AGE_HEADER, AsOfQuery, _answer, _instant
 from app.core.database import Database
 from app.core.errors import ForbiddenError, NotFoundError
 from app.services.access.api_keys import Principal
@@ -112,9 +112,9 @@ async def plan(
 ) -> Response:
     target, children = await run_in_threadpool(_load, database, target_id, principal)
     version = tuple((t.id, t.updated_at.timestamp(), t.value) for t in (target, *children))
-    return await _answer(
+    return await answer(
         store,
         ("target_plan", version),
         lambda snapshot: target_plan(snapshot, target, children),
-        as_of=_instant("as_of", as_of),
+        as_of=instant("as_of", as_of),
     )
