@@ -96,8 +96,9 @@ def _number(value: Any) -> float | None:
         return None
 
 
-_HISTORY_STREAMS = ("OpportunityHistory", "OpportunityStage", "deals", "pipelines")
-"""Where the raw layer keeps field history and stage definitions: Salesforce, HubSpot."""
+_HISTORY_STREAMS = ("OpportunityHistory", "OpportunityStage", "pipelines")
+"""Where the raw layer keeps field history and stage definitions (Salesforce, HubSpot); HubSpot
+deals carry their own history (`propertiesWithHistory`)."""
 
 
 def _salesforce_entry(payload: dict[str, Any]) -> tuple[datetime, FieldValues] | None:
@@ -155,8 +156,7 @@ class FieldHistory:
                 RawRecord.stream.in_(_HISTORY_STREAMS), RawRecord.deleted.is_(False)
             )
         )
-        salesforce: dict[int, list[tuple[datetime, FieldValues]]] = {}
-        hubspot: dict[int, dict[str, Any]] = {}
+        entries: dict[int, list[tuple[datetime, FieldValues]]] = {}
         for connection_id, stream, payload in rows:
             if not isinstance(payload, dict):
                 continue
@@ -164,19 +164,24 @@ class FieldHistory:
                 history._salesforce_stage(payload)
             elif stream == "pipelines":
                 history._hubspot_pipeline(payload)
-            elif stream == "OpportunityHistory":
+            else:
                 key = ids.get((connection_id, str(payload.get("OpportunityId") or "")))
                 entry = _salesforce_entry(payload)
                 if key is not None and entry is not None:
-                    salesforce.setdefault(key, []).append(entry)
-            else:
-                key = ids.get((connection_id, str(payload.get("id") or "")))
-                kept = payload.get("propertiesWithHistory")
-                if key is not None and isinstance(kept, dict):
-                    hubspot[key] = kept
-        entries = salesforce
-        for key, kept in hubspot.items():
-            entries[key] = history._hubspot_entries(kept)
+                    entries.setdefault(key, []).append(entry)
+        # after the pipelines, whose stages give each HubSpot stage its probability; of a
+        # deal, only the history it was read with
+        deals = session.execute(
+            select(
+                RawRecord.connection_id,
+                RawRecord.external_id,
+                RawRecord.payload["propertiesWithHistory"],
+            ).where(RawRecord.stream == "deals", RawRecord.deleted.is_(False))
+        )
+        for connection_id, external_id, kept in deals:
+            key = ids.get((connection_id, external_id))
+            if key is not None and isinstance(kept, dict):
+                entries[key] = history._hubspot_entries(kept)
         for key, found in entries.items():
             if not found:
                 continue
