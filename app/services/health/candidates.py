@@ -38,12 +38,10 @@ from app.services.kpis.filters import Filters
 from app.services.kpis.queries import deal_mask
 from app.services.kpis.snapshot import ProcessInfo, Snapshot
 from app.services.mapping.preview import validate_file
-from mappings.catalog import Source
 
 __all__ = ["METHOD", "candidates", "with_candidate"]
 
 LIMIT = 10
-ACCOUNT_STREAM: dict[Source, str] = {"salesforce": "Account", "hubspot": "companies"}
 SAMPLES = 3
 BATCH = 5000
 METHOD = (

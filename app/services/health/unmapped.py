@@ -49,14 +49,13 @@ from mappings.attribution import attribute
 from mappings.catalog import Source, deep_link, stream_info
 from mappings.compiler import make_getter
 from mappings.engine import Engine
-from mappings.links import record_links
+from mappings.links import ENTITY_STREAMS, record_links
 from mappings.model import Attribution
 from mappings.resolver import EntityIndex
 from mappings.values import to_datetime
 
 __all__ = ["Scan", "Seen", "merged", "unmapped_actions"]
 
-ACCOUNT_STREAM: dict[Source, str] = {"salesforce": "Account", "hubspot": "companies"}
 SAMPLES = 3
 BATCH = 5000
 
@@ -112,8 +111,8 @@ class _AccountNames:
     """The name of a deal's account (cached): words of it say who acted, not what they did."""
 
     def __init__(self, source: Source) -> None:
-        info = stream_info(source, ACCOUNT_STREAM[source])
-        self._stream = ACCOUNT_STREAM[source]
+        info = stream_info(source, ENTITY_STREAMS[source]["account"])
+        self._stream = ENTITY_STREAMS[source]["account"]
         self._get = make_getter(info, ("Name" if source == "salesforce" else "name",))
         self._names: dict[str, str] = {}
 
