@@ -111,9 +111,10 @@ def hubspot_records(export: Path) -> Iterator[tuple[str, str, datetime, bool, di
                 associations[(from_type, from_id)].setdefault(to_type, []).append(
                     {"id": to_id, "type": label}
                 )
+    yield from _form_submissions(folder)
     for path in sorted(folder.glob("*.csv")):
         stream = path.stem
-        if stream in ("associations", "property_history"):
+        if stream in ("associations", "property_history", "form_submissions"):
             continue
         with path.open(encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
@@ -141,6 +142,46 @@ def hubspot_records(export: Path) -> Iterator[tuple[str, str, datetime, bool, di
                             kind: {"results": items} for kind, items in linked.items()
                         }
                 yield stream, record_id, _instant(row["updatedAt"]), archived, payload
+
+
+def _form_submissions(folder: Path) -> Iterator[tuple[str, str, datetime, bool, dict[str, Any]]]:
+    """Form submissions as the HubSpot connector stores them: the v1 API's fields, the form's
+    id and name, the address, and the contact with that address (`connectors.hubspot.forms`)."""
+    path = folder / "form_submissions.csv"
+    if not path.exists():
+        return
+    forms = json.loads((folder / "forms.json").read_text(encoding="utf-8"))
+    names = {form["id"]: form["name"] for form in forms}
+    contacts: dict[str, str] = {}
+    with (folder / "contacts.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["email"] and row["archived"] != "true":
+                contacts[row["email"].strip().lower()] = row["id"]
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        for row in reader:
+            moment = _instant(row[2])
+            values = [
+                {"name": name, "value": value}
+                for name, value in zip(header[4:], row[4:], strict=True)
+                if value
+            ]
+            email = next((v["value"].lower() for v in values if v["name"] == "email"), None)
+            payload: dict[str, Any] = {
+                "conversionId": row[0],
+                "submittedAt": int(moment.timestamp() * 1000),
+                "values": values,
+                "pageUrl": row[3],
+                "formId": row[1],
+                "formName": names.get(row[1]),
+                "email": email,
+            }
+            contact = contacts.get(email) if email else None
+            if contact is not None:
+                link = {"id": contact, "type": "form_submission_to_contact"}
+                payload["associations"] = {"contacts": {"results": [link]}}
+            yield "form_submissions", row[0], moment, False, payload
 
 
 def truth(export: Path, crm: str) -> dict[tuple[str, str], datetime]:

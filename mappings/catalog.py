@@ -60,6 +60,8 @@ class StreamInfo:
     """Default for a rule's `occurred_at`, first present wins."""
     seller_only: str | None = None
     """Why every record of this stream is the seller's own (None: some can be the customer's)."""
+    customer_only: str | None = None
+    """Why every record of this stream is the customer's own act (None: not all are)."""
     customer: tuple[Facet, ...] = ()
     """Any one of these makes a record the customer's action."""
     seller: tuple[Facet, ...] = ()
@@ -223,27 +225,30 @@ def _hs(
     dates: str = "",
     times: tuple[str, ...] = ("hs_timestamp", "createdAt"),
     seller_only: str | None = None,
+    customer_only: str | None = None,
     customer: tuple[Facet, ...] = (),
     seller: tuple[Facet, ...] = (),
     hint: str = "",
     properties: bool = True,
+    record: str = _HS_RECORD,
 ) -> StreamInfo:
     names = HUBSPOT_PROPERTIES[name] if fields is None else tuple(fields.split())
     return StreamInfo(
         source=HUBSPOT,
         name=name,
         role=role,
-        fields=_f(_HS_RECORD) | set(names),
+        fields=_f(record) | set(names),
         datetime_fields=_HS_TIMES | _f(datetimes),
         date_fields=_f(dates),
         time_fields=times,
         seller_only=seller_only,
+        customer_only=customer_only,
         customer=customer,
         seller=seller,
         side_hint=hint,
         properties=properties,
         object_type_id=type_id,
-        top_level=_f(_HS_RECORD),
+        top_level=_f(record),
     )
 
 
@@ -340,6 +345,17 @@ _HUBSPOT_STREAMS: tuple[StreamInfo, ...] = (
         seller_only="company records reps maintain",
     ),
     _hs(
+        "form_submissions",
+        "activity",
+        fields="",
+        record="conversionId submittedAt pageUrl values formId formName email associations",
+        type_id="",
+        datetimes="submittedAt",
+        times=("submittedAt",),
+        customer_only="form submissions the customer sent",
+        properties=False,
+    ),
+    _hs(
         "owners",
         "other",
         fields="hs_object_id hs_lastmodifieddate email firstName lastName userId teams",
@@ -375,5 +391,7 @@ def deep_link(source: Source, stream: str, external_id: str, settings: Mapping[s
     info = STREAMS.get((HUBSPOT, stream))
     portal = settings.get("portal_id", "0")
     app = settings.get("app_url", "https://app.hubspot.com").rstrip("/")
+    if stream == "form_submissions":  # no page of its own: the portal's forms and submissions
+        return f"{app}/forms/{portal}"
     type_id = info.object_type_id if info and info.object_type_id else stream
     return f"{app}/contacts/{portal}/record/{type_id}/{external_id}"

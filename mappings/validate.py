@@ -345,6 +345,8 @@ def rule_side(info: StreamInfo, rule: Rule) -> tuple[Side, str]:
     """Whose actions a rule can match, and why (for messages)."""
     if info.seller_only:
         return "seller", info.seller_only
+    if info.customer_only:
+        return "customer", info.customer_only
     allowed = _constraints(rule.when)
 
     def forced(field: str, values: frozenset[str]) -> bool:

@@ -58,6 +58,14 @@ def generate_command(
             "they sign: a predictive action the example rules do not map.",
         ),
     ] = False,
+    forms: Annotated[
+        bool,
+        typer.Option(
+            "--forms",
+            help="Contacts fill in website forms (HubSpot form submissions); a pricing "
+            "inquiry after the meeting mostly in deals they sign.",
+        ),
+    ] = False,
     force: Annotated[bool, typer.Option(help="Replace an existing export in --out.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
@@ -78,6 +86,7 @@ def generate_command(
             future_days=future_days,
             scenario=scenario,
             security_review=security_review,
+            forms=forms,
         )
         workers = 2 if params.opportunities >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1 else 1
         if as_json:

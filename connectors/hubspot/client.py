@@ -34,6 +34,7 @@ from hubspot.crm.objects.exceptions import ApiException as ObjectsApiError
 from hubspot.crm.owners.exceptions import ApiException as OwnersApiError
 from hubspot.crm.pipelines.exceptions import ApiException as PipelinesApiError
 from hubspot.crm.properties.exceptions import ApiException as PropertiesApiError
+from hubspot.marketing.forms.exceptions import ApiException as FormsApiError
 from urllib3.util.retry import Retry
 
 from connectors.core.budget import ApiBudget
@@ -61,7 +62,11 @@ _API_ERRORS = (
     OwnersApiError,
     PipelinesApiError,
     PropertiesApiError,
+    FormsApiError,
 )
+SUBMISSIONS_PATH = "/form-integrations/v1/submissions/forms/{formGuid}"
+"""The v1 submissions API, which the SDK has no method for: called through the forms API's own
+`ApiClient`, so that it shares its host, token, pool, timeouts and errors."""
 Lane = Literal["api", "search"]
 
 
@@ -137,6 +142,7 @@ class HubSpotClient:
         self._owners = hubspot.crm.owners.owners_api
         self._pipelines = hubspot.crm.pipelines.pipelines_api
         self._properties = hubspot.crm.properties.core_api
+        self._forms = hubspot.marketing.forms.forms_api
         self._apis = (
             self._objects,
             self._search,
@@ -145,6 +151,7 @@ class HubSpotClient:
             self._owners,
             self._pipelines,
             self._properties,
+            self._forms,
         )
         self.pacers: dict[Lane, Pacer] = {
             "api": Pacer(ten_second_limit, 10.0),
@@ -322,13 +329,17 @@ class HubSpotClient:
         *,
         properties: Sequence[str] = (),
         history: Sequence[str] = (),
+        id_property: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Objects by id (≤ 100); ids HubSpot no longer has are left out."""
+        """Objects by id (≤ 100), or by a unique property's value (`id_property`, e.g.
+        contacts by `email`); ids HubSpot no longer has are left out."""
         request: dict[str, Any] = {
             "inputs": [{"id": i} for i in ids],
             "properties": list(properties),
             "propertiesWithHistory": list(history),
         }
+        if id_property is not None:
+            request["idProperty"] = id_property
         body, _status = self.call(
             f"{object_type} batch read",
             lambda: self._batch.read(
@@ -391,3 +402,38 @@ class HubSpotClient:
         if not isinstance(results, list):
             raise MalformedResponse(f"HubSpot {object_type} properties answer has no results")
         return [r for r in results if isinstance(r, dict)]
+
+    def forms_page(self, *, limit: int, after: str | None) -> dict[str, Any]:
+        """One page of the portal's forms (`GET /marketing/v3/forms`)."""
+        params: dict[str, Any] = {"limit": limit, "archived": False}
+        if after:
+            params["after"] = after
+        body, _status = self.call(
+            "forms list",
+            lambda: self._forms.get_page(
+                _preload_content=False, _request_timeout=self.timeout, **params
+            ),
+        )
+        return body
+
+    def form_submissions(self, form_id: str, *, limit: int, after: str | None) -> dict[str, Any]:
+        """One page of a form's submissions, newest first (`GET /form-integrations/v1/...`)."""
+        query: list[tuple[str, Any]] = [("limit", limit)]
+        if after:
+            query.append(("after", after))
+        api = self._forms.api_client
+        body, _status = self.call(
+            "form submissions",
+            lambda: api.call_api(
+                SUBMISSIONS_PATH,
+                "GET",
+                {"formGuid": form_id},
+                query,
+                {"Accept": "application/json"},
+                auth_settings=["oauth2"],
+                _return_http_data_only=True,
+                _preload_content=False,
+                _request_timeout=self.timeout,
+            ),
+        )
+        return body

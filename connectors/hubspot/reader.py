@@ -49,6 +49,7 @@ from connectors.core import (
 )
 from connectors.hubspot.associations import canonical_associations
 from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.forms import read_submissions
 from connectors.hubspot.resume import ArchivedTail, DescribedProperties, HubSpotResume, ListWalk
 from connectors.hubspot.streams import SEARCH_PAGE, HubSpotStream, stream_info
 from crm import instant_or_none
@@ -198,6 +199,8 @@ class HubSpotReader:
             yield from self._owners(spec)
         elif spec.name == "pipelines":
             yield from self._pipelines(spec)
+        elif spec.name == "form_submissions":
+            yield from read_submissions(self.client, spec, cursor)
         else:
             yield from self._object_pages(spec, cursor)
 

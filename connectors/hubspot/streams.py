@@ -1,10 +1,13 @@
 """The HubSpot streams, declared: object type, cursor property, associations, pages.
 
-Stream names in the raw layer are HubSpot's object types. Each object stream reads the
+Stream names in the raw layer are HubSpot's object types (and `form_submissions`). Each object
+stream reads the
 properties `crm.hubspot` lists, the names the mapping rules know (those a portal lacks are
 skipped; properties a connection adds are required), the object types whose associations
 travel inside each record, and, for deals, the properties read with their history. Owners and
-pipelines are small reference data, read whole every run.
+pipelines are small reference data, read whole every run. Form submissions come from the
+marketing forms API: each form's submissions, newest first, down to the cursor
+(`forms.FormSubmissions`).
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from connectors.core import StreamSpec
 from crm.hubspot import HUBSPOT_PROPERTIES
 
 __all__ = [
+    "FORMS_PAGE",
     "HUBSPOT_STREAMS",
     "LIST_PAGE",
     "LIST_PAGE_WITH_HISTORY",
     "OBJECT_STREAMS",
     "SEARCH_PAGE",
+    "SUBMISSIONS_PAGE",
     "HubSpotStream",
     "hubspot_streams",
     "stream_info",
@@ -32,6 +37,8 @@ DEAL_HISTORY = ("dealstage", "amount", "closedate")
 """Read with their history: what a deal's stage, amount and close date were at a past instant
 (`app.services.kpis.past`); the same page size and calls as one property."""
 SEARCH_PAGE = 200
+SUBMISSIONS_PAGE = 50  # the v1 submissions API's maximum
+FORMS_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -71,8 +78,16 @@ HUBSPOT_STREAMS: tuple[StreamSpec, ...] = (
     _object("calls"),
     _object("notes"),
     _object("tasks"),
+    StreamSpec(
+        "form_submissions",
+        "forms",
+        "submittedAt",
+        "conversionId",
+        page_size=SUBMISSIONS_PAGE,
+        mode="incremental",
+    ),
 )
-OBJECT_STREAMS = frozenset(s.name for s in HUBSPOT_STREAMS if s.mode == "incremental")
+OBJECT_STREAMS = frozenset(s.name for s in HUBSPOT_STREAMS if s.name in HUBSPOT_PROPERTIES)
 
 _INFO: dict[str, HubSpotStream] = {
     "companies": HubSpotStream(associations=("contacts", "deals")),

@@ -2,6 +2,7 @@
 
 DIR/manifest.json, DIR/salesforce/<Object>.csv (+ describe.json),
 DIR/hubspot/<objectType>.csv, owners.csv, pipelines.json, property_history.csv, associations.csv,
+forms.json, form_submissions.csv (optional),
 DIR/future/salesforce/*.csv, DIR/future/hubspot/*.csv: versions the clock applies later.
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.crm.hubspot.schema import OBJECT_TYPES, infer_property, resolve_object_type
-from sandbox.crm.hubspot.store import HistoryEntry, HsObject, HubSpotStore, iso_ms
+from sandbox.crm.hubspot.store import HistoryEntry, HsObject, HubSpotStore, Submission, iso_ms
 from sandbox.crm.ids import KEY_PREFIXES
 from sandbox.crm.salesforce.schema import (
     FIELD_TYPES,
@@ -248,9 +249,13 @@ def load_hubspot(root: Path) -> HubSpotStore:
         raw = json.loads((base / "pipelines.json").read_text(encoding="utf-8"))
         store.pipelines = list(raw["results"] if isinstance(raw, dict) else raw)
     _options(store)
+    if (base / "forms.json").exists():
+        raw = json.loads((base / "forms.json").read_text(encoding="utf-8"))
+        store.forms = list(raw["results"] if isinstance(raw, dict) else raw)
     for folder in (base, future):
         _history(store, folder / "property_history.csv")
         _associations(store, folder / "associations.csv")
+        _submissions(store, folder / "form_submissions.csv")
     store.sort_history()
     return store
 
@@ -283,6 +288,33 @@ def _objects(path: Path, header: list[str], rows: list[list[str]]) -> Iterator[H
             archived=archived,
             archived_at=archived_at or (updated if archived else None),
         )
+
+
+_SUBMISSION_COLUMNS = ("conversionId", "formId", "submittedAt", "pageUrl")
+
+
+def _submissions(store: HubSpotStore, path: Path) -> None:
+    """Form submissions: the form's field values are every column after the first four; the
+    clock decides which are served (a submission exists from `submittedAt` on)."""
+    if not path.exists():
+        return
+    header, rows = _read_csv(path)
+    if not header:
+        return
+    if tuple(header[:4]) != _SUBMISSION_COLUMNS:
+        raise ExportError(f"{path}: the header must start with {', '.join(_SUBMISSION_COLUMNS)}")
+    fields = header[4:]
+    for line, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise ExportError(f"{path}:{line}: {len(row)} cells, header has {len(header)}")
+        try:
+            submitted = iso_ms(row[2])
+        except ValueError as error:
+            raise ExportError(
+                f"{path}:{line}: submittedAt {row[2]!r} is not a timestamp"
+            ) from error
+        values = tuple((name, value) for name, value in zip(fields, row[4:], strict=True) if value)
+        store.add_submission(row[1], Submission(row[0], submitted, row[3], values))
 
 
 def _owners(store: HubSpotStore, path: Path, *, future: bool = False) -> None:

@@ -15,12 +15,22 @@ from sandbox.history.hubspot_schema import (
     ASSOCIATION_COLUMNS,
     ASSOCIATION_TYPES,
     COLUMNS,
+    FORM_SUBMISSION_COLUMNS,
     HISTORY_COLUMNS,
     OBJECT_TYPES,
     PIPELINES,
     HubSpotPipeline,
 )
-from sandbox.history.model import Account, Activity, Contact, Deal, Lead, Rep, Story
+from sandbox.history.model import (
+    Account,
+    Activity,
+    Contact,
+    Deal,
+    FormSubmission,
+    Lead,
+    Rep,
+    Story,
+)
 from sandbox.history.params import STAGES, GeneratorParams
 from sandbox.history.versions import body_at, deal_stamps, edited_second, version_stamps
 from sandbox.history.writer import Export, Row, Table
@@ -119,6 +129,12 @@ class HubSpotRenderer:
         self.associations = export.table("hubspot", "associations", ASSOCIATION_COLUMNS)
         self.history = export.table("hubspot", "property_history", HISTORY_COLUMNS)
         self._portal_start = params.history_start_t - 6 * 365 * DAY
+        self.submissions = (
+            export.table("hubspot", "form_submissions", FORM_SUBMISSION_COLUMNS)
+            if params.forms
+            else None
+        )
+        self._site = "https://www.brightwave.io"
 
     def _associate(
         self, stamp: int, from_type: str, from_id: str, to_type: str, to_id: str
@@ -170,6 +186,27 @@ class HubSpotRenderer:
             self._engagement(activity)
         for activity in story.loose_activities:
             self._engagement(activity)
+        for submission in story.form_submissions:
+            self._submission(submission)
+
+    def _submission(self, s: FormSubmission) -> None:
+        """A form submission: immutable, stored when it was submitted."""
+        if self.submissions is None:
+            return
+        contact = s.contact
+        self.submissions.row(
+            s.submitted_at,
+            (
+                s.conversion_id,
+                s.form.guid,
+                dt(s.submitted_at),
+                f"{self._site}{s.form.page}",
+                contact.email,
+                contact.first_name,
+                contact.last_name,
+                contact.account.name,
+            ),
+        )
 
     def _company(self, account: Account) -> None:
         stamps = version_stamps(account.created_at, account.customer_since)

@@ -10,14 +10,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.history.clock import format_datetime
+from sandbox.history.model import Form
 
 __all__ = [
     "ASSOCIATION_TYPES",
     "COLUMNS",
+    "FORM_SUBMISSION_COLUMNS",
     "OBJECT_TYPES",
     "PIPELINES",
     "HubSpotPipeline",
     "HubSpotStage",
+    "forms_json",
     "pipelines_json",
 ]
 
@@ -135,6 +138,17 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }
 OBJECT_TYPES: tuple[str, ...] = tuple(COLUMNS)
+FORM_SUBMISSION_COLUMNS = (
+    "conversionId",
+    "formId",
+    "submittedAt",
+    "pageUrl",
+    "email",
+    "firstname",
+    "lastname",
+    "company",
+)
+"""One row per submission (`--forms`); the form's fields are the last four columns."""
 ASSOCIATION_COLUMNS = ("fromType", "fromId", "toType", "toId", "typeId")
 HISTORY_COLUMNS = ("objectType", "id", "property", "value", "timestamp", "sourceType")
 
@@ -265,3 +279,58 @@ def pipelines_json(created_at: int) -> list[dict[str, Any]]:
             }
         )
     return results
+
+
+_FORM_FIELDS = (
+    ("email", "Email", "email"),
+    ("firstname", "First name", "single_line_text"),
+    ("lastname", "Last name", "single_line_text"),
+    ("company", "Company name", "single_line_text"),
+)
+
+
+def forms_json(forms: tuple[Form, ...], created_at: int) -> list[dict[str, Any]]:
+    """The `results` of GET /marketing/v3/forms: each form's definition, as HubSpot gives it."""
+    stamp = format_datetime(created_at)
+    return [
+        {
+            "id": form.guid,
+            "name": form.name,
+            "formType": "hubspot",
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "archived": False,
+            "fieldGroups": [
+                {
+                    "groupType": "default_group",
+                    "richTextType": "text",
+                    "fields": [
+                        {
+                            "objectTypeId": "0-1",
+                            "name": name,
+                            "label": label,
+                            "required": name == "email",
+                            "hidden": False,
+                            "fieldType": field_type,
+                        }
+                    ],
+                }
+                for name, label, field_type in _FORM_FIELDS
+            ],
+            "configuration": {
+                "language": "en",
+                "createNewContactForNewEmail": False,
+                "allowLinkToResetKnownValues": False,
+                "lifecycleStages": [],
+                "postSubmitAction": {"type": "thank_you", "value": "Thanks!"},
+                "archivable": True,
+                "editable": True,
+                "recaptchaEnabled": False,
+                "notifyContactOwner": True,
+                "notifyRecipients": [],
+                "prePopulateKnownValues": True,
+                "cloneable": True,
+            },
+        }
+        for form in forms
+    ]

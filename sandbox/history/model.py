@@ -20,6 +20,8 @@ __all__ = [
     "Deal",
     "DealState",
     "Direction",
+    "Form",
+    "FormSubmission",
     "Lead",
     "Link",
     "Rep",
@@ -175,6 +177,25 @@ class Deal:
         return self.states[-1].amount if self.states else self.true_amount
 
 
+@dataclass(frozen=True, slots=True)
+class Form:
+    """A form on the seller's website (HubSpot keeps its submissions; Salesforce has none)."""
+
+    guid: str
+    name: str
+    page: str
+
+
+@dataclass(frozen=True, slots=True)
+class FormSubmission:
+    """A contact filled in a form: always the customer's own act."""
+
+    conversion_id: str
+    form: Form
+    contact: Contact
+    submitted_at: int
+
+
 @dataclass(slots=True)
 class Story:
     """What one new deal brings into the CRMs, in the order it is simulated."""
@@ -185,3 +206,4 @@ class Story:
     leads: list[Lead] = field(default_factory=list)
     junk: Deal | None = None
     loose_activities: list[Activity] = field(default_factory=list)
+    form_submissions: list[FormSubmission] = field(default_factory=list)

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.history.errors import GeneratorError
+from sandbox.history.forms import FORMS
 from sandbox.history.hubspot import HubSpotRenderer
-from sandbox.history.hubspot_schema import pipelines_json
+from sandbox.history.hubspot_schema import forms_json, pipelines_json
 from sandbox.history.params import GeneratorParams
 from sandbox.history.salesforce import SalesforceRenderer
 from sandbox.history.salesforce_schema import describe
@@ -179,6 +180,8 @@ _OBJECT_FILES = ("associations", "property_history")
 def _finish(params: GeneratorParams, out: Path, part: _Part) -> dict[str, Any]:
     write_json(out / "salesforce" / "describe.json", describe())
     write_json(out / "hubspot" / "pipelines.json", pipelines_json(params.history_start_t))
+    if params.forms:
+        write_json(out / "hubspot" / "forms.json", forms_json(FORMS, params.history_start_t))
     write_json(out / "truth" / "parameters.json", params.to_json())
     write_json(out / "truth" / "scenario.json", params.market.truth())
     stamps = params.to_json()

@@ -26,6 +26,7 @@ from random import Random
 
 from sandbox.history.clock import DAY
 from sandbox.history.crm_fields import build_states
+from sandbox.history.forms import submissions
 from sandbox.history.inflow import Inflow
 from sandbox.history.journey import Fate, Journey, draw_fate
 from sandbox.history.model import Account, Activity, Contact, Deal, DealState, Lead, Rep, Story
@@ -49,7 +50,7 @@ _CONTACTS_PER_DEAL = 16
 _NEW_CONTACT = 9
 _MINUTE = 60
 # Random streams of one deal.
-_OPENING, _FATE, _STORY, _SECURITY_REVIEW = 1, 2, 3, 4
+_OPENING, _FATE, _STORY, _SECURITY_REVIEW, _FORMS = 1, 2, 3, 4, 5
 
 
 def _stream(seed: int, index: int, stream: int) -> Random:
@@ -168,6 +169,9 @@ class Simulation:
         if params.security_review:  # last, so that nothing else draws or numbers differently
             review = _stream(params.seed, index, _SECURITY_REVIEW)
             self._journey.security_review(deal, opening.fate, review, next_key)
+        if params.forms:  # its own stream too: every other record stays the same
+            forms = _stream(params.seed, index, _FORMS)
+            story.form_submissions = submissions(deal, opening.fate, forms)
         self._handover.pop(deal.key, None)
         return story
 

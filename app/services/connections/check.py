@@ -165,6 +165,8 @@ def _check_hubspot(
             try:
                 if spec.name == "pipelines":
                     client.pipelines(spec.object)
+                elif spec.name == "form_submissions":
+                    client.forms_page(limit=1, after=None)
                 else:
                     links = stream_info(spec.name).associations
                     client.list_page(spec.object, limit=1, associations=links)

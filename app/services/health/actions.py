@@ -1,7 +1,8 @@
 """Customer actions in stored records that no milestone is made of, described by what a rule
 could test: which stream, the customer-side condition the record meets (the catalog's facets,
 the validator's seller-side guard), and one more thing that sets it apart — a term of its
-subject or title, an attachment, a call outcome, a meeting or engagement type.
+subject or title, an attachment, a call outcome, a meeting or engagement type, the form a
+contact filled in.
 
     for action in record_actions("salesforce", "EmailMessage", payload):
         action.key, action.when      # ("EmailMessage|Incoming=true|Subject~security", {...})
@@ -21,12 +22,13 @@ from mappings.compiler import make_getter
 from mappings.model import Kind
 from mappings.values import as_text
 
-__all__ = ["KINDS", "STREAMS", "TEXT_FIELD", "Action", "customer_condition", "record_actions"]
+__all__ = ["KINDS", "NAMED", "STREAMS", "TEXT_FIELD", "Action", "customer_condition"]
+__all__ += ["record_actions"]
 __all__ += ["words"]
 
 STREAMS: dict[Source, tuple[str, ...]] = {
     "salesforce": ("EmailMessage", "Task", "Event"),
-    "hubspot": ("emails", "calls", "meetings"),
+    "hubspot": ("emails", "calls", "meetings", "form_submissions"),
 }
 """The activity streams a customer can act in (the catalog marks their customer side)."""
 
@@ -37,6 +39,7 @@ KINDS: dict[str, Kind] = {
     "calls": "says",
     "Event": "does",
     "meetings": "does",
+    "form_submissions": "writes",
 }
 
 TEXT_FIELD = {
@@ -46,6 +49,7 @@ TEXT_FIELD = {
     "emails": "hs_email_subject",
     "calls": "hs_call_title",
     "meetings": "hs_meeting_title",
+    "form_submissions": "formName",
 }
 """The field whose words say what the action was (a subject, a meeting or call title)."""
 
@@ -56,8 +60,13 @@ TYPE_FIELDS = {
     "emails": ("hs_attachment_ids",),
     "calls": ("hs_call_disposition", "hs_activity_type"),
     "meetings": ("hs_activity_type",),
+    "form_submissions": ("formId",),
 }
-"""Fields whose value is a kind of action: attachments, call outcomes, meeting types."""
+"""Fields whose value is a kind of action: attachments, call outcomes, meeting types, forms."""
+
+NAMED = frozenset({"form_submissions"})
+"""Streams whose records are told apart by what they are (the form), not by words: their
+TEXT_FIELD names the action (`Form: Request a demo`) and is not split into terms."""
 
 ATTACHMENT_IDS = "hs_attachment_ids"
 _WORD = re.compile(r"[^\W\d_]{4,}")
@@ -96,7 +105,10 @@ class Action:
 
 def customer_condition(info: StreamInfo, record: Mapping[str, Any]) -> dict[str, Any] | None:
     """The catalog's customer-side condition this record meets, with the record's own value
-    (None: a seller's record, or one not marked as either side)."""
+    (None: a seller's record, or one not marked as either side; {}: every record of the
+    stream is the customer's, no condition needed)."""
+    if info.customer_only:
+        return {}
     for facet in info.seller:
         value = make_getter(info, (facet.field,))(record)
         if value is not None and as_text(value).lower() in facet.values:
@@ -124,9 +136,15 @@ def record_actions(
     base = customer_condition(info, record)
     if base is None:
         return
-    ((field, value),) = base.items()
-    prefix = f"{stream}|{field}={as_text(value)}"
-    said = f"{stream} with {field} {as_text(value)}"
+    if base:
+        ((field, value),) = base.items()
+        prefix = f"{stream}|{field}={as_text(value)}"
+        said = f"{stream} with {field} {as_text(value)}"
+    else:
+        field, prefix, said = "", f"{stream}|", stream
+    title = make_getter(info, (TEXT_FIELD[stream],))(record)
+    if stream in NAMED:
+        said = f"{said} “{as_text(title)}”"
     for name in TYPE_FIELDS[stream]:
         found = make_getter(info, (name,))(record)
         if found is None or found == "" or found is False or name == field:
@@ -138,7 +156,8 @@ def record_actions(
         else:
             text = as_text(found)
             yield Action(f"{prefix}|{name}={text}", base | {name: text}, f"{said}, {name} {text}")
-    title = make_getter(info, (TEXT_FIELD[stream],))(record)
+    if stream in NAMED:
+        return
     names = set(words(known))
     for word in words(as_text(title)):
         if word in names:

@@ -26,6 +26,7 @@ from app.core.database import Database
 from app.kpis.columns import epoch
 from app.models import Connection, RawRecord, RulesetVersion
 from app.services.health.actions import (
+    NAMED,
     STREAMS,
     TEXT_FIELD,
     Action,
@@ -71,7 +72,7 @@ class Seen:
 
 
 NOUN = {"EmailMessage": "Email", "emails": "Email", "Task": "Call", "calls": "Call"}
-NOUN |= {"Event": "Meeting", "meetings": "Meeting"}
+NOUN |= {"Event": "Meeting", "meetings": "Meeting", "form_submissions": "Form"}
 
 
 def merged(group: list[Seen]) -> Seen:
@@ -94,7 +95,9 @@ def merged(group: list[Seen]) -> Seen:
     terms.sort(key=lambda t: order.index(t) if t in order else len(order))
     phrase = " ".join(terms)
     extra = {k: v for k, v in when.items() if k != base.split("=")[0]}
-    if terms:
+    if stream in NAMED and first.samples:
+        title = f"{NOUN[stream]}: {first.samples[0].text}"
+    elif terms:
         said = phrase if phrase in sample else terms[0]
         when[text_field] = {"contains": said}
         title = said.capitalize()

@@ -11,6 +11,8 @@
     GET   /properties/v2/{type}/properties              (properties_v2: the legacy API)
     GET   /crm/v3/owners[/{id}]                         (owners)
     GET   /crm/v3/schemas                               (custom_schemas: none)
+    GET   /marketing/v3/forms                           (forms)
+    GET   /form-integrations/v1/submissions/forms/{guid}   (forms: the v1 submissions API)
     /__sandbox/...      (the admin endpoints, added by sandbox.crm.api_app)
 
 Every response carries X-HubSpot-RateLimit-* headers (search answers omit them, as HubSpot's
@@ -31,6 +33,7 @@ from sandbox.crm.hubspot import (
     associations,
     batch,
     custom_schemas,
+    forms,
     oauth,
     objects,
     owners,
@@ -59,6 +62,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     pipelines_v1.router,
     owners.router,
     custom_schemas.router,
+    forms.router,
 )
 
 

@@ -51,7 +51,7 @@ _OBJECT_SCOPE = {
 ALL_SCOPES: frozenset[str] = frozenset(
     {f"crm.objects.{o}.{a}" for o in ("contacts", "companies", "deals") for a in ("read", "write")}
     | {"crm.objects.owners.read", "crm.schemas.deals.write", "crm.schemas.companies.write"}
-    | {"crm.schemas.contacts.write", "sales-email-read", "oauth"}
+    | {"crm.schemas.contacts.write", "sales-email-read", "oauth", "forms"}
 )
 
 
@@ -88,6 +88,8 @@ def required_scopes(method: str, path: str, query: Mapping[str, list[str]]) -> l
         wanted.append(_scope(resolve_object_type(parts[3]), "read"))
     elif parts[:3] == ["crm", "v3", "owners"]:
         wanted.append("crm.objects.owners.read")
+    elif parts[:3] == ["marketing", "v3", "forms"] or parts[:2] == ["form-integrations", "v1"]:
+        wanted.append("forms")
     return list(dict.fromkeys(s for s in wanted if s))
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "HsObject",
     "HubSpotStore",
     "PropertyProblem",
+    "Submission",
     "iso_ms",
 ]
 
@@ -78,6 +79,24 @@ class Association:
     to_id: str
     type_id: int
     visible_from_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One form submission as the v1 submissions API gives it (values in the form's order)."""
+
+    conversion_id: str
+    submitted_ms: int
+    page_url: str
+    values: tuple[tuple[str, str], ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "conversionId": self.conversion_id,
+            "submittedAt": self.submitted_ms,
+            "values": [{"name": name, "value": value} for name, value in self.values],
+            "pageUrl": self.page_url,
+        }
 
 
 @dataclass
@@ -133,6 +152,10 @@ class HubSpotStore:
         self.owners: dict[str, dict[str, Any]] = {}
         self.future_owners: list[dict[str, Any]] = []
         self.pipelines: list[dict[str, Any]] = []
+        self.forms: list[dict[str, Any]] = []
+        self.submissions: dict[str, list[Submission]] = {}
+        """Form guid -> its submissions; those after the clock are not served."""
+        self._submissions_sorted = True
         self._pending: list[_Pending] = []
         self._pending_next = 0
         self._pending_sorted = True
@@ -319,6 +342,21 @@ class HubSpotStore:
         if events:
             self.emit(events)
         return obj
+
+    # forms ------------------------------------------------------------------------------
+    def add_submission(self, form_id: str, submission: Submission) -> None:
+        with self.lock:
+            self.submissions.setdefault(form_id, []).append(submission)
+            self._submissions_sorted = False
+
+    def submissions_of(self, form_id: str) -> list[Submission]:
+        """The form's submissions, newest first (as the v1 API returns them)."""
+        with self.lock:
+            if not self._submissions_sorted:
+                for entries in self.submissions.values():
+                    entries.sort(key=lambda s: (-s.submitted_ms, s.conversion_id))
+                self._submissions_sorted = True
+            return self.submissions.get(form_id, [])
 
     # history ----------------------------------------------------------------------------
     def add_history(self, object_type: str, object_id: str, name: str, entry: HistoryEntry) -> None:
