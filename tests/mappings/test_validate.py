@@ -196,11 +196,24 @@ def test_an_exception_with_a_reason_lets_a_rule_on_both_sides_through() -> None:
         ("calls", "hs_call_direction: INBOUND", "hubspot"),
         ("meetings", "hs_meeting_outcome: COMPLETED", "hubspot"),
         ("emails", "any: [{hs_email_direction: INCOMING_EMAIL}]", "hubspot"),
+        ("form_submissions", "formName: Pricing inquiry", "hubspot"),
+        ("form_submissions", "formId: b5d03e87-1f2c-4a96-8e4b-7d6c1a9f3e32", "hubspot"),
     ],
 )
 def test_customer_actions_pass_the_guard_silently(stream: str, when: str, source: str) -> None:
     report = validate(one_rule(stream, when, source=source), "rules.yaml")
     assert report.ok and report.diagnostics == []
+
+
+def test_a_form_submission_is_always_the_customers_act_and_its_fields_are_known() -> None:
+    """A rule on form submissions needs no side condition (every one is the customer's), its
+    time defaults to when the form was sent, and fields a submission lacks are errors."""
+    report = validate(one_rule("form_submissions", "email: {exists: true}", source="hubspot"), "r")
+    assert report.ok and report.diagnostics == []
+    assert report.ruleset is not None
+    bad = one_rule("form_submissions", "hs_email_direction: INCOMING_EMAIL", source="hubspot")
+    (error,) = validate(bad, "rules.yaml").errors
+    assert error.code == "unknown-field"
 
 
 def test_load_ruleset_raises_with_every_diagnostic() -> None:
