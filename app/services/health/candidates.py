@@ -27,6 +27,7 @@ import yaml
 from app.core.database import Database
 from app.kpis import drift as stats
 from app.kpis import value as lifts
+from app.kpis.columns import epoch
 from app.services.health.actions import (
     KINDS,
 )
@@ -66,6 +67,7 @@ class _Stays:
     start: np.ndarray
     until: np.ndarray
     outcome: np.ndarray
+    closed: np.ndarray
 
 
 def _stays(snapshot: Snapshot, rows: np.ndarray) -> _Stays:
@@ -86,9 +88,10 @@ def _stays(snapshot: Snapshot, rows: np.ndarray) -> _Stays:
                 reach[there, position],
                 np.minimum(advance, closed[there]),
                 outcome[there],
+                closed[there],
             )
         )
-    return _Stays(*(np.concatenate([p[i] for p in parts]) for i in range(5)))
+    return _Stays(*(np.concatenate([p[i] for p in parts]) for i in range(6)))
 
 
 def _slug(text: str) -> str:
@@ -164,7 +167,9 @@ def candidates(
         by_row = np.full(len(cols), np.nan)
         by_row[list(entry.first)] = list(entry.first.values())
         event = by_row[s.row]
-        lift = lifts.matched_lift(s.stratum, s.start, s.until, event, s.outcome)
+        lift = lifts.matched_lift(
+            s.stratum, s.start, s.until, event, s.outcome, s.closed, epoch(snapshot.as_of)
+        )
         if lift is None:
             continue
         inside = ~np.isnan(event) & (event >= s.start) & (event <= s.until)

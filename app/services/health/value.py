@@ -15,7 +15,7 @@ import numpy as np
 
 from app.kpis import drift as stats
 from app.kpis import value as lifts
-from app.kpis.columns import Floats
+from app.kpis.columns import Floats, epoch
 from app.services.health.drift import estimate
 from app.services.health.public import MilestoneValue, ValueAnswer
 from app.services.kpis.filters import Filters
@@ -32,8 +32,11 @@ METHOD = (
     "For each milestone, the deals that reached it straight from the milestone before it are "
     "compared with comparable deals that had not reached it yet: same process, same previous "
     "milestone, and still there and open at the same age (days since the previous milestone, "
-    "in bands 0-7, 7-14, 14-28, 28-56, 56-112 and 112+ days). Only closed deals count; the "
-    "comparable win rate is weighted like the deals that reached it. Lift = the difference, "
+    "in bands 0-7, 7-14, 14-28, 28-56, 56-112 and 112+ days). The outcome is winning within "
+    f"{lifts.HORIZON_DAYS:.0f} days, estimated per group as the Aalen-Johansen cumulative "
+    "incidence of winning (losing competes; open deals are censored now), so deals still "
+    "open count for as long as they have been seen; the comparable chance is weighted like "
+    "the deals that reached it. Lift = the difference, "
     "with a 95 % interval and a two-sided z-test; a milestone with at least "
     f"{lifts.MIN_DEALS} deals on each side whose lift is not clear after Benjamini-Hochberg at "
     f"{stats.FALSE_DISCOVERY_RATE:.0%} over every milestone of the answer adds no information. "
@@ -76,6 +79,7 @@ def milestone_value(snapshot: Snapshot, filters: Filters) -> ValueAnswer:
     """Every milestone of every selected process, valued against comparable deals."""
     cols = snapshot.columns
     mask = deal_mask(snapshot, filters)
+    now = epoch(snapshot.as_of)
     found: list[tuple[MilestoneValue, lifts.Lift | None]] = []
     for group in process_groups(snapshot, filters):
         process = group.info
@@ -101,6 +105,8 @@ def milestone_value(snapshot: Snapshot, filters: Filters) -> ValueAnswer:
                 np.minimum(advance, closed)[there],
                 event[there],
                 outcome[there],
+                closed[there],
+                now,
             )
             reached, late = lifts.out_of_order(reach, p)
             days = lifts.step_days(start, event)
