@@ -152,7 +152,10 @@ def _print_value(answer: ValueAnswer, show_all: bool) -> None:
         console.print(f"  adds no information: [bold]{escape(name)}[/]")
     for name in answer.out_of_order:
         console.print(f"  often reached out of order: [bold]{escape(name)}[/]")
-    table = Table(caption="win rates of closed deals, 95 % intervals; lift in points")
+    table = Table(
+        caption="chance of winning within a year (open deals censored), 95 % intervals; lift "
+        "in points"
+    )
     for column in ("process", "step", "reached", "comparable", "lift", "days", "late", "verdict"):
         table.add_column(column)
     for value in answer.milestones:

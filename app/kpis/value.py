@@ -115,7 +115,8 @@ def incidence(follow: Floats, outcome: Ints, horizon: float) -> Incidence:
     at_risk = stays - np.searchsorted(ordered, times, side="left")
     still_open = np.cumprod(1.0 - ended / at_risk)
     before = np.concatenate([[1.0], still_open[:-1]])
-    return Incidence(float((before * won / at_risk).sum()), stays, known)
+    chance = float((before * won / at_risk).sum())
+    return Incidence(min(1.0, max(0.0, chance)), stays, known)  # rounding stays within 0..1
 
 
 def _cells(
@@ -203,7 +204,7 @@ def matched_lift(
 
 
 def _interval(value: float, variance: float, n: int) -> Interval:
-    half = Z95 * math.sqrt(variance)
+    half = Z95 * math.sqrt(max(0.0, variance))
     return Interval(value, max(0.0, value - half), min(1.0, value + half), n)
 
 

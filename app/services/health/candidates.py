@@ -46,13 +46,16 @@ LIMIT = 10
 SAMPLES = 3
 BATCH = 5000
 METHOD = (
-    "Customer-side records (incoming mail, calls the customer made or took, meetings held) "
+    "Customer-side records (incoming mail, calls the customer made or took, meetings held, "
+    "form submissions) "
     "that no active rule makes the evidence of a milestone not reached before, described by "
     "their stream and customer-side condition plus a term of the subject, an attachment, a "
-    "call outcome or a meeting type. Each description on at least "
-    f"{lifts.MIN_DEALS} closed deals is valued like a milestone: win rate of the deals that "
-    "showed it against comparable deals at the same milestone, as long there, that had not "
-    "yet (age bands 0-7, 7-14, 14-28, 28-56, 56-112, 112+ days; closed deals only). Proposed: "
+    "call outcome, a meeting type or the form filled in. Each description on at least "
+    f"{lifts.MIN_DEALS} deals with a known outcome is valued like a milestone: the chance of "
+    f"winning within {lifts.HORIZON_DAYS:.0f} days of the deals that showed it against "
+    "comparable deals at the same milestone, as long there, that had not yet (age bands 0-7, "
+    "7-14, 14-28, 28-56, 56-112, 112+ days; Aalen-Johansen cumulative incidence, open deals "
+    "censored). Proposed: "
     f"a lift clear after Benjamini-Hochberg at {stats.FALSE_DISCOVERY_RATE:.0%} over every "
     "description tested, ranked by the lower end of its 95 % interval."
 )

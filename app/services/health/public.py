@@ -93,9 +93,10 @@ class MilestoneValue(BaseModel):
     reached_deals: int
     """Deals that reached it (open ones included)."""
     reached: Estimate | None
-    """Win rate of the closed deals that reached it straight from `previous`."""
+    """Chance of winning (within a year, open deals censored) of the deals that reached it
+    straight from `previous`."""
     comparable: Estimate | None
-    """Win rate of comparable closed deals that had not reached it yet, weighted like them."""
+    """The same chance for comparable deals that had not reached it yet, weighted like them."""
     lift: float | None
     """reached - comparable: points of win probability (0..1), with its 95 % interval."""
     lift_low: float | None
@@ -150,7 +151,7 @@ class Candidate(BaseModel):
     deals: int
     """Deals that showed it (open ones included)."""
     reached: Estimate | None
-    """Win rate of the closed deals that showed it."""
+    """Chance of winning (within a year, open deals censored) of the deals that showed it."""
     comparable: Estimate | None
     lift: float
     lift_low: float

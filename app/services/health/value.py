@@ -61,7 +61,7 @@ def _first_after(reach: Floats, position: int) -> Floats:
 def _said(value: MilestoneValue) -> str:
     where = f"{value.previous_name} → {value.name}"
     if value.reached is None or value.comparable is None or value.lift is None:
-        text = f"{where}: too few closed deals to compare"
+        text = f"{where}: too few deals with a known outcome to compare"
     else:
         text = (
             f"{where}: {value.reached.value:.0%} of the deals that reached it won, against "

@@ -128,6 +128,16 @@ def test_incidence_of_winning_with_ties_competing_losses_and_censoring() -> None
     assert incidence(follow[:0], outcome[:0], DAY).chance == 0.0
 
 
+def test_a_group_that_all_won_has_a_chance_of_one_not_more() -> None:
+    # 1/n + (n-1)/n * 1/(n-1) + ... sums to a hair over 1 in floating point for some spreads;
+    # the chance stays a probability (and its variance zero, not negative).
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        follow = np.round(rng.random(int(rng.integers(1, 60))) * 50) * DAY
+        found = incidence(follow, np.ones(follow.shape[0], dtype=np.int64), 365 * DAY)
+        assert found.chance == pytest.approx(1.0) and found.chance <= 1.0
+
+
 def test_too_few_deals_on_either_side_is_no_answer() -> None:
     assert matched_lift(*_rows((19, 1, 1, 1), (40, NAN, INF, 0))) is None
     assert matched_lift(*_rows((30, 1, 1, 1), (19, NAN, INF, 0))) is None
