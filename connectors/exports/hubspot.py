@@ -5,7 +5,8 @@ Two layouts are understood, one CSV per object type:
 - **API names** (the product's export format, `docs/export-format.md`): `id, createdAt,
   updatedAt, archived[, archivedAt]` then property internal names, values as the API sends
   them; with `associations.csv` (one direction written, the inverse derived),
-  `property_history.csv`, `owners.csv` and `pipelines.json` beside them.
+  `property_history.csv`, `owners.csv` and `pipelines.json` beside them, and form submissions
+  (`forms.json`, `form_submissions.csv`) linked to the contacts of their addresses.
 - **HubSpot's own export** (CRM → Export): `Record ID` then property *labels*, enumeration
   labels as values, instants as `2025-03-04 10:15`, and association columns such as
   `Associated Deal IDs` (`;`-separated). Labels and option labels are mapped back to internal
@@ -38,6 +39,7 @@ from connectors.hubspot.associations import (
     inverse_type_id,
     type_name,
 )
+from connectors.hubspot.forms import submission_record
 from connectors.hubspot.streams import HUBSPOT_STREAMS, stream_info
 
 __all__ = ["HubSpotExport", "object_type_of"]
@@ -115,6 +117,11 @@ _INSTANTS = (
 _INSTANT_PROPERTIES = frozenset(_INSTANTS.split())
 _TRUE = {"true", "yes", "1", "y"}
 _FALSE = {"false", "no", "0", "n"}
+
+
+def forms_beside(files: Sequence[ExportFile]) -> bool:
+    """Whether the export has `forms.json`, which names the forms of `form_submissions.csv`."""
+    return any(item.suffix == ".json" and item.stem.lower() == "forms" for item in files)
 
 
 def object_type_of(stem: str) -> str | None:
@@ -222,9 +229,13 @@ class HubSpotExport:
             if item.suffix == ".json" and ("propert" in item.name.lower()):
                 key = object_type_of(stem.replace("properties", "")) or "*"
                 self._property_files[key] = item
-            elif item.suffix == ".json" and stem == "pipelines":
-                self._extra["pipelines"] = item
-            elif item.suffix == ".csv" and stem in ("owners", "associations", "property_history"):
+            elif (
+                (item.suffix == ".json" and stem in ("pipelines", "forms"))
+                or (item.suffix == ".csv" and stem == "form_submissions" and forms_beside(files))
+                or (
+                    item.suffix == ".csv" and stem in ("owners", "associations", "property_history")
+                )
+            ):
                 self._extra[stem] = item
             elif item.suffix == ".csv" and (kind := object_type_of(item.stem)) is not None:
                 self._objects.setdefault(kind, []).append(item)
@@ -257,6 +268,9 @@ class HubSpotExport:
         return out
 
     def fingerprint(self, stream: str) -> str:
+        if stream == "form_submissions":  # its contacts are found by address in contacts.csv
+            items = [self._extra["forms"], self._extra[stream], *self._objects.get("contacts", [])]
+            return "|".join(item.fingerprint for item in items)
         parts = [f.fingerprint for f in self._objects.get(stream, [])]
         for name in ("associations", "property_history", "owners", "pipelines"):
             if name in self._extra:
@@ -380,6 +394,8 @@ class HubSpotExport:
             yield from self._owners()
         elif stream == "pipelines":
             yield from self._pipelines()
+        elif stream == "form_submissions":
+            yield from self._submissions()
         else:
             links = self._links(stream)
             history = self._history(stream)
@@ -547,6 +563,56 @@ class HubSpotExport:
                 )
                 continue
             yield Record(owner["id"], modified, owner, owner["archived"])
+
+    def _submissions(self) -> Iterator[Record | Quarantined]:
+        """`form_submissions.csv` (`conversionId, formId, submittedAt, pageUrl`, then the form's
+        fields) as the API connector stores submissions: shaped like the v1 API's, with the form
+        and the contact of the address (`connectors.hubspot.forms.submission_record`)."""
+        item = self._extra["forms"]
+        try:
+            raw = json.loads(item.read_text(self._encoding))
+        except (ValueError, OSError) as error:
+            raise ConfigError(f"{item.name}: not readable forms ({error})") from None
+        raw = raw.get("results", []) if isinstance(raw, dict) else raw
+        forms = {str(f["id"]): f for f in raw if isinstance(f, dict) and f.get("id")}
+        contacts: dict[str, str] = {}
+        for contacts_file in self._objects.get("contacts", []):
+            for built in self._object_rows("contacts", contacts_file, {}, {}):
+                if isinstance(built, Record) and not built.deleted:
+                    email = built.payload["properties"].get("email")
+                    if email:
+                        contacts[str(email).strip().lower()] = built.external_id
+        submissions = self._extra["form_submissions"]
+        for number, header, row in self._read_csv(submissions):
+            where = f"{submissions.name} row {number}"
+            if header[:4] != ["conversionId", "formId", "submittedAt", "pageUrl"]:
+                raise ConfigError(
+                    f"{submissions.name}: the header must start with conversionId, formId, "
+                    "submittedAt, pageUrl"
+                )
+            if len(row) != len(header):
+                yield Quarantined(
+                    None, f"{where}: {len(row)} cells, header has {len(header)}", {"row": row}
+                )
+                continue
+            form = forms.get(row[1]) or {"id": row[1], "name": None}
+            try:
+                submitted = int(cell_instant(row[2]).timestamp() * 1000)
+            except CellError as error:
+                yield Quarantined(row[0] or None, f"{where}: submittedAt {error}", {"row": row})
+                continue
+            values = [
+                {"name": name, "value": value}
+                for name, value in zip(header[4:], row[4:], strict=True)
+                if value
+            ]
+            submission = {
+                "conversionId": row[0],
+                "submittedAt": submitted,
+                "values": values,
+                "pageUrl": row[3],
+            }
+            yield submission_record(form, submission, contacts)
 
     def _pipelines(self) -> Iterator[Record | Quarantined]:
         item = self._extra["pipelines"]

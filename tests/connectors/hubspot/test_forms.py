@@ -14,6 +14,7 @@ import pytest
 
 from bench.mapping_accuracy import hubspot_records
 from connectors.core import ApiBudget, MissingPermission
+from connectors.exports import open_export
 from connectors.hubspot import hubspot_streams
 from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
 from sandbox.crm.hubspot.auth import ALL_SCOPES
@@ -109,9 +110,10 @@ def test_without_the_forms_scope_the_stream_names_it(server: SandboxServer) -> N
     assert refused.value.missing == ("forms",)
 
 
-def test_the_connector_stores_what_the_export_loader_stores(tmp_path: Path) -> None:
-    """The generated history's submissions, read over the API, are the records the export
-    loader (`bench.mapping_accuracy.hubspot_records`, used by the candidate tests) makes."""
+def test_the_api_the_export_connection_and_the_loader_store_the_same(tmp_path: Path) -> None:
+    """The generated history's submissions, read over the API, are the records an export
+    connection reads from its files and the records the export loader
+    (`bench.mapping_accuracy.hubspot_records`, used by the candidate tests) makes."""
     now = datetime(2025, 7, 1, tzinfo=UTC)
     generate(build_params(seed=3, opportunities=150, now=now, forms=True), tmp_path, force=True)
     loaded = {
@@ -126,4 +128,10 @@ def test_the_connector_stores_what_the_export_loader_stores(tmp_path: Path) -> N
         store.sync(make_reader(server), hubspot_streams(["form_submissions"]), now=now)
     synced = {i: (r.modified_at, r.payload) for i, r in store.records("form_submissions").items()}
     assert synced == loaded
+    reader, specs = open_export(tmp_path, crm="hubspot", streams=["form_submissions"])
+    assert [spec.name for spec in specs] == ["form_submissions"]
+    imported = {
+        r.external_id: (r.modified_at, r.payload) for r in reader.source.rows("form_submissions")
+    }
+    assert imported == loaded
     assert sum("associations" in payload for _, payload in synced.values()) == len(synced)
