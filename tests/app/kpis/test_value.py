@@ -138,6 +138,45 @@ def test_a_group_that_all_won_has_a_chance_of_one_not_more() -> None:
         assert found.chance == pytest.approx(1.0) and found.chance <= 1.0
 
 
+def test_slow_winners_are_not_lost_among_the_open_deals() -> None:
+    """Deals arrive over 400 days; winners take months to close (mean 200 days), losers weeks
+    (20). Seen at day 400, the deals still open are mostly future winners: counting closed
+    deals only puts the win rates far too low. With them censored, both groups' chances of
+    winning within a year come out near the truth, and so does the lift."""
+    rng = np.random.default_rng(7)
+    n, now = 3000, 400.0
+
+    def group(win: float, reached: bool) -> tuple[np.ndarray, ...]:
+        start = rng.uniform(0, now, n)
+        landmark = start + (1.0 if reached else 0.0)
+        won = rng.random(n) < win
+        close = landmark + np.where(won, rng.exponential(200, n), rng.exponential(20, n))
+        seen = close <= now
+        return (
+            start * DAY,
+            np.where(seen, close, INF) * DAY,
+            (landmark if reached else np.full(n, NAN)) * DAY,
+            np.where(seen, won.astype(np.int64), -1),
+            np.where(seen, close, INF) * DAY,
+        )
+
+    reached, comparable = group(0.6, True), group(0.3, False)
+    start, until, event, outcome, closed = (
+        np.concatenate(pair) for pair in zip(reached, comparable, strict=True)
+    )
+    lift = matched_lift(np.zeros(2 * n, dtype=np.int64), start, until, event, outcome, closed,
+                        now * DAY)  # fmt: skip
+    assert lift is not None
+    within = 1 - math.exp(-365 / 200)  # winners who close within the year
+    assert lift.reached.value == pytest.approx(0.6 * within, abs=0.04)
+    assert lift.comparable.value == pytest.approx(0.3 * within, abs=0.04)
+    assert lift.difference == pytest.approx(0.3 * within, abs=0.05)
+    assert lift.low < 0.3 * within < lift.high
+    closed_only = [float((o[o >= 0] == 1).mean()) for o in (reached[3], comparable[3])]
+    # closed deals only: won / closed, far below the rates the deals actually win at
+    assert closed_only[0] < 0.6 - 0.1 and closed_only[1] < 0.3 - 0.06, closed_only
+
+
 def test_too_few_deals_on_either_side_is_no_answer() -> None:
     assert matched_lift(*_rows((19, 1, 1, 1), (40, NAN, INF, 0))) is None
     assert matched_lift(*_rows((30, 1, 1, 1), (19, NAN, INF, 0))) is None
