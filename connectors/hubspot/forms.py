@@ -29,6 +29,7 @@ from typing import Any
 from connectors.core import CursorState, MalformedResponse, Page, Quarantined, Record, StreamSpec
 from connectors.hubspot.associations import canonical_associations
 from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.paging import next_after, results
 from connectors.hubspot.streams import FORMS_PAGE
 
 __all__ = [
@@ -41,20 +42,6 @@ __all__ = [
 
 CONTACT_LINK = "form_submission_to_contact"
 EMAIL_BATCH = 100
-
-
-def _results(body: Mapping[str, Any], what: str) -> list[Any]:
-    results = body.get("results")
-    if not isinstance(results, list):
-        raise MalformedResponse(f"HubSpot {what} answer has no 'results' list: {str(body)[:200]}")
-    return results
-
-
-def _next_after(body: Mapping[str, Any]) -> str | None:
-    paging = body.get("paging")
-    following = paging.get("next") if isinstance(paging, dict) else None
-    after = following.get("after") if isinstance(following, dict) else None
-    return str(after) if after not in (None, "") else None
 
 
 def submitted_email(submission: Mapping[str, Any]) -> str | None:
@@ -94,8 +81,8 @@ def _forms(client: HubSpotClient) -> list[dict[str, Any]]:
     after: str | None = None
     while True:
         body = client.forms_page(limit=FORMS_PAGE, after=after)
-        forms += [f for f in _results(body, "forms list") if isinstance(f, dict) and f.get("id")]
-        following = _next_after(body)
+        forms += [f for f in results(body, "forms list") if isinstance(f, dict) and f.get("id")]
+        following = next_after(body)
         if following is None:
             return forms
         if following == after:
@@ -132,7 +119,7 @@ def read_submissions(
         after: str | None = None
         while True:
             body = client.form_submissions(str(form["id"]), limit=spec.page_size, after=after)
-            found = [s for s in _results(body, "form submissions") if isinstance(s, dict)]
+            found = [s for s in results(body, "form submissions") if isinstance(s, dict)]
             emails = [e for e in (submitted_email(s) for s in found) if e]
             contacts = contacts_by_email(client, emails) if emails else {}
             built = [submission_record(form, s, contacts) for s in found]
@@ -146,7 +133,7 @@ def read_submissions(
                 if newest is None or record.modified_at > newest:
                     newest = record.modified_at
             yield Page(records, [b for b in built if isinstance(b, Quarantined)])
-            following = _next_after(body)
+            following = next_after(body)
             older = len(records) < len([b for b in built if isinstance(b, Record)])
             if following is None or older:
                 break

@@ -47,6 +47,7 @@ from connectors.core import (
     Record,
     StreamSpec,
 )
+from connectors.hubspot import paging
 from connectors.hubspot.associations import canonical_associations
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.forms import read_submissions
@@ -65,20 +66,6 @@ OWNERS_PAGE = 500
 
 def epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
-
-
-def _results(body: dict[str, Any], what: str) -> list[Any]:
-    results = body.get("results")
-    if not isinstance(results, list):
-        raise MalformedResponse(f"HubSpot {what} answer has no 'results' list: {str(body)[:200]}")
-    return results
-
-
-def _next_after(body: dict[str, Any]) -> str | None:
-    paging = body.get("paging")
-    following = paging.get("next") if isinstance(paging, dict) else None
-    after = following.get("after") if isinstance(following, dict) else None
-    return str(after) if after not in (None, "") else None
 
 
 class HubSpotReader:
@@ -255,7 +242,7 @@ class HubSpotReader:
                 "limit": 1,
             },
         )
-        for obj in _results(body, f"{spec.object} search"):
+        for obj in paging.results(body, f"{spec.object} search"):
             if isinstance(obj, dict) and isinstance(obj.get("properties"), dict):
                 newest = instant_or_none(obj["properties"].get(spec.cursor_field))
                 if newest is not None:
@@ -280,8 +267,8 @@ class HubSpotReader:
             associations=info.associations,
             archived=archived,
         )
-        objects = _results(body, f"{spec.object} list")
-        next_after = _next_after(body)
+        objects = paging.results(body, f"{spec.object} list")
+        next_after = paging.next_after(body)
         if next_after is not None and next_after == after:
             raise MalformedResponse(
                 f"HubSpot {spec.object} list returned the same paging token {after!r} twice"
@@ -295,7 +282,7 @@ class HubSpotReader:
             groups = obj.get("associations")
             links[ident] = dict(groups) if isinstance(groups, dict) else {}
             for to_type, group in links[ident].items():
-                if isinstance(group, dict) and _next_after(group) is not None:
+                if isinstance(group, dict) and paging.next_after(group) is not None:
                     truncated.setdefault(str(to_type), []).append(ident)
         for to_type, ids in truncated.items():  # more links than the list shows inline
             complete = self.client.association_links(spec.object, to_type, ids)
@@ -367,7 +354,7 @@ class HubSpotReader:
         )
         found: list[tuple[int, dict[str, Any]]] = []
         rejected: list[Quarantined] = []
-        for obj in _results(body, f"{spec.object} search"):
+        for obj in paging.results(body, f"{spec.object} search"):
             stamp = None
             if isinstance(obj, dict) and isinstance(obj.get("properties"), dict):
                 stamp = instant_or_none(obj["properties"].get(spec.cursor_field))
@@ -377,7 +364,7 @@ class HubSpotReader:
                     rejected.append(built)
                 continue
             found.append((epoch_ms(stamp), obj))
-        return found, rejected, _next_after(body) is not None
+        return found, rejected, paging.next_after(body) is not None
 
     def _found(
         self, spec: StreamSpec, properties: list[str], start: datetime
@@ -509,12 +496,12 @@ class HubSpotReader:
             after: str | None = None
             while True:
                 body = self.client.owners_page(limit=spec.page_size, after=after, archived=archived)
-                built = [self._owner_record(o) for o in _results(body, "owners list")]
+                built = [self._owner_record(o) for o in paging.results(body, "owners list")]
                 yield Page(
                     [b for b in built if isinstance(b, Record)],
                     [b for b in built if isinstance(b, Quarantined)],
                 )
-                next_after = _next_after(body)
+                next_after = paging.next_after(body)
                 if next_after is None or next_after == after:
                     break
                 after = next_after
@@ -523,7 +510,7 @@ class HubSpotReader:
         body = self.client.pipelines(spec.object)
         records: list[Record] = []
         rejected: list[Quarantined] = []
-        for pipeline in _results(body, f"{spec.object} pipelines"):
+        for pipeline in paging.results(body, f"{spec.object} pipelines"):
             if not isinstance(pipeline, dict) or pipeline.get("id") in (None, ""):
                 rejected.append(Quarantined(None, "pipeline without an id", None))
                 continue
