@@ -106,3 +106,12 @@ def test_a_market_change_is_chosen_by_name(tmp_path: Path) -> None:
         "--opportunities", "20", "--scenario", "lead_flow_stops", "--out", str(tmp_path / "b")
     )
     assert code == 0 and "Market change on 2023-12-31" in stdout
+
+
+def test_website_forms_are_an_option(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, stdout, _ = _generate("--opportunities", "60", "--forms", "--out", str(out), "--json")
+    assert code == 0
+    assert json.loads(stdout)["counts"]["hubspot"]["form_submissions"] > 0
+    assert (out / "hubspot" / "forms.json").exists()
+    assert json.loads((out / "truth" / "parameters.json").read_text())["forms"] is True
