@@ -47,6 +47,8 @@ def test_forecast_splits_each_month_by_milestone_and_new_pipeline(
     shown = run(["forecast"], env, tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert "from the open deals at each milestone" in shown.stdout and "P10" in shown.stdout
+    assert "band: the band is the model's own: too little history" in shown.stdout
+    assert answer["band_calibration"]["state"] == "no backtest"
     for bad, code in ((["--as-of", "someday"], 2), (["--as-of", "2999-01-01"], 1)):
         refused = run(["forecast", *bad], env, tmp_path)
         assert refused.returncode == code, (bad, refused.stderr)
