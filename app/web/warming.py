@@ -8,8 +8,8 @@ the keys the pages read (`views.page_key`), as the API warms its dashboard answe
 
     store.on_snapshot(warm_pages(store, database, keeper))
 
-The forecast is drawn once the backtest that calibrates its band is kept (`kept_calibration`),
-under the key the page reads with it.
+The forecast is drawn with the band calibration kept then (`kept_calibration`: the model's own
+band while the first backtest is computed), under the key the page reads with it.
 """
 
 from __future__ import annotations
@@ -41,13 +41,12 @@ def warm_pages(store: KpiStore, database: Database, keeper: Keeper) -> Callable[
             (("reps", everyone), lambda s: reps_view(s, everyone, reps)),
         ]
         known, calibration = kept_calibration(keeper, database, everyone.kpi(), wait=False)
-        if calibration.state != "being computed":
-            pages.append(
-                (
-                    ("forecast", everyone, *known),
-                    lambda s: forecast_view(s, everyone, FORECAST_MONTHS, calibration),
-                )
+        pages.append(
+            (
+                ("forecast", everyone, *known),
+                lambda s: forecast_view(s, everyone, FORECAST_MONTHS, calibration),
             )
+        )
         for key, compute in pages:
             full = page_key(snapshot, key)
             if store.remembered(full) is None:
