@@ -38,7 +38,14 @@ from typing import Literal
 
 from app.kpis.accuracy import bias, coverage, pinball, wape
 from app.kpis.band import band
-from app.kpis.calibration import Cell, Correction, Outcome, corrections, scale_of
+from app.kpis.calibration import (
+    Cell,
+    Correction,
+    Outcome,
+    corrections,
+    corrections_at,
+    scale_of,
+)
 from app.kpis.forecast import (
     MonthForecast,
     OpenDeal,
@@ -460,11 +467,12 @@ def calibrated(points: Sequence[BacktestPoint]) -> list[BacktestPoint]:
     """The points with their bands (the milestone forecast's and the milestone-free one's,
     each from its own errors) calibrated as a forecast at their origin would be: by the
     outcomes of earlier origins known by then, nothing at or after the origin."""
-    ours, free = _outcomes(points, "milestones"), _outcomes(points, "milestone_free")
-    at = {o: (corrections(ours, o), corrections(free, o)) for o in {p.origin for p in points}}
+    origins = sorted({p.origin for p in points})
+    ours = corrections_at(_outcomes(points, "milestones"), origins)
+    free = corrections_at(_outcomes(points, "milestone_free"), origins)
     out = []
     for p in points:
-        mine, theirs = at[p.origin]
+        mine, theirs = ours[p.origin], free[p.origin]
         cell = (p.horizon, p.cumulative, p.part)
         out.append(
             replace(

@@ -42,6 +42,7 @@ __all__ = [
     "Outcome",
     "correction",
     "corrections",
+    "corrections_at",
     "scale_of",
 ]
 
@@ -123,14 +124,29 @@ def corrections(outcomes: Iterable[Outcome], as_of: datetime) -> dict[Cell, Corr
     """Per cell, the correction of a band drawn at `as_of`, from the outcomes known by then
     (window over at or before `as_of`) of forecasts made before it. A forecast that was a
     point (no mean or no variance) has no error to learn from and is left out."""
-    errors: dict[Cell, list[float]] = {}
+    return corrections_at(outcomes, [as_of])[as_of]
+
+
+def corrections_at(
+    outcomes: Iterable[Outcome], instants: Iterable[datetime]
+) -> dict[datetime, dict[Cell, Correction]]:
+    """`corrections` at each of `instants` (a backtest's origins), each error computed once."""
+    errors = []
     for outcome in outcomes:
-        if outcome.known_at > as_of or outcome.origin >= as_of:
-            continue
         error = standardized_error(outcome.mean, outcome.variance, outcome.actual)
         if error is not None:
-            errors.setdefault(outcome.cell, []).append(error)
-    return {cell: correction(cell, found) for cell, found in errors.items()}
+            errors.append((outcome.known_at, outcome.origin, outcome.cell, error))
+    errors.sort(key=lambda e: e[0])
+    found: dict[datetime, dict[Cell, Correction]] = {}
+    for instant in instants:
+        by_cell: dict[Cell, list[float]] = {}
+        for known_at, origin, cell, error in errors:
+            if known_at > instant:
+                break
+            if origin < instant:
+                by_cell.setdefault(cell, []).append(error)
+        found[instant] = {cell: correction(cell, e) for cell, e in by_cell.items()}
+    return found
 
 
 def scale_of(found: Mapping[Cell, Correction], cell: Cell) -> float:

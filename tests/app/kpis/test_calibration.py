@@ -19,6 +19,7 @@ from app.kpis.calibration import (
     Outcome,
     correction,
     corrections,
+    corrections_at,
     scale_of,
 )
 
@@ -109,6 +110,10 @@ def test_only_outcomes_known_before_the_forecast_count() -> None:
     assert found[CELL].raw_scale == pytest.approx((errors[0] + 0.8 * (errors[1] - errors[0])) / Z90)
     assert scale_of(found, (2, False, "total")) == 1.0
     assert corrections([later, from_t], T) == {}
+    each = corrections_at([known, at_t, later, from_t, point], [T - month, T, T + month])
+    assert each[T] == found
+    assert each[T - month][CELL].origins == 1  # `known` alone
+    assert each[T + month][CELL].origins == 4  # `later` and `from_t` are known by then
 
 
 def _synthetic(truth: float, origins: int, seed: int) -> list[BacktestPoint]:
