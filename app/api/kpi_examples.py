@@ -225,7 +225,9 @@ FORECAST: dict[str, Any] = {
     "cells borrow from the same milestone a few days earlier); plus expected wins of "
     "opportunities not yet created at the recent creation rate (recent weeks weigh most). "
     "Band P10-P90: each deal's outcome, the estimated rates' uncertainty and the arrival "
-    "noise of new pipeline. No close dates, no stage probabilities.",
+    "noise of new pipeline, widened or narrowed per month ahead so that it would have held "
+    "80 % of the outcomes at the backtest's past origins (band_calibration). No close dates, "
+    "no stage probabilities.",
     "baseline_method": "CRM weighted pipeline: amount * stage probability of open "
     "opportunities whose close date falls in the month.",
     "months": [
@@ -239,6 +241,7 @@ FORECAST: dict[str, Any] = {
             "p90_count": 18.8,
             "new_pipeline_amount": 20110.0,
             "baseline_weighted_pipeline": 251300.0,
+            "band_scale": 1.21,
         }
     ],
     "by_milestone": [
@@ -253,6 +256,23 @@ FORECAST: dict[str, Any] = {
         }
     ],
     "too_little_history": None,
+    "band_calibration": {
+        "state": "calibrated",
+        "note": "each month's band is widened or narrowed so that it would have held 80 % of "
+        "the outcomes of the backtest's past origins (12 for this month, fewer further "
+        "ahead), the correction shrunk towards 1 when few origins speak",
+        "corrections": [
+            {
+                "horizon_months": 1,
+                "cumulative": False,
+                "part": "total",
+                "scale": 1.21,
+                "raw_scale": 1.37,
+                "origins": 12,
+                "past_coverage": 0.667,
+            }
+        ],
+    },
     "data_age_seconds": _DATA_AGE,
 }
 
@@ -329,6 +349,17 @@ BACKTEST: dict[str, Any] = {
             "milestone_free_p90": 224000.0,
             "weighted_pipeline": 310400.0,
             "naive_run_rate": 176300.0,
+        }
+    ],
+    "band_calibration": [
+        {
+            "horizon_months": 1,
+            "cumulative": False,
+            "part": "total",
+            "scale": 1.21,
+            "raw_scale": 1.37,
+            "origins": 12,
+            "past_coverage": 0.667,
         }
     ],
     "data_age_seconds": _DATA_AGE,

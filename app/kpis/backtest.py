@@ -8,6 +8,10 @@ h-th calendar month from T (h = 1 is the month containing T, from T on); each ho
 scored for that month alone and cumulatively (from T to the end of month h), and only once
 its last month is over (`until`).
 
+The bands scored are calibrated as the live forecast's are (`calibration`): the band at an
+origin is widened or narrowed by the errors of the forecasts made at earlier origins whose
+window was over by then, and never by its own outcome or a later one.
+
 Each score is reported apart for three parts of what was won: deals open at T, deals created
 later, and the total. Beside the milestone forecast, three baselines at the same origins:
 
@@ -28,11 +32,20 @@ than scoring a forecast the model cannot make well.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from app.kpis.accuracy import bias, coverage, pinball, wape
+from app.kpis.band import band
+from app.kpis.calibration import (
+    Cell,
+    Correction,
+    Outcome,
+    corrections,
+    corrections_at,
+    scale_of,
+)
 from app.kpis.forecast import (
     MonthForecast,
     OpenDeal,
@@ -64,6 +77,7 @@ __all__ = [
     "Replay",
     "Skipped",
     "backtest",
+    "calibrated",
     "choose_half_life",
     "month_origins",
     "origins_between",
@@ -126,6 +140,10 @@ class Band:
     expected: float
     p10: float
     p90: float
+    variance: float = 0.0
+    """The model's own variance, before calibration."""
+    scale: float = 1.0
+    """How much wider the band is drawn than `variance` alone says (`calibrated`)."""
 
     @classmethod
     def point(cls, value: float) -> Band:
@@ -133,7 +151,14 @@ class Band:
 
     @classmethod
     def of(cls, row: MonthForecast) -> Band:
-        return cls(row.expected_amount, row.p10_amount, row.p90_amount)
+        return cls(row.expected_amount, row.p10_amount, row.p90_amount, row.variance_amount)
+
+    def scaled(self, scale: float) -> Band:
+        """The band drawn `scale` times as wide on the normal scale (`band.band`)."""
+        if scale == self.scale or self.variance <= 0.0:
+            return self
+        p10, p90 = band(self.expected, self.variance, scale)
+        return Band(self.expected, p10, p90, self.variance, scale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +196,9 @@ class Skipped:
 class Replay:
     points: list[BacktestPoint]
     skipped: list[Skipped]
+    calibration: dict[Cell, Correction] = field(default_factory=dict)
+    """The milestone band's correction per cell for a forecast made at `until`, from every
+    outcome scored (`calibration.corrections`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,7 +441,47 @@ def backtest(
                             naive_run_rate=naive if part == "total" else None,
                         )
                     )
-    return Replay(points, skipped)
+    outcomes = _outcomes(points, "milestones")
+    return Replay(calibrated(points), skipped, corrections(outcomes, until))
+
+
+def _known_at(point: BacktestPoint) -> datetime:
+    """When the point's outcome is known: the end of its (last) month."""
+    return datetime(*_add_months(point.month, 1).timetuple()[:3], tzinfo=UTC)
+
+
+def _outcomes(
+    points: Sequence[BacktestPoint], method: Literal["milestones", "milestone_free"]
+) -> list[Outcome]:
+    found = []
+    for p in points:
+        forecast = p.milestones if method == "milestones" else p.milestone_free
+        cell = (p.horizon, p.cumulative, p.part)
+        found.append(
+            Outcome(cell, p.origin, _known_at(p), forecast.expected, forecast.variance, p.actual)
+        )
+    return found
+
+
+def calibrated(points: Sequence[BacktestPoint]) -> list[BacktestPoint]:
+    """The points with their bands (the milestone forecast's and the milestone-free one's,
+    each from its own errors) calibrated as a forecast at their origin would be: by the
+    outcomes of earlier origins known by then, nothing at or after the origin."""
+    origins = sorted({p.origin for p in points})
+    ours = corrections_at(_outcomes(points, "milestones"), origins)
+    free = corrections_at(_outcomes(points, "milestone_free"), origins)
+    out = []
+    for p in points:
+        mine, theirs = ours[p.origin], free[p.origin]
+        cell = (p.horizon, p.cumulative, p.part)
+        out.append(
+            replace(
+                p,
+                milestones=p.milestones.scaled(scale_of(mine, cell)),
+                milestone_free=p.milestone_free.scaled(scale_of(theirs, cell)),
+            )
+        )
+    return out
 
 
 # -- choosing the half-life ------------------------------------------------------------------

@@ -8,23 +8,28 @@ shape >= 1, and still right in direction below it): no statistics library needed
 
 The variance adds up what is uncertain (`Spread`): each deal's own outcome (won or not,
 Bernoulli), how sure the estimated win rates are (deals at one milestone share that error),
-and the arrivals of pipeline not yet created.
+and the arrivals of pipeline not yet created. What the model still gets wrong about its own
+spread, the history's own backtest errors correct (`calibration`): `scale` widens (above 1)
+or narrows (below 1) the band on the normal scale of the Wilson-Hilferty transform, where
+`standardized_error` measures how far an outcome fell from the forecast.
 
     gamma_quantile(100.0, 400.0, 0.9)   # P90 of a sum with mean 100 and sd 20
+    band(100.0, 400.0, scale=1.5)       # half as wide again, as the past errors asked
 """
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["Z90", "band", "gamma_quantile"]
+__all__ = ["Z90", "band", "gamma_quantile", "standardized_error"]
 
 Z90 = 1.2815515655446004
 """The standard normal's 90th percentile."""
 
 
-def gamma_quantile(mean: float, variance: float, q: float) -> float:
-    """The q quantile (0.1 or 0.9) of the gamma distribution with this mean and variance."""
+def gamma_quantile(mean: float, variance: float, q: float, scale: float = 1.0) -> float:
+    """The q quantile (0.1 or 0.9) of the gamma distribution with this mean and variance;
+    with `scale`, the point `scale` times as far from the median on the normal scale."""
     if mean <= 0.0:
         return 0.0
     if variance <= 0.0:
@@ -34,13 +39,29 @@ def gamma_quantile(mean: float, variance: float, q: float) -> float:
         z = 0.0
     elif abs(abs(q - 0.5) - 0.4) > 1e-9:
         raise ValueError(f"only the 10th, 50th and 90th percentiles are supported, not {q}")
-    shape = mean * mean / variance
-    scale = variance / mean
-    c = 1.0 / (9.0 * shape)
-    root = 1.0 - c + z * math.sqrt(c)
-    return shape * scale * max(root, 0.0) ** 3
+    if scale <= 0.0:
+        raise ValueError(f"a band's scale is positive, not {scale}")
+    c = _c(mean, variance)
+    root = 1.0 - c + scale * z * math.sqrt(c)
+    return mean * max(root, 0.0) ** 3
 
 
-def band(mean: float, variance: float) -> tuple[float, float]:
-    """(P10, P90) of a non-negative sum with this mean and variance."""
-    return gamma_quantile(mean, variance, 0.1), gamma_quantile(mean, variance, 0.9)
+def band(mean: float, variance: float, scale: float = 1.0) -> tuple[float, float]:
+    """(P10, P90) of a non-negative sum with this mean and variance, `scale` times as wide
+    on the normal scale (1: as the variance says)."""
+    return gamma_quantile(mean, variance, 0.1, scale), gamma_quantile(mean, variance, 0.9, scale)
+
+
+def standardized_error(mean: float, variance: float, actual: float) -> float | None:
+    """Where `actual` fell in the gamma forecast with this mean and variance, on the normal
+    scale of the band: the band holds it exactly when -Z90 * scale <= error <= Z90 * scale.
+    None when the forecast is a point (no mean or no variance): no band to measure against."""
+    if mean <= 0.0 or variance <= 0.0:
+        return None
+    c = _c(mean, variance)
+    return (math.copysign(abs(actual / mean) ** (1.0 / 3.0), actual) - (1.0 - c)) / math.sqrt(c)
+
+
+def _c(mean: float, variance: float) -> float:
+    """1 / (9 shape) of the gamma with this mean and variance (shape = mean² / variance)."""
+    return variance / (9.0 * mean * mean)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -84,6 +84,12 @@ class MonthForecast:
     p10_count: float
     p90_count: float
     new_pipeline_amount: float
+    variance_amount: float = 0.0
+    """The model's own variance of the amount, before any calibration (`calibrated`)."""
+    variance_count: float = 0.0
+    band_scale: float = 1.0
+    """How much wider (above 1) or narrower the band is drawn than the variance alone says
+    (`calibration`)."""
 
     @classmethod
     def of(
@@ -107,6 +113,22 @@ class MonthForecast:
             p10_count=p10_count,
             p90_count=p90_count,
             new_pipeline_amount=new_amount,
+            variance_amount=var_amount,
+            variance_count=var_count,
+        )
+
+    def calibrated(self, scale: float) -> MonthForecast:
+        """The same forecast, its bands (amount and count) `scale` times as wide on the normal
+        scale (`band.band`): the correction the history's own backtest errors ask for."""
+        p10_amount, p90_amount = band(self.expected_amount, self.variance_amount, scale)
+        p10_count, p90_count = band(self.expected_count, self.variance_count, scale)
+        return replace(
+            self,
+            p10_amount=p10_amount,
+            p90_amount=p90_amount,
+            p10_count=p10_count,
+            p90_count=p90_count,
+            band_scale=scale,
         )
 
 

@@ -23,7 +23,7 @@ STATIC = "/static/web"
 
 def mount_web(app: FastAPI, settings: Settings) -> None:
     """Add the pages, their assets and the offline API docs to `app`."""
-    from app.api.deps import kpi_store_of
+    from app.api.deps import keeper_of, kpi_store_of
     from app.web.routes import (
         auth,
         deals,
@@ -39,7 +39,7 @@ def mount_web(app: FastAPI, settings: Settings) -> None:
 
     app.state.web_sessions = SessionCodec.from_settings(settings)
     store = kpi_store_of(app)
-    store.on_snapshot(warm_pages(store, app.state.database))
+    store.on_snapshot(warm_pages(store, app.state.database, keeper_of(app)))
     app.mount(STATIC, StaticFiles(directory=Path(__file__).parent / "static"), name="web-assets")
     mount_docs(app)
     for module in (

@@ -19,7 +19,13 @@ from app.core.database import Database
 from app.core.errors import ConflictError
 from app.models.targets import Target
 from app.services.kpis import queries
-from app.services.kpis.answers import ConversionAnswer, ForecastAnswer, FunnelAnswer, Scorecard
+from app.services.kpis.answers import (
+    BandCalibration,
+    ConversionAnswer,
+    ForecastAnswer,
+    FunnelAnswer,
+    Scorecard,
+)
 from app.services.kpis.breakdowns import MilestoneForecast, RepStep
 from app.services.kpis.filters import Filters
 from app.services.kpis.rows import OpportunityKpis
@@ -185,10 +191,13 @@ class ForecastView:
         return [m for m in self.split if m.deals]
 
 
-def forecast_view(snapshot: Snapshot, filters: PageFilters, months: int) -> ForecastView:
+def forecast_view(
+    snapshot: Snapshot, filters: PageFilters, months: int, calibration: BandCalibration
+) -> ForecastView:
+    """The forecast with its band as `calibration` draws it (the API's, `kept_calibration`)."""
     kpi = filters.kpi()
     return ForecastView(
-        queries.forecast_kpi(snapshot, kpi, months, True),
+        queries.forecast_kpi(snapshot, kpi, months, True, calibration),
         queries.forecast_by_milestone(snapshot, kpi, months),
     )
 

@@ -50,6 +50,7 @@ from app.core.database import Database
 from app.core.errors import ForbiddenError, InvalidRequestError, NotFoundError
 from app.services.kpis import queries as service
 from app.services.kpis.answers import (
+    BandCalibration,
     ForecastAnswer,
     FunnelAnswer,
     MovementAnswer,
@@ -60,10 +61,13 @@ from app.services.kpis.backtest import (
     BacktestReport,
     NoBacktest,
     backtest_ask,
+    band_calibration,
     kept_backtest,
+    kept_calibration,
     run_backtest,
 )
 from app.services.kpis.backtest import csv_rows as backtest_csv_rows
+from app.services.kpis.keeper import Keeper
 from app.services.kpis.rows import (
     OpportunityDetail,
     OpportunityKpis,
@@ -133,10 +137,17 @@ def _velocity(filters: service.Filters) -> Answer:
     return ("velocity", filters.key()), lambda s: service.velocity(s, filters)
 
 
-def _forecast(filters: service.Filters, months: int, new_pipeline: bool) -> Answer:
+def _forecast(
+    filters: service.Filters,
+    months: int,
+    new_pipeline: bool,
+    known: tuple[Any, ...],
+    calibration: BandCalibration,
+) -> Answer:
+    """`known` tells the band calibrations apart (the backtest's generation and instant)."""
     return (
-        ("forecast", months, new_pipeline, filters.key()),
-        lambda s: service.forecast_kpi(s, filters, months, new_pipeline),
+        ("forecast", months, new_pipeline, filters.key(), *known),
+        lambda s: service.forecast_kpi(s, filters, months, new_pipeline, calibration),
     )
 
 
@@ -228,15 +239,30 @@ async def forecast(
     request: Request,
     principal: Reader,
     store: KpiStoreDep,
+    database: DatabaseDep,
     months: Annotated[int, Query(ge=1, le=12, description="Months ahead, this one first.")] = 3,
     new_pipeline: Annotated[
         bool, Query(description="Add expected wins of deals not yet created.")
     ] = True,
 ) -> Response:
+    """The band is calibrated by the backtest of the same filters: the keeper's (computed off
+    the request path, waited for only before the first one is ready), or for a past view, one
+    replayed on this request from what was known before that instant, once per instant."""
     filters = request_filters(request, principal, {"months", "new_pipeline"}, period=False)
-    return await answer(
-        store, *_forecast(filters, months, new_pipeline), as_of=requested_as_of(request)
+    as_of = requested_as_of(request)
+    if as_of is not None:
+
+        def past(snapshot: Any) -> Any:
+            calibration = band_calibration(database, snapshot, filters, store)
+            return service.forecast_kpi(snapshot, filters, months, new_pipeline, calibration)
+
+        key = ("forecast", months, new_pipeline, filters.key())
+        return await answer(store, key, past, as_of=as_of)
+    keeper = keeper_of(request.app)
+    known, calibration = await run_in_threadpool(
+        lambda: kept_calibration(keeper, database, filters, wait=True)
     )
+    return await answer(store, *_forecast(filters, months, new_pipeline, known, calibration))
 
 
 @router.get(
@@ -427,17 +453,16 @@ async def backtest(
     return response
 
 
-def _precompute(store: KpiStore) -> Callable[[Any], None]:
-    """Answers a manager's dashboard asks first, encoded as soon as a snapshot is published."""
+def _precompute(store: KpiStore, keeper: Keeper, database: Database) -> Callable[[Any], None]:
+    """Answers a manager's dashboard asks first, encoded as soon as a snapshot is published
+    (the forecast once a backtest calibrates its band)."""
 
     def warm(snapshot: Any) -> None:
         everyone = service.Filters()
-        answers = [
-            _funnel(everyone),
-            _velocity(everyone),
-            _movement(everyone, "week"),
-            _forecast(everyone, 3, True),
-        ]
+        answers = [_funnel(everyone), _velocity(everyone), _movement(everyone, "week")]
+        known, calibration = kept_calibration(keeper, database, everyone, wait=False)
+        if calibration.state != "being computed":
+            answers.append(_forecast(everyone, 3, True, known, calibration))
         for name, compute in answers:
             full = (snapshot.generation, *name)
             if store.remembered(full) is None:
@@ -452,7 +477,7 @@ async def _start_view(app: Any) -> AsyncIterator[None]:
     store = kpi_store_of(app)
     keeper = keeper_of(app)
     if not store.ready:
-        store.on_snapshot(_precompute(store))
+        store.on_snapshot(_precompute(store, keeper, app.state.database))
         store.start()
         keeper.keep(*backtest_ask(keeper, app.state.database))  # the forecast page's
     try:

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.timestamps import DataAgeSeconds, IsoDateTime
+from app.kpis.calibration import Correction
 from app.kpis.conversion import Conversion
 from app.kpis.forecast import MonthForecast
 from app.services.kpis.breakdowns import MilestoneForecast
@@ -22,6 +23,7 @@ from app.services.kpis.filters import Filters
 from app.services.kpis.rows import OpportunityKpis
 
 __all__ = [
+    "BandCalibration",
     "Bucket",
     "ConversionAnswer",
     "ForecastAnswer",
@@ -195,6 +197,9 @@ class ForecastMonth:
     p90_count: float
     new_pipeline_amount: float
     baseline_weighted_pipeline: float
+    band_scale: float
+    """How much wider (above 1) or narrower (below 1) the P10-P90 band is drawn than the
+    model's own variance says, as the history's backtest errors asked (`band_calibration`)."""
 
     @classmethod
     def of(cls, forecast: MonthForecast, baseline: float) -> ForecastMonth:
@@ -209,7 +214,25 @@ class ForecastMonth:
             round(forecast.p90_count, 2),
             round(forecast.new_pipeline_amount, 2),
             round(baseline, 2),
+            round(forecast.band_scale, 3),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class BandCalibration:
+    """How sure the band is: the correction the history's own backtest asked of it, per month
+    ahead (horizon 1 is this month) and part (deals open now, deals not yet created, total;
+    the total's is the one the months' band is drawn with), and how many past origins whose
+    outcome is known it rests on."""
+
+    state: Literal["calibrated", "being computed", "no backtest"]
+    """`being computed`: the backtest behind it is not ready yet, the band is the model's own;
+    `no backtest`: too little history before any origin to score one."""
+    note: str
+    corrections: list[Correction]
+    """Single months only; `scale` is applied, `raw_scale` is what the past errors alone ask
+    (before shrinking towards 1 for few origins), `past_coverage` is the share of those
+    outcomes the model's own band held (0.80 claimed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +251,8 @@ class ForecastAnswer:
     """Said when the history of the processes forecast is too small to forecast well: what
     there is and how much the forecast needs (the backtest skips such origins). None when it
     is enough."""
+    band_calibration: BandCalibration | None = None
+    """The band's correction by the history's own backtest errors (None: not asked)."""
     data_age_seconds: DataAgeSeconds = None
 
 

@@ -8,6 +8,10 @@ today's values stand in, and the answer says so.
 
 The API and the web app read it through `kept_backtest`: computed on the keeper's thread once
 per view generation (`app.services.kpis.keeper`), never on a request, one answer for both.
+
+The same replay calibrates the live forecast's band (`band_calibration`): the report's
+`band_calibration` is the correction its outcomes ask of a forecast made at its `as_of`; the
+forecast reads the kept report for its filters (`kept_calibration`), so no second replay runs.
 """
 
 from __future__ import annotations
@@ -32,10 +36,12 @@ from app.kpis.backtest import (
     origins_between,
     summarise,
 )
+from app.kpis.calibration import Correction
 from app.kpis.forecast import PipelineDeal, month_windows
 from app.kpis.history import DealHistory
 from app.kpis.recency import DEFAULT_HALF_LIFE_DAYS
 from app.models.base import utcnow
+from app.services.kpis.answers import BandCalibration
 from app.services.kpis.filters import Filters
 from app.services.kpis.keeper import Keeper, Kept
 from app.services.kpis.past import FieldHistory
@@ -44,14 +50,18 @@ from app.services.kpis.snapshot import Snapshot
 from app.services.kpis.store import KpiStore
 
 __all__ = [
+    "CALIBRATION_ORIGINS",
     "BacktestReport",
     "FieldHistory",
     "NoBacktest",
     "ReplayPoint",
     "SkippedOrigin",
     "backtest_ask",
+    "band_calibration",
+    "calibration_of",
     "csv_rows",
     "kept_backtest",
+    "kept_calibration",
     "run_backtest",
     "strictly_before",
 ]
@@ -149,6 +159,10 @@ class BacktestReport:
     cells: list[CellSummary]
     """Per horizon (1-12), single month then cumulative, and part (open, new, total)."""
     points: list[ReplayPoint]
+    band_calibration: list[Correction] = field(default_factory=list)
+    """Per horizon, single month then cumulative, and part: how much wider (above 1) or
+    narrower the milestone forecast's band is drawn at `as_of`, from the outcomes of every
+    origin above (the scored bands at each origin are calibrated by the origins before it)."""
     data_age_seconds: DataAgeSeconds = None
 
 
@@ -296,8 +310,15 @@ def run_backtest(
         reading=READING,
         cells=summarise(replay.points),
         points=[ReplayPoint.of(p) for p in replay.points],
+        band_calibration=[
+            replay.calibration[cell] for cell in sorted(replay.calibration, key=_order)
+        ],
         data_age_seconds=age,
     )
+
+
+def _order(cell: tuple[int, bool, str]) -> tuple[int, bool, int]:
+    return cell[0], cell[1], ("open", "new", "total").index(cell[2])
 
 
 def backtest_ask(
@@ -338,6 +359,56 @@ def kept_backtest(
     """`run_backtest` at the view's generation as the keeper last computed it (`backtest_ask`
     takes the same parameters); None while the first one runs, unless `wait`."""
     return keeper.get(*backtest_ask(keeper, database, **ask), wait=wait)
+
+
+CALIBRATION_ORIGINS = 12
+"""The latest origins whose outcomes calibrate the live forecast's band: the backtest's
+default, the one the keeper keeps for the forecast page, so that no other replay runs."""
+
+
+def calibration_of(report: BacktestReport | NoBacktest | None) -> BandCalibration:
+    """The forecast's band correction from a backtest of its filters at its instant (None:
+    being computed)."""
+    if report is None:
+        return BandCalibration(
+            "being computed",
+            "the backtest that calibrates the band is being computed: the band is the model's "
+            "own until it is ready",
+            [],
+        )
+    if isinstance(report, NoBacktest):
+        return BandCalibration("no backtest", f"the band is the model's own: {report.note}", [])
+    single = [c for c in report.band_calibration if not c.cumulative]
+    first = next((c for c in single if c.horizon_months == 1 and c.part == "total"), None)
+    origins = first.origins if first is not None else 0
+    return BandCalibration(
+        "calibrated",
+        f"each month's band is widened or narrowed so that it would have held 80 % of the "
+        f"outcomes of the backtest's past origins ({origins} for this month, fewer further "
+        f"ahead), the correction shrunk towards 1 when few origins speak",
+        single,
+    )
+
+
+def band_calibration(
+    database: Database, snapshot: Snapshot, filters: Filters, store: KpiStore | None = None
+) -> BandCalibration:
+    """The band correction for a forecast at `snapshot` (a past view, or the command line),
+    computed now by the backtest the keeper would keep: the latest `CALIBRATION_ORIGINS`
+    origins, nothing at or after the snapshot's instant."""
+    report = run_backtest(database, CALIBRATION_ORIGINS, store, filters=filters, snapshot=snapshot)
+    return calibration_of(report)
+
+
+def kept_calibration(
+    keeper: Keeper, database: Database, filters: Filters, *, wait: bool
+) -> tuple[tuple[Any, ...], BandCalibration]:
+    """The band correction from the keeper's backtest of `filters` (the forecast page's and
+    the API's default backtest), and a key that tells the answers it calibrates apart."""
+    kept = kept_backtest(keeper, database, months=CALIBRATION_ORIGINS, filters=filters, wait=wait)
+    if kept is None:
+        return ("being computed",), calibration_of(None)
+    return (kept.generation, kept.as_of), calibration_of(kept.value)
 
 
 CSV_COLUMNS = (

@@ -8,7 +8,12 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import DatabaseDep, keeper_of
 from app.kpis.backtest import CellSummary
-from app.services.kpis.backtest import BacktestReport, ReplayPoint, kept_backtest
+from app.services.kpis.backtest import (
+    BacktestReport,
+    ReplayPoint,
+    kept_backtest,
+    kept_calibration,
+)
 from app.web import charts
 from app.web.deps import KPI_ROLES, ViewerDep, csrf_protect, view_snapshot
 from app.web.filters import FilterChoices, page_filters
@@ -25,8 +30,15 @@ async def forecast(request: Request, viewer: ViewerDep, database: DatabaseDep) -
     viewer.require(*KPI_ROLES)
     filters = await page_filters(request, viewer, database)
     store, snapshot = await view_snapshot(request)
+    keeper = keeper_of(request.app)
+    known, calibration = await run_in_threadpool(
+        lambda: kept_calibration(keeper, database, filters.kpi(), wait=False)
+    )
     view = await cached(
-        store, snapshot, ("forecast", filters), lambda s: forecast_view(s, filters, FORECAST_MONTHS)
+        store,
+        snapshot,
+        ("forecast", filters, *known),
+        lambda s: forecast_view(s, filters, FORECAST_MONTHS, calibration),
     )
     chart = charts.forecast_band(
         view.labels,

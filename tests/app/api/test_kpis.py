@@ -89,6 +89,11 @@ def test_forecast_has_a_band_and_the_baseline(client: TestClient) -> None:
     assert first["p10_amount"] <= first["expected_amount"] <= first["p90_amount"]
     assert "baseline_weighted_pipeline" in first
     assert len(body["months"]) == 2
+    # a year of 120 deals scores no backtest origin: the band is the model's own, and says so
+    calibration = body["band_calibration"]
+    assert calibration["state"] == "no backtest" and calibration["corrections"] == []
+    assert calibration["note"].startswith("the band is the model's own: too little history")
+    assert all(m["band_scale"] == 1.0 for m in body["months"])
 
 
 def test_movement_velocity_and_stalled(client: TestClient) -> None:

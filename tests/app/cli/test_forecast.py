@@ -47,7 +47,35 @@ def test_forecast_splits_each_month_by_milestone_and_new_pipeline(
     shown = run(["forecast"], env, tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert "from the open deals at each milestone" in shown.stdout and "P10" in shown.stdout
+    assert "band: the band is the model's own: too little history" in shown.stdout
+    assert answer["band_calibration"]["state"] == "no backtest"
     for bad, code in ((["--as-of", "someday"], 2), (["--as-of", "2999-01-01"], 1)):
         refused = run(["forecast", *bad], env, tmp_path)
         assert refused.returncode == code, (bad, refused.stderr)
         assert "as-of" in refused.stderr or "as_of" in refused.stderr
+
+
+def test_the_band_line_says_each_months_correction_and_the_past_origins_it_rests_on(
+    db: Database,
+) -> None:
+    from datetime import timedelta
+
+    from app.cli.forecast import _calibration_line
+    from app.kpis.backtest import HistoryNeed
+    from app.services.kpis.backtest import BacktestReport, calibration_of, run_backtest
+    from app.services.kpis.filters import Filters
+    from app.services.kpis.queries import forecast_kpi
+    from app.services.kpis.store import KpiStore
+    from tests.support.kpi_world import START
+
+    build(db)
+    small = HistoryNeed(closed=20, won=3, days=60)
+    report = run_backtest(db, start=(START + timedelta(days=100)).date(), horizons=3, need=small)
+    assert isinstance(report, BacktestReport)
+    answer = forecast_kpi(KpiStore(db).snapshot(), Filters(), 2, True, calibration_of(report))
+    line = _calibration_line(answer)
+    first, second = answer.months
+    origins = len(report.origins)
+    assert line.startswith("band calibrated by the backtest")
+    assert f"{first.month} x{first.band_scale:.2f} ({origins} past origins" in line
+    assert f"{second.month} x{second.band_scale:.2f} ({origins - 1} past origins" in line

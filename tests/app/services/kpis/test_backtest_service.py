@@ -13,12 +13,15 @@ from app.services.kpis.backtest import (
     BacktestReport,
     FieldHistory,
     NoBacktest,
+    calibration_of,
     csv_rows,
     run_backtest,
     strictly_before,
 )
 from app.services.kpis.filters import Filters
 from app.services.kpis.past import FieldValues
+from app.services.kpis.queries import forecast_kpi
+from app.services.kpis.store import KpiStore
 from tests.support.kpi_world import NOW, START, build
 
 SMALL = HistoryNeed(closed=20, won=3, days=60)
@@ -83,3 +86,36 @@ def test_the_field_history_is_read_strictly_before_the_origin() -> None:
     assert at(deal, t) == early  # the change at the origin instant is not known yet
     assert at(deal, t + timedelta(seconds=1)) == late
     assert at(deal, t - timedelta(days=4)) is None
+
+
+def test_the_report_calibrates_the_forecast_band_at_its_instant(db: Database) -> None:
+    """The report's correction for a forecast at its as-of rests on every origin it scored;
+    the forecast drawn with it is wider or narrower than the model's own band as it says,
+    and says so (band_scale, band_calibration)."""
+    build(db)
+    first = (START + timedelta(days=100)).date()
+    report = run_backtest(db, start=first, horizons=3, need=SMALL)
+    assert isinstance(report, BacktestReport)
+    found = {(c.horizon_months, c.cumulative, c.part): c for c in report.band_calibration}
+    month = found[(1, False, "total")]
+    assert month.origins == len(report.origins)
+    assert found[(3, True, "total")].origins == len(report.origins) - 2  # the last two: not over
+    assert {part for _, _, part in found} == {"open", "new", "total"}
+    calibration = calibration_of(report)
+    assert calibration.state == "calibrated"
+    assert all(not c.cumulative for c in calibration.corrections)
+    snapshot = KpiStore(db).snapshot()
+    own = forecast_kpi(snapshot, Filters(), 3).months[0]
+    drawn = forecast_kpi(snapshot, Filters(), 3, True, calibration).months[0]
+    assert drawn.expected_amount == own.expected_amount
+    assert drawn.band_scale == round(month.scale, 3) != 1.0
+    wider = drawn.p90_amount - drawn.p10_amount > own.p90_amount - own.p10_amount
+    assert wider == (month.scale > 1.0)
+    nothing = calibration_of(run_backtest(db, 6))  # too little history for the default need
+    assert nothing.state == "no backtest" and nothing.corrections == []
+    plain = forecast_kpi(snapshot, Filters(), 3, True, nothing).months[0]
+    assert (plain.p10_amount, plain.p90_amount, plain.band_scale) == (
+        own.p10_amount,
+        own.p90_amount,
+        1.0,
+    )
