@@ -245,9 +245,10 @@ async def forecast(
         bool, Query(description="Add expected wins of deals not yet created.")
     ] = True,
 ) -> Response:
-    """The band is calibrated by the backtest of the same filters: the keeper's (computed off
-    the request path, waited for only before the first one is ready), or for a past view, one
-    replayed on this request from what was known before that instant, once per instant."""
+    """The band is calibrated by the keeper's backtest of every opportunity (computed off the
+    request path: until the first one is ready, the band is the model's own and says so), or
+    for a past view, one replayed on this request from what was known before that instant,
+    once per instant."""
     filters = request_filters(request, principal, {"months", "new_pipeline"}, period=False)
     as_of = requested_as_of(request)
     if as_of is not None:
@@ -260,7 +261,7 @@ async def forecast(
         return await answer(store, key, past, as_of=as_of)
     keeper = keeper_of(request.app)
     known, calibration = await run_in_threadpool(
-        lambda: kept_calibration(keeper, database, filters, wait=True)
+        lambda: kept_calibration(keeper, database, filters, wait=False)
     )
     return await answer(store, *_forecast(filters, months, new_pipeline, known, calibration))
 

@@ -17,7 +17,7 @@ forecast reads the kept report for its filters (`kept_calibration`), so no secon
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -403,12 +403,22 @@ def band_calibration(
 def kept_calibration(
     keeper: Keeper, database: Database, filters: Filters, *, wait: bool
 ) -> tuple[tuple[Any, ...], BandCalibration]:
-    """The band correction from the keeper's backtest of `filters` (the forecast page's and
-    the API's default backtest), and a key that tells the answers it calibrates apart."""
-    kept = kept_backtest(keeper, database, months=CALIBRATION_ORIGINS, filters=filters, wait=wait)
+    """The band correction from the keeper's backtest of every opportunity (the forecast
+    page's and the API's default backtest), and a key that tells the answers it calibrates
+    apart. A filtered forecast borrows it: the correction measures how far the model's own
+    spread is off, which a team's or a rep's deals share, and a backtest per filter would be
+    minutes of work for every new one asked."""
+    kept = kept_backtest(keeper, database, months=CALIBRATION_ORIGINS, wait=wait)
     if kept is None:
         return ("being computed",), calibration_of(None)
-    return (kept.generation, kept.as_of), calibration_of(kept.value)
+    calibration = calibration_of(kept.value)
+    if filters.key() != Filters().key() and calibration.state == "calibrated":
+        calibration = replace(
+            calibration,
+            note=calibration.note + "; measured on every opportunity's forecasts, which this "
+            "filtered forecast shares",
+        )
+    return (kept.generation, kept.as_of), calibration
 
 
 CSV_COLUMNS = (
