@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -43,13 +44,14 @@ from app.kpis.columns import Bools, DealColumns, Floats, Ints
 from app.kpis.curves import HORIZON_DAYS, DailyCurve, daily_incidence, never_certain, shrink
 from app.kpis.history import DAY, DealHistory
 from app.kpis.incidence import CENSORED, LOST, WON
-from app.kpis.model import Estimate, Source
 from app.kpis.recency import DEFAULT_HALF_LIFE_DAYS, recency_weights
 from app.kpis.size import SizeEffect, size_effect
 
 __all__ = [
     "GRID",
     "PRIOR_DEALS",
+    "Estimate",
+    "Source",
     "WinModel",
     "fit_win_model",
     "fit_win_model_histories",
@@ -71,6 +73,21 @@ _SELF_SUFFICIENT = 50.0
 """A cell with 50 times the prior's deals gives its parent under 2 %: the parent is not
 computed (a long chain of parents costs time for nothing)."""
 _OPEN_ENDING = 0
+
+
+Source = Literal["process", "pooled", "none"]
+"""Whose deals an estimate rests on: its process's, every process's, or none."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A win probability with its evidence: `sample` deals of its own cell at `landmark`
+    (the grid point at or below the days at the milestone)."""
+
+    value: float
+    sample: int
+    source: Source
+    landmark: int
 
 
 def grid_point(days_at: float) -> int:
@@ -106,6 +123,7 @@ class WinModel:
     value_ratios: dict[int, float] = field(default_factory=dict)
     """Per process: sum of amount * size factor over sum of amount (for new pipeline)."""
     _curves: dict[Key, DailyCurve | None] = field(default_factory=dict)
+    _arrivals: dict[int | None, dict[int, Estimate]] = field(default_factory=dict)
 
     def _own(self, owner: int | None, position: int, days: int) -> DailyCurve | None:
         stays = self.stays.get((owner, position))
@@ -155,6 +173,37 @@ class WinModel:
             return Estimate(never_certain(0.0, 0), 0, "none", days)
         value = float(curve.eventual(days_at - days))
         return Estimate(never_certain(value, curve.deals), curve.deals, source, days)
+
+    def arrival_win(self, process: int | None, position: int) -> Estimate:
+        """P(won eventually | just arrived at `position`), made non-decreasing along the
+        process's milestones (isotonic, weighted by the deals each arrival rests on): a
+        customer's step forward never lowers a deal's chance, so it never lowers a rep's
+        progress value. Where history has one milestone win less often than the one before
+        (noise, or a milestone that adds no information), the two share their pooled
+        probability. A position the process never reached takes the one below it."""
+        if process not in self._arrivals:
+            self._arrivals[process] = self._isotonic_arrivals(process)
+        fitted = self._arrivals[process]
+        if position in fitted:
+            return fitted[position]
+        below = [p for p in fitted if p < position]
+        return fitted[max(below)] if below else self.win(process, position)
+
+    def _isotonic_arrivals(self, process: int | None) -> dict[int, Estimate]:
+        positions = sorted(pos for owner, pos in self.stays if owner == process)
+        raw = {position: self.win(process, position) for position in positions}
+        blocks: list[tuple[float, float, list[int]]] = []  # (mean, weight, positions)
+        for position in positions:
+            estimate = raw[position]
+            blocks.append((estimate.value, float(max(estimate.sample, 1)), [position]))
+            while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:  # pool adjacent violators
+                (m1, w1, p1), (m2, w2, p2) = blocks[-2], blocks[-1]
+                blocks[-2:] = [((m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, p1 + p2)]
+        return {
+            position: Estimate(mean, raw[position].sample, raw[position].source, 0)
+            for mean, _, members in blocks
+            for position in members
+        }
 
     def win_between(
         self, process: int | None, position: int, days_at: float, start: float, end: float

@@ -255,7 +255,7 @@ class _Advances:
 
 def _advances(snapshot: Snapshot, mask: Bools, start: float, end: float) -> _Advances:
     """Milestones first reached in [start, end) above every earlier one, with their value."""
-    cols, model = snapshot.columns, snapshot.model
+    cols, model = snapshot.columns, snapshot.derived.forecaster
     records = cols.records()
     previous = np.zeros(len(cols), dtype=np.int64)
     parts: list[tuple[Ints, Ints, Floats, Floats]] = []
@@ -263,7 +263,7 @@ def _advances(snapshot: Snapshot, mask: Bools, start: float, end: float) -> _Adv
 
     def win(process: int, position: int) -> float:
         if (process, position) not in wins:
-            wins[(process, position)] = model.arrival_win(process, position)
+            wins[(process, position)] = model.arrival_win(process, position).value
         return wins[(process, position)]
 
     for p in range(1, cols.positions):
