@@ -253,6 +253,9 @@ FORECAST: dict[str, Any] = {
         }
     ],
     "too_little_history": None,
+    "half_lives": [
+        {"process": "smb_new_business", "version": 3, "half_life_days": 180.0, "why": "auto"}
+    ],
     "data_age_seconds": _DATA_AGE,
 }
 

@@ -10,8 +10,9 @@ showed the milestone forecast biased high and worse than deal age alone. Here:
   still at k d' days after reaching it, d' the point of `GRID` at or below d (daily for a
   month, then every 3 days to 90, weekly to a year, monthly to three): deals that moved on
   before d' are out.
-- **Recency.** Each stay is weighted by its age at the as-of with a half-life
-  (`recency.recency_weights`): the model follows a market that changes.
+- **Recency.** Each stay is weighted by its age at the as-of with its process's half-life
+  (`recency.recency_weights`; one for all, or one per process as ops set it or a backtest
+  chose it, `halflife`): the model follows a market that changes.
 - **Shrinkage.** A cell is pulled towards its parent as if the parent added `PRIOR_DEALS`
   deals: the same process and milestone at the grid point just below (nearly the same
   deals, a few days earlier), down to arrival at the milestone, which is pulled towards every
@@ -34,7 +35,7 @@ alone: the backtest's milestone-free baseline.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -51,6 +52,7 @@ __all__ = [
     "GRID",
     "PRIOR_DEALS",
     "Estimate",
+    "HalfLives",
     "Source",
     "WinModel",
     "fit_win_model",
@@ -75,6 +77,9 @@ computed (a long chain of parents costs time for nothing)."""
 _OPEN_ENDING = 0
 
 
+HalfLives = float | None | Mapping[int, float | None]
+"""One half-life for every process (None: every deal alike), or one per process id (a
+process not listed takes `DEFAULT_HALF_LIFE_DAYS`)."""
 Source = Literal["process", "pooled", "none"]
 """Whose deals an estimate rests on: its process's, every process's, or none."""
 
@@ -115,7 +120,7 @@ Key = tuple[int | None, int, int]
 @dataclass
 class WinModel:
     as_of: float
-    half_life_days: float | None
+    half_life_days: HalfLives
     stays: dict[tuple[int | None, int], _Stays]
     prior_deals: float = PRIOR_DEALS
     sizes: dict[int, SizeEffect] = field(default_factory=dict)
@@ -280,10 +285,22 @@ class WinModel:
         return wins, curve.effective
 
 
+def _weights(age: Floats, process: Ints, half_life_days: HalfLives) -> Floats:
+    """Each stay's recency weight under its own process's half-life."""
+    if not isinstance(half_life_days, Mapping):
+        return recency_weights(age, half_life_days)
+    weight = recency_weights(age, DEFAULT_HALF_LIFE_DAYS)
+    for owner, half_life in half_life_days.items():
+        mine = process == owner
+        if mine.any():
+            weight[mine] = recency_weights(age[mine], half_life)
+    return weight
+
+
 def fit_win_model(
     cols: DealColumns,
     as_of: float,
-    half_life_days: float | None = DEFAULT_HALF_LIFE_DAYS,
+    half_life_days: HalfLives = DEFAULT_HALF_LIFE_DAYS,
     rows: Bools | None = None,
     prior_deals: float = PRIOR_DEALS,
 ) -> WinModel:
@@ -298,7 +315,7 @@ def fit_win_model(
     final_time = np.where(closed, cols.closed[stays.row], as_of)
     to_final = np.maximum(0.0, (final_time - stays.start) / DAY)
     length = np.maximum(0.0, (stays.end - stays.start) / DAY)
-    weight = recency_weights((as_of - stays.start) / DAY, half_life_days)
+    weight = _weights((as_of - stays.start) / DAY, process, half_life_days)
     still = stays.ending == _OPEN_ENDING
     sizes, ratios = {}, {}
     for owner in np.unique(process).tolist():
@@ -329,7 +346,7 @@ def fit_win_model(
 def fit_win_model_histories(
     deals: Sequence[DealHistory],
     as_of_seconds: float,
-    half_life_days: float | None = DEFAULT_HALF_LIFE_DAYS,
+    half_life_days: HalfLives = DEFAULT_HALF_LIFE_DAYS,
     prior_deals: float = PRIOR_DEALS,
 ) -> WinModel:
     """`fit_win_model` of plain histories (the backtest's cut-back deals)."""

@@ -30,6 +30,7 @@ __all__ = [
     "FunnelStep",
     "MovementAnswer",
     "ProcessFunnel",
+    "ProcessHalfLife",
     "ProcessMovement",
     "ProcessVelocity",
     "RepMovement",
@@ -213,6 +214,18 @@ class ForecastMonth:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessHalfLife:
+    """The recency half-life a process's model used: `half_life_days` (None: every deal
+    alike) and why: `set` (by ops, in the ruleset's `half_life_days`), `auto` (chosen by a
+    backtest of the process's history before the as-of) or `default` (365 days)."""
+
+    process: str
+    version: int
+    half_life_days: float | None
+    why: Literal["set", "auto", "default"]
+
+
+@dataclass(frozen=True, slots=True)
 class ForecastAnswer:
     filters: Filters
     as_of: IsoDateTime
@@ -228,6 +241,8 @@ class ForecastAnswer:
     """Said when the history of the processes forecast is too small to forecast well: what
     there is and how much the forecast needs (the backtest skips such origins). None when it
     is enough."""
+    half_lives: list[ProcessHalfLife]
+    """Each process forecast: the recency half-life its model used, and why."""
     data_age_seconds: DataAgeSeconds = None
 
 

@@ -47,6 +47,7 @@ from app.services.kpis.answers import (
     FunnelStep,
     MovementAnswer,
     ProcessFunnel,
+    ProcessHalfLife,
     ProcessMovement,
     ProcessVelocity,
     RepMovement,
@@ -67,6 +68,7 @@ __all__ = [
     "forecast_by_milestone",
     "forecast_kpi",
     "funnel",
+    "half_lives_used",
     "latest_steps",
     "movement",
     "next_step",
@@ -652,13 +654,26 @@ def forecast_kpi(
         "thin cells borrow from the same milestone a few days earlier); plus expected wins of "
         "opportunities not yet created at the recent creation rate (recent weeks weigh "
         "most). Band P10-P90: each deal's outcome, the estimated rates' uncertainty and the "
-        "arrival noise of new pipeline. No close dates, no stage probabilities.",
+        "arrival noise of new pipeline. No close dates, no stage probabilities. Each process's "
+        "recency half-life is in half_lives (set by ops, chosen by backtest, or the default).",
         baseline_method="CRM weighted pipeline: amount * stage probability of open "
         "opportunities whose close date falls in the month.",
         months=[ForecastMonth.of(row, baseline[i]) for i, row in enumerate(rows)],
         by_milestone=[m for m in forecast_by_milestone(snapshot, filters, months) if m.deals],
         too_little_history=_history_shortfall(snapshot, filters),
+        half_lives=half_lives_used(snapshot, filters),
     )
+
+
+def half_lives_used(snapshot: Snapshot, filters: Filters) -> list[ProcessHalfLife]:
+    """The recency half-life each selected process's model used, and why."""
+    found = []
+    for process in sorted(snapshot.processes.values(), key=lambda p: (p.key, p.id)):
+        chosen = snapshot.half_lives.get(process.id)
+        if chosen is not None and (filters.process is None or process.key == filters.process):
+            days = None if chosen.days is None else round(chosen.days, 1)
+            found.append(ProcessHalfLife(process.key, process.version, days, chosen.why))
+    return found
 
 
 def _history_shortfall(snapshot: Snapshot, filters: Filters) -> str | None:
