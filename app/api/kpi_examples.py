@@ -253,6 +253,7 @@ FORECAST: dict[str, Any] = {
         }
     ],
     "too_little_history": None,
+    "closed_deals_needed": 240,
     "half_lives": [
         {"process": "smb_new_business", "version": 3, "half_life_days": 180.0, "why": "auto"}
     ],
@@ -332,6 +333,15 @@ BACKTEST: dict[str, Any] = {
             "milestone_free_p90": 224000.0,
             "weighted_pipeline": 310400.0,
             "naive_run_rate": 176300.0,
+        }
+    ],
+    "half_lives": [
+        {
+            "process": "smb_new_business",
+            "version": 3,
+            "why": "auto",
+            "half_life_days": 180.0,
+            "chosen": [365.0, 180.0, 180.0],
         }
     ],
     "data_age_seconds": _DATA_AGE,

@@ -96,9 +96,10 @@ class HistoryNeed:
     """What the forecast needs before an origin to be worth scoring: `closed` deals (of which
     `won`) of the processes forecast, closed before it, over at least `days` of history.
 
-    The model's curves need `MIN_SAMPLE` (30) deals per milestone and landmark; with fewer
-    closed deals most milestones fall back to pooled curves, and with less than half a year
-    the slower deals have not closed yet, so the first forecasts would read too low."""
+    With few closed deals most cells rest on what they borrow from their neighbours, and with
+    less than half a year the slower deals have not closed yet, so the first forecasts would
+    read too low. (The forecast's own answer derives its need from the history instead:
+    `sufficiency`.)"""
 
     closed: int = 100
     won: int = 20

@@ -239,8 +239,11 @@ class ForecastAnswer:
     (the rest of `expected_amount` is `new_pipeline_amount`: deals not yet created)."""
     too_little_history: str | None
     """Said when the history of the processes forecast is too small to forecast well: what
-    there is and how much the forecast needs (the backtest skips such origins). None when it
-    is enough."""
+    there is and about how many more closed deals the forecast needs, derived from the win
+    rates the history shows per milestone (`app.kpis.sufficiency`). None when it is enough."""
+    closed_deals_needed: int | None
+    """Closed deals from which the milestones tell winners from losers beyond their own
+    noise, at the win rates the history shows (None: it cannot say yet)."""
     half_lives: list[ProcessHalfLife]
     """Each process forecast: the recency half-life its model used, and why."""
     data_age_seconds: DataAgeSeconds = None

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from app.core.errors import NotFoundError
-from app.kpis.backtest import HistoryNeed
 from app.kpis.columns import (
     Bools,
     Floats,
@@ -38,6 +37,7 @@ from app.kpis.forecast import (
     window_offsets,
 )
 from app.kpis.history import DAY, DealHistory, days_between
+from app.kpis.sufficiency import Sufficiency, sufficiency
 from app.services.kpis.answers import (
     Bucket,
     ConversionAnswer,
@@ -69,6 +69,7 @@ __all__ = [
     "forecast_kpi",
     "funnel",
     "half_lives_used",
+    "history_sufficiency",
     "latest_steps",
     "movement",
     "next_step",
@@ -639,6 +640,7 @@ def forecast_kpi(
         created = new_moments(rates, derived.forecaster, window_offsets(now, windows))
     rows = (opened + created).rows(windows)
     months_index = {w.month.year * 12 + w.month.month - 1: i for i, w in enumerate(windows)}
+    need = history_sufficiency(snapshot, filters)
     weighted = amount * np.nan_to_num(snapshot.stage_probability[open_rows], nan=0.0) / 100.0
     baseline = [0.0] * months
     closing = snapshot.close_month[open_rows]
@@ -660,7 +662,8 @@ def forecast_kpi(
         "opportunities whose close date falls in the month.",
         months=[ForecastMonth.of(row, baseline[i]) for i, row in enumerate(rows)],
         by_milestone=[m for m in forecast_by_milestone(snapshot, filters, months) if m.deals],
-        too_little_history=_history_shortfall(snapshot, filters),
+        too_little_history=None if need is None else need.shortfall(),
+        closed_deals_needed=None if need is None else need.needed,
         half_lives=half_lives_used(snapshot, filters),
     )
 
@@ -676,12 +679,16 @@ def half_lives_used(snapshot: Snapshot, filters: Filters) -> list[ProcessHalfLif
     return found
 
 
-def _history_shortfall(snapshot: Snapshot, filters: Filters) -> str | None:
-    """What `HistoryNeed` says of the history of the processes this forecast covers."""
-    chosen = selected_keys(snapshot, filters)
-    processes = {d.process for k, d in snapshot.deals.items() if k in chosen}
-    known = [d for d in snapshot.deals.values() if d.process in processes]
-    return HistoryNeed().shortfall(known, snapshot.as_of, "") if known else None
+def history_sufficiency(snapshot: Snapshot, filters: Filters) -> Sufficiency | None:
+    """How much history the forecast of the processes of the selected deals needs
+    (`sufficiency`: from the win rates all their closed deals show per milestone); None
+    without a deal."""
+    cols, derived = snapshot.columns, snapshot.derived
+    processes = np.isin(cols.process, np.unique(cols.process[_mask(snapshot, filters)]))
+    if not processes.any():
+        return None
+    closed = processes & (cols.outcome != 0)
+    return sufficiency(cols.process[closed], derived.position[closed], cols.outcome[closed] == 1)
 
 
 # -- scorecard ------------------------------------------------------------------------------------
