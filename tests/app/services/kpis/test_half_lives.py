@@ -13,8 +13,11 @@ from app.kpis.backtest import choose_half_life
 from app.kpis.halflife import HalfLife
 from app.models import Process
 from app.services.kpis import halflives
+from app.services.kpis.loader import load_processes
 from app.services.kpis.queries import Filters, forecast_kpi, opportunity_row
 from app.services.kpis.store import KpiStore
+from app.services.mapping.rulesets import store_version
+from mappings.schema import parse_ruleset
 from tests.support.kpi_world import build
 
 
@@ -74,3 +77,40 @@ def test_auto_is_chosen_by_backtest_once_per_data_generation(
     store.snapshot(fresh=True)
     assert store.snapshot().half_lives == snapshot.half_lives
     assert len(calls) == 1
+
+
+def test_the_half_life_written_in_the_ruleset_is_stored_and_read_with_the_process(
+    db: Database,
+) -> None:
+    text = """\
+name: x
+source: salesforce
+processes:
+  - key: fast
+    name: Fast
+    half_life_days: 120
+    milestones: &steps
+      - key: m
+        name: M
+        kind: writes
+        guidance: Next step.
+        rules:
+          - stream: EmailMessage
+            when: {Incoming: true}
+            occurred_at: MessageDate
+  - key: chosen
+    name: Chosen
+    half_life_days: auto
+    milestones: *steps
+  - key: plain
+    name: Plain
+    milestones: *steps
+"""
+    ruleset, problems = parse_ruleset(text, "rules.yaml")
+    assert ruleset is not None, problems
+    with db.session() as session:
+        version = store_version(session, ruleset, text)
+        session.flush()
+        loaded = load_processes(session, {version.id})
+    settings = {p.key: p.half_life_days for p in loaded.values()}
+    assert settings == {"fast": 120.0, "chosen": "auto", "plain": None}
