@@ -37,7 +37,7 @@ from app.kpis.forecast import (
     window_offsets,
 )
 from app.kpis.history import DAY, DealHistory, days_between
-from app.kpis.sufficiency import Sufficiency, sufficiency
+from app.kpis.sufficiency import Sufficiency, closing_median, sufficiency
 from app.services.kpis.answers import (
     Bucket,
     ConversionAnswer,
@@ -681,14 +681,20 @@ def half_lives_used(snapshot: Snapshot, filters: Filters) -> list[ProcessHalfLif
 
 def history_sufficiency(snapshot: Snapshot, filters: Filters) -> Sufficiency | None:
     """How much history the forecast of the processes of the selected deals needs
-    (`sufficiency`: from the win rates all their closed deals show per milestone); None
+    (`sufficiency`: from the win rates all their closed deals show at the milestones they
+    reached before closing); None
     without a deal."""
-    cols, derived = snapshot.columns, snapshot.derived
+    cols = snapshot.columns
     processes = np.isin(cols.process, np.unique(cols.process[_mask(snapshot, filters)]))
     if not processes.any():
         return None
-    closed = processes & (cols.outcome != 0)
-    return sufficiency(cols.process[closed], derived.position[closed], cols.outcome[closed] == 1)
+    rows = np.nonzero(processes)[0]
+    ended = cols.outcome[rows] != 0
+    until = np.where(ended, cols.closed[rows], epoch(snapshot.as_of))
+    closing = closing_median((until - cols.created[rows]) / DAY, ended)
+    closed = rows[ended]
+    reached = cols.reach[closed] <= cols.closed[closed][:, None]  # NaN: never reached
+    return sufficiency(cols.process[closed], reached, cols.outcome[closed] == 1, closing)
 
 
 # -- scorecard ------------------------------------------------------------------------------------

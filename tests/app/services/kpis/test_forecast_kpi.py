@@ -67,7 +67,7 @@ def test_a_forecast_on_history_that_separates_little_says_how_much_more_it_needs
     closed = [d for d in snapshot.deals.values() if not d.is_open]
     want = sufficiency(
         np.array([d.process for d in closed], dtype=np.int64),
-        np.array([d.position_at(snapshot.as_of)[0] for d in closed], dtype=np.int64),
+        np.array([[p == 0 or p in dict(d.reached) for p in range(4)] for d in closed]),
         np.array([d.outcome == "won" for d in closed]),
     )
     assert not want.enough and answer.closed_deals_needed == want.needed
