@@ -85,8 +85,9 @@ def _periods(kind: str, as_of: datetime, count: int) -> list[tuple[datetime, dat
 
 def replay(snapshot: Any) -> list[Verdict]:
     """Every verdict over the snapshot's history (see the module's docstring)."""
-    from app.kpis.columns import epoch, fit_model_columns
+    from app.kpis.columns import epoch
     from app.kpis.plan_columns import make_plan, track, won_value
+    from app.kpis.winmodel import fit_win_model
 
     cols = snapshot.columns
     verdicts: list[Verdict] = []
@@ -109,7 +110,7 @@ def replay(snapshot: Any) -> list[Verdict]:
                     targets["period before"] = won[index - 1]
                 if start not in models:
                     cut, _ = cols.as_of(epoch(start))
-                    models[start] = fit_model_columns(cut, epoch(start))
+                    models[start] = fit_win_model(cut, epoch(start))
                 for rule, target in targets.items():
                     plan = make_plan(
                         cols, mask, mask, models[start], alike[0].id, positions, "amount",

@@ -21,6 +21,7 @@ __all__ = [
     "Compare",
     "Condition",
     "FieldRef",
+    "HalfLife",
     "Kind",
     "Literal_",
     "Milestone",
@@ -35,6 +36,9 @@ __all__ = [
 ]
 
 Kind = Literal["does", "says", "writes"]
+HalfLife = float | Literal["auto", "none"]
+"""A process's recency half-life for its forecast: days, `none` (every deal alike) or `auto`
+(chosen by a backtest of what was known before)."""
 RuleSource = Literal["salesforce", "hubspot", "any"]
 Op = Literal[
     "equals",
@@ -147,6 +151,8 @@ class Process:
     segment_document: Any
     milestones: tuple[Milestone, ...]
     position: Position
+    half_life_days: HalfLife | None = None
+    """None: not set (the forecast's default)."""
 
 
 @dataclass(frozen=True, slots=True)

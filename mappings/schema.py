@@ -9,6 +9,7 @@ A rule file, in short (the shipped examples in `mappings/examples/` show every f
     processes:
       - key: smb
         name: SMB new business
+        half_life_days: 180           # forecast recency: days, none or auto (default 365)
         segment:                      # conditions on the opportunity (and `related: account`)
           Type: New Business
         milestones:
@@ -50,6 +51,7 @@ from mappings.model import (
     Compare,
     Condition,
     FieldRef,
+    HalfLife,
     Hop,
     Kind,
     Milestone,
@@ -83,7 +85,7 @@ MAX_REGEX_LENGTH = 300
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _TOP = ("name", "version", "source", "fields", "processes", "description")
-_PROCESS = ("key", "name", "source", "segment", "milestones", "description")
+_PROCESS = ("key", "name", "source", "segment", "milestones", "description", "half_life_days")
 _MILESTONE = ("key", "name", "kind", "description", "guidance", "exception", "rules")
 _RULE = ("key", "source", "stream", "when", "occurred_at", "attribution", "description")
 _ATTRIBUTION = ("via", "pick")
@@ -274,6 +276,7 @@ def _process(ctx: _Context, node: YNode, default_source: Source | None) -> Proce
         )
     segment_node = mapping.get("segment")
     segment = _condition(ctx, segment_node) if segment_node is not None else None
+    half_life = _half_life(ctx, mapping.get("half_life_days"), key)
     own_errors = len(ctx.problems) > errors_before
     milestones: list[Milestone] = []
     seen: dict[str, Position] = {}
@@ -293,7 +296,26 @@ def _process(ctx: _Context, node: YNode, default_source: Source | None) -> Proce
         segment_document=plain(segment_node) if segment_node is not None else None,
         milestones=tuple(milestones),
         position=mapping.position,
+        half_life_days=half_life,
     )
+
+
+def _half_life(ctx: _Context, node: YNode | None, process: str) -> HalfLife | None:
+    """A process's forecast half-life: days above 0, `none` or `auto` (None when not set)."""
+    if node is None:
+        return None
+    value = node.value if isinstance(node, YScalar) else None
+    if isinstance(value, str) and value.strip().lower() in ("auto", "none"):
+        return cast(HalfLife, value.strip().lower())
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1e6:
+        return float(value)
+    ctx.error(
+        "bad-half-life",
+        f"process {process or '?'}: `half_life_days` {value!r} is not a half-life",
+        node.position,
+        "a number of days above 0 (365: a deal a year old counts half), `none` or `auto`",
+    )
+    return None
 
 
 def _milestone(ctx: _Context, node: YNode, source: Source | None) -> Milestone | None:

@@ -256,6 +256,10 @@ FORECAST: dict[str, Any] = {
         }
     ],
     "too_little_history": None,
+    "closed_deals_needed": 240,
+    "half_lives": [
+        {"process": "smb_new_business", "version": 3, "half_life_days": 180.0, "why": "auto"}
+    ],
     "band_calibration": {
         "state": "calibrated",
         "note": "each month's band is widened or narrowed so that it would have held 80 % of "
@@ -360,6 +364,15 @@ BACKTEST: dict[str, Any] = {
             "raw_scale": 1.37,
             "origins": 12,
             "past_coverage": 0.667,
+        }
+    ],
+    "half_lives": [
+        {
+            "process": "smb_new_business",
+            "version": 3,
+            "why": "auto",
+            "half_life_days": 180.0,
+            "chosen": [365.0, 180.0, 180.0],
         }
     ],
     "data_age_seconds": _DATA_AGE,

@@ -36,16 +36,26 @@ def _wape(score: MethodScore | None) -> str:
     return "-" if score is None else _f(score.wape)
 
 
-def _half_life(text: str) -> float | Literal["auto"] | None:
-    if text in ("auto", "none"):
-        return None if text == "none" else "auto"
+def _half_life(text: str | None) -> float | Literal["auto", "process"] | None:
+    """The option as `run_backtest` takes it: "process" (each process's own) when not given,
+    None for `none`."""
+    from app.kpis.halflife import parse_half_life
+
+    if text is None:
+        return "process"
     try:
-        days = float(text)
-    except ValueError:
-        days = 0.0
-    if days <= 0:
-        fail(f"--half-life {text!r}: a number of days above 0, none or auto", code=2)
-    return days
+        setting = parse_half_life(text)
+    except ValueError as error:
+        fail(f"--half-life: {error}", code=2)
+    return None if setting == "none" else setting
+
+
+_WHY = {
+    "set": "set by ops",
+    "auto": "chosen by backtest at each origin",
+    "default": "the default",
+    "option": "--half-life",
+}
 
 
 def backtest(
@@ -68,12 +78,13 @@ def backtest(
         str, typer.Option(help="The table's part of what was won: total, open, new or all.")
     ] = "total",
     half_life: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="Recency weighting of the model: days, none (every deal alike) or auto "
-            "(chosen at each origin by a backtest of what was known before it)."
+            help="Recency weighting of the model for every process: days, none (every deal "
+            "alike) or auto (chosen at each origin by a backtest of what was known before "
+            "it). By default each process's own: its ruleset's half_life_days, else 365."
         ),
-    ] = "365",
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print one CSV row per cell.")] = False,
 ) -> None:
@@ -148,6 +159,9 @@ def backtest(
                 _f(ours.pinball),
             )
         console.print(table)
+    for used in result.half_lives:
+        days = "none" if used.half_life_days is None else f"{used.half_life_days:g} days"
+        console.print(f"recency half-life of {used.process}: {days} ({_WHY[used.why]})")
     console.print(f"baseline values: {result.baseline_values}")
     console.print(result.reading)
     if result.skipped:

@@ -82,6 +82,14 @@ def forecast(
         console.print(
             f"[bold]Too little history to forecast well[/bold]: {escape(answer.too_little_history)}"
         )
+    for used in answer.half_lives:
+        days = (
+            "none (every deal alike)"
+            if used.half_life_days is None
+            else (f"{used.half_life_days:g} days")
+        )
+        why = {"set": "set by ops", "auto": "chosen by backtest", "default": "the default"}
+        console.print(f"recency half-life of {escape(used.process)}: {days} ({why[used.why]})")
     parts = Table(title="from the open deals at each milestone")
     parts.add_column("process")
     parts.add_column("milestone")

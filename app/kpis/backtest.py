@@ -31,7 +31,7 @@ than scoring a forecast the model cannot make well.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
@@ -58,7 +58,7 @@ from app.kpis.forecast import (
 )
 from app.kpis.history import DAY, DealHistory, days_between
 from app.kpis.recency import DEFAULT_HALF_LIFE_DAYS
-from app.kpis.winmodel import fit_win_model_histories
+from app.kpis.winmodel import HalfLives, fit_win_model_histories
 
 __all__ = [
     "HALF_LIVES",
@@ -69,6 +69,7 @@ __all__ = [
     "Band",
     "CellSummary",
     "Every",
+    "HalfLifeChoice",
     "HistoryNeed",
     "Method",
     "MethodScore",
@@ -96,6 +97,8 @@ METHODS: tuple[Method, ...] = (
     "weighted_pipeline",
     "naive_run_rate",
 )
+HalfLifeChoice = float | Literal["auto"] | None
+"""Days, None (every deal alike) or "auto" (chosen at each origin by `choose_half_life`)."""
 PipelineAt = Callable[[DealHistory, datetime], PipelineDeal | None]
 """The CRM's amount, stage probability and close date of a deal as they stood strictly before
 an instant (None when unknown)."""
@@ -107,9 +110,10 @@ class HistoryNeed:
     """What the forecast needs before an origin to be worth scoring: `closed` deals (of which
     `won`) of the processes forecast, closed before it, over at least `days` of history.
 
-    The model's curves need `MIN_SAMPLE` (30) deals per milestone and landmark; with fewer
-    closed deals most milestones fall back to pooled curves, and with less than half a year
-    the slower deals have not closed yet, so the first forecasts would read too low."""
+    With few closed deals most cells rest on what they borrow from their neighbours, and with
+    less than half a year the slower deals have not closed yet, so the first forecasts would
+    read too low. (The forecast's own answer derives its need from the history instead:
+    `sufficiency`.)"""
 
     closed: int = 100
     won: int = 20
@@ -199,6 +203,8 @@ class Replay:
     calibration: dict[Cell, Correction] = field(default_factory=dict)
     """The milestone band's correction per cell for a forecast made at `until`, from every
     outcome scored (`calibration.corrections`)."""
+    half_lives: dict[datetime, HalfLives] = field(default_factory=dict)
+    """The half-life(s) the model used at each scored origin (chosen there for "auto")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +343,7 @@ def _forecasts(
     windows: Sequence[Window],
     new_pipeline: bool,
     milestones: bool,
-    half_life_days: float | None,
+    half_life_days: HalfLives,
 ) -> dict[Part, list[MonthForecast]]:
     """The forecast of each part over `windows`, fitted on `known`, for the `chosen` deals."""
     if not milestones:
@@ -371,7 +377,7 @@ def backtest(
     selected: Collection[int] | None = None,
     until: datetime | None = None,
     need: HistoryNeed | None = None,
-    half_life_days: float | Literal["auto"] | None = DEFAULT_HALF_LIFE_DAYS,
+    half_life_days: HalfLifeChoice | Mapping[int, HalfLifeChoice] = DEFAULT_HALF_LIFE_DAYS,
 ) -> Replay:
     """Replay `deals` (their whole known history) at each origin.
 
@@ -379,7 +385,8 @@ def backtest(
     connection), all by default; the model learns from every deal. `until`: the instant up to
     which what was won is known (the data clock; by default the latest instant in `deals`).
     `half_life_days`: the model's recency weighting, or "auto" to let `choose_half_life` pick
-    it at each origin from what was known before it.
+    it at each origin from what was known before it; or one of these per process id (a
+    process not listed takes the default), "auto" then chosen on that process's deals.
     """
     need = need or HistoryNeed()
     until = until or (_latest(deals) if deals else datetime.now(UTC))
@@ -388,6 +395,7 @@ def backtest(
     wins = _wins(chosen_all)
     points: list[BacktestPoint] = []
     skipped: list[Skipped] = []
+    used: dict[datetime, HalfLives] = {}
     for origin in origins:
         months, cumulative = _windows(origin, horizons)
         scored = [h for h in range(1, horizons + 1) if months[h - 1].end <= until]
@@ -413,7 +421,7 @@ def backtest(
             skipped.append(Skipped(origin, reason))
             continue
         windows = months + cumulative
-        half_life = choose_half_life(known, origin) if half_life_days == "auto" else half_life_days
+        half_life = used[origin] = _half_lives_at(known, origin, half_life_days)
         ours = _forecasts(known, chosen, origin, windows, new_pipeline, True, half_life)
         free = _forecasts(known, chosen, origin, windows, new_pipeline, False, half_life)
         weighted = weighted_pipeline(pipeline, months)
@@ -442,7 +450,7 @@ def backtest(
                         )
                     )
     outcomes = _outcomes(points, "milestones")
-    return Replay(calibrated(points), skipped, corrections(outcomes, until))
+    return Replay(calibrated(points), skipped, corrections(outcomes, until), used)
 
 
 def _known_at(point: BacktestPoint) -> datetime:
@@ -484,6 +492,25 @@ def calibrated(points: Sequence[BacktestPoint]) -> list[BacktestPoint]:
     return out
 
 
+def _half_lives_at(
+    known: Sequence[DealHistory],
+    origin: datetime,
+    setting: HalfLifeChoice | Mapping[int, HalfLifeChoice],
+) -> HalfLives:
+    """The half-life(s) to fit with at `origin`, "auto" chosen on what was known before it
+    (per process: on that process's deals)."""
+    if not isinstance(setting, Mapping):
+        return choose_half_life(known, origin) if setting == "auto" else setting
+    chosen: dict[int, float | None] = {}
+    for process, wanted in setting.items():
+        if wanted == "auto":
+            mine = {d.key for d in known if d.process == process}
+            chosen[process] = choose_half_life(known, origin, selected=mine)
+        else:
+            chosen[process] = wanted
+    return chosen
+
+
 # -- choosing the half-life ------------------------------------------------------------------
 
 HALF_LIVES: tuple[float | None, ...] = (None, 730.0, 365.0, 180.0, 90.0)
@@ -496,12 +523,13 @@ def choose_half_life(
     as_of: datetime,
     candidates: Sequence[float | None] = HALF_LIVES,
     origins: int = CHOICE_ORIGINS,
+    selected: Collection[int] | None = None,
 ) -> float | None:
     """The half-life the history itself prefers: the candidate whose forecasts of the total
     were best (lowest mean WAPE of the first month and of the three months cumulative) at the
     last `origins` month starts whose three months were over by `as_of`, using only what was
-    known strictly before `as_of`. The default (`DEFAULT_HALF_LIFE_DAYS`) when no origin can
-    be scored."""
+    known strictly before `as_of`; scored on the `selected` deals (keys: one process's), all
+    by default. The default (`DEFAULT_HALF_LIFE_DAYS`) when no origin can be scored."""
     known = [cut for deal in deals if (cut := deal.before(as_of)) is not None]
     if not known:
         return DEFAULT_HALF_LIFE_DAYS
@@ -509,7 +537,15 @@ def choose_half_life(
     starts = [o for o in month_origins(first, as_of) if _windows(o, 3)[0][-1].end <= as_of]
     best: tuple[float, float | None] | None = None
     for half_life in candidates:
-        replay = backtest(known, starts[-origins:], None, 3, until=as_of, half_life_days=half_life)
+        replay = backtest(
+            known,
+            starts[-origins:],
+            None,
+            3,
+            selected=selected,
+            until=as_of,
+            half_life_days=half_life,
+        )
         scores = [
             cell.milestones.wape
             for cell in summarise(replay.points)

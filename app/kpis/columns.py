@@ -27,7 +27,7 @@ import numpy.typing as npt
 from app.kpis.conversion import FAILED, REACHED, WON_TARGET, Conversion
 from app.kpis.history import DAY, DealHistory
 from app.kpis.incidence import CENSORED, LOST, WON
-from app.kpis.model import ADVANCED, CLOSED, LANDMARKS, MIN_SAMPLE, RESOLUTION_DAYS, Model
+from app.kpis.model import ADVANCED, CLOSED, MIN_SAMPLE, RESOLUTION_DAYS, Model
 
 __all__ = [
     "OUTCOMES",
@@ -426,7 +426,7 @@ class _Tally:
 def fit_model_columns(
     cols: DealColumns, as_of: float, min_sample: int = MIN_SAMPLE, rows: Bools | None = None
 ) -> Model:
-    """`model.fit_model` over columns (the deals in `rows`, or all)."""
+    """`model.fit_model` over columns (the deals in `rows`, or all): velocity and stalls."""
     model = Model(instant(as_of), min_sample)
     keep = (cols.process >= 0) & (cols.created <= as_of)
     if rows is not None:
@@ -434,31 +434,17 @@ def fit_model_columns(
     selected = np.nonzero(keep)[0]
     stays = cols.stays(as_of, selected)
     process = cols.process[stays.row]
-    closed = cols.is_closed_by(as_of)[stays.row]
-    final_cause = np.where(closed, np.where(cols.outcome[stays.row] == _WON, WON, LOST), CENSORED)
-    final_time = np.where(closed, cols.closed[stays.row], as_of)
     length = np.maximum(0.0, (stays.end - stays.start) / DAY)
     leave_cause = np.where(
         stays.ending == _ENDING_ADVANCED,
         ADVANCED,
         np.where(stays.ending == _OPEN, CENSORED, CLOSED),
     ).astype(np.int64)
-    still_there = stays.ending == _OPEN
-    to_final = np.maximum(0.0, (final_time - stays.start) / DAY)
-    leaves, outcomes = _Tally(), _Tally()
+    leaves = _Tally()
     for position in np.unique(stays.position).tolist():
         at = stays.position == position
         for owner in [*np.unique(process[at]).tolist(), None]:
             sel = at if owner is None else at & (process == owner)
             leaves.add((owner, position), length[sel], leave_cause[sel])
-            for landmark in LANDMARKS:
-                ok = sel & ~(
-                    (landmark > length) | ((landmark == length) & ~still_there & (landmark != 0))
-                )
-                remaining = to_final - landmark
-                ok &= remaining >= 0
-                if ok.any():
-                    outcomes.add((owner, position, landmark), remaining[ok], final_cause[ok])
     leaves.into(model.leave_counts)
-    outcomes.into(model.outcome_counts)
     return model

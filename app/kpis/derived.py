@@ -7,7 +7,7 @@ expected wins of deals not yet created. Win probabilities and months come from t
 model (`winmodel.WinModel`, the one the backtest scores); stall thresholds from `model.Model`.
 A KPI request then only filters and sums these arrays.
 
-    derived = derive(columns, model, as_of)
+    derived = derive(columns, model, as_of, {process_id: 180.0})
     derived.win[row], derived.month_p[row, 0]
 """
 
@@ -22,7 +22,8 @@ from app.kpis.columns import Bools, DealColumns, Floats, Ints, epoch
 from app.kpis.forecast import month_windows, window_offsets
 from app.kpis.history import DAY
 from app.kpis.model import Model
-from app.kpis.winmodel import WinModel, fit_win_model
+from app.kpis.recency import DEFAULT_HALF_LIFE_DAYS
+from app.kpis.winmodel import HalfLives, WinModel, fit_win_model
 
 __all__ = ["FORECAST_MONTHS", "Derived", "derive"]
 
@@ -52,8 +53,14 @@ class Derived:
     forecaster: WinModel
 
 
-def derive(columns: DealColumns, model: Model, as_of: datetime) -> Derived:
-    """Position, days at it, win probability, stall flag and monthly P(won) per opportunity."""
+def derive(
+    columns: DealColumns,
+    model: Model,
+    as_of: datetime,
+    half_lives: HalfLives = DEFAULT_HALF_LIFE_DAYS,
+) -> Derived:
+    """Position, days at it, win probability, stall flag and monthly P(won) per opportunity,
+    the forecast's model fitted with `half_lives` (one, or one per process)."""
     cols = columns
     moment = epoch(as_of)
     n = len(cols)
@@ -69,7 +76,7 @@ def derive(columns: DealColumns, model: Model, as_of: datetime) -> Derived:
     live = is_open & (cols.process >= 0)
     based_on = np.zeros(n, dtype=np.int64)
     evidence = np.zeros(n)
-    forecaster = fit_win_model(cols, moment)
+    forecaster = fit_win_model(cols, moment, half_lives)
     groups = np.stack([cols.process, position], axis=1)[live]
     rows = np.nonzero(live)[0]
     if rows.shape[0]:

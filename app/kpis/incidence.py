@@ -79,13 +79,6 @@ class IncidenceCurve:
         gained = self.incidence(cause, after + within) - self.incidence(cause, after)
         return max(0.0, min(1.0, gained / alive))
 
-    def conditional_eventual(self, cause: int, after: float) -> float:
-        """P(outcome `cause` eventually | no outcome by `after`)."""
-        alive = self.survival_at(after)
-        if alive <= 0.0:
-            return 0.0
-        return max(0.0, min(1.0, (self.eventual(cause) - self.incidence(cause, after)) / alive))
-
     def quantile(self, cause: int, q: float, *, among_cause: bool = False) -> float | None:
         """Smallest t with F_cause(t) ≥ q, or None when the curve never gets there.
 

@@ -40,8 +40,7 @@ import numpy as np
 
 from app.kpis.columns import Floats, Ints
 from app.kpis.history import DAY, days_between
-from app.kpis.incidence import WON
-from app.kpis.model import Model
+from app.kpis.winmodel import WinModel
 
 __all__ = [
     "CONFIDENCES",
@@ -115,7 +114,7 @@ def _pieces(start: datetime, end: datetime) -> list[tuple[datetime, float]]:
 
 
 def arrival_chances(
-    model: Model,
+    model: WinModel,
     process: int | None,
     position: int,
     weeks: Sequence[PlanWeek],
@@ -124,10 +123,15 @@ def arrival_chances(
 ) -> list[float]:
     """q(w): P(a deal reaching `position` in week w is won inside the period), for arrivals
     spread evenly over the week: the mean, over the middle of each day of the week, of the
-    fitted won incidence from arrival (the curve `Model.win` reads for a deal just arrived)
-    between the period's start and end. A win at the very moment of arrival (a milestone
-    that is the signature itself) counts."""
+    fitted won incidence from arrival (the curve `WinModel.win` reads for a deal just
+    arrived) between the period's start and end. A win at the very moment of arrival (a
+    milestone that is the signature itself) counts."""
     curve, _, _ = model.curve(process, position, 0.0)
+
+    def won_by(days: float) -> float:
+        assert curve is not None
+        return 0.0 if days < 0.0 else float(curve.won_by(days))
+
     chances: list[float] = []
     for week in weeks:
         total = weight = 0.0
@@ -135,7 +139,7 @@ def arrival_chances(
             if curve is not None:
                 opens = days_between(middle, period_start) - _INSTANT
                 closes = days_between(middle, period_end) - _INSTANT
-                gained = curve.incidence(WON, closes) - curve.incidence(WON, opens)
+                gained = won_by(closes) - won_by(opens)
                 total += days * max(0.0, gained)
             weight += days
         chances.append(total / weight if weight > 0 else 0.0)

@@ -26,8 +26,6 @@ import numpy as np
 
 from app.kpis.columns import Bools, DealColumns, Floats, Ints, epoch
 from app.kpis.history import DAY
-from app.kpis.incidence import WON
-from app.kpis.model import LANDMARKS, Model, landmark_for
 from app.kpis.plan import (
     CONFIDENCES,
     PlanWeek,
@@ -41,6 +39,7 @@ from app.kpis.plan import (
     tail_chances,
     units_for,
 )
+from app.kpis.winmodel import WinModel
 
 __all__ = [
     "AMOUNT_RESOLUTION",
@@ -144,51 +143,34 @@ class Standing:
     chance: Floats
 
 
-def _step(times: Floats, values: Floats, t: Floats, before: float) -> Floats:
-    if not values.shape[0]:
-        return np.zeros_like(t)
-    i = np.searchsorted(times, t, side="right") - 1
-    return np.where(i < 0, before, values[np.maximum(i, 0)])
-
-
 def open_standing(
     cols: DealColumns,
     mask: Bools,
-    model: Model,
+    model: WinModel,
     metric: Metric,
     moment: float,
     period_start: float,
     period_end: float,
 ) -> Standing:
     """Every open deal of `mask` at `moment` (the columns as they stood then), its position
-    and its chance of being won inside the period: `Model.win_between` for its position and
-    days there, computed per curve over arrays."""
+    and its chance of being won inside the period: the forecast's P(won in a window) for its
+    position, days there and size (`WinModel.probabilities`), computed per position."""
     rows = np.nonzero(mask & (cols.outcome == 0) & (cols.process >= 0))[0]
     position, since = cols.take(rows).position_at(moment)
     days_at = np.maximum(0.0, (moment - since) / DAY)
     opens = max(0.0, (period_start - moment) / DAY)
     closes = max(0.0, (period_end - moment) / DAY)
     chance = np.zeros(rows.shape[0])
-    landmarks = np.searchsorted(np.array(LANDMARKS), days_at, side="right") - 1
-    groups = np.stack([cols.process[rows], position, landmarks], axis=1)
     if rows.shape[0] and closes > opens:
+        groups = np.stack([cols.process[rows], position], axis=1)
         unique, inverse = np.unique(groups, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
-        for g, (process, pos, index) in enumerate(unique.tolist()):
+        for g, (process, pos) in enumerate(unique.tolist()):
             members = np.nonzero(inverse == g)[0]
-            landmark = LANDMARKS[index]
-            curve, used, _ = model.curve(process, pos, float(landmark_for(landmark)))
-            if curve is None:
-                continue
-            times = np.asarray(curve.times, dtype=np.float64)
-            won = np.asarray(curve.incidences.get(WON, ()), dtype=np.float64)
-            offset = days_at[members] - used
-            alive = _step(times, np.asarray(curve.survival, dtype=np.float64), offset, 1.0)
-            gained = _step(times, won, offset + closes, 0.0) - _step(
-                times, won, offset + opens, 0.0
+            found, _ = model.probabilities(
+                process, pos, days_at[members], [(opens, closes)], cols.amount[rows[members]]
             )
-            safe = np.where(alive > 0.0, alive, 1.0)
-            chance[members] = np.where(alive > 0.0, np.maximum(0.0, gained / safe), 0.0)
+            chance[members] = found[:, 0]
     value = cols.amount[rows] if metric == "amount" else np.ones(rows.shape[0])
     return Standing(position, value, chance)
 
@@ -265,7 +247,7 @@ def make_plan(
     cols: DealColumns,
     mask: Bools,
     process_mask: Bools,
-    model: Model,
+    model: WinModel,
     process: int,
     positions: Sequence[int],
     metric: Metric,

@@ -2,9 +2,9 @@
 
 For every milestone reached in the period that moved the deal forward (a position above any
 it had reached before), (P(win | new position) - P(win | previous position)) * amount, with
-P(win | position) the model's eventual win probability on arriving there, non-decreasing along
-the process (`Model.arrival_win`). It rises the day the customer acts, long before anything
-is won, and a step forward never lowers it.
+P(win | position) the forecast's eventual win probability on arriving there, non-decreasing
+along the process (`WinModel.arrival_win`). It rises the day the customer acts, long before
+anything is won, and a step forward never lowers it.
 
     advances(deal, start, end)          # [(position, previous position, when), ...]
     progress_value(deal, model, start, end)
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.kpis.history import DealHistory
-from app.kpis.model import Model
+from app.kpis.winmodel import WinModel
 
 __all__ = ["Advance", "advances", "progress_value"]
 
@@ -42,10 +42,10 @@ def advances(deal: DealHistory, start: datetime, end: datetime) -> list[Advance]
     return found
 
 
-def progress_value(deal: DealHistory, model: Model, start: datetime, end: datetime) -> float:
+def progress_value(deal: DealHistory, model: WinModel, start: datetime, end: datetime) -> float:
     total = 0.0
     for step in advances(deal, start, end):
-        gained = model.arrival_win(deal.process, step.position)
-        lost = model.arrival_win(deal.process, step.previous)
+        gained = model.arrival_win(deal.process, step.position).value
+        lost = model.arrival_win(deal.process, step.previous).value
         total += (gained - lost) * deal.amount
     return total

@@ -10,8 +10,9 @@ showed the milestone forecast biased high and worse than deal age alone. Here:
   still at k d' days after reaching it, d' the point of `GRID` at or below d (daily for a
   month, then every 3 days to 90, weekly to a year, monthly to three): deals that moved on
   before d' are out.
-- **Recency.** Each stay is weighted by its age at the as-of with a half-life
-  (`recency.recency_weights`): the model follows a market that changes.
+- **Recency.** Each stay is weighted by its age at the as-of with its process's half-life
+  (`recency.recency_weights`; one for all, or one per process as ops set it or a backtest
+  chose it, `halflife`): the model follows a market that changes.
 - **Shrinkage.** A cell is pulled towards its parent as if the parent added `PRIOR_DEALS`
   deals: the same process and milestone at the grid point just below (nearly the same
   deals, a few days earlier), down to arrival at the milestone, which is pulled towards every
@@ -34,8 +35,9 @@ alone: the backtest's milestone-free baseline.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -43,13 +45,15 @@ from app.kpis.columns import Bools, DealColumns, Floats, Ints
 from app.kpis.curves import HORIZON_DAYS, DailyCurve, daily_incidence, never_certain, shrink
 from app.kpis.history import DAY, DealHistory
 from app.kpis.incidence import CENSORED, LOST, WON
-from app.kpis.model import Estimate, Source
 from app.kpis.recency import DEFAULT_HALF_LIFE_DAYS, recency_weights
 from app.kpis.size import SizeEffect, size_effect
 
 __all__ = [
     "GRID",
     "PRIOR_DEALS",
+    "Estimate",
+    "HalfLives",
+    "Source",
     "WinModel",
     "fit_win_model",
     "fit_win_model_histories",
@@ -71,6 +75,24 @@ _SELF_SUFFICIENT = 50.0
 """A cell with 50 times the prior's deals gives its parent under 2 %: the parent is not
 computed (a long chain of parents costs time for nothing)."""
 _OPEN_ENDING = 0
+
+
+HalfLives = float | None | Mapping[int, float | None]
+"""One half-life for every process (None: every deal alike), or one per process id (a
+process not listed takes `DEFAULT_HALF_LIFE_DAYS`)."""
+Source = Literal["process", "pooled", "none"]
+"""Whose deals an estimate rests on: its process's, every process's, or none."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A win probability with its evidence: `sample` deals of its own cell at `landmark`
+    (the grid point at or below the days at the milestone)."""
+
+    value: float
+    sample: int
+    source: Source
+    landmark: int
 
 
 def grid_point(days_at: float) -> int:
@@ -98,7 +120,7 @@ Key = tuple[int | None, int, int]
 @dataclass
 class WinModel:
     as_of: float
-    half_life_days: float | None
+    half_life_days: HalfLives
     stays: dict[tuple[int | None, int], _Stays]
     prior_deals: float = PRIOR_DEALS
     sizes: dict[int, SizeEffect] = field(default_factory=dict)
@@ -106,6 +128,7 @@ class WinModel:
     value_ratios: dict[int, float] = field(default_factory=dict)
     """Per process: sum of amount * size factor over sum of amount (for new pipeline)."""
     _curves: dict[Key, DailyCurve | None] = field(default_factory=dict)
+    _arrivals: dict[int | None, dict[int, Estimate]] = field(default_factory=dict)
 
     def _own(self, owner: int | None, position: int, days: int) -> DailyCurve | None:
         stays = self.stays.get((owner, position))
@@ -155,6 +178,37 @@ class WinModel:
             return Estimate(never_certain(0.0, 0), 0, "none", days)
         value = float(curve.eventual(days_at - days))
         return Estimate(never_certain(value, curve.deals), curve.deals, source, days)
+
+    def arrival_win(self, process: int | None, position: int) -> Estimate:
+        """P(won eventually | just arrived at `position`), made non-decreasing along the
+        process's milestones (isotonic, weighted by the deals each arrival rests on): a
+        customer's step forward never lowers a deal's chance, so it never lowers a rep's
+        progress value. Where history has one milestone win less often than the one before
+        (noise, or a milestone that adds no information), the two share their pooled
+        probability. A position the process never reached takes the one below it."""
+        if process not in self._arrivals:
+            self._arrivals[process] = self._isotonic_arrivals(process)
+        fitted = self._arrivals[process]
+        if position in fitted:
+            return fitted[position]
+        below = [p for p in fitted if p < position]
+        return fitted[max(below)] if below else self.win(process, position)
+
+    def _isotonic_arrivals(self, process: int | None) -> dict[int, Estimate]:
+        positions = sorted(pos for owner, pos in self.stays if owner == process)
+        raw = {position: self.win(process, position) for position in positions}
+        blocks: list[tuple[float, float, list[int]]] = []  # (mean, weight, positions)
+        for position in positions:
+            estimate = raw[position]
+            blocks.append((estimate.value, float(max(estimate.sample, 1)), [position]))
+            while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:  # pool adjacent violators
+                (m1, w1, p1), (m2, w2, p2) = blocks[-2], blocks[-1]
+                blocks[-2:] = [((m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, p1 + p2)]
+        return {
+            position: Estimate(mean, raw[position].sample, raw[position].source, 0)
+            for mean, _, members in blocks
+            for position in members
+        }
 
     def win_between(
         self, process: int | None, position: int, days_at: float, start: float, end: float
@@ -231,10 +285,22 @@ class WinModel:
         return wins, curve.effective
 
 
+def _weights(age: Floats, process: Ints, half_life_days: HalfLives) -> Floats:
+    """Each stay's recency weight under its own process's half-life."""
+    if not isinstance(half_life_days, Mapping):
+        return recency_weights(age, half_life_days)
+    weight = recency_weights(age, DEFAULT_HALF_LIFE_DAYS)
+    for owner, half_life in half_life_days.items():
+        mine = process == owner
+        if mine.any():
+            weight[mine] = recency_weights(age[mine], half_life)
+    return weight
+
+
 def fit_win_model(
     cols: DealColumns,
     as_of: float,
-    half_life_days: float | None = DEFAULT_HALF_LIFE_DAYS,
+    half_life_days: HalfLives = DEFAULT_HALF_LIFE_DAYS,
     rows: Bools | None = None,
     prior_deals: float = PRIOR_DEALS,
 ) -> WinModel:
@@ -249,7 +315,7 @@ def fit_win_model(
     final_time = np.where(closed, cols.closed[stays.row], as_of)
     to_final = np.maximum(0.0, (final_time - stays.start) / DAY)
     length = np.maximum(0.0, (stays.end - stays.start) / DAY)
-    weight = recency_weights((as_of - stays.start) / DAY, half_life_days)
+    weight = _weights((as_of - stays.start) / DAY, process, half_life_days)
     still = stays.ending == _OPEN_ENDING
     sizes, ratios = {}, {}
     for owner in np.unique(process).tolist():
@@ -280,7 +346,7 @@ def fit_win_model(
 def fit_win_model_histories(
     deals: Sequence[DealHistory],
     as_of_seconds: float,
-    half_life_days: float | None = DEFAULT_HALF_LIFE_DAYS,
+    half_life_days: HalfLives = DEFAULT_HALF_LIFE_DAYS,
     prior_deals: float = PRIOR_DEALS,
 ) -> WinModel:
     """`fit_win_model` of plain histories (the backtest's cut-back deals)."""

@@ -87,6 +87,8 @@ class Process(Base):
     name: Mapped[str] = mapped_column(String(200))
     position: Mapped[int] = mapped_column(Integer)
     segment_selector: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    half_life_days: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """The forecast's recency half-life ops set: days, "none" or "auto"; NULL: the default."""
 
     ruleset_version: Mapped[RulesetVersion] = relationship(back_populates="processes")
     milestones: Mapped[list[Milestone]] = relationship(

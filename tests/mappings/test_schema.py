@@ -163,3 +163,50 @@ def test_a_process_needs_a_source_and_rules_must_read_its_crm() -> None:
 def test_the_grammar_refuses_anything_that_could_run() -> None:
     text = one_rule("EmailMessage", "Incoming: !!python/name:os.system ''")
     assert any(code == "yaml" for code, _, _ in _errors(text))
+
+
+_HALF_LIFE = """\
+name: x
+source: salesforce
+processes:
+  - key: p
+    name: P
+    half_life_days: {value}
+    milestones:
+      - key: m
+        name: M
+        kind: writes
+        guidance: Next step.
+        rules:
+          - stream: EmailMessage
+            when: {{Incoming: true}}
+            occurred_at: MessageDate
+"""
+
+
+@pytest.mark.parametrize(
+    ("value", "want"), [("180", 180.0), ("90.5", 90.5), ("auto", "auto"), ("none", "none")]
+)
+def test_ops_set_a_process_forecast_half_life(value: str, want: object) -> None:
+    ruleset, problems = parse_ruleset(_HALF_LIFE.format(value=value), "rules.yaml")
+    assert problems == [] and ruleset is not None
+    assert ruleset.processes[0].half_life_days == want
+
+
+def test_a_process_without_a_half_life_takes_the_default() -> None:
+    text = _HALF_LIFE.replace("    half_life_days: {value}\n", "")
+    ruleset, _ = parse_ruleset(text.format(), "rules.yaml")
+    assert ruleset is not None and ruleset.processes[0].half_life_days is None
+
+
+@pytest.mark.parametrize("value", ["0", "-30", "soon", "true", "[90]"])
+def test_a_bad_half_life_is_refused_where_it_is(value: str) -> None:
+    ruleset, problems = parse_ruleset(_HALF_LIFE.format(value=value), "rules.yaml")
+    assert ruleset is None
+    (problem,) = problems
+    assert (problem.code, problem.position.line, problem.position.column) == (
+        "bad-half-life",
+        6,
+        21,
+    )
+    assert problem.expected is not None and "`none` or `auto`" in problem.expected

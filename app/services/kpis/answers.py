@@ -32,6 +32,7 @@ __all__ = [
     "FunnelStep",
     "MovementAnswer",
     "ProcessFunnel",
+    "ProcessHalfLife",
     "ProcessMovement",
     "ProcessVelocity",
     "RepMovement",
@@ -236,6 +237,18 @@ class BandCalibration:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessHalfLife:
+    """The recency half-life a process's model used: `half_life_days` (None: every deal
+    alike) and why: `set` (by ops, in the ruleset's `half_life_days`), `auto` (chosen by a
+    backtest of the process's history before the as-of) or `default` (365 days)."""
+
+    process: str
+    version: int
+    half_life_days: float | None
+    why: Literal["set", "auto", "default"]
+
+
+@dataclass(frozen=True, slots=True)
 class ForecastAnswer:
     filters: Filters
     as_of: IsoDateTime
@@ -249,8 +262,13 @@ class ForecastAnswer:
     (the rest of `expected_amount` is `new_pipeline_amount`: deals not yet created)."""
     too_little_history: str | None
     """Said when the history of the processes forecast is too small to forecast well: what
-    there is and how much the forecast needs (the backtest skips such origins). None when it
-    is enough."""
+    there is and about how many more closed deals the forecast needs, derived from the win
+    rates the history shows per milestone (`app.kpis.sufficiency`). None when it is enough."""
+    closed_deals_needed: int | None
+    """Closed deals from which the milestones tell winners from losers beyond their own
+    noise, at the win rates the history shows (None: it cannot say yet)."""
+    half_lives: list[ProcessHalfLife]
+    """Each process forecast: the recency half-life its model used, and why."""
     band_calibration: BandCalibration | None = None
     """The band's correction by the history's own backtest errors (None: not asked)."""
     data_age_seconds: DataAgeSeconds = None

@@ -16,7 +16,7 @@ forecast reads the kept report for its filters (`kept_calibration`), so no secon
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -29,6 +29,7 @@ from app.kpis.backtest import (
     BacktestPoint,
     CellSummary,
     Every,
+    HalfLifeChoice,
     HistoryNeed,
     Part,
     PipelineAt,
@@ -40,6 +41,7 @@ from app.kpis.calibration import Correction
 from app.kpis.forecast import PipelineDeal, month_windows
 from app.kpis.history import DealHistory
 from app.kpis.recency import DEFAULT_HALF_LIFE_DAYS
+from app.kpis.winmodel import HalfLives
 from app.models.base import utcnow
 from app.services.kpis.answers import BandCalibration
 from app.services.kpis.filters import Filters
@@ -51,6 +53,7 @@ from app.services.kpis.store import KpiStore
 
 __all__ = [
     "CALIBRATION_ORIGINS",
+    "BacktestHalfLife",
     "BacktestReport",
     "FieldHistory",
     "NoBacktest",
@@ -139,6 +142,21 @@ class SkippedOrigin:
 
 
 @dataclass(frozen=True, slots=True)
+class BacktestHalfLife:
+    """The recency half-life a process's model used in the replay, and why: `set` (by ops,
+    the ruleset's `half_life_days`), `auto` (chosen at each origin by a backtest of what was
+    known before it: `chosen`, one per origin of `origins`), `default` (365 days) or
+    `option` (the `--half-life` given for the run)."""
+
+    process: str
+    version: int
+    why: Literal["set", "auto", "default", "option"]
+    half_life_days: float | None
+    """The half-life used (for `auto`: the one chosen at the latest origin)."""
+    chosen: list[float | None] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
 class BacktestReport:
     """The backtest as the API and `milestones backtest --json` print it."""
 
@@ -163,6 +181,8 @@ class BacktestReport:
     """Per horizon, single month then cumulative, and part: how much wider (above 1) or
     narrower the milestone forecast's band is drawn at `as_of`, from the outcomes of every
     origin above (the scored bands at each origin are calibrated by the origins before it)."""
+    half_lives: list[BacktestHalfLife] = field(default_factory=list)
+    """Each process: the recency half-life its model used, and why."""
     data_age_seconds: DataAgeSeconds = None
 
 
@@ -231,15 +251,16 @@ def run_backtest(
     need: HistoryNeed | None = None,
     snapshot: Snapshot | None = None,
     histories: Sequence[DealHistory] | None = None,
-    half_life_days: float | Literal["auto"] | None = DEFAULT_HALF_LIFE_DAYS,
+    half_life_days: HalfLifeChoice | Literal["process"] = "process",
 ) -> BacktestReport | NoBacktest:
     """Scores of the forecast and its baselines at each origin from `start` to `end` (without
     `start`: the latest `months` origins) whose first month is over, horizons 1..`horizons`,
     by the view's as-of (or `snapshot`'s: a past one). `histories`: the paths to replay in
     place of the view's, as another ruleset version would derive them (a draft compared
-    before it is activated). `half_life_days`: the recency weighting of the model (None: every
-    deal alike; "auto": chosen at each origin by `choose_half_life` on what was known before
-    it)."""
+    before it is activated). `half_life_days`: the recency weighting of the model, by default
+    each process's own (as ops set it in the ruleset, or the default); else one for every
+    process: days, None (every deal alike) or "auto" (chosen at each origin by
+    `choose_half_life` on what was known before it)."""
     filters = filters or Filters()
     need = need or HistoryNeed()
     store = store or KpiStore(database)
@@ -281,7 +302,7 @@ def run_backtest(
         selected=chosen,
         until=now,
         need=need,
-        half_life_days=half_life_days,
+        half_life_days=_setting(snapshot, half_life_days),
     )
     skipped = [SkippedOrigin(s.origin.date(), s.reason) for s in replay.skipped]
     if not replay.points:
@@ -313,12 +334,64 @@ def run_backtest(
         band_calibration=[
             replay.calibration[cell] for cell in sorted(replay.calibration, key=_order)
         ],
+        half_lives=_half_lives(snapshot, half_life_days, replay.half_lives, filters),
         data_age_seconds=age,
     )
 
 
 def _order(cell: tuple[int, bool, str]) -> tuple[int, bool, int]:
     return cell[0], cell[1], ("open", "new", "total").index(cell[2])
+
+
+def _setting(
+    snapshot: Snapshot, option: HalfLifeChoice | Literal["process"]
+) -> HalfLifeChoice | Mapping[int, HalfLifeChoice]:
+    """The option given for the run, or each process's own half-life setting."""
+    if option != "process":
+        return option
+    own: dict[int, HalfLifeChoice] = {}
+    for process in snapshot.processes.values():
+        setting = process.half_life_days
+        own[process.id] = (
+            DEFAULT_HALF_LIFE_DAYS if setting is None else None if setting == "none" else setting
+        )
+    return own
+
+
+def _half_lives(
+    snapshot: Snapshot,
+    option: HalfLifeChoice | Literal["process"],
+    used: Mapping[datetime, HalfLives],
+    filters: Filters,
+) -> list[BacktestHalfLife]:
+    """What each selected process's model used at the scored origins, and why."""
+    found = []
+    origins = sorted(used)
+    for process in sorted(snapshot.processes.values(), key=lambda p: (p.key, p.id)):
+        if filters.process is not None and process.key != filters.process:
+            continue
+        setting = process.half_life_days if option == "process" else option
+        chosen: list[float | None] = []
+        for origin in origins:
+            at = used[origin]
+            chosen.append(at.get(process.id) if isinstance(at, Mapping) else at)
+        why: Literal["set", "auto", "default", "option"]
+        if option != "process":
+            why = "option"
+        else:
+            why = "default" if setting is None else "auto" if setting == "auto" else "set"
+        latest = chosen[-1] if chosen else None
+        shown = [None if c is None else round(float(c), 1) for c in chosen]
+        found.append(
+            BacktestHalfLife(
+                process.key,
+                process.version,
+                why,
+                None if latest is None else round(float(latest), 1),
+                shown if setting == "auto" else [],
+            )
+        )
+    return found
 
 
 def backtest_ask(

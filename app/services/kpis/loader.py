@@ -26,6 +26,7 @@ from sqlalchemy import Connection as DatabaseConnection
 from sqlalchemy import false, or_, select
 
 from app.kpis.columns import OUTCOMES, DealColumns, Floats, Ints
+from app.kpis.halflife import Setting, parse_half_life
 from app.models import (
     Connection,
     CrmOwner,
@@ -126,6 +127,11 @@ def _seconds(moment: datetime | None) -> float:
     return as_utc(moment).timestamp()
 
 
+def _setting(stored: str | None) -> Setting:
+    """The half-life as stored with the process (validated when the ruleset was)."""
+    return None if stored is None else parse_half_life(stored)
+
+
 def load_processes(session: Any, version_ids: Collection[int]) -> dict[int, ProcessInfo]:
     """The processes of these ruleset versions by id, each with its milestones."""
     processes: dict[int, ProcessInfo] = {}
@@ -151,6 +157,7 @@ def load_processes(session: Any, version_ids: Collection[int]) -> dict[int, Proc
                 MilestoneInfo(m.id, m.key, m.name, m.position, m.kind, m.guidance)
                 for m in milestones
             ),
+            _setting(process.half_life_days),
         )
     return processes
 

@@ -56,6 +56,7 @@ from app.kpis.forecast import PipelineDeal
 from app.kpis.history import DealHistory
 from app.models import MilestoneEvent, Opportunity, OpportunityState, RawRecord
 from app.models.base import utcnow
+from app.services.kpis.halflives import fitted_with, process_half_lives, snapshot_deals
 from app.services.kpis.snapshot import Snapshot
 from app.services.state.clock import as_utc
 from connectors.hubspot.streams import DEAL_HISTORY
@@ -511,6 +512,9 @@ def snapshot_at(base: Snapshot, moment: datetime, facts: PastFacts) -> Snapshot:
                     cols.reach[i, position] = at
         last_action[i] = facts.last_action.get(key, np.nan)
     model = fit_model_columns(cols, t)
+    half_lives = process_half_lives(
+        base.processes, lambda: snapshot_deals(cols, base.labels, last_action), moment
+    )
     index: Ints = rows
     return replace(
         base,
@@ -523,7 +527,8 @@ def snapshot_at(base: Snapshot, moment: datetime, facts: PastFacts) -> Snapshot:
         row_of={key: i for i, key in enumerate(keys)},
         model=model,
         as_of=moment,
-        derived=derive(cols, model, moment),
+        derived=derive(cols, model, moment, fitted_with(half_lives)),
+        half_lives=half_lives,
         loaded_at=utcnow(),
         _presorted={},
     )

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from app.core.errors import NotFoundError
-from app.kpis.backtest import HistoryNeed
 from app.kpis.columns import (
     Bools,
     Floats,
@@ -38,6 +37,7 @@ from app.kpis.forecast import (
     window_offsets,
 )
 from app.kpis.history import DAY, DealHistory, days_between
+from app.kpis.sufficiency import Sufficiency, closing_median, sufficiency
 from app.services.kpis.answers import (
     BandCalibration,
     Bucket,
@@ -48,6 +48,7 @@ from app.services.kpis.answers import (
     FunnelStep,
     MovementAnswer,
     ProcessFunnel,
+    ProcessHalfLife,
     ProcessMovement,
     ProcessVelocity,
     RepMovement,
@@ -68,6 +69,8 @@ __all__ = [
     "forecast_by_milestone",
     "forecast_kpi",
     "funnel",
+    "half_lives_used",
+    "history_sufficiency",
     "latest_steps",
     "movement",
     "next_step",
@@ -256,7 +259,7 @@ class _Advances:
 
 def _advances(snapshot: Snapshot, mask: Bools, start: float, end: float) -> _Advances:
     """Milestones first reached in [start, end) above every earlier one, with their value."""
-    cols, model = snapshot.columns, snapshot.model
+    cols, model = snapshot.columns, snapshot.derived.forecaster
     records = cols.records()
     previous = np.zeros(len(cols), dtype=np.int64)
     parts: list[tuple[Ints, Ints, Floats, Floats]] = []
@@ -264,7 +267,7 @@ def _advances(snapshot: Snapshot, mask: Bools, start: float, end: float) -> _Adv
 
     def win(process: int, position: int) -> float:
         if (process, position) not in wins:
-            wins[(process, position)] = model.arrival_win(process, position)
+            wins[(process, position)] = model.arrival_win(process, position).value
         return wins[(process, position)]
 
     for p in range(1, cols.positions):
@@ -651,6 +654,7 @@ def forecast_kpi(
         }
         rows = [row.calibrated(scales.get(i + 1, 1.0)) for i, row in enumerate(rows)]
     months_index = {w.month.year * 12 + w.month.month - 1: i for i, w in enumerate(windows)}
+    need = history_sufficiency(snapshot, filters)
     weighted = amount * np.nan_to_num(snapshot.stage_probability[open_rows], nan=0.0) / 100.0
     baseline = [0.0] * months
     closing = snapshot.close_month[open_rows]
@@ -668,22 +672,46 @@ def forecast_kpi(
         "most). Band P10-P90: each deal's outcome, the estimated rates' uncertainty and the "
         "arrival noise of new pipeline, widened or narrowed per month ahead so that it would "
         "have held 80 % of the outcomes at the backtest's past origins (band_calibration). "
-        "No close dates, no stage probabilities.",
+        "No close dates, no stage probabilities. Each process's recency half-life is in "
+        "half_lives (set by ops, chosen by backtest, or the default).",
         baseline_method="CRM weighted pipeline: amount * stage probability of open "
         "opportunities whose close date falls in the month.",
         months=[ForecastMonth.of(row, baseline[i]) for i, row in enumerate(rows)],
         by_milestone=[m for m in forecast_by_milestone(snapshot, filters, months) if m.deals],
-        too_little_history=_history_shortfall(snapshot, filters),
+        too_little_history=None if need is None else need.shortfall(),
+        closed_deals_needed=None if need is None else need.needed,
+        half_lives=half_lives_used(snapshot, filters),
         band_calibration=calibration,
     )
 
 
-def _history_shortfall(snapshot: Snapshot, filters: Filters) -> str | None:
-    """What `HistoryNeed` says of the history of the processes this forecast covers."""
-    chosen = selected_keys(snapshot, filters)
-    processes = {d.process for k, d in snapshot.deals.items() if k in chosen}
-    known = [d for d in snapshot.deals.values() if d.process in processes]
-    return HistoryNeed().shortfall(known, snapshot.as_of, "") if known else None
+def half_lives_used(snapshot: Snapshot, filters: Filters) -> list[ProcessHalfLife]:
+    """The recency half-life each selected process's model used, and why."""
+    found = []
+    for process in sorted(snapshot.processes.values(), key=lambda p: (p.key, p.id)):
+        chosen = snapshot.half_lives.get(process.id)
+        if chosen is not None and (filters.process is None or process.key == filters.process):
+            days = None if chosen.days is None else round(chosen.days, 1)
+            found.append(ProcessHalfLife(process.key, process.version, days, chosen.why))
+    return found
+
+
+def history_sufficiency(snapshot: Snapshot, filters: Filters) -> Sufficiency | None:
+    """How much history the forecast of the processes of the selected deals needs
+    (`sufficiency`: from the win rates all their closed deals show at the milestones they
+    reached before closing); None
+    without a deal."""
+    cols = snapshot.columns
+    processes = np.isin(cols.process, np.unique(cols.process[_mask(snapshot, filters)]))
+    if not processes.any():
+        return None
+    rows = np.nonzero(processes)[0]
+    ended = cols.outcome[rows] != 0
+    until = np.where(ended, cols.closed[rows], epoch(snapshot.as_of))
+    closing = closing_median((until - cols.created[rows]) / DAY, ended)
+    closed = rows[ended]
+    reached = cols.reach[closed] <= cols.closed[closed][:, None]  # NaN: never reached
+    return sufficiency(cols.process[closed], reached, cols.outcome[closed] == 1, closing)
 
 
 # -- scorecard ------------------------------------------------------------------------------------

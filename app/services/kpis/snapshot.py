@@ -31,10 +31,11 @@ from app.kpis.columns import (
     presort_conversion,
 )
 from app.kpis.derived import Derived
+from app.kpis.halflife import HalfLife, Setting
 from app.kpis.history import DealHistory
 from app.kpis.model import Model
 
-__all__ = ["DealInfo", "Labels", "MilestoneInfo", "ProcessInfo", "Snapshot"]
+__all__ = ["DealInfo", "Labels", "MilestoneInfo", "ProcessInfo", "Snapshot", "deal_history"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class ProcessInfo:
     version: int
     """The ruleset version (its number) the process belongs to."""
     milestones: tuple[MilestoneInfo, ...]
+    half_life_days: Setting = None
+    """The forecast's recency half-life as ops set it in the ruleset (None: not set)."""
 
     def at(self, position: int) -> MilestoneInfo | None:
         for milestone in self.milestones:
@@ -153,6 +156,8 @@ class Snapshot:
     derived: Derived
     generation: int
     loaded_at: datetime
+    half_lives: dict[int, HalfLife] = field(default_factory=dict)
+    """Per process: the half-life `derived` was fitted with, and why (`halflives`)."""
 
     _presorted: dict[tuple[int, int], Presorted] = field(default_factory=dict)
 
@@ -174,35 +179,7 @@ class Snapshot:
         return _Infos(self)
 
     def history(self, row: int) -> DealHistory:
-        cols = self.columns
-        reached = [
-            (p, float(cols.reach[row, p]))
-            for p in range(1, cols.positions)
-            if not np.isnan(cols.reach[row, p])
-        ]
-        reached.sort(key=lambda item: item[1])
-        owner, team, segment, connection = (
-            int(cols.owner[row]),
-            int(cols.team[row]),
-            int(cols.segment[row]),
-            int(cols.connection[row]),
-        )
-        closed = float(cols.closed[row])
-        last = float(self.last_action[row])
-        return DealHistory(
-            key=int(cols.key[row]),
-            process=None if cols.process[row] < 0 else int(cols.process[row]),
-            created_at=instant(float(cols.created[row])),
-            reached=tuple((p, instant(at)) for p, at in reached),
-            outcome=OUTCOMES[int(cols.outcome[row])],
-            closed_at=None if np.isnan(closed) else instant(closed),
-            amount=float(cols.amount[row]),
-            owner=self.labels.owner_ids[owner] if owner >= 0 else None,
-            team=self.labels.teams[team] if team >= 0 else None,
-            segment=self.labels.segments[segment] if segment >= 0 else None,
-            connection=self.labels.connection_ids[connection] if connection >= 0 else None,
-            last_action_at=None if np.isnan(last) else instant(last),
-        )
+        return deal_history(self.columns, self.labels, self.last_action, row)
 
     def deal_info(self, row: int) -> DealInfo:
         cols, labels = self.columns, self.labels
@@ -220,6 +197,38 @@ class Snapshot:
             None if month < 0 else date(month // 12, month % 12 + 1, 1),
             instant(since if not np.isnan(since) else float(cols.created[row])),
         )
+
+
+def deal_history(cols: DealColumns, labels: Labels, last_action: Floats, row: int) -> DealHistory:
+    """Row `row` of the columns as a `DealHistory`."""
+    reached = [
+        (p, float(cols.reach[row, p]))
+        for p in range(1, cols.positions)
+        if not np.isnan(cols.reach[row, p])
+    ]
+    reached.sort(key=lambda item: item[1])
+    owner, team, segment, connection = (
+        int(cols.owner[row]),
+        int(cols.team[row]),
+        int(cols.segment[row]),
+        int(cols.connection[row]),
+    )
+    closed = float(cols.closed[row])
+    last = float(last_action[row])
+    return DealHistory(
+        key=int(cols.key[row]),
+        process=None if cols.process[row] < 0 else int(cols.process[row]),
+        created_at=instant(float(cols.created[row])),
+        reached=tuple((p, instant(at)) for p, at in reached),
+        outcome=OUTCOMES[int(cols.outcome[row])],
+        closed_at=None if np.isnan(closed) else instant(closed),
+        amount=float(cols.amount[row]),
+        owner=labels.owner_ids[owner] if owner >= 0 else None,
+        team=labels.teams[team] if team >= 0 else None,
+        segment=labels.segments[segment] if segment >= 0 else None,
+        connection=labels.connection_ids[connection] if connection >= 0 else None,
+        last_action_at=None if np.isnan(last) else instant(last),
+    )
 
 
 class _Deals(Mapping[int, DealHistory]):

@@ -43,6 +43,13 @@ from app.kpis.derived import derive
 from app.kpis.model import Model
 from app.models import OpportunityState, SyncRun
 from app.models.base import utcnow
+from app.services.kpis.halflives import (
+    ChoiceCache,
+    fitted_with,
+    new_choice_cache,
+    process_half_lives,
+    snapshot_deals,
+)
 from app.services.kpis.loader import StateRows, load_processes, load_state_rows
 from app.services.kpis.past import FieldHistory, PastFacts, snapshot_at
 from app.services.kpis.snapshot import Labels, Snapshot
@@ -123,6 +130,7 @@ class KpiStore:
             "the CRM's field history, read once per generation for every past instant", size=1
         )
     )
+    _choices: ChoiceCache = field(default_factory=new_choice_cache)
     _past: BoundedCache[tuple[int, float], Snapshot] = field(
         default_factory=lambda: BoundedCache(
             "snapshots at past instants: a cut, a field-history read and a refit each",
@@ -320,7 +328,8 @@ class KpiStore:
                             model = current.model
                             if force_model:
                                 model = fit_model_columns(current.columns, epoch(as_of))
-                            self._publish(_at(current, model, as_of), refit=force_model)
+                            moved_to = self._at(current, model, as_of, refit=force_model)
+                            self._publish(moved_to, refit=force_model)
                     self._last_ok_sync = last_ok_sync  # once the data is published, not before
                     self._caught_up = checked
                     return moved
@@ -341,6 +350,15 @@ class KpiStore:
         stale = time.monotonic() - self._model_at > self.model_seconds
         refit = current is None or force_model or stale
         model = fit_model_columns(cols, epoch(as_of)) if refit or current is None else current.model
+        half_lives = current.half_lives if current is not None else {}
+        if refit or set(half_lives) != set(processes):
+            half_lives = process_half_lives(
+                processes,
+                lambda: snapshot_deals(cols, self._labels, merged.last_action),
+                as_of,
+                self._choices,
+                (tuple(sorted(versions.items())), high),
+            )
         snapshot = Snapshot(
             versions,
             processes,
@@ -354,9 +372,10 @@ class KpiStore:
             row_of=row_of,
             model=model,
             as_of=as_of,
-            derived=derive(cols, model, as_of),
+            derived=derive(cols, model, as_of, fitted_with(half_lives)),
             generation=0,
             loaded_at=utcnow(),
+            half_lives=half_lives,
         )
         with self._lock:
             self._watermark = high
@@ -374,7 +393,7 @@ class KpiStore:
         current = self._snapshot
         assert current is not None
         model = fit_model_columns(current.columns, epoch(current.as_of))
-        self._publish(_at(current, model, current.as_of), refit=True)
+        self._publish(self._at(current, model, current.as_of, refit=True), refit=True)
 
     def _publish(self, snapshot: Snapshot, *, refit: bool) -> None:
         """Swap `snapshot` in under a new generation; warm its answers."""
@@ -393,16 +412,34 @@ class KpiStore:
             except Exception:
                 log.exception("KPI view: precomputing an answer failed")
 
-
-def _at(base: Snapshot, model: Model, as_of: datetime) -> Snapshot:
-    """`base`'s state with this model, derived at this instant."""
-    return replace(
-        base,
-        model=model,
-        as_of=as_of,
-        derived=derive(base.columns, model, as_of),
-        _presorted={},  # sorted as of the old instant
-    )
+    def _at(
+        self,
+        base: Snapshot,
+        model: Model,
+        as_of: datetime,
+        *,
+        refit: bool,
+    ) -> Snapshot:
+        """`base`'s state with this model, derived at this instant; each process's
+        half-life resolved again on a refit (or when a process has none yet), kept
+        otherwise, like the model."""
+        half_lives = base.half_lives
+        if refit or set(half_lives) != set(base.processes):
+            half_lives = process_half_lives(
+                base.processes,
+                lambda: list(base.deals.values()),
+                as_of,
+                self._choices,
+                (tuple(sorted(base.versions.items())), self._watermark),
+            )
+        return replace(
+            base,
+            model=model,
+            as_of=as_of,
+            derived=derive(base.columns, model, as_of, fitted_with(half_lives)),
+            half_lives=half_lives,
+            _presorted={},  # sorted as of the old instant
+        )
 
 
 def _merge(current: Snapshot | None, fresh: StateRows) -> tuple[StateRows, dict[int, int]]:

@@ -212,6 +212,7 @@ def store_version(
             name=process.name[:200],
             position=position,
             segment_selector={"source": process.source, "segment": process.segment_document},
+            half_life_days=None if process.half_life_days is None else str(process.half_life_days),
         )
         session.add(row)
         session.flush()

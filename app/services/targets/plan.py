@@ -106,7 +106,7 @@ def _make(snapshot: Snapshot, target: TargetPublic, scope: _Scope, *, at_start: 
         snapshot.columns,
         scope.mask,
         scope.process_mask,
-        snapshot.model,
+        snapshot.derived.forecaster,
         scope.process.id,
         sorted(scope.names),
         target.metric,

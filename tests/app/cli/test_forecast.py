@@ -30,6 +30,9 @@ def test_forecast_splits_each_month_by_milestone_and_new_pipeline(
         assert abs(month["expected_amount"] - from_deals - month["new_pipeline_amount"]) < 1.0
         assert month["p10_amount"] <= month["expected_amount"] <= month["p90_amount"]
     assert sum(part["deals"] for part in answer["by_milestone"]) == answer["open_opportunities"]
+    assert answer["half_lives"] == [
+        {"process": "smb", "version": 1, "half_life_days": 365.0, "why": "default"}
+    ]
 
     alone = json.loads(
         run(["forecast", "--no-new-pipeline", "--process", "smb", "--json"], env, tmp_path).stdout

@@ -51,7 +51,13 @@ def test_backtest_on_an_empty_history(env: dict[str, str], tmp_path: Path) -> No
     assert as_csv.stdout.startswith("horizon_months,cumulative,part,method,origins,actual_won")
     text = run(["backtest"], env, tmp_path)
     assert text.returncode == 0 and "no opportunity history yet" in text.stdout
-    for bad in (["--every", "day"], ["--from", "2024-13-01"], ["--horizons", "13"]):
+    for bad in (
+        ["--every", "day"],
+        ["--from", "2024-13-01"],
+        ["--horizons", "13"],
+        ["--half-life", "0"],
+        ["--half-life", "soon"],
+    ):
         refused = run(["backtest", *bad], env, tmp_path)
         assert refused.returncode == 2, bad
         assert "Traceback" not in refused.stderr
@@ -73,8 +79,14 @@ def test_backtest_tables_say_lower_wape_is_better(
     for part in ("deals open at the origin", "deals created later", "total"):
         assert f"backtest, {part}:" in out
     assert "months 1-2" in out and "weighted pipeline" in out
+    assert "recency half-life of smb: 365 days (the default)" in out
     answer = json.loads(run(["backtest", "--json", "--team", "North"], env, tmp_path).stdout)
     assert answer["filters"]["team"] == "North" and answer["cells"]
+    (used,) = answer["half_lives"]
+    assert (used["process"], used["half_life_days"], used["why"]) == ("smb", 365.0, "default")
+    given = run(["backtest", "--json", "--months", "2", "--half-life", "none"], env, tmp_path)
+    (used,) = json.loads(given.stdout)["half_lives"]
+    assert (used["half_life_days"], used["why"]) == (None, "option")
 
 
 def test_the_readme_backtest_commands_run_as_written(

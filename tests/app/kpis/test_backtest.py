@@ -269,3 +269,47 @@ def test_the_history_chooses_a_short_half_life_when_the_market_changed() -> None
         for i in range(60)
     ]
     assert choose_half_life(deals + boom, as_of, candidates=(None, 90.0), origins=3) == 90.0
+
+
+def test_each_process_gets_the_half_life_its_own_history_prefers() -> None:
+    # Process 1's market changed a year ago (every deal won, then one in two); process 2's
+    # did not (every deal won). Scored on its own deals, each process chooses apart.
+    changed = [
+        DealHistory(
+            i,
+            1,
+            T0 + timedelta(days=i, hours=9),
+            (),
+            "won" if i < 365 or i % 2 else "lost",
+            T0 + timedelta(days=i + 10, hours=9),
+            100.0,
+        )
+        for i in range(730)
+    ]
+    steady = [
+        DealHistory(
+            5000 + i,
+            2,
+            T0 + timedelta(days=i, hours=10),
+            (),
+            "won",
+            T0 + timedelta(days=i + 10, hours=10),
+            100.0,
+        )
+        for i in range(730)
+    ]
+    deals = changed + steady
+    as_of = T0 + timedelta(days=740)
+    mine = {d.key for d in changed}
+    theirs = {d.key for d in steady}
+    assert choose_half_life(deals, as_of, (None, 90.0), 3, selected=mine) == 90.0
+    assert choose_half_life(deals, as_of, (None, 90.0), 3, selected=theirs) is None
+    # The backtest takes one setting per process: "auto" is chosen at each origin on what
+    # was known before it, a number is used as it is, and the replay says what was used.
+    origin = T0 + timedelta(days=700)
+    replay = backtest(deals, [origin], None, 1, until=as_of, half_life_days={1: "auto", 2: 200.0})
+    known = [cut for d in deals if (cut := d.before(origin)) is not None]
+    assert replay.half_lives[origin] == {
+        1: choose_half_life(known, origin, selected=mine),
+        2: 200.0,
+    }

@@ -10,6 +10,7 @@ import pytest
 from app.kpis.columns import DealColumns, epoch, fit_model_columns
 from app.kpis.derived import FORECAST_MONTHS, derive
 from app.kpis.forecast import Creation, OpenDeal, forecast, month_windows
+from app.kpis.plan_columns import open_standing
 from tests.app.kpis.test_columns import AS_OF, random_deals
 
 
@@ -52,3 +53,23 @@ def test_open_deals_are_never_certain_and_say_what_they_rest_on() -> None:
     closed = cols.outcome != 0
     assert set(derived.win[closed].tolist()) <= {0.0, 1.0}
     assert (derived.based_on[closed] == 0).all()
+
+
+def test_plans_and_progress_read_the_forecasts_probabilities() -> None:
+    deals = random_deals(300, 4)
+    cols = DealColumns.from_histories(deals, 5)
+    derived = derive(cols, fit_model_columns(cols, epoch(AS_OF), min_sample=10), AS_OF)
+    # A plan for the rest of this month counts each open deal at its forecast for the month.
+    month = month_windows(AS_OF, 1)[0]
+    every = np.ones(len(cols), dtype=bool)
+    standing = open_standing(
+        cols, every, derived.forecaster, "deals", epoch(AS_OF), epoch(month.start), epoch(month.end)
+    )
+    live = np.nonzero((cols.outcome == 0) & (cols.process >= 0))[0]
+    assert standing.chance.tolist() == pytest.approx(derived.month_p[live, 0].tolist(), abs=1e-12)
+    # Progress value's arrival probabilities are the forecast's, made monotone along the process.
+    for process in (1, 2):
+        arrivals = [derived.forecaster.arrival_win(process, p) for p in range(5)]
+        values = [a.value for a in arrivals]
+        assert values == sorted(values)
+        assert all(0.0 < v < 1.0 for v in values) and all(a.sample > 0 for a in arrivals)

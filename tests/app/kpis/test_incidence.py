@@ -36,8 +36,6 @@ def test_conditional_probability_given_no_outcome_yet() -> None:
     curve = aalen_johansen(SAMPLE)
     # P(won in (1.5, 3.5] | nothing by 1.5) = (0.5 - 0.2) / 0.8
     assert curve.conditional(WON, 1.5, 2.0) == pytest.approx(0.375)
-    # P(won eventually | nothing by 2.5) = (0.5 - 0.2) / 0.6
-    assert curve.conditional_eventual(WON, 2.5) == pytest.approx(0.5)
 
 
 def test_quantiles_overall_and_among_those_with_the_outcome() -> None:

@@ -1,5 +1,5 @@
-"""Win probability by landmark, velocity, stall thresholds, progress value and conversion,
-on four deals worked out by hand.
+"""Velocity, stall thresholds, progress value and conversion, with the forecast's win
+probability they build on, on four deals worked out by hand.
 
     A: created day 0, reached 1 on day 2, won on day 10         amount 1200
     B: created day 0, reached 1 on day 4, lost on day 6
@@ -15,8 +15,9 @@ import pytest
 
 from app.kpis.conversion import WON_TARGET, conversion
 from app.kpis.history import DealHistory
-from app.kpis.model import fit_model, landmark_for
+from app.kpis.model import fit_model
 from app.kpis.progress import advances, progress_value
+from app.kpis.winmodel import WinModel, fit_win_model_histories
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -34,6 +35,11 @@ DEALS = [
 AS_OF = day(20)
 
 
+def win_model(deals: list[DealHistory]) -> WinModel:
+    """The forecast's model on these deals alone: every deal alike, no borrowing."""
+    return fit_win_model_histories(deals, AS_OF.timestamp(), None, prior_deals=0.0)
+
+
 def test_stays_end_with_advances_closing_or_as_of() -> None:
     stays = list(DEALS[0].stays(AS_OF))
     assert [(s.position, s.start, s.end, s.ending) for s in stays] == [
@@ -46,33 +52,22 @@ def test_stays_end_with_advances_closing_or_as_of() -> None:
 
 def test_win_probability_at_creation_by_hand() -> None:
     # From creation: C lost on 3 (F_lost .25), B lost on 6 (.5), A won on 10 (F_won .5 * 1/2)
-    model = fit_model(DEALS, AS_OF, min_sample=1)
-    estimate = model.win(1, 0)
+    estimate = win_model(DEALS).win(1, 0)
     assert estimate.value == pytest.approx(0.25)
     assert (estimate.sample, estimate.source, estimate.landmark) == (4, "process", 0)
 
 
 def test_win_probability_at_a_milestone_and_after_days_there() -> None:
-    model = fit_model(DEALS, AS_OF, min_sample=1)
-    # Landmark 0 at position 1: B lost 2 days in (F_lost 1/3), A won 8 days in (2/3 * 1/2)
+    model = win_model(DEALS)
+    # Day 0 at position 1: B lost 2 days in (F_lost 1/3), A won 8 days in (2/3 * 1/2)
     assert model.win(1, 1).value == pytest.approx(1 / 3)
-    # Landmark 7: only A (won 1 day later) and D (censored) were still there after 7 days
+    # 7 days in: only A (won 1 day later) and D (censored) were still there
     assert model.win(1, 1, days_at=7).value == pytest.approx(0.5)
-    assert model.win(1, 1, days_at=7).landmark == 7
-    # 9 days in: A's win came on day 8, so nothing is left to win for a deal still waiting
-    assert model.win(1, 1, days_at=9).value == pytest.approx(0.0)
+    # 9 days in: only D, no win among what is left; open, so half a deal in two, not 0
+    assert model.win(1, 1, days_at=9).value == pytest.approx(0.25)
     # Within the next 5 days, from day 0 at position 1: nothing (A won on day 8)
     assert model.win_between(1, 1, 0.0, 0.0, 5.0) == pytest.approx(0.0)
     assert model.win_between(1, 1, 0.0, 5.0, 10.0) == pytest.approx(1 / 3)
-
-
-def test_thin_history_falls_back_to_the_pooled_estimate_then_to_none() -> None:
-    other_process = [DealHistory(10 + i, 2, T0, (), "won", day(5), 1.0) for i in range(3)]
-    model = fit_model(DEALS + other_process, AS_OF, min_sample=4)
-    assert model.win(2, 0).source == "pooled"  # process 2 has 3 deals, pooled has 7
-    assert model.win(2, 0).value == pytest.approx(model.win(None, 0).value)
-    assert model.win(1, 5).source == "none" and model.win(1, 5).value == 0.0
-    assert landmark_for(0.5) == 0 and landmark_for(29.9) == 14 and landmark_for(400) == 365
 
 
 def test_velocity_counts_only_deals_that_advance_with_open_ones_censored() -> None:
@@ -97,7 +92,7 @@ def test_stall_threshold_is_the_80th_percentile_of_leaving() -> None:
 
 
 def test_progress_value_is_the_gain_in_win_probability_times_amount() -> None:
-    model = fit_model(DEALS, AS_OF, min_sample=1)
+    model = win_model(DEALS)
     deal = DEALS[0]
     assert advances(deal, T0, day(30))[0].position == 1
     assert advances(deal, day(3), day(30)) == []
@@ -119,11 +114,11 @@ def test_win_on_arrival_is_non_decreasing_along_the_process_and_pools_violators(
         ),
         *(DealHistory(n, 1, T0, (), "lost", day(3), 100.0) for n in (11, 12)),
     ]
-    model = fit_model(deals, AS_OF, min_sample=1)
+    model = win_model(deals)
     raw = [model.win(1, p).value for p in (0, 1, 2)]
     assert raw == pytest.approx([1 / 4, 1 / 3, 1 / 4])
     # 1 and 2 pool, weighted by their samples (6 deals arrived at 1, 4 at 2): 0.3
-    fitted = [model.arrival_win(1, p) for p in (0, 1, 2)]
+    fitted = [model.arrival_win(1, p).value for p in (0, 1, 2)]
     assert fitted == pytest.approx([1 / 4, 0.3, 0.3])
     stepped = DealHistory(13, 1, T0, ((1, day(1)), (2, day(3))), "open", None, 1000.0)
     assert progress_value(stepped, model, day(2), day(4)) == pytest.approx(0.0)
@@ -131,9 +126,11 @@ def test_win_on_arrival_is_non_decreasing_along_the_process_and_pools_violators(
 
 
 def test_win_on_arrival_keeps_a_history_that_is_already_monotone() -> None:
-    model = fit_model(DEALS, AS_OF, min_sample=1)
-    assert model.arrival_win(1, 0) == pytest.approx(model.win(1, 0).value)
-    assert model.arrival_win(1, 1) == pytest.approx(model.win(1, 1).value)
+    model = win_model(DEALS)
+    assert model.arrival_win(1, 0).value == pytest.approx(model.win(1, 0).value)
+    assert model.arrival_win(1, 1).value == pytest.approx(model.win(1, 1).value)
+    # a milestone the process never reached takes the one below it, with its evidence
+    assert model.arrival_win(1, 4) == model.arrival_win(1, 1)
 
 
 def test_a_step_below_the_highest_reached_is_not_an_advance() -> None:

@@ -12,7 +12,6 @@ import pytest
 
 from app.kpis.columns import DealColumns
 from app.kpis.history import DealHistory
-from app.kpis.model import Model, fit_model
 from app.kpis.plan import (
     PlanWeek,
     arrival_chances,
@@ -27,13 +26,19 @@ from app.kpis.plan import (
     units_for,
 )
 from app.kpis.plan_columns import make_plan, track
+from app.kpis.winmodel import WinModel, fit_win_model_histories
 
 MONDAY = datetime(2026, 3, 2, tzinfo=UTC)
 END = MONDAY + timedelta(days=28)
 REPLY, MEETING = 1, 2
 
 
-def two_milestone_model() -> Model:
+def fit_model(deals: list[DealHistory], as_of: datetime) -> WinModel:
+    """The forecast's model on these deals alone: every deal alike, no borrowing."""
+    return fit_win_model_histories(deals, as_of.timestamp(), None, prior_deals=0.0)
+
+
+def two_milestone_model() -> WinModel:
     """Reply: half the deals that reply are won exactly 14 days later, the others lost then.
     Meeting: 80 % are won exactly 7 days after it, 20 % lost then."""
     deals = []

@@ -18,9 +18,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from app.kpis.columns import DealColumns, fit_model_columns
+from app.kpis.columns import DealColumns
 from app.kpis.history import DAY, DealHistory
 from app.kpis.plan_columns import make_plan, open_standing
+from app.kpis.winmodel import fit_win_model
 
 ADVANCE = 0.6
 GAP_DAYS = (4.0, 6.0, 8.0)
@@ -97,7 +98,7 @@ def test_following_the_plan_reaches_the_target_as_often_as_promised(
     fitted: DealColumns, position: int
 ) -> None:
     cols = fitted
-    model = fit_model_columns(cols, START.timestamp())
+    model = fit_win_model(cols, START.timestamp())
     every = np.ones(len(cols), dtype=bool)
     probe = make_plan(cols, every, every, model, 1, [position], "deals", 1, START, END, START)
     target = round(probe.rows[0].open_expected) + 15  # fifteen wins beyond the open deals

@@ -23,6 +23,7 @@ import pytest
 from app.kpis.conversion import conversion
 from app.kpis.history import DealHistory
 from app.kpis.model import fit_model
+from app.kpis.winmodel import fit_win_model_histories
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -90,7 +91,7 @@ def test_win_probability_from_creation_is_the_product_of_the_steps(
     history: tuple[list[DealHistory], dict[str, Any]],
 ) -> None:
     deals, context = history
-    model = fit_model(deals, context["as_of"])
+    model = fit_win_model_histories(deals, context["as_of"].timestamp(), None)
     for key, process in context["summary"].items():
         expected = math.prod(step["expected_conversion"] for step in process["steps"])
         estimate = model.win(context["process_ids"][key], 0)

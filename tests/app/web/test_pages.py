@@ -119,6 +119,9 @@ def test_pages_show_the_opportunity_story_and_stalled_deals_by_value(
     assert stalled.status_code == 200 and "Open in CRM" in stalled.text
     backtest = client.get("/forecast/backtest")
     assert backtest.status_code == 200 and "Backtest" in backtest.text
+    forecast = client.get("/forecast")
+    assert "each process by its own half-life" in forecast.text
+    assert "365 days (the default)" in forecast.text
 
 
 def test_the_backtest_is_computed_off_the_request_and_is_the_answer_the_api_gives(

@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from sqlalchemy import case, update
 
 from app.core.database import Database
 from app.kpis.forecast import OpenDeal, creation_rates, forecast, month_windows
+from app.kpis.sufficiency import sufficiency
+from app.models import Opportunity
 from app.services.kpis.answers import ForecastMonth
 from app.services.kpis.queries import Filters, forecast_kpi
 from app.services.kpis.store import KpiStore
+from app.services.state.opportunities import rebuild_states
 from tests.support.kpi_world import build
 
 
@@ -41,10 +46,30 @@ def test_the_snapshot_forecast_equals_the_pure_forecast(db: Database) -> None:
             assert getattr(mine, key) == pytest.approx(getattr(theirs, key), abs=0.02), key
 
 
-def test_a_forecast_on_too_little_history_says_so_and_how_much_it_needs(db: Database) -> None:
-    build(db)  # 120 deals: fewer than 100 of them closed
-    answer = forecast_kpi(KpiStore(db).snapshot(), Filters(), 2)
-    assert answer.too_little_history is not None
-    assert "the forecast needs at least 100 closed (20 won) over 180 days" in (
-        answer.too_little_history
+def test_a_forecast_on_history_that_separates_little_says_how_much_more_it_needs(
+    db: Database,
+) -> None:
+    ids = build(db)
+    # The world's milestones separate perfectly (only deals at the proposal win): enough.
+    enough = forecast_kpi(KpiStore(db).snapshot(), Filters(), 2)
+    assert enough.too_little_history is None and enough.closed_deals_needed is not None
+    # Won or lost whatever the milestone (every fourth closed deal won, and some at the
+    # proposal lost): the milestones tell little apart, and the answer says how much more.
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(Opportunity)
+            .where(Opportunity.outcome != "open")
+            .values(outcome=case((Opportunity.id % 4 == 0, "won"), else_="lost"))
+        )
+        rebuild_states(connection, ids["version"], ids["connection"])
+    snapshot = KpiStore(db).snapshot()
+    answer = forecast_kpi(snapshot, Filters(), 2)
+    closed = [d for d in snapshot.deals.values() if not d.is_open]
+    want = sufficiency(
+        np.array([d.process for d in closed], dtype=np.int64),
+        np.array([[p == 0 or p in dict(d.reached) for p in range(4)] for d in closed]),
+        np.array([d.outcome == "won" for d in closed]),
     )
+    assert not want.enough and answer.closed_deals_needed == want.needed
+    assert answer.too_little_history == want.shortfall()
+    assert f"{len(closed)} closed opportunities" in answer.too_little_history
