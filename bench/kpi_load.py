@@ -232,12 +232,13 @@ def run_backend(backend: str, options: argparse.Namespace) -> list[dict[str, Any
                 "MILESTONES_DATA_DIR": str(workdir / "data"),
                 "MILESTONES_PORT": str(port),
             }
+            log = workdir / "server.log"
             server = subprocess.Popen(
                 [sys.executable, "-m", "app.cli.main", "serve"],
                 cwd=ROOT,
                 env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stdout=log.open("wb"),
+                stderr=subprocess.STDOUT,
             )
             sampler = _Sampler(server.pid)
             sampler.start()
@@ -254,7 +255,11 @@ def run_backend(backend: str, options: argparse.Namespace) -> list[dict[str, Any
                     except httpx.TransportError:
                         pass
                     if server.poll() is not None or time.perf_counter() - started > 600:
-                        raise SystemExit(f"{backend}: the server did not answer")
+                        tail = log.read_text(errors="replace").splitlines()[-30:]
+                        raise SystemExit(
+                            f"{backend}: the server did not answer (exit code "
+                            f"{server.poll()}); the end of its output:\n" + "\n".join(tail)
+                        )
                     time.sleep(0.2)
                 ready = time.perf_counter() - started
                 rows = _measure(base, world["key"], world, options.requests)

@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, Update, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["MAX_BIGINT", "MAX_INT", "Base", "BigId", "JSONDocument", "UTCDateTime", "utcnow"]
+__all__ = [
+    "MAX_BIGINT",
+    "MAX_INT",
+    "Base",
+    "BigId",
+    "JSONDocument",
+    "UTCDateTime",
+    "cancel_running",
+    "utcnow",
+]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -31,6 +40,18 @@ MAX_INT = 2**31 - 1
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def cancel_running(run: Any, connection_id: int, error: str, now: datetime | None = None) -> Update:
+    """The statement that closes a connection's runs still marked running (of a run table:
+    sync or write-back) as cancelled, saying why. Whoever runs it holds the connection's lock,
+    so such a run belongs to a process that died mid-run; every run then ends in a stated
+    status."""
+    return (
+        update(run)
+        .where(run.connection_id == connection_id, run.status == "running")
+        .values(status="cancelled", finished_at=now or utcnow(), error=error)
+    )
 
 
 class UTCDateTime(TypeDecorator[datetime]):

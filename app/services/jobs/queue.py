@@ -35,7 +35,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.core.database import Database
 from app.models import Connection, SyncJob, SyncRun
-from app.models.base import utcnow
+from app.models.base import cancel_running, utcnow
 from app.services.jobs.locks import LockSession, sync_lock_name
 
 __all__ = [
@@ -234,12 +234,11 @@ class JobQueue:
         previous = job.worker if takeover else (lost[0].worker if lost else None)
         if previous is not None or takeover:
             db.execute(
-                update(SyncRun)
-                .where(SyncRun.connection_id == connection_id, SyncRun.status == "running")
-                .values(
-                    status="cancelled",
-                    finished_at=now,
-                    error=f"worker {previous} was lost; resumed by job {job_id}",
+                cancel_running(
+                    SyncRun,
+                    connection_id,
+                    f"worker {previous} was lost; resumed by job {job_id}",
+                    now,
                 )
             )
         db.execute(

@@ -7,12 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import update
-
 from app.core.database import Database
 from app.core.errors import ConflictError
 from app.models import SyncRun
-from app.models.base import utcnow
+from app.models.base import cancel_running
 from app.services.jobs.locks import LockSession, ProcessLock, sync_lock_name
 
 __all__ = ["connection_lock"]
@@ -46,12 +44,10 @@ def connection_lock(database: Database, connection_id: int, name: str) -> Iterat
 def _close_abandoned(database: Database, connection_id: int) -> None:
     with database.session() as session:
         session.execute(
-            update(SyncRun)
-            .where(SyncRun.connection_id == connection_id, SyncRun.status == "running")
-            .values(
-                status="cancelled",
-                finished_at=utcnow(),
-                error="the process running it ended without finishing (killed or lost); the "
-                "next run went on from its last stored page",
+            cancel_running(
+                SyncRun,
+                connection_id,
+                "the process running it ended without finishing (killed or lost); the next "
+                "run went on from its last stored page",
             )
         )

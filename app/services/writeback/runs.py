@@ -42,7 +42,7 @@ from app.core.crypto import SecretBox
 from app.core.database import Database
 from app.core.errors import ConflictError, MilestonesError
 from app.models import Connection, WritebackRecord, WritebackRun
-from app.models.base import utcnow
+from app.models.base import cancel_running, utcnow
 from app.services.connections.registry import SalesforceSettings, get_connection
 from app.services.jobs.locks import LockSession
 from app.services.kpis.store import KpiStore
@@ -355,16 +355,11 @@ def _start(database: Database, report: WritebackReport) -> None:
     it is closed as cancelled, so every run ends in a stated status."""
     with database.session() as session:
         session.execute(
-            update(WritebackRun)
-            .where(
-                WritebackRun.connection_id == report.connection_id,
-                WritebackRun.status == "running",
-            )
-            .values(
-                status="cancelled",
-                finished_at=utcnow(),
-                error="the process running it ended without finishing (killed or lost); "
-                "this connection's next run wrote what it had left",
+            cancel_running(
+                WritebackRun,
+                report.connection_id,
+                "the process running it ended without finishing (killed or lost); this "
+                "connection's next run wrote what it had left",
             )
         )
         run = WritebackRun(
