@@ -200,17 +200,23 @@ def write_section(text: str, path: Path = ROOT / "BENCHMARKS.md") -> None:
     path.write_text(document)
 
 
-def _meta(args: list[str], when: datetime, load_start: float, minutes: float) -> dict[str, Any]:
+def _commit() -> str:
+    found = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )
+    return found.stdout.strip() or "unknown"
+
+
+def _meta(
+    args: list[str], when: datetime, commit: str, load_start: float, minutes: float
+) -> dict[str, Any]:
     from bench.__main__ import machine
 
     box = machine()
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
     return {
         "command": " ".join(["python -m bench health", *args]),
         "date": when.strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": commit or "unknown",
+        "commit": commit,
         "machine": f"{box['cores']} cores, {box['cpu']}, Python {platform.python_version()}",
         "load_start": load_start,
         "load_end": round(os.getloadavg()[0], 2),
@@ -232,6 +238,7 @@ def run(args: list[str]) -> list[dict[str, Any]]:
     load_start = round(os.getloadavg()[0], 2)
     started = time.perf_counter()
     when = datetime.now(UTC)
+    commit = _commit()
     rows = []
     for scenario in scenarios:
         for seed in (int(s) for s in options.seeds.split(",")):
@@ -242,5 +249,5 @@ def run(args: list[str]) -> list[dict[str, Any]]:
                 rows.append(_row(seed, scenario, answer, time.perf_counter() - begun))
     if not options.no_write:
         minutes = round((time.perf_counter() - started) / 60, 1)
-        write_section(section(rows, _meta(args, when, load_start, minutes)))
+        write_section(section(rows, _meta(args, when, commit, load_start, minutes)))
     return rows

@@ -81,9 +81,9 @@ def health(
 ) -> None:
     """Process health. Drift (default): conversion to the next milestone and the days to reach
     it, and each process's new deals a week, recent weeks against the half-year before, false
-    alarms held at 5 % over every test. `--part value`: which milestones earn their place; `--part candidates`: customer
-    actions no rule maps that predict winning; `--part compare --draft FILE`: the backtest with
-    the active rules and with the draft, side by side."""
+    alarms held at 5 % over every test. `--part value`: which milestones earn their place;
+    `--part candidates`: customer actions no rule maps that predict winning; `--part compare
+    --draft FILE`: the backtest with the active rules and with the draft, side by side."""
     from app.services.health.drift import drift
     from app.services.health.value import milestone_value
     from app.services.kpis.filters import Filters

@@ -261,7 +261,7 @@ class Pace:
 
 
 PACE_STEPS = 41
-"""Factors tried, evenly on a log scale between the bounds."""
+"""Factors tried, evenly on a log scale between the bounds (and 1: no change)."""
 MIN_PACE = 5
 """Fewer converters than this on either side: the pace is not told (any is possible)."""
 
@@ -284,7 +284,7 @@ def pace(
     Mann-Whitney z; the cohorts' z are joined weighted by the square root of their deals
     (Stouffer). s is tried within `bounds`; with fewer than `MIN_PACE` recent deals that took
     the step every s there is consistent (and 1 the best)."""
-    factors = [float(f) for f in np.geomspace(bounds[0], bounds[1], PACE_STEPS)]
+    factors = sorted({1.0, *(float(f) for f in np.geomspace(bounds[0], bounds[1], PACE_STEPS))})
     cohorts = [
         (recent[(cohort == c) & (recent <= cut)], cut)
         for c in np.unique(cohort)
