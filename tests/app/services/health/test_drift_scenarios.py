@@ -1,5 +1,6 @@
 """Against generated market changes: a conversion drop is flagged at the right milestone within
-weeks of its date, and a steady market raises no alarm.
+weeks of its date, a slowdown as slower days (not as a conversion drop), a stop of new deals as
+new deals a week, and a steady market raises no alarm.
 
 Each history is 480 days with its change at the middle (2023-12-31) and is asked as of
 2024-03-04, nine weeks after the change: the 26 + 8 weeks of cohorts lie before that.
@@ -62,3 +63,34 @@ def test_a_steady_market_raises_no_alarm(db: Database, tmp_path: Path, seed: int
     assert answer.flagged == 0, [s.summary for s in answer.steps if s.flagged]
     weeks = answer.steps[0].baseline_weeks
     assert answer.as_of == AS_OF and weeks is not None and date(2023, 6, 1) < weeks[0]
+
+
+def test_a_slowdown_is_flagged_as_slower_not_as_a_conversion_drop(
+    db: Database, tmp_path: Path
+) -> None:
+    answer = health_of(db, tmp_path, 1, "velocity_halves")
+    flagged = [step for step in answer.steps if step.flagged]
+    assert {(step.metric, step.direction) for step in flagged} == {("days_to_next", "up")}, [
+        step.summary for step in flagged
+    ]
+    assert any(s.since and abs((s.since - CHANGE.date()).days) <= 28 for s in flagged)
+    for step in flagged:
+        assert step.summary and "days to reach it rose from" in step.summary
+    paced = [s for s in answer.steps if s.metric == "conversion" and s.pace is not None]
+    assert max(s.pace for s in paced if s.pace is not None) > 1.4  # the slowdown, measured
+
+
+def test_new_deals_that_stop_are_flagged_per_process(db: Database, tmp_path: Path) -> None:
+    answer = health_of(db, tmp_path, 1, "lead_flow_stops")
+    stops = [step for step in answer.steps if step.flagged and step.metric == "created"]
+    assert {step.process for step in stops} == {
+        "enterprise_new_business",
+        "expansion",
+        "smb_new_business",
+    }
+    for step in stops:
+        assert step.direction == "down" and step.from_milestone == "created"
+        assert step.since == date(2024, 1, 1)  # the Monday after the change
+        assert step.after is not None and step.after.value == 0.0
+        assert step.summary and step.summary.endswith("to 0 a week since 1 January 2024")
+    assert not [s.summary for s in answer.steps if s.flagged and s.metric == "conversion"]
