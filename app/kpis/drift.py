@@ -433,10 +433,10 @@ def step_drift(
     budget = business_days(at + horizon * DAY) - business_days(at)
     followed = business_days(np.full(at.shape, as_of)) - business_days(at)
     seen = float(followed[~recent].min())  # the baseline is followed at least that long
-    longest = horizon / (horizon + recent_weeks * 7.0)
+    shortest = horizon / (horizon + recent_weeks * 7.0)  # H / how long the baseline is seen
     factor = pace(
         gap[~recent], gap[recent], followed[recent], week[recent], seen=seen,
-        bounds=(longest, 1 / longest),
+        bounds=(shortest, 1 / shortest),
     )  # fmt: skip
     conversion_test = paced_conversion(gap[~recent], budget[~recent], x2, n2, factor.consistent)
     days_test = (
