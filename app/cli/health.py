@@ -1,6 +1,6 @@
-"""`milestones health`: which milestones' conversion or velocity has drifted, by how much and
-since when (the same answer as `GET /api/v1/health/drift`); with `--part value`, what each
-milestone tells about winning (`GET /api/v1/health/value`)."""
+"""`milestones health`: which milestones' conversion or velocity, or which process's new deals a
+week, have drifted, by how much and since when (the same answer as `GET /api/v1/health/drift`);
+with `--part value`, what each milestone tells about winning (`GET /api/v1/health/value`)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,8 @@ def _shown(value: Estimate | None, metric: str) -> str:
         return "-"
     if metric == "conversion":
         return f"{value.value:.0%} ({value.low:.0%}-{value.high:.0%}) n={value.deals}"
+    if metric == "created":
+        return f"{value.value:.1f} a week ({value.low:.1f}-{value.high:.1f}) n={value.deals}"
     return f"{value.value:.1f} d ({value.low:.1f}-{value.high:.1f}) n={value.deals}"
 
 
@@ -78,10 +80,10 @@ def health(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Process health. Drift (default): conversion to the next milestone and the days to reach
-    it, recent weekly cohorts against the half-year before, false alarms held at 5 % over every
-    test. `--part value`: which milestones earn their place; `--part candidates`: customer
-    actions no rule maps that predict winning; `--part compare --draft FILE`: the backtest with
-    the active rules and with the draft, side by side."""
+    it, and each process's new deals a week, recent weeks against the half-year before, false
+    alarms held at 5 % over every test. `--part value`: which milestones earn their place;
+    `--part candidates`: customer actions no rule maps that predict winning; `--part compare
+    --draft FILE`: the backtest with the active rules and with the draft, side by side."""
     from app.services.health.drift import drift
     from app.services.health.value import milestone_value
     from app.services.kpis.filters import Filters

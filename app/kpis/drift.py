@@ -17,16 +17,32 @@ Windows, in mature weeks: the recent window is the last `RECENT_WEEKS` (8: two m
 cohorts, enough deals at small volumes, short enough to answer soon after a change); the
 baseline is the `BASELINE_WEEKS` (26: half a year, three times the recent deals, and recent
 enough that what changed a year ago is not held against today).
-Tests: conversion within H, recent vs baseline, two-proportion z-test (pooled); days to the
-next milestone among the deals converting within H, Mann-Whitney rank-sum (normal
-approximation with the tie correction). Both two-sided. The false-alarm rate over every test
-of an answer is held by Benjamini-Hochberg at q = 0.05 (`benjamini_hochberg`).
+Tests: days to the next milestone among the deals converting within H, Mann-Whitney rank-sum
+(normal approximation with the tie correction); conversion, recent vs baseline, two-proportion
+z-test (pooled), at the recent pace. Both two-sided. The false-alarm rate over every test of an
+answer is held by Benjamini-Hochberg at q = 0.05 (`benjamini_hochberg`).
+
+The pace: when deals move slower, fewer of them reach the next milestone within H even if as
+many get there in the end, so conversion within a fixed H would report every slowdown as a
+drop too. Conversion is therefore compared at the same pace: `pace` is the factor s by which
+the recent days to next are the baseline's stretched (the s at which the recent converters'
+days and the baseline converters' days times s, both cut at H, are alike by rank:
+`pace`), and recent conversion within H is compared with baseline conversion within H / s.
+Baseline cohorts are at least H plus the recent window old, so they are read that far; s is
+kept where they can be.
+
+New deals (`created_drift`): the deals created per week in the recent weeks against the
+baseline weeks (complete weeks up to `as_of`, none before the process's first deal), as a
+quasi-Poisson comparison whose variance is the baseline weeks' own (at least their mean):
+weekly counts swing with seasons and campaigns far more than a Poisson count does, and only a
+change larger than that swing is one (`rate_comparison`).
 
 "Since when" (`change_week`): among the weeks from `SCAN_WEEKS` before the end of the series
 to two weeks before it, the split of the series into before / after where the difference is
 statistically clearest (largest |z| of the same test, in the direction of the flagged change).
 
     step = step_drift(reached_k, reached_next, as_of, horizon_days=h)
+    inflow = created_drift(created, as_of)
     flagged = benjamini_hochberg([t.p_value for t in tests], q=0.05)
 """
 
@@ -43,20 +59,30 @@ __all__ = [
     "BASELINE_WEEKS",
     "FALSE_DISCOVERY_RATE",
     "MIN_BASELINE",
+    "MIN_BASELINE_WEEKS",
     "MIN_RECENT",
     "RECENT_WEEKS",
     "SCAN_WEEKS",
     "Comparison",
     "Interval",
+    "Pace",
+    "RateDrift",
     "StepDrift",
     "benjamini_hochberg",
+    "business_days",
     "change_week",
+    "created_drift",
     "horizon_days",
     "median_interval",
     "normal_sf",
+    "pace",
+    "paced_conversion",
     "rank_sum",
+    "rate_change_week",
+    "rate_comparison",
     "step_drift",
     "two_proportions",
+    "weekly_rate",
     "wilson",
 ]
 
@@ -73,6 +99,9 @@ SCAN_WEEKS = 16
 MIN_RECENT = 20
 MIN_BASELINE = 40
 """Fewer deals than these in a window: the step is not tested (too few to tell)."""
+MIN_BASELINE_WEEKS = 13
+"""Fewer baseline weeks since the process's first deal: its inflow is not tested (a quarter
+at least, so that its weekly swing is known)."""
 HORIZON_QUANTILE = 0.8
 HORIZON_BOUNDS = (7.0, 91.0)
 FALSE_DISCOVERY_RATE = 0.05
@@ -182,6 +211,123 @@ def benjamini_hochberg(p_values: Sequence[float], q: float = FALSE_DISCOVERY_RAT
     return rejected
 
 
+def rate_comparison(before: Floats, after: Floats) -> Comparison:
+    """Quasi-Poisson comparison of weekly counts: is the mean of `after` different from the mean
+    of `before`, given how `before` swings? The variance of after's mean is the larger of the
+    weekly variance of `before` (at least its mean, as a Poisson count's) over len(after), and
+    the variance of the means of len(after) consecutive weeks of `before` (seasons and trends
+    move whole months together, not single weeks); the variance of before's mean is its weekly
+    variance over len(before). z = (mean_after - mean_before) / sqrt(both)."""
+    n1, n2 = int(before.shape[0]), int(after.shape[0])
+    if n1 < 2 or n2 == 0:
+        return Comparison(0.0, 1.0)
+    mean = float(before.mean())
+    weekly = max(float(before.var(ddof=1)), mean)
+    blocks = np.convolve(before, np.full(n2, 1.0 / n2), mode="valid")
+    block = float(blocks.var(ddof=1)) if blocks.shape[0] >= 2 else 0.0
+    variance = max(weekly / n2, block) + weekly / n1
+    if variance <= 0:
+        return Comparison(0.0, 1.0)
+    z = (float(after.mean()) - mean) / math.sqrt(variance)
+    return Comparison(z, _two_sided(z))
+
+
+def weekly_rate(counts: Floats, z: float = Z95) -> Interval:
+    """Deals a week: the mean of weekly counts with its normal interval (the weeks' own variance,
+    at least their mean); `n` is the deals counted."""
+    weeks = int(counts.shape[0])
+    if weeks == 0:
+        return Interval(math.nan, math.nan, math.nan, 0)
+    mean = float(counts.mean())
+    variance = max(float(counts.var(ddof=1)) if weeks > 1 else mean, mean)
+    half = z * math.sqrt(variance / weeks)
+    return Interval(mean, max(0.0, mean - half), mean + half, int(counts.sum()))
+
+
+def business_days(moment: Floats) -> Floats:
+    """Weekday time (in days) from Monday 1970-01-05 to each instant: weekends do not count."""
+    offset = moment - _MONDAY
+    weeks = np.floor(offset / WEEK)
+    return weeks * 5.0 + np.minimum((offset - weeks * WEEK) / DAY, 5.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """Recent time to next over the baseline's: the best fit, and every factor the days do not
+    reject (Mann-Whitney |z| <= 1.96), smallest first."""
+
+    value: float
+    consistent: tuple[float, ...]
+
+
+PACE_STEPS = 41
+"""Factors tried, evenly on a log scale between the bounds (and 1: no change)."""
+MIN_PACE = 5
+"""Fewer converters than this on either side: the pace is not told (any is possible)."""
+
+
+def pace(
+    baseline: Floats,
+    recent: Floats,
+    followed: Floats,
+    cohort: Ints,
+    *,
+    seen: float,
+    bounds: tuple[float, float],
+) -> Pace:
+    """How many times longer the recent step takes than the baseline's: the factors s at which
+    the recent deals' times and s times the baseline deals' are alike by rank. Times are
+    business days (inf: not taken), since deals move on weekdays: a slowdown stretches weekday
+    time. Each recent cohort is read as far as it is followed (`followed`, business days to
+    `as_of`; the baseline is followed at least `seen`): within a cohort, its deals that took
+    the step by then against s times the baseline's that took it within that time / s, by the
+    Mann-Whitney z; the cohorts' z are joined weighted by the square root of their deals
+    (Stouffer). s is tried within `bounds`; with fewer than `MIN_PACE` recent deals that took
+    the step every s there is consistent (and 1 the best)."""
+    factors = sorted({1.0, *(float(f) for f in np.geomspace(bounds[0], bounds[1], PACE_STEPS))})
+    cohorts = [
+        (recent[(cohort == c) & (recent <= cut)], cut)
+        for c in np.unique(cohort)
+        for cut in [float(followed[cohort == c].min())]
+    ]
+    if sum(int(times.shape[0]) for times, _ in cohorts) < MIN_PACE:
+        return Pace(1.0, tuple(factors))  # too few to tell: every pace is possible
+    taken = np.sort(baseline[np.isfinite(baseline)])
+    fits: list[tuple[float, float]] = []
+    for factor in factors:
+        joined, weights = 0.0, 0
+        for times, cut in cohorts:
+            cut = min(cut, factor * seen)
+            within = times[times <= cut]
+            scaled = taken[taken <= cut / factor] * factor
+            if within.shape[0] and scaled.shape[0] >= MIN_PACE:
+                joined += math.sqrt(within.shape[0]) * rank_sum(scaled, within).z
+                weights += int(within.shape[0])
+        if weights >= MIN_PACE:
+            fits.append((abs(joined / math.sqrt(weights)), factor))
+    if not fits:
+        return Pace(1.0, tuple(factors))
+    best = min(fits)[1]
+    consistent = tuple(sorted(f for z, f in fits if z <= Z95)) or (best,)
+    return Pace(best, consistent)
+
+
+def paced_conversion(
+    baseline: Floats, baseline_budget: Floats, x2: int, n2: int, factors: Sequence[float]
+) -> Comparison:
+    """Recent conversion (`x2` of `n2` within their budget) against the baseline's at each
+    pace the days allow (a baseline deal converted within its budget / s): the least clear of
+    these tests, none (p = 1) when they disagree on the direction. A conversion change is one
+    that no change of pace explains."""
+    n1 = int(baseline.shape[0])
+    tests = [
+        two_proportions(int((baseline <= baseline_budget / f).sum()), n1, x2, n2) for f in factors
+    ]
+    if not tests or (min(t.z for t in tests) < 0 < max(t.z for t in tests)):
+        return Comparison(0.0, 1.0)
+    return max(tests, key=lambda test: test.p_value)
+
+
 def horizon_days(reached: Floats, advanced: Floats, as_of: float) -> float | None:
     """H: the 80th percentile of days from k to the next milestone among the deals that took
     it, clamped to 7..91 days. Read over the deals that reached k in the two years before
@@ -219,6 +365,8 @@ class StepDrift:
     days_since: float | None = None
     days_before: Interval | None = None
     days_after: Interval | None = None
+    pace: float | None = None
+    """Recent days to next over the baseline's (`pace`): conversion was compared at it."""
 
 
 def _week_start(moment: float) -> float:
@@ -256,7 +404,8 @@ def step_drift(
     baseline_weeks: int = BASELINE_WEEKS,
 ) -> StepDrift:
     """The step's drift from the instants (epoch seconds) each deal reached k (`reached`) and
-    then a later milestone (`advanced`, NaN if not), at `as_of`, over the horizon in days."""
+    then a later milestone (`advanced`, NaN if not), at `as_of`, over the horizon in days.
+    Conversion is compared at the recent pace (`pace`)."""
     if horizon is None:
         return StepDrift(None, None, None, None, None, None, None, None)
     end = _week_start(as_of - horizon * DAY)
@@ -280,7 +429,16 @@ def step_drift(
     )  # fmt: skip
     if n1 < MIN_BASELINE or n2 < MIN_RECENT:
         return step
-    conversion_test = two_proportions(x1, n1, x2, n2)
+    gap = np.where(np.isnan(then), np.inf, business_days(np.maximum(then, at)) - business_days(at))
+    budget = business_days(at + horizon * DAY) - business_days(at)
+    followed = business_days(np.full(at.shape, as_of)) - business_days(at)
+    seen = float(followed[~recent].min())  # the baseline is followed at least that long
+    shortest = horizon / (horizon + recent_weeks * 7.0)  # H / how long the baseline is seen
+    factor = pace(
+        gap[~recent], gap[recent], followed[recent], week[recent], seen=seen,
+        bounds=(shortest, 1 / shortest),
+    )  # fmt: skip
+    conversion_test = paced_conversion(gap[~recent], budget[~recent], x2, n2, factor.consistent)
     days_test = (
         rank_sum(before_days, after_days)
         if before_days.shape[0] >= MIN_BASELINE and after_days.shape[0] >= MIN_RECENT
@@ -292,6 +450,7 @@ def step_drift(
     found: dict[str, object] = {
         "conversion_test": conversion_test,
         "days_test": days_test,
+        "pace": factor.value,
     }
     if split is not None:
         after = week >= split
@@ -312,3 +471,86 @@ def step_drift(
                 "days_after": median_interval(days[converted & after]),
             }
     return replace(step, **found)  # type: ignore[arg-type]
+
+
+# -- new deals ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RateDrift:
+    """New deals a week: both windows, the test, and `since` with the rates before / after it
+    (None when not tested). Intervals are deals a week; their `n` the deals counted."""
+
+    window_end: float | None
+    """End (exclusive, epoch seconds, a Monday) of the newest complete week."""
+    window_start: float | None
+    """The first week read (a Monday): the baseline's, or the process's first deal's."""
+    baseline: Interval | None
+    recent: Interval | None
+    test: Comparison | None
+    since: float | None = None
+    before: Interval | None = None
+    after: Interval | None = None
+
+
+def rate_change_week(counts: Floats, *, sign: float) -> int | None:
+    """The week index from which a change of weekly counts holds: the split with the largest
+    two-sample z (pooled within-part variance) in the direction `sign`, over the last
+    `SCAN_WEEKS` weeks but two."""
+    weeks = int(counts.shape[0])
+    best: tuple[float, int] | None = None
+    for split in range(max(2, weeks - SCAN_WEEKS), weeks - 1):
+        z = _split_z(counts[:split], counts[split:])
+        if best is None or sign * z > best[0]:
+            best = (sign * z, split)
+    return None if best is None else best[1]
+
+
+def _split_z(before: Floats, after: Floats) -> float:
+    """The two-sample z of a split with the pooled within-part variance (at least the mean, as
+    a Poisson count's): largest where the split fits the counts best."""
+    n1, n2 = before.shape[0], after.shape[0]
+    within = float(((before - before.mean()) ** 2).sum() + ((after - after.mean()) ** 2).sum())
+    variance = max(within / max(n1 + n2 - 2, 1), float(np.concatenate([before, after]).mean()))
+    if variance <= 0:
+        return 0.0
+    return (float(after.mean()) - float(before.mean())) / math.sqrt(variance * (1 / n1 + 1 / n2))
+
+
+def created_drift(
+    created: Floats,
+    as_of: float,
+    *,
+    recent_weeks: int = RECENT_WEEKS,
+    baseline_weeks: int = BASELINE_WEEKS,
+) -> RateDrift:
+    """New deals a week from the instants deals were created (epoch seconds): the last
+    `recent_weeks` complete weeks before `as_of` against the `baseline_weeks` before them.
+    Weeks before the first deal ever created are left out (the CRM was not used yet); fewer
+    than `MIN_BASELINE_WEEKS` baseline weeks or `MIN_BASELINE` baseline deals: not tested."""
+    created = created[~np.isnan(created)]
+    end = _week_start(as_of)
+    if created.shape[0] == 0:
+        return RateDrift(end, None, None, None, None)
+    start = max(end - (recent_weeks + baseline_weeks) * WEEK, _week_start(float(created.min())))
+    weeks = round((end - start) / WEEK)
+    inside = created[(created >= start) & (created < end)]
+    counts = np.bincount(
+        np.floor((inside - start) / WEEK).astype(np.int64), minlength=max(weeks, 0)
+    ).astype(np.float64)[: max(weeks, 0)]
+    first_recent = max(0, weeks - recent_weeks)
+    baseline, recent = counts[:first_recent], counts[first_recent:]
+    drift = RateDrift(end, start, weekly_rate(baseline), weekly_rate(recent), None)
+    if baseline.shape[0] < MIN_BASELINE_WEEKS or baseline.sum() < MIN_BASELINE:
+        return drift
+    test = rate_comparison(baseline, recent)
+    split = rate_change_week(counts, sign=math.copysign(1.0, test.z))
+    if split is None:
+        return replace(drift, test=test)
+    return replace(
+        drift,
+        test=test,
+        since=start + split * WEEK,
+        before=weekly_rate(counts[:split]),
+        after=weekly_rate(counts[split:]),
+    )

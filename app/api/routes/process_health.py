@@ -50,12 +50,26 @@ EXAMPLE: dict[str, Any] = {
     "as_of": "2024-03-04T00:00:00+00:00",
     "method": "Weekly cohorts by the Monday they reached a milestone ...",
     "false_discovery_rate": 0.05,
-    "tested": 1,
-    "flagged": 1,
+    "tested": 2,
+    "flagged": 2,
     "steps": [
+        {"process": "enterprise_new_business", "from_milestone": "created",
+         "from_name": "Opportunity created", "to_milestone": "reply", "to_name": "Replied",
+         "metric": "created", "horizon_days": None, "pace": None,
+         "baseline_weeks": ["2023-07-10", "2024-01-01"],
+         "recent_weeks": ["2024-01-08", "2024-02-26"],
+         "baseline": {"value": 31.2, "low": 28.4, "high": 34.0, "deals": 811},
+         "recent": {"value": 0.0, "low": 0.0, "high": 0.0, "deals": 0},
+         "p_value": 1.2e-11, "flagged": True, "direction": "down", "since": "2024-01-01",
+         "before": {"value": 31.0, "low": 28.3, "high": 33.7, "deals": 838},
+         "after": {"value": 0.0, "low": 0.0, "high": 0.0, "deals": 0},
+         "change": -31.0,
+         "summary": "new deals in Enterprise new business fell from 31 to 0 a week since 1 "
+         "January 2024", "note": None},
         {"process": "smb_new_business", "from_milestone": "meeting_held",
          "from_name": "Meeting held", "to_milestone": "proposal_requested",
          "to_name": "Proposal requested", "metric": "conversion", "horizon_days": 11.0,
+         "pace": 1.0,
          "baseline_weeks": ["2023-06-12", "2023-12-04"],
          "recent_weeks": ["2023-12-11", "2024-01-29"],
          "baseline": {"value": 0.49, "low": 0.44, "high": 0.54, "deals": 410},
@@ -75,8 +89,9 @@ EXAMPLE: dict[str, Any] = {
     "/drift",
     response_model=DriftAnswer,
     summary="Drift of conversion to the next milestone and of days to reach it, per process "
-    "and milestone: recent weekly cohorts against the half-year before, false discoveries "
-    "held at 5 % over every test (Benjamini-Hochberg), with size and since when",
+    "and milestone, and of new deals a week per process (metric `created`): recent weeks "
+    "against the half-year before, false discoveries held at 5 % over every test "
+    "(Benjamini-Hochberg), with size and since when",
     responses=ok_responses(EXAMPLE),
     openapi_extra={"parameters": documented(NO_PERIOD)},
 )

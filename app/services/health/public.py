@@ -17,7 +17,7 @@ __all__ = ["Candidate", "CandidateEvidence", "CandidatesAnswer", "DriftAnswer", 
 __all__ += ["CellComparison", "MilestoneValue", "StepDrift", "ValueAnswer", "VersionScores"]
 __all__ += ["VersionsCompared"]
 
-Metric = Literal["conversion", "days_to_next"]
+Metric = Literal["conversion", "days_to_next", "created"]
 
 
 class Estimate(BaseModel):
@@ -32,8 +32,9 @@ class Estimate(BaseModel):
 
 
 class StepDrift(BaseModel):
-    """One test: a step's conversion within the horizon, or its days to the next milestone
-    among the deals that converted, recent weeks against the baseline year before them."""
+    """One test: a step's conversion within the horizon, its days to the next milestone among
+    the deals that converted, or (metric `created`, on the step from `created`) the process's
+    new deals a week; recent weeks against the baseline half-year before them."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -46,6 +47,9 @@ class StepDrift(BaseModel):
     metric: Metric
     horizon_days: float | None
     """Conversion counts an advance within this many days of reaching `from_milestone`."""
+    pace: float | None = None
+    """Conversion only: recent days to next over the baseline's; baseline conversion is read
+    within `horizon_days` / `pace` for the test, so a slowdown is not taken for a drop."""
     baseline_weeks: tuple[date, date] | None
     """First and last Monday of the baseline cohorts."""
     recent_weeks: tuple[date, date] | None
@@ -60,7 +64,7 @@ class StepDrift(BaseModel):
     before: Estimate | None
     after: Estimate | None
     change: float | None
-    """after - before: points of conversion (0..1), or days."""
+    """after - before: points of conversion (0..1), days, or new deals a week."""
     summary: str | None
     note: str | None = None
 

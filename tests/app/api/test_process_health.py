@@ -46,6 +46,19 @@ def test_managers_and_ops_read_drift_reps_do_not(client: TestClient, auth: Auth)
     assert body["false_discovery_rate"] == 0.05 and body["steps"]
     assert body["tested"] == sum(step["p_value"] is not None for step in body["steps"])
     assert _printed(body) == body
+    # every step: conversion and days; the process's first step: its new deals a week too
+    created = [step for step in body["steps"] if step["metric"] == "created"]
+    assert [(s["process"], s["from_milestone"], s["to_milestone"]) for s in created] == [
+        ("smb", "created", "reply")
+    ]
+    (inflow,) = created
+    assert inflow["horizon_days"] is None and inflow["pace"] is None
+    # kpi_world: 120 deals evenly over a year, 2.3 a week; the last complete weeks are no
+    # different from the half-year before them
+    assert inflow["p_value"] is not None and not inflow["flagged"]
+    assert 1.5 < inflow["baseline"]["value"] < 3.5 and inflow["recent"]["deals"] > 0
+    assert all(s["pace"] is not None for s in body["steps"] if s["metric"] == "conversion"
+               and s["p_value"] is not None)  # fmt: skip
     ops = client.get("/api/v1/health/drift", headers=auth("ops"))
     assert ops.status_code == 200
     assert client.get("/api/v1/health/drift", headers=auth("rep", "005A")).status_code == 403

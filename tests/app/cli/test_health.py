@@ -28,8 +28,12 @@ def test_health_prints_the_drift_answer(
     answer = json.loads(done.stdout)
     assert answer["false_discovery_rate"] == 0.05 and answer["steps"]
     assert answer["flagged"] == sum(step["flagged"] for step in answer["steps"])
+    assert {step["metric"] for step in answer["steps"]} == {"conversion", "days_to_next", "created"}
+    (inflow,) = [step for step in answer["steps"] if step["metric"] == "created"]
+    assert inflow["from_milestone"] == "created" and inflow["baseline"]["value"] > 0
     text = run(["health", "--all", "--process", "smb"], env, tmp_path).stdout
     assert "process health as of" in text and "flagged among" in text
+    assert "created" in text and " a week (" in text  # new deals a week, in the table
     bad = run(["health", "--as-of", "someday"], env, tmp_path)
     assert bad.returncode == 2
 

@@ -393,6 +393,10 @@ def test_process_health_shows_what_the_api_answers(web: WebWorld, sign_in: SignI
     assert api["milestones"]
     for milestone in api["milestones"]:
         assert f"{milestone['previous_name']} → {milestone['name']}</th>" in page.text
+    drift = client.get("/api/v1/health/drift", headers=bearer).json()
+    inflow = [s for s in drift["steps"] if s["metric"] == "created"]
+    assert inflow and "<td>new deals</td>" in page.text
+    assert f"{inflow[0]['baseline']['value']:.1f} a week" in page.text
     process = api["milestones"][0]["process"]
     narrowed = client.get("/ops/health", params={"process": process})
     assert narrowed.status_code == 200

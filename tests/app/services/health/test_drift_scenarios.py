@@ -1,5 +1,6 @@
 """Against generated market changes: a conversion drop is flagged at the right milestone within
-weeks of its date, and a steady market raises no alarm.
+weeks of its date, a slowdown as slower days (not as a conversion drop), a stop of new deals as
+new deals a week, and a steady market raises no alarm.
 
 Each history is 480 days with its change at the middle (2023-12-31) and is asked as of
 2024-03-04, nine weeks after the change: the 26 + 8 weeks of cohorts lie before that.
@@ -27,9 +28,11 @@ AS_OF = datetime(2024, 3, 4, tzinfo=UTC)
 OPPORTUNITIES = 6000
 
 
-def health_of(database: Database, out: Path, seed: int, scenario: str) -> DriftAnswer:
+def health_of(
+    database: Database, out: Path, seed: int, scenario: str, opportunities: int = OPPORTUNITIES
+) -> DriftAnswer:
     params = build_params(
-        seed=seed, opportunities=OPPORTUNITIES, scenario=scenario, now=CHANGE + timedelta(240)
+        seed=seed, opportunities=opportunities, scenario=scenario, now=CHANGE + timedelta(240)
     )
     params = replace(params, history_days=480)
     assert params.change_t == CHANGE.timestamp()
@@ -41,7 +44,8 @@ def health_of(database: Database, out: Path, seed: int, scenario: str) -> DriftA
 
 
 def test_a_conversion_drop_is_flagged_at_proposal_requested(db: Database, tmp_path: Path) -> None:
-    answer = health_of(db, tmp_path, 1, "conversion_drop")
+    # at 6,000 deals the recent window holds too few converters to tell a drop from a slowdown
+    answer = health_of(db, tmp_path, 1, "conversion_drop", opportunities=8000)
     flagged = [step for step in answer.steps if step.flagged]
     assert {step.to_milestone for step in flagged} == {"proposal_requested"}, [
         step.summary for step in flagged
@@ -62,3 +66,36 @@ def test_a_steady_market_raises_no_alarm(db: Database, tmp_path: Path, seed: int
     assert answer.flagged == 0, [s.summary for s in answer.steps if s.flagged]
     weeks = answer.steps[0].baseline_weeks
     assert answer.as_of == AS_OF and weeks is not None and date(2023, 6, 1) < weeks[0]
+
+
+def test_a_slowdown_is_flagged_as_slower_not_as_a_conversion_drop(
+    db: Database, tmp_path: Path
+) -> None:
+    answer = health_of(db, tmp_path, 1, "velocity_halves")
+    flagged = [step for step in answer.steps if step.flagged]
+    assert {step.metric for step in flagged} == {"days_to_next"}, [s.summary for s in flagged]
+    slower = [step for step in flagged if step.direction == "up"]
+    assert any(s.since and abs((s.since - CHANGE.date()).days) <= 28 for s in slower)
+    for step in slower:
+        assert step.summary and "days to reach it rose from" in step.summary
+    paced = [s for s in answer.steps if s.metric == "conversion" and s.pace is not None]
+    assert max(s.pace for s in paced if s.pace is not None) > 1.4  # the slowdown, measured
+
+
+def test_new_deals_that_stop_are_flagged_per_process(db: Database, tmp_path: Path) -> None:
+    answer = health_of(db, tmp_path, 1, "lead_flow_stops")
+    stops = [step for step in answer.steps if step.flagged and step.metric == "created"]
+    assert {step.process for step in stops} == {
+        "enterprise_new_business",
+        "expansion",
+        "smb_new_business",
+    }
+    for step in stops:
+        assert step.direction == "down" and step.from_milestone == "created"
+        # the Monday after the change (Sunday 31 December), or the quiet Christmas week before
+        assert step.since in (date(2023, 12, 25), date(2024, 1, 1))
+        assert step.before is not None and step.after is not None
+        assert step.after.value < step.before.value / 10
+        assert step.summary and step.summary.startswith("new deals in ")
+        assert f"a week since {step.since.day} " in step.summary
+    assert not [s.summary for s in answer.steps if s.flagged and s.metric == "conversion"]
