@@ -28,6 +28,10 @@ class ApiBudget:
         if used is not None and limit:
             self.quota_used, self.quota_limit = used, limit
 
+    def add_bytes(self, nbytes: int) -> None:
+        """Bytes of a streamed answer, counted as they are read (its call is already counted)."""
+        self.bytes_received += nbytes
+
     def record_remaining(self, remaining: int, limit: int) -> None:
         """For CRMs that report what is left (HubSpot's daily headers)."""
         self.quota_used, self.quota_limit = limit - remaining, limit

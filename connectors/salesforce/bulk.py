@@ -7,9 +7,7 @@ booleans and numbers, `null` for empty cells, datetimes as `2025-03-04T10:15:00.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable
 from typing import Any
 
 __all__ = ["bulk_rows"]
@@ -33,10 +31,11 @@ def _value(text: str, field_type: str) -> Any:
 
 
 def bulk_rows(
-    csv_text: str, sobject: str, field_types: dict[str, str], api_version: str
-) -> Iterator[dict[str, Any]]:
-    """Each CSV row as the REST API's record JSON (fields in the CSV's column order)."""
-    reader = csv.reader(io.StringIO(csv_text))
+    csv_rows: Iterable[list[str]], sobject: str, field_types: dict[str, str], api_version: str
+) -> Generator[dict[str, Any], None, None]:
+    """Each CSV row (after the first, the header) as the REST API's record JSON, fields in the
+    CSV's column order; lazily, so rows stream through."""
+    reader = iter(csv_rows)
     header = next(reader, None)
     if not header:
         return

@@ -115,10 +115,12 @@ class SalesforceClient:
         self._sf: Salesforce | None = None
         self._retry_after: float | None = None
 
-    def _account(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
+    def _account(self, response: requests.Response, *_args: Any, **kwargs: Any) -> None:
         match = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
         used, limit = (int(match[1]), int(match[2])) if match else (None, None)
-        self.budget.record(len(response.content), used=used, limit=limit)
+        # a streamed body is counted as it is read (`bulk_query`); `.content` would load it whole
+        size = 0 if kwargs.get("stream") else len(response.content)
+        self.budget.record(size, used=used, limit=limit)
         # simple-salesforce's exceptions drop the headers; keep the one retries need.
         self._retry_after = _seconds(response.headers.get("Retry-After"))
 

@@ -4,6 +4,12 @@ Each stream is read with `queryAll` (deleted rows arrive with `IsDeleted = true`
 `SystemModstamp, Id` and filtered from the cursor's frozen start, so every page can be
 checkpointed: a killed run resumes from its last stored page, and overlaps are harmless.
 Pages are asked for at the API's maximum of 2,000 records.
+
+API calls are the scarce resource, so none is spent on asking what a query would tell anyway:
+the stream's fields are queried as declared, and only when Salesforce refuses one (a field this
+org lacks or hides) is the object described, the missing optional fields dropped and the query
+sent again. A first load big enough for Bulk API 2.0 (the first page's `totalSize` tells)
+describes the object once, for the types its CSV needs, and streams the job's results.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar
 
 import requests
 from simple_salesforce.exceptions import SalesforceError
@@ -28,17 +35,19 @@ from connectors.core import (
     StreamSpec,
 )
 from connectors.salesforce.bulk import bulk_rows
+from connectors.salesforce.bulk_query import create_query_job, result_rows, wait_for_job
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.resume import DescribedFields, SalesforceResume
 from crm import parse_instant
 
 __all__ = ["SalesforceReader", "soql_datetime"]
 
+T = TypeVar("T")
+
 log = logging.getLogger(__name__)
 _DELETED_FEED_DAYS = timedelta(days=29)
-_DESCRIBE_EVERY = timedelta(hours=24)  # how long a describe of the fields is trusted
+_DESCRIBE_EVERY = timedelta(hours=24)  # how long fields found missing stay left out
 _CHECK_OVERLAP = timedelta(minutes=10)  # deletions committed late around the last check
-_BULK_PAGE = 10_000  # rows per Bulk API result page: bounded memory, few calls
 
 
 def soql_datetime(value: datetime) -> str:
@@ -69,8 +78,7 @@ class SalesforceReader:
 
     def resolve_fields(self, spec: StreamSpec) -> list[str]:
         """The spec's fields that this org has; a missing configured field is an error."""
-        described = self.client.describe_fields(spec.object)
-        self._described[spec.object] = described
+        described = self._describe(spec)
         missing = [name for name in spec.fields if name not in described]
         required = [
             name for name in missing if name in self._strict or name in spec.required_fields
@@ -131,56 +139,102 @@ class SalesforceReader:
     def _bulk_pages(
         self, spec: StreamSpec, fields: list[str], cursor: CursorState, state: SalesforceResume
     ) -> Iterator[Page]:
-        """One job (`queryAll`, unordered so Salesforce can chunk it); the cursor moves once the
-        last page is stored. A run stopped midway starts the load again: upserts are idempotent."""
-        described = self._described[spec.object]
+        """One job (`queryAll`, unordered so Salesforce can chunk it), its rows streamed into
+        pages of the stream's page size; the cursor moves once the last page is stored. A run
+        stopped midway starts the load again: upserts are idempotent."""
+        described = self._described.get(spec.object)
+        if described is None:
+            described = self._describe(spec)
         types = {name: str(meta.get("type", "string")) for name, meta in described.items()}
         soql = f"SELECT {', '.join(fields)} FROM {spec.object}"
-        pages = self.client.call(
-            lambda sf: getattr(sf.bulk2, spec.object).query_all(
-                soql, max_records=_BULK_PAGE, wait=self._bulk_poll
-            )
+        job_id = self.client.call(lambda sf: create_query_job(sf, soql))
+        wait_for_job(self.client, job_id, self._bulk_poll)
+        rows = bulk_rows(
+            _guarded(self.client, result_rows(self.client, job_id)),
+            spec.object,
+            types,
+            self.client.api_version,
         )
+        loading = replace(state, bulk=True).to_json()
         newest = None
-        for csv_text in _guarded(self.client, pages):
-            rows = list(bulk_rows(csv_text, spec.object, types, self.client.api_version))
-            page = self._to_page(spec, rows)
-            if page.high_water is not None and (newest is None or page.high_water > newest):
-                newest = page.high_water
-            yield Page(page.records, page.quarantined, resume=replace(state, bulk=True).to_json())
+        try:
+            while batch := list(islice(rows, spec.page_size)):
+                page = self._to_page(spec, batch)
+                del batch
+                if page.high_water is not None and (newest is None or page.high_water > newest):
+                    newest = page.high_water
+                yield Page(page.records, page.quarantined, resume=loading)
+        finally:
+            rows.close()
         checked = replace(state, deletions_checked_at=cursor.signpost)
         yield Page([], high_water=newest, resume=checked.to_json())
 
-    def _fields(
+    def _known_fields(
         self, spec: StreamSpec, cursor: CursorState, state: SalesforceResume
     ) -> DescribedFields:
-        """The fields to read: remembered from an earlier run's describe while it is fresh (an
-        incremental run then spends no describe call), else described now."""
-        cached = state.describe
-        if not cursor.is_initial and cached is not None:
-            fresh = cursor.signpost - cached.described_at < _DESCRIBE_EVERY
-            if fresh and cached.wanted == spec.fields:
-                return cached
+        """The fields to query. An earlier run's list when it had every declared field (one
+        removed since is refused, and looked up then) or found some missing less than a day
+        ago; a list with missing fields is looked up again after that (they may have been
+        added, or made visible); otherwise the whole declared list."""
+        known = state.describe
+        if not cursor.is_initial and known is not None and known.wanted == spec.fields:
+            if known.fields == spec.fields:
+                return known
+            if cursor.signpost - known.described_at < _DESCRIBE_EVERY:
+                return known
+            return self._described_now(spec, cursor)
+        return DescribedFields(spec.fields, spec.fields, cursor.signpost)
+
+    def _described_now(self, spec: StreamSpec, cursor: CursorState) -> DescribedFields:
         return DescribedFields(tuple(self.resolve_fields(spec)), spec.fields, cursor.signpost)
+
+    def _describe(self, spec: StreamSpec) -> dict[str, dict[str, Any]]:
+        described = self.client.describe_fields(spec.object)
+        self._described[spec.object] = described
+        return described
 
     def pages(self, spec: StreamSpec, cursor: CursorState) -> Iterator[Page]:
         stored = SalesforceResume.from_json(cursor.resume)
-        described = self._fields(spec, cursor, stored)
-        state = SalesforceResume(stored.deletions_checked_at, described)
-        yield from self._pages(spec, cursor, list(described.fields), state)
+        known = self._known_fields(spec, cursor, stored)
+        yield from self._pages(spec, cursor, known, stored)
 
-    def _pages(
-        self, spec: StreamSpec, cursor: CursorState, fields: list[str], state: SalesforceResume
-    ) -> Iterator[Page]:
-        """The stream's pages, each carrying `state` (what the run keeps) as its resume."""
+    def _first_page(
+        self, spec: StreamSpec, cursor: CursorState, known: DescribedFields
+    ) -> tuple[dict[str, Any], DescribedFields]:
+        """The query's first page, and the fields it names. A field the org refuses
+        (INVALID_FIELD) is looked up once: the object is described, the fields it lacks are
+        dropped (a required or configured one is an error) and the query sent again."""
+        try:
+            return self._query(spec, list(known.fields), cursor), known
+        except ConfigError:
+            if spec.object in self._described:  # looked up already: the refusal stands
+                raise
+            known = self._described_now(spec, cursor)
+            return self._query(spec, list(known.fields), cursor), known
+
+    def _query(self, spec: StreamSpec, fields: list[str], cursor: CursorState) -> dict[str, Any]:
         query = self.soql(spec, fields, cursor)
-        headers = {"Sforce-Query-Options": f"batchSize={spec.page_size}"}
+        headers = _batch_size(spec)
         result: dict[str, Any] = self.client.call(
             lambda sf: sf.query(query, include_deleted=True, headers=headers)
         )
+        return result
+
+    def _pages(
+        self,
+        spec: StreamSpec,
+        cursor: CursorState,
+        known: DescribedFields,
+        stored: SalesforceResume,
+    ) -> Iterator[Page]:
+        """The stream's pages, each carrying the state the run keeps as its resume."""
+        result, known = self._first_page(spec, cursor, known)
+        state = SalesforceResume(stored.deletions_checked_at, known)
         if self._use_bulk(spec, cursor, int(result.get("totalSize") or 0)):
-            yield from self._bulk_pages(spec, fields, cursor, state)
+            del result  # its records come again with the job's
+            yield from self._bulk_pages(spec, list(known.fields), cursor, state)
             return
+        headers = _batch_size(spec)
         while True:
             rows = result.get("records")
             if not isinstance(rows, list):
@@ -235,19 +289,28 @@ class SalesforceReader:
         return Page(tombstones, resume=checked_now.to_json())
 
 
-def _guarded(client: SalesforceClient, pages: Iterator[str]) -> Iterator[str]:
-    """Bulk result pages with errors translated. Not retried: a failed generator cannot go on,
+def _guarded(client: SalesforceClient, pages: Iterator[T]) -> Iterator[T]:
+    """Bulk results with errors translated. Not retried: a failed generator cannot go on,
     and the stream's next run starts the load again."""
-    while True:
-        try:
-            page = next(pages)
-        except StopIteration:
-            return
-        except SalesforceError as error:
-            raise client.translate(error) from None
-        except requests.RequestException as error:
-            raise client.unreachable(error) from None
-        yield page
+    try:
+        while True:
+            try:
+                page = next(pages)
+            except StopIteration:
+                return
+            except SalesforceError as error:
+                raise client.translate(error) from None
+            except requests.RequestException as error:
+                raise client.unreachable(error) from None
+            yield page
+    finally:
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()  # a load given up midway lets go of its connection at once
+
+
+def _batch_size(spec: StreamSpec) -> dict[str, str]:
+    return {"Sforce-Query-Options": f"batchSize={spec.page_size}"}
 
 
 def _query_more(url: str, headers: dict[str, str]) -> Callable[[Any], dict[str, Any]]:

@@ -25,12 +25,14 @@ __all__ = ["DescribedFields", "SalesforceResume"]
 
 @dataclass(frozen=True, slots=True)
 class DescribedFields:
-    """The object's fields as last described, so an incremental run spends no describe call."""
+    """The fields the org was found to have: every declared one when a query naming them all
+    was answered, else those a describe listed. An incremental run queries these."""
 
     fields: tuple[str, ...]
     wanted: tuple[str, ...]
-    """The stream's field list they were described for; another list describes again."""
+    """The stream's field list they were found for; another list is queried whole again."""
     described_at: datetime
+    """When: fields found missing are asked for again a day later."""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> DescribedFields | None:

@@ -90,7 +90,10 @@ class SalesforceSettings(SyncOptions):
     ca_file: str | None = None
     page_size: int = Field(default=2000, ge=200, le=2000, description="Query batch size.")
     bulk_threshold: int | None = Field(
-        default=50_000, ge=1, description="First loads of at least this many rows use Bulk API 2.0."
+        # ten REST pages: a job's create, status polls and streamed result set cost fewer calls
+        default=20_000,
+        ge=1,
+        description="First loads of at least this many rows use Bulk API 2.0.",
     )
     bulk_poll_seconds: float = Field(default=2.0, gt=0, le=60)
     writeback_bulk_threshold: int | None = Field(
