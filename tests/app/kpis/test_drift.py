@@ -12,6 +12,7 @@ from app.kpis.drift import (
     WEEK,
     Comparison,
     Interval,
+    Pace,
     benjamini_hochberg,
     business_days,
     created_drift,
@@ -158,16 +159,24 @@ def test_pace_finds_how_much_longer_the_step_takes() -> None:
     assert few.value == 1.0 and (few.consistent[0], few.consistent[-1]) == (0.25, 4.0)
 
 
-def test_paced_conversion_is_the_least_clear_test_over_the_paces_allowed() -> None:
+def test_paced_conversion_is_tested_at_the_pace_found_with_its_uncertainty_added() -> None:
     baseline = np.array([1.0, 2.0, 3.0, 4.0] + [math.inf] * 4)  # 4 of 8 within 4 days
     budget = np.full(8, 4.0)
-    # pace 1: 4 of 8 against 2 of 8 (z = -1.0328); pace 4/3: within 3 days, 3 of 8: pooled
-    # 5/16, sd = sqrt(0.3125 * 0.6875 * 2/8) = 0.231761, z = -0.125 / sd = -0.539360
-    found = paced_conversion(baseline, budget, 2, 8, [1.0, 4 / 3])
-    assert found.z == pytest.approx(-0.539360, abs=1e-6)
-    assert found.p_value == pytest.approx(2 * normal_sf(0.539360), abs=1e-6)
-    # 3 of 8: lower than 4 of 8 at pace 1, higher than 2 of 8 at pace 2: no clear direction
-    assert paced_conversion(baseline, budget, 3, 8, [1.0, 2.0]) == Comparison(0.0, 1.0)
+    # pace 1 found, 1..4/3 not rejected: the baseline converts 4/8 at pace 1 and 3/8 at 4/3,
+    # so the pace adds (0.5 - 0.375) / (2 * 1.959964) = 0.031888 of standard error. Recent 2 of
+    # 8 against 4 of 8: pooled 6/16, variance 0.375 * 0.625 * 2/8 + 0.031888^2 = 0.0596106,
+    # z = -0.25 / sqrt(0.0596106) = -1.023949 (without the pace's error: -1.0328)
+    found = paced_conversion(baseline, budget, 2, 8, Pace(1.0, (1.0, 4 / 3)))
+    assert found.z == pytest.approx(-1.023949, abs=1e-6)
+    assert found.p_value == pytest.approx(2 * normal_sf(1.023949), abs=1e-6)
+    # at pace 4/3 the baseline converts 3 of 8 within the budget: pooled 5/16,
+    # z = -0.125 / sqrt(0.3125 * 0.6875 * 2/8 + 0.031888^2) = -0.534326
+    slower = paced_conversion(baseline, budget, 2, 8, Pace(4 / 3, (1.0, 4 / 3)))
+    assert slower.z == pytest.approx(-0.534326, abs=1e-6)
+    # a pace the days cannot tell (every factor consistent) leaves no clear conversion change
+    unsure = paced_conversion(baseline, budget, 1, 8, Pace(1.0, (0.25, 1.0, 4.0)))
+    assert abs(unsure.z) < 1.96
+    assert paced_conversion(baseline, budget, 0, 0, Pace(1.0, (1.0,))) == Comparison(0.0, 1.0)
 
 
 def _after_business_days(at: float, days: float) -> float:
