@@ -85,7 +85,9 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _start_api(settings: Settings, database: Database, port: int) -> uvicorn.Server:
+def _start_api(
+    settings: Settings, database: Database, port: int
+) -> tuple[uvicorn.Server, threading.Thread]:
     config = uvicorn.Config(
         create_app(settings, database),
         host=settings.host,
@@ -94,8 +96,9 @@ def _start_api(settings: Settings, database: Database, port: int) -> uvicorn.Ser
         access_log=False,
     )
     server = uvicorn.Server(config)
-    threading.Thread(target=server.run, name="api", daemon=True).start()
-    return server
+    thread = threading.Thread(target=server.run, name="api", daemon=True)
+    thread.start()
+    return server, thread
 
 
 def _wait_ready(base_url: str, timeout: float = 20.0) -> dict[str, Any]:
@@ -469,7 +472,7 @@ def run_demo(
     )
 
     base_url = f"http://{settings.host}:{port}"
-    api = _start_api(settings, database, port)
+    api, api_thread = _start_api(settings, database, port)
     ready = _wait_ready(base_url)
     report.step("API ready", url=base_url, readyz=ready["status"], docs=f"{base_url}/docs")
     keys = _role_keys(database)
@@ -512,6 +515,7 @@ def run_demo(
         worker.stop()
         worker.join(30)
         api.should_exit = True
+        api_thread.join(60)  # its shutdown waits for the KPI view's threads to finish
         crm.stop()
         time.sleep(0.3)
         if keep_running:

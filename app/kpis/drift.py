@@ -28,8 +28,8 @@ drop too. Conversion is therefore compared at the same pace: `pace` is the facto
 the recent days to next are the baseline's stretched (the s at which the recent converters'
 days and the baseline converters' days times s, both cut at H, are alike by rank:
 `pace`), and recent conversion within H is compared with baseline conversion within H / s,
-the uncertainty of s added to the test's variance (`paced_conversion`). Baseline cohorts are at least H plus the recent window old, so they are read that far; s is
-kept where they can be.
+the uncertainty of s added to the test's variance (`paced_conversion`). Baseline cohorts are
+at least H plus the recent window old, so they are read that far; s is kept where they can be.
 
 New deals (`created_drift`): the deals created per week in the recent weeks against the
 baseline weeks (complete weeks up to `as_of`, none before the process's first deal), as a

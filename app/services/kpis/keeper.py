@@ -133,12 +133,16 @@ class Keeper:
             ask.pinned = True
             self._schedule(key)
 
-    def stop(self) -> None:
-        """End the keeper's thread (the API's shutdown); a later ask starts another."""
+    def stop(self, wait_seconds: float = 30.0) -> None:
+        """End the keeper's thread (the API's shutdown) and wait for the answer it is computing,
+        at most `wait_seconds`: a process that exits with the thread inside numpy can abort.
+        A later ask starts another thread."""
         with self._cond:
             self._stop.set()
-            self._thread = None
+            thread, self._thread = self._thread, None
             self._cond.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(wait_seconds)
 
     def _remember(self, key: Hashable, compute: Callable[[Snapshot], Any]) -> _Ask:
         if len(self._asks) >= self.size:

@@ -122,6 +122,7 @@ class KpiStore:
     watch_seconds: float = WATCH_SECONDS
     _stop: threading.Event = field(default_factory=threading.Event)
     _watching: bool = False
+    _threads: list[threading.Thread] = field(default_factory=list)
     _caught_up: float | None = None
     _last_sync: datetime | None = None
     _last_ok_sync: datetime | None = None
@@ -144,21 +145,36 @@ class KpiStore:
         `watch_seconds`, so that no answer waits for a request to notice it (pushed, not
         pulled)."""
         _tune_malloc()
-        threading.Thread(target=self._first_load, daemon=True, name="kpi-load").start()
+        self._start_thread(self._first_load, "kpi-load")
         if self.background:
             self._watching = True
-            threading.Thread(target=self._watch, daemon=True, name="kpi-watch").start()
+            self._start_thread(self._watch, "kpi-watch")
         return self
 
-    def stop(self) -> None:
-        """Stop watching (the API's shutdown); reads then refresh on request again."""
+    def stop(self, wait_seconds: float = 30.0) -> None:
+        """Stop watching (the API's shutdown) and wait for a load or refresh under way, at most
+        `wait_seconds` in all (a process that exits with it inside numpy can abort); reads then
+        refresh on request again."""
         self._watching = False
         self._stop.set()
+        deadline = time.monotonic() + wait_seconds
+        for thread in list(self._threads):
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads = [t for t in self._threads if t.is_alive()]
+
+    def _start_thread(self, target: Callable[[], None], name: str) -> None:
+        self._threads = [t for t in self._threads if t.is_alive()]
+        thread = threading.Thread(target=target, daemon=True, name=name)
+        self._threads.append(thread)
+        thread.start()
 
     def _watch(self) -> None:
         """Publish a pass's state at once with the model it has, then refit on it (a fit
         takes seconds at scale: the new state should not wait for it)."""
-        self._ready.wait()
+        while not self._ready.wait(0.5):
+            if self._stop.is_set():
+                return
         while not self._stop.wait(self.watch_seconds):
             try:
                 with self._work:
@@ -274,7 +290,7 @@ class KpiStore:
             if self._busy:
                 return current
             self._busy = True
-        threading.Thread(target=self._background_update, daemon=True, name="kpi-refresh").start()
+        self._start_thread(self._background_update, "kpi-refresh")
         return current
 
     def _background_update(self) -> None:

@@ -34,6 +34,7 @@ from sandbox.history import build_params, generate
 from sandbox.history.cut import cut_export
 from tests.conftest import FreshDatabases
 from tests.support.history_cuts import CRMS, action_instant, deleted_lives, imported
+from tests.support.waiting import wait_for
 
 FUTURE_DAYS = 730
 TARGETS = (30, 365, 600)
@@ -171,8 +172,21 @@ def _answers(client: TestClient, **params: Any) -> dict[str, Any]:
             "total": stalled["total"],
             "rows": [{k: v for k, v in row.items() if k != "id"} for row in stalled["data"]],
         },
-        "forecast": answer("/api/v1/forecast", months=12),
+        "forecast": _calibrated(lambda: answer("/api/v1/forecast", months=12)),
     }
+
+
+def _calibrated(forecast: Any) -> Any:
+    """The forecast once the backtest that calibrates its band is ready: the current view
+    answers at once with the model's own band while the keeper computes it."""
+    found: list[Any] = []
+
+    def ready() -> bool:
+        found[:] = [forecast()]
+        return bool(found[0]["band_calibration"]["state"] != "being computed")
+
+    assert wait_for(ready, 300, step=0.2), "the band's backtest was never ready"
+    return found[0]
 
 
 def _equal(replayed: Any, cut: Any, where: str = "") -> None:
