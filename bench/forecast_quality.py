@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from bench._sections import replace_between
 from bench.mapping_accuracy import EXAMPLES, ROOT, generate_export, load_export
 
 SCENARIOS = (
@@ -238,17 +239,14 @@ def section(
 
 def write_section(text: str, path: Path = ROOT / "BENCHMARKS.md") -> None:
     """Replace the section between the markers (added after the heading if missing)."""
-    document = path.read_text()
-    if START in document and END in document:
-        before, rest = document.split(START, 1)
-        after = rest.split(END, 1)[1].lstrip("\n")
-        document = before + text + "\n" + after
-    else:
+
+    def missing(document: str, text: str) -> str:
         heading = "## kpi_load and forecast_quality"
         head, tail = document.split(heading, 1)
         first_line, body = tail.split("\n", 1)
-        document = head + heading + first_line + "\n\n" + text + body
-    path.write_text(document)
+        return head + heading + first_line + "\n\n" + text + body
+
+    replace_between(path, START, END, text, missing)
 
 
 RUNS = ROOT / "bench" / "results" / "forecast_quality.runs.json"

@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench._sections import replace_between
 from bench.mapping_accuracy import EXAMPLES, ROOT, load_export
 
 CHANGE = datetime(2023, 12, 31, tzinfo=UTC)
@@ -189,15 +190,12 @@ def section(rows: Sequence[dict[str, Any]], meta: dict[str, Any]) -> str:
 
 def write_section(text: str, path: Path = ROOT / "BENCHMARKS.md") -> None:
     """Replace the section between the markers (a new heading before the first one if none)."""
-    document = path.read_text()
-    if START in document and END in document:
-        before, rest = document.split(START, 1)
-        after = rest.split(END, 1)[1].lstrip("\n")
-        document = before + text + "\n" + after
-    else:
+
+    def missing(document: str, text: str) -> str:
         head, tail = document.split("\n## ", 1)
-        document = f"{head}\n{HEADING}\n\n{text}\n## {tail}"
-    path.write_text(document)
+        return f"{head}\n{HEADING}\n\n{text}\n## {tail}"
+
+    replace_between(path, START, END, text, missing)
 
 
 def _commit() -> str:
