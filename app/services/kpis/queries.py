@@ -10,6 +10,7 @@ answer over 100,000 opportunities takes milliseconds. "Now" is the snapshot's `a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -472,7 +473,9 @@ def _standing(
         "milestone": current.key if current else "created",
         "milestone_name": current.name if current else None,
         "position": position,
-        "days_at_milestone": round(days_at, 1),
+        # whole tenths that have passed: rounded up, 710.96 days would read 711.0 and the CRM
+        # field, the whole days, 711 a day early
+        "days_at_milestone": math.floor(days_at * 10) / 10,
         "forecast_close_month": _close_month(
             snapshot, process.id, position, days_at, now, outcome, closed_at
         ),

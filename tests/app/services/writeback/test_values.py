@@ -107,6 +107,14 @@ def test_opportunity_values_come_from_state_and_the_kpi_service(db: Database) ->
     assert values["win_probability"] == percent
     assert values["expected_value"] == round(deal.amount * percent / 100)
     assert values["days_at_milestone"] == math.floor(days_between(info.current_since, now))
+    # a day counts once it has passed: 40.98 days at the milestone are 40 in the CRM, not 41
+    assert info.current_since is not None
+    late = info.current_since + timedelta(days=40, hours=23, minutes=30)
+    [at_late] = [
+        r for r in opportunity_values(snapshot, ids["connection"], extras, late)
+        if r.opportunity_id == 120
+    ]  # fmt: skip
+    assert at_late.values["days_at_milestone"] == 40
     assert values["stalled"] is kpis.stalled
     assert values["next_step"] == "Next: get the proposal"
 
