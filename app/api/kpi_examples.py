@@ -215,6 +215,17 @@ OPPORTUNITY: dict[str, Any] = {
     "data_age_seconds": _DATA_AGE,
 }
 
+_CORRECTION: dict[str, Any] = {
+    "horizon_months": 1,
+    "cumulative": False,
+    "part": "total",
+    "scale": 1.21,
+    "raw_scale": 1.37,
+    "origins": 12,
+    "past_coverage": 0.667,
+}
+"""One month's band correction, as the forecast and the backtest answer it."""
+
 FORECAST: dict[str, Any] = {
     "filters": _FILTERS,
     "as_of": _AS_OF,
@@ -265,17 +276,7 @@ FORECAST: dict[str, Any] = {
         "note": "each month's band is widened or narrowed so that it would have held 80 % of "
         "the outcomes of the backtest's past origins (12 for this month, fewer further "
         "ahead), the correction shrunk towards 1 when few origins speak",
-        "corrections": [
-            {
-                "horizon_months": 1,
-                "cumulative": False,
-                "part": "total",
-                "scale": 1.21,
-                "raw_scale": 1.37,
-                "origins": 12,
-                "past_coverage": 0.667,
-            }
-        ],
+        "corrections": [_CORRECTION],
     },
     "data_age_seconds": _DATA_AGE,
 }
@@ -355,17 +356,7 @@ BACKTEST: dict[str, Any] = {
             "naive_run_rate": 176300.0,
         }
     ],
-    "band_calibration": [
-        {
-            "horizon_months": 1,
-            "cumulative": False,
-            "part": "total",
-            "scale": 1.21,
-            "raw_scale": 1.37,
-            "origins": 12,
-            "past_coverage": 0.667,
-        }
-    ],
+    "band_calibration": [_CORRECTION],
     "half_lives": [
         {
             "process": "smb_new_business",

@@ -176,7 +176,7 @@ def matched_lift(
     treated = sum(t.stays for t, _ in cells)
     if sum(t.known for t, _ in cells) < MIN_DEALS or sum(c.known for _, c in cells) < MIN_DEALS:
         return None
-    reached_rate = comparable_rate = variance = reached_variance = comparable_variance = 0.0
+    reached_rate = comparable_rate = reached_variance = comparable_variance = 0.0
     for t, c in cells:
         weight = t.stays / treated
         pt, pc = t.chance, c.chance

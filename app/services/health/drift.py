@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
@@ -116,6 +117,34 @@ def _windows(
     return baseline, (_day(recent_start), _day(end - stats.WEEK))
 
 
+def _unflagged(
+    process: ProcessInfo,
+    names: tuple[str, str, str, str],
+    metric: Metric,
+    test: stats.Comparison | None,
+    **measured: Any,
+) -> StepDrift:
+    """A step's test as measured, before the false-alarm control decides whether it is flagged
+    (`_flag` fills in the change)."""
+    return StepDrift(
+        process=process.key,
+        from_milestone=names[0],
+        from_name=names[1],
+        to_milestone=names[2],
+        to_name=names[3],
+        metric=metric,
+        p_value=None if test is None else float(f"{test.p_value:.3g}"),
+        flagged=False,
+        direction=None,
+        since=None,
+        before=None,
+        after=None,
+        change=None,
+        summary=None,
+        **measured,
+    )
+
+
 def _cohort_steps(
     process: ProcessInfo, names: tuple[str, str, str, str], found: stats.StepDrift
 ) -> list[_Tested]:
@@ -125,27 +154,17 @@ def _cohort_steps(
         test = found.conversion_test if share else found.days_test
         digits = _digits(metric)
         baseline, recent = _windows(found.window_end)
-        step = StepDrift(
-            process=process.key,
-            from_milestone=names[0],
-            from_name=names[1],
-            to_milestone=names[2],
-            to_name=names[3],
-            metric=metric,
+        step = _unflagged(
+            process,
+            names,
+            metric,
+            test,
             horizon_days=found.horizon_days,
             pace=None if not share or found.pace is None else round(found.pace, 3),
             baseline_weeks=baseline,
             recent_weeks=recent,
             baseline=estimate(found.baseline_conversion if share else found.baseline_days, digits),
             recent=estimate(found.recent_conversion if share else found.recent_days, digits),
-            p_value=None if test is None else float(f"{test.p_value:.3g}"),
-            flagged=False,
-            direction=None,
-            since=None,
-            before=None,
-            after=None,
-            change=None,
-            summary=None,
             note=None
             if test is not None
             else "no horizon: no deal took this step yet"
@@ -170,26 +189,16 @@ def _created_step(
 ) -> _Tested:
     """New deals a week, on the process's first step: the flow into the process."""
     baseline, recent = _windows(found.window_end, found.window_start)
-    step = StepDrift(
-        process=process.key,
-        from_milestone=names[0],
-        from_name=names[1],
-        to_milestone=names[2],
-        to_name=names[3],
-        metric="created",
+    step = _unflagged(
+        process,
+        names,
+        "created",
+        found.test,
         horizon_days=None,
         baseline_weeks=baseline,
         recent_weeks=recent,
         baseline=estimate(found.baseline, 2),
         recent=estimate(found.recent, 2),
-        p_value=None if found.test is None else float(f"{found.test.p_value:.3g}"),
-        flagged=False,
-        direction=None,
-        since=None,
-        before=None,
-        after=None,
-        change=None,
-        summary=None,
         note=None if found.test is not None else "too few deals or weeks to test",
     )
     return _Tested(step, process.name, found.test, found.since, found.before, found.after)
