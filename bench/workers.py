@@ -60,22 +60,21 @@ def _connections(url: str, key: str, server: Any, count: int) -> None:
     database.dispose()
 
 
-def _scalar(url: str, sql: str) -> int:
-    from sqlalchemy import create_engine, text
+def _scalar(engine: Any, sql: str) -> int:
+    from sqlalchemy import text
 
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return int(connection.execute(text(sql)).scalar_one() or 0)
-    finally:
-        engine.dispose()
+    with engine.connect() as connection:
+        return int(connection.execute(text(sql)).scalar_one() or 0)
 
 
 def _case(server: Any, workers: int, options: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    from sqlalchemy import create_engine
+
     from app.core.crypto import generate_key
 
     url = database_url("postgresql", tmp / "unused.db", SCHEMA)
     key = generate_key()
+    engine = create_engine(url)  # one pool for the polling below, not one per query
     try:
         _connections(url, key, server, options.connections)
         env = {k: v for k, v in os.environ.items() if not k.startswith("MILESTONES_")}
@@ -99,9 +98,9 @@ def _case(server: Any, workers: int, options: argparse.Namespace, tmp: Path) -> 
         ]
         try:
             while True:
-                done = _scalar(url, "SELECT count(*) FROM sync_runs WHERE status = 'succeeded'")
+                done = _scalar(engine, "SELECT count(*) FROM sync_runs WHERE status = 'succeeded'")
                 busy = _scalar(
-                    url, "SELECT count(*) FROM sync_jobs WHERE status IN ('queued', 'running')"
+                    engine, "SELECT count(*) FROM sync_jobs WHERE status IN ('queued', 'running')"
                 )
                 if done >= options.connections and not busy:
                     break
@@ -116,10 +115,11 @@ def _case(server: Any, workers: int, options: argparse.Namespace, tmp: Path) -> 
                 process.terminate()
             for process in processes:
                 process.wait(timeout=60)
-        records = _scalar(url, "SELECT count(*) FROM raw_records")
-        calls = _scalar(url, "SELECT sum(api_calls) FROM sync_run_streams")
-        failed = _scalar(url, "SELECT count(*) FROM sync_runs WHERE status <> 'succeeded'")
+        records = _scalar(engine, "SELECT count(*) FROM raw_records")
+        calls = _scalar(engine, "SELECT sum(api_calls) FROM sync_run_streams")
+        failed = _scalar(engine, "SELECT count(*) FROM sync_runs WHERE status <> 'succeeded'")
     finally:
+        engine.dispose()
         drop_schema("postgresql", SCHEMA)
     return {
         "workers": workers,
