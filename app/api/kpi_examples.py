@@ -223,6 +223,7 @@ _CORRECTION: dict[str, Any] = {
     "raw_scale": 1.37,
     "origins": 12,
     "past_coverage": 0.667,
+    "prior_scale": 1.12,
 }
 """One month's band correction, as the forecast and the backtest answer it."""
 
@@ -275,7 +276,8 @@ FORECAST: dict[str, Any] = {
         "state": "calibrated",
         "note": "each month's band is widened or narrowed so that it would have held 80 % of "
         "the outcomes of the backtest's past origins (12 for this month, fewer further "
-        "ahead), the correction shrunk towards 1 when few origins speak",
+        "ahead), the correction shrunk towards what every horizon's errors ask together "
+        "when few origins speak",
         "corrections": [_CORRECTION],
     },
     "data_age_seconds": _DATA_AGE,

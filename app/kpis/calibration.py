@@ -5,19 +5,32 @@ a market that moves between the fit and the outcome, months that are not indepen
 in its past errors. So at an instant T the band is widened or narrowed until it would have
 held 80 % of the outcomes it forecast at earlier origins: per horizon, single month or
 cumulative, and part (deals open at the origin, deals created later, the total, each apart),
-the 80th percentile of the past standardized errors |e| (`band.standardized_error`) over Z90
-is the scale the band needed (`Correction.raw_scale`: 1.5 means half as wide again).
+each from its own errors. The size of the past standardized errors |e|
+(`band.standardized_error`) that 80 % of a new one stays under, over Z90, is the scale the
+band needed (`Correction.raw_scale`: 1.5 means half as wide again). A cumulative window is
+calibrated by the cumulative outcomes themselves, so months whose errors go the same way
+(a market that moved) widen its band as much as they did, never as if they were independent.
+
+Which quantile of n past errors: the 80th percentile of n errors is held by the next one only
+(0.8 n + 0.2) / (n + 1) of the time on average (74 % with 10 origins): a band drawn at it is
+too narrow exactly where the history is short. The order statistic a new error falls under
+with probability 0.8 — rank 0.8 (n + 1), as split conformal prediction takes it — is the
+level (0.8 n - 0.2) / (n - 1) of the errors' linear quantile (`quantile_level`): 87 % with
+10 origins, 82 % with 30; the largest error below 4 origins.
 
 Only what was known before T counts: an outcome enters once its window is over
 (`Outcome.known_at` <= T), so a forecast made at an origin before T whose month ends after T
 is not used yet.
 
-Few past origins say little: the 80th percentile of n errors has a sampling variance of about
+Few past origins say little: the quantile of n errors has a sampling variance of about
 0.79 / n on the log scale (that of the 0.8 quantile of |N(0, 1)|), while a model's own band is
-rarely off by more than a factor exp(±0.3) (`PRIOR_SD`). Shrinking the log of the scale
-towards 0 (the band as the model says it) by that normal prior gives the weight n / (n + n0),
-n0 = 0.79 / 0.3² ≈ 9 origins (`HALF_WEIGHT_ORIGINS`): nine past origins move the band half way
-to what they ask, thirty about three quarters of it, none not at all.
+rarely off by more than a factor exp(±0.3) (`PRIOR_SD`). Shrinking the log of the scale by
+that normal prior gives the weight n / (n + n0), n0 = 0.79 / 0.3² ≈ 9 origins
+(`HALF_WEIGHT_ORIGINS`). It is shrunk towards what the part's errors of every horizon and
+kind say together (`Correction.prior_scale`, itself shrunk towards 1, the model's own band, by
+the number of origins behind it): a month three ahead is known two months later than the
+first, and until its own errors speak it borrows how far off the model's band was for the
+nearer ones, rather than the model's band alone.
 
     found = corrections(outcomes, as_of)
     found[(1, False, "total")].scale          # the factor this month's band is drawn with
@@ -43,6 +56,8 @@ __all__ = [
     "correction",
     "corrections",
     "corrections_at",
+    "pooled_scale",
+    "quantile_level",
     "scale_of",
 ]
 
@@ -87,36 +102,70 @@ class Correction:
     cumulative: bool
     part: str
     scale: float
-    """The factor applied: `raw_scale` shrunk towards 1 by the number of origins."""
+    """The factor applied: `raw_scale` shrunk towards `prior_scale` by the number of origins."""
     raw_scale: float | None
-    """What the past errors alone ask for (None: no past origin)."""
+    """What the cell's past errors alone ask for (None: no past origin)."""
     origins: int
     """Past origins whose outcome was known (the evidence)."""
     past_coverage: float | None
     """Share of those outcomes the model's own band held (0.80 claimed)."""
+    prior_scale: float = 1.0
+    """What the part's past errors of every horizon, single month and cumulative, ask
+    together (shrunk towards 1 by their origins): where `scale` starts with few origins."""
 
     @classmethod
-    def none(cls, cell: Cell) -> Correction:
-        return cls(cell[0], cell[1], cell[2], 1.0, None, 0, None)
+    def none(cls, cell: Cell, prior_scale: float = 1.0) -> Correction:
+        return cls(cell[0], cell[1], cell[2], prior_scale, None, 0, None, prior_scale)
 
 
-def correction(cell: Cell, errors: Sequence[float]) -> Correction:
-    """The correction `errors` (past standardized errors of one cell, one per origin) ask."""
+def quantile_level(n: int) -> float:
+    """The level of the linear quantile of n past |errors| that a new one stays under with
+    probability `COVERAGE` on average: rank 0.8 (n + 1) of n, (0.8 n - 0.2) / (n - 1); 1 (the
+    largest) when n is too small for that rank (below 4), or 1."""
+    if n < 2:
+        return 1.0
+    return min((COVERAGE * n - (1.0 - COVERAGE)) / (n - 1), 1.0)
+
+
+def _raw_scale(size: np.ndarray, n: int) -> float:
+    """The scale the |errors| `size` ask, read at the level of `n` origins."""
+    raw = float(np.quantile(size, quantile_level(n))) / Z90
+    return min(max(raw, SCALE_LIMITS[0]), SCALE_LIMITS[1])
+
+
+def _shrunk(raw: float, n: int, prior: float) -> float:
+    """`raw` moved from `prior` by n / (n + n0) of the way on the log scale."""
+    weight = n / (n + HALF_WEIGHT_ORIGINS)
+    return math.exp(weight * math.log(raw) + (1.0 - weight) * math.log(prior))
+
+
+def pooled_scale(errors: Sequence[float], origins: int) -> float:
+    """The scale a part's past errors of every cell ask together, `origins` the distinct
+    origins they come from (errors of one origin are not independent: the origins are the
+    evidence), shrunk towards 1; 1 with no error."""
+    if not errors or origins <= 0:
+        return 1.0
+    size = np.abs(np.asarray(errors, dtype=float))
+    return _shrunk(_raw_scale(size, origins), origins, 1.0)
+
+
+def correction(cell: Cell, errors: Sequence[float], prior_scale: float = 1.0) -> Correction:
+    """The correction `errors` (past standardized errors of one cell, one per origin) ask,
+    shrunk towards `prior_scale` (`pooled_scale`; 1: the model's own band)."""
     n = len(errors)
     if n == 0:
-        return Correction.none(cell)
+        return Correction.none(cell, prior_scale)
     size = np.abs(np.asarray(errors, dtype=float))
-    raw = float(np.quantile(size, COVERAGE)) / Z90
-    raw = min(max(raw, SCALE_LIMITS[0]), SCALE_LIMITS[1])
-    weight = n / (n + HALF_WEIGHT_ORIGINS)
+    raw = _raw_scale(size, n)
     return Correction(
         horizon_months=cell[0],
         cumulative=cell[1],
         part=cell[2],
-        scale=math.exp(weight * math.log(raw)),
+        scale=_shrunk(raw, n, prior_scale),
         raw_scale=raw,
         origins=n,
         past_coverage=float(np.mean(size <= Z90)),
+        prior_scale=prior_scale,
     )
 
 
@@ -140,16 +189,25 @@ def corrections_at(
     found: dict[datetime, dict[Cell, Correction]] = {}
     for instant in instants:
         by_cell: dict[Cell, list[float]] = {}
+        by_part: dict[str, list[float]] = {}
+        origins: dict[str, set[datetime]] = {}
         for known_at, origin, cell, error in errors:
             if known_at > instant:
                 break
             if origin < instant:
                 by_cell.setdefault(cell, []).append(error)
-        found[instant] = {cell: correction(cell, e) for cell, e in by_cell.items()}
+                by_part.setdefault(cell[2], []).append(error)
+                origins.setdefault(cell[2], set()).add(origin)
+        prior = {part: pooled_scale(e, len(origins[part])) for part, e in by_part.items()}
+        found[instant] = {cell: correction(cell, e, prior[cell[2]]) for cell, e in by_cell.items()}
     return found
 
 
 def scale_of(found: Mapping[Cell, Correction], cell: Cell) -> float:
-    """The factor of `cell`'s band (1 where no past origin speaks of it)."""
+    """The factor of `cell`'s band: its correction, or where no past origin speaks of it yet
+    the pooled correction of its part (1 where nothing is known)."""
     known = found.get(cell)
-    return 1.0 if known is None else known.scale
+    if known is not None:
+        return known.scale
+    pooled = next((c.prior_scale for c in found.values() if c.part == cell[2]), 1.0)
+    return pooled

@@ -231,9 +231,10 @@ class BandCalibration:
     `no backtest`: too little history before any origin to score one."""
     note: str
     corrections: list[Correction]
-    """Single months only; `scale` is applied, `raw_scale` is what the past errors alone ask
-    (before shrinking towards 1 for few origins), `past_coverage` is the share of those
-    outcomes the model's own band held (0.80 claimed)."""
+    """Single months only; `scale` is applied, `raw_scale` is what the month's past errors
+    alone ask, `prior_scale` what the errors of every horizon ask together (`scale` is shrunk
+    towards it for few origins), `past_coverage` is the share of the month's outcomes the
+    model's own band held (0.80 claimed)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -458,7 +458,8 @@ def calibration_of(report: BacktestReport | NoBacktest | None) -> BandCalibratio
         "calibrated",
         f"each month's band is widened or narrowed so that it would have held 80 % of the "
         f"outcomes of the backtest's past origins ({origins} for this month, fewer further "
-        f"ahead), the correction shrunk towards 1 when few origins speak",
+        f"ahead), the correction shrunk towards what every horizon's errors ask together "
+        f"when few origins speak",
         single,
     )
 

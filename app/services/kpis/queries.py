@@ -650,12 +650,10 @@ def forecast_kpi(
         created = new_moments(rates, derived.forecaster, window_offsets(now, windows))
     rows = (opened + created).rows(windows)
     if calibration is not None:
-        scales = {
-            c.horizon_months: c.scale
-            for c in calibration.corrections
-            if c.part == "total" and not c.cumulative
-        }
-        rows = [row.calibrated(scales.get(i + 1, 1.0)) for i, row in enumerate(rows)]
+        totals = [c for c in calibration.corrections if c.part == "total" and not c.cumulative]
+        scales = {c.horizon_months: c.scale for c in totals}
+        pooled = totals[0].prior_scale if totals else 1.0  # a month no past origin reached
+        rows = [row.calibrated(scales.get(i + 1, pooled)) for i, row in enumerate(rows)]
     months_index = {w.month.year * 12 + w.month.month - 1: i for i, w in enumerate(windows)}
     need = history_sufficiency(snapshot, filters)
     weighted = amount * np.nan_to_num(snapshot.stage_probability[open_rows], nan=0.0) / 100.0

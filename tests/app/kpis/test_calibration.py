@@ -20,6 +20,8 @@ from app.kpis.calibration import (
     correction,
     corrections,
     corrections_at,
+    pooled_scale,
+    quantile_level,
     scale_of,
 )
 
@@ -70,16 +72,53 @@ def test_the_prior_weight_by_hand() -> None:
 
 
 def test_a_correction_by_hand() -> None:
-    """|errors| 0.5, 1, 1.5, 2, 3: their 80th percentile is 2.2 (linear between the 4th and
-    5th), so the band needed 2.2 / Z90 = 1.717 times its width; five origins move it
-    5 / (5 + 8.79) of the way on the log scale; two of five (|e| <= Z90) were held."""
+    """|errors| 0.5, 1, 1.5, 2, 3: five origins read the level (0.8 * 5 - 0.2) / 4 = 0.95 of
+    their linear quantile, 2 + 0.8 (3 - 2) = 2.8 (position 0.95 * 4 = 3.8), so the band needed
+    2.8 / Z90 = 2.185 times its width; five origins move it 5 / (5 + 8.79) of the way on the
+    log scale; two of five (|e| <= Z90) were held."""
     found = correction(CELL, [0.5, -1.0, 2.0, -3.0, 1.5])
-    assert found.raw_scale == pytest.approx(2.2 / Z90)
+    assert found.raw_scale == pytest.approx(2.8 / Z90)
     weight = 5 / (5 + HALF_WEIGHT_ORIGINS)
-    assert found.scale == pytest.approx(math.exp(weight * math.log(2.2 / Z90)))
-    assert found.scale == pytest.approx(1.2165, abs=1e-4)
-    assert (found.origins, found.past_coverage) == (5, 0.4)
+    assert found.scale == pytest.approx(math.exp(weight * math.log(2.8 / Z90)))
+    assert found.scale == pytest.approx(1.3277, abs=1e-4)
+    assert (found.origins, found.past_coverage, found.prior_scale) == (5, 0.4, 1.0)
     assert correction(CELL, []) == Correction(1, False, "total", 1.0, None, 0, None)
+
+
+def test_the_quantile_level_by_hand() -> None:
+    """Rank 0.8 (n + 1) of n: (0.8 n - 0.2) / (n - 1) of the linear quantile; the largest
+    error where n is below 4."""
+    assert [quantile_level(n) for n in (0, 1, 2, 3, 4)] == [1.0, 1.0, 1.0, 1.0, 1.0]
+    assert quantile_level(5) == pytest.approx(3.8 / 4)
+    assert quantile_level(10) == pytest.approx(7.8 / 9)
+    assert quantile_level(30) == pytest.approx(23.8 / 29)
+    assert quantile_level(1000) == pytest.approx(0.8, abs=1e-3)
+
+
+@pytest.mark.parametrize("n", [10, 20])
+def test_the_next_error_stays_under_the_quantile_of_the_past_ones_80_percent_of_the_time(
+    n: int,
+) -> None:
+    """Errors drawn alike: the next one falls within the scale read from the n before it
+    80 % of the time, where the plain 80th percentile of n holds it only about (0.8 n + 0.2)
+    / (n + 1) of the time (74.5 % with 10)."""
+    rng = np.random.default_rng(n)
+    errors = np.abs(rng.standard_normal((50_000, n + 1)))
+    past, following = errors[:, :n], errors[:, n]
+    held = np.mean(np.quantile(past, quantile_level(n), axis=1) >= following)
+    plain = np.mean(np.quantile(past, 0.8, axis=1) >= following)
+    assert held == pytest.approx(0.8, abs=0.01)
+    assert plain == pytest.approx((0.8 * n + 0.2) / (n + 1), abs=0.01)
+    assert plain < 0.79
+
+
+def test_the_pooled_scale_by_hand() -> None:
+    """Six errors from three origins: the level of three origins is the largest, 3 / Z90 =
+    2.341, moved 3 / (3 + 8.79) of the way from 1 on the log scale; none, 1."""
+    found = pooled_scale([0.5, -1.0, 2.0, -3.0, 1.5, 0.2], 3)
+    assert found == pytest.approx(math.exp(3 / (3 + HALF_WEIGHT_ORIGINS) * math.log(3 / Z90)))
+    assert found == pytest.approx(1.2417, abs=1e-4)
+    assert pooled_scale([], 0) == 1.0
 
 
 def test_more_origins_move_the_band_further_towards_what_they_ask() -> None:
@@ -106,9 +145,12 @@ def test_only_outcomes_known_before_the_forecast_count() -> None:
     point = Outcome(CELL, T - 2 * month, T - month, 100.0, 0.0, 10_000.0)
     found = corrections([known, at_t, later, from_t, point], T)
     assert found[CELL].origins == 2
-    errors = (0.1, (1.25 ** (1 / 3) - 0.99) / 0.1)  # 80th percentile of two: 80 % of the way up
-    assert found[CELL].raw_scale == pytest.approx((errors[0] + 0.8 * (errors[1] - errors[0])) / Z90)
-    assert scale_of(found, (2, False, "total")) == 1.0
+    errors = (0.1, (1.25 ** (1 / 3) - 0.99) / 0.1)  # two origins: the larger error
+    assert found[CELL].raw_scale == pytest.approx(errors[1] / Z90)
+    pooled = pooled_scale(errors, 2)
+    assert found[CELL].prior_scale == pytest.approx(pooled)
+    assert scale_of(found, (2, False, "total")) == pytest.approx(pooled), "borrowed: unknown yet"
+    assert scale_of(found, (2, False, "open")) == 1.0, "no error of that part"
     assert corrections([later, from_t], T) == {}
     each = corrections_at([known, at_t, later, from_t, point], [T - month, T, T + month])
     assert each[T] == found
@@ -175,3 +217,62 @@ def test_a_calibrated_band_uses_nothing_at_or_after_its_origin() -> None:
     for i in range(cut + 1):  # origin `cut`'s month is not over at its own origin
         assert a[i].milestones == b[i].milestones, i
     assert a[cut + 2].milestones != b[cut + 2].milestones
+
+
+def _month_outcomes(
+    origins: int, shared_sd: float, own_sd: float, seed: int
+) -> tuple[list[Outcome], datetime]:
+    """Monthly origins forecasting three months of mean 100 and variance 400 each, and their
+    sum as if the months were independent (variance 1,200); the outcomes share a shock of the
+    origin (a market that moved) besides each month's own noise."""
+    rng = np.random.default_rng(seed)
+    found = []
+    for i in range(origins):
+        origin = datetime(2020 + i // 12, i % 12 + 1, 1, tzinfo=UTC)
+        shock = rng.normal(0.0, shared_sd)
+        months = [100.0 + shock + rng.normal(0.0, own_sd) for _ in range(3)]
+        found.append(Outcome((3, False, "total"), origin, origin, 100.0, 400.0, months[2]))
+        found.append(Outcome((3, True, "total"), origin, origin, 300.0, 1_200.0, sum(months)))
+    return found, datetime(2020 + origins // 12, origins % 12 + 1, 1, tzinfo=UTC)
+
+
+def test_a_cumulative_window_is_widened_by_its_own_errors_when_months_go_the_same_way() -> None:
+    """Months sharing a shock (sd 16) besides their own noise (sd 12): each month's band (sd
+    20) is about right, while the sum's spread is sqrt(9 * 256 + 3 * 144) = 52, not the
+    sqrt(1,200) = 35 of independent months: the cumulative band is widened by its own errors
+    by about that ratio, the single month's hardly."""
+    outcomes, end = _month_outcomes(120, 16.0, 12.0, seed=11)
+    found = corrections(outcomes, end)
+    month, cumulative = found[(3, False, "total")], found[(3, True, "total")]
+    assert month.raw_scale is not None and cumulative.raw_scale is not None
+    assert 0.85 < month.raw_scale < 1.2
+    assert 1.3 < cumulative.raw_scale < 1.8
+    assert cumulative.scale > 1.3 > 1.15 > month.scale
+
+
+def test_a_cell_with_few_origins_starts_from_what_the_part_asks_at_every_horizon() -> None:
+    """The first month's errors (30 origins) ask twice the model's band; the third month,
+    known two months later, has two origins that ask a narrower band: shrunk towards what the
+    part asks at every horizon, it starts wider than the model's own; another part's prior
+    comes from that part's errors alone."""
+    month = timedelta(days=31)
+    outcomes = [
+        Outcome(CELL, T - (i + 2) * month, T - (i + 1) * month, 100.0, 900.0, actual)
+        for i in range(30)
+        for actual in [100.0 * (0.99 + 0.1 * 2.0 * Z90 * (1 if i % 2 else -1)) ** 3]
+    ]
+    third = (3, False, "total")
+    outcomes += [Outcome(third, T - 4 * month, T - month, 100.0, 900.0, 100.0)] * 2
+    outcomes.append(Outcome((1, False, "open"), T - 2 * month, T - month, 100.0, 900.0, 100.0))
+    found = corrections(outcomes, T)
+    alone = correction(third, [0.1, 0.1])
+    assert found[CELL].raw_scale == pytest.approx(2.0)
+    assert alone.scale < 1.0 < found[third].prior_scale
+    assert found[third].scale > 1.0
+    assert found[third].scale == pytest.approx(
+        math.exp(
+            math.log(alone.raw_scale or 0.0) * 2 / (2 + HALF_WEIGHT_ORIGINS)
+            + math.log(found[third].prior_scale) * HALF_WEIGHT_ORIGINS / (2 + HALF_WEIGHT_ORIGINS)
+        )
+    )
+    assert found[(1, False, "open")].prior_scale < 1.0

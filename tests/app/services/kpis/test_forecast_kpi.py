@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import case, update
 
 from app.core.database import Database
+from app.kpis.calibration import Correction
 from app.kpis.forecast import OpenDeal, creation_rates, forecast, month_windows
 from app.kpis.sufficiency import sufficiency
 from app.models import Opportunity
-from app.services.kpis.answers import ForecastMonth
+from app.services.kpis.answers import BandCalibration, ForecastMonth
 from app.services.kpis.queries import Filters, forecast_kpi
 from app.services.kpis.store import KpiStore
 from app.services.state.opportunities import rebuild_states
@@ -73,3 +74,20 @@ def test_a_forecast_on_history_that_separates_little_says_how_much_more_it_needs
     assert not want.enough and answer.closed_deals_needed == want.needed
     assert answer.too_little_history == want.shortfall()
     assert f"{len(closed)} closed opportunities" in answer.too_little_history
+
+
+def test_a_month_no_past_origin_reached_is_drawn_with_the_pooled_correction(
+    db: Database,
+) -> None:
+    """The first month has its own correction (x1.5); the second none: it is drawn with what
+    the errors of every horizon asked together (x1.2), not with the model's own band."""
+    build(db)
+    snapshot = KpiStore(db).snapshot()
+    first = Correction(1, False, "total", 1.5, 1.8, 12, 0.6, prior_scale=1.2)
+    calibration = BandCalibration("calibrated", "", [first])
+    plain = forecast_kpi(snapshot, Filters(), 2).months
+    drawn = forecast_kpi(snapshot, Filters(), 2, True, calibration).months
+    assert [m.band_scale for m in drawn] == [1.5, 1.2]
+    for month in (0, 1):
+        assert drawn[month].expected_amount == plain[month].expected_amount
+        assert drawn[month].p90_amount > plain[month].p90_amount
