@@ -55,10 +55,18 @@ def band(mean: float, variance: float, scale: float = 1.0) -> tuple[float, float
 def standardized_error(mean: float, variance: float, actual: float) -> float | None:
     """Where `actual` fell in the gamma forecast with this mean and variance, on the normal
     scale of the band: the band holds it exactly when -Z90 * scale <= error <= Z90 * scale.
-    None when the forecast is a point (no mean or no variance): no band to measure against."""
+    None when the forecast is a point (no mean or no variance): no band to measure against.
+
+    Nothing won (`actual` exactly 0) is held by every band whose P10 is 0: when the forecast is so
+    skewed that its median's root 1 - c is not above 0 (a small mean with a wide spread: a
+    month that one large deal may or may not fill), every band is, and the error is 0 — not
+    the (c - 1) / sqrt(c) the formula gives there, which would read a band that held the
+    outcome as thousands of times too narrow."""
     if mean <= 0.0 or variance <= 0.0:
         return None
     c = _c(mean, variance)
+    if actual == 0.0:
+        return -max(1.0 - c, 0.0) / math.sqrt(c)
     return (math.copysign(abs(actual / mean) ** (1.0 / 3.0), actual) - (1.0 - c)) / math.sqrt(c)
 
 

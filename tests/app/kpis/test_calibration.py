@@ -36,6 +36,20 @@ def test_the_standardized_error_by_hand() -> None:
     assert standardized_error(100.0, 900.0, 0.0) == pytest.approx(-9.9)
     assert standardized_error(100.0, 900.0, 125.0) == pytest.approx((1.25 ** (1 / 3) - 0.99) / 0.1)
     assert standardized_error(0.0, 900.0, 10.0) is None, "no forecast, no band"
+    assert standardized_error(100.0, 900.0, -1.0) == pytest.approx(
+        (-(0.01 ** (1 / 3)) - 0.99) / 0.1
+    )
+
+
+def test_nothing_won_is_no_error_where_every_band_starts_at_0() -> None:
+    """Mean 1, variance 900: c = 100, the median's root 1 - c is below 0, so the band's P10
+    is 0 at any scale and holds an outcome of 0: its error is 0, not (c - 1) / sqrt(c) =
+    9.9. Where the root is above 0 (c = 0.01), 0 is -(1 - c) / sqrt(c) away as before."""
+    assert standardized_error(1.0, 900.0, 0.0) == 0.0
+    for scale in (0.1, 1.0, 5.0):
+        assert band(1.0, 900.0, scale)[0] == 0.0
+    assert standardized_error(1.0, 900.0, 50.0) == pytest.approx((50 ** (1 / 3) + 99) / 10)
+    assert standardized_error(100.0, 900.0, 0.0) == pytest.approx(-9.9)
     assert standardized_error(100.0, 0.0, 10.0) is None, "a point forecast has no band"
 
 
