@@ -8,7 +8,7 @@
   layer (`bench._scale_raw`, a child process per case): store rows/s overall and per tenth of
   the load (flat or not), rows per CPU-second of this process and its PostgreSQL backend,
   the unchanged re-read of the newest 100,000, peak RSS. PostgreSQL runs each of
-  `--pg-paths` (`bulk`: unnest and one statement; `rows`: the row path, read then write).
+  `--pg-paths` (`bulk`: unnest statements, pipelined; `rows`: the row path, read then write).
 - `rederive`: `bench.rederive`'s phases on each backend at `--rederive-records`: the export
   stored (`load`), the shipped ruleset activated (every event derived from stored records,
   no CRM call) and derived in full again.

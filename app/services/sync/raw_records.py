@@ -9,8 +9,9 @@ PostgreSQL with `bulk=False`, the row path) each batch first reads the stored ha
 records (one indexed query), so unchanged re-reads cost no write and the counts say exactly
 what changed; the writes go to the driver's `executemany` with SQL written once per backend,
 the payload serialised once (for both the stored JSON and its hash). On PostgreSQL a batch
-goes through `COPY` and one statement instead (`raw_records_postgres`): same rows stored,
-same counts, a fraction of the round trips and index probes.
+goes through one statement per chunk of `STATEMENT_ROWS` instead (`raw_records_postgres`),
+the next chunk serialised, hashed and packed while the server stores this one: same rows
+stored, same counts, a fraction of the round trips and index probes.
 
     writer = RawRecordWriter(connection, connection_id=1, stream="Task")
     counts = writer.upsert(records)       # new / changed / deleted / unchanged
@@ -29,7 +30,7 @@ import orjson
 from sqlalchemy import Connection
 
 from app.models.base import utcnow
-from app.services.sync.raw_records_postgres import StagedRow, upsert_batch
+from app.services.sync.raw_records_postgres import PackedChunk, StagedRow, pack_chunk, upsert_chunks
 from app.services.sync.raw_sql import COLUMNS, ON_CONFLICT
 from connectors.core import Record
 
@@ -43,7 +44,7 @@ _UPSERT_SQL = {
     "sqlite": f"INSERT INTO raw_records ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?){ON_CONFLICT}",
     "postgresql": (
         f"INSERT INTO raw_records ({COLUMNS}) "
-        f"VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s, %s){ON_CONFLICT}"
+        f"VALUES (%s, %s, %s, %s, %s, %s::json, %s, %s){ON_CONFLICT}"
     ),
 }
 
@@ -79,10 +80,26 @@ def _sqlite_time(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+# Rows per statement on the bulk path: small enough that a page of a few thousand records
+# is several statements (the client prepares one while the server stores another), large
+# enough that a statement's fixed cost (a round trip, the plan) stays a small share.
+STATEMENT_ROWS = 1000
+
+
 def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
     iterator = iter(records)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+def _latest(batch: list[Record]) -> dict[str, Record]:
+    """A page may repeat a record; its newest version wins."""
+    latest: dict[str, Record] = {}
+    for record in batch:
+        seen = latest.get(record.external_id)
+        if seen is None or record.modified_at >= seen.modified_at:
+            latest[record.external_id] = record
+    return latest
 
 
 class RawRecordWriter:
@@ -115,17 +132,15 @@ class RawRecordWriter:
         self._tombstone_sql = _TOMBSTONE_SQL.format(mark=self._mark, true=true, false=false)
 
     def _row(self, record: Record, synced_at: Any) -> tuple[Any, ...]:
-        if record.modified_at.tzinfo is None:
-            raise ValueError(f"record {record.external_id}: modified_at must be timezone-aware")
-        canonical = _canonical(record.payload)
+        staged = self._staged(record)
         return (
             self._connection_id,
             self._stream,
             record.external_id,
             _sqlite_time(record.modified_at) if self._on_sqlite else record.modified_at,
             record.deleted,
-            canonical.decode("utf-8"),
-            hashlib.blake2b(canonical, digest_size=16).hexdigest(),
+            (staged.payload or b"").decode("utf-8"),
+            staged.payload_hash,
             synced_at,
         )
 
@@ -159,15 +174,16 @@ class RawRecordWriter:
         now = utcnow()
         synced_at = _sqlite_time(now) if self._on_sqlite else now
         counts = UpsertCounts()
+        if self._bulk:
+            chunks = self._packed(records)
+            written, given = upsert_chunks(
+                self._connection, self._connection_id, self._stream, chunks, now
+            )
+            counts.new, counts.changed, counts.deleted = written
+            counts.unchanged = given - sum(written)
+            return counts
         for batch in _batches(records, self._batch_size):
-            latest: dict[str, Record] = {}
-            for record in batch:  # a page may repeat a record; its newest version wins
-                seen = latest.get(record.external_id)
-                if seen is None or record.modified_at >= seen.modified_at:
-                    latest[record.external_id] = record
-            if self._bulk:
-                self._upsert_bulk(list(latest.values()), synced_at, counts)
-                continue
+            latest = _latest(batch)
             stored = self._stored(list(latest))
             rows = []
             tombstones = []
@@ -203,21 +219,21 @@ class RawRecordWriter:
                 self._connection.exec_driver_sql(self._tombstone_sql, tombstones)
         return counts
 
-    def _upsert_bulk(self, records: list[Record], synced_at: Any, counts: UpsertCounts) -> None:
-        """One batch of distinct records through `COPY` and one statement (PostgreSQL)."""
-        staged = []
-        for record in records:
-            if record.tombstone:
-                staged.append(
-                    StagedRow(record.external_id, record.modified_at, True, True, None, None)
-                )
-                continue
-            row = self._row(record, synced_at)
-            staged.append(StagedRow(row[2], row[3], row[4], False, row[5], row[6]))
-        written = upsert_batch(
-            self._connection, self._connection_id, self._stream, staged, synced_at
+    def _packed(self, records: Iterable[Record]) -> Iterator[PackedChunk]:
+        """The bulk path's statements: each batch without repeats, in chunks (PostgreSQL)."""
+        for batch in _batches(records, self._batch_size):
+            latest = list(_latest(batch).values())
+            for start in range(0, len(latest), STATEMENT_ROWS):
+                yield pack_chunk([self._staged(r) for r in latest[start : start + STATEMENT_ROWS]])
+
+    def _staged(self, record: Record) -> StagedRow:
+        """The record as stored: canonical JSON, serialised once for the column and its hash."""
+        if record.tombstone:
+            return StagedRow(record.external_id, record.modified_at, True, True, None, None)
+        if record.modified_at.tzinfo is None:
+            raise ValueError(f"record {record.external_id}: modified_at must be timezone-aware")
+        canonical = _canonical(record.payload)
+        digest = hashlib.blake2b(canonical, digest_size=16).hexdigest()
+        return StagedRow(
+            record.external_id, record.modified_at, record.deleted, False, canonical, digest
         )
-        counts.new += written.new
-        counts.changed += written.changed
-        counts.deleted += written.deleted
-        counts.unchanged += len(records) - sum(written)

@@ -1,5 +1,7 @@
-"""The bulk path (COPY and one statement, PostgreSQL) stores exactly what the row path stores:
-the same rows, the same counts of new, changed, unchanged, deleted and quarantined records.
+"""The bulk path (statements pipelined, PostgreSQL) stores exactly what the row path stores:
+the same rows, the same counts of new, changed, unchanged, deleted and quarantined records,
+whether a batch is one statement or several (`bulk-chunks`: two records per statement, so
+the next statement is prepared while one is in flight within a batch as well as across).
 
 On SQLite only the row path exists; the same scenario then checks it against the counts
 written here, so both databases are held to one specification.
@@ -7,6 +9,7 @@ written here, so both databases are held to one specification.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -17,7 +20,7 @@ from sqlalchemy import select
 from app.core.database import Database
 from app.models import Connection, QuarantinedRecord, RawRecord, SyncRun, SyncRunStream
 from app.services.sync import raw_records, runs
-from app.services.sync.raw_records import RawRecordWriter, UpsertCounts
+from app.services.sync.raw_records import STATEMENT_ROWS, RawRecordWriter, UpsertCounts
 from app.services.sync.runs import DatabaseSink
 from connectors.core import CursorState, Page, Record, StreamSpec
 from connectors.core.engine import Quarantined
@@ -72,7 +75,15 @@ STEPS: list[tuple[list[Record], UpsertCounts]] = [
 
 
 def _paths(db: Database) -> list[str]:
-    return ["rows"] if db.is_sqlite else ["rows", "bulk"]
+    return ["rows"] if db.is_sqlite else ["rows", "bulk", "bulk-chunks"]
+
+
+def _writer(monkeypatch: pytest.MonkeyPatch, path: str) -> Callable[..., RawRecordWriter]:
+    """The writer a path uses; `bulk-chunks` sends two records per statement."""
+    monkeypatch.setattr(
+        raw_records, "STATEMENT_ROWS", 2 if path == "bulk-chunks" else STATEMENT_ROWS
+    )
+    return partial(RawRecordWriter, bulk=path != "rows")
 
 
 def _connection_id(db: Database, name: str) -> int:
@@ -110,9 +121,7 @@ def _run_steps(
         synced_at = T0 + timedelta(days=1 + step)
         monkeypatch.setattr(raw_records, "utcnow", lambda at=synced_at: at)
         with db.engine.begin() as connection:
-            writer = RawRecordWriter(
-                connection, connection_id, "Task", batch_size=4, bulk=path == "bulk"
-            )
+            writer = _writer(monkeypatch, path)(connection, connection_id, "Task", batch_size=4)
             counts.append(writer.upsert(records))
     return counts, _stored(db, connection_id)
 
@@ -136,9 +145,30 @@ def test_the_bulk_path_stores_exactly_what_the_row_path_stores(
     if db.is_sqlite:
         pytest.skip("SQLite has the row path only")
     rows_counts, rows_stored = _run_steps(db, monkeypatch, "rows")
-    bulk_counts, bulk_stored = _run_steps(db, monkeypatch, "bulk")
-    assert bulk_counts == rows_counts
-    assert bulk_stored == rows_stored
+    for path in ("bulk", "bulk-chunks"):
+        bulk_counts, bulk_stored = _run_steps(db, monkeypatch, path)
+        assert bulk_counts == rows_counts, path
+        assert bulk_stored == rows_stored, path
+
+
+def test_a_bulk_upsert_failing_midway_stores_nothing(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record refused while earlier statements are in flight: the error reaches the
+    caller and the transaction stores none of the batch."""
+    if db.is_sqlite:
+        pytest.skip("SQLite has the row path only")
+    connection_id = _connection_id(db, "failing")
+    records = [_task(f"R{i}", "Call", T0) for i in range(5)]
+    records.append(Record("R5", datetime(2026, 1, 5, 9, 0), {"Id": "R5"}))  # naive: refused
+    with pytest.raises(ValueError, match="timezone-aware"), db.engine.begin() as connection:
+        _writer(monkeypatch, "bulk-chunks")(connection, connection_id, "Task").upsert(records)
+    assert _stored(db, connection_id) == []
+    with db.engine.begin() as connection:  # the connection is usable again
+        counts = _writer(monkeypatch, "bulk-chunks")(connection, connection_id, "Task").upsert(
+            records[:5]
+        )
+    assert counts == UpsertCounts(new=5)
 
 
 def _sync_pages(db: Database, name: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -179,7 +209,7 @@ def test_a_sync_page_counts_the_same_on_either_path(
 ) -> None:
     results = {}
     for path in _paths(db):
-        monkeypatch.setattr(runs, "RawRecordWriter", partial(RawRecordWriter, bulk=path == "bulk"))
+        monkeypatch.setattr(runs, "RawRecordWriter", _writer(monkeypatch, path))
         results[path] = _sync_pages(db, path)
     for counters, quarantined in results.values():
         assert counters == [("Task", 12, 4, 2, 2, 4)]
