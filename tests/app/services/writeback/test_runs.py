@@ -254,8 +254,11 @@ def test_refused_records_keep_the_crm_message_and_are_retried_later(world: World
     derive_active(ready.db, None)
     _time_passes(ready)
     settled = ready.writeback()
-    assert (settled.records_changed, settled.records_failed) == (0, 0)
+    # One deal fewer in the history the win model learns from may move another deal's rounded
+    # probability: whatever changed is written, and nothing fails or waits.
+    assert settled.records_failed == 0 and settled.records_written == settled.records_changed
     assert failing_records(ready.db, "acme") == [] and deleted not in ready.records()
+    assert ready.writeback().records_changed == 0
 
 
 def test_locked_hidden_and_invalid_records_keep_the_crm_message_and_wait_their_turn(
