@@ -14,15 +14,15 @@ from rich.table import Table
 
 from app.cli.context import kpi_view
 from app.cli.output import console, emit_json, fail
-from app.services.health.public import (
-    CandidatesAnswer,
-    DriftAnswer,
-    Estimate,
-    ValueAnswer,
-    VersionsCompared,
-)
 
 if TYPE_CHECKING:
+    from app.services.health.public import (
+        CandidatesAnswer,
+        DriftAnswer,
+        Estimate,
+        ValueAnswer,
+        VersionsCompared,
+    )
     from app.services.kpis.filters import Filters
 
 

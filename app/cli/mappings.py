@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -13,22 +13,12 @@ from app.cli.context import open_database, secret_box
 from app.cli.output import console, emit_json, error_line, fail
 from app.core.database import Database
 from app.core.errors import DatabaseError
-from app.services.mapping.activation import (
-    ActivationResult,
-    FieldsToAdd,
-    activate_file,
-    activate_version,
-    find_version,
-    list_versions,
-    rollback,
-)
-from app.services.mapping.preview import PreviewOptions, preview_file, validate_file
-from app.services.mapping.preview_report import PreviewReport
-from app.services.mapping.public import FileValidation, ValidationPublic
-from app.services.mapping.rulesets import RulesetRejected
-from app.services.mapping.runs import derive_active
-from mappings.diagnostics import Diagnostic
-from mappings.validate import ValidationReport
+
+if TYPE_CHECKING:
+    from app.services.mapping.activation import ActivationResult, FieldsToAdd
+    from app.services.mapping.preview_report import PreviewReport
+    from app.services.mapping.rulesets import RulesetRejected
+    from mappings.diagnostics import Diagnostic
 
 app = typer.Typer(
     help="Mapping rules: validate, preview and activate rule files.", no_args_is_help=True
@@ -65,6 +55,9 @@ def _diagnostic_line(diagnostic: Diagnostic) -> str:
 
 
 def _rejected(exc: RulesetRejected, as_json: bool) -> None:
+    from app.services.mapping.public import ValidationPublic
+    from mappings.validate import ValidationReport
+
     if as_json:
         emit_json(ValidationPublic.of(ValidationReport(None, exc.diagnostics)))
     else:
@@ -97,6 +90,9 @@ def validate_command(
     With a database, fields are checked against each connection's stored data and milestones
     that no stored record has ever matched are reported.
     """
+    from app.services.mapping.preview import validate_file
+    from app.services.mapping.public import FileValidation, ValidationPublic
+
     text = _read(file)
     database, why = (None, "--offline") if offline else _database_if_ready()
     report = validate_file(database, text, str(file), connection)
@@ -129,6 +125,9 @@ def preview_command(
 ) -> None:
     """What each milestone would match in the stored records, and the change from the active
     version (events added, removed, moved). Nothing is written."""
+    from app.services.mapping.preview import PreviewOptions, preview_file
+    from app.services.mapping.rulesets import RulesetRejected
+
     text = _read(file)
     database = open_database()
     try:
@@ -219,6 +218,9 @@ def activate_command(
     (no CRM call) and make it their active version in one step. Each connection has its own
     active version. A file with errors is never activated, nor one whose declared fields a
     connection does not pull (see --add-fields)."""
+    from app.services.mapping.activation import activate_file, activate_version, find_version
+    from app.services.mapping.rulesets import RulesetRejected
+
     if (file is None) == (version is None):
         fail("give either a rule FILE or --version N")
     database = open_database(writes=True)
@@ -275,6 +277,8 @@ def rollback_command(
 ) -> None:
     """Make the version the connection had before its active one active on it again (its
     events re-derived from stored records); other connections are untouched."""
+    from app.services.mapping.activation import rollback
+
     _print_activation(rollback(open_database(writes=True), connection), [], as_json)
 
 
@@ -287,6 +291,8 @@ def run_command(
     as_json: JsonOption = False,
 ) -> None:
     """Map the records stored since the last run with the active version (or all, --full)."""
+    from app.services.mapping.runs import derive_active
+
     database = open_database(writes=True)
     reports = [report.summary() for report in derive_active(database, connection_id, full)]
     if as_json:
@@ -314,6 +320,8 @@ def versions_command(
     as_json: JsonOption = False,
 ) -> None:
     """Every stored ruleset version and the connections it is active on."""
+    from app.services.mapping.activation import list_versions
+
     versions = list_versions(open_database(), connection)
     if as_json:
         emit_json({"versions": versions})

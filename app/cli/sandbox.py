@@ -19,7 +19,6 @@ from sandbox.history import (
     GeneratorError,
     GeneratorParams,
     build_params,
-    generate,
 )
 
 app = typer.Typer(
@@ -90,6 +89,8 @@ def generate_command(
         )
         workers = 2 if params.opportunities >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1 else 1
         if as_json:
+            from sandbox.history import generate
+
             summary = generate(params, out, force=force, workers=workers)
         else:
             summary = _with_progress(params, out, force, workers)
@@ -113,6 +114,8 @@ def _with_progress(params: GeneratorParams, out: Path, force: bool, workers: int
 
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
+
+        from sandbox.history import generate
 
         return generate(params, out, force=force, workers=workers, progress=advance)
 

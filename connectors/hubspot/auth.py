@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import urllib3
 from hubspot import HubSpot
@@ -29,38 +29,13 @@ from urllib3.util.retry import Retry
 
 from connectors.core.classify import CONNECT_TIMEOUT, connection_failure, http_failure
 from connectors.core.errors import AuthenticationError
+from connectors.hubspot.tokens import EARLY, OAuthTokens, TokenVault
 
 __all__ = ["EARLY", "HubSpotAuth", "OAuthTokens", "TokenVault"]
-
-EARLY = timedelta(minutes=1)
-"""An access token this close to its expiry is refreshed before use, not sent to fail."""
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class OAuthTokens:
-    """One answer of the token endpoint, as stored between runs."""
-
-    access_token: str = field(repr=False)
-    refresh_token: str = field(repr=False)
-    expires_at: datetime | None = None
-
-    def usable(self, now: datetime) -> bool:
-        return bool(self.access_token) and (
-            self.expires_at is None or now < self.expires_at - EARLY
-        )
-
-
-class TokenVault(Protocol):
-    """Where refreshed tokens live, shared by runs and workers (connectors never see a DB)."""
-
-    def exchange(self, rejected: str, refresh: Callable[[str], OAuthTokens]) -> OAuthTokens:
-        """Under the connection's lock: the stored tokens when they are usable and not the
-        `rejected` access token, else `refresh(stored refresh token)`, stored before returning."""
-        ...
 
 
 @dataclass

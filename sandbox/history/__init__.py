@@ -11,10 +11,15 @@ happened.
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from sandbox.history.errors import GeneratorError, InvalidParameters, OutputNotEmpty
 from sandbox.history.params import DEFAULT_NOW, SIZES, GeneratorParams, build_params
-from sandbox.history.run import FORMAT, generate
 from sandbox.history.scenarios import SCENARIOS, Scenario
+
+if TYPE_CHECKING:
+    from sandbox.history.run import FORMAT, generate
 
 __all__ = [
     "DEFAULT_NOW",
@@ -29,3 +34,11 @@ __all__ = [
     "build_params",
     "generate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The generator itself (simulation, renderers, writer) is imported on first use: a
+    command line that only lists the sizes and scenarios does not load it."""
+    if name in ("FORMAT", "generate"):
+        return getattr(import_module("sandbox.history.run"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

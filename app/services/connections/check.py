@@ -31,8 +31,8 @@ from connectors.core import (
     RetryPolicy,
 )
 from connectors.hubspot import hubspot_streams
-from connectors.hubspot.auth import TokenVault
 from connectors.hubspot.streams import stream_info
+from connectors.hubspot.tokens import TokenVault
 from connectors.salesforce import salesforce_streams
 
 __all__ = ["CheckReport", "StreamCheck", "check_connection"]

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from app.core.crypto import SecretBox
 from app.core.database import Database
 from app.models import Connection
-from connectors.hubspot.auth import OAuthTokens
+from connectors.hubspot.tokens import OAuthTokens
 
 __all__ = ["EXPIRES_AT", "StoredTokens", "stored_expiry"]
 

@@ -6,10 +6,11 @@ secrets (client secrets, tokens, passwords, keys) live only in the sealed creden
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import timedelta
+from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 from sqlalchemy import delete, select
@@ -18,38 +19,74 @@ from sqlalchemy.orm import Session
 from app.core.crypto import Credentials, SecretBox
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.models import Connection, WritebackRecord
-from app.services.connections.hubspot_tokens import stored_expiry
 from app.services.writeback.fields import WritebackSettings, name_problems, written_names
-from connectors.core import ApiBudget, ConfigError, RetryPolicy, StreamSpec
-from connectors.exports import ExportReader, open_export
-from connectors.hubspot import HubSpotAuth, HubSpotClient, HubSpotReader
-from connectors.hubspot import hubspot_streams as _hubspot_streams
-from connectors.hubspot.auth import TokenVault
-from connectors.salesforce import SalesforceAuth, SalesforceClient, SalesforceReader
-from connectors.salesforce import salesforce_streams as _salesforce_streams
+from connectors.core import ApiBudget, RetryPolicy, StreamSpec
+from connectors.hubspot.streams import hubspot_streams as _hubspot_streams
+from connectors.hubspot.tokens import TokenVault
+from connectors.salesforce.streams import salesforce_streams as _salesforce_streams
+
+if TYPE_CHECKING:
+    from connectors.exports import ExportReader
+    from connectors.hubspot.client import HubSpotClient
+    from connectors.hubspot.reader import HubSpotReader
+    from connectors.hubspot.writeback import HubSpotWriter
+    from connectors.salesforce.client import SalesforceClient
+    from connectors.salesforce.reader import SalesforceReader
+    from connectors.salesforce.writeback import SalesforceWriter
 
 __all__ = [
+    "KINDS",
     "SECRET_NAMES",
+    "ConnectionKind",
     "ConnectionSettings",
     "ExportSettings",
     "HubSpotSettings",
     "SalesforceSettings",
     "check_export_path",
+    "connector",
     "create_connection",
     "export_reader",
     "get_connection",
     "hubspot_client",
     "hubspot_reader",
+    "hubspot_writer",
     "list_connections",
     "remove_connection",
     "salesforce_client",
+    "salesforce_reader",
+    "salesforce_writer",
 ]
 
-SECRET_NAMES: dict[str, tuple[str, ...]] = {
-    "salesforce": ("client_secret", "refresh_token", "password", "private_key"),
-    "hubspot": ("access_token", "client_secret", "refresh_token"),
-    "export": (),
+
+@dataclass(frozen=True)
+class ConnectionKind:
+    """One kind of connection: the credentials it keeps sealed, and the module that builds its
+    clients and readers (`app.services.connections.kinds.*`), imported the first time a
+    connection of the kind is synced, tested or written back: a Salesforce sync never loads
+    the HubSpot SDK, nor a HubSpot sync simple-salesforce and zeep."""
+
+    secrets: tuple[str, ...]
+    module: str
+
+
+KINDS: dict[str, ConnectionKind] = {
+    "salesforce": ConnectionKind(
+        ("client_secret", "refresh_token", "password", "private_key"),
+        "app.services.connections.kinds.salesforce",
+    ),
+    "hubspot": ConnectionKind(
+        ("access_token", "client_secret", "refresh_token"),
+        "app.services.connections.kinds.hubspot",
+    ),
+    "export": ConnectionKind((), "app.services.connections.kinds.export"),
 }
+
+SECRET_NAMES: dict[str, tuple[str, ...]] = {kind: entry.secrets for kind, entry in KINDS.items()}
+
+
+def connector(kind: str) -> ModuleType:
+    """The module building connections of `kind`, imported on first use."""
+    return import_module(KINDS[kind].module)
 
 
 class SyncOptions(BaseModel):
@@ -248,36 +285,22 @@ def salesforce_client(
     budget: ApiBudget,
     retry: RetryPolicy | None = None,
 ) -> SalesforceClient:
-    auth = SalesforceAuth(
-        flow=settings.auth_flow,
-        token_url=settings.token_url,
-        client_id=settings.client_id,
-        client_secret=credentials.get("client_secret", ""),
-        refresh_token=credentials.get("refresh_token", ""),
-        username=settings.username,
-        password=credentials.get("password", ""),
-        private_key=credentials.get("private_key", ""),
-    )
-    return SalesforceClient(
-        auth, budget, api_version=settings.api_version, ca_file=settings.ca_file, retry=retry
-    )
+    client: SalesforceClient = connector("salesforce").client(settings, credentials, budget, retry)
+    return client
 
 
 def salesforce_reader(
     settings: SalesforceSettings, client: SalesforceClient
 ) -> tuple[SalesforceReader, list[StreamSpec]]:
-    specs = [
-        replace(spec, page_size=settings.page_size)
-        for spec in _salesforce_streams(settings.streams, settings.extra_fields)
-    ]
-    strict = frozenset(name for fields in settings.extra_fields.values() for name in fields)
-    reader = SalesforceReader(
-        client,
-        strict_fields=strict,
-        bulk_threshold=settings.bulk_threshold,
-        bulk_poll_seconds=settings.bulk_poll_seconds,
+    found: tuple[SalesforceReader, list[StreamSpec]] = connector("salesforce").reader(
+        settings, client
     )
-    return reader, specs
+    return found
+
+
+def salesforce_writer(settings: SalesforceSettings, client: SalesforceClient) -> SalesforceWriter:
+    writer: SalesforceWriter = connector("salesforce").writer(settings, client)
+    return writer
 
 
 def hubspot_client(
@@ -288,18 +311,8 @@ def hubspot_client(
     vault: TokenVault | None = None,
 ) -> HubSpotClient:
     """A client on the stored credentials; with a `vault`, refreshed tokens are stored too."""
-    auth = HubSpotAuth(
-        access_token=credentials.get("access_token", ""),
-        refresh_token=credentials.get("refresh_token", ""),
-        client_id=settings.client_id or "",
-        client_secret=credentials.get("client_secret", ""),
-        oauth_base_url=settings.oauth_base_url or settings.base_url,
-        expires_at=stored_expiry(credentials),
-        vault=vault,
-    )
-    return HubSpotClient(
-        settings.base_url, auth, budget, retry=retry, search_per_second=settings.search_per_second
-    )
+    client: HubSpotClient = connector("hubspot").client(settings, credentials, budget, retry, vault)
+    return client
 
 
 def hubspot_reader(
@@ -309,25 +322,17 @@ def hubspot_reader(
     retry: RetryPolicy | None = None,
     vault: TokenVault | None = None,
 ) -> tuple[HubSpotReader, list[StreamSpec]]:
-    client = hubspot_client(settings, credentials, budget, retry, vault)
-    sweep = settings.association_sweep_hours
-    reader = HubSpotReader(
-        client,
-        strict_fields=frozenset(name for names in settings.extra_fields.values() for name in names),
-        custom_properties=settings.custom_properties,
-        association_sweep=timedelta(hours=sweep) if sweep else None,
-        deletions_every=timedelta(minutes=settings.deletions_every_minutes),
-        exclude_properties=frozenset().union(
-            *written_names("hubspot", settings.writeback).values()
-        ),
+    found: tuple[HubSpotReader, list[StreamSpec]] = connector("hubspot").reader(
+        settings, credentials, budget, retry, vault
     )
-    return reader, _hubspot_streams(settings.streams, settings.extra_fields)
+    return found
+
+
+def hubspot_writer(settings: HubSpotSettings, client: HubSpotClient) -> HubSpotWriter:
+    writer: HubSpotWriter = connector("hubspot").writer(settings, client)
+    return writer
 
 
 def export_reader(settings: ExportSettings) -> tuple[ExportReader, list[StreamSpec]]:
-    try:
-        return open_export(
-            settings.path, crm=settings.crm, streams=settings.streams, encoding=settings.encoding
-        )
-    except ConfigError as error:
-        raise InvalidRequestError(f"export connection: {error}") from None
+    found: tuple[ExportReader, list[StreamSpec]] = connector("export").reader(settings)
+    return found

@@ -27,7 +27,6 @@ from app.services.mapping.public import MappingRunSummary
 from app.services.mapping.runs import derive_active
 from app.services.sync.runs import SyncReport, sync_connection
 from app.services.writeback.public import WritebackReport, WritebackSkipped
-from app.services.writeback.runs import automatic_writeback
 from connectors.core import RetryPolicy
 
 __all__ = ["PipelineReport", "StateRefresh", "run_pipeline"]
@@ -125,7 +124,10 @@ def run_pipeline(
         # reads the changed rows within seconds. This stage only reports what moved.
         report.state = StateRefresh(opportunities_refreshed=len(touched))
         # Write the changed KPI fields back (diff only, batched) unless the connection's
-        # write-back is off; None when skipped.
+        # write-back is off; None when skipped. Imported here: the KPI view it computes from
+        # (numpy) is loaded by a worker's first write-back, not by its start.
+        from app.services.writeback.runs import automatic_writeback
+
         report.writeback = automatic_writeback(database, box, connection_id, retry)
         report.status = report.sync.status
         report.error = report.sync.error

@@ -32,13 +32,13 @@ from app.services.connections.registry import (
     connection_settings,
     get_connection,
     hubspot_client,
+    hubspot_writer,
     salesforce_client,
+    salesforce_writer,
 )
 from app.services.writeback.fields import FieldSet, field_set
 from connectors.core import ApiBudget, ConnectorError, MissingPermission, RetryPolicy
 from connectors.core.writes import FieldCheck, FieldKind, FieldWriter
-from connectors.hubspot.writeback import HubSpotWriter
-from connectors.salesforce.writeback import SalesforceWriter
 
 __all__ = ["FieldsReport", "SetupMode", "WritebackTarget", "open_target", "setup_fields"]
 
@@ -67,14 +67,14 @@ class WritebackTarget:
             self.budget.max_share = self.settings.quota_share
             if isinstance(self.settings, SalesforceSettings):
                 client = salesforce_client(self.settings, credentials, self.budget, self._retry)
-                self.writer = SalesforceWriter(client, self.settings.bulk_poll_seconds)
+                self.writer = salesforce_writer(self.settings, client)
             else:
                 # a refreshed (possibly rotated) OAuth token is stored, as the sync does
                 vault = StoredTokens(self._database, self._box, self.connection_id)
                 hs_client = hubspot_client(
                     self.settings, credentials, self.budget, self._retry, vault
                 )
-                self.writer = HubSpotWriter(hs_client, group=self.settings.writeback.hubspot_group)
+                self.writer = hubspot_writer(self.settings, hs_client)
         return self.writer
 
     def close(self) -> None:
