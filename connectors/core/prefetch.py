@@ -57,25 +57,32 @@ class Waiting:
 
 class Slots:
     """At most `count` fetches in flight or pages not yet stored, given out in the order
-    asked for."""
+    asked for; a source's first fetch goes before the others' next ones (a stream's first
+    answer tells what it will cost: a Bulk job is better started early)."""
 
     def __init__(self, count: int) -> None:
         self._free = count
-        self._queue: deque[object] = deque()
+        self._first: deque[object] = deque()
+        self._next: deque[object] = deque()
         self._changed = threading.Condition()
 
-    def acquire(self, halt: threading.Event) -> bool:
+    def _head(self) -> object | None:
+        queue = self._first or self._next
+        return queue[0] if queue else None
+
+    def acquire(self, halt: threading.Event, *, first: bool = False) -> bool:
         """Wait for a slot; False if `halt` was set first."""
         ticket = object()
+        queue = self._first if first else self._next
         with self._changed:
-            self._queue.append(ticket)
-            while self._free == 0 or self._queue[0] is not ticket:
+            queue.append(ticket)
+            while self._free == 0 or self._head() is not ticket:
                 if halt.is_set():
-                    self._queue.remove(ticket)
+                    queue.remove(ticket)
                     self._changed.notify_all()
                     return False
                 self._changed.wait()
-            self._queue.popleft()
+            queue.popleft()
             self._free -= 1
             self._changed.notify_all()
             return True
@@ -139,10 +146,12 @@ class Producer(Generic[T]):
 
     def _produce(self) -> None:
         _PRODUCER.set(self)  # type: ignore[arg-type]  # for `waiting`, in this thread's context
+        first = True
         try:
             while not self._halt.is_set():
-                if self._slots is not None and not self._slots.acquire(self._halt):
+                if self._slots is not None and not self._slots.acquire(self._halt, first=first):
                     return
+                first = False
                 if not self._may_fetch():
                     self._arrivals.put((self, Ended()))
                     return

@@ -24,13 +24,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.core import CursorState, MalformedResponse, Page, Quarantined, Record, StreamSpec
 from connectors.hubspot.associations import canonical_associations
-from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.paging import next_after, results
 from connectors.hubspot.streams import FORMS_PAGE
+
+if TYPE_CHECKING:
+    from connectors.hubspot.client import HubSpotClient
 
 __all__ = [
     "CONTACT_LINK",

@@ -51,6 +51,9 @@ __all__ = ["SalesforceClient"]
 
 T = TypeVar("T")
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+_RENEWALS = 3
+"""Sessions a call may find expired in a row: one, or, with streams read at once, one that
+another stream's renewal replaced meanwhile. A new session refused that often is an error."""
 
 
 def _first_error(content: Any) -> tuple[str, str]:
@@ -196,10 +199,12 @@ class SalesforceClient:
     def _attempt(self, operation: Callable[[Salesforce], T]) -> T:
         try:
             sf = self._session()
-            try:
-                return operation(sf)
-            except SalesforceExpiredSession:
-                return operation(self._session(expired=sf))  # log in again, once
+            for _renewal in range(_RENEWALS):
+                try:
+                    return operation(sf)
+                except SalesforceExpiredSession:
+                    sf = self._session(expired=sf)  # log in again (or take a newer session)
+            return operation(sf)
         except SalesforceExpiredSession as error:
             _code, message = _first_error(error.content)
             raise AuthenticationError(

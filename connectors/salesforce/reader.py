@@ -76,7 +76,7 @@ class SalesforceReader:
         strict_fields: frozenset[str] = frozenset(),
         bulk_threshold: int | None = None,
         bulk_poll_seconds: float = 2.0,
-        streams_at_once: int = 4,
+        streams_at_once: int = 6,
         pages_at_once: int = 2,
     ) -> None:
         self.client = client

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 from sqlalchemy import delete, select
@@ -22,11 +22,13 @@ from app.services.connections.hubspot_tokens import stored_expiry
 from app.services.writeback.fields import WritebackSettings, name_problems, written_names
 from connectors.core import ApiBudget, ConfigError, RetryPolicy, StreamSpec
 from connectors.exports import ExportReader, open_export
-from connectors.hubspot import HubSpotAuth, HubSpotClient, HubSpotReader
 from connectors.hubspot import hubspot_streams as _hubspot_streams
-from connectors.hubspot.auth import TokenVault
 from connectors.salesforce import SalesforceAuth, SalesforceClient, SalesforceReader
 from connectors.salesforce import salesforce_streams as _salesforce_streams
+
+if TYPE_CHECKING:  # loaded when a HubSpot connection is used (see connectors.hubspot)
+    from connectors.hubspot import HubSpotClient, HubSpotReader
+    from connectors.hubspot.auth import TokenVault
 
 __all__ = [
     "SECRET_NAMES",
@@ -288,6 +290,8 @@ def hubspot_client(
     vault: TokenVault | None = None,
 ) -> HubSpotClient:
     """A client on the stored credentials; with a `vault`, refreshed tokens are stored too."""
+    from connectors.hubspot import HubSpotAuth, HubSpotClient
+
     auth = HubSpotAuth(
         access_token=credentials.get("access_token", ""),
         refresh_token=credentials.get("refresh_token", ""),
@@ -309,6 +313,8 @@ def hubspot_reader(
     retry: RetryPolicy | None = None,
     vault: TokenVault | None = None,
 ) -> tuple[HubSpotReader, list[StreamSpec]]:
+    from connectors.hubspot import HubSpotReader
+
     client = hubspot_client(settings, credentials, budget, retry, vault)
     sweep = settings.association_sweep_hours
     reader = HubSpotReader(
