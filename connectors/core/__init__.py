@@ -11,10 +11,13 @@ from connectors.core.engine import (
     Page,
     PageCounts,
     Quarantined,
+    StreamOutcome,
     StreamReader,
     StreamResult,
+    StreamRun,
     SyncSink,
     run_stream,
+    run_streams,
 )
 from connectors.core.errors import (
     AuthenticationError,
@@ -50,11 +53,14 @@ __all__ = [
     "Record",
     "ResumeState",
     "RetryPolicy",
+    "StreamOutcome",
     "StreamReader",
     "StreamResult",
+    "StreamRun",
     "StreamSpec",
     "SyncSink",
     "TransientError",
     "Unreachable",
     "run_stream",
+    "run_streams",
 ]

@@ -81,9 +81,13 @@ class RetryPolicy:
         return float(backoff(state))
 
     def _sleep(self, seconds: float) -> None:
+        self.pause(seconds, "to retry a CRM call")
+
+    def pause(self, seconds: float, why: str) -> None:
+        """Wait `seconds` (for the CRM to get on with something), waking at once on a stop."""
         stop = self.stop or PROCESS_STOPPING
         if stop.wait(seconds):
-            raise Interrupted("stopped on request while waiting to retry a CRM call")
+            raise Interrupted(f"stopped on request while waiting {why}")
 
     @staticmethod
     def _log(state: RetryCallState) -> None:

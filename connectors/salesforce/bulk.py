@@ -7,7 +7,7 @@ booleans and numbers, `null` for empty cells, datetimes as `2025-03-04T10:15:00.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
 __all__ = ["bulk_rows"]
@@ -16,18 +16,29 @@ _INTEGERS = {"int", "long"}
 _DECIMALS = {"double", "currency", "percent"}
 
 
-def _value(text: str, field_type: str) -> Any:
-    if text == "":
-        return None
+def _boolean(text: str) -> bool:
+    return text.lower() == "true"
+
+
+def _integer(text: str) -> int:
+    return int(float(text))
+
+
+def _datetime(text: str) -> str:
+    return f"{text[:-1]}+0000" if text.endswith("Z") else text
+
+
+def _converter(field_type: str) -> Callable[[str], Any] | None:
+    """How a non-empty cell of `field_type` becomes its JSON value (None: it stays text)."""
     if field_type == "boolean":
-        return text.lower() == "true"
+        return _boolean
     if field_type in _INTEGERS:
-        return int(float(text))
+        return _integer
     if field_type in _DECIMALS:
-        return float(text)
-    if field_type == "datetime" and text.endswith("Z"):
-        return f"{text[:-1]}+0000"
-    return text
+        return float
+    if field_type == "datetime":
+        return _datetime
+    return None
 
 
 def bulk_rows(
@@ -39,13 +50,18 @@ def bulk_rows(
     header = next(reader, None)
     if not header:
         return
-    types = [field_types.get(name, "string") for name in header]
+    columns = [(name, _converter(field_types.get(name, "string"))) for name in header]
     url = f"/services/data/v{api_version}/sobjects/{sobject}/"
     for cells in reader:
         if not cells:
             continue
         row: dict[str, Any] = {"attributes": {"type": sobject, "url": ""}}
-        for name, field_type, cell in zip(header, types, cells, strict=False):
-            row[name] = _value(cell, field_type)
+        for (name, convert), cell in zip(columns, cells, strict=False):
+            if cell == "":
+                row[name] = None
+            elif convert is None:
+                row[name] = cell
+            else:
+                row[name] = convert(cell)
         row["attributes"]["url"] = url + str(row.get("Id", ""))
         yield row

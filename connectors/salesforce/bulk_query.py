@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -49,9 +48,10 @@ def create_query_job(sf: Salesforce, soql: str) -> str:
 
 
 def wait_for_job(client: SalesforceClient, job_id: str, poll_seconds: float) -> None:
-    """Poll every `poll_seconds` until the job is complete; a failed job raises."""
+    """Poll every `poll_seconds` until the job is complete; a failed job raises, and a stop
+    asked meanwhile (the client's retry policy's) ends the wait at once."""
     while True:
-        time.sleep(poll_seconds)
+        client.retry.pause(poll_seconds, f"for Bulk API query job {job_id}")
         job: Any = client.call(lambda sf: sf.restful(f"jobs/query/{job_id}"))
         state = job.get("state") if isinstance(job, dict) else None
         if state == "JobComplete":

@@ -7,6 +7,10 @@ a retry; 5xx, dropped connections and rate limits are retried with backoff; a ho
 be reached or trusted fails at once (a refused connection after one more quick attempt);
 REQUEST_LIMIT_EXCEEDED stops the run. Every request has a connect and a read timeout.
 
+One client serves the streams a run reads at once: `requests` sessions may be shared between
+threads, the login (and a re-login after an expired session) happens once for all of them, and
+the Retry-After a retry honours is the one its own thread's response carried.
+
     client = SalesforceClient(auth, budget, ca_file=...)
     page = client.call(lambda sf: sf.query("SELECT Id FROM Task"))
 """
@@ -14,6 +18,7 @@ REQUEST_LIMIT_EXCEEDED stops the run. Every request has a connect and a read tim
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -46,6 +51,9 @@ __all__ = ["SalesforceClient"]
 
 T = TypeVar("T")
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+_RENEWALS = 3
+"""Sessions a call may find expired in a row: one, or, with streams read at once, one that
+another stream's renewal replaced meanwhile. A new session refused that often is an error."""
 
 
 def _first_error(content: Any) -> tuple[str, str]:
@@ -113,7 +121,8 @@ class SalesforceClient:
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self._sf: Salesforce | None = None
-        self._retry_after: float | None = None
+        self._login_lock = threading.Lock()
+        self._seen = threading.local()  # this thread's last response's Retry-After
 
     def _account(self, response: requests.Response, *_args: Any, **kwargs: Any) -> None:
         match = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
@@ -122,7 +131,12 @@ class SalesforceClient:
         size = 0 if kwargs.get("stream") else len(response.content)
         self.budget.record(size, used=used, limit=limit)
         # simple-salesforce's exceptions drop the headers; keep the one retries need.
-        self._retry_after = _seconds(response.headers.get("Retry-After"))
+        self._seen.retry_after = _seconds(response.headers.get("Retry-After"))
+
+    @property
+    def _retry_after(self) -> float | None:
+        seconds: float | None = getattr(self._seen, "retry_after", None)
+        return seconds
 
     def login(self) -> Salesforce:
         """Log in (retried as any call is): a session for the calls that follow."""
@@ -135,6 +149,9 @@ class SalesforceClient:
             session_id=token.access_token,
             session=self.session,
             version=self.api_version,
+            # plain dicts, not simple-salesforce's default OrderedDict: records keep their
+            # field order either way, and a page takes half the memory and parses faster
+            object_pairs_hook=None,
         )
         return self._sf
 
@@ -171,12 +188,23 @@ class SalesforceClient:
         url = self._sf.base_url if self._sf is not None else self.auth.token_url
         return connection_failure(error, "Salesforce", url)
 
+    def _session(self, expired: Salesforce | None = None) -> Salesforce:
+        """The run's session: logged in by the first caller; after `expired`, a new one, which
+        the first of the threads that met the expiry logs in for all of them."""
+        with self._login_lock:
+            if self._sf is None or self._sf is expired:
+                return self._login()
+            return self._sf
+
     def _attempt(self, operation: Callable[[Salesforce], T]) -> T:
         try:
-            try:
-                return operation(self._sf or self._login())
-            except SalesforceExpiredSession:
-                return operation(self._login())  # the session expired: log in again, once
+            sf = self._session()
+            for _renewal in range(_RENEWALS):
+                try:
+                    return operation(sf)
+                except SalesforceExpiredSession:
+                    sf = self._session(expired=sf)  # log in again (or take a newer session)
+            return operation(sf)
         except SalesforceExpiredSession as error:
             _code, message = _first_error(error.content)
             raise AuthenticationError(

@@ -10,6 +10,13 @@ the stream's fields are queried as declared, and only when Salesforce refuses on
 org lacks or hides) is the object described, the missing optional fields dropped and the query
 sent again. A first load big enough for Bulk API 2.0 (the first page's `totalSize` tells)
 describes the object once, for the types its CSV needs, and streams the job's results.
+
+The engine reads several streams at once (`streams_at_once`), with at most `pages_at_once`
+pages in memory: a Bulk job's wait while Salesforce runs it, its status polled every
+`bulk_poll_seconds`, holds no page and goes into reading the other streams and the other
+jobs' results, so the jobs of a first load run side by side. A stream keeps no page once it
+has handed it over (a page waiting to be stored would otherwise stay alive in every stream
+waiting for its turn).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -34,6 +42,7 @@ from connectors.core import (
     Record,
     StreamSpec,
 )
+from connectors.core.prefetch import waiting
 from connectors.salesforce.bulk import bulk_rows
 from connectors.salesforce.bulk_query import create_query_job, result_rows, wait_for_job
 from connectors.salesforce.client import SalesforceClient
@@ -57,7 +66,8 @@ def soql_datetime(value: datetime) -> str:
 
 
 class SalesforceReader:
-    """`StreamReader` for Salesforce; one per run, sharing the run's client."""
+    """`StreamReader` for Salesforce; one per run, sharing the run's client between the
+    streams it reads at once."""
 
     def __init__(
         self,
@@ -66,8 +76,12 @@ class SalesforceReader:
         strict_fields: frozenset[str] = frozenset(),
         bulk_threshold: int | None = None,
         bulk_poll_seconds: float = 2.0,
+        streams_at_once: int = 6,
+        pages_at_once: int = 2,
     ) -> None:
         self.client = client
+        self.streams_at_once = streams_at_once
+        self.pages_at_once = pages_at_once
         self._strict = strict_fields  # configured (custom) fields: missing ones are an error
         self._bulk_threshold = bulk_threshold
         self._bulk_poll = bulk_poll_seconds
@@ -148,7 +162,8 @@ class SalesforceReader:
         types = {name: str(meta.get("type", "string")) for name, meta in described.items()}
         soql = f"SELECT {', '.join(fields)} FROM {spec.object}"
         job_id = self.client.call(lambda sf: create_query_job(sf, soql))
-        wait_for_job(self.client, job_id, self._bulk_poll)
+        with waiting():  # Salesforce runs the job: other streams read meanwhile
+            wait_for_job(self.client, job_id, self._bulk_poll)
         rows = bulk_rows(
             _guarded(self.client, result_rows(self.client, job_id)),
             spec.object,
@@ -156,18 +171,30 @@ class SalesforceReader:
             self.client.api_version,
         )
         loading = replace(state, bulk=True).to_json()
-        newest = None
+        newest: list[datetime] = []
         try:
-            while batch := list(islice(rows, spec.page_size)):
-                page = self._to_page(spec, batch)
-                del batch
-                if page.high_water is not None and (newest is None or page.high_water > newest):
-                    newest = page.high_water
-                yield Page(page.records, page.quarantined, resume=loading)
+            # each page as a call's value: nothing here holds it while it is being stored
+            yield from iter(partial(self._bulk_page, spec, rows, loading, newest), None)
         finally:
             rows.close()
         checked = replace(state, deletions_checked_at=cursor.signpost)
-        yield Page([], high_water=newest, resume=checked.to_json())
+        yield Page([], high_water=max(newest, default=None), resume=checked.to_json())
+
+    def _bulk_page(
+        self,
+        spec: StreamSpec,
+        rows: Iterator[dict[str, Any]],
+        resume: dict[str, Any],
+        newest: list[datetime],
+    ) -> Page | None:
+        """The next page of a job's rows (None after the last), its newest change kept in
+        `newest`: the cursor moves to it only once the whole load is stored."""
+        page = self._to_page(spec, list(islice(rows, spec.page_size)))
+        if not page.records and not page.quarantined:
+            return None
+        if page.high_water is not None:
+            newest[:] = [max([*newest, page.high_water])]
+        return Page(page.records, page.quarantined, resume=resume)
 
     def _known_fields(
         self, spec: StreamSpec, cursor: CursorState, state: SalesforceResume
@@ -236,15 +263,7 @@ class SalesforceReader:
             return
         headers = _batch_size(spec)
         while True:
-            rows = result.get("records")
-            if not isinstance(rows, list):
-                raise MalformedResponse(
-                    f"Salesforce query page for {spec.object} has no 'records' list: "
-                    f"{str(result)[:200]}"
-                )
-            page = self._to_page(spec, rows)
-            page.resume = state.to_json()
-            yield page
+            yield self._rest_page(spec, result, state)  # held nowhere here while it is stored
             next_url = result.get("nextRecordsUrl")
             if result.get("done", True) or not next_url:
                 break
@@ -254,6 +273,19 @@ class SalesforceReader:
             yield self._hard_deletions(spec, cursor, state)
         elif spec.mode == "incremental":  # a complete first load knows every deletion so far
             yield Page([], resume=checked.to_json())
+
+    def _rest_page(self, spec: StreamSpec, result: dict[str, Any], state: SalesforceResume) -> Page:
+        """A query page's records as a `Page`, taken out of `result` (which keeps its
+        `nextRecordsUrl`)."""
+        rows = result.pop("records", None)
+        if not isinstance(rows, list):
+            raise MalformedResponse(
+                f"Salesforce query page for {spec.object} has no 'records' list: "
+                f"{str(result)[:200]}"
+            )
+        page = self._to_page(spec, rows)
+        page.resume = state.to_json()
+        return page
 
     def _hard_deletions(
         self, spec: StreamSpec, cursor: CursorState, state: SalesforceResume

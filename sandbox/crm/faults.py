@@ -31,6 +31,8 @@ then fires on every `every`-th one, `times` times in all (None: forever). Kinds:
   VALIDATION_ERROR ("Property values were not valid: ..."), without naming the record.
 - job_failed: a Salesforce Bulk API 2.0 ingest job ends Failed when it runs, with `message`
   (default: the daily record allowance) as its errorMessage; none of its rows is processed.
+  A query job is matched by `/jobs/query/<its object>` (path="/jobs/query/Contact") and ends
+  Failed at its first status poll.
 """
 
 from __future__ import annotations
@@ -177,7 +179,7 @@ class FaultPlan:
         return None
 
     def job_failure(self, path: str) -> str | None:
-        """The errorMessage a job_failed fault fails this Salesforce ingest job with, if any."""
+        """The errorMessage a job_failed fault fails this Salesforce Bulk job with, if any."""
         with self._lock:
             for fault in self._faults:
                 if (

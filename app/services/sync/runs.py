@@ -56,10 +56,10 @@ from connectors.core import (
     RetryPolicy,
     StreamReader,
     StreamResult,
+    StreamRun,
     StreamSpec,
-    SyncSink,
     Unreachable,
-    run_stream,
+    run_streams,
 )
 from connectors.core.engine import StopReason
 
@@ -90,7 +90,9 @@ class StreamSyncSummary(BaseModel):
     duration_ms: int = Field(default=0, exclude=True)  # unrounded, for the run's stream row
 
     @classmethod
-    def of(cls, result: StreamResult, error: str | None = None) -> StreamSyncSummary:
+    def of(
+        cls, result: StreamResult, error: str | None = None, stopped: StopReason | None = None
+    ) -> StreamSyncSummary:
         return cls(
             stream=result.stream,
             read=result.records_read,
@@ -102,7 +104,7 @@ class StreamSyncSummary(BaseModel):
             api_calls=result.api_calls,
             bytes_received=result.bytes_received,
             seconds=round(result.seconds, 3),
-            stopped=result.stopped,
+            stopped=stopped or result.stopped,
             error=error,
             duration_ms=int(result.seconds * 1000),
         )
@@ -336,6 +338,8 @@ def _run(
     report = SyncReport(connection=name, run_id=run_id, status="running")
     sink = DatabaseSink(database, connection.id, run_id)
     now = utcnow()
+    runs: list[StreamRun] = []
+    wholes: dict[str, SeenIds] = {}
     for spec in plan.specs:
         stored = None if full else _previous_cursor(database, connection.id, spec.name)
         previous = stored.last_value if stored is not None else None
@@ -343,34 +347,53 @@ def _run(
         cursor = CursorState.begin(previous, lookback=lookback, now=now, resume=resume)
         if spec.mode == "full_refresh":
             cursor = CursorState.begin(None, lookback=lookback, now=now)
-        try:
-            whole = SeenIds(sink) if spec.mode == "full_refresh" else None
-            target: SyncSink = whole or sink
-            result = run_stream(
-                reader, spec, cursor, target, budget, should_stop=should_stop, on_page=on_page
-            )
-            if whole is not None and result.stopped == "done":
-                _soft_delete_vanished(database, sink, connection.id, spec, cursor, whole, result)
-            report.streams.append(StreamSyncSummary.of(result))
-            if result.stopped != "done":
-                report.error = (
-                    f"stopped at the configured quota share ({budget.describe()})"
-                    if result.stopped == "quota"
-                    else _STOPPED
-                )
-                break
-        except Interrupted:
-            report.streams.append(StreamSyncSummary(stream=spec.name, stopped="stopped"))
-            report.error = _STOPPED
-            break
-        except _RUN_ENDING as error:
-            log.warning("sync failed", extra={"connection": name, "error": str(error)})
-            report.streams.append(StreamSyncSummary(stream=spec.name, error=str(error)))
-            report.error = str(error)
-            break
-        except (ConfigError, MissingPermission, ConnectorError) as error:
-            log.warning("stream failed", extra={"stream": spec.name, "error": str(error)})
-            report.streams.append(StreamSyncSummary(stream=spec.name, error=str(error)))
+            wholes[spec.name] = SeenIds(sink)
+        runs.append(StreamRun(spec, cursor, wholes.get(spec.name, sink)))
+    ending: list[str] = []  # a failure every stream would meet, or a stop: no stream goes on
+    outcomes = run_streams(
+        reader,
+        runs,
+        budget,
+        should_stop=should_stop,
+        on_page=on_page,
+        stop=lambda: bool(ending),
+    )
+    cursors = {run.spec.name: run.cursor for run in runs}
+    try:
+        for outcome in outcomes:
+            spec, result, error = outcome.spec, outcome.result, outcome.error
+            if ending and error is None and result.pages == 0:
+                continue  # ended unread by the failure that ended the run
+            if error is None:
+                whole = wholes.get(spec.name)
+                if whole is not None and result.stopped == "done":
+                    cursor = cursors[spec.name]
+                    _soft_delete_vanished(
+                        database, sink, connection.id, spec, cursor, whole, result
+                    )
+                report.streams.append(StreamSyncSummary.of(result))
+                if result.stopped == "quota":
+                    report.error = f"stopped at the configured quota share ({budget.describe()})"
+                elif result.stopped == "stopped":
+                    report.error = report.error or _STOPPED
+            elif isinstance(error, Interrupted):
+                report.streams.append(StreamSyncSummary.of(result, stopped="stopped"))
+                report.error = _STOPPED
+                ending.append(_STOPPED)
+            elif isinstance(error, _RUN_ENDING):
+                log.warning("sync failed", extra={"connection": name, "error": str(error)})
+                report.streams.append(StreamSyncSummary.of(result, error=str(error)))
+                report.error = report.error or str(error)
+                ending.append(str(error))
+            elif isinstance(error, (ConfigError, MissingPermission, ConnectorError)):
+                log.warning("stream failed", extra={"stream": spec.name, "error": str(error)})
+                report.streams.append(StreamSyncSummary.of(result, error=str(error)))
+            else:
+                raise error
+    finally:
+        outcomes.close()
+    order = {spec.name: index for index, spec in enumerate(plan.specs)}
+    report.streams.sort(key=lambda summary: order[summary.stream])
     report.api_calls, report.bytes_received = budget.calls, budget.bytes_received
     report.quota_used, report.quota_limit = budget.quota_used, budget.quota_limit
     failed = [summary for summary in report.streams if summary.error]

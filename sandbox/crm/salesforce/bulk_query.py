@@ -89,6 +89,10 @@ async def status(
 ) -> Response:
     job = jobs.find(job_id)
     if job.state == "UploadComplete":
+        failure = sandbox.faults.job_failure(f"/jobs/query/{job.object_name}")
+        if failure is not None:
+            job.state, job.error_message = "Failed", failure
+            return json_response(job.describe(sandbox.config.sf_user_id))
         with store.lock:
             job.rows = job.query.run(include_deleted=job.operation == "queryAll")
         job.polls_needed = sandbox.config.bulk_polls(len(job.rows))

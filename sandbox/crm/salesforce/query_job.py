@@ -3,7 +3,8 @@
 A job runs its query when the first poll finds it queued, so it sees the data of that moment
 as a real job does when it starts processing; it then answers InProgress, with a growing
 `numberRecordsProcessed`, for more polls the more records it holds
-(`SandboxConfig.bulk_polls`), and JobComplete after them.
+(`SandboxConfig.bulk_polls`), and JobComplete after them. A `job_failed` fault whose path
+names the job's object (`/jobs/query/<object>`) fails it at that first poll instead.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class QueryJob:
     polls: int = 0
     polls_needed: int = 0
     rows: list[dict[str, Any]] | None = None
+    error_message: str | None = None
 
     def processed(self) -> int:
         total = len(self.rows or [])
@@ -59,6 +61,8 @@ class QueryJob:
                     "totalProcessingTime": 10,
                 }
             )
+        if self.state == "Failed":
+            body["errorMessage"] = self.error_message
         return body
 
     def csv(self, rows: list[dict[str, Any]]) -> str:

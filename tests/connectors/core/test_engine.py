@@ -18,9 +18,12 @@ from connectors.core import (
     PageCounts,
     Quarantined,
     Record,
+    StreamRun,
     StreamSpec,
     run_stream,
+    run_streams,
 )
+from connectors.core.prefetch import waiting
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SPEC = StreamSpec(name="Task", object="Task", cursor_field="SystemModstamp")
@@ -182,3 +185,93 @@ def test_a_quota_spent_before_the_first_page_fetches_nothing() -> None:
     cursor = CursorState.begin(None, lookback=timedelta(0), now=T0 + timedelta(days=1))
     result = run_stream(reader, SPEC, cursor, RecordingSink(), budget)
     assert (result.stopped, result.pages, result.api_calls) == ("quota", 0, 0)
+
+
+class Streams:
+    """Several streams by name: pages of one record each, a stream that fails at a page, and
+    one that waits on the CRM (`waiting`) until another stream has handed over a page."""
+
+    def __init__(self, budget: ApiBudget, at_once: int) -> None:
+        self.budget = budget
+        self.streams_at_once = at_once
+        self.handed_over = threading.Event()
+        self.others_read_meanwhile: list[bool] = []
+
+    def pages(self, spec: StreamSpec, cursor: CursorState) -> Iterator[Page]:
+        if spec.name == "Waits":
+            with waiting():  # the timeout only guards against a hang: the order is asserted
+                self.others_read_meanwhile.append(self.handed_over.wait(timeout=30))
+        for index in range(3):
+            if spec.name == "Fails" and index == 2:
+                raise ConnectorError("page 2 is malformed")
+            self.budget.record(100)
+            if spec.name != "Waits":
+                self.handed_over.set()
+            yield _page(index, 1)
+
+
+def _spec(name: str) -> StreamSpec:
+    return StreamSpec(name=name, object=name, cursor_field="SystemModstamp")
+
+
+def test_streams_read_at_once_keep_their_own_pages_cursors_calls_and_failures() -> None:
+    budget = ApiBudget()
+    now = T0 + timedelta(days=1)
+    sinks = {name: RecordingSink() for name in ("Fails", "Task", "Event")}
+    runs = [
+        StreamRun(_spec(name), CursorState.begin(None, lookback=timedelta(0), now=now), sink)
+        for name, sink in sinks.items()
+    ]
+    outcomes = {o.spec.name: o for o in run_streams(Streams(budget, at_once=3), runs, budget)}
+    failed = outcomes["Fails"]
+    assert isinstance(failed.error, ConnectorError) and failed.result.pages == 2
+    assert [resume for _n, _at, resume in sinks["Fails"].commits] == [{"page": 0}, {"page": 1}]
+    assert runs[0].cursor.resume == {"page": 1}
+    for name in ("Task", "Event"):
+        assert outcomes[name].error is None and outcomes[name].result.pages == 3
+        assert len(sinks[name].commits) == 3
+    assert {name: o.result.api_calls for name, o in outcomes.items()} == {
+        "Fails": 2,
+        "Task": 3,
+        "Event": 3,
+    }
+    assert budget.calls == 8
+
+
+def test_a_stream_waiting_on_the_crm_lets_another_read_meanwhile() -> None:
+    budget = ApiBudget()
+    reader = Streams(budget, at_once=1)
+    now = T0 + timedelta(days=1)
+    runs = [
+        StreamRun(_spec(name), CursorState.begin(None, lookback=timedelta(0), now=now), sink)
+        for name, sink in (("Waits", RecordingSink()), ("Task", RecordingSink()))
+    ]
+    outcomes = list(run_streams(reader, runs, budget))
+    # one stream at a time, yet the second read while the first waited
+    assert reader.others_read_meanwhile == [True]
+    assert sorted(o.spec.name for o in outcomes) == ["Task", "Waits"]
+    assert all(o.error is None and o.result.pages == 3 for o in outcomes)
+
+
+def test_a_stop_ends_every_stream_read_at_once() -> None:
+    budget = ApiBudget()
+    now = T0 + timedelta(days=1)
+    runs = [
+        StreamRun(_spec(name), CursorState.begin(None, lookback=timedelta(0), now=now), sink)
+        for name, sink in (("Task", RecordingSink()), ("Event", RecordingSink()))
+    ]
+    stored: list[str] = []
+    outcomes = list(
+        run_streams(
+            Streams(budget, 2),
+            runs,
+            budget,
+            on_page=lambda result: stored.append(result.stream),
+            should_stop=lambda: len(stored) == 2,  # both streams have started by then
+        )
+    )
+    assert {o.spec.name: o.result.stopped for o in outcomes} == {
+        "Task": "stopped",
+        "Event": "stopped",
+    }
+    assert sum(o.result.pages for o in outcomes) == 2

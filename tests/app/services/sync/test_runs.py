@@ -310,3 +310,38 @@ def test_a_gap_longer_than_the_deleted_records_feed_is_reported(
 def _cursor(db: Database, stream: str) -> StreamCursor:
     with db.sessions() as session:
         return session.scalars(select(StreamCursor).where(StreamCursor.stream == stream)).one()
+
+
+def test_a_bulk_job_failing_while_the_others_run_fails_its_stream_alone(
+    db: Database, box: SecretBox, server: SandboxServer
+) -> None:
+    """The first load's jobs run side by side; Salesforce failing one of them fails that
+    stream only: the others store every record and move their cursors, the failed one stores
+    nothing and keeps its cursor, and the next run loads it, each record once."""
+    with db.session() as session:
+        args = salesforce_connection_args(server, bulk_threshold=3, bulk_poll_seconds=0.05)
+        create_connection(session, box, name="acme", **args)
+    server.sandbox.faults.add(
+        Fault("job_failed", api="salesforce", path="/jobs/query/Contact", message="Internal")
+    )
+    first = _sync(db, box)
+    assert first.status == "partial", first
+    by_stream = {summary.stream: summary for summary in first.streams}
+    assert len(by_stream) == STREAMS
+    assert "Internal" in str(by_stream["Contact"].error)
+    assert [name for name, summary in by_stream.items() if summary.error] == ["Contact"]
+    assert by_stream["Task"].read == TASK_COUNT and len(_raw(db, "Task")) == TASK_COUNT
+    assert _raw(db, "Contact") == {}
+    with db.sessions() as session:
+        cursors = {c.stream: c for c in session.scalars(select(StreamCursor))}
+    assert "Contact" not in cursors or cursors["Contact"].last_value is None
+    assert all(cursors[name].last_value is not None for name in ("Task", "Account"))
+
+    again = _sync(db, box)
+    assert again.status == "succeeded", again
+    reread = {summary.stream: summary for summary in again.streams}
+    assert reread["Contact"].new == 4 and len(_raw(db, "Contact")) == 4
+    assert reread["Task"].new == 0 and reread["Task"].changed == 0
+    with db.sessions() as session:
+        stored = session.scalars(select(RawRecord.stream)).all()
+    assert len(stored) == len(set(_raw(db)))  # every record stored once
