@@ -4,6 +4,7 @@ not; they answer like every KPI (the candidates once the keeper has computed the
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.routing import APIRoute
@@ -122,6 +123,14 @@ def test_candidates_are_being_computed_until_they_answer_like_every_kpi(
     assert body["candidates"] == [] and body["records_scanned"] == 0
     assert client.get(_CANDIDATES, headers=auth("ops")).status_code == 200
     assert client.get(_CANDIDATES, headers=auth("rep", "005A")).status_code == 403
+    # a past view the store cannot cut is refused on the request, as for every KPI
+    assert client.get(_CANDIDATES, params={"as_of": "2999-01-01"}).status_code == 422
+    # a past view is computed off the request too
+    then = (datetime.fromisoformat(body["as_of"]) - timedelta(days=30)).isoformat()
+    past = client.get(_CANDIDATES, params={"as_of": then})
+    assert past.status_code == 202 and past.json()["as_of"] == then
+    assert wait_for(lambda: client.get(_CANDIDATES, params={"as_of": then}).status_code == 200)
+    assert client.get(_CANDIDATES, params={"as_of": then}).json()["as_of"] == then
 
 
 _CANDIDATES = "/api/v1/health/candidates"
