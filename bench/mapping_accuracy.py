@@ -273,16 +273,28 @@ def load_export(database: Any, export: Path, crm: str) -> int:
         session.flush()
         connection_id = connection.id
     reader = salesforce_records if crm == "salesforce" else hubspot_records
-    by_stream: dict[str, list[Record]] = defaultdict(list)
-    for stream, record_id, modified, deleted, payload in reader(export):
-        by_stream[stream].append(Record(record_id, modified, payload, deleted))
     total = 0
+    # Streamed: the readers yield one stream's file after another, so the records are stored
+    # in the order they are read, `LOAD_CHUNK` at a time, never the whole export in memory.
     with database.engine.begin() as connection:
-        for stream, records in by_stream.items():
-            RawRecordWriter(connection, connection_id, stream).upsert(records)
-            total += len(records)
+        chunk: list[Record] = []
+        current: str | None = None
+        for stream, record_id, modified, deleted, payload in reader(export):
+            if stream != current or len(chunk) >= LOAD_CHUNK:
+                if current is not None and chunk:
+                    RawRecordWriter(connection, connection_id, current).upsert(chunk)
+                    total += len(chunk)
+                chunk, current = [], stream
+            chunk.append(Record(record_id, modified, payload, deleted))
+        if current is not None and chunk:
+            RawRecordWriter(connection, connection_id, current).upsert(chunk)
+            total += len(chunk)
     print(f"… {total:,} {crm} records stored", file=sys.stderr)
     return connection_id
+
+
+LOAD_CHUNK = 20_000
+"""Records of one stream stored per round of `load_export`."""
 
 
 def run_crm(export: Path, crm: str, workdir: Path, tolerance: timedelta) -> list[dict[str, Any]]:

@@ -191,7 +191,8 @@ def kpi_store_of(app: Any) -> KpiStore:
 
 
 def keeper_of(app: Any) -> Keeper:
-    """The app's keeper of slow KPI answers (the backtest), over its one KPI view."""
+    """The app's keeper of slow KPI answers (the backtest, the candidate milestones), over its
+    one KPI view."""
     store = kpi_store_of(app)
     with _store_lock:
         keeper: Keeper | None = getattr(app.state, "kpi_keeper", None)

@@ -4,12 +4,15 @@ with `--part value`, what each milestone tells about winning (`GET /api/v1/healt
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from app.cli.context import kpi_view
@@ -24,6 +27,11 @@ if TYPE_CHECKING:
         VersionsCompared,
     )
     from app.services.kpis.filters import Filters
+
+T = TypeVar("T")
+progress_console = Console(stderr=True, highlight=False)
+PROGRESS_EVERY = 100_000
+"""Without a terminal, a progress line per this many stored records read."""
 
 
 class Part(StrEnum):
@@ -97,7 +105,8 @@ def health(
         from app.cli.context import open_database
         from app.services.health.candidates import candidates
 
-        found = candidates(open_database(), snapshot, filters)
+        database = open_database()
+        found = _with_progress(lambda tell: candidates(database, snapshot, filters, progress=tell))
         if as_json:
             emit_json(found)
         else:
@@ -175,6 +184,24 @@ def _print_value(answer: ValueAnswer, show_all: bool) -> None:
         )
     if table.rows:
         console.print(table)
+
+
+def _with_progress(compute: Callable[[Callable[[int], None]], T]) -> T:
+    """`compute(tell)` with its progress on stderr (stdout keeps the answer alone, `--json`
+    too): a live line on a terminal, else a line every `PROGRESS_EVERY` records."""
+    if not progress_console.is_terminal:
+        shown = [0]
+
+        def tell(done: int) -> None:
+            if done - shown[0] >= PROGRESS_EVERY:
+                shown[0] = done
+                progress_console.print(f"candidates: {done:,} stored records read")
+
+        return compute(tell)
+    columns = (SpinnerColumn(), TextColumn("candidates: {task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=progress_console, transient=True) as bar:
+        task = bar.add_task("reading the stored customer records", total=None)
+        return compute(lambda done: bar.update(task, description=f"{done:,} stored records read"))
 
 
 def _print_candidates(answer: CandidatesAnswer, show_all: bool) -> None:

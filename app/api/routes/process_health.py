@@ -4,8 +4,11 @@ does each milestone earn its place?
 `GET /api/v1/health/drift`, `/value` and `/candidates` answer like every KPI answer: over the
 KPI view at the data clock or a past `as_of`, with the filters of every KPI but the period,
 encoded once per view generation, ending with `data_age_seconds` (also the
-`X-Data-Age-Seconds` header). `POST /api/v1/health/compare` backtests a draft rule file beside
-the active versions before it is activated, at the data clock (no `as_of`).
+`X-Data-Age-Seconds` header). The candidates read every stored customer record, minutes on a
+large history: the KPI keeper computes them off the request, and until its answer for the
+view's current generation is ready the endpoint answers 202 `being computed` (poll it).
+`POST /api/v1/health/compare` backtests a draft rule file beside the active versions before it
+is activated, at the data clock (no `as_of`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
@@ -20,18 +24,20 @@ from app.api.answering import (
     NO_PERIOD,
     answer,
     documented,
+    encode,
     ok_responses,
     request_filters,
     requested_as_of,
 )
-from app.api.deps import DatabaseDep, KpiStoreDep, require
+from app.api.deps import DatabaseDep, KpiStoreDep, keeper_of, require
 from app.api.routes.mappings import RulesetSubmission, _invalid
 from app.core.errors import InvalidRequestError
 from app.services.access.api_keys import Principal
-from app.services.health.candidates import candidates as candidate_answer
+from app.services.health.candidates import candidates_now
 from app.services.health.drift import drift as drift_answer
 from app.services.health.public import (
     CandidatesAnswer,
+    CandidatesPending,
     DriftAnswer,
     ValueAnswer,
     VersionsCompared,
@@ -151,6 +157,7 @@ async def value(request: Request, principal: Reader, store: KpiStoreDep) -> Resp
 
 
 CANDIDATES_EXAMPLE: dict[str, Any] = {
+    "status": "ready",
     "filters": {"process": None, "segment": None, "owner": None, "team": None,
                 "connection": None, "start": None, "end": None},
     "as_of": "2025-07-01T00:00:00+00:00",
@@ -183,25 +190,54 @@ CANDIDATES_EXAMPLE: dict[str, Any] = {
 }  # fmt: skip
 
 
+PENDING_EXAMPLE: dict[str, Any] = {
+    "status": "being computed",
+    "filters": CANDIDATES_EXAMPLE["filters"],
+    "as_of": "2025-07-01T00:00:00+00:00",
+    "note": "the candidates read every stored customer record: they are computed off the "
+    "request for the KPI view's current generation; ask again until status is ready",
+    "retry_after_seconds": 5,
+    "previous": None,
+    "data_age_seconds": 42.0,
+}
+
+
 @router.get(
     "/candidates",
     response_model=CandidatesAnswer,
     summary="Candidate milestones: customer actions in the stored records that no rule makes a "
     "milestone, whose occurrence predicts winning, each with its lift over comparable deals, "
-    "the deals that show it, sample evidence and a milestone to paste into the rules",
-    responses=ok_responses(CANDIDATES_EXAMPLE),
+    "the deals that show it, sample evidence and a milestone to paste into the rules. "
+    "Computed off the request, once per KPI view generation: until the answer for the current "
+    "generation is ready the endpoint answers 202 with `status: being computed` (and the "
+    "previous generation's answer, if any, in `previous`); ask again after `Retry-After` "
+    "seconds until it answers 200 with `status: ready`",
+    responses={
+        **ok_responses(CANDIDATES_EXAMPLE),
+        202: {
+            "model": CandidatesPending,
+            "description": "Being computed: ask again after `Retry-After` seconds",
+            "headers": {"Retry-After": {"description": "Seconds", "schema": {"type": "integer"}}},
+            "content": {"application/json": {"example": PENDING_EXAMPLE}},
+        },
+    },
     openapi_extra={"parameters": documented(NO_PERIOD)},
 )
 async def candidates(
     request: Request, principal: Reader, store: KpiStoreDep, database: DatabaseDep
 ) -> Response:
+    """Never computed on the request: the keeper's answer for the view's current generation
+    (`candidates_now`), or 202 "being computed" while it computes it."""
     filters = request_filters(request, principal, set(), period=False)
-    return await answer(
-        store,
-        ("health-candidates", filters.key()),
-        lambda snapshot: candidate_answer(database, snapshot, filters),
-        as_of=requested_as_of(request),
-    )
+    as_of = requested_as_of(request)
+    keeper = keeper_of(request.app)
+    found = await run_in_threadpool(lambda: candidates_now(keeper, database, filters, as_of))
+    encoded = await run_in_threadpool(encode, None, lambda _: found)
+    response = encoded.sent(store.data_age_seconds())
+    if isinstance(found, CandidatesPending):
+        response.status_code = 202
+        response.headers["Retry-After"] = str(found.retry_after_seconds)
+    return response
 
 
 class CompareRequest(RulesetSubmission):

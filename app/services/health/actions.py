@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from mappings.catalog import Source, StreamInfo, stream_info
-from mappings.compiler import make_getter
+from mappings.compiler import Getter, make_getter
 from mappings.model import Kind
 from mappings.values import as_text
 
 __all__ = ["KINDS", "NAMED", "STREAMS", "TEXT_FIELD", "Action", "customer_condition"]
-__all__ += ["record_actions"]
+__all__ += ["described", "getter", "record_actions"]
 __all__ += ["words"]
 
 STREAMS: dict[Source, tuple[str, ...]] = {
@@ -103,20 +103,51 @@ class Action:
     label: str
 
 
+_GETTERS: dict[tuple[str, str, str], Getter] = {}
+
+
+def getter(info: StreamInfo, name: str) -> Getter:
+    """How to read field `name` from a record of the stream (made once per stream and field:
+    the scan reads a few fields of every stored customer record)."""
+    key = (info.source, info.name, name)
+    found = _GETTERS.get(key)
+    if found is None:
+        found = _GETTERS[key] = make_getter(info, (name,))
+    return found
+
+
+_Sides = tuple[
+    tuple[tuple[Getter, frozenset[str]], ...], tuple[tuple[str, Getter, frozenset[str]], ...]
+]
+_SIDES: dict[tuple[str, str], _Sides] = {}
+
+
+def _sides(info: StreamInfo) -> _Sides:
+    """The stream's seller and customer facets with their getters, made once."""
+    key = (info.source, info.name)
+    found = _SIDES.get(key)
+    if found is None:
+        seller = tuple((getter(info, f.field), f.values) for f in info.seller)
+        customer = tuple((f.field, getter(info, f.field), f.values) for f in info.customer)
+        found = _SIDES[key] = (seller, customer)
+    return found
+
+
 def customer_condition(info: StreamInfo, record: Mapping[str, Any]) -> dict[str, Any] | None:
     """The catalog's customer-side condition this record meets, with the record's own value
     (None: a seller's record, or one not marked as either side; {}: every record of the
     stream is the customer's, no condition needed)."""
     if info.customer_only:
         return {}
-    for facet in info.seller:
-        value = make_getter(info, (facet.field,))(record)
-        if value is not None and as_text(value).lower() in facet.values:
+    seller, customer = _sides(info)
+    for get, values in seller:
+        value = get(record)
+        if value is not None and as_text(value).lower() in values:
             return None
-    for facet in info.customer:
-        value = make_getter(info, (facet.field,))(record)
-        if value is not None and as_text(value).lower() in facet.values:
-            return {facet.field: value}
+    for name, get, values in customer:
+        value = get(record)
+        if value is not None and as_text(value).lower() in values:
+            return {name: value}
     return None
 
 
@@ -130,41 +161,58 @@ def record_actions(
 ) -> Iterator[Action]:
     """Every specific description of a customer's record (none for a seller's record). Words
     of `known` (the deal's and its account's names) are left out: they say who, not what."""
+    names = set(words(known))
+    for action, word in described(source, stream, record):
+        if word is None or word not in names:
+            yield action
+
+
+def described(
+    source: Source, stream: str, record: Mapping[str, Any]
+) -> list[tuple[Action, str | None]]:
+    """`record_actions` before the deal's names are left out, each with the word of the title
+    it tests (None: a type or attachment): a record attributed to several deals is described
+    once."""
     info = stream_info(source, stream)
     if info is None or stream not in TEXT_FIELD:
-        return
+        return []
     base = customer_condition(info, record)
     if base is None:
-        return
+        return []
+    found: list[tuple[Action, str | None]] = []
     if base:
         ((field, value),) = base.items()
         prefix = f"{stream}|{field}={as_text(value)}"
         said = f"{stream} with {field} {as_text(value)}"
     else:
         field, prefix, said = "", f"{stream}|", stream
-    title = make_getter(info, (TEXT_FIELD[stream],))(record)
+    text_field = TEXT_FIELD[stream]
+    title = getter(info, text_field)(record)
     if stream in NAMED:
         said = f"{said} “{as_text(title)}”"
     for name in TYPE_FIELDS[stream]:
-        found = make_getter(info, (name,))(record)
-        if found is None or found == "" or found is False or name == field:
+        value = getter(info, name)(record)
+        if value is None or value == "" or value is False or name == field:
             continue
         if name == ATTACHMENT_IDS:
-            yield Action(f"{prefix}|{name}", base | {name: {"exists": True}}, f"{said}, attachment")
-        elif found is True:
-            yield Action(f"{prefix}|{name}", base | {name: True}, f"{said}, {name}")
+            action = Action(
+                f"{prefix}|{name}", base | {name: {"exists": True}}, f"{said}, attachment"
+            )
+        elif value is True:
+            action = Action(f"{prefix}|{name}", base | {name: True}, f"{said}, {name}")
         else:
-            text = as_text(found)
-            yield Action(f"{prefix}|{name}={text}", base | {name: text}, f"{said}, {name} {text}")
+            text = as_text(value)
+            action = Action(
+                f"{prefix}|{name}={text}", base | {name: text}, f"{said}, {name} {text}"
+            )
+        found.append((action, None))
     if stream in NAMED:
-        return
-    names = set(words(known))
+        return found
     for word in words(as_text(title)):
-        if word in names:
-            continue
-        text_field = TEXT_FIELD[stream]
-        yield Action(
+        action = Action(
             f"{prefix}|{text_field}~{word}",
             base | {text_field: {"contains": word}},
             f"{said}, {text_field} containing “{word}”",
         )
+        found.append((action, word))
+    return found

@@ -12,13 +12,21 @@ the connections' fields).
 
     answer = candidates(database, snapshot, Filters(process="enterprise_new_business"))
     answer.candidates[0].rule_yaml
+
+Reading every stored customer record takes minutes on a large history: the API and the web
+page never compute it on a request. They read `candidates_now`, the answer the KPI keeper
+(`app.services.kpis.keeper`, the thread that computes the backtest) computed for the view's
+current generation, or `CandidatesPending` ("being computed", with the previous generation's
+answer when there is one) until it is ready. The command line computes it in its own process.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -32,15 +40,17 @@ from app.services.health.actions import (
     KINDS,
 )
 from app.services.health.drift import estimate
-from app.services.health.public import Candidate, CandidatesAnswer
+from app.services.health.public import Candidate, CandidatesAnswer, CandidatesPending
 from app.services.health.unmapped import Seen, merged, unmapped_actions
 from app.services.health.value import outcomes
 from app.services.kpis.filters import Filters
+from app.services.kpis.keeper import Keeper, Kept
 from app.services.kpis.queries import deal_mask
 from app.services.kpis.snapshot import ProcessInfo, Snapshot
 from app.services.mapping.preview import validate_file
 
-__all__ = ["METHOD", "candidates", "with_candidate"]
+__all__ = ["METHOD", "candidates", "candidates_ask", "candidates_now", "kept_candidates"]
+__all__ += ["with_candidate"]
 
 LIMIT = 10
 SAMPLES = 3
@@ -139,12 +149,17 @@ def with_candidate(source_text: str, candidate: Candidate) -> str:
 
 
 def candidates(
-    database: Database, snapshot: Snapshot, filters: Filters, limit: int = LIMIT
+    database: Database,
+    snapshot: Snapshot,
+    filters: Filters,
+    limit: int = LIMIT,
+    progress: Callable[[int], None] | None = None,
 ) -> CandidatesAnswer:
-    """Unmapped customer actions that predict winning, best first."""
+    """Unmapped customer actions that predict winning, best first; `progress` is told the
+    stored records read so far (the long part), batch by batch."""
     cols = snapshot.columns
     mask = deal_mask(snapshot, filters)
-    scan = unmapped_actions(database, snapshot, mask)
+    scan = unmapped_actions(database, snapshot, mask, progress)
     scanned_seen, scanned, sources = scan.seen, scan.scanned, scan.sources
     alike: dict[tuple[str, str, tuple[tuple[int, float], ...]], list[Seen]] = {}
     for (process_key, key), entry in sorted(scanned_seen.items()):
@@ -229,4 +244,54 @@ def candidates(
         records_scanned=scanned,
         tested=len(tested),
         candidates=found,
+    )
+
+
+RETRY_SECONDS = 5
+"""When a client is told to ask again: a read of the keeper's answer costs nothing."""
+
+
+def candidates_ask(
+    keeper: Keeper, database: Database, filters: Filters, as_of: datetime | None = None
+) -> tuple[tuple[Any, ...], Callable[[Snapshot], CandidatesAnswer]]:
+    """The keeper's key and computation for the candidates: the API and the web page ask
+    alike, so that one computation answers both. With `as_of`, of the view as it stood then
+    (cut from the keeper's view when it computes)."""
+    key = ("health-candidates", None if as_of is None else as_of.timestamp(), filters.key())
+
+    def compute(snapshot: Snapshot) -> CandidatesAnswer:
+        view = snapshot if as_of is None else keeper.store.at(as_of)
+        return candidates(database, view, filters)
+
+    return key, compute
+
+
+def kept_candidates(
+    keeper: Keeper, database: Database, filters: Filters, as_of: datetime | None = None
+) -> Kept[CandidatesAnswer] | None:
+    """The candidates as the keeper last computed them (None while the first is computed);
+    never waits."""
+    return keeper.get(*candidates_ask(keeper, database, filters, as_of), wait=False)
+
+
+def candidates_now(
+    keeper: Keeper, database: Database, filters: Filters, as_of: datetime | None = None
+) -> CandidatesAnswer | CandidatesPending:
+    """The candidates of the view's current generation, or "being computed" (with the newest
+    earlier answer) while the keeper computes them. InvalidRequestError for an `as_of` the
+    view cannot answer."""
+    instant = keeper.store.snapshot().as_of if as_of is None else keeper.store.at(as_of).as_of
+    kept = kept_candidates(keeper, database, filters, as_of)
+    if kept is not None and kept.current:
+        return kept.value
+    return CandidatesPending(
+        filters=filters,
+        as_of=instant,
+        note=(
+            "the candidates read every stored customer record: they are computed off the "
+            "request for the KPI view's current generation; ask again until status is ready"
+            + ("" if kept is None else " (previous: the answer of an earlier generation)")
+        ),
+        retry_after_seconds=RETRY_SECONDS,
+        previous=None if kept is None else kept.value,
     )

@@ -14,6 +14,7 @@ from app.services.kpis.filters import Filters
 from app.services.mapping.preview_report import EvidenceLink, OpportunityRef
 
 __all__ = ["Candidate", "CandidateEvidence", "CandidatesAnswer", "DriftAnswer", "Estimate"]
+__all__ += ["CandidatesPending"]
 __all__ += ["CellComparison", "MilestoneValue", "StepDrift", "ValueAnswer", "VersionScores"]
 __all__ += ["VersionsCompared"]
 
@@ -176,6 +177,8 @@ class Candidate(BaseModel):
 class CandidatesAnswer(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    status: Literal["ready"] = "ready"
+    """The answer for the KPI view's current generation (else `CandidatesPending`)."""
     filters: Filters
     as_of: IsoDateTime
     method: str
@@ -183,6 +186,25 @@ class CandidatesAnswer(BaseModel):
     tested: int
     """Descriptions seen on enough deals to be valued."""
     candidates: list[Candidate]
+    data_age_seconds: DataAgeSeconds = None
+
+
+class CandidatesPending(BaseModel):
+    """The candidates of the KPI view's current generation are being computed, off the
+    request: ask again (`retry_after_seconds`) until `status` is `ready`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Literal["being computed"] = "being computed"
+    filters: Filters
+    as_of: IsoDateTime
+    """The instant of the view the answer is being computed for."""
+    note: str
+    retry_after_seconds: int
+    """When to ask again (also the `Retry-After` header)."""
+    previous: CandidatesAnswer | None
+    """The newest finished answer, of an earlier view generation (its own `as_of`), while
+    the current one is computed; null before the first one is ready."""
     data_age_seconds: DataAgeSeconds = None
 
 

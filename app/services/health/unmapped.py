@@ -4,7 +4,7 @@ the validator's guard reads them), attributed to its opportunities by the engine
 attribution, that no active rule makes the evidence of a milestone the deal had not reached
 before it (a record that only repeats a milestone already reached, like a later email under a
 catch-all "replied" rule, carries information no milestone uses). Each is described in the ways
-a rule could select it (`actions.record_actions`), per process, with when each deal first
+a rule could select it (`actions.described`), per process, with when each deal first
 showed it and a few evidence records.
 
     found = unmapped_actions(database, snapshot, mask)
@@ -13,30 +13,32 @@ showed it and a few evidence records.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+import orjson
 from sqlalchemy import Connection as DbConnection
 from sqlalchemy import select
 
 from app.core.database import Database
 from app.kpis.columns import epoch
-from app.models import Connection, RawRecord, RulesetVersion
+from app.models import Connection, RulesetVersion
 from app.services.health.actions import (
     NAMED,
     STREAMS,
     TEXT_FIELD,
     Action,
     customer_condition,
-    record_actions,
+    described,
+    getter,
     words,
 )
 from app.services.health.public import CandidateEvidence
 from app.services.kpis.snapshot import ProcessInfo, Snapshot
-from app.services.mapping.index import build_index
+from app.services.mapping.index import RawFetcher, build_index
 from app.services.mapping.preview_report import EvidenceLink, OpportunityRef
 from app.services.mapping.rulesets import (
     ConnectionInfo,
@@ -46,11 +48,11 @@ from app.services.mapping.rulesets import (
     version_runtime,
 )
 from app.services.state.active import active_versions
-from mappings.attribution import attribute
-from mappings.catalog import Source, deep_link, stream_info
-from mappings.compiler import make_getter
+from mappings.attribution import candidates, choose
+from mappings.catalog import Source, StreamInfo, deep_link, stream_info
+from mappings.compiler import Hit, make_getter
 from mappings.engine import Engine
-from mappings.links import ENTITY_STREAMS, record_links
+from mappings.links import ENTITY_STREAMS, lookups, record_links
 from mappings.model import Attribution
 from mappings.resolver import EntityIndex
 from mappings.values import to_datetime
@@ -130,20 +132,18 @@ class _AccountNames:
         return self._names[account]
 
 
-def _time(info: Any, record: dict[str, Any]) -> datetime | None:
+def _time(info: StreamInfo, record: dict[str, Any]) -> datetime | None:
     for name in info.time_fields:
-        found = to_datetime(make_getter(info, (name,))(record))
+        found = to_datetime(getter(info, name)(record))
         if found is not None:
             return found
     return None
 
 
-def _mapped(
-    engine: Engine, stream: str, record: dict[str, Any], process: ProcessInfo, reach: np.ndarray
-) -> bool:
-    """Whether an active rule makes this record a milestone of `process` the deal (its
-    `reach` row) had not reached before the record's time."""
-    for hit in engine.matches(stream, record):
+def _mapped(hits: list[Hit], process: ProcessInfo, reach: np.ndarray) -> bool:
+    """Whether an active rule (its `hits` on the record) makes this record a milestone of
+    `process` the deal (its `reach` row) had not reached before the record's time."""
+    for hit in hits:
         moment = epoch(hit.occurred_at)
         for target in hit.targets:
             if target.process_key != process.key:
@@ -176,26 +176,45 @@ def _active(database: Database) -> list[tuple[ConnectionInfo, VersionRuntime, st
 
 def _records(
     db: DbConnection, connection: ConnectionInfo, source: Source
-) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """The connection's stored records of the customer's activity streams, by id."""
-    last = 0
-    while True:
-        batch = db.execute(
-            select(RawRecord.id, RawRecord.stream, RawRecord.external_id, RawRecord.payload)
-            .where(
-                RawRecord.connection_id == connection.id,
-                RawRecord.stream.in_(STREAMS[source]),
-                RawRecord.deleted.is_(False),
-                RawRecord.id > last,
-            )
-            .order_by(RawRecord.id)
-            .limit(BATCH)
-        ).all()
-        if not batch:
-            return
-        last = batch[-1][0]
-        for _, stream, external_id, payload in batch:
-            yield stream, external_id, payload
+) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
+    """The connection's stored records of the customer's activity streams, in batches in the
+    order they were stored: one query, streamed (a server-side cursor on PostgreSQL), each
+    payload parsed once."""
+    streams = STREAMS[source]
+    on_sqlite = db.dialect.name != "postgresql"
+    mark = "?" if on_sqlite else "%s"
+    payload = "payload" if on_sqlite else "payload::text"
+    rows = db.exec_driver_sql(
+        f"SELECT stream, external_id, {payload} FROM raw_records "
+        # `+ 0`: walk the primary key; the connection_id indexes would sort every record first
+        f"WHERE connection_id + 0 = {mark} AND stream IN ({', '.join([mark] * len(streams))}) "
+        f"AND deleted = {mark} ORDER BY id",
+        (connection.id, *streams, False),
+        execution_options={"stream_results": True, "max_row_buffer": BATCH},
+    )
+    while batch := rows.fetchmany(BATCH):
+        yield [
+            (stream, external_id, orjson.loads(text) if isinstance(text, str | bytes) else text)
+            for stream, external_id, text in batch
+        ]
+
+
+def _prefetch(
+    fetcher: RawFetcher,
+    source: Source,
+    batch: list[tuple[str, str, dict[str, Any]]],
+    customer: list[_Record],
+    linked: set[str],
+) -> None:
+    """The records the customer's records of a batch link through (an email's task) into the
+    fetcher: those the scan read itself (of the `linked` streams, learnt as it goes) as it
+    read them, the others in a few queries, not one per record."""
+    wanted = [key for r in customer for key in lookups(source, r.stream, r.payload)]
+    linked.update(stream for stream, _ in wanted)
+    for stream, external_id, payload in batch:
+        if stream in linked:
+            fetcher.keep(stream, external_id, payload)
+    fetcher.prefetch(wanted)
 
 
 @dataclass
@@ -209,84 +228,116 @@ class Scan:
     scanned: int = 0
     sources: dict[str, str] = field(default_factory=dict)
 
-    def record(
+    def batch(
         self,
         connection: ConnectionInfo,
         engine: Engine,
         names: _AccountNames,
-        stream: str,
-        external_id: str,
-        payload: dict[str, Any],
+        fetcher: RawFetcher,
+        batch: list[tuple[str, str, dict[str, Any]]],
+        linked: set[str],
     ) -> None:
-        self.scanned += 1
+        """A batch of stored records: the customer's, before the data clock, attributed."""
+        self.scanned += len(batch)
         source = engine.source
-        stream_of = stream_info(source, stream)
-        if stream_of is None or customer_condition(stream_of, payload) is None:
-            return
-        at = _time(stream_of, payload)
-        if at is None or at > self.snapshot.as_of:
-            return
-        links = record_links(source, stream, payload, engine.resolver)
-        for process_key in [p.key for p in engine.compiled.ruleset.processes]:
-            owners = attribute(
-                links, at, process_key, Attribution(), engine.resolver, engine.process_of
-            )
-            for owner in owners:
-                row = self.rows.get((connection.name, owner))
-                if row is not None:
-                    self._deal(connection, engine, names, row, owner, stream, external_id,
-                               payload, at, process_key)  # fmt: skip
+        customer: list[_Record] = []
+        for stream, external_id, payload in batch:
+            info = stream_info(source, stream)
+            if info is None or customer_condition(info, payload) is None:
+                continue
+            at = _time(info, payload)
+            if at is None or at > self.snapshot.as_of:
+                continue
+            customer.append(_Record(connection, engine, names, stream, external_id, payload, at))
+        _prefetch(fetcher, source, batch, customer, linked)
+        for record in customer:
+            self._attribute(record)
 
-    def _deal(
-        self,
-        connection: ConnectionInfo,
-        engine: Engine,
-        names: _AccountNames,
-        row: int,
-        owner: str,
-        stream: str,
-        external_id: str,
-        payload: dict[str, Any],
-        at: datetime,
-        process_key: str,
-    ) -> None:
+    def _attribute(self, seen: _Record) -> None:
+        """The record's deals (the engine's attribution, per process) that it tells about."""
+        engine = seen.engine
+        links = record_links(engine.source, seen.stream, seen.payload, engine.resolver)
+        found = candidates(links, seen.at, Attribution().via, engine.resolver)
+        if found is None:
+            return
+        for process_key in [p.key for p in engine.compiled.ruleset.processes]:
+            for owner in choose(found, seen.at, process_key, Attribution(), engine.process_of):
+                row = self.rows.get((seen.connection.name, owner))
+                if row is not None:
+                    self._deal(seen, row, owner, process_key)
+
+    def _deal(self, seen: _Record, row: int, owner: str, process_key: str) -> None:
         cols = self.snapshot.columns
         process = self.snapshot.processes.get(int(cols.process[row]))
         if process is None or process.key != process_key:
             return
-        if _mapped(engine, stream, payload, process, cols.reach[row]):
+        if _mapped(seen.hits(), process, cols.reach[row]):
             return
+        engine = seen.engine
         deal = self.snapshot.info.get(int(cols.key[row]))
         assert isinstance(engine.resolver, EntityIndex)
-        known = f"{deal.name if deal else ''} {names(engine.resolver, owner)}"
-        moment = epoch(at)
-        for action in record_actions(engine.source, stream, payload, known):
+        known = set(words(f"{deal.name if deal else ''} {seen.names(engine.resolver, owner)}"))
+        moment = epoch(seen.at)
+        for action, word in seen.described():
+            if word is not None and word in known:
+                continue
             entry = self.seen.setdefault((process.key, action.key), Seen(action))
             if moment < entry.first.get(row, np.inf):
                 entry.first[row] = moment
             if len(entry.samples) < SAMPLES and len(entry.first) > len(entry.samples):
-                title = make_getter(stream_info(engine.source, stream), (TEXT_FIELD[stream],))
-                entry.samples.append(
-                    CandidateEvidence(
-                        occurred_at=at,
-                        opportunity=OpportunityRef(
-                            external_id=owner, name=deal.name if deal else None
-                        ),
-                        evidence=EvidenceLink(
-                            connection=connection.name,
-                            stream=stream,
-                            external_id=external_id,
-                            url=deep_link(
-                                engine.source, stream, external_id, connection.link_settings
-                            ),
-                        ),
-                        text=str(title(payload) or "")[:200],
-                    )
-                )
+                entry.samples.append(seen.evidence(owner, deal.name if deal else None))
 
 
-def unmapped_actions(database: Database, snapshot: Snapshot, mask: np.ndarray) -> Scan:
-    """Every customer-side record that no rule makes a milestone, per deal of the selection."""
+@dataclass
+class _Record:
+    """One customer record being attributed: what every deal it belongs to shares, worked
+    out once (the rules' hits, its descriptions)."""
+
+    connection: ConnectionInfo
+    engine: Engine
+    names: _AccountNames
+    stream: str
+    external_id: str
+    payload: dict[str, Any]
+    at: datetime
+    _hits: list[Hit] | None = None
+    _described: list[tuple[Action, str | None]] | None = None
+
+    def hits(self) -> list[Hit]:
+        if self._hits is None:
+            self._hits = self.engine.matches(self.stream, self.payload)
+        return self._hits
+
+    def described(self) -> list[tuple[Action, str | None]]:
+        if self._described is None:
+            self._described = described(self.engine.source, self.stream, self.payload)
+        return self._described
+
+    def evidence(self, owner: str, name: str | None) -> CandidateEvidence:
+        source, stream, external_id = self.engine.source, self.stream, self.external_id
+        info = stream_info(source, stream)
+        assert info is not None
+        return CandidateEvidence(
+            occurred_at=self.at,
+            opportunity=OpportunityRef(external_id=owner, name=name),
+            evidence=EvidenceLink(
+                connection=self.connection.name,
+                stream=stream,
+                external_id=external_id,
+                url=deep_link(source, stream, external_id, self.connection.link_settings),
+            ),
+            text=str(getter(info, TEXT_FIELD[stream])(self.payload) or "")[:200],
+        )
+
+
+def unmapped_actions(
+    database: Database,
+    snapshot: Snapshot,
+    mask: np.ndarray,
+    progress: Callable[[int], None] | None = None,
+) -> Scan:
+    """Every customer-side record that no rule makes a milestone, per deal of the selection;
+    `progress` is told the records read so far, after every batch."""
     cols = snapshot.columns
     row_of = {int(key): row for row, key in enumerate(cols.key)}
     rows: dict[tuple[str | None, str], int] = {}
@@ -301,9 +352,12 @@ def unmapped_actions(database: Database, snapshot: Snapshot, mask: np.ndarray) -
         for process in runtime.ruleset.processes:
             scan.sources.setdefault(process.key, source_text)
         with database.engine.connect() as db, db.begin():
-            index, _, _ = build_index(db, connection)
+            index, fetcher, _ = build_index(db, connection)
             engine = Engine(runtime.compiled, source, index)
             names = _AccountNames(source)
-            for stream, external_id, payload in _records(db, connection, source):
-                scan.record(connection, engine, names, stream, external_id, payload)
+            linked: set[str] = set()
+            for batch in _records(db, connection, source):
+                scan.batch(connection, engine, names, fetcher, batch, linked)
+                if progress is not None:
+                    progress(scan.scanned)
     return scan

@@ -1,4 +1,5 @@
-"""Answers too slow for a request (the backtest), computed off the request path and kept.
+"""Answers too slow for a request (the backtest, the candidate milestones), computed off the
+request path and kept.
 
 A backtest replays a dozen past origins with a model fit each: about a second on a small
 history, a minute and more at 100,000 deals. No request should wait for that, and no answer
@@ -88,8 +89,8 @@ class Keeper:
 
     def __post_init__(self) -> None:
         self._kept = BoundedCache(
-            "slow answers (the backtest) as last computed: one computation serves every "
-            "reader until the view moves on",
+            "slow answers (the backtest, the candidates) as last computed: one computation "
+            "serves every reader until the view moves on",
             size=self.size,
         )
         self.store.on_snapshot(self._moved)

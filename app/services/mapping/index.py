@@ -120,6 +120,10 @@ class RawFetcher:
             self._load(stream, [external_id])
         return self._cache.get(key)
 
+    def keep(self, stream: str, external_id: str, record: Record | None) -> None:
+        """A stored record the caller has just read (a scan's), so that it is not read again."""
+        self._cache.put((stream, external_id), record)
+
     def forget(self, keys: Iterable[tuple[str, str]]) -> None:
         for key in keys:
             self._cache.discard(key)

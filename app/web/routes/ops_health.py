@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
-from app.api.deps import DatabaseDep
-from app.services.health.candidates import candidates
+from app.api.deps import DatabaseDep, keeper_of
+from app.services.health.candidates import candidates_now
 from app.services.health.drift import drift
-from app.services.health.public import DriftAnswer, ValueAnswer
+from app.services.health.public import CandidatesPending, DriftAnswer, ValueAnswer
 from app.services.health.value import milestone_value
 from app.services.kpis.filters import Filters
 from app.services.kpis.snapshot import Snapshot
@@ -63,14 +64,21 @@ async def health(request: Request, viewer: ViewerDep) -> Response:
 
 @router.get("/ops/health/candidates")
 async def health_candidates(request: Request, viewer: ViewerDep, database: DatabaseDep) -> Response:
-    """Candidate milestones: a scan of the stored customer records, once per view generation."""
+    """Candidate milestones: a scan of the stored customer records, computed by the KPI
+    keeper off the request once per view generation (the API's answer); until it is ready
+    for the current generation the panel says it is being computed and asks again."""
     viewer.require(*READERS)
     filters = _filters(request)
-    store, snapshot = await view_snapshot(request)
-    found = await cached(
-        store,
-        snapshot,
-        ("ops-health-candidates", filters.key()),
-        lambda s: candidates(database, s, filters),
-    )
-    return render(request, "ops/health_candidates.html", viewer, live=True, c=found)
+    keeper = keeper_of(request.app)
+    found = await run_in_threadpool(lambda: candidates_now(keeper, database, filters))
+    if isinstance(found, CandidatesPending):
+        return render(
+            request,
+            "ops/health_candidates.html",
+            viewer,
+            live=True,
+            pending=found,
+            c=found.previous,
+            process=filters.process,
+        )
+    return render(request, "ops/health_candidates.html", viewer, live=True, pending=None, c=found)

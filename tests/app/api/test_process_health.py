@@ -1,9 +1,10 @@
-"""`GET /api/v1/health/drift` and `/value`: ops and managers read them, reps do not; they answer
-like every KPI."""
+"""`GET /api/v1/health/drift`, `/value` and `/candidates`: ops and managers read them, reps do
+not; they answer like every KPI (the candidates once the keeper has computed them)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.routing import APIRoute
@@ -14,9 +15,11 @@ from app.api.main import create_app
 from app.api.routes.process_health import router
 from app.core.database import Database
 from app.core.settings import Settings
+from app.services.health.public import CandidatesPending
 from bench.mapping_accuracy import EXAMPLES
 from tests.app.api.conftest import Auth
 from tests.support.kpi_world import build
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture
@@ -98,18 +101,49 @@ def test_milestone_value_compares_with_deals_that_had_not_reached_it(
 _VALUE = "/api/v1/health/value"
 
 
-def test_candidates_answer_like_every_kpi(client: TestClient, auth: Auth) -> None:
+def test_candidates_are_being_computed_until_they_answer_like_every_kpi(
+    client: TestClient, auth: Auth
+) -> None:
+    # never computed on the request: the first ask finds the keeper starting on it
+    first = client.get(_CANDIDATES)
+    assert first.status_code == 202, first.text
+    pending = first.json()
+    assert pending["status"] == "being computed" and pending["previous"] is None
+    assert first.headers["Retry-After"] == str(pending["retry_after_seconds"])
+    assert list(pending)[-1] == "data_age_seconds" and "X-Data-Age-Seconds" in first.headers
+    assert _pending(pending) == pending
+    # the client polls until the answer for the view's generation is ready
+    assert wait_for(lambda: client.get(_CANDIDATES).status_code == 200)
     # kpi_world stores no raw records: nothing to propose, and it says what it read
     answer = client.get(_CANDIDATES)
     assert answer.status_code == 200, answer.text
     body = answer.json()
+    assert body["status"] == "ready" and body["as_of"] == pending["as_of"]
     assert list(body)[-1] == "data_age_seconds" and _printed(body, _CANDIDATES) == body
     assert body["candidates"] == [] and body["records_scanned"] == 0
     assert client.get(_CANDIDATES, headers=auth("ops")).status_code == 200
     assert client.get(_CANDIDATES, headers=auth("rep", "005A")).status_code == 403
+    # a past view the store cannot cut is refused on the request, as for every KPI
+    assert client.get(_CANDIDATES, params={"as_of": "2999-01-01"}).status_code == 422
+    # a past view is computed off the request too
+    then = (datetime.fromisoformat(body["as_of"]) - timedelta(days=30)).isoformat()
+    past = client.get(_CANDIDATES, params={"as_of": then})
+    assert past.status_code == 202 and past.json()["as_of"] == then
+    assert wait_for(lambda: client.get(_CANDIDATES, params={"as_of": then}).status_code == 200)
+    assert client.get(_CANDIDATES, params={"as_of": then}).json()["as_of"] == then
 
 
 _CANDIDATES = "/api/v1/health/candidates"
+
+
+def _pending(body: object) -> object:
+    model: TypeAdapter[object] = TypeAdapter(CandidatesPending)
+    return model.dump_python(model.validate_python(body), mode="json", by_alias=True)
+
+
+def test_the_documented_being_computed_example_is_what_the_model_prints() -> None:
+    example = _route(_CANDIDATES).responses[202]["content"]["application/json"]["example"]
+    assert _pending(example) == example
 
 
 def test_a_draft_is_compared_with_the_active_version(client: TestClient, auth: Auth) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from app.core.database import Database, upgrade
 from bench.mapping_accuracy import EXAMPLES
@@ -66,3 +69,18 @@ def test_health_prints_the_drift_answer(
     for command in commands:
         done = run(command, env, tmp_path)
         assert done.returncode == 0, (command, done.stderr)
+
+
+def test_candidates_show_their_progress_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli.health import PROGRESS_EVERY, _with_progress
+
+    def compute(tell: Callable[[int], None]) -> str:
+        for done in range(0, 3 * PROGRESS_EVERY + 1, PROGRESS_EVERY // 2):
+            tell(done)
+        return "answer"
+
+    assert _with_progress(compute) == "answer"
+    printed = capsys.readouterr()
+    assert printed.out == ""  # stdout keeps the answer alone (--json)
+    lines = printed.err.splitlines()
+    assert lines == [f"candidates: {n * PROGRESS_EVERY:,} stored records read" for n in (1, 2, 3)]

@@ -382,6 +382,8 @@ def test_the_connections_page_shows_the_crms_daily_api_quota(sign_in: SignIn) ->
 
 
 def test_process_health_shows_what_the_api_answers(web: WebWorld, sign_in: SignIn) -> None:
+    from tests.support.waiting import wait_for
+
     client = sign_in("ops")
     page = client.get("/ops/health")
     assert page.status_code == 200, page.text[:500]
@@ -402,6 +404,17 @@ def test_process_health_shows_what_the_api_answers(web: WebWorld, sign_in: SignI
     assert narrowed.status_code == 200
     assert f'data-fragment="/ops/health/candidates?process={process}"' in narrowed.text
     found = client.get("/ops/health/candidates", params={"process": process})
+    # computed off the page: the panel says so and asks again until they are ready
+    assert found.status_code == 200 and "data-pending" in found.text
+    assert "are being computed" in found.text
+    assert f'data-fragment="/ops/health/candidates?process={process}"' in found.text
+
+    def ready() -> bool:
+        nonlocal found
+        found = client.get("/ops/health/candidates", params={"process": process})
+        return "data-pending" not in found.text
+
+    assert wait_for(ready)
     assert found.status_code == 200 and "data-fragment-content" in found.text
     scanned = client.get("/api/v1/health/candidates", params={"process": process}, headers=bearer)
     assert f"over {scanned.json()['records_scanned']} records" in found.text
