@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from connectors.core import ApiBudget, RetryPolicy
+from connectors.salesforce import SalesforceAuth, SalesforceClient
+from connectors.salesforce.reader import SalesforceReader
 from sandbox.crm import Sandbox, SandboxConfig, SandboxServer
 
-__all__ = ["hubspot_connection_args", "salesforce_connection_args", "serve"]
+__all__ = ["hubspot_connection_args", "salesforce_connection_args", "salesforce_reader", "serve"]
 
 
 def serve(export: Path, **config: Any) -> SandboxServer:
@@ -32,6 +35,19 @@ def salesforce_connection_args(server: SandboxServer, **settings: Any) -> dict[s
         },
         "secrets": {"client_secret": info["client_secret"]},
     }
+
+
+def salesforce_reader(
+    server: SandboxServer, budget: ApiBudget, retry: RetryPolicy, **options: Any
+) -> SalesforceReader:
+    """A reader of the sandbox's Salesforce org over HTTPS, on a client of its own; `options`
+    are the reader's (e.g. `bulk_threshold`, `bulk_poll_seconds`)."""
+    info = server.connection_info()["salesforce"]
+    auth = SalesforceAuth(
+        "client_credentials", info["token_url"], info["client_id"], info["client_secret"]
+    )
+    client = SalesforceClient(auth, budget, ca_file=info["ca_file"], retry=retry)
+    return SalesforceReader(client, **options)
 
 
 def hubspot_connection_args(server: SandboxServer, **settings: Any) -> dict[str, Any]:

@@ -17,13 +17,12 @@ from pathlib import Path
 import pytest
 
 from connectors.core import ApiBudget, CursorState, run_stream
-from connectors.salesforce import SalesforceAuth, SalesforceClient
 from connectors.salesforce.reader import SalesforceReader
 from connectors.salesforce.streams import salesforce_streams
 from sandbox.crm import SandboxServer
 from tests.connectors.hubspot.harness import FAST_RETRY, MemoryStore
 from tests.sandbox.crm.export_fixture import TASK_COUNT, write_export
-from tests.support.sandbox import serve
+from tests.support.sandbox import salesforce_reader, serve
 
 COMPLETE = ("Lead", "OpportunityContactRole", "OpportunityStage")
 """The objects on which this org has every field the stream declares."""
@@ -41,12 +40,9 @@ def server(export_dir: Path) -> Iterator[SandboxServer]:
 
 
 def _reader(server: SandboxServer, budget: ApiBudget) -> SalesforceReader:
-    info = server.connection_info()["salesforce"]
-    auth = SalesforceAuth(
-        "client_credentials", info["token_url"], info["client_id"], info["client_secret"]
+    return salesforce_reader(
+        server, budget, FAST_RETRY, bulk_threshold=1000, bulk_poll_seconds=0.01
     )
-    client = SalesforceClient(auth, budget, ca_file=info["ca_file"], retry=FAST_RETRY)
-    return SalesforceReader(client, bulk_threshold=1000, bulk_poll_seconds=0.01)
 
 
 def _first_load() -> CursorState:

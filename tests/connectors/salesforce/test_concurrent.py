@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from connectors.core import ApiBudget, CursorState, StreamOutcome, StreamRun, run_streams
-from connectors.salesforce import SalesforceAuth, SalesforceClient
+from connectors.salesforce import SalesforceClient
 from connectors.salesforce.bulk_query import BulkQueryFailed
 from connectors.salesforce.reader import SalesforceReader
 from connectors.salesforce.streams import salesforce_streams
@@ -27,7 +27,7 @@ from sandbox.crm import SandboxServer
 from sandbox.crm.faults import Fault
 from tests.connectors.hubspot.harness import FAST_RETRY, MemoryStore
 from tests.sandbox.crm.export_fixture import TASK_COUNT, write_export
-from tests.support.sandbox import serve
+from tests.support.sandbox import salesforce_reader, serve
 
 BULK_OBJECTS = ("Account", "Contact", "Opportunity", "OpportunityHistory", "OpportunityStage")
 _JOB = re.compile(r"/jobs/query/(\w+)(/results)?$")
@@ -68,12 +68,7 @@ class Requests:
 
 
 def _reader(server: SandboxServer, budget: ApiBudget) -> SalesforceReader:
-    info = server.connection_info()["salesforce"]
-    auth = SalesforceAuth(
-        "client_credentials", info["token_url"], info["client_id"], info["client_secret"]
-    )
-    client = SalesforceClient(auth, budget, ca_file=info["ca_file"], retry=FAST_RETRY)
-    return SalesforceReader(client, bulk_threshold=3, bulk_poll_seconds=0.2)
+    return salesforce_reader(server, budget, FAST_RETRY, bulk_threshold=3, bulk_poll_seconds=0.2)
 
 
 def _positions(store: MemoryStore) -> dict[str, Any]:

@@ -5,10 +5,8 @@ the view's current generation is ready, and never waits for it."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,30 +16,8 @@ from app.services.health.candidates import candidates_now
 from app.services.health.public import CandidatesAnswer, CandidatesPending
 from app.services.kpis.filters import Filters
 from app.services.kpis.keeper import Keeper
+from tests.support.fake_view import START, FakeView
 from tests.support.waiting import wait_for
-
-START = datetime(2025, 7, 1, tzinfo=UTC)
-
-
-@dataclass
-class View:
-    """The part of a KPI store the keeper and `candidates_now` use."""
-
-    generation: int = 1
-    warmers: list[Callable[[Any], None]] = field(default_factory=list)
-
-    def snapshot(self) -> Any:
-        return SimpleNamespace(
-            generation=self.generation, as_of=START + timedelta(days=self.generation)
-        )
-
-    def on_snapshot(self, warm: Callable[[Any], None]) -> None:
-        self.warmers.append(warm)
-
-    def publish(self) -> None:
-        self.generation += 1
-        for warm in self.warmers:
-            warm(self.snapshot())
 
 
 @dataclass
@@ -67,7 +43,7 @@ class Held:
 def test_being_computed_until_the_current_generation_is_ready(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    view, held = View(), Held()
+    view, held = FakeView(), Held()
     monkeypatch.setattr(module, "candidates", held)
     keeper = Keeper(view, refresh_seconds=0.0)  # type: ignore[arg-type]
     filters = Filters(process="smb")
@@ -75,8 +51,8 @@ def test_being_computed_until_the_current_generation_is_ready(
         first = candidates_now(keeper, None, filters)  # type: ignore[arg-type]
         assert isinstance(first, CandidatesPending)
         assert first.status == "being computed" and first.previous is None
-        assert first.as_of == START + timedelta(days=1) and first.filters == filters
-        assert first.retry_after_seconds > 0
+        assert first.as_of == START + timedelta(minutes=1) and first.filters == filters
+        assert first.retry_after_seconds == module.RETRY_SECONDS  # what Retry-After says
         held.gate.set()
 
         def status() -> str:
@@ -91,13 +67,13 @@ def test_being_computed_until_the_current_generation_is_ready(
         view.publish()  # a pipeline pass: generation 2 is computed, readers are told so
         again = candidates_now(keeper, None, filters)  # type: ignore[arg-type]
         assert isinstance(again, CandidatesPending)
-        assert again.as_of == START + timedelta(days=2)
+        assert again.as_of == START + timedelta(minutes=2)
         assert again.previous == ready  # the newest finished answer meanwhile
         held.gate.set()
         assert wait_for(lambda: status() == "ready")
         newer = candidates_now(keeper, None, filters)  # type: ignore[arg-type]
         assert isinstance(newer, CandidatesAnswer) and newer.records_scanned == 2
-        assert newer.as_of == START + timedelta(days=2) and held.calls == 2
+        assert newer.as_of == START + timedelta(minutes=2) and held.calls == 2
     finally:
         held.gate.set()
         keeper.stop()
@@ -108,7 +84,7 @@ def test_a_failed_computation_is_raised_to_the_reader(monkeypatch: pytest.Monkey
         raise RuntimeError("the records could not be read")
 
     monkeypatch.setattr(module, "candidates", broken)
-    keeper = Keeper(View(), refresh_seconds=0.0)  # type: ignore[arg-type]
+    keeper = Keeper(FakeView(), refresh_seconds=0.0)  # type: ignore[arg-type]
     try:
         assert isinstance(candidates_now(keeper, None, Filters()), CandidatesPending)  # type: ignore[arg-type]
 

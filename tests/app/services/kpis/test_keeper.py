@@ -5,39 +5,14 @@ and a reader never waits for a recomputation."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from app.services.kpis.keeper import Keeper
+from tests.support.fake_view import FakeView
 from tests.support.waiting import wait_for
-
-START = datetime(2025, 7, 1, tzinfo=UTC)
-
-
-@dataclass
-class FakeView:
-    """The part of a KPI store the keeper uses: the snapshot and its publication hook."""
-
-    generation: int = 1
-    warmers: list[Callable[[Any], None]] = field(default_factory=list)
-
-    def snapshot(self) -> Any:
-        return SimpleNamespace(
-            generation=self.generation, as_of=START + timedelta(minutes=self.generation)
-        )
-
-    def on_snapshot(self, warm: Callable[[Any], None]) -> None:
-        self.warmers.append(warm)
-
-    def publish(self) -> None:
-        self.generation += 1
-        for warm in self.warmers:
-            warm(self.snapshot())
 
 
 @dataclass
